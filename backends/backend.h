@@ -1,0 +1,100 @@
+/* backend.h: the CA backend contract (style.md 1-2; unbound module_func_block).
+ *
+ * A backend turns a CSR into a certificate.  It never sees SCEP and never
+ * touches the store: gateway/txn.c owns the transaction and persists every
+ * result.  submit() and poll() return at once; the outcome always arrives
+ * later through the callback, on the loop thread (even when known at once,
+ * so callers have one code path).  Heavy CPU work goes to the worker pool,
+ * network I/O through the event base.
+ *
+ * Lifecycle: configure (at config load, validates keys, may fail with
+ * file:line) -> start (loads keys through keyop, opens connections) ->
+ * submit/poll any number of times -> stop (cancels outstanding work; no
+ * callbacks after stop returns). */
+#ifndef SGW_BACKEND_H
+#define SGW_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <openssl/x509.h>
+
+#include "cfg.h"
+#include "err.h"
+#include "keyop.h"
+#include "worker.h"
+
+enum backend_status {
+	BACKEND_ISSUED,    /* cert (+ chain) present */
+	BACKEND_PENDING,   /* handle present; poll later */
+	BACKEND_REJECTED,  /* the CA said no; reason for the device */
+	BACKEND_FAIL_TEMP, /* try again later (CA offline, timeout) */
+	BACKEND_FAIL_PERM, /* will not work (bad CSR for this CA, misconfiguration) */
+	BACKEND_STATUS_MAX
+};
+
+enum backend_cap {
+	BACKEND_CAP_REVOKE = 1u << 0,
+	BACKEND_CAP_CRL = 1u << 1,
+	BACKEND_CAP_POLL = 1u << 2,
+};
+
+struct backend_request {
+	const uint8_t *csr_der; /* borrowed for the duration of submit() only */
+	size_t csr_len;
+	const char *template;   /* template name from the RA profile */
+	const char *profile;    /* SCEP profile name, for logs */
+	const char *transaction_id;
+};
+
+struct backend_result {
+	enum backend_status status;
+	X509 *cert;             /* owned by the result; ISSUED */
+	STACK_OF(X509) *chain;  /* owned; may be NULL */
+	char handle[256];       /* PENDING */
+	char reason[256];       /* REJECTED / FAIL_*: shown to the device and logged */
+};
+
+/* The callback takes ownership of nothing: it must copy or steal (set to NULL)
+ * what it keeps; the caller frees the result after it returns. */
+typedef void (*backend_cb)(void *arg, struct backend_result *res);
+
+struct backend_env {
+	struct event_base *base;
+	struct worker_pool *workers;
+	struct keyop *keys;
+};
+
+struct backend_ops {
+	const char *name;  /* YAML type: */
+	unsigned caps;     /* BACKEND_CAP_* */
+	size_t priv_size;  /* zeroed private state allocated by backend.c */
+	int (*configure)(void *priv, const char *bname, const struct cfg_node *node,
+			 const char *path, struct sgw_err *err);
+	int (*start)(void *priv, const struct backend_env *env, struct sgw_err *err);
+	int (*submit)(void *priv, const struct backend_request *req, backend_cb cb, void *arg);
+	int (*poll)(void *priv, const char *handle, backend_cb cb, void *arg); /* may be NULL */
+	/* the CA certificate(s) this backend issues under, issuing CA first */
+	STACK_OF(X509) *(*ca_chain)(void *priv);
+	void (*stop)(void *priv);
+	void (*free)(void *priv); /* release configure()'s allocations */
+};
+
+struct backend; /* an instance: ops + name + priv */
+
+const struct backend_ops *backend_lookup(const char *type);
+/* configure an instance from its YAML mapping */
+int backend_new(const struct cfg_backend *cb, struct backend **ret, struct sgw_err *err);
+int backend_start(struct backend *b, const struct backend_env *env, struct sgw_err *err);
+int backend_submit(struct backend *b, const struct backend_request *req, backend_cb cb, void *arg);
+int backend_poll(struct backend *b, const char *handle, backend_cb cb, void *arg);
+STACK_OF(X509) *backend_ca_chain(struct backend *b); /* borrowed */
+const char *backend_name(const struct backend *b);
+void backend_free(struct backend *b); /* stops first; accepts NULL */
+
+void backend_result_clear(struct backend_result *r);
+
+extern const struct backend_ops backend_local;
+
+#endif

@@ -1,0 +1,1 @@
+/* cfg.c: not written yet */

@@ -1,0 +1,208 @@
+/* cfg.h: configuration.  YAML (libyaml) becomes a node tree that remembers
+ * file:line (cfg.c); table-driven schemas turn it into the typed structs below
+ * (cfg_schema.c).  Unknown keys are errors.  Error text reads
+ *   profiles/scepgw.yaml:42: scep_profiles.ios.challenge.type: unknown validator 'x'
+ *
+ * Ownership: struct cfg owns every string, array and the node tree; cfg_free()
+ * releases all of it.  Backends keep a borrowed `const struct cfg_node *` and
+ * parse their own keys with cfg_parse_map() in their configure() op. */
+#ifndef SGW_CFG_H
+#define SGW_CFG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+/* ---- node tree (cfg.c) ------------------------------------------------- */
+
+enum cfg_node_type { CFG_NODE_SCALAR, CFG_NODE_MAP, CFG_NODE_SEQ, CFG_NODE_TYPE_MAX };
+
+struct cfg_node; /* opaque */
+
+/* Parse YAML from memory; `file` is only used in messages.  Pure: no I/O. */
+int cfg_node_parse(const char *file, const uint8_t *buf, size_t len, struct cfg_node **ret_root,
+		   struct sgw_err *err);
+void cfg_node_free(struct cfg_node *n);
+
+enum cfg_node_type cfg_node_type(const struct cfg_node *n);
+const char *cfg_node_file(const struct cfg_node *n);
+int cfg_node_line(const struct cfg_node *n);
+const char *cfg_node_scalar(const struct cfg_node *n); /* NULL unless scalar */
+size_t cfg_node_count(const struct cfg_node *n);       /* map pairs or seq items */
+const struct cfg_node *cfg_node_item(const struct cfg_node *n, size_t i); /* seq item / map value */
+const char *cfg_node_key(const struct cfg_node *n, size_t i);            /* map key */
+const struct cfg_node *cfg_node_get(const struct cfg_node *map, const char *key);
+
+/* Table-driven mapping parser (nginx ngx_command_t, h2o parse_mapping).
+ * `path` is the dotted key path of `n` for messages ("backends.local-ca"). */
+enum cfg_field_type {
+	CFG_STR,      /* char * (strdup'd) */
+	CFG_INT,      /* int, decimal */
+	CFG_BOOL,     /* int 0/1: true/false/yes/no/on/off */
+	CFG_SIZE,     /* size_t; accepts suffix k, m (x1024) */
+	CFG_DURATION, /* int seconds; accepts suffix s, m, h, d */
+	CFG_STRLIST,  /* struct cfg_strlist */
+	CFG_NODE,     /* const struct cfg_node * (borrowed, for nested/custom parsing) */
+	CFG_FIELD_TYPE_MAX
+};
+
+struct cfg_strlist {
+	char **v;
+	size_t n;
+};
+
+struct cfg_field {
+	const char *key;
+	enum cfg_field_type type;
+	size_t offset; /* offsetof() into the target struct */
+	int required;
+};
+
+/* Fields are terminated by an entry with key == NULL.  Fails on an unknown
+ * key, a missing required key or a type mismatch, with file:line: path.key. */
+int cfg_parse_map(const struct cfg_node *n, const char *path, const struct cfg_field *fields,
+		  void *out, struct sgw_err *err);
+/* Frees what cfg_parse_map allocated in `out` (strings and string lists). */
+void cfg_fields_free(const struct cfg_field *fields, void *out);
+/* Format "file:line: path: " + message into err, returns -code. */
+int cfg_err(struct sgw_err *err, int code, const struct cfg_node *n, const char *path,
+	    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* ---- typed configuration (cfg_schema.c) -------------------------------- */
+
+enum scep_cap {
+	SCEP_CAP_POSTPKIOPERATION = 1u << 0,
+	SCEP_CAP_SHA1 = 1u << 1,
+	SCEP_CAP_SHA256 = 1u << 2,
+	SCEP_CAP_SHA512 = 1u << 3,
+	SCEP_CAP_AES = 1u << 4,
+	SCEP_CAP_DES3 = 1u << 5,
+	SCEP_CAP_RENEWAL = 1u << 6,
+	SCEP_CAP_SCEPSTANDARD = 1u << 7,
+	SCEP_CAP_GETNEXTCACERT = 1u << 8,
+	SCEP_CAP_MAX = 1u << 9
+};
+
+struct cfg_tls {
+	char *cert; /* PEM certificate (chain) file */
+	char *key;  /* PEM private key file, owner-only mode */
+};
+
+struct cfg_listen {
+	char *address;    /* "host:port", IPv6 as "[::1]:8080" */
+	int tls;          /* 1 when the tls: block is present */
+	struct cfg_tls tls_files;
+};
+
+struct cfg_limits {
+	size_t max_body;      /* bytes; default 64k */
+	size_t max_headers;   /* bytes; default 8k */
+	int timeout;          /* seconds per connection read/write; default 30 */
+	int max_connections;  /* open client connections; default 1024 */
+};
+
+struct cfg_store {
+	char *type; /* "sqlite" */
+	char *path; /* sqlite database file */
+	int nonce_ttl; /* seconds a senderNonce is remembered; default 86400 */
+};
+
+struct cfg_keypair {
+	char *cert;
+	char *key;
+};
+
+struct cfg_ra_identity {
+	char *name;
+	struct cfg_keypair sign;    /* keyUsage digitalSignature */
+	struct cfg_keypair encrypt; /* keyUsage keyEncipherment, RSA; defaults to sign */
+	char *ca_chain;             /* PEM: issuing CA first, then up to the root */
+};
+
+enum cfg_challenge_type { CHALLENGE_NONE, CHALLENGE_STATIC, CHALLENGE_TYPE_MAX };
+
+struct cfg_challenge {
+	enum cfg_challenge_type type;
+	uint8_t sha256[32]; /* static: SHA-256 of the challenge */
+};
+
+enum csr_key_type { CSR_KEY_RSA = 1u << 0, CSR_KEY_EC = 1u << 1 };
+
+struct cfg_csr_policy {
+	unsigned key_types;  /* CSR_KEY_* bits; default RSA|EC */
+	int min_rsa_bits;    /* default 2048 */
+	struct cfg_strlist san_dns; /* allowed DNS SAN patterns ("*.example.com"); empty = any */
+	int allow_san_ip;    /* default 1 */
+	int allow_san_email; /* default 1 */
+	int require_cn;      /* default 1 */
+};
+
+struct cfg_scep_profile {
+	char *name;
+	char *ra_identity; /* name in ra_identities */
+	char *ra_profile;  /* name in ra_profiles */
+	unsigned caps;     /* SCEP_CAP_* bits, from the capabilities list */
+	int allow_single_des; /* DES-CBC (legacy provider); default 0 */
+	int allow_md5;        /* MD5 digests; default 0 */
+	int getcacert_include_root;  /* default 1 */
+	int getcacert_include_chain; /* intermediates; default 1 */
+	int certrep_include_ca;      /* CA chain inside CertRep SUCCESS; default 0 */
+	int signing_time_skew;       /* seconds; 0 = do not check; default 0 */
+	struct cfg_challenge challenge;
+	struct cfg_csr_policy csr_policy;
+};
+
+struct cfg_ra_profile {
+	char *name;
+	char *backend;  /* name in backends */
+	char *template; /* backend-specific template name; default "default" */
+	char *approval; /* "auto" (the only value for now) */
+};
+
+struct cfg_backend {
+	char *name;
+	char *type;                 /* registry key: "local", ... */
+	const struct cfg_node *node; /* the whole mapping, for backend configure() */
+	char *path;                 /* "backends.<name>" */
+};
+
+struct cfg {
+	char *file;
+	struct cfg_node *root;
+	char *log_level;       /* error|warn|info|debug; default info */
+	char *user;            /* drop privileges to this user after binding; default none */
+	char *default_profile; /* profile for /cgi-bin/pkiclient.exe; default none */
+	int workers;           /* 0 = one per core */
+	struct cfg_limits limits;
+	struct cfg_listen *listen;
+	size_t n_listen;
+	struct cfg_store store;
+	struct cfg_ra_identity *ra_identities;
+	size_t n_ra_identities;
+	struct cfg_scep_profile *scep_profiles;
+	size_t n_scep_profiles;
+	struct cfg_ra_profile *ra_profiles;
+	size_t n_ra_profiles;
+	struct cfg_backend *backends;
+	size_t n_backends;
+};
+
+/* Parse a whole config from memory (pure) or a file.  Cross references
+ * (profile -> ra_identity, ra_profile -> backend, default_profile) are
+ * checked here; file existence and key modes are checked by their loaders. */
+int cfg_parse(const char *file, const uint8_t *buf, size_t len, struct cfg **ret,
+	      struct sgw_err *err);
+int cfg_load(const char *path, struct cfg **ret, struct sgw_err *err);
+void cfg_free(struct cfg *c);
+
+const struct cfg_scep_profile *cfg_scep_profile_find(const struct cfg *c, const char *name);
+const struct cfg_ra_profile *cfg_ra_profile_find(const struct cfg *c, const char *name);
+const struct cfg_ra_identity *cfg_ra_identity_find(const struct cfg *c, const char *name);
+const struct cfg_backend *cfg_backend_find(const struct cfg *c, const char *name);
+
+/* "POSTPKIOperation" -> SCEP_CAP_POSTPKIOPERATION; 0 when unknown. */
+unsigned cfg_cap_parse(const char *name);
+const char *cfg_cap_name(unsigned cap_bit);
+
+#endif

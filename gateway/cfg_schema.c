@@ -1,0 +1,1 @@
+/* cfg_schema.c: not written yet */

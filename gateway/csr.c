@@ -1,0 +1,1 @@
+/* csr.c: not written yet */

@@ -1,0 +1,1 @@
+/* csr_policy.c: not written yet */

@@ -1,0 +1,1 @@
+/* keyop.c: not written yet */

@@ -1,0 +1,40 @@
+/* keyop.h: the only holder of private keys (style.md 12; relayd ca.c).
+ * Everything else names keys by id and asks keyop to use them.  Keys are
+ * immutable after loading, so operations may run on any worker thread. */
+#ifndef SGW_KEYOP_H
+#define SGW_KEYOP_H
+
+#include <openssl/cms.h>
+#include <openssl/x509.h>
+
+#include "err.h"
+
+struct keyop;     /* the key table */
+struct keyop_key; /* one private key */
+
+struct keyop *keyop_new(void);
+void keyop_free(struct keyop *k);
+
+/* Refuse a key file that is not a regular file, is group/world accessible
+ * (mode & 077) or is owned by another user than the effective uid or root. */
+int keyop_check_file_mode(const char *path, struct sgw_err *err);
+
+/* Load a PEM private key under `id` ("ra:dmz:sign", "ca:local-ca").  Checks
+ * the mode first.  Loading an id twice is -SGW_EEXIST. */
+int keyop_load(struct keyop *k, const char *id, const char *path, struct sgw_err *err);
+const struct keyop_key *keyop_find(const struct keyop *k, const char *id);
+
+/* 1 when the certificate's public key belongs to this private key. */
+int keyop_matches_cert(const struct keyop_key *key, X509 *cert);
+/* EVP_PKEY_RSA, EVP_PKEY_EC, ... */
+int keyop_key_type(const struct keyop_key *key);
+
+/* CMS_decrypt with this key; `cert` selects our RecipientInfo among several. */
+int keyop_cms_decrypt(const struct keyop_key *key, X509 *cert, CMS_ContentInfo *cms, BIO *out);
+/* CMS_add1_signer with this key; NULL on failure. */
+CMS_SignerInfo *keyop_cms_add_signer(const struct keyop_key *key, CMS_ContentInfo *cms, X509 *cert,
+				     const EVP_MD *md, unsigned int flags);
+/* X509_sign with this key. */
+int keyop_x509_sign(const struct keyop_key *key, X509 *x, const EVP_MD *md);
+
+#endif

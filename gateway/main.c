@@ -1,0 +1,6 @@
+/* main.c: not written yet */
+int
+main(void)
+{
+	return 1;
+}

@@ -1,0 +1,1 @@
+/* profile.c: not written yet */

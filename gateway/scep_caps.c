@@ -1,0 +1,1 @@
+/* scep_caps.c: not written yet */

@@ -1,0 +1,1 @@
+/* scep_certrep.c: not written yet */

@@ -1,0 +1,1 @@
+/* scep_envelope.c: not written yet */

@@ -1,0 +1,1 @@
+/* scep_fail.c: not written yet */

@@ -1,0 +1,1 @@
+/* scep_http.c: not written yet */

@@ -1,0 +1,1 @@
+/* scep_msg.c: not written yet */

@@ -1,0 +1,1 @@
+/* scep_query.c: not written yet */

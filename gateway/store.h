@@ -1,0 +1,97 @@
+/* store.h: durable state behind a vtable (store_ops), so SQLite (default) and
+ * PostgreSQL (later) are interchangeable.  Called on the loop thread only.
+ * Every function that changes state commits before it returns. */
+#ifndef SGW_STORE_H
+#define SGW_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cfg.h"
+#include "err.h"
+
+enum txn_state {
+	TXN_RECEIVED = 0,
+	TXN_AUTHORIZED,
+	TXN_AWAITING_APPROVAL,
+	TXN_SUBMITTED,
+	TXN_BACKEND_PENDING,
+	TXN_ISSUED,
+	TXN_REJECTED,
+	TXN_FAILED,
+	TXN_STATE_MAX
+};
+const char *txn_state_name(int state);
+
+struct store_txn {
+	int64_t id;                   /* store-assigned */
+	char profile[64];
+	char transaction_id[129];
+	uint8_t signer_key_sha256[32];
+	int state;                    /* enum txn_state */
+	int msg_type;                 /* PKCSReq / RenewalReq */
+	char subject[512];
+	char peer[64];
+	char reason[256];             /* why rejected/failed; shown to the device */
+	char cert_serial[80];         /* hex serial once ISSUED */
+	char backend_handle[256];     /* backend's id while pending */
+	int64_t created;              /* unix seconds */
+	int64_t updated;
+	uint8_t *csr_der;             /* owned by the record */
+	size_t csr_len;
+};
+
+struct store_cert {
+	char serial[80];   /* lowercase hex, no leading zeros beyond one */
+	char issuer[512];  /* RFC 2253 */
+	char subject[512];
+	int64_t not_before;
+	int64_t not_after;
+	int64_t txn_id;    /* 0 if none */
+	int revoked;       /* 0/1 */
+	int64_t revoked_at;
+	int revoke_reason;
+	uint8_t *der;      /* owned by the record */
+	size_t der_len;
+};
+
+struct store; /* opaque: ops + private state */
+
+struct store_ops {
+	const char *name;
+	int (*open)(void **ret_priv, const struct cfg_store *cfg, struct sgw_err *err);
+	void (*close)(void *priv);
+	int (*txn_insert)(void *priv, struct store_txn *t);   /* sets t->id; -SGW_EEXIST if key taken */
+	int (*txn_find)(void *priv, const char *profile, const char *transaction_id,
+			const uint8_t key_sha256[32], struct store_txn *ret);
+	int (*txn_get)(void *priv, int64_t id, struct store_txn *ret);
+	int (*txn_update)(void *priv, const struct store_txn *t); /* state, reason, handle, serial, updated */
+	/* atomically: insert the certificate and set the transaction ISSUED;
+	 * -SGW_EEXIST if (issuer, serial) exists, and nothing changes */
+	int (*txn_issue)(void *priv, struct store_txn *t, const struct store_cert *c);
+	int (*cert_get)(void *priv, const char *issuer, const char *serial, struct store_cert *ret);
+	int (*cert_count)(void *priv, int64_t *ret);
+	/* 0 if new (and remembered until now + ttl), -SGW_EEXIST if seen and not expired */
+	int (*nonce_check)(void *priv, const uint8_t *nonce, size_t len, int64_t now, int ttl);
+};
+
+int store_open(const struct cfg_store *cfg, struct store **ret, struct sgw_err *err);
+void store_close(struct store *s);
+
+int store_txn_insert(struct store *s, struct store_txn *t);
+int store_txn_find(struct store *s, const char *profile, const char *transaction_id,
+		   const uint8_t key_sha256[32], struct store_txn *ret);
+int store_txn_get(struct store *s, int64_t id, struct store_txn *ret);
+int store_txn_update(struct store *s, const struct store_txn *t);
+int store_txn_issue(struct store *s, struct store_txn *t, const struct store_cert *c);
+int store_cert_get(struct store *s, const char *issuer, const char *serial, struct store_cert *ret);
+int store_cert_count(struct store *s, int64_t *ret);
+int store_nonce_check(struct store *s, const uint8_t *nonce, size_t len, int64_t now, int ttl);
+
+/* Free what a found record owns (csr_der / der); the struct itself is the caller's. */
+void store_txn_clear(struct store_txn *t);
+void store_cert_clear(struct store_cert *c);
+
+extern const struct store_ops store_sqlite_ops;
+
+#endif

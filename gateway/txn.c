@@ -1,0 +1,1 @@
+/* txn.c: not written yet */

@@ -1,0 +1,1 @@
+/* validator.c: not written yet */

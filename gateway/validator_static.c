@@ -1,0 +1,1 @@
+/* validator_static.c: not written yet */

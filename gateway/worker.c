@@ -1,0 +1,1 @@
+/* worker.c: not written yet */

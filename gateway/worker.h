@@ -1,0 +1,23 @@
+/* worker.h: a fixed pool of threads for CPU work (RSA private-key operations:
+ * envelope decryption, CertRep signing, certificate signing).  The loop thread
+ * submits a job; `work` runs on a worker and must not touch the store, the
+ * event base or any loop-owned state; `done` then runs on the loop thread
+ * (nginx thread pools).  Jobs take their inputs by value in `arg`. */
+#ifndef SGW_WORKER_H
+#define SGW_WORKER_H
+
+#include <event2/event.h>
+
+struct worker_pool;
+
+typedef void (*worker_fn)(void *arg);
+
+/* n <= 0: one thread per online core. */
+struct worker_pool *worker_pool_new(struct event_base *base, int n);
+/* Stops the threads after the queued jobs ran; their `done` callbacks are
+ * not run.  Accepts NULL. */
+void worker_pool_free(struct worker_pool *p);
+int worker_pool_submit(struct worker_pool *p, worker_fn work, worker_fn done, void *arg);
+int worker_pool_size(const struct worker_pool *p);
+
+#endif

@@ -1,0 +1,6 @@
+/* placeholder: fails until written */
+int
+main(void)
+{
+	return 1;
+}
