@@ -1,1 +1,174 @@
-/* scep_query.c: not written yet */
+/* scep_query.c: query-string and base64 decoding for SCEP over HTTP. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "scep_query.h"
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decode [s, s+len) into a new NUL-terminated string.  '+' stays '+'
+ * (it is meaningful in base64; RFC 3986 query semantics, not forms). */
+static int
+pct_decode(const char *s, size_t len, char **ret, size_t *ret_len)
+{
+	char *out = malloc(len + 1);
+	size_t o = 0;
+	int hi, lo;
+
+	if (out == NULL)
+		return -SGW_ENOMEM;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] != '%') {
+			out[o++] = s[i];
+			continue;
+		}
+		if (i + 2 >= len) {
+			free(out);
+			return -SGW_EPARSE;
+		}
+		hi = hexval(s[i + 1]);
+		lo = hexval(s[i + 2]);
+		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+			free(out);
+			return -SGW_EPARSE;
+		}
+		out[o++] = (char)(hi << 4 | lo);
+		i += 2;
+	}
+	out[o] = '\0';
+	*ret = out;
+	*ret_len = o;
+	return 0;
+}
+
+static int
+set_param(struct scep_query *q, const char *k, size_t klen, const char *v, size_t vlen)
+{
+	char *val;
+	size_t n;
+	int r;
+
+	if (klen == 9 && memcmp(k, "operation", 9) == 0) {
+		if (q->operation[0] != '\0')
+			return 0;
+		r = pct_decode(v, vlen, &val, &n);
+		if (r < 0)
+			return r;
+		if (n == 0 || n >= sizeof(q->operation) || strlen(val) != n) {
+			free(val);
+			return -SGW_EPARSE;
+		}
+		memcpy(q->operation, val, n + 1);
+		free(val);
+		return 0;
+	}
+	if (klen == 7 && memcmp(k, "message", 7) == 0) {
+		if (q->message != NULL)
+			return 0;
+		return pct_decode(v, vlen, &q->message, &q->message_len);
+	}
+	return 0;
+}
+
+int
+scep_query_parse(const char *query, size_t len, struct scep_query *ret)
+{
+	struct scep_query q = {0};
+	const char *p = query, *end = query + len, *amp, *eq;
+	int r;
+
+	if (len > SCEP_QUERY_MAX)
+		return -SGW_EPARSE;
+	while (p < end) {
+		amp = memchr(p, '&', (size_t)(end - p));
+		if (amp == NULL)
+			amp = end;
+		eq = memchr(p, '=', (size_t)(amp - p));
+		if (eq != NULL) {
+			r = set_param(&q, p, (size_t)(eq - p), eq + 1, (size_t)(amp - eq - 1));
+			if (r < 0) {
+				scep_query_clear(&q);
+				return r;
+			}
+		}
+		p = amp + 1;
+	}
+	*ret = q;
+	return 0;
+}
+
+void
+scep_query_clear(struct scep_query *q)
+{
+	free(q->message);
+	q->message = NULL;
+	q->message_len = 0;
+	q->operation[0] = '\0';
+}
+
+static int
+b64val(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+' || c == ' ')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+int
+scep_base64_decode(const char *in, size_t len, uint8_t **ret, size_t *ret_len)
+{
+	uint8_t *out = malloc(len / 4 * 3 + 3);
+	uint32_t acc = 0;
+	size_t o = 0, nbits = 0, pad = 0;
+	int v;
+
+	if (out == NULL)
+		return -SGW_ENOMEM;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		if (c == '\r' || c == '\n')
+			continue;
+		if (c == '=') {
+			pad++;
+			continue;
+		}
+		v = b64val(c);
+		if (v < 0 || pad > 0)
+			goto bad; /* bad character, or data after padding */
+		acc = (acc << 6) | (uint32_t)v;
+		nbits += 6;
+		if (nbits >= 8) {
+			nbits -= 8;
+			out[o++] = (uint8_t)(acc >> nbits);
+		}
+	}
+	/* leftover bits must be fewer than 6 and zero-padding is not checked */
+	if (nbits >= 6 || pad > 2 || o == 0)
+		goto bad;
+	*ret = out;
+	*ret_len = o;
+	return 0;
+bad:
+	free(out);
+	return -SGW_EPARSE;
+}
