@@ -1,6 +1,161 @@
-/* main.c: not written yet */
-int
-main(void)
+/* main.c: argv, config, build the modules in order, run the loop.
+ *   scepgw -c FILE        run (logs to stderr; systemd runs it in the foreground)
+ *   scepgw -n -c FILE     check the configuration (keys and certificates too) and exit
+ *   scepgw -d             accepted for compatibility: always in the foreground */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "gw.h"
+#include "http_server.h"
+#include "log.h"
+#include "scep_http.h"
+#include "scep_msg.h"
+
+#define DRAIN_SECONDS 10
+
+static void
+usage(void)
 {
-	return 1;
+	fprintf(stderr, "usage: scepgw [-n] [-d] [-v] -c FILE\n"
+			"  -c FILE  configuration (YAML)\n"
+			"  -n       check the configuration and exit\n"
+			"  -d       stay in the foreground (the default)\n"
+			"  -v       debug logging\n"
+			"  -V       print the version\n");
+}
+
+struct modules {
+	struct cfg *cfg;
+	struct keyop *keys;
+	struct profile_set *profiles;
+	struct event_base *base;
+	struct worker_pool *workers;
+	struct store *store;
+	struct http_server *http;
+	struct daemon_signals *sig;
+};
+
+static void
+modules_free(struct modules *m)
+{
+	daemon_signals_free(m->sig);
+	http_server_free(m->http);
+	/* backends stop before the workers go, so no callback runs late */
+	profiles_free(m->profiles);
+	worker_pool_free(m->workers);
+	store_close(m->store);
+	if (m->base != NULL)
+		event_base_free(m->base);
+	keyop_free(m->keys);
+	cfg_free(m->cfg);
+}
+
+/* Everything `-n` checks: config, certificates, keys, backends. */
+static int
+load(struct modules *m, const char *file, struct sgw_err *err)
+{
+	int r, lvl;
+
+	if ((r = cfg_load(file, &m->cfg, err)) < 0)
+		return r;
+	lvl = log_level_parse(m->cfg->log_level);
+	if (lvl >= 0 && log_verbosity != LOG_LVL_DEBUG)
+		log_verbosity = lvl;
+	if (scep_oids_init() < 0)
+		return sgw_err_set(err, SGW_EINVAL, "cannot register the SCEP OIDs");
+	m->keys = keyop_new();
+	if (m->keys == NULL)
+		return -SGW_ENOMEM;
+	return profiles_build(m->cfg, m->keys, &m->profiles, err);
+}
+
+static int
+run(struct modules *m, struct sgw_err *err)
+{
+	struct gw gw = {0};
+	struct backend_env env;
+	int r;
+
+	daemon_raise_nofile();
+	m->base = event_base_new();
+	if (m->base == NULL)
+		return sgw_err_set(err, SGW_ENOMEM, "event_base_new failed");
+	m->workers = worker_pool_new(m->base, m->cfg->workers);
+	if (m->workers == NULL)
+		return sgw_err_set(err, SGW_ENOMEM, "cannot start the worker pool");
+	if ((r = store_open(&m->cfg->store, &m->store, err)) < 0)
+		return r;
+	env = (struct backend_env){m->base, m->workers, m->keys};
+	if ((r = profiles_start(m->profiles, &env, err)) < 0)
+		return r;
+	gw = (struct gw){.cfg = m->cfg, .base = m->base, .keys = m->keys, .workers = m->workers,
+			 .store = m->store, .profiles = m->profiles,
+			 .max_inflight = (unsigned)m->cfg->limits.max_connections};
+	if ((r = http_server_new(m->base, m->cfg, scep_http_handle, &gw, &m->http, err)) < 0)
+		return r;
+	if ((r = daemon_drop_privileges(m->cfg->user, err)) < 0)
+		return r;
+	m->sig = daemon_signals_new(&gw, m->http, DRAIN_SECONDS);
+	if (m->sig == NULL)
+		return sgw_err_set(err, SGW_ENOMEM, "cannot install signal handlers");
+	log_info("scepgw %s ready: %zu profile(s), %d worker(s)", SGW_VERSION, m->profiles->n,
+		 worker_pool_size(m->workers));
+	event_base_dispatch(m->base);
+	log_info("stopped");
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct modules m = {0};
+	struct sgw_err err = {{0}};
+	const char *file = NULL;
+	int check = 0, ch, r;
+
+	while ((ch = getopt(argc, argv, "c:ndvVh")) != -1) {
+		switch (ch) {
+		case 'c':
+			file = optarg;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'd':
+			break;
+		case 'v':
+			log_verbosity = LOG_LVL_DEBUG;
+			break;
+		case 'V':
+			printf("scepgw %s\n", SGW_VERSION);
+			return 0;
+		default:
+			usage();
+			return 2;
+		}
+	}
+	if (file == NULL || optind != argc) {
+		usage();
+		return 2;
+	}
+	log_init(log_verbosity, "scepgw");
+	r = load(&m, file, &err);
+	if (r == 0 && check)
+		fprintf(stderr, "%s: configuration OK\n", file);
+	if (r == 0 && !check)
+		r = run(&m, &err);
+	if (r < 0) {
+		if (check)
+			fprintf(stderr, "%s\n", err.msg[0] ? err.msg : sgw_strerror(r));
+		else
+			log_err("%s", err.msg[0] ? err.msg : sgw_strerror(r));
+	}
+	modules_free(&m);
+	return r < 0 ? 1 : 0;
 }

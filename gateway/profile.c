@@ -1,1 +1,329 @@
-/* profile.c: not written yet */
+/* profile.c: build runtime profiles from the config. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "log.h"
+#include "profile.h"
+#include "scep_caps.h"
+#include "scep_certrep.h"
+#include "scep_envelope.h"
+
+int
+x509_name_string(const X509_NAME *name, char *buf, size_t size)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *p;
+	long n;
+	int r = -SGW_ENOMEM;
+
+	if (b == NULL)
+		return r;
+	if (X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253) >= 0) {
+		n = BIO_get_mem_data(b, &p);
+		if (n >= 0 && (size_t)n < size) {
+			memcpy(buf, p, (size_t)n);
+			buf[n] = '\0';
+			r = 0;
+		} else {
+			r = -SGW_EINVAL;
+		}
+	}
+	BIO_free(b);
+	return r;
+}
+
+static int
+load_certs(const char *path, STACK_OF(X509) **ret, struct sgw_err *err)
+{
+	STACK_OF(X509) *sk = sk_X509_new_null();
+	BIO *b = BIO_new_file(path, "r");
+	X509 *x;
+	int r = sgw_err_set(err, SGW_EIO, "%s: cannot read", path);
+
+	if (sk == NULL || b == NULL)
+		goto out;
+	while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL)
+		if (!sk_X509_push(sk, x)) {
+			X509_free(x);
+			goto out;
+		}
+	ERR_clear_error();
+	r = sgw_err_set(err, SGW_EPARSE, "%s: no PEM certificate", path);
+	if (sk_X509_num(sk) == 0)
+		goto out;
+	*ret = sk;
+	sk = NULL;
+	r = 0;
+out:
+	sk_X509_pop_free(sk, X509_free);
+	BIO_free(b);
+	return r;
+}
+
+static int
+load_cert(const char *path, X509 **ret, struct sgw_err *err)
+{
+	STACK_OF(X509) *sk = NULL;
+	int r = load_certs(path, &sk, err);
+
+	if (r < 0)
+		return r;
+	*ret = sk_X509_shift(sk);
+	sk_X509_pop_free(sk, X509_free);
+	return 0;
+}
+
+static int
+load_key(struct keyop *keys, const char *id, const char *path, X509 *cert,
+	 const struct keyop_key **ret, struct sgw_err *err)
+{
+	const struct keyop_key *k;
+	int r = keyop_load(keys, id, path, err);
+
+	if (r < 0)
+		return r;
+	k = keyop_find(keys, id);
+	if (!keyop_matches_cert(k, cert))
+		return sgw_err_set(err, SGW_EINVAL, "%s: key does not match its certificate", path);
+	*ret = k;
+	return 0;
+}
+
+static int
+identity_build(struct ra_identity *id, const struct cfg_ra_identity *c, struct keyop *keys,
+	       struct sgw_err *err)
+{
+	char kid[160];
+	int same, r;
+
+	id->cfg = c;
+	if ((r = load_cert(c->sign.cert, &id->sign_cert, err)) < 0)
+		return r;
+	snprintf(kid, sizeof(kid), "ra:%s:sign", c->name);
+	if ((r = load_key(keys, kid, c->sign.key, id->sign_cert, &id->sign_key, err)) < 0)
+		return r;
+	same = strcmp(c->sign.cert, c->encrypt.cert) == 0 && strcmp(c->sign.key, c->encrypt.key) == 0;
+	if (same) {
+		id->enc_cert = id->sign_cert;
+		X509_up_ref(id->enc_cert);
+		id->enc_key = id->sign_key;
+	} else {
+		if ((r = load_cert(c->encrypt.cert, &id->enc_cert, err)) < 0)
+			return r;
+		snprintf(kid, sizeof(kid), "ra:%s:encrypt", c->name);
+		r = load_key(keys, kid, c->encrypt.key, id->enc_cert, &id->enc_key, err);
+		if (r < 0)
+			return r;
+	}
+	if (keyop_key_type(id->enc_key) != EVP_PKEY_RSA)
+		return sgw_err_set(err, SGW_EINVAL,
+				   "ra_identities.%s: the encryption key must be RSA (CMS key transport)",
+				   c->name);
+	if ((X509_get_key_usage(id->enc_cert) & KU_KEY_ENCIPHERMENT) == 0)
+		log_warn("ra_identities.%s: encryption certificate lacks keyUsage keyEncipherment; "
+			 "Cisco IOS and cryptlib clients will refuse it",
+			 c->name);
+	if ((X509_get_key_usage(id->sign_cert) & KU_DIGITAL_SIGNATURE) == 0)
+		log_warn("ra_identities.%s: signing certificate lacks keyUsage digitalSignature; "
+			 "Apple clients will refuse it",
+			 c->name);
+	return load_certs(c->ca_chain, &id->ca_chain, err);
+}
+
+static int
+is_self_signed(X509 *x)
+{
+	return X509_check_issued(x, x) == X509_V_OK;
+}
+
+/* GetCACert: RA certificate(s), the issuing CA, and per profile the other
+ * intermediates and the root. */
+static int
+build_getcacert(struct profile *p, struct sgw_err *err)
+{
+	STACK_OF(X509) *sk = sk_X509_new_null();
+	STACK_OF(X509) *chain = p->id->ca_chain;
+	int r = -SGW_ENOMEM;
+
+	if (sk == NULL)
+		return r;
+	if (!sk_X509_push(sk, p->id->sign_cert))
+		goto out;
+	if (p->id->enc_cert != p->id->sign_cert && !sk_X509_push(sk, p->id->enc_cert))
+		goto out;
+	for (int i = 0; i < sk_X509_num(chain); i++) {
+		X509 *x = sk_X509_value(chain, i);
+		int root = is_self_signed(x);
+
+		if (i > 0 && root && !p->cfg->getcacert_include_root)
+			continue;
+		if (i > 0 && !root && !p->cfg->getcacert_include_chain)
+			continue;
+		if (!sk_X509_push(sk, x))
+			goto out;
+	}
+	r = scep_certs_only(sk, NULL, &p->getcacert, &p->getcacert_len);
+	if (r < 0)
+		sgw_err_set(err, r, "scep_profiles.%s: cannot build GetCACert", p->cfg->name);
+out:
+	sk_X509_free(sk); /* certificates are borrowed */
+	return r;
+}
+
+static int
+build_certrep_chain(struct profile *p)
+{
+	STACK_OF(X509) *chain = p->id->ca_chain;
+
+	if (!p->cfg->certrep_include_ca)
+		return 0;
+	p->certrep_chain = sk_X509_new_null();
+	if (p->certrep_chain == NULL)
+		return -SGW_ENOMEM;
+	for (int i = 0; i < sk_X509_num(chain); i++) {
+		X509 *x = sk_X509_value(chain, i);
+
+		if (i > 0 && is_self_signed(x))
+			continue;
+		if (!sk_X509_push(p->certrep_chain, x))
+			return -SGW_ENOMEM;
+	}
+	return 0;
+}
+
+static struct ra_identity *
+find_identity(struct profile_set *ps, const char *name)
+{
+	for (size_t i = 0; i < ps->n_ids; i++)
+		if (strcmp(ps->ids[i].cfg->name, name) == 0)
+			return &ps->ids[i];
+	return NULL;
+}
+
+static struct backend *
+find_backend(struct profile_set *ps, const char *name)
+{
+	for (size_t i = 0; i < ps->n_backends; i++)
+		if (strcmp(backend_name(ps->backends[i]), name) == 0)
+			return ps->backends[i];
+	return NULL;
+}
+
+static int
+profile_build(struct profile_set *ps, struct profile *p, const struct cfg *c,
+	      const struct cfg_scep_profile *pc, struct sgw_err *err)
+{
+	X509 *issuing;
+	int r;
+
+	p->cfg = pc;
+	p->ra = cfg_ra_profile_find(c, pc->ra_profile);
+	p->id = find_identity(ps, pc->ra_identity);
+	p->backend = p->ra != NULL ? find_backend(ps, p->ra->backend) : NULL;
+	if (p->ra == NULL || p->id == NULL || p->backend == NULL)
+		return sgw_err_set(err, SGW_EINVAL, "scep_profiles.%s: dangling reference", pc->name);
+	if ((r = validator_new(&pc->challenge, &p->validator, err)) < 0)
+		return r;
+	if (scep_caps_text(pc->caps, p->caps_text, sizeof(p->caps_text)) < 0)
+		return sgw_err_set(err, SGW_EINVAL, "scep_profiles.%s: capabilities", pc->name);
+	issuing = sk_X509_value(p->id->ca_chain, 0);
+	if (x509_name_string(X509_get_subject_name(issuing), p->issuer, sizeof(p->issuer)) < 0)
+		return sgw_err_set(err, SGW_EINVAL, "scep_profiles.%s: issuer name", pc->name);
+	if ((r = build_getcacert(p, err)) < 0)
+		return r;
+	if ((r = build_certrep_chain(p)) < 0)
+		return sgw_err_set(err, r, "out of memory");
+	if (pc->allow_single_des) {
+		log_warn("scep_profiles.%s: single DES allowed (allow_single_des); "
+			 "for legacy clients and development only",
+			 pc->name);
+		if (scep_envelope_enable_legacy() < 0)
+			return sgw_err_set(err, SGW_EINVAL, "cannot load the OpenSSL legacy provider");
+	}
+	return 0;
+}
+
+int
+profiles_build(const struct cfg *c, struct keyop *keys, struct profile_set **ret,
+	       struct sgw_err *err)
+{
+	struct profile_set *ps = calloc(1, sizeof(*ps));
+	int r = -SGW_ENOMEM;
+
+	if (ps == NULL)
+		return r;
+	ps->ids = calloc(c->n_ra_identities + 1, sizeof(*ps->ids));
+	ps->backends = calloc(c->n_backends + 1, sizeof(*ps->backends));
+	ps->v = calloc(c->n_scep_profiles + 1, sizeof(*ps->v));
+	if (ps->ids == NULL || ps->backends == NULL || ps->v == NULL)
+		goto fail;
+	for (; ps->n_ids < c->n_ra_identities; ps->n_ids++)
+		if ((r = identity_build(&ps->ids[ps->n_ids], &c->ra_identities[ps->n_ids], keys,
+					err)) < 0) {
+			ps->n_ids++;
+			goto fail;
+		}
+	for (; ps->n_backends < c->n_backends; ps->n_backends++)
+		if ((r = backend_new(&c->backends[ps->n_backends], &ps->backends[ps->n_backends],
+				     err)) < 0)
+			goto fail;
+	for (; ps->n < c->n_scep_profiles; ps->n++)
+		if ((r = profile_build(ps, &ps->v[ps->n], c, &c->scep_profiles[ps->n], err)) < 0) {
+			ps->n++;
+			goto fail;
+		}
+	*ret = ps;
+	return 0;
+fail:
+	profiles_free(ps);
+	return r;
+}
+
+int
+profiles_start(struct profile_set *ps, const struct backend_env *env, struct sgw_err *err)
+{
+	int r;
+
+	for (size_t i = 0; i < ps->n_backends; i++)
+		if ((r = backend_start(ps->backends[i], env, err)) < 0)
+			return r;
+	return 0;
+}
+
+struct profile *
+profiles_find(struct profile_set *ps, const char *name)
+{
+	for (size_t i = 0; i < ps->n; i++)
+		if (strcmp(ps->v[i].cfg->name, name) == 0)
+			return &ps->v[i];
+	return NULL;
+}
+
+void
+profiles_free(struct profile_set *ps)
+{
+	if (ps == NULL)
+		return;
+	for (size_t i = 0; i < ps->n; i++) {
+		validator_free(ps->v[i].validator);
+		free(ps->v[i].getcacert);
+		sk_X509_free(ps->v[i].certrep_chain);
+	}
+	for (size_t i = 0; i < ps->n_backends; i++)
+		backend_free(ps->backends[i]);
+	for (size_t i = 0; i < ps->n_ids; i++) {
+		X509_free(ps->ids[i].sign_cert);
+		X509_free(ps->ids[i].enc_cert);
+		sk_X509_pop_free(ps->ids[i].ca_chain, X509_free);
+	}
+	free(ps->v);
+	free(ps->backends);
+	free(ps->ids);
+	free(ps);
+}

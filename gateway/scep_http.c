@@ -1,1 +1,164 @@
-/* scep_http.c: not written yet */
+/* scep_http.c: SCEP over HTTP (RFC 8894 4): routing, the static replies and
+ * the extraction of a PKIOperation message from POST or GET. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "log.h"
+#include "scep_http.h"
+#include "scep_query.h"
+#include "scep_req.h"
+
+int
+scep_http_route(const char *path, const char *default_profile, char *name, size_t size)
+{
+	const char *p, *end;
+	size_t n;
+
+	if (strcmp(path, "/cgi-bin/pkiclient.exe") == 0) {
+		if (default_profile == NULL || strlen(default_profile) >= size)
+			return -SGW_ENOTFOUND;
+		memcpy(name, default_profile, strlen(default_profile) + 1);
+		return 0;
+	}
+	if (strncmp(path, "/scep/", 6) != 0)
+		return -SGW_ENOTFOUND;
+	p = path + 6;
+	end = strchr(p, '/');
+	n = end != NULL ? (size_t)(end - p) : strlen(p);
+	if (n == 0 || n >= size)
+		return -SGW_ENOTFOUND;
+	if (end != NULL && strcmp(end, "/") != 0 && strcmp(end, "/pkiclient.exe") != 0)
+		return -SGW_ENOTFOUND;
+	memcpy(name, p, n);
+	name[n] = '\0';
+	return 0;
+}
+
+static void
+reply_static(struct req_ctx *r, const void *data, size_t len, const char *type)
+{
+	r->reply = malloc(len ? len : 1);
+	if (r->reply == NULL) {
+		req_set_outcome(r, SCEP_OUT_HTTP_INTERNAL, "out of memory");
+	} else {
+		memcpy(r->reply, data, len);
+		r->reply_len = len;
+		r->reply_type = type;
+		req_set_outcome(r, SCEP_OUT_SUCCESS, NULL);
+	}
+	req_finish(r);
+}
+
+static int
+take_body(struct req_ctx *r, const struct scep_query *q)
+{
+	struct evbuffer *in;
+	size_t len;
+
+	if (evhttp_request_get_command(r->http) == EVHTTP_REQ_POST) {
+		in = evhttp_request_get_input_buffer(r->http);
+		len = evbuffer_get_length(in);
+		if (len == 0) {
+			req_set_outcome(r, SCEP_OUT_HTTP_MALFORMED, "empty POST body");
+			return -1;
+		}
+		r->body = malloc(len);
+		if (r->body == NULL || evbuffer_remove(in, r->body, len) != (int)len) {
+			req_set_outcome(r, SCEP_OUT_HTTP_INTERNAL, "out of memory");
+			return -1;
+		}
+		r->body_len = len;
+		return 0;
+	}
+	if (q->message == NULL) {
+		req_set_outcome(r, SCEP_OUT_HTTP_MALFORMED, "GET PKIOperation without message");
+		return -1;
+	}
+	if (scep_base64_decode(q->message, q->message_len, &r->body, &r->body_len) < 0) {
+		req_set_outcome(r, SCEP_OUT_HTTP_MALFORMED, "message is not base64");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+dispatch(struct req_ctx *r, const struct scep_query *q)
+{
+	struct profile *p = r->prof;
+	int post = evhttp_request_get_command(r->http) == EVHTTP_REQ_POST;
+
+	if (strcasecmp(q->operation, "PKIOperation") == 0) {
+		r->op = "PKIOperation";
+		if (take_body(r, q) < 0) {
+			req_finish(r);
+			return;
+		}
+		txn_pkioperation(r);
+		return;
+	}
+	if (post) {
+		req_set_outcome(r, SCEP_OUT_HTTP_METHOD, "POST is only for PKIOperation");
+		req_finish(r);
+		return;
+	}
+	/* a message= parameter is tolerated (MobileIron, Windows "default") */
+	if (strcasecmp(q->operation, "GetCACaps") == 0) {
+		r->op = "GetCACaps";
+		reply_static(r, p->caps_text, strlen(p->caps_text), "text/plain");
+	} else if (strcasecmp(q->operation, "GetCACert") == 0) {
+		r->op = "GetCACert";
+		reply_static(r, p->getcacert, p->getcacert_len, "application/x-x509-ca-ra-cert");
+	} else if (strcasecmp(q->operation, "GetNextCACert") == 0) {
+		r->op = "GetNextCACert";
+		req_set_outcome(r, SCEP_OUT_HTTP_BAD_OP,
+				"GetNextCACert: no CA rollover is configured for this profile");
+		req_finish(r);
+	} else {
+		req_set_outcome(r, SCEP_OUT_HTTP_BAD_OP, "%s operation '%.31s'",
+				q->operation[0] ? "unknown" : "missing", q->operation);
+		req_finish(r);
+	}
+}
+
+void
+scep_http_handle(struct evhttp_request *req, void *arg)
+{
+	struct gw *gw = arg;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+	const char *query = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
+	struct scep_query q = {0};
+	struct req_ctx *r;
+	char name[64];
+
+	r = req_new(gw, req, "-");
+	if (r == NULL) {
+		evhttp_send_error(req, 503, NULL);
+		return;
+	}
+	if (gw->draining || gw->inflight > gw->max_inflight) {
+		req_set_outcome(r, SCEP_OUT_HTTP_UNAVAILABLE, "%s",
+				gw->draining ? "shutting down" : "too many requests in progress");
+		req_finish(r);
+		return;
+	}
+	if (path == NULL || scep_http_route(path, gw->cfg->default_profile, name, sizeof(name)) < 0 ||
+	    (r->prof = profiles_find(gw->profiles, name)) == NULL) {
+		req_set_outcome(r, SCEP_OUT_HTTP_NO_PROFILE, "no SCEP profile at path '%.100s'",
+				path != NULL ? path : "");
+		req_finish(r);
+		return;
+	}
+	if (query == NULL || scep_query_parse(query, strlen(query), &q) < 0) {
+		req_set_outcome(r, SCEP_OUT_HTTP_BAD_OP, "%s", query ? "bad query string" : "no query");
+		req_finish(r);
+		return;
+	}
+	dispatch(r, &q);
+	scep_query_clear(&q);
+}

@@ -1,0 +1,60 @@
+/* profile.h: runtime SCEP profiles built from the config: the RA identity
+ * (certificates loaded, keys in keyop), the validator, the backend, and the
+ * replies that never change (caps text, GetCACert), built once at startup. */
+#ifndef SGW_PROFILE_H
+#define SGW_PROFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/x509.h>
+
+#include "backend.h"
+#include "cfg.h"
+#include "err.h"
+#include "keyop.h"
+#include "validator.h"
+
+struct ra_identity {
+	const struct cfg_ra_identity *cfg;
+	X509 *sign_cert;
+	X509 *enc_cert;               /* == sign_cert when the same */
+	const struct keyop_key *sign_key;
+	const struct keyop_key *enc_key;
+	STACK_OF(X509) *ca_chain;     /* issuing CA first, root last */
+};
+
+struct profile {
+	const struct cfg_scep_profile *cfg;
+	const struct cfg_ra_profile *ra;
+	struct ra_identity *id;
+	struct backend *backend;
+	struct validator *validator;
+	char caps_text[256];
+	uint8_t *getcacert;           /* degenerate SignedData, built once */
+	size_t getcacert_len;
+	STACK_OF(X509) *certrep_chain;/* CA certs added to CertRep SUCCESS, or NULL */
+	char issuer[512];             /* RFC 2253 name of the issuing CA (store key) */
+};
+
+struct profile_set {
+	struct ra_identity *ids;
+	size_t n_ids;
+	struct backend **backends;
+	size_t n_backends;
+	struct profile *v;
+	size_t n;
+};
+
+/* Load certificates and keys, configure backends and validators.  Used by
+ * `scepgw -n` too, so every config error surfaces before the daemon runs. */
+int profiles_build(const struct cfg *c, struct keyop *keys, struct profile_set **ret,
+		   struct sgw_err *err);
+int profiles_start(struct profile_set *ps, const struct backend_env *env, struct sgw_err *err);
+struct profile *profiles_find(struct profile_set *ps, const char *name);
+void profiles_free(struct profile_set *ps);
+
+/* helpers shared with txn.c */
+int x509_name_string(const X509_NAME *name, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,20 @@
+/* scep_http.h: the SCEP HTTP surface: routes a request to a profile and an
+ * operation (GetCACaps, GetCACert, PKIOperation by GET or POST). */
+#ifndef SGW_SCEP_HTTP_H
+#define SGW_SCEP_HTTP_H
+
+#include <stddef.h>
+
+#include <event2/http.h>
+
+#include "gw.h"
+
+/* evhttp generic callback; arg is the struct gw. */
+void scep_http_handle(struct evhttp_request *req, void *arg);
+
+/* Path -> profile name: /scep/<p>/pkiclient.exe, /scep/<p>, /scep/<p>/,
+ * /cgi-bin/pkiclient.exe (the default profile; "" when none).  Pure.
+ * Returns 0, or -SGW_ENOTFOUND for any other path. */
+int scep_http_route(const char *path, const char *default_profile, char *name, size_t size);
+
+#endif

@@ -1,0 +1,129 @@
+/* scep_req.c: request context lifecycle, the reply and the one log line. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <openssl/objects.h>
+
+#include "log.h"
+#include "scep_req.h"
+
+struct req_ctx *
+req_new(struct gw *gw, struct evhttp_request *http, const char *op)
+{
+	struct req_ctx *r = calloc(1, sizeof(*r));
+	struct evhttp_connection *con;
+	char *addr = NULL;
+	ev_uint16_t port = 0;
+
+	if (r == NULL)
+		return NULL;
+	r->gw = gw;
+	r->http = http;
+	r->op = op;
+	r->outcome = SCEP_OUT_HTTP_INTERNAL;
+	clock_gettime(CLOCK_MONOTONIC, &r->start);
+	con = evhttp_request_get_connection(http);
+	if (con != NULL)
+		evhttp_connection_get_peer(con, &addr, &port);
+	snprintf(r->peer, sizeof(r->peer), "%s", addr != NULL ? addr : "-");
+	r->method = evhttp_request_get_command(http) == EVHTTP_REQ_POST ? "POST" : "GET";
+	gw->inflight++;
+	return r;
+}
+
+void
+req_set_outcome(struct req_ctx *r, enum scep_outcome out, const char *fmt, ...)
+{
+	va_list ap;
+
+	r->outcome = out;
+	if (fmt == NULL) {
+		r->reason[0] = '\0';
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
+	va_end(ap);
+	/* reasons may quote client data: keep the log line one parseable line */
+	for (char *c = r->reason; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f || *c == '"' || *c == '\\')
+			*c = '?';
+}
+
+static void
+req_free(struct req_ctx *r)
+{
+	r->gw->inflight--;
+	free(r->body);
+	scep_msg_free(r->msg);
+	if (r->content != NULL)
+		OPENSSL_cleanse(r->content, r->content_len);
+	free(r->content);
+	csr_free(r->csr);
+	store_txn_clear(&r->txn);
+	sk_X509_pop_free(r->issued, X509_free);
+	free(r->reply);
+	free(r);
+}
+
+static void
+send_reply(struct req_ctx *r, const struct scep_fail_map *m)
+{
+	struct evbuffer *out;
+	struct evkeyvalq *h = evhttp_request_get_output_headers(r->http);
+
+	if (r->reply == NULL) {
+		/* HTTP-only outcome, or a CertRep that could not be built */
+		int code = m->pki_status < 0 ? m->http_status : 500;
+
+		evhttp_add_header(h, "Content-Type", "text/plain");
+		evhttp_send_error(r->http, code, NULL);
+		return;
+	}
+	out = evbuffer_new();
+	if (out == NULL || evbuffer_add(out, r->reply, r->reply_len) != 0) {
+		evbuffer_free(out);
+		evhttp_send_error(r->http, 500, NULL);
+		return;
+	}
+	evhttp_add_header(h, "Content-Type", r->reply_type);
+	evhttp_send_reply(r->http, m->http_status, "OK", out);
+	evbuffer_free(out);
+}
+
+static const char *
+nid_name(int nid)
+{
+	return nid > 0 ? OBJ_nid2sn(nid) : "-";
+}
+
+void
+req_finish(struct req_ctx *r)
+{
+	const struct scep_fail_map *m = scep_fail_lookup(r->outcome);
+	struct timespec now;
+	double ms;
+	int level;
+
+	send_reply(r, m);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (double)(now.tv_sec - r->start.tv_sec) * 1e3 +
+	     (double)(now.tv_nsec - r->start.tv_nsec) / 1e6;
+	level = r->outcome == SCEP_OUT_SUCCESS || r->outcome == SCEP_OUT_PENDING ? LOG_LVL_INFO
+										  : LOG_LVL_WARN;
+	log_msg(level,
+		"txn=%s profile=%s peer=%s op=%s method=%s digest=%s cipher=%s outcome=%s "
+		"status=%d%s%s ms=%.1f%s%s%s",
+		r->msg != NULL && r->msg->transaction_id[0] ? r->msg->transaction_id : "-",
+		r->prof != NULL ? r->prof->cfg->name : "-", r->peer, r->op, r->method,
+		nid_name(r->msg != NULL ? r->msg->digest_nid : 0), nid_name(r->cipher_nid),
+		m->name, r->reply != NULL ? m->http_status : (m->pki_status < 0 ? m->http_status : 500),
+		r->serial[0] ? " serial=" : "", r->serial, ms, r->reason[0] ? " reason=\"" : "",
+		r->reason, r->reason[0] ? "\"" : "");
+	req_free(r);
+}

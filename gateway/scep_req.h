@@ -1,0 +1,67 @@
+/* scep_req.h: one SCEP HTTP request in flight (the nginx request pool idea):
+ * everything it owns hangs off this struct and is freed in req_free(), which
+ * req_finish() calls after the reply is sent and the log line written. */
+#ifndef SGW_SCEP_REQ_H
+#define SGW_SCEP_REQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <event2/http.h>
+#include <openssl/x509.h>
+
+#include "csr.h"
+#include "err.h"
+#include "gw.h"
+#include "scep_fail.h"
+#include "scep_msg.h"
+#include "store.h"
+
+struct req_ctx {
+	struct gw *gw;
+	struct profile *prof;
+	struct evhttp_request *http; /* replied to exactly once, in req_finish */
+	char peer[64];
+	const char *method;
+	const char *op; /* for the log: GetCACaps, PKCSReq, CertPoll, ... */
+	struct timespec start;
+
+	/* PKIOperation */
+	uint8_t *body;
+	size_t body_len;
+	struct scep_msg *msg;
+	int cipher_nid;
+	uint8_t *content; /* decrypted messageData */
+	size_t content_len;
+	struct csr *csr;
+	struct store_txn txn;
+	int have_txn;
+	int attempts; /* backend submissions (serial collisions) */
+
+	/* outcome and reply */
+	enum scep_outcome outcome;
+	char reason[256];
+	STACK_OF(X509) *issued; /* SUCCESS: certificate first, then chain */
+	char serial[80];
+	uint8_t *reply;
+	size_t reply_len;
+	const char *reply_type;
+	int rc; /* worker result */
+	struct sgw_err werr;
+};
+
+struct req_ctx *req_new(struct gw *gw, struct evhttp_request *http, const char *op);
+/* Record the outcome (and a reason for the log / failInfoText). */
+void req_set_outcome(struct req_ctx *r, enum scep_outcome out, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Send the reply (r->reply, or an HTTP error for HTTP-only outcomes), log one
+ * line, free r. */
+void req_finish(struct req_ctx *r);
+
+/* PKIOperation (txn.c): takes the DER body (owned by r from now). */
+void txn_pkioperation(struct req_ctx *r);
+/* Build and send the CertRep for r->outcome (on a worker), then finish. */
+void txn_reply(struct req_ctx *r);
+
+#endif

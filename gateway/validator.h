@@ -1,0 +1,47 @@
+/* validator.h: challenge validation behind a vtable (static now; otp, intune,
+ * webhook and renewal slot in).  check() answers at once with 0 (allowed) or
+ * -SGW_EDENIED (reason in err), or returns -SGW_EAGAIN and calls cb later on
+ * the loop thread (remote validators). */
+#ifndef SGW_VALIDATOR_H
+#define SGW_VALIDATOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cfg.h"
+#include "csr.h"
+#include "err.h"
+
+struct validator_req {
+	const struct csr *csr;
+	const char *profile;
+	const char *transaction_id;
+	const char *peer;
+};
+
+typedef void (*validator_cb)(void *arg, int verdict, const char *reason);
+
+struct validator_ops {
+	const char *name;
+	size_t priv_size;
+	int (*configure)(void *priv, const struct cfg_challenge *cfg, struct sgw_err *err);
+	int (*check)(void *priv, const struct validator_req *req, validator_cb cb, void *arg,
+		     struct sgw_err *err);
+	void (*free)(void *priv);
+};
+
+struct validator;
+
+int validator_new(const struct cfg_challenge *cfg, struct validator **ret, struct sgw_err *err);
+int validator_check(struct validator *v, const struct validator_req *req, validator_cb cb,
+		    void *arg, struct sgw_err *err);
+const char *validator_name(const struct validator *v);
+void validator_free(struct validator *v);
+
+/* Constant-time: 1 when SHA-256(secret) equals want. */
+int validator_secret_matches(const char *secret, const uint8_t want[32]);
+
+extern const struct validator_ops validator_static;
+extern const struct validator_ops validator_none;
+
+#endif
