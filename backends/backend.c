@@ -1,1 +1,127 @@
-/* not written yet */
+/* backend.c: the backend registry and the instance wrapper around
+ * struct backend_ops (style.md 1; unbound module_func_block). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+
+static const struct backend_ops *const registry[] = {
+	&backend_local,
+	NULL,
+};
+
+struct backend {
+	const struct backend_ops *ops;
+	char *name;
+	void *priv;
+	int started;
+};
+
+const struct backend_ops *
+backend_lookup(const char *type)
+{
+	if (type == NULL)
+		return NULL;
+	for (size_t i = 0; registry[i] != NULL; i++)
+		if (strcmp(registry[i]->name, type) == 0)
+			return registry[i];
+	return NULL;
+}
+
+int
+backend_new(const struct cfg_backend *cb, struct backend **ret, struct sgw_err *err)
+{
+	const struct backend_ops *ops = backend_lookup(cb->type);
+	struct backend *b;
+	int r;
+
+	if (ops == NULL)
+		return cfg_err(err, SGW_EINVAL, cb->node, cb->path, "unknown backend type '%s'",
+			       cb->type != NULL ? cb->type : "(none)");
+	b = calloc(1, sizeof(*b));
+	if (b == NULL)
+		return sgw_err_set(err, SGW_ENOMEM, "out of memory");
+	b->ops = ops;
+	b->name = strdup(cb->name);
+	b->priv = calloc(1, ops->priv_size > 0 ? ops->priv_size : 1);
+	if (b->name == NULL || b->priv == NULL) {
+		r = sgw_err_set(err, SGW_ENOMEM, "out of memory");
+		goto fail;
+	}
+	r = ops->configure(b->priv, b->name, cb->node, cb->path, err);
+	if (r < 0)
+		goto fail;
+	*ret = b;
+	return 0;
+fail:
+	backend_free(b);
+	return r;
+}
+
+int
+backend_start(struct backend *b, const struct backend_env *env, struct sgw_err *err)
+{
+	int r;
+
+	if (b->started)
+		return sgw_err_set(err, SGW_EINVAL, "backend %s: started twice", b->name);
+	r = b->ops->start(b->priv, env, err);
+	if (r < 0)
+		return r;
+	b->started = 1;
+	return 0;
+}
+
+int
+backend_submit(struct backend *b, const struct backend_request *req, backend_cb cb, void *arg)
+{
+	if (!b->started)
+		return -SGW_EINVAL;
+	return b->ops->submit(b->priv, req, cb, arg);
+}
+
+int
+backend_poll(struct backend *b, const char *handle, backend_cb cb, void *arg)
+{
+	if (!b->started || b->ops->poll == NULL)
+		return -SGW_EINVAL;
+	return b->ops->poll(b->priv, handle, cb, arg);
+}
+
+STACK_OF(X509) *
+backend_ca_chain(struct backend *b)
+{
+	if (!b->started)
+		return NULL;
+	return b->ops->ca_chain(b->priv);
+}
+
+const char *
+backend_name(const struct backend *b)
+{
+	return b->name;
+}
+
+void
+backend_free(struct backend *b)
+{
+	if (b == NULL)
+		return;
+	if (b->started && b->ops->stop != NULL)
+		b->ops->stop(b->priv);
+	if (b->priv != NULL && b->ops->free != NULL)
+		b->ops->free(b->priv);
+	free(b->priv);
+	free(b->name);
+	free(b);
+}
+
+void
+backend_result_clear(struct backend_result *r)
+{
+	if (r == NULL)
+		return;
+	X509_free(r->cert);
+	sk_X509_pop_free(r->chain, X509_free);
+	memset(r, 0, sizeof(*r));
+}

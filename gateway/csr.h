@@ -11,6 +11,9 @@
 #include "cfg.h"
 #include "err.h"
 
+#define CSR_MAX_DER (64 * 1024) /* csr_parse refuses larger input */
+#define CSR_MAX_SANS 128        /* per SAN kind */
+
 struct csr {
 	X509_REQ *req;          /* owned */
 	uint8_t *der;           /* owned copy of the DER */

@@ -30,7 +30,11 @@ int scep_envelope_decrypt(const uint8_t *der, size_t len, const struct keyop_key
 int scep_envelope_encrypt(const uint8_t *data, size_t len, X509 *recipient, int cipher_nid,
 			  uint8_t **ret_der, size_t *ret_len, struct sgw_err *err);
 
-/* Load the legacy provider (and default again) so DES-CBC works; idempotent. */
+/* Load the legacy provider (and default again) so DES-CBC works; idempotent.
+ * Not thread-safe: call at startup, before starting workers. */
 int scep_envelope_enable_legacy(void);
+/* Unload them again (at shutdown; without it LeakSanitizer reports the legacy
+ * provider's DRBGs).  Safe to call when nothing was loaded. */
+void scep_envelope_disable_legacy(void);
 
 #endif

@@ -1,1 +1,151 @@
-/* store.c: not written yet */
+/* store.c: the generic store layer.  Picks a store_ops by the configured
+ * `type:` from a NULL-terminated registry and forwards every call to it. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+
+struct store {
+	const struct store_ops *ops;
+	void *priv;
+};
+
+static const struct store_ops *const store_registry[] = {
+    &store_sqlite_ops,
+    NULL,
+};
+
+static const char *const txn_state_names[TXN_STATE_MAX] = {
+    [TXN_RECEIVED] = "RECEIVED",
+    [TXN_AUTHORIZED] = "AUTHORIZED",
+    [TXN_AWAITING_APPROVAL] = "AWAITING_APPROVAL",
+    [TXN_SUBMITTED] = "SUBMITTED",
+    [TXN_BACKEND_PENDING] = "BACKEND_PENDING",
+    [TXN_ISSUED] = "ISSUED",
+    [TXN_REJECTED] = "REJECTED",
+    [TXN_FAILED] = "FAILED",
+};
+
+const char *
+txn_state_name(int state)
+{
+	if (state < 0 || state >= TXN_STATE_MAX)
+		return "UNKNOWN";
+	return txn_state_names[state];
+}
+
+static const struct store_ops *
+store_lookup(const char *type)
+{
+	size_t i;
+
+	for (i = 0; store_registry[i] != NULL; i++)
+		if (strcmp(store_registry[i]->name, type) == 0)
+			return store_registry[i];
+	return NULL;
+}
+
+int
+store_open(const struct cfg_store *cfg, struct store **ret, struct sgw_err *err)
+{
+	const struct store_ops *ops;
+	const char *type;
+	struct store *s;
+	int r;
+
+	if (cfg == NULL || ret == NULL)
+		return sgw_err_set(err, SGW_EINVAL, "store: no configuration");
+	type = cfg->type != NULL ? cfg->type : "sqlite";
+	ops = store_lookup(type);
+	if (ops == NULL)
+		return sgw_err_set(err, SGW_EINVAL, "store.type: unknown store '%s'", type);
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return sgw_err_set(err, SGW_ENOMEM, "store: out of memory");
+	s->ops = ops;
+	r = ops->open(&s->priv, cfg, err);
+	if (r < 0) {
+		free(s);
+		return r;
+	}
+	*ret = s;
+	return 0;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	s->ops->close(s->priv);
+	free(s);
+}
+
+int
+store_txn_insert(struct store *s, struct store_txn *t)
+{
+	return s->ops->txn_insert(s->priv, t);
+}
+
+int
+store_txn_find(struct store *s, const char *profile, const char *transaction_id,
+	       const uint8_t key_sha256[32], struct store_txn *ret)
+{
+	return s->ops->txn_find(s->priv, profile, transaction_id, key_sha256, ret);
+}
+
+int
+store_txn_get(struct store *s, int64_t id, struct store_txn *ret)
+{
+	return s->ops->txn_get(s->priv, id, ret);
+}
+
+int
+store_txn_update(struct store *s, const struct store_txn *t)
+{
+	return s->ops->txn_update(s->priv, t);
+}
+
+int
+store_txn_issue(struct store *s, struct store_txn *t, const struct store_cert *c)
+{
+	return s->ops->txn_issue(s->priv, t, c);
+}
+
+int
+store_cert_get(struct store *s, const char *issuer, const char *serial, struct store_cert *ret)
+{
+	return s->ops->cert_get(s->priv, issuer, serial, ret);
+}
+
+int
+store_cert_count(struct store *s, int64_t *ret)
+{
+	return s->ops->cert_count(s->priv, ret);
+}
+
+int
+store_nonce_check(struct store *s, const uint8_t *nonce, size_t len, int64_t now, int ttl)
+{
+	return s->ops->nonce_check(s->priv, nonce, len, now, ttl);
+}
+
+void
+store_txn_clear(struct store_txn *t)
+{
+	if (t == NULL)
+		return;
+	free(t->csr_der);
+	t->csr_der = NULL;
+	t->csr_len = 0;
+}
+
+void
+store_cert_clear(struct store_cert *c)
+{
+	if (c == NULL)
+		return;
+	free(c->der);
+	c->der = NULL;
+	c->der_len = 0;
+}

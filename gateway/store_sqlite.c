@@ -1,1 +1,635 @@
-/* store_sqlite.c: not written yet */
+/* store_sqlite.c: the SQLite store_ops (the default, embedded store).
+ *
+ * WAL + synchronous=FULL: every statement or explicit transaction is durable
+ * when it returns (kill -9 or power loss loses nothing committed).  Statements
+ * are prepared once at open and reset after each use.  Schema changes are
+ * numbered migrations recorded in schema_version and applied in one
+ * transaction at open. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "store.h"
+#include "store_sqlite_sql.h"
+
+#define SQ_BUSY_TIMEOUT_MS 2000
+#define SQ_MAX_BLOB (256 * 1024) /* CSR or certificate DER */
+#define SQ_MAX_NONCE 64		 /* senderNonce is 16 bytes in practice */
+#define SQ_SWEEP_CALLS 1000	 /* sweep expired nonces every N checks ... */
+#define SQ_SWEEP_SECONDS 60	 /* ... or every N seconds */
+#define SQ_SWEEP_LIMIT 1000	 /* rows deleted per sweep at most */
+
+struct sq_store {
+	sqlite3 *db;
+	sqlite3_stmt *st[SQ_STMT_MAX];
+	unsigned nonce_calls;
+	int64_t nonce_swept; /* `now` of the last sweep */
+};
+
+#define SQ_CAP(type, field) sizeof(((type *)0)->field)
+
+/* ---- small helpers ------------------------------------------------------ */
+
+/* Map a failed sqlite call to an SGW code; unique-key clashes are not logged. */
+static int
+sq_fail(struct sq_store *q, const char *what)
+{
+	int ext = sqlite3_extended_errcode(q->db);
+
+	if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
+		return -SGW_EEXIST;
+	log_err("store: sqlite: %s: %s", what, sqlite3_errmsg(q->db));
+	if (ext == SQLITE_NOMEM)
+		return -SGW_ENOMEM;
+	return -SGW_EIO;
+}
+
+/* The return of reset repeats the last step's error, already handled there. */
+static void
+sq_reset(sqlite3_stmt *st)
+{
+	(void)sqlite3_reset(st);
+	(void)sqlite3_clear_bindings(st);
+}
+
+/* Bind at most cap - 1 bytes: what a char[cap] field holds with its NUL. */
+static int
+sq_bind_str(sqlite3_stmt *st, int idx, const char *s, size_t cap)
+{
+	if (s == NULL)
+		s = "";
+	return sqlite3_bind_text(st, idx, s, (int)strnlen(s, cap - 1), SQLITE_STATIC);
+}
+
+static void
+sq_col_str(sqlite3_stmt *st, int col, char *dst, size_t cap)
+{
+	const unsigned char *p = sqlite3_column_text(st, col);
+	size_t n = (size_t)sqlite3_column_bytes(st, col);
+
+	if (p == NULL)
+		n = 0;
+	if (n > cap - 1)
+		n = cap - 1;
+	if (n > 0)
+		memcpy(dst, p, n);
+	dst[n] = '\0';
+}
+
+static int
+sq_col_blob(sqlite3_stmt *st, int col, uint8_t **ret, size_t *ret_len)
+{
+	const void *p = sqlite3_column_blob(st, col);
+	int n = sqlite3_column_bytes(st, col);
+	uint8_t *copy;
+
+	if (p == NULL || n <= 0) {
+		*ret = NULL;
+		*ret_len = 0;
+		return 0;
+	}
+	if (n > SQ_MAX_BLOB)
+		return -SGW_EIO;
+	copy = malloc((size_t)n);
+	if (copy == NULL)
+		return -SGW_ENOMEM;
+	memcpy(copy, p, (size_t)n);
+	*ret = copy;
+	*ret_len = (size_t)n;
+	return 0;
+}
+
+/* Run a prepared statement that returns no rows. */
+static int
+sq_step_done(struct sq_store *q, enum sq_stmt id, const char *what)
+{
+	sqlite3_stmt *st = q->st[id];
+	int r = 0;
+
+	if (sqlite3_step(st) != SQLITE_DONE)
+		r = sq_fail(q, what);
+	sq_reset(st);
+	return r;
+}
+
+static void
+sq_rollback(struct sq_store *q)
+{
+	if (!sqlite3_get_autocommit(q->db))
+		(void)sq_step_done(q, SQ_ROLLBACK, "rollback");
+}
+
+/* ---- open / close / migrations ----------------------------------------- */
+
+/* Create the file with mode 0600 before SQLite sees it (SQLite would use 0644
+ * less umask); SQLite gives the -wal and -shm files the same mode. */
+static int
+sq_create_file(const char *path, struct sgw_err *err)
+{
+	struct stat sb;
+	int fd;
+
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == ENOENT)
+		return sgw_err_set(err, SGW_EIO, "store.path: %s: parent directory does not exist",
+				   path);
+	if (fd < 0)
+		return sgw_err_set(err, SGW_EIO, "store.path: %s: %s", path, strerror(errno));
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return sgw_err_set(err, SGW_EIO, "store.path: %s: not a regular file", path);
+	}
+	if ((sb.st_mode & 077) != 0)
+		log_warn("store: %s is accessible by group or others (mode %03o)", path,
+			 (unsigned)(sb.st_mode & 0777));
+	close(fd);
+	return 0;
+}
+
+static int
+sq_exec(struct sq_store *q, const char *sql, struct sgw_err *err)
+{
+	if (sqlite3_exec(q->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return sgw_err_set(err, SGW_EIO, "store: sqlite: %s", sqlite3_errmsg(q->db));
+	return 0;
+}
+
+/* One-row, one-column query run once at open; text or integer result. */
+static int
+sq_query1(struct sq_store *q, const char *sql, int64_t *ret_int, char *ret_txt, size_t cap,
+	  struct sgw_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int r = -SGW_EIO;
+
+	if (sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW) {
+		sgw_err_set(err, SGW_EIO, "store: sqlite: %s: %s", sql, sqlite3_errmsg(q->db));
+		goto out;
+	}
+	if (ret_int != NULL)
+		*ret_int = sqlite3_column_int64(st, 0);
+	if (ret_txt != NULL)
+		sq_col_str(st, 0, ret_txt, cap);
+	r = 0;
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int
+sq_migrate_locked(struct sq_store *q, struct sgw_err *err)
+{
+	char sql[128];
+	int64_t v = 0;
+	int r;
+
+	r = sq_exec(q,
+		    "CREATE TABLE IF NOT EXISTS schema_version"
+		    " (version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)",
+		    err);
+	if (r == 0)
+		r = sq_query1(q, "SELECT coalesce(max(version), 0) FROM schema_version", &v, NULL,
+			      0, err);
+	if (r < 0)
+		return r;
+	if (v > SQ_SCHEMA_VERSION)
+		return sgw_err_set(err, SGW_EIO,
+				   "store: database schema version %lld is newer than this scepgw "
+				   "(%d)",
+				   (long long)v, SQ_SCHEMA_VERSION);
+	for (; v < SQ_SCHEMA_VERSION && r == 0; v++) {
+		r = sq_exec(q, sq_migrations[v], err);
+		snprintf(sql, sizeof(sql),
+			 "INSERT INTO schema_version (version, applied)"
+			 " VALUES (%lld, strftime('%%s', 'now'))",
+			 (long long)v + 1);
+		if (r == 0)
+			r = sq_exec(q, sql, err);
+	}
+	return r;
+}
+
+static int
+sq_migrate(struct sq_store *q, struct sgw_err *err)
+{
+	int r;
+
+	r = sq_exec(q, "BEGIN IMMEDIATE", err);
+	if (r < 0)
+		return r;
+	r = sq_migrate_locked(q, err);
+	if (r == 0)
+		r = sq_exec(q, "COMMIT", err);
+	if (r < 0 && !sqlite3_get_autocommit(q->db))
+		(void)sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+	return r;
+}
+
+static int
+sq_configure(struct sq_store *q, struct sgw_err *err)
+{
+	char mode[16];
+	int r;
+
+	if (sqlite3_extended_result_codes(q->db, 1) != SQLITE_OK ||
+	    sqlite3_busy_timeout(q->db, SQ_BUSY_TIMEOUT_MS) != SQLITE_OK)
+		return sgw_err_set(err, SGW_EIO, "store: sqlite: %s", sqlite3_errmsg(q->db));
+	r = sq_query1(q, "PRAGMA journal_mode = WAL", NULL, mode, sizeof(mode), err);
+	if (r < 0)
+		return r;
+	if (strcmp(mode, "wal") != 0)
+		return sgw_err_set(err, SGW_EIO, "store: sqlite: cannot enable WAL (mode '%s')",
+				   mode);
+	return sq_exec(q, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;", err);
+}
+
+static int
+sq_prepare_all(struct sq_store *q, struct sgw_err *err)
+{
+	int i;
+
+	for (i = 0; i < SQ_STMT_MAX; i++)
+		if (sqlite3_prepare_v3(q->db, sq_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &q->st[i],
+				       NULL) != SQLITE_OK)
+			return sgw_err_set(err, SGW_EIO, "store: sqlite: prepare: %s",
+					   sqlite3_errmsg(q->db));
+	return 0;
+}
+
+static void
+sq_close(void *priv)
+{
+	struct sq_store *q = priv;
+	int i;
+
+	if (q == NULL)
+		return;
+	for (i = 0; i < SQ_STMT_MAX; i++)
+		sqlite3_finalize(q->st[i]);
+	if (q->db != NULL && sqlite3_close(q->db) != SQLITE_OK)
+		log_err("store: sqlite: close: %s", sqlite3_errmsg(q->db));
+	free(q);
+}
+
+static int
+sq_open(void **ret_priv, const struct cfg_store *cfg, struct sgw_err *err)
+{
+	struct sq_store *q;
+	int r;
+
+	if (cfg->path == NULL || cfg->path[0] == '\0')
+		return sgw_err_set(err, SGW_EINVAL, "store.path: missing");
+	r = sq_create_file(cfg->path, err);
+	if (r < 0)
+		return r;
+	q = calloc(1, sizeof(*q));
+	if (q == NULL)
+		return sgw_err_set(err, SGW_ENOMEM, "store: out of memory");
+	if (sqlite3_open_v2(cfg->path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
+		r = sgw_err_set(err, SGW_EIO, "store.path: %s: %s", cfg->path,
+				q->db != NULL ? sqlite3_errmsg(q->db) : "out of memory");
+		goto fail;
+	}
+	r = sq_configure(q, err);
+	if (r == 0)
+		r = sq_migrate(q, err);
+	if (r == 0)
+		r = sq_prepare_all(q, err);
+	if (r < 0)
+		goto fail;
+	*ret_priv = q;
+	return 0;
+fail:
+	sq_close(q);
+	return r;
+}
+
+/* ---- transactions ------------------------------------------------------- */
+
+static int
+sq_txn_check(const struct store_txn *t)
+{
+	if (t->state < 0 || t->state >= TXN_STATE_MAX)
+		return -SGW_EINVAL;
+	if (t->csr_len > SQ_MAX_BLOB || (t->csr_der == NULL && t->csr_len != 0))
+		return -SGW_EINVAL;
+	return 0;
+}
+
+static int
+sq_txn_insert(void *priv, struct store_txn *t)
+{
+	struct sq_store *q = priv;
+	sqlite3_stmt *st = q->st[SQ_TXN_INSERT];
+	int bad = 0, r;
+
+	r = sq_txn_check(t);
+	if (r < 0)
+		return r;
+	bad |= sq_bind_str(st, 1, t->profile, sizeof(t->profile));
+	bad |= sq_bind_str(st, 2, t->transaction_id, sizeof(t->transaction_id));
+	bad |= sqlite3_bind_blob(st, 3, t->signer_key_sha256, 32, SQLITE_STATIC);
+	bad |= sqlite3_bind_int(st, 4, t->state);
+	bad |= sqlite3_bind_int(st, 5, t->msg_type);
+	bad |= sq_bind_str(st, 6, t->subject, sizeof(t->subject));
+	bad |= sq_bind_str(st, 7, t->peer, sizeof(t->peer));
+	bad |= sq_bind_str(st, 8, t->reason, sizeof(t->reason));
+	bad |= sq_bind_str(st, 9, t->cert_serial, sizeof(t->cert_serial));
+	bad |= sq_bind_str(st, 10, t->backend_handle, sizeof(t->backend_handle));
+	if (t->csr_len > 0)
+		bad |= sqlite3_bind_blob(st, 11, t->csr_der, (int)t->csr_len, SQLITE_STATIC);
+	bad |= sqlite3_bind_int64(st, 12, t->created);
+	bad |= sqlite3_bind_int64(st, 13, t->updated);
+	if (bad != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE)
+		r = sq_fail(q, "txn insert");
+	else
+		t->id = sqlite3_last_insert_rowid(q->db);
+	sq_reset(st);
+	return r;
+}
+
+/* Decode one transactions row (SQ_TXN_COLS order); ret is written on success. */
+static int
+sq_row_txn(sqlite3_stmt *st, void *ret)
+{
+	struct store_txn t;
+	const void *key;
+	int r;
+
+	memset(&t, 0, sizeof(t));
+	key = sqlite3_column_blob(st, 3);
+	if (key == NULL || sqlite3_column_bytes(st, 3) != (int)sizeof(t.signer_key_sha256))
+		return -SGW_EIO;
+	memcpy(t.signer_key_sha256, key, sizeof(t.signer_key_sha256));
+	t.id = sqlite3_column_int64(st, 0);
+	sq_col_str(st, 1, t.profile, sizeof(t.profile));
+	sq_col_str(st, 2, t.transaction_id, sizeof(t.transaction_id));
+	t.state = sqlite3_column_int(st, 4);
+	t.msg_type = sqlite3_column_int(st, 5);
+	sq_col_str(st, 6, t.subject, sizeof(t.subject));
+	sq_col_str(st, 7, t.peer, sizeof(t.peer));
+	sq_col_str(st, 8, t.reason, sizeof(t.reason));
+	sq_col_str(st, 9, t.cert_serial, sizeof(t.cert_serial));
+	sq_col_str(st, 10, t.backend_handle, sizeof(t.backend_handle));
+	t.created = sqlite3_column_int64(st, 12);
+	t.updated = sqlite3_column_int64(st, 13);
+	if (t.state < 0 || t.state >= TXN_STATE_MAX)
+		return -SGW_EIO;
+	r = sq_col_blob(st, 11, &t.csr_der, &t.csr_len);
+	if (r < 0)
+		return r;
+	memcpy(ret, &t, sizeof(t));
+	return 0;
+}
+
+/* Step a bound one-row SELECT, decode the row into ret, reset. */
+static int
+sq_fetch(struct sq_store *q, sqlite3_stmt *st, int bad, int (*decode)(sqlite3_stmt *, void *),
+	 void *ret)
+{
+	int rc = bad != SQLITE_OK ? SQLITE_ERROR : sqlite3_step(st);
+	int r;
+
+	if (rc == SQLITE_ROW) {
+		r = decode(st, ret);
+		if (r == -SGW_EIO)
+			log_err("store: sqlite: corrupt row for: %s", sqlite3_sql(st));
+	} else if (rc == SQLITE_DONE) {
+		r = -SGW_ENOTFOUND;
+	} else {
+		r = sq_fail(q, "select");
+	}
+	sq_reset(st);
+	return r;
+}
+
+static int
+sq_txn_find(void *priv, const char *profile, const char *transaction_id,
+	    const uint8_t key_sha256[32], struct store_txn *ret)
+{
+	struct sq_store *q = priv;
+	sqlite3_stmt *st = q->st[SQ_TXN_FIND];
+	int bad = 0;
+
+	if (profile == NULL || transaction_id == NULL || key_sha256 == NULL)
+		return -SGW_EINVAL;
+	bad |= sq_bind_str(st, 1, profile, SQ_CAP(struct store_txn, profile));
+	bad |= sq_bind_str(st, 2, transaction_id, SQ_CAP(struct store_txn, transaction_id));
+	bad |= sqlite3_bind_blob(st, 3, key_sha256, 32, SQLITE_STATIC);
+	return sq_fetch(q, st, bad, sq_row_txn, ret);
+}
+
+static int
+sq_txn_get(void *priv, int64_t id, struct store_txn *ret)
+{
+	struct sq_store *q = priv;
+	sqlite3_stmt *st = q->st[SQ_TXN_GET];
+
+	return sq_fetch(q, st, sqlite3_bind_int64(st, 1, id), sq_row_txn, ret);
+}
+
+/* UPDATE the mutable columns; state and serial given separately for txn_issue. */
+static int
+sq_txn_set(struct sq_store *q, const struct store_txn *t, int state, const char *serial)
+{
+	sqlite3_stmt *st = q->st[SQ_TXN_UPDATE];
+	int bad = 0, r = 0;
+
+	bad |= sqlite3_bind_int(st, 1, state);
+	bad |= sq_bind_str(st, 2, t->reason, sizeof(t->reason));
+	bad |= sq_bind_str(st, 3, t->backend_handle, sizeof(t->backend_handle));
+	bad |= sq_bind_str(st, 4, serial, sizeof(t->cert_serial));
+	bad |= sqlite3_bind_int64(st, 5, t->updated);
+	bad |= sqlite3_bind_int64(st, 6, t->id);
+	if (bad != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE)
+		r = sq_fail(q, "txn update");
+	else if (sqlite3_changes(q->db) == 0)
+		r = -SGW_ENOTFOUND;
+	sq_reset(st);
+	return r;
+}
+
+static int
+sq_txn_update(void *priv, const struct store_txn *t)
+{
+	if (t->state < 0 || t->state >= TXN_STATE_MAX)
+		return -SGW_EINVAL;
+	return sq_txn_set(priv, t, t->state, t->cert_serial);
+}
+
+/* ---- certificates ------------------------------------------------------- */
+
+static int
+sq_cert_put(struct sq_store *q, const struct store_cert *c, int64_t txn_id)
+{
+	sqlite3_stmt *st = q->st[SQ_CERT_INSERT];
+	int bad = 0, r = 0;
+
+	bad |= sq_bind_str(st, 1, c->serial, sizeof(c->serial));
+	bad |= sq_bind_str(st, 2, c->issuer, sizeof(c->issuer));
+	bad |= sq_bind_str(st, 3, c->subject, sizeof(c->subject));
+	bad |= sqlite3_bind_int64(st, 4, c->not_before);
+	bad |= sqlite3_bind_int64(st, 5, c->not_after);
+	bad |= sqlite3_bind_blob(st, 6, c->der, (int)c->der_len, SQLITE_STATIC);
+	if (txn_id != 0)
+		bad |= sqlite3_bind_int64(st, 7, txn_id);
+	else
+		bad |= sqlite3_bind_null(st, 7);
+	bad |= sqlite3_bind_int(st, 8, c->revoked ? 1 : 0);
+	bad |= sqlite3_bind_int64(st, 9, c->revoked_at);
+	bad |= sqlite3_bind_int(st, 10, c->revoke_reason);
+	if (bad != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE)
+		r = sq_fail(q, "cert insert");
+	sq_reset(st);
+	return r;
+}
+
+/* The certificate row is linked to t->id (c->txn_id is not consulted).  On
+ * success t->state is ISSUED and t->cert_serial is c->serial. */
+static int
+sq_txn_issue(void *priv, struct store_txn *t, const struct store_cert *c)
+{
+	struct sq_store *q = priv;
+	int r;
+
+	if (c->der == NULL || c->der_len == 0 || c->der_len > SQ_MAX_BLOB || c->serial[0] == '\0')
+		return -SGW_EINVAL;
+	r = sq_step_done(q, SQ_BEGIN, "begin");
+	if (r < 0)
+		return r;
+	r = sq_txn_set(q, t, TXN_ISSUED, c->serial);
+	if (r == 0)
+		r = sq_cert_put(q, c, t->id);
+	if (r == 0)
+		r = sq_step_done(q, SQ_COMMIT, "commit");
+	if (r < 0) {
+		sq_rollback(q);
+		return r;
+	}
+	t->state = TXN_ISSUED;
+	snprintf(t->cert_serial, sizeof(t->cert_serial), "%.*s", (int)sizeof(t->cert_serial) - 1,
+		 c->serial);
+	return 0;
+}
+
+static int
+sq_row_cert(sqlite3_stmt *st, void *ret)
+{
+	struct store_cert c;
+	int r;
+
+	memset(&c, 0, sizeof(c));
+	sq_col_str(st, 0, c.serial, sizeof(c.serial));
+	sq_col_str(st, 1, c.issuer, sizeof(c.issuer));
+	sq_col_str(st, 2, c.subject, sizeof(c.subject));
+	c.not_before = sqlite3_column_int64(st, 3);
+	c.not_after = sqlite3_column_int64(st, 4);
+	c.txn_id = sqlite3_column_int64(st, 6);
+	c.revoked = sqlite3_column_int(st, 7) != 0;
+	c.revoked_at = sqlite3_column_int64(st, 8);
+	c.revoke_reason = sqlite3_column_int(st, 9);
+	r = sq_col_blob(st, 5, &c.der, &c.der_len);
+	if (r < 0)
+		return r;
+	if (c.der == NULL)
+		return -SGW_EIO;
+	memcpy(ret, &c, sizeof(c));
+	return 0;
+}
+
+static int
+sq_cert_get(void *priv, const char *issuer, const char *serial, struct store_cert *ret)
+{
+	struct sq_store *q = priv;
+	sqlite3_stmt *st = q->st[SQ_CERT_GET];
+	int bad = 0;
+
+	if (issuer == NULL || serial == NULL)
+		return -SGW_EINVAL;
+	bad |= sq_bind_str(st, 1, issuer, SQ_CAP(struct store_cert, issuer));
+	bad |= sq_bind_str(st, 2, serial, SQ_CAP(struct store_cert, serial));
+	return sq_fetch(q, st, bad, sq_row_cert, ret);
+}
+
+static int
+sq_cert_count(void *priv, int64_t *ret)
+{
+	struct sq_store *q = priv;
+	sqlite3_stmt *st = q->st[SQ_CERT_COUNT];
+	int r = 0;
+
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*ret = sqlite3_column_int64(st, 0);
+	else
+		r = sq_fail(q, "cert count");
+	sq_reset(st);
+	return r;
+}
+
+/* ---- senderNonce replay cache ------------------------------------------ */
+
+/* Bounded: at most SQ_SWEEP_LIMIT rows per sweep, through the expires index. */
+static int
+sq_nonce_sweep(struct sq_store *q, int64_t now)
+{
+	sqlite3_stmt *st = q->st[SQ_NONCE_SWEEP];
+	int bad = 0;
+
+	if (++q->nonce_calls < SQ_SWEEP_CALLS && now >= q->nonce_swept &&
+	    now - q->nonce_swept < SQ_SWEEP_SECONDS)
+		return 0;
+	q->nonce_calls = 0;
+	q->nonce_swept = now;
+	bad |= sqlite3_bind_int64(st, 1, now);
+	bad |= sqlite3_bind_int(st, 2, SQ_SWEEP_LIMIT);
+	if (bad != SQLITE_OK) {
+		sq_reset(st);
+		return sq_fail(q, "nonce sweep bind");
+	}
+	return sq_step_done(q, SQ_NONCE_SWEEP, "nonce sweep");
+}
+
+static int
+sq_nonce_check(void *priv, const uint8_t *nonce, size_t len, int64_t now, int ttl)
+{
+	struct sq_store *q = priv;
+	sqlite3_stmt *st = q->st[SQ_NONCE_PUT];
+	int bad = 0, r;
+
+	if (nonce == NULL || len == 0 || len > SQ_MAX_NONCE || ttl <= 0)
+		return -SGW_EINVAL;
+	r = sq_nonce_sweep(q, now);
+	if (r < 0)
+		return r;
+	bad |= sqlite3_bind_blob(st, 1, nonce, (int)len, SQLITE_STATIC);
+	bad |= sqlite3_bind_int64(st, 2, now + ttl);
+	bad |= sqlite3_bind_int64(st, 3, now);
+	if (bad != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE)
+		r = sq_fail(q, "nonce insert");
+	else if (sqlite3_changes(q->db) == 0)
+		r = -SGW_EEXIST;
+	sq_reset(st);
+	return r;
+}
+
+const struct store_ops store_sqlite_ops = {
+    .name = "sqlite",
+    .open = sq_open,
+    .close = sq_close,
+    .txn_insert = sq_txn_insert,
+    .txn_find = sq_txn_find,
+    .txn_get = sq_txn_get,
+    .txn_update = sq_txn_update,
+    .txn_issue = sq_txn_issue,
+    .cert_get = sq_cert_get,
+    .cert_count = sq_cert_count,
+    .nonce_check = sq_nonce_check,
+};

@@ -1,1 +1,412 @@
-/* not written yet */
+/* local.c: the local CA backend.  Signs CSRs with a CA key held by keyop,
+ * on the worker pool; the outcome reaches the caller on the loop thread.
+ *
+ *   backends:
+ *     local-ca: { type: local, ca_cert: ca.pem, ca_chain: chain.pem, ca_key: ca.key,
+ *                 digest: sha256, templates: { default: { ... } } }
+ *
+ * Each submit() becomes one worker job that carries its inputs by value
+ * (the CSR, a copy of the template, the issuer name, the AKI), so a job never
+ * reads the backend's state off the loop thread.  In-flight jobs are listed;
+ * stop() detaches them and their results are then dropped silently. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "backend.h"
+#include "template.h"
+
+#define LOCAL_MAX_CSR (64 * 1024)
+#define LOCAL_MAX_CHAIN 16
+
+struct local_conf {
+	char *type;
+	char *ca_cert;
+	char *ca_chain;
+	char *ca_key;
+	char *digest;
+	const struct cfg_node *templates;
+};
+
+static const struct cfg_field local_fields[] = {
+	{"type", CFG_STR, offsetof(struct local_conf, type), 1},
+	{"ca_cert", CFG_STR, offsetof(struct local_conf, ca_cert), 1},
+	{"ca_chain", CFG_STR, offsetof(struct local_conf, ca_chain), 0},
+	{"ca_key", CFG_STR, offsetof(struct local_conf, ca_key), 1},
+	{"digest", CFG_STR, offsetof(struct local_conf, digest), 0},
+	{"templates", CFG_NODE, offsetof(struct local_conf, templates), 0},
+	{NULL, 0, 0, 0},
+};
+
+struct local_job;
+
+struct local {
+	char *name;
+	char *path; /* "backends.<name>", for messages */
+	struct local_conf conf;
+	struct tmpl_set tmpls;
+	const EVP_MD *md;
+	/* set by start() */
+	struct worker_pool *workers;
+	const struct keyop_key *key;
+	X509 *ca;
+	STACK_OF(X509) *chain; /* issuing CA first */
+	uint8_t aki[TMPL_MAX_KEYID];
+	size_t aki_len;
+	time_t ca_not_after;
+	int running;
+	LIST_HEAD(, local_job) jobs;
+};
+
+struct local_job {
+	LIST_ENTRY(local_job) link; /* loop thread only */
+	struct local *owner;        /* loop thread only; NULL once stopped */
+	backend_cb cb;
+	void *arg;
+	struct tmpl_issue in;       /* in.req and in.issuer are owned */
+	int decided;                /* outcome known at submit: nothing to sign */
+	enum backend_status status; /* written by the worker */
+	X509 *cert;
+	struct sgw_err reason;
+};
+
+/* ---- configure --------------------------------------------------------- */
+
+static const EVP_MD *
+digest_by_name(const char *name)
+{
+	if (name == NULL || strcmp(name, "sha256") == 0)
+		return EVP_sha256();
+	if (strcmp(name, "sha384") == 0)
+		return EVP_sha384();
+	if (strcmp(name, "sha512") == 0)
+		return EVP_sha512();
+	return NULL;
+}
+
+static int
+local_configure(void *priv, const char *bname, const struct cfg_node *node, const char *path,
+		struct sgw_err *err)
+{
+	struct local *l = priv;
+	int r;
+
+	LIST_INIT(&l->jobs);
+	l->name = strdup(bname);
+	l->path = strdup(path);
+	if (l->name == NULL || l->path == NULL)
+		return sgw_err_set(err, SGW_ENOMEM, "out of memory");
+	r = cfg_parse_map(node, path, local_fields, &l->conf, err);
+	if (r < 0)
+		return r;
+	l->md = digest_by_name(l->conf.digest);
+	if (l->md == NULL)
+		return cfg_err(err, SGW_EINVAL, cfg_node_get(node, "digest"), path,
+			       "digest: '%s' is not one of sha256, sha384, sha512", l->conf.digest);
+	r = tmpl_set_parse(l->conf.templates, path, &l->tmpls, err);
+	l->conf.templates = NULL; /* borrowed from the config tree: not kept */
+	return r;
+}
+
+/* ---- start ------------------------------------------------------------- */
+
+static X509 *
+read_cert(BIO *bio)
+{
+	return PEM_read_bio_X509(bio, NULL, NULL, NULL);
+}
+
+static int
+load_certs(const struct local *l, const char *file, const char *key, STACK_OF(X509) *sk,
+	   int max, struct sgw_err *err)
+{
+	BIO *bio = BIO_new_file(file, "r");
+	X509 *x;
+	int n = 0, r = 0;
+
+	if (bio == NULL)
+		return sgw_err_set(err, SGW_EIO, "%s.%s: %s: cannot open", l->path, key, file);
+	while (r == 0 && (x = read_cert(bio)) != NULL) {
+		if (n == max || !sk_X509_push(sk, x)) {
+			X509_free(x);
+			r = sgw_err_set(err, SGW_EINVAL, "%s.%s: %s: too many certificates", l->path,
+					key, file);
+		}
+		n++;
+	}
+	BIO_free(bio);
+	ERR_clear_error();
+	if (r == 0 && n == 0)
+		r = sgw_err_set(err, SGW_EPARSE, "%s.%s: %s: no PEM certificate", l->path, key,
+				file);
+	return r;
+}
+
+static int
+check_ca(struct local *l, struct sgw_err *err)
+{
+	const ASN1_OCTET_STRING *ski;
+	unsigned int len = 0;
+	struct tm tm;
+
+	if ((X509_get_extension_flags(l->ca) & EXFLAG_CA) == 0)
+		return sgw_err_set(err, SGW_EINVAL, "%s.ca_cert: not a CA (basicConstraints CA:TRUE)",
+				   l->path);
+	if ((X509_get_extension_flags(l->ca) & EXFLAG_KUSAGE) == 0 ||
+	    (X509_get_key_usage(l->ca) & KU_KEY_CERT_SIGN) == 0)
+		return sgw_err_set(err, SGW_EINVAL, "%s.ca_cert: keyUsage lacks keyCertSign",
+				   l->path);
+	if (ASN1_TIME_to_tm(X509_get0_notAfter(l->ca), &tm) != 1)
+		return sgw_err_set(err, SGW_EPARSE, "%s.ca_cert: bad notAfter", l->path);
+	l->ca_not_after = timegm(&tm);
+	ski = X509_get0_subject_key_id(l->ca);
+	if (ski != NULL && ASN1_STRING_length(ski) > 0 &&
+	    (size_t)ASN1_STRING_length(ski) <= sizeof(l->aki)) {
+		l->aki_len = (size_t)ASN1_STRING_length(ski);
+		memcpy(l->aki, ASN1_STRING_get0_data(ski), l->aki_len);
+		return 0;
+	}
+	if (!X509_pubkey_digest(l->ca, EVP_sha1(), l->aki, &len)) /* no usable SKI */
+		return sgw_err_set(err, SGW_ENOMEM, "out of memory");
+	l->aki_len = len;
+	return 0;
+}
+
+static int
+load_ca(struct local *l, struct sgw_err *err)
+{
+	int r;
+
+	l->chain = sk_X509_new_null();
+	if (l->chain == NULL)
+		return sgw_err_set(err, SGW_ENOMEM, "out of memory");
+	r = load_certs(l, l->conf.ca_cert, "ca_cert", l->chain, 1, err);
+	if (r < 0)
+		return r;
+	l->ca = sk_X509_value(l->chain, 0);
+	if (!X509_up_ref(l->ca)) {
+		l->ca = NULL;
+		return sgw_err_set(err, SGW_ENOMEM, "out of memory");
+	}
+	r = check_ca(l, err);
+	if (r == 0 && l->conf.ca_chain != NULL)
+		r = load_certs(l, l->conf.ca_chain, "ca_chain", l->chain, LOCAL_MAX_CHAIN, err);
+	return r;
+}
+
+static int
+local_start(void *priv, const struct backend_env *env, struct sgw_err *err)
+{
+	struct local *l = priv;
+	char id[300];
+	int r;
+
+	r = load_ca(l, err);
+	if (r < 0)
+		return r;
+	snprintf(id, sizeof(id), "ca:%s", l->name);
+	r = keyop_load(env->keys, id, l->conf.ca_key, err);
+	if (r < 0)
+		return r;
+	l->key = keyop_find(env->keys, id);
+	if (l->key == NULL || !keyop_matches_cert(l->key, l->ca))
+		return sgw_err_set(err, SGW_EINVAL, "%s: ca_key %s does not match ca_cert %s", l->path,
+				   l->conf.ca_key, l->conf.ca_cert);
+	l->workers = env->workers;
+	l->running = 1;
+	return 0;
+}
+
+/* ---- jobs -------------------------------------------------------------- */
+
+static void
+job_free(struct local_job *j)
+{
+	X509_REQ_free(j->in.req);
+	X509_NAME_free((X509_NAME *)j->in.issuer);
+	X509_free(j->cert);
+	free(j);
+}
+
+static void
+job_decide(struct local_job *j, enum backend_status st, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+job_decide(struct local_job *j, enum backend_status st, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(j->reason.msg, sizeof(j->reason.msg), fmt, ap);
+	va_end(ap);
+	j->status = st;
+	j->decided = 1;
+}
+
+/* Worker thread: touches only the job. */
+static void
+job_work(void *arg)
+{
+	struct local_job *j = arg;
+	int r;
+
+	if (j->decided)
+		return;
+	r = tmpl_issue(&j->in, &j->cert, &j->reason);
+	if (r == 0)
+		j->status = BACKEND_ISSUED;
+	else if (r == -SGW_ENOMEM || r == -SGW_EBACKEND)
+		j->status = BACKEND_FAIL_TEMP;
+	else
+		j->status = BACKEND_FAIL_PERM;
+}
+
+/* Loop thread. */
+static void
+job_done(void *arg)
+{
+	struct local_job *j = arg;
+	struct backend_result res;
+	struct local *l = j->owner;
+
+	if (l == NULL) { /* stopped meanwhile: no callback */
+		job_free(j);
+		return;
+	}
+	LIST_REMOVE(j, link);
+	memset(&res, 0, sizeof(res));
+	res.status = j->status;
+	if (j->status == BACKEND_ISSUED) {
+		res.cert = j->cert;
+		j->cert = NULL;
+		res.chain = X509_chain_up_ref(l->chain);
+		if (res.chain == NULL) {
+			X509_free(res.cert);
+			res.cert = NULL;
+			res.status = BACKEND_FAIL_TEMP;
+			snprintf(res.reason, sizeof(res.reason), "out of memory");
+		}
+	} else {
+		snprintf(res.reason, sizeof(res.reason), "%.*s", (int)sizeof(res.reason) - 1,
+			 j->reason.msg);
+	}
+	/* the callback may free the backend: `l` is not used after it */
+	j->cb(j->arg, &res);
+	backend_result_clear(&res);
+	job_free(j);
+}
+
+/* Fill the job's inputs; a bad request becomes a decided job (outcome by
+ * callback like any other). */
+static int
+job_fill(struct local_job *j, const struct local *l, const struct backend_request *req)
+{
+	const char *name = req->template != NULL ? req->template : "default";
+	const struct tmpl *t = tmpl_find(&l->tmpls, name);
+	const unsigned char *p = req->csr_der;
+
+	if (t == NULL) {
+		job_decide(j, BACKEND_FAIL_PERM, "unknown certificate template '%.64s'", name);
+		return 0;
+	}
+	if (req->csr_der == NULL || req->csr_len == 0 || req->csr_len > LOCAL_MAX_CSR ||
+	    (j->in.req = d2i_X509_REQ(NULL, &p, (long)req->csr_len)) == NULL ||
+	    p != req->csr_der + req->csr_len) {
+		ERR_clear_error();
+		job_decide(j, BACKEND_FAIL_PERM, "the CSR does not parse");
+		return 0;
+	}
+	j->in.issuer = X509_NAME_dup(X509_get_subject_name(l->ca));
+	if (j->in.issuer == NULL)
+		return -SGW_ENOMEM;
+	memcpy(j->in.aki, l->aki, l->aki_len);
+	j->in.aki_len = l->aki_len;
+	j->in.ca_not_after = l->ca_not_after;
+	j->in.tp = t->p;
+	j->in.key = l->key;
+	j->in.md = l->md;
+	return 0;
+}
+
+static int
+local_submit(void *priv, const struct backend_request *req, backend_cb cb, void *arg)
+{
+	struct local *l = priv;
+	struct local_job *j;
+	int r;
+
+	if (!l->running || cb == NULL)
+		return -SGW_EINVAL;
+	j = calloc(1, sizeof(*j));
+	if (j == NULL)
+		return -SGW_ENOMEM;
+	j->owner = l;
+	j->cb = cb;
+	j->arg = arg;
+	r = job_fill(j, l, req);
+	if (r == 0)
+		r = worker_pool_submit(l->workers, job_work, job_done, j);
+	if (r < 0) {
+		job_free(j);
+		return r;
+	}
+	LIST_INSERT_HEAD(&l->jobs, j, link);
+	return 0;
+}
+
+/* ---- the rest of the contract ------------------------------------------ */
+
+static STACK_OF(X509) *
+local_ca_chain(void *priv)
+{
+	struct local *l = priv;
+
+	return l->chain;
+}
+
+static void
+local_stop(void *priv)
+{
+	struct local *l = priv;
+	struct local_job *j;
+
+	while ((j = LIST_FIRST(&l->jobs)) != NULL) {
+		LIST_REMOVE(j, link);
+		j->owner = NULL;
+	}
+	l->running = 0;
+}
+
+static void
+local_free(void *priv)
+{
+	struct local *l = priv;
+
+	local_stop(l);
+	cfg_fields_free(local_fields, &l->conf);
+	tmpl_set_free(&l->tmpls);
+	X509_free(l->ca);
+	sk_X509_pop_free(l->chain, X509_free);
+	free(l->name);
+	free(l->path);
+}
+
+const struct backend_ops backend_local = {
+	.name = "local",
+	.caps = 0,
+	.priv_size = sizeof(struct local),
+	.configure = local_configure,
+	.start = local_start,
+	.submit = local_submit,
+	.poll = NULL,
+	.ca_chain = local_ca_chain,
+	.stop = local_stop,
+	.free = local_free,
+};

@@ -1,6 +1,662 @@
-/* placeholder: fails until written */
+/* tests for gateway/cfg.c and gateway/cfg_schema.c */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <openssl/evp.h>
+
+#include "cfg.h"
+
+/* A minimal valid configuration in three parts, so that error cases can
+ * replace one part and still know their line numbers. */
+#define HEAD                                                                                       \
+	"listen:\n"                                                                                \
+	"  - address: \"127.0.0.1:8080\"\n"                                                        \
+	"store: {type: sqlite, path: /tmp/x.db}\n"                                                 \
+	"ra_identities:\n"                                                                         \
+	"  ra: {sign: {cert: s.pem, key: s.key}, ca_chain: ca.pem}\n"
+#define PROFILE                                                                                    \
+	"scep_profiles:\n"                                                                         \
+	"  p1:\n"                                                                                  \
+	"    ra_identity: ra\n"                                                                    \
+	"    ra_profile: rp\n"                                                                     \
+	"    challenge: {type: none}\n"
+#define TAIL                                                                                       \
+	"ra_profiles:\n"                                                                           \
+	"  rp: {backend: b}\n"                                                                     \
+	"backends:\n"                                                                              \
+	"  b: {type: local}\n"
+#define MINIMAL HEAD PROFILE TAIL
+
+static int
+parse(const char *yaml, struct cfg **ret, struct sgw_err *err)
+{
+	return cfg_parse("t.yaml", (const uint8_t *)yaml, strlen(yaml), ret, err);
+}
+
+static void
+expect_err(const char *yaml, const char *msg)
+{
+	struct sgw_err err = {{0}};
+	struct cfg *c = NULL;
+
+	assert_true(parse(yaml, &c, &err) < 0);
+	assert_null(c);
+	assert_string_equal(err.msg, msg);
+}
+
+static void
+sha256(const void *p, size_t n, uint8_t out[32])
+{
+	assert_true(EVP_Digest(p, n, out, NULL, EVP_sha256(), NULL));
+}
+
+/* Writes `data` to a fresh temporary file; the caller unlinks it. */
+static void
+tmpfile_with(char path[64], const char *data, size_t len)
+{
+	int fd;
+
+	snprintf(path, 64, "/tmp/scepgw-cfg-XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, len), (ssize_t)len);
+	close(fd);
+}
+
+static void
+test_defaults(void **state)
+{
+	struct sgw_err err = {{0}};
+	struct cfg *c = NULL;
+	const struct cfg_scep_profile *p;
+	const struct cfg_ra_identity *id;
+
+	(void)state;
+	assert_int_equal(parse(MINIMAL, &c, &err), 0);
+	assert_string_equal(c->file, "t.yaml");
+	assert_string_equal(c->log_level, "info");
+	assert_null(c->user);
+	assert_null(c->default_profile);
+	assert_int_equal(c->workers, 0);
+	assert_int_equal(c->limits.max_body, 65536);
+	assert_int_equal(c->limits.max_headers, 8192);
+	assert_int_equal(c->limits.timeout, 30);
+	assert_int_equal(c->limits.max_connections, 1024);
+	assert_int_equal(c->n_listen, 1);
+	assert_string_equal(c->listen[0].address, "127.0.0.1:8080");
+	assert_int_equal(c->listen[0].tls, 0);
+	assert_null(c->listen[0].tls_files.cert);
+	assert_string_equal(c->store.type, "sqlite");
+	assert_int_equal(c->store.nonce_ttl, 86400);
+	id = cfg_ra_identity_find(c, "ra");
+	assert_non_null(id);
+	assert_string_equal(id->encrypt.cert, "s.pem");
+	assert_string_equal(id->encrypt.key, "s.key");
+	assert_ptr_not_equal(id->encrypt.cert, id->sign.cert);
+	p = cfg_scep_profile_find(c, "p1");
+	assert_non_null(p);
+	assert_int_equal(p->caps, SCEP_CAP_POSTPKIOPERATION | SCEP_CAP_SHA1 | SCEP_CAP_SHA256 |
+					  SCEP_CAP_SHA512 | SCEP_CAP_AES | SCEP_CAP_DES3 |
+					  SCEP_CAP_SCEPSTANDARD);
+	assert_int_equal(p->allow_single_des, 0);
+	assert_int_equal(p->allow_md5, 0);
+	assert_int_equal(p->getcacert_include_root, 1);
+	assert_int_equal(p->getcacert_include_chain, 1);
+	assert_int_equal(p->certrep_include_ca, 0);
+	assert_int_equal(p->signing_time_skew, 0);
+	assert_int_equal(p->challenge.type, CHALLENGE_NONE);
+	assert_int_equal(p->csr_policy.key_types, CSR_KEY_RSA | CSR_KEY_EC);
+	assert_int_equal(p->csr_policy.min_rsa_bits, 2048);
+	assert_int_equal(p->csr_policy.san_dns.n, 0);
+	assert_int_equal(p->csr_policy.allow_san_ip, 1);
+	assert_int_equal(p->csr_policy.allow_san_email, 1);
+	assert_int_equal(p->csr_policy.require_cn, 1);
+	assert_string_equal(cfg_ra_profile_find(c, "rp")->template, "default");
+	assert_string_equal(cfg_ra_profile_find(c, "rp")->approval, "auto");
+	assert_string_equal(cfg_backend_find(c, "b")->path, "backends.b");
+	assert_null(cfg_backend_find(c, "nope"));
+	assert_null(cfg_scep_profile_find(c, "nope"));
+	cfg_free(c);
+	cfg_free(NULL);
+}
+
+static const char full_yaml[] =
+	"log_level: debug\n"
+	"user: scepgw\n"
+	"default_profile: ios\n"
+	"workers: 4\n"
+	"limits: {max_body: 1m, max_headers: 16k, timeout: 2m, max_connections: 50}\n"
+	"listen:\n"
+	"  - {address: \"0.0.0.0:8080\"}\n"
+	"  - address: \"[::1]:8443\"\n"
+	"    tls: {cert: tls.pem, key: tls.key}\n"
+	"store: {type: sqlite, path: /var/lib/scepgw/db, nonce_ttl: 2h}\n"
+	"ra_identities:\n"
+	"  dmz:\n"
+	"    sign: {cert: rs.pem, key: rs.key}\n"
+	"    encrypt: {cert: re.pem, key: re.key}\n"
+	"    ca_chain: chain.pem\n"
+	"scep_profiles:\n"
+	"  ios:\n"
+	"    ra_identity: dmz\n"
+	"    ra_profile: corp\n"
+	"    capabilities: [POSTPKIOperation, SHA-256, Renewal, GetNextCACert]\n"
+	"    allow_single_des: yes\n"
+	"    allow_md5: on\n"
+	"    getcacert: {include_root: false, include_chain: no}\n"
+	"    certrep: {include_ca: true}\n"
+	"    signing_time_skew: 5m\n"
+	"    challenge:\n"
+	"      type: static\n"
+	"      sha256: \"00112233445566778899AABBCCDDEEFF00112233445566778899aabbccddeeff\"\n"
+	"    csr_policy:\n"
+	"      key_types: [ec]\n"
+	"      min_rsa_bits: 3072\n"
+	"      san_dns: [\"*.example.com\", host.example.org]\n"
+	"      allow_san_ip: false\n"
+	"      allow_san_email: false\n"
+	"      require_cn: false\n"
+	"  x.y_z-1: {ra_identity: dmz, ra_profile: corp, challenge: {type: none}}\n"
+	"ra_profiles:\n"
+	"  corp: {backend: ca1, template: device, approval: auto}\n"
+	"backends:\n"
+	"  ca1: {type: local, ca_cert: ca.pem, whatever: [1, 2]}\n";
+
+static void
+test_full(void **state)
+{
+	static const uint8_t want[32] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+					 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff,
+					 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+					 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
+	struct sgw_err err = {{0}};
+	struct cfg *c = NULL;
+	const struct cfg_scep_profile *p;
+	const struct cfg_backend *b;
+
+	(void)state;
+	assert_int_equal(parse(full_yaml, &c, &err), 0);
+	assert_string_equal(c->log_level, "debug");
+	assert_string_equal(c->user, "scepgw");
+	assert_string_equal(c->default_profile, "ios");
+	assert_int_equal(c->workers, 4);
+	assert_int_equal(c->limits.max_body, 1048576);
+	assert_int_equal(c->limits.max_headers, 16384);
+	assert_int_equal(c->limits.timeout, 120);
+	assert_int_equal(c->limits.max_connections, 50);
+	assert_int_equal(c->n_listen, 2);
+	assert_string_equal(c->listen[0].address, "0.0.0.0:8080");
+	assert_int_equal(c->listen[0].tls, 0);
+	assert_string_equal(c->listen[1].address, "[::1]:8443");
+	assert_int_equal(c->listen[1].tls, 1);
+	assert_string_equal(c->listen[1].tls_files.cert, "tls.pem");
+	assert_string_equal(c->listen[1].tls_files.key, "tls.key");
+	assert_string_equal(c->store.path, "/var/lib/scepgw/db");
+	assert_int_equal(c->store.nonce_ttl, 7200);
+	assert_int_equal(c->n_ra_identities, 1);
+	assert_string_equal(c->ra_identities[0].name, "dmz");
+	assert_string_equal(c->ra_identities[0].sign.cert, "rs.pem");
+	assert_string_equal(c->ra_identities[0].sign.key, "rs.key");
+	assert_string_equal(c->ra_identities[0].encrypt.cert, "re.pem");
+	assert_string_equal(c->ra_identities[0].encrypt.key, "re.key");
+	assert_string_equal(c->ra_identities[0].ca_chain, "chain.pem");
+	assert_int_equal(c->n_scep_profiles, 2);
+	p = &c->scep_profiles[0];
+	assert_string_equal(p->name, "ios");
+	assert_string_equal(p->ra_identity, "dmz");
+	assert_string_equal(p->ra_profile, "corp");
+	assert_int_equal(p->caps, SCEP_CAP_POSTPKIOPERATION | SCEP_CAP_SHA256 | SCEP_CAP_RENEWAL |
+					  SCEP_CAP_GETNEXTCACERT);
+	assert_int_equal(p->allow_single_des, 1);
+	assert_int_equal(p->allow_md5, 1);
+	assert_int_equal(p->getcacert_include_root, 0);
+	assert_int_equal(p->getcacert_include_chain, 0);
+	assert_int_equal(p->certrep_include_ca, 1);
+	assert_int_equal(p->signing_time_skew, 300);
+	assert_int_equal(p->challenge.type, CHALLENGE_STATIC);
+	assert_memory_equal(p->challenge.sha256, want, 32);
+	assert_int_equal(p->csr_policy.key_types, CSR_KEY_EC);
+	assert_int_equal(p->csr_policy.min_rsa_bits, 3072);
+	assert_int_equal(p->csr_policy.san_dns.n, 2);
+	assert_string_equal(p->csr_policy.san_dns.v[0], "*.example.com");
+	assert_string_equal(p->csr_policy.san_dns.v[1], "host.example.org");
+	assert_int_equal(p->csr_policy.allow_san_ip, 0);
+	assert_int_equal(p->csr_policy.allow_san_email, 0);
+	assert_int_equal(p->csr_policy.require_cn, 0);
+	assert_ptr_equal(cfg_scep_profile_find(c, "x.y_z-1"), &c->scep_profiles[1]);
+	assert_int_equal(c->n_ra_profiles, 1);
+	assert_string_equal(c->ra_profiles[0].name, "corp");
+	assert_string_equal(c->ra_profiles[0].backend, "ca1");
+	assert_string_equal(c->ra_profiles[0].template, "device");
+	assert_string_equal(c->ra_profiles[0].approval, "auto");
+	assert_int_equal(c->n_backends, 1);
+	b = cfg_backend_find(c, "ca1");
+	assert_string_equal(b->name, "ca1");
+	assert_string_equal(b->type, "local");
+	assert_string_equal(b->path, "backends.ca1");
+	assert_int_equal(cfg_node_type(b->node), CFG_NODE_MAP);
+	assert_int_equal(cfg_node_line(b->node), 40);
+	assert_string_equal(cfg_node_scalar(cfg_node_get(b->node, "ca_cert")), "ca.pem");
+	cfg_free(c);
+}
+
+static void
+test_errors_syntax(void **state)
+{
+	(void)state;
+	expect_err("bogus: 1\n" MINIMAL, "t.yaml:1: bogus: unknown key");
+	expect_err(MINIMAL "a: [1\n", "t.yaml:16: while parsing a flow sequence, did not find expected ',' or ']'");
+	expect_err(MINIMAL "ra_profiles: {}\n", "t.yaml:15: ra_profiles: duplicate key");
+	expect_err(HEAD PROFILE "    ra_profile: rp\n" TAIL,
+		   "t.yaml:11: scep_profiles.p1.ra_profile: duplicate key");
+	expect_err("a: &x 1\nb: *x\n", "t.yaml:1: a: anchors and aliases are not supported");
+	expect_err("", "t.yaml:1: empty document");
+	expect_err("a: 1\n---\nb: 2\n", "t.yaml:2: only one YAML document is supported");
+	expect_err("- 1\n", "t.yaml:1: expected a mapping");
+	expect_err("? [a]\n: 1\n", "t.yaml:1: mapping keys must be scalars");
+	expect_err("a: \"x\\0y\"\n", "t.yaml:1: a: NUL byte in a scalar");
+}
+
+static void
+test_errors_types(void **state)
+{
+	(void)state;
+	expect_err("workers: many\n" MINIMAL, "t.yaml:1: workers: expected an integer, got 'many'");
+	expect_err("workers: 99999999999\n" MINIMAL,
+		   "t.yaml:1: workers: expected an integer, got '99999999999'");
+	expect_err("workers: -1\n" MINIMAL, "t.yaml:1: workers: must be between 0 and 1024");
+	expect_err("log_level: loud\n" MINIMAL, "t.yaml:1: log_level: unknown log level 'loud'");
+	expect_err("limits: {max_body: 12q}\n" MINIMAL,
+		   "t.yaml:1: limits.max_body: expected a size (e.g. 512, 64k, 1m), got '12q'");
+	expect_err("limits: {timeout: 5x}\n" MINIMAL,
+		   "t.yaml:1: limits.timeout: expected a duration (e.g. 30, 30s, 5m, 2h, 1d), got "
+		   "'5x'");
+	expect_err("limits: {timeout: [1]}\n" MINIMAL,
+		   "t.yaml:1: limits.timeout: expected a scalar value");
+	expect_err(HEAD PROFILE "    allow_md5: maybe\n" TAIL,
+		   "t.yaml:11: scep_profiles.p1.allow_md5: expected true or false, got 'maybe'");
+	expect_err(HEAD PROFILE "    colour: red\n" TAIL,
+		   "t.yaml:11: scep_profiles.p1.colour: unknown key");
+	expect_err(HEAD PROFILE "    capabilities: [AES, Frobnicate]\n" TAIL,
+		   "t.yaml:11: scep_profiles.p1.capabilities[1]: unknown capability 'Frobnicate'");
+	expect_err(HEAD PROFILE "    capabilities: [AES, aes]\n" TAIL,
+		   "t.yaml:11: scep_profiles.p1.capabilities[1]: duplicate capability 'aes'");
+	expect_err(HEAD PROFILE "    csr_policy: {key_types: [rsa, dsa]}\n" TAIL,
+		   "t.yaml:11: scep_profiles.p1.csr_policy.key_types[1]: unknown key type 'dsa'");
+	expect_err(HEAD PROFILE "    csr_policy: {key_types: []}\n" TAIL,
+		   "t.yaml:11: scep_profiles.p1.csr_policy.key_types: expected at least one");
+	expect_err(HEAD PROFILE "    csr_policy: {san_dns: a.b}\n" TAIL,
+		   "t.yaml:11: scep_profiles.p1.csr_policy.san_dns: expected a list of strings");
+	expect_err(HEAD PROFILE "    csr_policy: {min_rsa_bits: 512}\n" TAIL,
+		   "t.yaml:11: scep_profiles.p1.csr_policy.min_rsa_bits: must be between 1024 and "
+		   "16384");
+}
+
+static void
+test_errors_required(void **state)
+{
+	(void)state;
+	expect_err(HEAD "scep_profiles:\n  p1:\n    ra_identity: ra\n    challenge: {type: none}\n" TAIL,
+		   "t.yaml:7: scep_profiles.p1.ra_profile: missing required key");
+	expect_err(HEAD "scep_profiles:\n  p1: {ra_identity: ra, ra_profile: rp}\n" TAIL,
+		   "t.yaml:7: scep_profiles.p1.challenge: missing required key");
+	expect_err("listen: [{address: \":80\"}]\n", "t.yaml:1: store: missing required key");
+	expect_err("listen: []\n" "store: {type: sqlite, path: x}\n"
+		   "ra_identities:\n"
+		   "  ra: {sign: {cert: s.pem, key: s.key}, ca_chain: ca.pem}\n" PROFILE TAIL,
+		   "t.yaml:1: listen: expected a non-empty list");
+	expect_err(HEAD "scep_profiles: {}\n" TAIL,
+		   "t.yaml:6: scep_profiles: expected a non-empty mapping");
+	expect_err("listen:\n  - address: localhost\n" "store: {type: sqlite, path: /tmp/x.db}\n"
+		   "ra_identities:\n"
+		   "  ra: {sign: {cert: s.pem, key: s.key}, ca_chain: ca.pem}\n" PROFILE TAIL,
+		   "t.yaml:2: listen[0].address: expected host:port or [v6]:port, got 'localhost'");
+	expect_err("listen:\n  - {address: \":80\", tls: {cert: a}}\n"
+		   "store: {type: sqlite, path: /tmp/x.db}\n"
+		   "ra_identities:\n"
+		   "  ra: {sign: {cert: s.pem, key: s.key}, ca_chain: ca.pem}\n" PROFILE TAIL,
+		   "t.yaml:2: listen[0].tls.key: missing required key");
+	expect_err("listen:\n  - address: \":80\"\nstore: {type: postgres, path: x}\n"
+		   "ra_identities:\n"
+		   "  ra: {sign: {cert: s.pem, key: s.key}, ca_chain: ca.pem}\n" PROFILE TAIL,
+		   "t.yaml:3: store.type: unknown store type 'postgres'");
+	expect_err(HEAD PROFILE "ra_profiles:\n  rp: {backend: b}\nbackends:\n  b: {url: x}\n",
+		   "t.yaml:14: backends.b.type: missing required key");
+	expect_err(HEAD PROFILE "ra_profiles:\n  rp: {backend: b, approval: manual}\n"
+			"backends:\n  b: {type: local}\n",
+		   "t.yaml:12: ra_profiles.rp.approval: unknown approval 'manual'");
+}
+
+static void
+test_errors_refs(void **state)
+{
+	(void)state;
+	expect_err(HEAD "scep_profiles:\n  p1:\n    ra_identity: nope\n    ra_profile: rp\n"
+			"    challenge: {type: none}\n" TAIL,
+		   "t.yaml:8: scep_profiles.p1.ra_identity: unknown ra_identity 'nope'");
+	expect_err(HEAD "scep_profiles:\n  p1:\n    ra_identity: ra\n    ra_profile: nope\n"
+			"    challenge: {type: none}\n" TAIL,
+		   "t.yaml:9: scep_profiles.p1.ra_profile: unknown ra_profile 'nope'");
+	expect_err(HEAD PROFILE "ra_profiles:\n  rp: {backend: zz}\nbackends:\n  b: {type: local}\n",
+		   "t.yaml:12: ra_profiles.rp.backend: unknown backend 'zz'");
+	expect_err("default_profile: x\n" MINIMAL,
+		   "t.yaml:1: default_profile: unknown scep_profile 'x'");
+	expect_err(HEAD "scep_profiles:\n  p/1:\n    ra_identity: ra\n    ra_profile: rp\n"
+			"    challenge: {type: none}\n" TAIL,
+		   "t.yaml:7: scep_profiles.p/1: name must match [A-Za-z0-9._-]+");
+}
+
+#define CHALLENGE(x) HEAD "scep_profiles:\n  p1:\n    ra_identity: ra\n    ra_profile: rp\n" \
+	"    challenge: " x "\n" TAIL
+
+static void
+test_errors_challenge(void **state)
+{
+	(void)state;
+	expect_err(CHALLENGE("{type: x}"),
+		   "t.yaml:10: scep_profiles.p1.challenge.type: unknown validator 'x'");
+	expect_err(CHALLENGE("{sha256: ab}"),
+		   "t.yaml:10: scep_profiles.p1.challenge.type: missing required key");
+	expect_err(CHALLENGE("{type: static}"),
+		   "t.yaml:10: scep_profiles.p1.challenge: type static needs exactly one of sha256 "
+		   "or secret_file");
+	expect_err(CHALLENGE("{type: static, sha256: "
+			     "00112233445566778899aabbccddeeff00112233445566778899aabbccddeefg}"),
+		   "t.yaml:10: scep_profiles.p1.challenge.sha256: expected 64 hex characters");
+	expect_err(CHALLENGE("{type: static, sha256: abcd}"),
+		   "t.yaml:10: scep_profiles.p1.challenge.sha256: expected 64 hex characters");
+	expect_err(CHALLENGE("{type: none, sha256: abcd}"),
+		   "t.yaml:10: scep_profiles.p1.challenge: sha256 and secret_file need type static");
+	expect_err(CHALLENGE("{type: static, secret_file: /nonexistent/x}"),
+		   "t.yaml:10: scep_profiles.p1.challenge.secret_file: cannot open "
+		   "'/nonexistent/x': No such file or directory");
+}
+
+static void
+secret_case(const char *content, size_t len, const char *expect_secret)
+{
+	char path[64], yaml[2048], want_msg[256];
+	struct sgw_err err = {{0}};
+	struct cfg *c = NULL;
+	uint8_t want[32];
+
+	tmpfile_with(path, content, len);
+	snprintf(yaml, sizeof(yaml), CHALLENGE("{type: static, secret_file: %s}"), path);
+	if (expect_secret == NULL) {
+		snprintf(want_msg, sizeof(want_msg),
+			 "t.yaml:10: scep_profiles.p1.challenge.secret_file: '%s' is empty or "
+			 "unreadable",
+			 path);
+		expect_err(yaml, want_msg);
+	} else {
+		assert_int_equal(parse(yaml, &c, &err), 0);
+		sha256(expect_secret, strlen(expect_secret), want);
+		assert_int_equal(c->scep_profiles[0].challenge.type, CHALLENGE_STATIC);
+		assert_memory_equal(c->scep_profiles[0].challenge.sha256, want, 32);
+		cfg_free(c);
+	}
+	unlink(path);
+}
+
+static void
+test_secret_file(void **state)
+{
+	(void)state;
+	secret_case("hunter2\n", 8, "hunter2");
+	secret_case("hunter2", 7, "hunter2");
+	secret_case("hunter2\r\n", 9, "hunter2");
+	secret_case("hunter2\n\n", 9, "hunter2\n");
+	secret_case("\n", 1, NULL);
+	secret_case("", 0, NULL);
+}
+
+static void
+test_node_getters(void **state)
+{
+	static const char y[] = "a: 1\nb:\n  - x\n  - {k: v}\nc: {}\n";
+	struct sgw_err err = {{0}};
+	struct cfg_node *root = NULL;
+	const struct cfg_node *b, *m;
+
+	(void)state;
+	assert_int_equal(cfg_node_parse("n.yaml", (const uint8_t *)y, strlen(y), &root, &err), 0);
+	assert_int_equal(cfg_node_type(root), CFG_NODE_MAP);
+	assert_string_equal(cfg_node_file(root), "n.yaml");
+	assert_int_equal(cfg_node_count(root), 3);
+	assert_string_equal(cfg_node_key(root, 0), "a");
+	assert_string_equal(cfg_node_key(root, 2), "c");
+	assert_null(cfg_node_key(root, 3));
+	assert_string_equal(cfg_node_scalar(cfg_node_item(root, 0)), "1");
+	assert_null(cfg_node_scalar(root));
+	b = cfg_node_get(root, "b");
+	assert_int_equal(cfg_node_type(b), CFG_NODE_SEQ);
+	assert_int_equal(cfg_node_line(b), 2);
+	assert_int_equal(cfg_node_count(b), 2);
+	assert_null(cfg_node_key(b, 0));
+	assert_int_equal(cfg_node_line(cfg_node_item(b, 0)), 3);
+	m = cfg_node_item(b, 1);
+	assert_int_equal(cfg_node_line(m), 4);
+	assert_string_equal(cfg_node_scalar(cfg_node_get(m, "k")), "v");
+	assert_null(cfg_node_item(b, 2));
+	assert_null(cfg_node_get(root, "zz"));
+	assert_null(cfg_node_get(b, "k"));
+	assert_int_equal(cfg_node_count(cfg_node_get(root, "c")), 0);
+	assert_int_equal(cfg_node_count(cfg_node_item(root, 0)), 0);
+	cfg_node_free(root);
+	cfg_node_free(NULL);
+}
+
+struct sample {
+	char *s;
+	int i, b, d;
+	size_t z;
+	struct cfg_strlist l;
+	const struct cfg_node *n;
+};
+
+static const struct cfg_field sample_fields[] = {
+	{"s", CFG_STR, offsetof(struct sample, s), 1},
+	{"i", CFG_INT, offsetof(struct sample, i), 0},
+	{"b", CFG_BOOL, offsetof(struct sample, b), 0},
+	{"d", CFG_DURATION, offsetof(struct sample, d), 0},
+	{"z", CFG_SIZE, offsetof(struct sample, z), 0},
+	{"l", CFG_STRLIST, offsetof(struct sample, l), 0},
+	{"n", CFG_NODE, offsetof(struct sample, n), 0},
+	{NULL},
+};
+
+/* Parses "{s: x, <fields>}" (s: only when not given) with sample_fields; returns the result code. */
+static int
+sample_parse(const char *fields, struct sample *out, struct sgw_err *err)
+{
+	char y[256];
+	struct cfg_node *root = NULL;
+	int r;
+
+	snprintf(y, sizeof(y), "{%s%s}", strncmp(fields, "s:", 2) == 0 ? "" : "s: x, ", fields);
+	assert_int_equal(cfg_node_parse("s.yaml", (const uint8_t *)y, strlen(y), &root, err), 0);
+	memset(out, 0, sizeof(*out));
+	r = cfg_parse_map(root, "sec", sample_fields, out, err);
+	if (r == 0)
+		cfg_fields_free(sample_fields, out);
+	assert_null(out->s);
+	assert_null(out->l.v);
+	cfg_node_free(root);
+	return r;
+}
+
+static void
+test_suffixes(void **state)
+{
+	struct sgw_err err = {{0}};
+	struct sample s;
+
+	(void)state;
+	assert_int_equal(sample_parse("z: 512, d: 45", &s, &err), 0);
+	assert_int_equal(s.z, 512);
+	assert_int_equal(s.d, 45);
+	assert_int_equal(sample_parse("z: 64k, d: 30s", &s, &err), 0);
+	assert_int_equal(s.z, 65536);
+	assert_int_equal(s.d, 30);
+	assert_int_equal(sample_parse("z: 2M, d: 5m", &s, &err), 0);
+	assert_int_equal(s.z, 2097152);
+	assert_int_equal(s.d, 300);
+	assert_int_equal(sample_parse("d: 2h, i: -7, b: Off", &s, &err), 0);
+	assert_int_equal(s.d, 7200);
+	assert_int_equal(s.i, -7);
+	assert_int_equal(s.b, 0);
+	assert_int_equal(sample_parse("d: 1d, b: TRUE", &s, &err), 0);
+	assert_int_equal(s.d, 86400);
+	assert_int_equal(s.b, 1);
+	assert_true(sample_parse("d: 99999999999d", &s, &err) < 0);
+	assert_string_equal(err.msg, "s.yaml:1: sec.d: expected a duration (e.g. 30, 30s, 5m, 2h, "
+				     "1d), got '99999999999d'");
+	assert_true(sample_parse("z: k", &s, &err) < 0);
+	assert_true(sample_parse("z: -1k", &s, &err) < 0);
+	assert_true(sample_parse("z: 1g", &s, &err) < 0);
+	assert_true(sample_parse("i: 1.5", &s, &err) < 0);
+	assert_true(sample_parse("i: \" 1\"", &s, &err) < 0);
+	/* a failure after a list was allocated frees it (sample_parse checks) */
+	assert_int_equal(sample_parse("l: [a, b], n: {x: 1}", &s, &err), 0);
+	assert_true(sample_parse("l: [a, b], i: x", &s, &err) < 0);
+	assert_true(sample_parse("l: [a, [b]]", &s, &err) < 0);
+	assert_string_equal(err.msg, "s.yaml:1: sec.l[1]: expected a non-empty string");
+	assert_true(sample_parse("s: ''", &s, &err) < 0);
+	assert_string_equal(err.msg, "s.yaml:1: sec.s: empty value");
+	assert_true(sample_parse("i: 1", &s, &err) == 0);
+	assert_true(sample_parse("n: 1", &s, &err) == 0);
+	assert_true(sample_parse("i: 1, q: 2", &s, &err) < 0);
+	assert_string_equal(err.msg, "s.yaml:1: sec.q: unknown key");
+}
+
+static void
+test_caps(void **state)
+{
+	(void)state;
+	for (unsigned b = 1; b < SCEP_CAP_MAX; b <<= 1) {
+		assert_non_null(cfg_cap_name(b));
+		assert_int_equal(cfg_cap_parse(cfg_cap_name(b)), b);
+	}
+	assert_string_equal(cfg_cap_name(SCEP_CAP_SHA256), "SHA-256");
+	assert_int_equal(cfg_cap_parse("postpkioperation"), SCEP_CAP_POSTPKIOPERATION);
+	assert_int_equal(cfg_cap_parse("SHA256"), 0);
+	assert_null(cfg_cap_name(SCEP_CAP_MAX));
+	assert_null(cfg_cap_name(SCEP_CAP_AES | SCEP_CAP_DES3));
+	assert_null(cfg_cap_name(0));
+}
+
+static void
+test_limits(void **state)
+{
+	struct sgw_err err = {{0}};
+	struct cfg_node *root = NULL;
+	size_t n = (1u << 20) + 1;
+	uint8_t *big = malloc(n);
+	char deep[200] = "";
+
+	(void)state;
+	assert_non_null(big);
+	memset(big, ' ', n);
+	assert_true(cfg_node_parse("b.yaml", big, n, &root, &err) < 0);
+	assert_string_equal(err.msg, "b.yaml: larger than 1048576 bytes");
+	free(big);
+	memset(deep, '[', 40);
+	assert_true(cfg_node_parse("d.yaml", (const uint8_t *)deep, strlen(deep), &root, &err) < 0);
+	assert_string_equal(err.msg,
+			    "d.yaml:1: [0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0]"
+			    "[0][0][0][0][0][0][0][0][0][0][0][0][0]: nested too deeply");
+}
+
+/* Reads a file under SGW_SOURCE_ROOT into a NUL-terminated buffer. */
+static char *
+read_source(const char *rel)
+{
+	const char *root = getenv("SGW_SOURCE_ROOT");
+	char path[1024];
+	char *buf = calloc(1, 65536);
+	FILE *f;
+
+	assert_non_null(root);
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_non_null(buf);
+	assert_true(fread(buf, 1, 65535, f) > 0);
+	fclose(f);
+	return buf;
+}
+
+/* profiles/scepgw.yaml parses, with its secret_file pointed at a temp file. */
+static void
+test_example_profile(void **state)
+{
+	static const char secret_path[] = "/etc/scepgw/devices.challenge";
+	char *text = read_source("profiles/scepgw.yaml"), tmp[64], *at;
+	struct sgw_err err = {{0}};
+	struct cfg *c = NULL;
+	const struct cfg_scep_profile *p;
+	uint8_t want[32];
+
+	(void)state;
+	tmpfile_with(tmp, "s3cret\n", 7);
+	at = strstr(text, secret_path);
+	assert_non_null(at);
+	/* same length: "/tmp/scepgw-cfg-XXXXXX" is shorter, so pad with spaces */
+	memset(at, ' ', strlen(secret_path));
+	memcpy(at, tmp, strlen(tmp));
+	if (cfg_parse("profiles/scepgw.yaml", (const uint8_t *)text, strlen(text), &c, &err) != 0)
+		fail_msg("%s", err.msg);
+	p = cfg_scep_profile_find(c, "devices");
+	assert_non_null(p);
+	sha256("s3cret", 6, want);
+	assert_memory_equal(p->challenge.sha256, want, 32);
+	assert_int_equal(p->allow_single_des, 0);
+	assert_int_equal(c->n_listen, 2);
+	assert_int_equal(c->listen[1].tls, 1);
+	assert_string_equal(c->store.path, "/var/lib/scepgw/scepgw.db");
+	assert_string_equal(cfg_ra_profile_find(c, "corp")->backend, "local-ca");
+	assert_string_equal(cfg_backend_find(c, "local-ca")->type, "local");
+	cfg_free(c);
+	unlink(tmp);
+	free(text);
+}
+
+static void
+test_load(void **state)
+{
+	char path[64];
+	struct sgw_err err = {{0}};
+	struct cfg *c = NULL;
+
+	(void)state;
+	tmpfile_with(path, MINIMAL, strlen(MINIMAL));
+	assert_int_equal(cfg_load(path, &c, &err), 0);
+	assert_string_equal(c->file, path);
+	cfg_free(c);
+	unlink(path);
+	assert_int_equal(cfg_load("/nonexistent/scepgw.yaml", &c, &err), -SGW_EIO);
+	assert_string_equal(err.msg, "/nonexistent/scepgw.yaml: No such file or directory");
+}
+
 int
 main(void)
 {
-	return 1;
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),	 cmocka_unit_test(test_full),
+		cmocka_unit_test(test_errors_syntax),	 cmocka_unit_test(test_errors_types),
+		cmocka_unit_test(test_errors_required), cmocka_unit_test(test_errors_refs),
+		cmocka_unit_test(test_errors_challenge), cmocka_unit_test(test_secret_file),
+		cmocka_unit_test(test_node_getters),	 cmocka_unit_test(test_suffixes),
+		cmocka_unit_test(test_caps),		 cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_example_profile),	 cmocka_unit_test(test_load),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
 }

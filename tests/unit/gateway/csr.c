@@ -1,6 +1,364 @@
-/* placeholder: fails until written */
+/* tests for gateway/csr.c and gateway/csr_policy.c: CSRs are built here
+ * with the OpenSSL API. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509v3.h>
+
+#include "csr.h"
+
+struct keys {
+	EVP_PKEY *rsa2048;
+	EVP_PKEY *rsa1024;
+	EVP_PKEY *ec;
+};
+
+struct csr_spec {
+	const char *cn;        /* NULL: subject O=Example only */
+	const char *challenge; /* NULL: none */
+	int challenge_type;    /* V_ASN1_PRINTABLESTRING, V_ASN1_UTF8STRING, ... */
+	const char *sans;      /* X509V3 conf text, NULL: none */
+};
+
+static int
+add_sans(X509_REQ *req, const char *sans)
+{
+	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+	X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, sans);
+	int ok = exts != NULL && ext != NULL && sk_X509_EXTENSION_push(exts, ext) > 0;
+
+	if (!ok)
+		X509_EXTENSION_free(ext);
+	ok = ok && X509_REQ_add_extensions(req, exts);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	return ok;
+}
+
+/* DER of a signed CSR; the caller frees it with OPENSSL_free. */
+static uint8_t *
+make_csr(EVP_PKEY *key, const struct csr_spec *s, size_t *ret_len)
+{
+	X509_REQ *req = X509_REQ_new();
+	X509_NAME *name = X509_REQ_get_subject_name(req);
+	unsigned char *der = NULL;
+	int len;
+
+	assert_true(X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
+					       (const unsigned char *)"Example", -1, -1, 0));
+	if (s->cn != NULL)
+		assert_true(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+						       (const unsigned char *)s->cn, -1, -1, 0));
+	assert_true(X509_REQ_set_pubkey(req, key));
+	if (s->challenge != NULL)
+		assert_true(X509_REQ_add1_attr_by_NID(req, NID_pkcs9_challengePassword,
+						      s->challenge_type,
+						      (const unsigned char *)s->challenge,
+						      (int)strlen(s->challenge)));
+	if (s->sans != NULL)
+		assert_true(add_sans(req, s->sans));
+	assert_true(X509_REQ_sign(req, key, EVP_sha256()) > 0);
+	len = i2d_X509_REQ(req, &der);
+	assert_true(len > 0);
+	X509_REQ_free(req);
+	*ret_len = (size_t)len;
+	return der;
+}
+
+static struct csr *
+parse_ok(EVP_PKEY *key, const struct csr_spec *s)
+{
+	struct sgw_err err = {{0}};
+	struct csr *c = NULL;
+	size_t len;
+	uint8_t *der = make_csr(key, s, &len);
+
+	assert_int_equal(csr_parse(der, len, &c, &err), 0);
+	assert_non_null(c);
+	OPENSSL_free(der);
+	return c;
+}
+
+static void
+test_valid_rsa(void **state)
+{
+	struct keys *k = *state;
+	struct csr_spec s = {"dev1.example.com", "s3cret", V_ASN1_PRINTABLESTRING,
+			     "DNS:dev1.example.com,DNS:alt.example.com,IP:192.0.2.7,"
+			     "IP:2001:db8::1,email:ops@example.com,URI:urn:dev:1"};
+	struct csr *c = parse_ok(k->rsa2048, &s);
+	unsigned char *spki = NULL, md[32];
+	int n = i2d_PUBKEY(k->rsa2048, &spki);
+
+	assert_string_equal(c->subject, "CN=dev1.example.com,O=Example");
+	assert_string_equal(c->cn, "dev1.example.com");
+	assert_string_equal(c->challenge, "s3cret");
+	assert_int_equal(c->key_type, CSR_KEY_RSA);
+	assert_int_equal(c->key_bits, 2048);
+	assert_true(EVP_Digest(spki, (size_t)n, md, NULL, EVP_sha256(), NULL));
+	assert_memory_equal(c->key_sha256, md, 32);
+	assert_int_equal(c->san_dns.n, 2);
+	assert_string_equal(c->san_dns.v[0], "dev1.example.com");
+	assert_string_equal(c->san_dns.v[1], "alt.example.com");
+	assert_int_equal(c->san_ip.n, 2);
+	assert_string_equal(c->san_ip.v[0], "192.0.2.7");
+	assert_string_equal(c->san_ip.v[1], "2001:db8::1");
+	assert_int_equal(c->san_email.n, 1);
+	assert_string_equal(c->san_email.v[0], "ops@example.com");
+	assert_int_equal(c->san_uri.n, 1);
+	assert_string_equal(c->san_uri.v[0], "urn:dev:1");
+	assert_non_null(c->der);
+	assert_true(c->der_len > 0);
+	OPENSSL_free(spki);
+	csr_free(c);
+}
+
+static void
+test_ec_no_challenge(void **state)
+{
+	struct keys *k = *state;
+	struct csr_spec s = {"ec-dev", NULL, 0, NULL};
+	struct csr *c = parse_ok(k->ec, &s);
+
+	assert_int_equal(c->key_type, CSR_KEY_EC);
+	assert_int_equal(c->key_bits, 256);
+	assert_null(c->challenge);
+	assert_int_equal(c->san_dns.n + c->san_ip.n + c->san_email.n + c->san_uri.n, 0);
+	csr_free(c);
+}
+
+static void
+test_utf8_challenge(void **state)
+{
+	struct keys *k = *state;
+	struct csr_spec s = {"dév", "pässwörd-€", V_ASN1_UTF8STRING, NULL};
+	struct csr *c = parse_ok(k->ec, &s);
+
+	assert_string_equal(c->challenge, "pässwörd-€");
+	assert_string_equal(c->cn, "dév");
+	assert_string_equal(c->subject, "CN=dév,O=Example");
+	csr_free(c);
+}
+
+static void
+test_bad_challenge_type(void **state)
+{
+	struct keys *k = *state;
+	struct csr_spec s = {"x", "\x01\x02", V_ASN1_OCTET_STRING, NULL};
+	struct sgw_err err = {{0}};
+	struct csr *c = NULL;
+	size_t len;
+	uint8_t *der = make_csr(k->ec, &s, &len);
+
+	assert_int_equal(csr_parse(der, len, &c, &err), -SGW_EPARSE);
+	assert_null(c);
+	OPENSSL_free(der);
+}
+
+static void
+test_tampered(void **state)
+{
+	struct keys *k = *state;
+	struct csr_spec s = {"dev", "s3cret", V_ASN1_PRINTABLESTRING, NULL};
+	struct sgw_err err = {{0}};
+	struct csr *c = NULL;
+	size_t len;
+	uint8_t *der = make_csr(k->rsa2048, &s, &len);
+
+	der[len - 1] ^= 0x01; /* last byte of the signature */
+	assert_int_equal(csr_parse(der, len, &c, &err), -SGW_EAUTH);
+	assert_null(c);
+	assert_non_null(strstr(err.msg, "proof of possession"));
+	assert_null(strstr(err.msg, "s3cret"));
+	OPENSSL_free(der);
+}
+
+static void
+test_garbage(void **state)
+{
+	struct keys *k = *state;
+	static const uint8_t junk[] = {0x30, 0x82, 0x01, 0x00, 0x02, 0x01, 0x00, 0xff};
+	struct csr_spec s = {"dev", NULL, 0, NULL};
+	struct sgw_err err = {{0}};
+	struct csr *c = NULL;
+	uint8_t *der, *big;
+	size_t len;
+
+	assert_int_equal(csr_parse(junk, sizeof(junk), &c, &err), -SGW_EPARSE);
+	assert_int_equal(csr_parse(junk, 0, &c, &err), -SGW_EPARSE);
+	der = make_csr(k->ec, &s, &len);
+	big = calloc(1, CSR_MAX_DER + 1);
+	memcpy(big, der, len);
+	/* trailing bytes after the request, and oversized input */
+	assert_int_equal(csr_parse(big, len + 1, &c, &err), -SGW_EPARSE);
+	assert_int_equal(csr_parse(big, CSR_MAX_DER + 1, &c, &err), -SGW_EPARSE);
+	assert_int_equal(csr_parse(der, len - 1, &c, &err), -SGW_EPARSE);
+	assert_null(c);
+	free(big);
+	OPENSSL_free(der);
+	csr_free(NULL);
+}
+
+/* ---- policy ------------------------------------------------------------ */
+
+static char *dns_patterns[] = {"*.devices.example.com", "vpn.example.com"};
+
+static struct cfg_csr_policy
+policy(void)
+{
+	struct cfg_csr_policy p = {
+		.key_types = CSR_KEY_RSA | CSR_KEY_EC,
+		.min_rsa_bits = 2048,
+		.allow_san_ip = 1,
+		.allow_san_email = 1,
+		.require_cn = 1,
+	};
+	return p;
+}
+
+static int
+check(EVP_PKEY *key, const struct cfg_csr_policy *p, const struct csr_spec *s,
+      struct sgw_err *err)
+{
+	struct csr *c = parse_ok(key, s);
+	int r = csr_policy_check(p, c, err);
+
+	csr_free(c);
+	return r;
+}
+
+static void
+test_policy_keys(void **state)
+{
+	struct keys *k = *state;
+	struct cfg_csr_policy p = policy();
+	struct csr_spec s = {"dev", "s3cret", V_ASN1_PRINTABLESTRING, NULL};
+	struct sgw_err err = {{0}};
+
+	assert_int_equal(check(k->rsa2048, &p, &s, &err), 0);
+	assert_int_equal(check(k->ec, &p, &s, &err), 0);
+	assert_int_equal(check(k->rsa1024, &p, &s, &err), -SGW_EDENIED);
+	assert_non_null(strstr(err.msg, "1024"));
+	assert_null(strstr(err.msg, "s3cret"));
+	p.min_rsa_bits = 1024;
+	assert_int_equal(check(k->rsa1024, &p, &s, &err), 0);
+	p.key_types = CSR_KEY_RSA;
+	assert_int_equal(check(k->ec, &p, &s, &err), -SGW_EDENIED);
+	assert_non_null(strstr(err.msg, "EC"));
+	p.key_types = CSR_KEY_EC;
+	assert_int_equal(check(k->rsa2048, &p, &s, &err), -SGW_EDENIED);
+}
+
+static void
+test_policy_require_cn(void **state)
+{
+	struct keys *k = *state;
+	struct cfg_csr_policy p = policy();
+	struct csr_spec s = {NULL, NULL, 0, "DNS:a.example.com"};
+	struct sgw_err err = {{0}};
+
+	assert_int_equal(check(k->ec, &p, &s, &err), -SGW_EDENIED);
+	assert_non_null(strstr(err.msg, "commonName"));
+	p.require_cn = 0;
+	assert_int_equal(check(k->ec, &p, &s, &err), 0);
+}
+
+static void
+dns_case(EVP_PKEY *key, const char *sans, int want)
+{
+	struct cfg_csr_policy p = policy();
+	struct csr_spec s = {"dev", NULL, 0, sans};
+	struct sgw_err err = {{0}};
+
+	p.san_dns.v = dns_patterns;
+	p.san_dns.n = 2;
+	assert_int_equal(check(key, &p, &s, &err), want);
+}
+
+static void
+test_policy_san_dns(void **state)
+{
+	struct keys *k = *state;
+
+	dns_case(k->ec, "DNS:a.devices.example.com", 0);
+	dns_case(k->ec, "DNS:A-1.Devices.EXAMPLE.com,DNS:VPN.example.com", 0);
+	dns_case(k->ec, "DNS:vpn.example.com", 0);
+	dns_case(k->ec, "DNS:a.b.devices.example.com", -SGW_EDENIED);   /* two labels */
+	dns_case(k->ec, "DNS:devices.example.com", -SGW_EDENIED);       /* zero labels */
+	dns_case(k->ec, "DNS:.devices.example.com", -SGW_EDENIED);      /* empty label */
+	dns_case(k->ec, "DNS:*.devices.example.com", -SGW_EDENIED);     /* no wildcard certs */
+	dns_case(k->ec, "DNS:a.devices.example.com.evil", -SGW_EDENIED);
+	dns_case(k->ec, "DNS:x.vpn.example.com", -SGW_EDENIED);
+	dns_case(k->ec, "DNS:a.devices.example.com,DNS:evil.com", -SGW_EDENIED);
+	dns_case(k->ec, "IP:192.0.2.1", 0); /* no DNS names: nothing to match */
+}
+
+static void
+test_policy_san_flags(void **state)
+{
+	struct keys *k = *state;
+	struct cfg_csr_policy p = policy();
+	struct csr_spec ip = {"dev", NULL, 0, "IP:192.0.2.1"};
+	struct csr_spec mail = {"dev", NULL, 0, "email:a@example.com"};
+	struct sgw_err err = {{0}};
+
+	assert_int_equal(check(k->ec, &p, &ip, &err), 0);
+	assert_int_equal(check(k->ec, &p, &mail, &err), 0);
+	p.allow_san_ip = 0;
+	p.allow_san_email = 0;
+	assert_int_equal(check(k->ec, &p, &ip, &err), -SGW_EDENIED);
+	assert_non_null(strstr(err.msg, "IP"));
+	assert_int_equal(check(k->ec, &p, &mail, &err), -SGW_EDENIED);
+	assert_non_null(strstr(err.msg, "email"));
+}
+
+static int
+setup(void **state)
+{
+	struct keys *k = calloc(1, sizeof(*k));
+
+	k->rsa2048 = EVP_RSA_gen(2048);
+	k->rsa1024 = EVP_RSA_gen(1024);
+	k->ec = EVP_EC_gen("P-256");
+	if (k->rsa2048 == NULL || k->rsa1024 == NULL || k->ec == NULL)
+		return -1;
+	*state = k;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct keys *k = *state;
+
+	EVP_PKEY_free(k->rsa2048);
+	EVP_PKEY_free(k->rsa1024);
+	EVP_PKEY_free(k->ec);
+	free(k);
+	return 0;
+}
+
 int
 main(void)
 {
-	return 1;
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_valid_rsa),
+		cmocka_unit_test(test_ec_no_challenge),
+		cmocka_unit_test(test_utf8_challenge),
+		cmocka_unit_test(test_bad_challenge_type),
+		cmocka_unit_test(test_tampered),
+		cmocka_unit_test(test_garbage),
+		cmocka_unit_test(test_policy_keys),
+		cmocka_unit_test(test_policy_require_cn),
+		cmocka_unit_test(test_policy_san_dns),
+		cmocka_unit_test(test_policy_san_flags),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
 }

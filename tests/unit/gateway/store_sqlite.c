@@ -1,6 +1,536 @@
-/* placeholder: fails until written */
+/* tests for gateway/store.c + gateway/store_sqlite.c (each test gets a fresh temp dir) */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "store.h"
+
+struct fx {
+	char dir[64];
+	char path[128];
+	struct cfg_store cfg;
+	struct store *s;
+};
+
+static const uint8_t csr_bytes[] = {0x30, 0x82, 0x01, 0x00, 0xde, 0xad, 0xbe, 0xef};
+static const uint8_t der_bytes[] = {0x30, 0x82, 0x02, 0x00, 0x01, 0x02, 0x03};
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/sgw-store-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/scepgw.db", f->dir);
+	f->cfg.type = "sqlite";
+	f->cfg.path = f->path;
+	f->cfg.nonce_ttl = 86400;
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+	char p[160];
+
+	store_close(f->s);
+	unlink(f->path);
+	snprintf(p, sizeof(p), "%s-wal", f->path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", f->path);
+	unlink(p);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static void
+fx_open(struct fx *f)
+{
+	struct sgw_err err = {{0}};
+	int r;
+
+	r = store_open(&f->cfg, &f->s, &err);
+	if (r != 0)
+		fail_msg("store_open: %d %s", r, err.msg);
+}
+
+static void
+fx_reopen(struct fx *f)
+{
+	store_close(f->s);
+	f->s = NULL;
+	fx_open(f);
+}
+
+/* One integer from the database through a separate connection. */
+static int64_t
+db_int(const struct fx *f, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t v;
+
+	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+static void
+make_txn(struct store_txn *t, const char *tid, uint8_t keybyte)
+{
+	memset(t, 0, sizeof(*t));
+	snprintf(t->profile, sizeof(t->profile), "ios");
+	snprintf(t->transaction_id, sizeof(t->transaction_id), "%s", tid);
+	memset(t->signer_key_sha256, keybyte, sizeof(t->signer_key_sha256));
+	t->state = TXN_RECEIVED;
+	t->msg_type = 19;
+	snprintf(t->subject, sizeof(t->subject), "CN=device-%s", tid);
+	snprintf(t->peer, sizeof(t->peer), "192.0.2.7");
+	t->created = 1700000000;
+	t->updated = 1700000000;
+	t->csr_der = (uint8_t *)csr_bytes;
+	t->csr_len = sizeof(csr_bytes);
+}
+
+static void
+make_cert(struct store_cert *c, const char *serial)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->serial, sizeof(c->serial), "%s", serial);
+	snprintf(c->issuer, sizeof(c->issuer), "CN=Test CA,O=Example");
+	snprintf(c->subject, sizeof(c->subject), "CN=device");
+	c->not_before = 1700000000;
+	c->not_after = 1800000000;
+	c->der = (uint8_t *)der_bytes;
+	c->der_len = sizeof(der_bytes);
+}
+
+static void
+test_state_names(void **state)
+{
+	(void)state;
+	assert_string_equal(txn_state_name(TXN_RECEIVED), "RECEIVED");
+	assert_string_equal(txn_state_name(TXN_BACKEND_PENDING), "BACKEND_PENDING");
+	assert_string_equal(txn_state_name(TXN_FAILED), "FAILED");
+	assert_string_equal(txn_state_name(TXN_STATE_MAX), "UNKNOWN");
+	assert_string_equal(txn_state_name(-1), "UNKNOWN");
+}
+
+static void
+test_open_creates_schema(void **state)
+{
+	struct fx *f = *state;
+	struct store_txn t;
+	struct stat sb;
+	char wal[160];
+
+	fx_open(f);
+	assert_int_equal(stat(f->path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	make_txn(&t, "t1", 1);
+	assert_int_equal(store_txn_insert(f->s, &t), 0);
+	snprintf(wal, sizeof(wal), "%s-wal", f->path);
+	assert_int_equal(stat(wal, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	assert_int_equal(db_int(f, "SELECT max(version) FROM schema_version"), 1);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND"
+				   " name IN ('transactions', 'certificates', 'nonces')"),
+			 3);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND"
+				   " name IN ('certificates_subject', 'nonces_expires')"),
+			 2);
+}
+
+static void
+test_open_errors(void **state)
+{
+	struct fx *f = *state;
+	struct cfg_store cfg = f->cfg;
+	struct sgw_err err = {{0}};
+	struct store *s = NULL;
+	char bad[160];
+
+	snprintf(bad, sizeof(bad), "%s/missing/scepgw.db", f->dir);
+	cfg.path = bad;
+	assert_int_equal(store_open(&cfg, &s, &err), -SGW_EIO);
+	assert_null(s);
+	assert_non_null(strstr(err.msg, "parent directory does not exist"));
+
+	cfg.path = f->dir; /* a directory */
+	assert_true(store_open(&cfg, &s, &err) < 0);
+	assert_null(s);
+
+	cfg.path = f->path;
+	cfg.type = "postgres";
+	assert_int_equal(store_open(&cfg, &s, &err), -SGW_EINVAL);
+	assert_non_null(strstr(err.msg, "postgres"));
+}
+
+static void
+test_reopen_keeps_data(void **state)
+{
+	struct fx *f = *state;
+	struct store_txn t, got;
+
+	fx_open(f);
+	make_txn(&t, "persist", 2);
+	assert_int_equal(store_txn_insert(f->s, &t), 0);
+	fx_reopen(f);
+	fx_reopen(f);
+	assert_int_equal(store_txn_find(f->s, "ios", "persist", t.signer_key_sha256, &got), 0);
+	assert_int_equal(got.id, t.id);
+	store_txn_clear(&got);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM schema_version"), 1);
+}
+
+/* A database from a newer scepgw is refused, not silently used. */
+static void
+test_schema_too_new(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_err err = {{0}};
+	struct store *s = NULL;
+	sqlite3 *db = NULL;
+
+	fx_open(f);
+	store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(db, "INSERT INTO schema_version VALUES (99, 0)", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_open(&f->cfg, &s, &err), -SGW_EIO);
+	assert_null(s);
+	assert_non_null(strstr(err.msg, "newer"));
+}
+
+static void
+test_txn_crud(void **state)
+{
+	struct fx *f = *state;
+	struct store_txn t, got;
+	uint8_t other[32];
+
+	fx_open(f);
+	make_txn(&t, "abc", 3);
+	assert_int_equal(store_txn_insert(f->s, &t), 0);
+	assert_true(t.id > 0);
+
+	assert_int_equal(store_txn_find(f->s, "ios", "abc", t.signer_key_sha256, &got), 0);
+	assert_int_equal(got.id, t.id);
+	assert_string_equal(got.subject, "CN=device-abc");
+	assert_string_equal(got.peer, "192.0.2.7");
+	assert_int_equal(got.state, TXN_RECEIVED);
+	assert_int_equal(got.msg_type, 19);
+	assert_int_equal(got.created, 1700000000);
+	assert_memory_equal(got.signer_key_sha256, t.signer_key_sha256, 32);
+	assert_int_equal(got.csr_len, sizeof(csr_bytes));
+	assert_memory_equal(got.csr_der, csr_bytes, sizeof(csr_bytes));
+	store_txn_clear(&got);
+	assert_null(got.csr_der);
+
+	t.state = TXN_BACKEND_PENDING;
+	snprintf(t.backend_handle, sizeof(t.backend_handle), "order/42");
+	snprintf(t.reason, sizeof(t.reason), "waiting");
+	t.updated = 1700000100;
+	assert_int_equal(store_txn_update(f->s, &t), 0);
+	assert_int_equal(store_txn_get(f->s, t.id, &got), 0);
+	assert_int_equal(got.state, TXN_BACKEND_PENDING);
+	assert_string_equal(got.backend_handle, "order/42");
+	assert_string_equal(got.reason, "waiting");
+	assert_int_equal(got.updated, 1700000100);
+	assert_int_equal(got.created, 1700000000);
+	store_txn_clear(&got);
+
+	memset(other, 9, sizeof(other));
+	assert_int_equal(store_txn_find(f->s, "ios", "abc", other, &got), -SGW_ENOTFOUND);
+	assert_int_equal(store_txn_find(f->s, "android", "abc", t.signer_key_sha256, &got),
+			 -SGW_ENOTFOUND);
+	assert_int_equal(store_txn_get(f->s, t.id + 1000, &got), -SGW_ENOTFOUND);
+	t.id += 1000;
+	assert_int_equal(store_txn_update(f->s, &t), -SGW_ENOTFOUND);
+	t.state = TXN_STATE_MAX;
+	assert_int_equal(store_txn_update(f->s, &t), -SGW_EINVAL);
+}
+
+static void
+test_txn_bounds(void **state)
+{
+	struct fx *f = *state;
+	struct store_txn t, got;
+
+	fx_open(f);
+	make_txn(&t, "x", 4);
+	memset(t.profile, 'p', sizeof(t.profile)); /* no NUL: bound by the field */
+	memset(t.transaction_id, 'T', sizeof(t.transaction_id));
+	assert_int_equal(store_txn_insert(f->s, &t), 0);
+	assert_int_equal(store_txn_get(f->s, t.id, &got), 0);
+	assert_int_equal(strlen(got.profile), sizeof(got.profile) - 1);
+	assert_int_equal(strlen(got.transaction_id), sizeof(got.transaction_id) - 1);
+	store_txn_clear(&got);
+	/* a lookup with an over-long key truncates the same way */
+	{
+		char profile[100], tid[200];
+
+		memset(profile, 'p', sizeof(profile) - 1);
+		profile[sizeof(profile) - 1] = '\0';
+		memset(tid, 'T', sizeof(tid) - 1);
+		tid[sizeof(tid) - 1] = '\0';
+		assert_int_equal(store_txn_find(f->s, profile, tid, t.signer_key_sha256, &got), 0);
+		assert_int_equal(got.id, t.id);
+		store_txn_clear(&got);
+	}
+
+	make_txn(&t, "big", 4);
+	t.csr_len = 1024 * 1024;
+	assert_int_equal(store_txn_insert(f->s, &t), -SGW_EINVAL);
+	t.csr_der = NULL;
+	t.csr_len = 0;
+	assert_int_equal(store_txn_insert(f->s, &t), 0);
+	assert_int_equal(store_txn_get(f->s, t.id, &got), 0);
+	assert_null(got.csr_der);
+	assert_int_equal(got.csr_len, 0);
+}
+
+static void
+test_txn_unique(void **state)
+{
+	struct fx *f = *state;
+	struct store_txn t, t2;
+
+	fx_open(f);
+	make_txn(&t, "dup", 5);
+	assert_int_equal(store_txn_insert(f->s, &t), 0);
+	make_txn(&t2, "dup", 5);
+	assert_int_equal(store_txn_insert(f->s, &t2), -SGW_EEXIST);
+	assert_int_equal(t2.id, 0);
+	make_txn(&t2, "dup", 6); /* another signer key: another transaction */
+	assert_int_equal(store_txn_insert(f->s, &t2), 0);
+	assert_true(t2.id != t.id);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM transactions"), 2);
+}
+
+static void
+test_txn_issue(void **state)
+{
+	struct fx *f = *state;
+	struct store_txn a, b, got;
+	struct store_cert c, gc;
+	int64_t n;
+
+	fx_open(f);
+	make_txn(&a, "a", 7);
+	make_txn(&b, "b", 8);
+	a.state = b.state = TXN_SUBMITTED;
+	assert_int_equal(store_txn_insert(f->s, &a), 0);
+	assert_int_equal(store_txn_insert(f->s, &b), 0);
+	make_cert(&c, "1a2b");
+	a.updated = 1700000200;
+	assert_int_equal(store_txn_issue(f->s, &a, &c), 0);
+	assert_int_equal(a.state, TXN_ISSUED);
+	assert_string_equal(a.cert_serial, "1a2b");
+	assert_int_equal(store_txn_get(f->s, a.id, &got), 0);
+	assert_int_equal(got.state, TXN_ISSUED);
+	assert_string_equal(got.cert_serial, "1a2b");
+	assert_int_equal(got.updated, 1700000200);
+	store_txn_clear(&got);
+
+	assert_int_equal(store_cert_get(f->s, c.issuer, "1a2b", &gc), 0);
+	assert_string_equal(gc.subject, "CN=device");
+	assert_int_equal(gc.txn_id, a.id);
+	assert_int_equal(gc.not_after, 1800000000);
+	assert_int_equal(gc.revoked, 0);
+	assert_int_equal(gc.der_len, sizeof(der_bytes));
+	assert_memory_equal(gc.der, der_bytes, sizeof(der_bytes));
+	store_cert_clear(&gc);
+	assert_null(gc.der);
+
+	/* same (issuer, serial) for b: nothing changes */
+	assert_int_equal(store_txn_issue(f->s, &b, &c), -SGW_EEXIST);
+	assert_int_equal(b.state, TXN_SUBMITTED);
+	assert_int_equal(store_txn_get(f->s, b.id, &got), 0);
+	assert_int_equal(got.state, TXN_SUBMITTED);
+	assert_string_equal(got.cert_serial, "");
+	store_txn_clear(&got);
+	assert_int_equal(store_cert_count(f->s, &n), 0);
+	assert_int_equal(n, 1);
+
+	/* unknown transaction: no certificate row is left behind */
+	make_cert(&c, "ff");
+	b.id = 999999;
+	assert_int_equal(store_txn_issue(f->s, &b, &c), -SGW_ENOTFOUND);
+	assert_int_equal(store_cert_get(f->s, c.issuer, "ff", &gc), -SGW_ENOTFOUND);
+	assert_int_equal(store_cert_count(f->s, &n), 0);
+	assert_int_equal(n, 1);
+	/* the store still works after the rollbacks */
+	b.id = a.id + 1;
+	assert_int_equal(store_txn_issue(f->s, &b, &c), 0);
+	assert_int_equal(store_cert_count(f->s, &n), 0);
+	assert_int_equal(n, 2);
+}
+
+static void
+test_cert_get(void **state)
+{
+	struct fx *f = *state;
+	struct store_txn t;
+	struct store_cert c, gc;
+	int64_t n = -1;
+
+	fx_open(f);
+	assert_int_equal(store_cert_count(f->s, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_cert_get(f->s, "CN=Test CA,O=Example", "01", &gc), -SGW_ENOTFOUND);
+	make_txn(&t, "c", 9);
+	assert_int_equal(store_txn_insert(f->s, &t), 0);
+	make_cert(&c, "01");
+	c.der_len = 1024 * 1024;
+	assert_int_equal(store_txn_issue(f->s, &t, &c), -SGW_EINVAL);
+	c.der_len = sizeof(der_bytes);
+	assert_int_equal(store_txn_issue(f->s, &t, &c), 0);
+	assert_int_equal(store_cert_get(f->s, "CN=Other CA", "01", &gc), -SGW_ENOTFOUND);
+	assert_int_equal(store_cert_get(f->s, "CN=Test CA,O=Example", "01", &gc), 0);
+	assert_string_equal(gc.serial, "01");
+	store_cert_clear(&gc);
+}
+
+static void
+test_nonce(void **state)
+{
+	struct fx *f = *state;
+	uint8_t n1[16], n2[16];
+	int64_t now = 1700000000;
+	int i;
+
+	fx_open(f);
+	memset(n1, 0x11, sizeof(n1));
+	memset(n2, 0x22, sizeof(n2));
+	assert_int_equal(store_nonce_check(f->s, n1, sizeof(n1), now, 300), 0);
+	assert_int_equal(store_nonce_check(f->s, n1, sizeof(n1), now + 1, 300), -SGW_EEXIST);
+	assert_int_equal(store_nonce_check(f->s, n1, sizeof(n1), now + 299, 300), -SGW_EEXIST);
+	assert_int_equal(store_nonce_check(f->s, n2, sizeof(n2), now + 1, 300), 0);
+	/* expired: accepted again and remembered anew */
+	assert_int_equal(store_nonce_check(f->s, n1, sizeof(n1), now + 300, 300), 0);
+	assert_int_equal(store_nonce_check(f->s, n1, sizeof(n1), now + 301, 300), -SGW_EEXIST);
+	assert_int_equal(store_nonce_check(f->s, n1, 8, now + 301, 300), 0); /* prefix differs */
+
+	assert_int_equal(store_nonce_check(f->s, NULL, 16, now, 300), -SGW_EINVAL);
+	assert_int_equal(store_nonce_check(f->s, n1, 0, now, 300), -SGW_EINVAL);
+	assert_int_equal(store_nonce_check(f->s, n1, 4096, now, 300), -SGW_EINVAL);
+	assert_int_equal(store_nonce_check(f->s, n1, sizeof(n1), now, 0), -SGW_EINVAL);
+
+	/* the sweep removes expired rows: an hour later only the new one is left */
+	for (i = 0; i < 50; i++) {
+		n2[0] = (uint8_t)i;
+		assert_int_equal(store_nonce_check(f->s, n2, sizeof(n2), now + 400, 10), 0);
+	}
+	n2[1] = 0xff;
+	assert_int_equal(store_nonce_check(f->s, n2, sizeof(n2), now + 4000, 10), 0);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM nonces"), 1);
+}
+
+/* The child commits and then dies by SIGKILL without closing anything. */
+static void
+test_durability_kill9(void **state)
+{
+	struct fx *f = *state;
+	struct store_txn t, got;
+	struct store_cert c;
+	uint8_t nonce[16];
+	int status;
+	pid_t pid;
+
+	memset(nonce, 0x5a, sizeof(nonce));
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct store *s = NULL;
+
+		if (store_open(&f->cfg, &s, NULL) != 0)
+			_exit(2);
+		make_txn(&t, "durable", 10);
+		make_cert(&c, "d00d");
+		if (store_txn_insert(s, &t) != 0 || store_txn_issue(s, &t, &c) != 0 ||
+		    store_nonce_check(s, nonce, sizeof(nonce), 1700000000, 600) != 0)
+			_exit(3);
+		kill(getpid(), SIGKILL);
+		_exit(4);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGKILL);
+
+	fx_open(f);
+	memset(t.signer_key_sha256, 10, sizeof(t.signer_key_sha256));
+	assert_int_equal(store_txn_find(f->s, "ios", "durable", t.signer_key_sha256, &got), 0);
+	assert_int_equal(got.state, TXN_ISSUED);
+	assert_string_equal(got.cert_serial, "d00d");
+	store_txn_clear(&got);
+	make_cert(&c, "d00d");
+	assert_int_equal(store_cert_get(f->s, c.issuer, "d00d", &c), 0);
+	store_cert_clear(&c);
+	assert_int_equal(store_nonce_check(f->s, nonce, sizeof(nonce), 1700000001, 600),
+			 -SGW_EEXIST);
+}
+
+static void
+test_bulk_10k(void **state)
+{
+	struct fx *f = *state;
+	struct store_txn t, got;
+	char tid[32];
+	int i;
+
+	fx_open(f);
+	for (i = 0; i < 10000; i++) {
+		snprintf(tid, sizeof(tid), "bulk-%d", i);
+		make_txn(&t, tid, (uint8_t)i);
+		assert_int_equal(store_txn_insert(f->s, &t), 0);
+	}
+	make_txn(&t, "bulk-9999", (uint8_t)9999);
+	assert_int_equal(store_txn_find(f->s, "ios", "bulk-9999", t.signer_key_sha256, &got), 0);
+	store_txn_clear(&got);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM transactions"), 10000);
+}
+
 int
 main(void)
 {
-	return 1;
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_state_names),
+	    cmocka_unit_test_setup_teardown(test_open_creates_schema, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_txn_crud, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_txn_bounds, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_txn_unique, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_txn_issue, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cert_get, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_nonce, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_durability_kill9, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bulk_10k, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,269 @@
+# lib.sh: helpers for the integration tests.  Source it from a t_*.sh script:
+#
+#   . "$(dirname "$0")/lib.sh"
+#   gw_config "$CFG"; gw_start "$CFG"
+#   check "description" command args...
+#   finish
+#
+# Environment (set by tests/integration/meson.build): SCEPGW (the daemon),
+# SCEPREQ (the test client), SGW_SOURCE_ROOT, SGW_BUILD_ROOT.  SGW_KEEP_TMP=1
+# keeps the temporary directory for a post-mortem.
+#
+# Everything a test starts is recorded and stopped by PID (or by the process
+# group the test created with setsid) in the EXIT trap.
+# shellcheck shell=bash
+set -euo pipefail
+
+TEST_NAME=$(basename "$0" .sh)
+SRC=${SGW_SOURCE_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+: "${SCEPGW:?SCEPGW must name the scepgw binary}"
+SCEPREQ=${SCEPREQ:-}
+
+# A fresh directory reachable by every user (0755), for the test's files.
+T=$(mktemp -d "/tmp/scepgw-$TEST_NAME.XXXXXX")
+chmod 0755 "$T"
+PKI=$T/pki                  # the development PKI (mkdevpki.sh makes it 0700)
+CFG=$T/scepgw.yaml          # the default config file of the test
+GW_LOG=$T/scepgw.log        # the gateway's stderr
+GW_PID=
+NPASS=0
+NFAIL=0
+FAILED=()
+_PIDS=()                    # processes to stop at exit
+_PGIDS=()                   # process groups to stop at exit
+
+log() { printf '# %s\n' "$*"; }
+
+# _stop_pid PID [GRACE]: SIGTERM, wait up to GRACE seconds (10), then SIGKILL.
+# Returns the exit status when PID is our child, else 0.
+_stop_pid() {
+	local pid=$1 grace=${2:-10} i st=0
+	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || st=$?; return "$st"; }
+	kill -TERM "$pid" 2>/dev/null || true
+	for ((i = 0; i < grace * 10; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		# A zombie child still answers kill -0: reap it as soon as it exits.
+		if [ "$(ps -o stat= -p "$pid" 2>/dev/null | cut -c1)" = Z ]; then break; fi
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null && [ "$(ps -o stat= -p "$pid" 2>/dev/null | cut -c1)" != Z ]; then
+		log "PID $pid ignored SIGTERM for ${grace}s: SIGKILL"
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	wait "$pid" 2>/dev/null || st=$?
+	return "$st"
+}
+
+# _stop_pgrp PGID: stop a whole process group the test created with setsid.
+_stop_pgrp() {
+	local pg=$1 i
+	kill -TERM -- "-$pg" 2>/dev/null || return 0
+	for ((i = 0; i < 50; i++)); do
+		kill -0 -- "-$pg" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL -- "-$pg" 2>/dev/null || true
+	wait "$pg" 2>/dev/null || true
+}
+
+_cleanup() {
+	local st=$? p
+	trap - EXIT INT TERM
+	for p in "${_PGIDS[@]}"; do _stop_pgrp "$p"; done
+	for p in "${_PIDS[@]}"; do _stop_pid "$p" 10 || true; done
+	if [ "${SGW_KEEP_TMP:-0}" = 1 ]; then
+		log "kept $T"
+	else
+		rm -rf "$T"
+	fi
+	exit "$st"
+}
+trap _cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+track_pid() { _PIDS+=("$1"); }
+track_pgrp() { _PGIDS+=("$1"); }
+
+# free_port: print a TCP port on 127.0.0.1 that nothing listens on now.
+free_port() {
+	python3 -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+PORT=$(free_port)
+TLS_PORT=$(free_port)
+while [ "$TLS_PORT" = "$PORT" ]; do TLS_PORT=$(free_port); done
+# shellcheck disable=SC2034  # for the test scripts
+BASE=http://127.0.0.1:$PORT
+URL=$BASE/scep/dev/pkiclient.exe
+# shellcheck disable=SC2034
+TLS_BASE=https://127.0.0.1:$TLS_PORT
+
+"$SRC/certs/mkdevpki.sh" "$PKI" >/dev/null
+CHALLENGE=$(cat "$PKI/challenge")
+
+# gw_config FILE: write the development config (the one quickstart.sh writes)
+# with this test's ports and paths.  Hooks, each a block of YAML lines:
+#   GW_DEV_CAPS             the dev profile's capabilities list
+#   GW_DEV_SINGLE_DES       allow_single_des of the dev profile (true)
+#   GW_DEV_EXTRA            more keys of the dev profile (indent 4)
+#   GW_SCEP_PROFILES_EXTRA  more scep_profiles (indent 2)
+#   GW_RA_IDENTITIES_EXTRA, GW_RA_PROFILES_EXTRA, GW_BACKENDS_EXTRA (indent 2)
+#   GW_TOP_EXTRA            more top-level keys (indent 0)
+#   GW_RA_KEY, GW_TLS_KEY   key files (default: the PKI's)
+gw_config() {
+	local f=$1
+	cat >"$f" <<EOF
+log_level: ${GW_LOG_LEVEL:-info}
+default_profile: dev
+listen:
+  - address: "127.0.0.1:$PORT"
+  - address: "127.0.0.1:$TLS_PORT"
+    tls: { cert: "$PKI/tls.pem", key: "${GW_TLS_KEY:-$PKI/tls.key}" }
+store: { type: sqlite, path: "$T/scepgw.db" }
+ra_identities:
+  dev:
+    sign: { cert: "$PKI/ra.pem", key: "${GW_RA_KEY:-$PKI/ra.key}" }
+    ca_chain: "$PKI/chain.pem"
+${GW_RA_IDENTITIES_EXTRA:-}
+scep_profiles:
+  dev:
+    ra_identity: dev
+    ra_profile: dev
+    # micromdm scepclient only speaks DES-CBC: development only
+    allow_single_des: ${GW_DEV_SINGLE_DES:-true}
+    capabilities: [${GW_DEV_CAPS:-POSTPKIOperation, SHA-1, SHA-256, SHA-512, AES, DES3, SCEPStandard}]
+    challenge: { type: static, secret_file: "$PKI/challenge" }
+${GW_DEV_EXTRA:-}
+${GW_SCEP_PROFILES_EXTRA:-}
+ra_profiles:
+  dev: { backend: local-ca, template: default, approval: auto }
+${GW_RA_PROFILES_EXTRA:-}
+backends:
+  local-ca: { type: local, ca_cert: "$PKI/issuing-ca.pem", ca_chain: "$PKI/root-ca.pem", ca_key: "$PKI/issuing-ca.key" }
+${GW_BACKENDS_EXTRA:-}
+${GW_TOP_EXTRA:-}
+EOF
+}
+
+# wait_http URL SECONDS: until curl gets a 2xx from URL, while the gateway lives.
+wait_http() {
+	local url=$1 secs=${2:-20} deadline
+	deadline=$((SECONDS + secs))
+	while [ "$SECONDS" -lt "$deadline" ]; do
+		curl -fsS --max-time 2 -o /dev/null "$url" 2>/dev/null && return 0
+		if [ -n "$GW_PID" ] && ! kill -0 "$GW_PID" 2>/dev/null; then
+			log "the gateway exited during startup"
+			return 1
+		fi
+		sleep 0.2
+	done
+	log "no answer from $url within ${secs}s"
+	return 1
+}
+
+# gw_start [CFG]: start the gateway in the foreground mode, in the background,
+# and wait until GetCACaps answers (20 s).  A failure to start ends the test.
+gw_start() {
+	local cfg=${1:-$CFG}
+	log "starting $SCEPGW -d -c $cfg (http $PORT, https $TLS_PORT)"
+	"$SCEPGW" -d -c "$cfg" >>"$GW_LOG" 2>&1 &
+	GW_PID=$!
+	track_pid "$GW_PID"
+	if ! wait_http "$URL?operation=GetCACaps" 20; then
+		log "gateway log ($GW_LOG):"
+		sed 's/^/  | /' "$GW_LOG" >&2 || true
+		NFAIL=$((NFAIL + 1))
+		FAILED+=("the gateway starts and answers GetCACaps")
+		finish
+	fi
+}
+
+# gw_stop: SIGTERM, then SIGKILL after 10 s; records a check that the gateway
+# exited 0 (so sanitizer reports at exit count) and that its log holds no
+# sanitizer report.
+gw_stop() {
+	[ -n "$GW_PID" ] || return 0
+	local st=0
+	_stop_pid "$GW_PID" 10 || st=$?
+	GW_PID=
+	check "the gateway exits 0 on SIGTERM (got $st)" test "$st" -eq 0
+	check "no sanitizer report in the gateway log" \
+		not grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: .*Sanitizer' "$GW_LOG"
+}
+
+# gw_log_mark / gw_log_since MARK: the gateway log lines written after a mark.
+gw_log_mark() { wc -l <"$GW_LOG"; }
+gw_log_since() { tail -n "+$(($1 + 1))" "$GW_LOG"; }
+
+# wait_log REGEX [SECONDS]: until a line matching REGEX (grep -E) is in the log.
+wait_log() {
+	local re=$1 secs=${2:-5} deadline
+	deadline=$((SECONDS + secs))
+	while [ "$SECONDS" -le "$deadline" ]; do
+		grep -Eq -- "$re" "$GW_LOG" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# not CMD...: succeed when CMD fails (for check).
+not() { ! "$@"; }
+
+# http_get URL OUT [curl args]: body to OUT, prints "CODE CONTENT-TYPE" (000 when
+# curl could not connect).
+http_get() {
+	local url=$1 out=$2
+	shift 2
+	curl -sS --max-time 10 -o "$out" -w '%{http_code} %{content_type}\n' "$@" "$url" || true
+}
+
+# cert_fingerprints FILE: the SHA-256 fingerprint of each PEM certificate in FILE.
+cert_fingerprints() {
+	local f=$1 d c
+	d=$(mktemp -d "$T/fp.XXXXXX")
+	awk -v d="$d" '/-----BEGIN CERTIFICATE-----/ { n++ } n { print > (d "/" n ".pem") }' "$f"
+	for c in "$d"/*.pem; do
+		[ -e "$c" ] && openssl x509 -in "$c" -noout -fingerprint -sha256
+	done
+	rm -rf "$d"
+}
+
+# check "description" CMD...: run CMD, record and print the result.
+check() {
+	local desc=$1 out rc=0
+	shift
+	out=$("$@" 2>&1) || rc=$?
+	if [ "$rc" -eq 0 ]; then
+		NPASS=$((NPASS + 1))
+		printf 'ok   %s\n' "$desc"
+	else
+		NFAIL=$((NFAIL + 1))
+		FAILED+=("$desc")
+		printf 'FAIL %s\n     command (exit %d): %s\n' "$desc" "$rc" "$*"
+		[ -z "$out" ] || printf '%s\n' "$out" | head -n 30 | sed 's/^/     | /'
+	fi
+	return 0
+}
+
+# no_secret_in_log: the development challenge never reaches the gateway log.
+no_secret_in_log() {
+	check "the challenge never appears in the gateway log" not grep -qF -- "$CHALLENGE" "$GW_LOG"
+}
+
+# finish: stop the gateway if it runs, print the summary, exit 1 on any failure.
+finish() {
+	[ -z "$GW_PID" ] || gw_stop
+	echo "$TEST_NAME: $NPASS passed, $NFAIL failed"
+	if [ "$NFAIL" -gt 0 ] || [ "$NPASS" -eq 0 ]; then
+		local f
+		for f in "${FAILED[@]}"; do echo "  failed: $f"; done
+		if [ -s "$GW_LOG" ]; then
+			echo "--- last 40 lines of the gateway log ($GW_LOG) ---"
+			tail -n 40 "$GW_LOG"
+		fi
+		exit 1
+	fi
+	exit 0
+}
