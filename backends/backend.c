@@ -6,8 +6,8 @@
 #include "backend.h"
 
 static const struct backend_ops *const registry[] = {
-	&backend_local,
-	NULL,
+    &backend_local,
+    NULL,
 };
 
 struct backend {
@@ -88,8 +88,7 @@ backend_poll(struct backend *b, const char *handle, backend_cb cb, void *arg)
 	return b->ops->poll(b->priv, handle, cb, arg);
 }
 
-STACK_OF(X509) *
-backend_ca_chain(struct backend *b)
+STACK_OF(X509) * backend_ca_chain(struct backend *b)
 {
 	if (!b->started)
 		return NULL;

@@ -10,7 +10,10 @@
  * Lifecycle: configure (at config load, validates keys, may fail with
  * file:line) -> start (loads keys through keyop, opens connections) ->
  * submit/poll any number of times -> stop (cancels outstanding work; no
- * callbacks after stop returns). */
+ * callbacks after stop returns).
+ *
+ * submit()/poll() return 0 when exactly one callback will follow, or a
+ * negative SGW_E* (not started, out of memory, queue closed) when none will. */
 #ifndef SGW_BACKEND_H
 #define SGW_BACKEND_H
 
@@ -26,7 +29,7 @@
 #include "worker.h"
 
 enum backend_status {
-	BACKEND_ISSUED,    /* cert (+ chain) present */
+	BACKEND_ISSUED,	   /* cert (+ chain) present */
 	BACKEND_PENDING,   /* handle present; poll later */
 	BACKEND_REJECTED,  /* the CA said no; reason for the device */
 	BACKEND_FAIL_TEMP, /* try again later (CA offline, timeout) */
@@ -43,17 +46,17 @@ enum backend_cap {
 struct backend_request {
 	const uint8_t *csr_der; /* borrowed for the duration of submit() only */
 	size_t csr_len;
-	const char *template;   /* template name from the RA profile */
-	const char *profile;    /* SCEP profile name, for logs */
+	const char *template; /* template name from the RA profile */
+	const char *profile;  /* SCEP profile name, for logs */
 	const char *transaction_id;
 };
 
 struct backend_result {
 	enum backend_status status;
-	X509 *cert;             /* owned by the result; ISSUED */
-	STACK_OF(X509) *chain;  /* owned; may be NULL */
-	char handle[256];       /* PENDING */
-	char reason[256];       /* REJECTED / FAIL_*: shown to the device and logged */
+	X509 *cert;		/* owned by the result; ISSUED */
+	STACK_OF(X509) * chain; /* owned; may be NULL */
+	char handle[256];	/* PENDING */
+	char reason[256];	/* REJECTED / FAIL_*: shown to the device and logged */
 };
 
 /* The callback takes ownership of nothing: it must copy or steal (set to NULL)
@@ -67,16 +70,16 @@ struct backend_env {
 };
 
 struct backend_ops {
-	const char *name;  /* YAML type: */
-	unsigned caps;     /* BACKEND_CAP_* */
-	size_t priv_size;  /* zeroed private state allocated by backend.c */
+	const char *name; /* YAML type: */
+	unsigned caps;	  /* BACKEND_CAP_* */
+	size_t priv_size; /* zeroed private state allocated by backend.c */
 	int (*configure)(void *priv, const char *bname, const struct cfg_node *node,
 			 const char *path, struct sgw_err *err);
 	int (*start)(void *priv, const struct backend_env *env, struct sgw_err *err);
 	int (*submit)(void *priv, const struct backend_request *req, backend_cb cb, void *arg);
 	int (*poll)(void *priv, const char *handle, backend_cb cb, void *arg); /* may be NULL */
 	/* the CA certificate(s) this backend issues under, issuing CA first */
-	STACK_OF(X509) *(*ca_chain)(void *priv);
+	STACK_OF(X509) * (*ca_chain)(void *priv);
 	void (*stop)(void *priv);
 	void (*free)(void *priv); /* release configure()'s allocations */
 };
@@ -89,7 +92,7 @@ int backend_new(const struct cfg_backend *cb, struct backend **ret, struct sgw_e
 int backend_start(struct backend *b, const struct backend_env *env, struct sgw_err *err);
 int backend_submit(struct backend *b, const struct backend_request *req, backend_cb cb, void *arg);
 int backend_poll(struct backend *b, const char *handle, backend_cb cb, void *arg);
-STACK_OF(X509) *backend_ca_chain(struct backend *b); /* borrowed */
+STACK_OF(X509) * backend_ca_chain(struct backend *b); /* borrowed */
 const char *backend_name(const struct backend *b);
 void backend_free(struct backend *b); /* stops first; accepts NULL */
 

@@ -22,6 +22,7 @@ if ! bash contrib/deps-debian.sh; then
 	echo "test.sh: warning: installing the dependencies failed; trying to build anyway" >&2
 fi
 
+# shellcheck disable=SC2054  # the comma is meson's list syntax
 opts=(-Db_sanitize=address,undefined -Db_lundef=false)
 if [ -f "$build/build.ninja" ]; then
 	meson setup --reconfigure "$build" "${opts[@]}" || { echo "test.sh: meson setup failed"; result 0 1; }
@@ -48,7 +49,8 @@ echo
 echo "=== summary ($log) ==="
 printf 'ok %d, expected fail %d, fail %d, unexpected pass %d, skipped %d, timeout %d (meson test exit %d)\n' \
 	"$ok" "$xfail" "$fail" "$upass" "$skip" "$tmo" "$rc"
-grep -E '^ *[0-9]+/[0-9]+ .* (FAIL|TIMEOUT|SKIP|UNEXPECTEDPASS|ERROR) ' "$log" | sed 's/^/  /' || true
+grep -E '^ *[0-9]+/[0-9]+ .* (FAIL|TIMEOUT|SKIP|UNEXPECTEDPASS|ERROR) ' "$log" |
+	sed 's/^ */  /' | awk '!seen[$0]++' || true
 
 passed=$((ok + xfail))
 failed=$((fail + upass + skip + tmo))

@@ -188,9 +188,11 @@ struct cfg {
 	size_t n_backends;
 };
 
-/* Parse a whole config from memory (pure) or a file.  Cross references
+/* Parse a whole config from memory or a file.  Cross references
  * (profile -> ra_identity, ra_profile -> backend, default_profile) are
- * checked here; file existence and key modes are checked by their loaders. */
+ * checked here; file existence and key modes are checked by their loaders.
+ * The one file cfg_parse() reads is a static challenge's secret_file (hashed
+ * at load).  cfg_parse_map() frees and NULLs its strings/lists on failure. */
 int cfg_parse(const char *file, const uint8_t *buf, size_t len, struct cfg **ret,
 	      struct sgw_err *err);
 int cfg_load(const char *path, struct cfg **ret, struct sgw_err *err);

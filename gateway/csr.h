@@ -12,20 +12,20 @@
 #include "err.h"
 
 #define CSR_MAX_DER (64 * 1024) /* csr_parse refuses larger input */
-#define CSR_MAX_SANS 128        /* per SAN kind */
+#define CSR_MAX_SANS 128	/* per SAN kind */
 
 struct csr {
-	X509_REQ *req;          /* owned */
-	uint8_t *der;           /* owned copy of the DER */
+	X509_REQ *req; /* owned */
+	uint8_t *der;  /* owned copy of the DER */
 	size_t der_len;
-	char *subject;          /* RFC 2253 string, owned */
-	char *cn;               /* first commonName, UTF-8, or NULL */
-	char *challenge;        /* challengePassword, or NULL: a secret, wiped on free, never logged */
-	int key_type;           /* CSR_KEY_RSA / CSR_KEY_EC, 0 for others */
+	char *subject;	 /* RFC 2253 string, owned */
+	char *cn;	 /* first commonName, UTF-8, or NULL */
+	char *challenge; /* challengePassword, or NULL: a secret, wiped on free, never logged */
+	int key_type;	 /* CSR_KEY_RSA / CSR_KEY_EC, 0 for others */
 	int key_bits;
 	uint8_t key_sha256[32]; /* SHA-256 of the SubjectPublicKeyInfo DER */
 	struct cfg_strlist san_dns;
-	struct cfg_strlist san_ip;    /* textual: "192.0.2.1", "2001:db8::1" */
+	struct cfg_strlist san_ip; /* textual: "192.0.2.1", "2001:db8::1" */
 	struct cfg_strlist san_email;
 	struct cfg_strlist san_uri;
 };

@@ -56,8 +56,9 @@ check_key(const struct cfg_csr_policy *pol, const struct csr *c, struct sgw_err 
 		return sgw_err_set(err, SGW_EDENIED, "CSR key type %s is not allowed",
 				   c->key_type == CSR_KEY_RSA ? "RSA" : "EC");
 	if (c->key_type == CSR_KEY_RSA && c->key_bits < pol->min_rsa_bits)
-		return sgw_err_set(err, SGW_EDENIED, "CSR RSA key has %d bits, at least %d required",
-				   c->key_bits, pol->min_rsa_bits);
+		return sgw_err_set(err, SGW_EDENIED,
+				   "CSR RSA key has %d bits, at least %d required", c->key_bits,
+				   pol->min_rsa_bits);
 	return 0;
 }
 

@@ -15,6 +15,7 @@
 #include "http_server.h"
 #include "log.h"
 #include "scep_http.h"
+#include "scep_envelope.h"
 #include "scep_msg.h"
 
 #define DRAIN_SECONDS 10
@@ -54,6 +55,7 @@ modules_free(struct modules *m)
 		event_base_free(m->base);
 	keyop_free(m->keys);
 	cfg_free(m->cfg);
+	scep_envelope_disable_legacy();
 }
 
 /* Everything `-n` checks: config, certificates, keys, backends. */

@@ -11,15 +11,15 @@ static const struct {
 	unsigned bit;
 	const char *word;
 } cap_words[] = {
-	{SCEP_CAP_POSTPKIOPERATION, "POSTPKIOperation"},
-	{SCEP_CAP_SHA1, "SHA-1"},
-	{SCEP_CAP_SHA256, "SHA-256"},
-	{SCEP_CAP_SHA512, "SHA-512"},
-	{SCEP_CAP_AES, "AES"},
-	{SCEP_CAP_DES3, "DES3"},
-	{SCEP_CAP_RENEWAL, "Renewal"},
-	{SCEP_CAP_GETNEXTCACERT, "GetNextCACert"},
-	{SCEP_CAP_SCEPSTANDARD, "SCEPStandard"},
+    {SCEP_CAP_POSTPKIOPERATION, "POSTPKIOperation"},
+    {SCEP_CAP_SHA1, "SHA-1"},
+    {SCEP_CAP_SHA256, "SHA-256"},
+    {SCEP_CAP_SHA512, "SHA-512"},
+    {SCEP_CAP_AES, "AES"},
+    {SCEP_CAP_DES3, "DES3"},
+    {SCEP_CAP_RENEWAL, "Renewal"},
+    {SCEP_CAP_GETNEXTCACERT, "GetNextCACert"},
+    {SCEP_CAP_SCEPSTANDARD, "SCEPStandard"},
 };
 
 int

@@ -28,7 +28,7 @@ der_copy(const unsigned char *der, int n, uint8_t **ret_der, size_t *ret_len)
 /* PKCS7 rather than CMS: CMS encodes certificates as a DER SET OF and so
  * sorts them, PKCS7 keeps the caller's order (issued certificate first). */
 int
-scep_certs_only(STACK_OF(X509) *certs, X509_CRL *crl, uint8_t **ret_der, size_t *ret_len)
+scep_certs_only(STACK_OF(X509) * certs, X509_CRL *crl, uint8_t **ret_der, size_t *ret_len)
 {
 	PKCS7 *p7 = PKCS7_new();
 	unsigned char *der = NULL;
@@ -167,8 +167,8 @@ certrep_md(int digest_nid)
 
 /* Sign `content` (NULL: eContent absent, for FAILURE and PENDING). */
 static int
-sign_certrep(const struct scep_certrep_params *p, BIO *content, uint8_t **ret_der,
-	     size_t *ret_len, struct sgw_err *err)
+sign_certrep(const struct scep_certrep_params *p, BIO *content, uint8_t **ret_der, size_t *ret_len,
+	     struct sgw_err *err)
 {
 	const unsigned int fl = CMS_PARTIAL | CMS_BINARY | CMS_NOSMIMECAP;
 	const EVP_MD *md = certrep_md(p->digest_nid);
@@ -222,8 +222,7 @@ scep_certrep_build(const struct scep_certrep_params *p, uint8_t **ret_der, size_
 
 	if ((r = check_params(p, err)) < 0)
 		return r;
-	if (p->pki_status == SCEP_STATUS_SUCCESS &&
-	    (r = success_content(p, &content, err)) < 0)
+	if (p->pki_status == SCEP_STATUS_SUCCESS && (r = success_content(p, &content, err)) < 0)
 		return r;
 	r = sign_certrep(p, content, ret_der, ret_len, err);
 	BIO_free(content);

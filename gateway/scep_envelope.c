@@ -114,8 +114,7 @@ out:
 }
 
 static int
-encrypt_der(BIO *in, X509 *recipient, const EVP_CIPHER *cipher, uint8_t **ret_der,
-	    size_t *ret_len)
+encrypt_der(BIO *in, X509 *recipient, const EVP_CIPHER *cipher, uint8_t **ret_der, size_t *ret_len)
 {
 	STACK_OF(X509) *recips = sk_X509_new_null();
 	CMS_ContentInfo *cms = NULL;

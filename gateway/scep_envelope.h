@@ -23,8 +23,8 @@ int scep_envelope_cipher_allowed(int nid, int allow_single_des);
  * -SGW_EALG for a disallowed cipher, -SGW_EAUTH when no RecipientInfo is ours or
  * decryption fails, -SGW_EPARSE for garbage. */
 int scep_envelope_decrypt(const uint8_t *der, size_t len, const struct keyop_key *key, X509 *cert,
-			  int allow_single_des, uint8_t **ret_data, size_t *ret_len, int *ret_cipher_nid,
-			  struct sgw_err *err);
+			  int allow_single_des, uint8_t **ret_data, size_t *ret_len,
+			  int *ret_cipher_nid, struct sgw_err *err);
 
 /* Encrypt `data` to `recipient` with the given cipher NID (issuerAndSerialNumber RID). */
 int scep_envelope_encrypt(const uint8_t *data, size_t len, X509 *recipient, int cipher_nid,

@@ -21,20 +21,19 @@ static const struct {
 	const char *oid, *sn, *ln;
 	size_t off;
 } scep_oid_table[] = {
-	{"2.16.840.1.113733.1.9.2", "messageType", "SCEP messageType",
-	 offsetof(struct scep_nids, message_type)},
-	{"2.16.840.1.113733.1.9.3", "pkiStatus", "SCEP pkiStatus",
-	 offsetof(struct scep_nids, pki_status)},
-	{"2.16.840.1.113733.1.9.4", "failInfo", "SCEP failInfo",
-	 offsetof(struct scep_nids, fail_info)},
-	{"2.16.840.1.113733.1.9.5", "senderNonce", "SCEP senderNonce",
-	 offsetof(struct scep_nids, sender_nonce)},
-	{"2.16.840.1.113733.1.9.6", "recipientNonce", "SCEP recipientNonce",
-	 offsetof(struct scep_nids, recipient_nonce)},
-	{"2.16.840.1.113733.1.9.7", "transactionID", "SCEP transactionID",
-	 offsetof(struct scep_nids, transaction_id)},
-	{"1.3.6.1.5.5.7.24.1", "failInfoText", "SCEP failInfoText",
-	 offsetof(struct scep_nids, fail_info_text)},
+    {"2.16.840.1.113733.1.9.2", "messageType", "SCEP messageType",
+     offsetof(struct scep_nids, message_type)},
+    {"2.16.840.1.113733.1.9.3", "pkiStatus", "SCEP pkiStatus",
+     offsetof(struct scep_nids, pki_status)},
+    {"2.16.840.1.113733.1.9.4", "failInfo", "SCEP failInfo", offsetof(struct scep_nids, fail_info)},
+    {"2.16.840.1.113733.1.9.5", "senderNonce", "SCEP senderNonce",
+     offsetof(struct scep_nids, sender_nonce)},
+    {"2.16.840.1.113733.1.9.6", "recipientNonce", "SCEP recipientNonce",
+     offsetof(struct scep_nids, recipient_nonce)},
+    {"2.16.840.1.113733.1.9.7", "transactionID", "SCEP transactionID",
+     offsetof(struct scep_nids, transaction_id)},
+    {"1.3.6.1.5.5.7.24.1", "failInfoText", "SCEP failInfoText",
+     offsetof(struct scep_nids, fail_info_text)},
 };
 
 static int
@@ -55,8 +54,8 @@ int
 scep_oids_init(void)
 {
 	for (size_t i = 0; i < sizeof(scep_oid_table) / sizeof(scep_oid_table[0]); i++) {
-		int nid = oid_register(scep_oid_table[i].oid, scep_oid_table[i].sn,
-				       scep_oid_table[i].ln);
+		int nid =
+		    oid_register(scep_oid_table[i].oid, scep_oid_table[i].sn, scep_oid_table[i].ln);
 
 		if (nid == NID_undef)
 			return -SGW_ENOMEM;
@@ -168,7 +167,8 @@ read_signing_time(CMS_SignerInfo *si)
 	return timegm(&tm);
 }
 
-/* messageType: a known request type, else BAD_REQUEST. */
+/* messageType: a known request type, else BAD_REQUEST (msg_type -1 when
+ * absent or not a number). */
 static void
 read_msg_type(CMS_SignerInfo *si, struct scep_msg *m)
 {
@@ -255,7 +255,7 @@ static int
 decode_header(CMS_ContentInfo *cms, CMS_SignerInfo **ret_si, struct scep_msg *m,
 	      struct sgw_err *err)
 {
-	STACK_OF(CMS_SignerInfo) *sis;
+	STACK_OF(CMS_SignerInfo) * sis;
 	CMS_SignerInfo *si;
 
 	if (OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed)
@@ -303,7 +303,8 @@ set_outcome(struct scep_msg *m, enum scep_outcome out, const char *reason)
 	snprintf(m->reason, sizeof(m->reason), "%s", reason);
 }
 
-/* Stage 2: algorithm, signature, content, messageType.  Fills m->outcome. */
+/* Stage 2: messageType, then algorithm, signature and content, whose
+ * failures take precedence.  Fills m->outcome. */
 static int
 decode_body(CMS_ContentInfo *cms, CMS_SignerInfo *si, int allow_md5, struct scep_msg *m)
 {
@@ -311,6 +312,7 @@ decode_body(CMS_ContentInfo *cms, CMS_SignerInfo *si, int allow_md5, struct scep
 	const ASN1_OBJECT *obj;
 	int r;
 
+	read_msg_type(si, m);
 	CMS_SignerInfo_get0_algs(si, NULL, NULL, &dig, NULL);
 	X509_ALGOR_get0(&obj, NULL, NULL, dig);
 	m->digest_nid = OBJ_obj2nid(obj);
@@ -335,7 +337,6 @@ decode_body(CMS_ContentInfo *cms, CMS_SignerInfo *si, int allow_md5, struct scep
 		set_outcome(m, SCEP_OUT_BAD_MESSAGE, "signature verification failed");
 		return 0;
 	}
-	read_msg_type(si, m);
 	return 0;
 }
 

@@ -34,17 +34,17 @@ enum scep_msg_type {
 #define SCEP_TXID_MAX 128 /* longest transactionID accepted */
 
 struct scep_msg {
-	int msg_type;                          /* enum scep_msg_type, or the unknown value */
+	int msg_type; /* enum scep_msg_type, or the unknown value */
 	char transaction_id[SCEP_TXID_MAX + 1];
 	uint8_t sender_nonce[SCEP_NONCE_LEN];
-	X509 *signer;                          /* owned: the signer certificate */
-	uint8_t signer_key_sha256[32];         /* SHA-256 of the signer's SubjectPublicKeyInfo DER */
-	int digest_nid;                        /* the SignerInfo digest (NID_sha256, ...) */
-	time_t signing_time;                   /* 0 when absent */
-	uint8_t *envelope;                     /* owned: DER pkcsPKIEnvelope (eContent); NULL if absent */
+	X509 *signer;		       /* owned: the signer certificate */
+	uint8_t signer_key_sha256[32]; /* SHA-256 of the signer's SubjectPublicKeyInfo DER */
+	int digest_nid;		       /* the SignerInfo digest (NID_sha256, ...) */
+	time_t signing_time;	       /* 0 when absent */
+	uint8_t *envelope;	       /* owned: DER pkcsPKIEnvelope (eContent); NULL if absent */
 	size_t envelope_len;
-	enum scep_outcome outcome;             /* see above */
-	char reason[160];                      /* why, when outcome != SUCCESS; no secrets */
+	enum scep_outcome outcome; /* see above */
+	char reason[160];	   /* why, when outcome != SUCCESS; no secrets */
 };
 
 /* Digests allowed for signatures: SHA-1/224/256/384/512, MD5 only when allow_md5. */
@@ -59,7 +59,7 @@ int scep_oids_init(void);
 /* NIDs registered by scep_oids_init. */
 struct scep_nids {
 	int message_type, pki_status, fail_info, sender_nonce, recipient_nonce, transaction_id,
-		fail_info_text;
+	    fail_info_text;
 };
 const struct scep_nids *scep_nids(void);
 

@@ -37,8 +37,7 @@ certrep_work(void *arg)
 	int digest = r->msg->digest_nid;
 
 	/* mirror the request's digest, unless that digest is the problem */
-	if (r->outcome == SCEP_OUT_BAD_ALG || EVP_get_digestbynid(digest) == NULL ||
-	    (digest == NID_md5 && !r->prof->cfg->allow_md5))
+	if (EVP_get_digestbynid(digest) == NULL || (digest == NID_md5 && !r->prof->cfg->allow_md5))
 		digest = NID_sha256;
 	p.pki_status = m->pki_status;
 	p.fail_info = m->fail_info;

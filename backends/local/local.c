@@ -35,13 +35,13 @@ struct local_conf {
 };
 
 static const struct cfg_field local_fields[] = {
-	{"type", CFG_STR, offsetof(struct local_conf, type), 1},
-	{"ca_cert", CFG_STR, offsetof(struct local_conf, ca_cert), 1},
-	{"ca_chain", CFG_STR, offsetof(struct local_conf, ca_chain), 0},
-	{"ca_key", CFG_STR, offsetof(struct local_conf, ca_key), 1},
-	{"digest", CFG_STR, offsetof(struct local_conf, digest), 0},
-	{"templates", CFG_NODE, offsetof(struct local_conf, templates), 0},
-	{NULL, 0, 0, 0},
+    {"type", CFG_STR, offsetof(struct local_conf, type), 1},
+    {"ca_cert", CFG_STR, offsetof(struct local_conf, ca_cert), 1},
+    {"ca_chain", CFG_STR, offsetof(struct local_conf, ca_chain), 0},
+    {"ca_key", CFG_STR, offsetof(struct local_conf, ca_key), 1},
+    {"digest", CFG_STR, offsetof(struct local_conf, digest), 0},
+    {"templates", CFG_NODE, offsetof(struct local_conf, templates), 0},
+    {NULL, 0, 0, 0},
 };
 
 struct local_job;
@@ -56,7 +56,7 @@ struct local {
 	struct worker_pool *workers;
 	const struct keyop_key *key;
 	X509 *ca;
-	STACK_OF(X509) *chain; /* issuing CA first */
+	STACK_OF(X509) * chain; /* issuing CA first */
 	uint8_t aki[TMPL_MAX_KEYID];
 	size_t aki_len;
 	time_t ca_not_after;
@@ -66,11 +66,11 @@ struct local {
 
 struct local_job {
 	LIST_ENTRY(local_job) link; /* loop thread only */
-	struct local *owner;        /* loop thread only; NULL once stopped */
+	struct local *owner;	    /* loop thread only; NULL once stopped */
 	backend_cb cb;
 	void *arg;
-	struct tmpl_issue in;       /* in.req and in.issuer are owned */
-	int decided;                /* outcome known at submit: nothing to sign */
+	struct tmpl_issue in;	    /* in.req and in.issuer are owned */
+	int decided;		    /* outcome known at submit: nothing to sign */
 	enum backend_status status; /* written by the worker */
 	X509 *cert;
 	struct sgw_err reason;
@@ -123,8 +123,8 @@ read_cert(BIO *bio)
 }
 
 static int
-load_certs(const struct local *l, const char *file, const char *key, STACK_OF(X509) *sk,
-	   int max, struct sgw_err *err)
+load_certs(const struct local *l, const char *file, const char *key, STACK_OF(X509) * sk, int max,
+	   struct sgw_err *err)
 {
 	BIO *bio = BIO_new_file(file, "r");
 	X509 *x;
@@ -133,12 +133,16 @@ load_certs(const struct local *l, const char *file, const char *key, STACK_OF(X5
 	if (bio == NULL)
 		return sgw_err_set(err, SGW_EIO, "%s.%s: %s: cannot open", l->path, key, file);
 	while (r == 0 && (x = read_cert(bio)) != NULL) {
-		if (n == max || !sk_X509_push(sk, x)) {
-			X509_free(x);
-			r = sgw_err_set(err, SGW_EINVAL, "%s.%s: %s: too many certificates", l->path,
-					key, file);
-		}
 		n++;
+		if (l->ca != NULL && X509_cmp(x, l->ca) == 0) {
+			X509_free(x); /* a chain file that repeats the issuing CA */
+			continue;
+		}
+		if (n > max || !sk_X509_push(sk, x)) {
+			X509_free(x);
+			r = sgw_err_set(err, SGW_EINVAL, "%s.%s: %s: too many certificates",
+					l->path, key, file);
+		}
 	}
 	BIO_free(bio);
 	ERR_clear_error();
@@ -156,8 +160,8 @@ check_ca(struct local *l, struct sgw_err *err)
 	struct tm tm;
 
 	if ((X509_get_extension_flags(l->ca) & EXFLAG_CA) == 0)
-		return sgw_err_set(err, SGW_EINVAL, "%s.ca_cert: not a CA (basicConstraints CA:TRUE)",
-				   l->path);
+		return sgw_err_set(err, SGW_EINVAL,
+				   "%s.ca_cert: not a CA (basicConstraints CA:TRUE)", l->path);
 	if ((X509_get_extension_flags(l->ca) & EXFLAG_KUSAGE) == 0 ||
 	    (X509_get_key_usage(l->ca) & KU_KEY_CERT_SIGN) == 0)
 		return sgw_err_set(err, SGW_EINVAL, "%s.ca_cert: keyUsage lacks keyCertSign",
@@ -216,8 +220,8 @@ local_start(void *priv, const struct backend_env *env, struct sgw_err *err)
 		return r;
 	l->key = keyop_find(env->keys, id);
 	if (l->key == NULL || !keyop_matches_cert(l->key, l->ca))
-		return sgw_err_set(err, SGW_EINVAL, "%s: ca_key %s does not match ca_cert %s", l->path,
-				   l->conf.ca_key, l->conf.ca_cert);
+		return sgw_err_set(err, SGW_EINVAL, "%s: ca_key %s does not match ca_cert %s",
+				   l->path, l->conf.ca_key, l->conf.ca_cert);
 	l->workers = env->workers;
 	l->running = 1;
 	return 0;
@@ -234,9 +238,8 @@ job_free(struct local_job *j)
 	free(j);
 }
 
-static void
-job_decide(struct local_job *j, enum backend_status st, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static void job_decide(struct local_job *j, enum backend_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void
 job_decide(struct local_job *j, enum backend_status st, const char *fmt, ...)
@@ -363,8 +366,7 @@ local_submit(void *priv, const struct backend_request *req, backend_cb cb, void 
 
 /* ---- the rest of the contract ------------------------------------------ */
 
-static STACK_OF(X509) *
-local_ca_chain(void *priv)
+static STACK_OF(X509) * local_ca_chain(void *priv)
 {
 	struct local *l = priv;
 
@@ -399,14 +401,14 @@ local_free(void *priv)
 }
 
 const struct backend_ops backend_local = {
-	.name = "local",
-	.caps = 0,
-	.priv_size = sizeof(struct local),
-	.configure = local_configure,
-	.start = local_start,
-	.submit = local_submit,
-	.poll = NULL,
-	.ca_chain = local_ca_chain,
-	.stop = local_stop,
-	.free = local_free,
+    .name = "local",
+    .caps = 0,
+    .priv_size = sizeof(struct local),
+    .configure = local_configure,
+    .start = local_start,
+    .submit = local_submit,
+    .poll = NULL,
+    .ca_chain = local_ca_chain,
+    .stop = local_stop,
+    .free = local_free,
 };

@@ -28,22 +28,22 @@ struct name_val {
 /* keyUsage bit numbers (RFC 5280 4.2.1.3).  keyCertSign and cRLSign are
  * left out: the certificates are end-entity (CA:FALSE). */
 static const struct name_val ku_names[] = {
-	{"digitalSignature", 0}, {"nonRepudiation", 1}, {"contentCommitment", 1},
-	{"keyEncipherment", 2},  {"dataEncipherment", 3}, {"keyAgreement", 4},
-	{"encipherOnly", 7},     {"decipherOnly", 8},    {NULL, 0},
+    {"digitalSignature", 0}, {"nonRepudiation", 1},   {"contentCommitment", 1},
+    {"keyEncipherment", 2},  {"dataEncipherment", 3}, {"keyAgreement", 4},
+    {"encipherOnly", 7},     {"decipherOnly", 8},     {NULL, 0},
 };
 
 static const struct name_val eku_names[] = {
-	{"serverAuth", NID_server_auth},
-	{"clientAuth", NID_client_auth},
-	{"codeSigning", NID_code_sign},
-	{"emailProtection", NID_email_protect},
-	{"timeStamping", NID_time_stamp},
-	{"OCSPSigning", NID_OCSP_sign},
-	{"ipsecIKE", NID_ipsec_IKE},
-	{"msSmartcardLogin", NID_ms_smartcard_login},
-	{"msEFS", NID_ms_efs},
-	{NULL, 0},
+    {"serverAuth", NID_server_auth},
+    {"clientAuth", NID_client_auth},
+    {"codeSigning", NID_code_sign},
+    {"emailProtection", NID_email_protect},
+    {"timeStamping", NID_time_stamp},
+    {"OCSPSigning", NID_OCSP_sign},
+    {"ipsecIKE", NID_ipsec_IKE},
+    {"msSmartcardLogin", NID_ms_smartcard_login},
+    {"msEFS", NID_ms_efs},
+    {NULL, 0},
 };
 
 #define KU_BIT(n) (1u << (n))
@@ -60,13 +60,13 @@ struct tmpl_yaml {
 };
 
 static const struct cfg_field tmpl_fields[] = {
-	{"validity_days", CFG_INT, offsetof(struct tmpl_yaml, validity_days), 0},
-	{"backdate", CFG_DURATION, offsetof(struct tmpl_yaml, backdate), 0},
-	{"key_usage", CFG_STRLIST, offsetof(struct tmpl_yaml, key_usage), 0},
-	{"extended_key_usage", CFG_STRLIST, offsetof(struct tmpl_yaml, extended_key_usage), 0},
-	{"copy_sans", CFG_BOOL, offsetof(struct tmpl_yaml, copy_sans), 0},
-	{"copy_subject", CFG_BOOL, offsetof(struct tmpl_yaml, copy_subject), 0},
-	{NULL, 0, 0, 0},
+    {"validity_days", CFG_INT, offsetof(struct tmpl_yaml, validity_days), 0},
+    {"backdate", CFG_DURATION, offsetof(struct tmpl_yaml, backdate), 0},
+    {"key_usage", CFG_STRLIST, offsetof(struct tmpl_yaml, key_usage), 0},
+    {"extended_key_usage", CFG_STRLIST, offsetof(struct tmpl_yaml, extended_key_usage), 0},
+    {"copy_sans", CFG_BOOL, offsetof(struct tmpl_yaml, copy_sans), 0},
+    {"copy_subject", CFG_BOOL, offsetof(struct tmpl_yaml, copy_subject), 0},
+    {NULL, 0, 0, 0},
 };
 
 static void
@@ -121,8 +121,8 @@ parse_eku(const struct cfg_node *tn, const char *path, const struct cfg_strlist 
 	if (ln == NULL)
 		return 0;
 	if (l->n > TMPL_MAX_EKU)
-		return cfg_err(err, SGW_EINVAL, ln, path, "extended_key_usage: more than %d entries",
-			       TMPL_MAX_EKU);
+		return cfg_err(err, SGW_EINVAL, ln, path,
+			       "extended_key_usage: more than %d entries", TMPL_MAX_EKU);
 	p->n_eku = 0;
 	for (size_t i = 0; i < l->n; i++) {
 		nid = lookup_name(eku_names, l->v[i]);
@@ -160,8 +160,7 @@ parse_scalars(const struct cfg_node *tn, const char *path, const struct tmpl_yam
 }
 
 static int
-parse_one(const struct cfg_node *tn, const char *path, struct tmpl_params *p,
-	  struct sgw_err *err)
+parse_one(const struct cfg_node *tn, const char *path, struct tmpl_params *p, struct sgw_err *err)
 {
 	struct tmpl_yaml y;
 	int r;
@@ -191,8 +190,7 @@ add_default(struct tmpl_set *s)
 }
 
 static int
-parse_set(const struct cfg_node *node, const char *path, struct tmpl_set *s,
-	  struct sgw_err *err)
+parse_set(const struct cfg_node *node, const char *path, struct tmpl_set *s, struct sgw_err *err)
 {
 	size_t n = cfg_node_count(node);
 	char sub[256];
@@ -436,8 +434,9 @@ add_extensions(X509 *x, const struct tmpl_issue *in, struct sgw_err *err)
 	if (r < 0)
 		return sgw_err_set(err, r, "cannot add the certificate extensions");
 	if (n_san == 0 && X509_NAME_entry_count(X509_get_subject_name(x)) == 0)
-		return sgw_err_set(err, SGW_EINVAL,
-				   "the certificate would have neither a subject nor a subjectAltName");
+		return sgw_err_set(
+		    err, SGW_EINVAL,
+		    "the certificate would have neither a subject nor a subjectAltName");
 	return 0;
 }
 

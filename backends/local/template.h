@@ -21,8 +21,8 @@
 
 struct tmpl_params {
 	int validity_days;
-	int backdate;  /* seconds notBefore lies in the past */
-	unsigned ku;   /* bit n set = keyUsage bit n (RFC 5280); 0 = no keyUsage extension */
+	int backdate; /* seconds notBefore lies in the past */
+	unsigned ku;  /* bit n set = keyUsage bit n (RFC 5280); 0 = no keyUsage extension */
 	int eku[TMPL_MAX_EKU]; /* NIDs; none = no extendedKeyUsage extension */
 	size_t n_eku;
 	int copy_sans;

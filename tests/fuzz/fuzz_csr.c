@@ -13,10 +13,10 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct cfg_csr_policy pol = {
-		.key_types = CSR_KEY_RSA | CSR_KEY_EC,
-		.min_rsa_bits = 2048,
-		.san_dns = {patterns, 2},
-		.require_cn = 1,
+	    .key_types = CSR_KEY_RSA | CSR_KEY_EC,
+	    .min_rsa_bits = 2048,
+	    .san_dns = {patterns, 2},
+	    .require_cn = 1,
 	};
 	struct sgw_err err;
 	struct csr *c = NULL;

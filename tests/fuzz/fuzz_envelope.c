@@ -52,8 +52,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (scep_envelope_cipher(data, size, &nid) == 0)
 		(void)scep_envelope_cipher_allowed(nid, 0);
 	key = fuzz_key(&cert);
-	if (key != NULL && scep_envelope_decrypt(data, size, key, cert, 0, &plain, &len, &nid,
-						 NULL) == 0)
+	if (key != NULL &&
+	    scep_envelope_decrypt(data, size, key, cert, 0, &plain, &len, &nid, NULL) == 0)
 		free(plain);
 	return 0;
 }

@@ -83,7 +83,16 @@ mark=$(gw_log_mark)
 check "scepclient with a wrong challenge fails" not scepclient_run "$D2" dev-scepclient-bad "wrong-$CHALLENGE"
 check "scepclient reports a failure, not a timeout" not grep -q 'still running' "$D2/client.log"
 check "nothing was issued for the wrong challenge" test ! -e "$D2/cert.pem"
-check "the log shows op=PKCSReq outcome=badRequest" log_has_after "$mark" 'op=PKCSReq' 'badRequest'
+check "scepclient got FAILURE with failInfo badRequest" grep -q 'failInfo: badRequest' "$D2/client.log"
+# The gateway's outcome for a wrong challenge is "denied" (failInfo badRequest
+# on the wire); a failinfo= field, when the line has one, must say badRequest.
+denied_logged() {
+	local line
+	line=$(log_has_after "$mark" 'op=PKCSReq' 'outcome=(denied|badRequest)( |$)') || { echo "$line"; return 1; }
+	echo "$line"
+	if grep -Eiq '(^| )failinfo=' <<<"$line"; then grep -Eq '(^| )failinfo=badRequest' <<<"$line"; fi
+}
+check "the log shows op=PKCSReq outcome=denied (badRequest)" denied_logged
 
 # --- single DES refused by a profile that does not allow it --------------------
 D3=$T/dev3
@@ -91,7 +100,9 @@ mark=$(gw_log_mark)
 check "scepclient (DES-CBC) fails on a profile without allow_single_des" \
 	not scepclient_run "$D3" dev-scepclient-des "$CHALLENGE" "$BASE/scep/nodes/pkiclient.exe"
 check "nothing was issued on the DES-refusing profile" test ! -e "$D3/cert.pem"
-check "the refusal is logged for profile nodes" log_has_after "$mark" 'profile=nodes' 'op=PKCSReq'
+check "scepclient got FAILURE with failInfo badAlg" grep -q 'failInfo: badAlg' "$D3/client.log"
+check "the refusal is logged for profile nodes (outcome=badAlg)" \
+	log_has_after "$mark" 'profile=nodes' 'op=PKCSReq' 'outcome=badAlg'
 
 gw_stop
 no_secret_in_log

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <openssl/bn.h>
@@ -33,7 +34,7 @@ struct opts {
 	const char *sans[MAX_SANS];
 	int nsans, use_get, key_bits, parallel, challenge_utf8, msg_type, mirror_check;
 	long truncate, timeout;
-	int set_signing_time, corrupt_sig;
+	int set_signing_time, corrupt_sig, certpoll, poll_max, poll_interval;
 	long signing_time_offset;
 	EVP_CIPHER *cipher;
 	EVP_MD *md;
@@ -53,7 +54,7 @@ struct job {
 	char cn[256];
 	EVP_PKEY *key; /* preloaded --key, or NULL to generate */
 	STACK_OF(X509) *cacerts;
-	X509 *ra_enc, *ra_sig;
+	X509 *ra_enc, *ra_sig, *ca;
 	FILE *report;
 	/* results */
 	char outcome[32]; /* success|failure|pending|http-NNN, or "" on error */
@@ -209,7 +210,9 @@ read_file(const char *path, unsigned char **data, size_t *len)
 		BIO_write(m, buf, n);
 	BIO_get_mem_ptr(m, &bm);
 	*len = bm->length;
-	*data = OPENSSL_memdup(bm->data, bm->length ? bm->length : 1);
+	*data = bm->length ? OPENSSL_memdup(bm->data, bm->length) : NULL;
+	if (!bm->length)
+		sr_log(NULL, "%s is empty", path);
 	BIO_free(b);
 	BIO_free(m);
 	return *data ? 0 : -1;
@@ -422,112 +425,167 @@ check_mirror(struct job *j, const char *what, int want, int got, int *bad)
 		*bad = 1;
 }
 
+/* Send t->der (truncated by --truncate) and parse the answer into h/r.  Returns -1 on error,
+ * 0 for a non-200 HTTP answer (j->outcome set), 1 for a verified CertRep in r. */
+static int
+exchange(struct job *j, const struct sr_txn *t, struct http_resp *h, struct sr_reply *r)
+{
+	size_t len = t->derlen;
+
+	if (j->o->truncate >= 0 && (size_t)j->o->truncate < len)
+		len = (size_t)j->o->truncate;
+	if (sr_verbose)
+		sr_log(j->tag, "request: %zu bytes, cipher %s, digest %s, transactionID %s",
+		       t->derlen, sr_nid_name(t->cipher_nid), sr_nid_name(t->md_nid), t->txid);
+	if (send_pkiop(j->o, t->der, len, h, j->tag) < 0)
+		return -1;
+	if (h->code != 200) {
+		snprintf(j->outcome, sizeof(j->outcome), "http-%ld", h->code);
+		fprintf(j->report, "%sstatus=http-%ld\n", j->tag, h->code);
+		return 0;
+	}
+	if (!ctype_base_is(h->ctype, "application/x-pki-message")) {
+		sr_log(j->tag, "CertRep Content-Type is '%s', expected application/x-pki-message",
+		       h->ctype);
+		return -1;
+	}
+	return sr_parse_certrep(h->body, h->len, j->ra_sig, t, r, j->tag) < 0 ? -1 : 1;
+}
+
+/* Report a verified CertRep; returns -1 if the issued certificate fails its checks. */
+static int
+report_reply(struct job *j, const struct sr_txn *t, const struct sr_reply *r, int *bad)
+{
+	char subj[512];
+
+	check_mirror(j, "digest", t->md_nid, r->md_nid, bad);
+	if (r->status == SR_FAILURE) {
+		j->failinfo = r->failinfo;
+		snprintf(j->outcome, sizeof(j->outcome), "failure");
+		fprintf(j->report, "%sstatus=FAILURE failInfo=%s(%d) failInfoText=%s\n", j->tag,
+			sr_failinfo_name(r->failinfo), r->failinfo, r->failtext);
+		return 0;
+	}
+	if (r->status == SR_PENDING) {
+		snprintf(j->outcome, sizeof(j->outcome), "pending");
+		fprintf(j->report, "%sstatus=PENDING\n", j->tag);
+		return 0;
+	}
+	check_mirror(j, "cipher", t->cipher_nid, r->cipher_nid, bad);
+	fprintf(j->report, "%sreply cipher=%s digest=%s certs=%d\n", j->tag,
+		sr_nid_name(r->cipher_nid), sr_nid_name(r->md_nid), sk_X509_num(r->certs));
+	if (sr_verify_issued(r->cert, j->cacerts, r->certs, j->tag) < 0)
+		return -1;
+	serial_hex(r->cert, j->serial, sizeof(j->serial));
+	X509_NAME_oneline(X509_get_subject_name(r->cert), subj, sizeof(subj));
+	snprintf(j->outcome, sizeof(j->outcome), "success");
+	fprintf(j->report, "%sstatus=SUCCESS serial=%s subject=%s\n", j->tag, j->serial, subj);
+	if (j->o->out) {
+		STACK_OF(X509) *one = sk_X509_new_null();
+		int w = -1;
+
+		if (one && sk_X509_push(one, r->cert))
+			w = write_certs_pem(j->o->out, one);
+		sk_X509_free(one);
+		return w;
+	}
+	return 0;
+}
+
+static void
+fill_params(const struct job *j, struct sr_req_params *p, int msg_type)
+{
+	const struct opts *o = j->o;
+
+	p->cn = j->cn;
+	p->challenge = o->challenge;
+	p->challenge_utf8 = o->challenge_utf8;
+	p->sans = o->sans;
+	p->nsans = o->nsans;
+	p->cipher = o->cipher;
+	p->md = o->md;
+	p->txid = o->txid;
+	p->msg_type = msg_type;
+	p->set_signing_time = o->set_signing_time;
+	p->signing_time_offset = o->signing_time_offset;
+	p->corrupt_sig = o->corrupt_sig;
+}
+
 /* One enrollment; fills j->outcome etc.  Returns 0 when a valid outcome was obtained. */
 static int
 enroll_one(struct job *j)
 {
 	const struct opts *o = j->o;
 	struct sr_req_params p = {0};
-	struct sr_txn t = {0};
+	struct sr_txn t = {0}, poll = {0};
 	struct sr_reply r = {0};
 	struct http_resp h = {0};
-	unsigned char *sent = NULL;
-	size_t sentlen = 0;
-	int bad = 0, rc = -1;
+	unsigned char *file = NULL;
+	size_t filelen = 0;
+	int bad = 0, rc = -1, x;
 
 	j->failinfo = -1;
 	if (o->send_req) {
-		if (read_file(o->send_req, &sent, &sentlen) < 0 ||
-		    sr_load_request(sent, sentlen, &t, j->tag) < 0)
+		if (read_file(o->send_req, &file, &filelen) < 0 ||
+		    sr_load_request(file, filelen, &t, j->tag) < 0)
 			goto out;
-		if (j->key) {
+		if (j->key && EVP_PKEY_up_ref(j->key))
 			t.key = j->key;
-			EVP_PKEY_up_ref(t.key);
-		}
 	} else {
-		t.key = j->key ? (EVP_PKEY_up_ref(j->key), j->key)
-			       : EVP_RSA_gen((unsigned int)o->key_bits);
+		if (j->key && EVP_PKEY_up_ref(j->key))
+			t.key = j->key;
+		else if (!j->key)
+			t.key = EVP_RSA_gen((unsigned int)o->key_bits);
 		if (!t.key) {
 			sr_ossl_err(j->tag, "cannot generate an RSA-%d key", o->key_bits);
 			goto out;
 		}
-		p.cn = j->cn;
-		p.challenge = o->challenge;
-		p.challenge_utf8 = o->challenge_utf8;
-		p.sans = o->sans;
-		p.nsans = o->nsans;
-		p.cipher = o->cipher;
-		p.md = o->md;
-		p.txid = o->txid;
-		p.msg_type = o->msg_type;
-		p.set_signing_time = o->set_signing_time;
-		p.signing_time_offset = o->signing_time_offset;
-		p.corrupt_sig = o->corrupt_sig;
+		fill_params(j, &p, o->msg_type);
 		if (sr_build_pkcsreq(&p, j->ra_enc, &t, j->tag) < 0)
 			goto out;
-		sent = OPENSSL_memdup(t.der, t.derlen);
-		sentlen = t.derlen;
-		if (!sent)
+		if (o->save_req && write_file(o->save_req, t.der, t.derlen) < 0)
 			goto out;
 	}
-	if (sr_verbose)
-		sr_log(j->tag, "request: %zu bytes, cipher %s, digest %s, transactionID %s",
-		       sentlen, sr_nid_name(t.cipher_nid), sr_nid_name(t.md_nid), t.txid);
-	if (o->save_req && write_file(o->save_req, sent, sentlen) < 0)
-		goto out;
 	if (o->out_key && t.key && write_key(o->out_key, t.key) < 0)
 		goto out;
-	if (o->truncate >= 0 && (size_t)o->truncate < sentlen)
-		sentlen = (size_t)o->truncate;
-
-	if (send_pkiop(o, sent, sentlen, &h, j->tag) < 0)
-		goto out;
-	if (h.code != 200) {
-		snprintf(j->outcome, sizeof(j->outcome), "http-%ld", h.code);
-		fprintf(j->report, "%sstatus=http-%ld\n", j->tag, h.code);
-		rc = 0;
-		goto out;
-	}
-	if (!ctype_base_is(h.ctype, "application/x-pki-message")) {
-		sr_log(j->tag, "CertRep Content-Type is '%s', expected application/x-pki-message",
-		       h.ctype);
-		goto out;
-	}
-	if (sr_parse_certrep(h.body, h.len, j->ra_sig, &t, &r, j->tag) < 0)
-		goto out;
-	check_mirror(j, "digest", t.md_nid, r.md_nid, &bad);
-	if (r.status == SR_FAILURE) {
-		j->failinfo = r.failinfo;
-		snprintf(j->outcome, sizeof(j->outcome), "failure");
-		fprintf(j->report, "%sstatus=FAILURE failInfo=%s(%d) failInfoText=%s\n", j->tag,
-			sr_failinfo_name(r.failinfo), r.failinfo, r.failtext);
-	} else if (r.status == SR_PENDING) {
-		snprintf(j->outcome, sizeof(j->outcome), "pending");
-		fprintf(j->report, "%sstatus=PENDING\n", j->tag);
-	} else {
-		char subj[512];
-
-		check_mirror(j, "cipher", t.cipher_nid, r.cipher_nid, &bad);
-		fprintf(j->report, "%sreply cipher=%s digest=%s certs=%d\n", j->tag,
-			sr_nid_name(r.cipher_nid), sr_nid_name(r.md_nid), sk_X509_num(r.certs));
-		if (sr_verify_issued(r.cert, j->cacerts, r.certs, j->tag) < 0)
+	fill_params(j, &p, 20);
+	if (o->certpoll) {
+		if (!t.key) {
+			sr_log(j->tag, "--certpoll needs --key");
 			goto out;
-		serial_hex(r.cert, j->serial, sizeof(j->serial));
-		X509_NAME_oneline(X509_get_subject_name(r.cert), subj, sizeof(subj));
-		snprintf(j->outcome, sizeof(j->outcome), "success");
-		fprintf(j->report, "%sstatus=SUCCESS serial=%s subject=%s\n", j->tag, j->serial,
-			subj);
-		if (o->out) {
-			STACK_OF(X509) *one = sk_X509_new_null();
-			int w =
-			    one && sk_X509_push(one, r.cert) ? write_certs_pem(o->out, one) : -1;
-
-			sk_X509_free(one);
-			if (w < 0)
-				goto out;
 		}
+		if (sr_build_certpoll(&t, j->ca, &p, j->ra_enc, &poll, j->tag) < 0)
+			goto out;
+		if (o->save_req && write_file(o->save_req, poll.der, poll.derlen) < 0)
+			goto out;
+		x = exchange(j, &poll, &h, &r);
+		if (x > 0)
+			x = report_reply(j, &poll, &r, &bad);
+	} else {
+		x = exchange(j, &t, &h, &r);
+		if (x > 0)
+			x = report_reply(j, &t, &r, &bad);
 	}
-	if (r.status != SR_SUCCESS && sr_verbose)
+	/* PENDING: CertPoll with the same transactionID and a new senderNonce. */
+	for (int i = 1; x == 0 && r.status == SR_PENDING && h.code == 200 && i <= o->poll_max;
+	     i++) {
+		sleep((unsigned int)o->poll_interval);
+		sr_txn_clear(&poll);
+		sr_reply_clear(&r);
+		http_resp_clear(&h);
+		if (sr_build_certpoll(&t, j->ca, &p, j->ra_enc, &poll, j->tag) < 0) {
+			x = -1;
+			break;
+		}
+		if (sr_verbose)
+			sr_log(j->tag, "CertPoll %d of %d", i, o->poll_max);
+		x = exchange(j, &poll, &h, &r);
+		if (x > 0)
+			x = report_reply(j, &poll, &r, &bad);
+	}
+	if (x < 0)
+		goto out;
+	if (sr_verbose && h.code == 200 && r.status != SR_SUCCESS)
 		sr_log(j->tag, "reply digest=%s", sr_nid_name(r.md_nid));
 	rc = bad ? -1 : 0;
 	if (bad)
@@ -537,7 +595,8 @@ out:
 		j->outcome[0] = '\0';
 	sr_reply_clear(&r);
 	http_resp_clear(&h);
-	OPENSSL_free(sent);
+	OPENSSL_free(file);
+	sr_txn_clear(&poll);
 	sr_txn_clear(&t);
 	j->ok = rc == 0 && outcome_matches(j);
 	return rc;
@@ -597,6 +656,7 @@ cmd_enroll(struct opts *o)
 		j->cacerts = cacerts;
 		j->ra_enc = enc;
 		j->ra_sig = sig;
+		j->ca = sr_issuing_ca(cacerts);
 		j->report = o->parallel > 0 ? stderr : stdout;
 		if (j->index) {
 			snprintf(j->tag, sizeof(j->tag), "[%d] ", j->index);
@@ -673,6 +733,8 @@ usage(void)
 	      "  --challenge-type printable|utf8 (default: printable when possible)\n"
 	      "  --message-type N (default 19)    --signing-time-offset SECONDS\n"
 	      "  --corrupt-signature              --no-mirror-check (reply may use other algs)\n"
+	      "  --poll N [--poll-interval S (5)] after PENDING send up to N CertPolls\n"
+	      "  --certpoll (with --send-request req.der --key k: send a CertPoll for it)\n"
 	      "common: --tls-ca FILE  --timeout SECONDS (60)  -v\n"
 	      "exit: 0 outcome matches --expect (default success), 1 otherwise, 2 usage\n",
 	      stderr);
@@ -730,6 +792,9 @@ enum {
 	O_STIME,
 	O_CORRUPT,
 	O_NOMIRROR,
+	O_CERTPOLL,
+	O_POLL,
+	O_POLLINT,
 };
 
 static const struct option longopts[] = {
@@ -761,6 +826,9 @@ static const struct option longopts[] = {
     {"signing-time-offset", required_argument, NULL, O_STIME},
     {"corrupt-signature", no_argument, NULL, O_CORRUPT},
     {"no-mirror-check", no_argument, NULL, O_NOMIRROR},
+    {"certpoll", no_argument, NULL, O_CERTPOLL},
+    {"poll", required_argument, NULL, O_POLL},
+    {"poll-interval", required_argument, NULL, O_POLLINT},
     {NULL, 0, NULL, 0},
 };
 
@@ -803,6 +871,7 @@ parse_args(int argc, char **argv, struct opts *o)
 	o->truncate = -1;
 	o->timeout = 60;
 	o->mirror_check = 1;
+	o->poll_interval = 5;
 	o->expect = "success";
 	while ((c = getopt_long(argc, argv, "u:c:o:v", longopts, NULL)) != -1) {
 		switch (c) {
@@ -916,6 +985,19 @@ parse_args(int argc, char **argv, struct opts *o)
 		case O_NOMIRROR:
 			o->mirror_check = 0;
 			break;
+		case O_CERTPOLL:
+			o->certpoll = 1;
+			break;
+		case O_POLL:
+			if (num_arg(optarg, 0, 10000, &v) < 0)
+				return -1;
+			o->poll_max = (int)v;
+			break;
+		case O_POLLINT:
+			if (num_arg(optarg, 0, 3600, &v) < 0)
+				return -1;
+			o->poll_interval = (int)v;
+			break;
 		default:
 			return -1;
 		}
@@ -942,6 +1024,7 @@ int
 main(int argc, char **argv)
 {
 	struct opts o = {0};
+	OSSL_PROVIDER *legacy, *deflt;
 	const char *cmd;
 	int rc;
 
@@ -952,17 +1035,21 @@ main(int argc, char **argv)
 	cmd = argv[1];
 	/* Single DES (and micromdm's DES-CBC CertReps) need the legacy provider; loading any
 	 * provider explicitly stops the default one loading itself, so load both. */
-	if (!OSSL_PROVIDER_load(NULL, "legacy"))
+	legacy = OSSL_PROVIDER_load(NULL, "legacy");
+	if (!legacy)
 		ERR_clear_error();
-	if (!OSSL_PROVIDER_load(NULL, "default")) {
+	deflt = OSSL_PROVIDER_load(NULL, "default");
+	if (!deflt) {
 		sr_ossl_err(NULL, "cannot load the default provider");
+		OSSL_PROVIDER_unload(legacy);
 		return 1;
 	}
 	if (sr_init_oids() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return 1;
 	if (parse_args(argc - 1, argv + 1, &o) < 0) {
 		usage();
-		return 2;
+		rc = 2;
+		goto out;
 	}
 	if (!strcmp(cmd, "getcaps")) {
 		rc = cmd_getcaps(&o);
@@ -975,8 +1062,11 @@ main(int argc, char **argv)
 		usage();
 		rc = 2;
 	}
+out:
 	EVP_CIPHER_free(o.cipher);
 	EVP_MD_free(o.md);
 	curl_global_cleanup();
+	OSSL_PROVIDER_unload(deflt);
+	OSSL_PROVIDER_unload(legacy);
 	return rc;
 }

@@ -37,6 +37,8 @@ STACK_OF(X509) *sr_parse_cacert(const char *ctype, const unsigned char *p, size_
 				const char *tag);
 /* Choose the RA encryption and signing certificates (no new references). */
 int sr_pick_ra(STACK_OF(X509) *certs, X509 **enc, X509 **sig);
+/* The CA in the set that issued no other certificate of the set (the issuing CA). */
+X509 *sr_issuing_ca(STACK_OF(X509) *certs);
 void sr_describe_cert(const char *tag, const char *what, X509 *x);
 
 struct sr_req_params {
@@ -67,6 +69,10 @@ struct sr_txn {
 
 int sr_build_pkcsreq(const struct sr_req_params *p, X509 *ra_enc, struct sr_txn *t,
 		     const char *tag);
+/* CertPoll (GetCertInitial, p->msg_type 20) for orig: same key, signer and transactionID,
+ * new senderNonce, messageData IssuerAndSubject(ca subject, signer subject). */
+int sr_build_certpoll(const struct sr_txn *orig, X509 *ca, const struct sr_req_params *p,
+		      X509 *ra_enc, struct sr_txn *t, const char *tag);
 /* Load an existing pkiMessage (replay): recover transactionID, senderNonce, signer, algorithms. */
 int sr_load_request(const unsigned char *der, size_t len, struct sr_txn *t, const char *tag);
 void sr_txn_clear(struct sr_txn *t);

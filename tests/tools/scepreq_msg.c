@@ -176,8 +176,8 @@ sr_parse_cacert(const char *ctype, const unsigned char *p, size_t n, const char 
 }
 
 /* A CA certificate in the set that issued no other certificate of the set. */
-static X509 *
-leafmost_ca(STACK_OF(X509) *certs)
+X509 *
+sr_issuing_ca(STACK_OF(X509) *certs)
 {
 	for (int i = 0; i < sk_X509_num(certs); i++) {
 		X509 *c = sk_X509_value(certs, i);
@@ -216,7 +216,7 @@ sr_pick_ra(STACK_OF(X509) *certs, X509 **enc, X509 **sig)
 			*sig = x;
 	}
 	if (!*enc)
-		*enc = leafmost_ca(certs);
+		*enc = sr_issuing_ca(certs);
 	if (!*sig)
 		*sig = *enc;
 	return *enc ? 0 : -1;
@@ -397,39 +397,25 @@ der_of_cms(CMS_ContentInfo *cms, unsigned char **der, size_t *len)
 	return 0;
 }
 
-int
-sr_build_pkcsreq(const struct sr_req_params *p, X509 *ra_enc, struct sr_txn *t, const char *tag)
+/*
+ * pkiMessage = SignedData(id-data, DER EnvelopedData(messageData)) signed by t->signer with the
+ * SCEP attributes; t->txid and t->nonce must be set.  Stores the DER in t->der.
+ */
+static int
+wrap_pkimessage(const unsigned char *data, int datalen, const struct sr_req_params *p, X509 *ra_enc,
+		struct sr_txn *t, const char *tag)
 {
-	unsigned char *csr = NULL, *env_der = NULL;
-	int csrlen = 0;
+	unsigned char *env_der = NULL;
 	size_t envlen = 0;
-	STACK_OF(X509) *recips = NULL;
-	BIO *in = NULL;
+	STACK_OF(X509) *recips = sk_X509_new_null();
+	BIO *in = BIO_new_mem_buf(data, datalen);
 	CMS_ContentInfo *env = NULL, *cms = NULL;
 	CMS_SignerInfo *si;
 	char mt[16];
 	int rc = -1;
 
-	if (make_csr(p, t->key, &csr, &csrlen) < 0) {
-		sr_ossl_err(tag, "cannot build the CSR");
-		goto out;
-	}
-	t->signer = make_signer(p, t->key);
-	if (!t->signer) {
-		sr_ossl_err(tag, "cannot build the self-signed signer certificate");
-		goto out;
-	}
-	if (p->txid)
-		snprintf(t->txid, sizeof(t->txid), "%s", p->txid);
-	else if (pubkey_txid(t->key, t->txid, sizeof(t->txid)) < 0)
-		goto out;
-	if (RAND_bytes(t->nonce, SR_NONCE_LEN) != 1)
-		goto out;
 	t->cipher_nid = EVP_CIPHER_get_nid(p->cipher);
 	t->md_nid = EVP_MD_get_type(p->md);
-
-	recips = sk_X509_new_null();
-	in = BIO_new_mem_buf(csr, csrlen);
 	if (!recips || !in || !sk_X509_push(recips, ra_enc))
 		goto out;
 	env = CMS_encrypt(recips, in, p->cipher, CMS_BINARY);
@@ -479,8 +465,10 @@ sr_build_pkcsreq(const struct sr_req_params *p, X509 *ra_enc, struct sr_txn *t, 
 		int len = ASN1_STRING_length(sig);
 		unsigned char *copy = OPENSSL_memdup(ASN1_STRING_get0_data(sig), (size_t)len);
 
-		if (!copy || len < 2)
+		if (!copy || len < 2) {
+			OPENSSL_free(copy);
 			goto out;
+		}
 		copy[len / 2] ^= 0x5a;
 		ASN1_OCTET_STRING_set(sig, copy, len);
 		OPENSSL_free(copy);
@@ -489,16 +477,73 @@ sr_build_pkcsreq(const struct sr_req_params *p, X509 *ra_enc, struct sr_txn *t, 
 		goto out;
 	rc = 0;
 out:
-	if (rc < 0 && !ERR_peek_error())
-		sr_log(tag, "building the PKCSReq failed");
-	else if (rc < 0)
-		sr_ossl_err(tag, "building the PKCSReq failed");
+	if (rc < 0)
+		sr_ossl_err(tag, "building the pkiMessage failed");
 	CMS_ContentInfo_free(cms);
 	CMS_ContentInfo_free(env);
 	OPENSSL_free(env_der);
 	BIO_free(in);
 	sk_X509_free(recips);
+	return rc;
+}
+
+int
+sr_build_pkcsreq(const struct sr_req_params *p, X509 *ra_enc, struct sr_txn *t, const char *tag)
+{
+	unsigned char *csr = NULL;
+	int csrlen = 0, rc = -1;
+
+	if (make_csr(p, t->key, &csr, &csrlen) < 0) {
+		sr_ossl_err(tag, "cannot build the CSR");
+		goto out;
+	}
+	t->signer = make_signer(p, t->key);
+	if (!t->signer) {
+		sr_ossl_err(tag, "cannot build the self-signed signer certificate");
+		goto out;
+	}
+	if (p->txid)
+		snprintf(t->txid, sizeof(t->txid), "%s", p->txid);
+	else if (pubkey_txid(t->key, t->txid, sizeof(t->txid)) < 0)
+		goto out;
+	if (RAND_bytes(t->nonce, SR_NONCE_LEN) != 1)
+		goto out;
+	rc = wrap_pkimessage(csr, csrlen, p, ra_enc, t, tag);
+out:
 	OPENSSL_free(csr);
+	return rc;
+}
+
+int
+sr_build_certpoll(const struct sr_txn *orig, X509 *ca, const struct sr_req_params *p, X509 *ra_enc,
+		  struct sr_txn *t, const char *tag)
+{
+	const X509_NAME *issuer = X509_get_subject_name(ca);
+	const X509_NAME *subject = X509_get_subject_name(orig->signer);
+	int l1 = i2d_X509_NAME(issuer, NULL), l2 = i2d_X509_NAME(subject, NULL), tot, rc;
+	unsigned char *buf, *q;
+
+	/* IssuerAndSubject ::= SEQUENCE { issuer Name, subject Name } */
+	if (l1 <= 0 || l2 <= 0 || !orig->key)
+		return -1;
+	tot = ASN1_object_size(1, l1 + l2, V_ASN1_SEQUENCE);
+	buf = OPENSSL_malloc((size_t)tot);
+	if (!buf)
+		return -1;
+	q = buf;
+	ASN1_put_object(&q, 1, l1 + l2, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL);
+	i2d_X509_NAME(issuer, &q);
+	i2d_X509_NAME(subject, &q);
+	memset(t, 0, sizeof(*t));
+	t->key = orig->key;
+	t->signer = orig->signer;
+	EVP_PKEY_up_ref(t->key);
+	X509_up_ref(t->signer);
+	memcpy(t->txid, orig->txid, sizeof(t->txid));
+	rc = RAND_bytes(t->nonce, SR_NONCE_LEN) == 1
+		 ? wrap_pkimessage(buf, (int)(q - buf), p, ra_enc, t, tag)
+		 : -1;
+	OPENSSL_free(buf);
 	return rc;
 }
 
@@ -719,6 +764,31 @@ out:
 	return rc;
 }
 
+/* The certificates field (unsigned) should carry the signer cert, identical to GetCACert's. */
+static int
+check_embedded_signer(CMS_ContentInfo *cms, CMS_SignerInfo *si, X509 *ra_sig, const char *tag)
+{
+	STACK_OF(X509) *certs = CMS_get1_certs(cms);
+	int found = 0, rc = 0;
+
+	for (int i = 0; i < sk_X509_num(certs); i++) {
+		X509 *x = sk_X509_value(certs, i);
+
+		if (CMS_SignerInfo_cert_cmp(si, x) != 0)
+			continue;
+		found = 1;
+		if (X509_cmp(x, ra_sig) != 0) {
+			sr_log(tag,
+			       "reply embeds a signer certificate that differs from GetCACert's");
+			rc = -1;
+		}
+	}
+	if (!found)
+		sr_log(tag, "note: reply does not embed its signer certificate");
+	sk_X509_pop_free(certs, X509_free);
+	return rc;
+}
+
 int
 sr_parse_certrep(const unsigned char *p, size_t n, X509 *ra_sig, const struct sr_txn *t,
 		 struct sr_reply *r, const char *tag)
@@ -773,6 +843,8 @@ sr_parse_certrep(const unsigned char *p, size_t n, X509 *ra_sig, const struct sr
 		sr_log(tag, "reply signer is not the RA signing certificate");
 		goto out;
 	}
+	if (check_embedded_signer(cms, si, ra_sig, tag) < 0)
+		goto out;
 	CMS_SignerInfo_get0_algs(si, NULL, NULL, &dig, NULL);
 	X509_ALGOR_get0(&dobj, NULL, NULL, dig);
 	r->md_nid = OBJ_obj2nid(dobj);

@@ -1,6 +1,701 @@
-/* placeholder: fails until written */
+/* tests for backends/local/ (local.c, template.c) and backends/backend.c:
+ * a CA made in a temporary directory, a real event_base, worker pool and
+ * keyop. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <event2/event.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "backend.h"
+
+struct fx {
+	char dir[64];
+	char path[8][128]; /* see names[] in setup() */
+	EVP_PKEY *ca_key;
+	X509 *ca;
+	X509 *root;
+	EVP_PKEY *dev_ec;
+	EVP_PKEY *dev_rsa;
+	struct event_base *base;
+	struct worker_pool *pool;
+	struct keyop *keys;
+	struct backend *b;
+};
+
+enum { P_CA, P_KEY, P_ROOT, P_OPENKEY, P_NOTCA, P_OTHERKEY, P_FULL, P_N };
+
+struct box {
+	int calls;
+	struct backend_result res;
+};
+
+/* ---- fixtures: keys and certificates ----------------------------------- */
+
+static X509 *
+make_cert(EVP_PKEY *key, EVP_PKEY *signer, const char *cn, int ca)
+{
+	X509 *x = X509_new();
+	X509V3_CTX ctx;
+	X509_EXTENSION *e;
+	const char *ext[][2] = {
+	    {"basicConstraints", ca ? "critical,CA:TRUE" : "CA:FALSE"},
+	    {"keyUsage", ca ? "critical,keyCertSign,cRLSign" : "digitalSignature"},
+	    {"subjectKeyIdentifier", "hash"}};
+
+	assert_true(X509_set_version(x, X509_VERSION_3));
+	assert_true(ASN1_INTEGER_set(X509_get_serialNumber(x), 1));
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+				   (const unsigned char *)cn, -1, -1, 0);
+	assert_true(X509_set_issuer_name(x, X509_get_subject_name(x)));
+	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400L * 3650);
+	assert_true(X509_set_pubkey(x, key));
+	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+	for (size_t i = 0; i < 3; i++) {
+		e = X509V3_EXT_conf(NULL, &ctx, ext[i][0], ext[i][1]);
+		assert_non_null(e);
+		assert_true(X509_add_ext(x, e, -1));
+		X509_EXTENSION_free(e);
+	}
+	assert_true(X509_sign(x, signer, EVP_sha256()) > 0);
+	return x;
+}
+
+static void
+write_pem(const char *path, X509 *x, EVP_PKEY *k, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	if (x != NULL)
+		assert_true(PEM_write_X509(f, x));
+	if (k != NULL)
+		assert_true(PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL));
+	fclose(f);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+/* issuing CA and root in one file, as many deployments ship them */
+static void
+write_full_chain(const char *path, X509 *ca, X509 *root)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_true(PEM_write_X509(f, ca));
+	assert_true(PEM_write_X509(f, root));
+	fclose(f);
+}
+
+static int
+setup(void **state)
+{
+	static const char *names[P_N] = {"ca.pem",    "ca.key",	   "root.pem", "open.key",
+					 "notca.pem", "other.key", "full.pem"};
+	struct fx *f = calloc(1, sizeof(*f));
+	EVP_PKEY *root_key = EVP_EC_gen("P-256"), *other = EVP_EC_gen("P-256");
+	X509 *notca;
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/scepgw-local-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	for (size_t i = 0; i < P_N; i++)
+		snprintf(f->path[i], sizeof(f->path[i]), "%s/%s", f->dir, names[i]);
+	f->ca_key = EVP_EC_gen("P-256");
+	f->dev_ec = EVP_EC_gen("P-256");
+	f->dev_rsa = EVP_RSA_gen(2048);
+	f->ca = make_cert(f->ca_key, f->ca_key, "Test Issuing CA", 1);
+	f->root = make_cert(root_key, root_key, "Test Root CA", 1);
+	notca = make_cert(f->ca_key, f->ca_key, "Not a CA", 0);
+	write_pem(f->path[P_CA], f->ca, NULL, 0644);
+	write_pem(f->path[P_KEY], NULL, f->ca_key, 0600);
+	write_pem(f->path[P_ROOT], f->root, NULL, 0644);
+	write_pem(f->path[P_OPENKEY], NULL, f->ca_key, 0644);
+	write_pem(f->path[P_NOTCA], notca, NULL, 0644);
+	write_pem(f->path[P_OTHERKEY], NULL, other, 0600);
+	write_full_chain(f->path[P_FULL], f->ca, f->root);
+	X509_free(notca);
+	EVP_PKEY_free(root_key);
+	EVP_PKEY_free(other);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+
+	for (size_t i = 0; i < P_N; i++)
+		unlink(f->path[i]);
+	rmdir(f->dir);
+	X509_free(f->ca);
+	X509_free(f->root);
+	EVP_PKEY_free(f->ca_key);
+	EVP_PKEY_free(f->dev_ec);
+	EVP_PKEY_free(f->dev_rsa);
+	free(f);
+	return 0;
+}
+
+static int
+per_test_setup(void **state)
+{
+	struct fx *f = *state;
+
+	f->base = event_base_new();
+	f->pool = worker_pool_new(f->base, 2);
+	f->keys = keyop_new();
+	return f->base != NULL && f->pool != NULL && f->keys != NULL ? 0 : -1;
+}
+
+static int
+per_test_teardown(void **state)
+{
+	struct fx *f = *state;
+
+	backend_free(f->b);
+	f->b = NULL;
+	worker_pool_free(f->pool);
+	keyop_free(f->keys);
+	event_base_free(f->base);
+	return 0;
+}
+
+/* ---- config and lifecycle helpers -------------------------------------- */
+
+#define CFG_HEAD                                                                                   \
+	"listen:\n"                                                                                \
+	"  - address: \"127.0.0.1:8080\"\n"                                                        \
+	"store: {type: sqlite, path: /tmp/x.db}\n"                                                 \
+	"ra_identities:\n"                                                                         \
+	"  ra: {sign: {cert: s.pem, key: s.key}, ca_chain: ca.pem}\n"                              \
+	"scep_profiles:\n"                                                                         \
+	"  p1: {ra_identity: ra, ra_profile: rp, challenge: {type: none}}\n"                       \
+	"ra_profiles:\n"                                                                           \
+	"  rp: {backend: ca}\n"                                                                    \
+	"backends:\n"                                                                              \
+	"  ca:\n"                                                                                  \
+	"    type: local\n"
+#define CFG_HEAD_LINES 12
+
+#define TEMPLATES                                                                                  \
+	"    templates:\n"                                                                         \
+	"      device:\n"                                                                          \
+	"        validity_days: 30\n"                                                              \
+	"        backdate: 5m\n"                                                                   \
+	"        key_usage: [digitalSignature, keyEncipherment]\n"                                 \
+	"        extended_key_usage: [clientAuth, serverAuth]\n"                                   \
+	"      minimal: {copy_sans: false, copy_subject: false, key_usage: [], "                   \
+	"extended_key_usage: []}\n"
+
+/* backend_new from "ca_cert/ca_key" paths plus `extra` YAML lines. */
+static int
+configure(struct fx *f, const char *cert, const char *key, const char *extra, struct sgw_err *err)
+{
+	char yaml[4096];
+	struct cfg *c = NULL;
+	int r;
+
+	snprintf(yaml, sizeof(yaml), CFG_HEAD "    ca_cert: %s\n    ca_key: %s\n%s", cert, key,
+		 extra);
+	r = cfg_parse("t.yaml", (const uint8_t *)yaml, strlen(yaml), &c, err);
+	if (r == 0)
+		r = backend_new(cfg_backend_find(c, "ca"), &f->b, err);
+	cfg_free(c); /* the backend keeps nothing from the tree */
+	return r;
+}
+
+static int
+start(struct fx *f, struct sgw_err *err)
+{
+	struct backend_env env = {f->base, f->pool, f->keys};
+
+	return backend_start(f->b, &env, err);
+}
+
+static void
+start_ok(struct fx *f, const char *extra)
+{
+	struct sgw_err err = {{0}};
+	char chain[2048];
+
+	snprintf(chain, sizeof(chain), "    ca_chain: %s\n%s", f->path[P_ROOT], extra);
+	if (configure(f, f->path[P_CA], f->path[P_KEY], chain, &err) != 0 || start(f, &err) != 0)
+		fail_msg("%s", err.msg);
+}
+
+static uint8_t *
+make_csr(EVP_PKEY *key, const char *cn, const char *sans, size_t *ret_len)
+{
+	X509_REQ *req = X509_REQ_new();
+	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+	unsigned char *der = NULL;
+	int len;
+
+	X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "O", MBSTRING_ASC,
+				   (const unsigned char *)"Example", -1, -1, 0);
+	X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "CN", MBSTRING_ASC,
+				   (const unsigned char *)cn, -1, -1, 0);
+	assert_true(X509_REQ_set_pubkey(req, key));
+	if (sans != NULL) {
+		sk_X509_EXTENSION_push(exts,
+				       X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, sans));
+		assert_true(X509_REQ_add_extensions(req, exts));
+	}
+	assert_true(X509_REQ_add1_attr_by_NID(req, NID_pkcs9_challengePassword,
+					      V_ASN1_PRINTABLESTRING, (const unsigned char *)"pw",
+					      2));
+	assert_true(X509_REQ_sign(req, key, EVP_sha256()) > 0);
+	len = i2d_X509_REQ(req, &der);
+	assert_true(len > 0);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	X509_REQ_free(req);
+	*ret_len = (size_t)len;
+	return der;
+}
+
+static void
+on_result(void *arg, struct backend_result *res)
+{
+	struct box *b = arg;
+
+	b->calls++;
+	b->res.status = res->status;
+	b->res.cert = res->cert; /* steal */
+	b->res.chain = res->chain;
+	res->cert = NULL;
+	res->chain = NULL;
+	memcpy(b->res.reason, res->reason, sizeof(b->res.reason));
+}
+
+static void
+run_until(struct fx *f, const int *counter, int want)
+{
+	while (*counter < want)
+		assert_int_equal(event_base_loop(f->base, EVLOOP_ONCE), 0);
+}
+
+/* Submit one CSR and wait for its outcome. */
+static void
+issue(struct fx *f, EVP_PKEY *key, const char *tmpl, const char *sans, struct box *box)
+{
+	size_t len;
+	uint8_t *der = make_csr(key, "dev1.example.com", sans, &len);
+	struct backend_request req = {der, len, tmpl, "p1", "txn-1"};
+
+	memset(box, 0, sizeof(*box));
+	assert_int_equal(backend_submit(f->b, &req, on_result, box), 0);
+	OPENSSL_free(der);		 /* borrowed only during submit */
+	assert_int_equal(box->calls, 0); /* never synchronous */
+	run_until(f, &box->calls, 1);
+}
+
+/* ---- checks on an issued certificate ----------------------------------- */
+
+static void
+check_chain_verifies(struct fx *f, X509 *cert)
+{
+	X509_STORE *st = X509_STORE_new();
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+
+	assert_true(X509_STORE_add_cert(st, f->ca));
+	assert_true(X509_STORE_CTX_init(ctx, st, cert, NULL));
+	X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT);
+	X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_PARTIAL_CHAIN | X509_V_FLAG_X509_STRICT);
+	if (X509_verify_cert(ctx) != 1)
+		fail_msg("verify: %s",
+			 X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(st);
+}
+
+static void
+check_serial(X509 *cert)
+{
+	const ASN1_INTEGER *s = X509_get0_serialNumber(cert);
+	unsigned char *der = NULL;
+	int n = i2d_ASN1_INTEGER((ASN1_INTEGER *)s, &der);
+
+	assert_int_equal(ASN1_STRING_type(s), V_ASN1_INTEGER); /* not negative */
+	assert_int_equal(ASN1_STRING_length(s), 16);
+	assert_int_equal(n, 18); /* 02 10 + exactly 16 content octets */
+	assert_true(ASN1_STRING_get0_data(s)[0] != 0);
+	assert_true((ASN1_STRING_get0_data(s)[0] & 0x80) == 0);
+	OPENSSL_free(der);
+}
+
+static void
+check_validity(X509 *cert, int days, int backdate)
+{
+	int d = 0, secs = 0;
+
+	assert_true(ASN1_TIME_diff(&d, &secs, NULL, X509_get0_notBefore(cert)));
+	secs += d * 86400;
+	assert_true(secs <= -backdate + 2 && secs >= -backdate - 5);
+	assert_true(ASN1_TIME_diff(&d, &secs, X509_get0_notBefore(cert), X509_get0_notAfter(cert)));
+	assert_int_equal((long)d * 86400 + secs, (long)days * 86400 + backdate);
+}
+
+static void
+check_key_ids(X509 *cert, X509 *ca)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	const ASN1_OCTET_STRING *ski = X509_get0_subject_key_id(cert);
+	const ASN1_OCTET_STRING *aki = X509_get0_authority_key_id(cert);
+
+	assert_true(X509_pubkey_digest(cert, EVP_sha1(), md, &len));
+	assert_non_null(ski);
+	assert_int_equal(ASN1_STRING_length(ski), (int)len);
+	assert_memory_equal(ASN1_STRING_get0_data(ski), md, len);
+	assert_non_null(aki);
+	assert_int_equal(ASN1_OCTET_STRING_cmp(aki, X509_get0_subject_key_id(ca)), 0);
+}
+
+static void
+check_sans(X509 *cert)
+{
+	GENERAL_NAMES *g = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+	const GENERAL_NAME *n;
+
+	assert_non_null(g);
+	assert_int_equal(sk_GENERAL_NAME_num(g), 2);
+	n = sk_GENERAL_NAME_value(g, 0);
+	assert_int_equal(n->type, GEN_DNS);
+	assert_memory_equal(ASN1_STRING_get0_data(n->d.dNSName), "dev1.example.com", 16);
+	n = sk_GENERAL_NAME_value(g, 1);
+	assert_int_equal(n->type, GEN_IPADD);
+	assert_memory_equal(ASN1_STRING_get0_data(n->d.iPAddress), "\xc0\x00\x02\x07", 4);
+	GENERAL_NAMES_free(g);
+}
+
+/* ---- tests ------------------------------------------------------------- */
+
+static void
+test_issue(void **state)
+{
+	struct fx *f = *state;
+	struct box box;
+	X509 *cert;
+	char subj[256];
+	int crit = -1;
+	BASIC_CONSTRAINTS *bc;
+
+	start_ok(f, TEMPLATES);
+	issue(f, f->dev_ec, "device", "DNS:dev1.example.com,IP:192.0.2.7", &box);
+	assert_int_equal(box.res.status, BACKEND_ISSUED);
+	cert = box.res.cert;
+	assert_non_null(cert);
+	assert_int_equal(X509_verify(cert, f->ca_key), 1);
+	check_chain_verifies(f, cert);
+	assert_int_equal(X509_get_version(cert), X509_VERSION_3);
+	X509_NAME_oneline(X509_get_subject_name(cert), subj, sizeof(subj));
+	assert_string_equal(subj, "/O=Example/CN=dev1.example.com");
+	assert_int_equal(X509_NAME_cmp(X509_get_issuer_name(cert), X509_get_subject_name(f->ca)),
+			 0);
+	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(cert), f->dev_ec), 1);
+	bc = X509_get_ext_d2i(cert, NID_basic_constraints, &crit, NULL);
+	assert_non_null(bc);
+	assert_int_equal(crit, 1);
+	assert_false(bc->ca);
+	BASIC_CONSTRAINTS_free(bc);
+	assert_int_equal(X509_check_ca(cert), 0);
+	/* EC key: keyEncipherment is dropped (RFC 5480) */
+	assert_int_equal(X509_get_key_usage(cert), KU_DIGITAL_SIGNATURE);
+	assert_int_equal(X509_get_ext_by_critical(cert, 1, -1) >= 0, 1);
+	assert_int_equal(X509_get_extended_key_usage(cert), XKU_SSL_CLIENT | XKU_SSL_SERVER);
+	check_key_ids(cert, f->ca);
+	check_sans(cert);
+	check_serial(cert);
+	check_validity(cert, 30, 300);
+	assert_int_equal(sk_X509_num(box.res.chain), 2);
+	assert_int_equal(X509_cmp(sk_X509_value(box.res.chain, 0), f->ca), 0);
+	assert_int_equal(X509_cmp(sk_X509_value(box.res.chain, 1), f->root), 0);
+	assert_int_equal(sk_X509_num(backend_ca_chain(f->b)), 2);
+	assert_string_equal(backend_name(f->b), "ca");
+	backend_result_clear(&box.res);
+}
+
+static void
+test_rsa_and_key_usage(void **state)
+{
+	struct fx *f = *state;
+	struct box box;
+
+	start_ok(f, TEMPLATES);
+	issue(f, f->dev_rsa, "device", NULL, &box);
+	assert_int_equal(box.res.status, BACKEND_ISSUED);
+	assert_int_equal(X509_get_key_usage(box.res.cert),
+			 KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT);
+	assert_int_equal(X509_get_ext_by_NID(box.res.cert, NID_subject_alt_name, -1), -1);
+	backend_result_clear(&box.res);
+}
+
+static void
+test_default_and_minimal_templates(void **state)
+{
+	struct fx *f = *state;
+	struct box box;
+	char subj[256];
+
+	start_ok(f, "");
+	issue(f, f->dev_ec, NULL, "DNS:dev1.example.com,IP:192.0.2.7", &box);
+	assert_int_equal(box.res.status, BACKEND_ISSUED);
+	check_validity(box.res.cert, 365, 300);
+	assert_int_equal(X509_get_extended_key_usage(box.res.cert), XKU_SSL_CLIENT);
+	check_sans(box.res.cert);
+	backend_result_clear(&box.res);
+	backend_free(f->b);
+	f->b = NULL;
+	keyop_free(f->keys); /* the key id is loaded once per keyop */
+	f->keys = keyop_new();
+
+	start_ok(f, TEMPLATES);
+	issue(f, f->dev_ec, "minimal", "DNS:dev1.example.com", &box);
+	assert_int_equal(box.res.status, BACKEND_ISSUED);
+	X509_NAME_oneline(X509_get_subject_name(box.res.cert), subj, sizeof(subj));
+	assert_string_equal(subj, "/CN=dev1.example.com");
+	assert_int_equal(X509_get_ext_by_NID(box.res.cert, NID_subject_alt_name, -1), -1);
+	assert_int_equal(X509_get_ext_by_NID(box.res.cert, NID_key_usage, -1), -1);
+	assert_int_equal(X509_get_ext_by_NID(box.res.cert, NID_ext_key_usage, -1), -1);
+	backend_result_clear(&box.res);
+}
+
+static int
+cmp_serial(const void *a, const void *b)
+{
+	return memcmp(a, b, 16);
+}
+
+static void
+test_serials_unique(void **state)
+{
+	enum { N = 200 };
+	struct fx *f = *state;
+	static struct box boxes[N];
+	static uint8_t serials[N][16];
+	size_t len;
+	uint8_t *der = make_csr(f->dev_ec, "many", NULL, &len);
+	struct backend_request req = {der, len, "device", "p1", "txn"};
+	int done = 0;
+
+	start_ok(f, TEMPLATES);
+	memset(boxes, 0, sizeof(boxes));
+	for (int i = 0; i < N; i++)
+		assert_int_equal(backend_submit(f->b, &req, on_result, &boxes[i]), 0);
+	OPENSSL_free(der);
+	while (done < N) {
+		assert_int_equal(event_base_loop(f->base, EVLOOP_ONCE), 0);
+		done = 0;
+		for (int i = 0; i < N; i++)
+			done += boxes[i].calls;
+	}
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(boxes[i].calls, 1);
+		assert_int_equal(boxes[i].res.status, BACKEND_ISSUED);
+		check_serial(boxes[i].res.cert);
+		memcpy(serials[i], ASN1_STRING_get0_data(X509_get0_serialNumber(boxes[i].res.cert)),
+		       16);
+		backend_result_clear(&boxes[i].res);
+	}
+	qsort(serials, N, 16, cmp_serial);
+	for (int i = 1; i < N; i++)
+		assert_true(memcmp(serials[i - 1], serials[i], 16) != 0);
+}
+
+static void
+test_unknown_template_and_bad_csr(void **state)
+{
+	struct fx *f = *state;
+	static const uint8_t junk[] = {0x30, 0x03, 0x02, 0x01, 0x00};
+	struct backend_request req = {junk, sizeof(junk), "device", "p1", "t"};
+	struct box box;
+
+	start_ok(f, TEMPLATES);
+	issue(f, f->dev_ec, "nope", NULL, &box);
+	assert_int_equal(box.res.status, BACKEND_FAIL_PERM);
+	assert_null(box.res.cert);
+	assert_non_null(strstr(box.res.reason, "unknown certificate template 'nope'"));
+
+	memset(&box, 0, sizeof(box));
+	assert_int_equal(backend_submit(f->b, &req, on_result, &box), 0);
+	assert_int_equal(box.calls, 0);
+	run_until(f, &box.calls, 1);
+	assert_int_equal(box.res.status, BACKEND_FAIL_PERM);
+	assert_non_null(strstr(box.res.reason, "CSR does not parse"));
+	assert_int_equal(backend_poll(f->b, "h", on_result, &box), -SGW_EINVAL);
+}
+
+static void
+on_marker(void *arg)
+{
+	(*(int *)arg)++;
+}
+
+static void
+noop(void *arg)
+{
+	(void)arg;
+}
+
+/* No callback after stop: jobs in flight finish on the workers and are
+ * dropped by their done (one worker, so the marker job completes last). */
+static void
+test_stop_with_jobs_in_flight(void **state)
+{
+	struct fx *f = *state;
+	struct box box = {0};
+	size_t len;
+	uint8_t *der = make_csr(f->dev_ec, "x", NULL, &len);
+	struct backend_request req = {der, len, "device", "p1", "t"};
+	int marker = 0;
+
+	worker_pool_free(f->pool);
+	f->pool = worker_pool_new(f->base, 1);
+	start_ok(f, TEMPLATES);
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(backend_submit(f->b, &req, on_result, &box), 0);
+	OPENSSL_free(der);
+	backend_free(f->b);
+	f->b = NULL;
+	assert_int_equal(worker_pool_submit(f->pool, noop, on_marker, &marker), 0);
+	run_until(f, &marker, 1);
+	assert_int_equal(box.calls, 0);
+}
+
+/* A chain file that repeats the issuing CA does not duplicate it. */
+static void
+test_full_chain_file(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_err err = {{0}};
+	char extra[256];
+	STACK_OF(X509) * chain;
+
+	snprintf(extra, sizeof(extra), "    ca_chain: %s\n", f->path[P_FULL]);
+	assert_int_equal(configure(f, f->path[P_CA], f->path[P_KEY], extra, &err), 0);
+	assert_null(backend_ca_chain(f->b)); /* not started */
+	assert_int_equal(start(f, &err), 0);
+	assert_int_equal(start(f, &err), -SGW_EINVAL); /* twice */
+	chain = backend_ca_chain(f->b);
+	assert_int_equal(sk_X509_num(chain), 2);
+	assert_int_equal(X509_cmp(sk_X509_value(chain, 0), f->ca), 0);
+	assert_int_equal(X509_cmp(sk_X509_value(chain, 1), f->root), 0);
+}
+
+static void
+test_lifecycle_errors(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_err err = {{0}};
+	struct cfg *c = NULL;
+	struct cfg_backend cb;
+	struct backend_request req = {(const uint8_t *)"x", 1, "device", "p1", "t"};
+	struct box box = {0};
+	char yaml[1024];
+
+	snprintf(yaml, sizeof(yaml), CFG_HEAD "    ca_cert: a\n    ca_key: b\n");
+	assert_int_equal(cfg_parse("t.yaml", (const uint8_t *)yaml, strlen(yaml), &c, &err), 0);
+	cb = *cfg_backend_find(c, "ca");
+	cb.type = "nope";
+	assert_int_equal(backend_new(&cb, &f->b, &err), -SGW_EINVAL);
+	assert_string_equal(err.msg, "t.yaml:11: backends.ca: unknown backend type 'nope'");
+	assert_int_equal(backend_new(cfg_backend_find(c, "ca"), &f->b, &err), 0);
+	cfg_free(c);
+	/* not started: no submit, and no callback */
+	assert_int_equal(backend_submit(f->b, &req, on_result, &box), -SGW_EINVAL);
+	assert_int_equal(box.calls, 0);
+	backend_free(NULL);
+	backend_result_clear(NULL);
+}
+
+static void
+expect_start_fails(struct fx *f, const char *cert, const char *key, const char *msg)
+{
+	struct sgw_err err = {{0}};
+
+	assert_int_equal(configure(f, cert, key, "", &err), 0);
+	assert_true(start(f, &err) < 0);
+	if (strstr(err.msg, msg) == NULL)
+		fail_msg("'%s' does not contain '%s'", err.msg, msg);
+	backend_free(f->b);
+	f->b = NULL;
+}
+
+static void
+test_start_refusals(void **state)
+{
+	struct fx *f = *state;
+
+	expect_start_fails(f, f->path[P_CA], f->path[P_OPENKEY], "chmod 600");
+	expect_start_fails(f, f->path[P_NOTCA], f->path[P_KEY], "not a CA");
+	expect_start_fails(f, f->path[P_CA], f->path[P_OTHERKEY], "does not match");
+	expect_start_fails(f, "/nonexistent/ca.pem", f->path[P_KEY], "cannot open");
+}
+
+static void
+expect_configure_fails(struct fx *f, const char *extra, const char *msg)
+{
+	struct sgw_err err = {{0}};
+
+	assert_true(configure(f, f->path[P_CA], f->path[P_KEY], extra, &err) < 0);
+	assert_null(f->b);
+	if (strcmp(err.msg, msg) != 0)
+		fail_msg("got '%s', want '%s'", err.msg, msg);
+}
+
+static void
+test_configure_refusals(void **state)
+{
+	struct fx *f = *state;
+	expect_configure_fails(f, "    bogus: 1\n", "t.yaml:15: backends.ca.bogus: unknown key");
+	expect_configure_fails(f, "    digest: md5\n",
+			       "t.yaml:15: backends.ca: digest: 'md5' is not one of sha256, "
+			       "sha384, sha512");
+	expect_configure_fails(f, "    templates: {t: {validity: 3}}\n",
+			       "t.yaml:15: backends.ca.templates.t.validity: unknown key");
+	expect_configure_fails(f, "    templates: {t: {key_usage: [keyCertSign]}}\n",
+			       "t.yaml:15: backends.ca.templates.t: key_usage: unknown or not "
+			       "allowed 'keyCertSign'");
+	expect_configure_fails(
+	    f, "    templates: {t: {validity_days: 0}}\n",
+	    "t.yaml:15: backends.ca.templates.t: validity_days: must be 1..7300");
+	expect_configure_fails(f, "    templates: {t: {extended_key_usage: [fooAuth]}}\n",
+			       "t.yaml:15: backends.ca.templates.t: extended_key_usage: unknown "
+			       "'fooAuth'");
+	assert_null(backend_lookup("nope"));
+	assert_ptr_equal(backend_lookup("local"), &backend_local);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, per_test_setup, per_test_teardown)
+
 int
 main(void)
 {
-	return 1;
+	const struct CMUnitTest tests[] = {
+	    T(test_issue),
+	    T(test_rsa_and_key_usage),
+	    T(test_default_and_minimal_templates),
+	    T(test_serials_unique),
+	    T(test_unknown_template_and_bad_csr),
+	    T(test_stop_with_jobs_in_flight),
+	    T(test_full_chain_file),
+	    T(test_lifecycle_errors),
+	    T(test_start_refusals),
+	    T(test_configure_refusals),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -103,8 +103,8 @@ test_defaults(void **state)
 	p = cfg_scep_profile_find(c, "p1");
 	assert_non_null(p);
 	assert_int_equal(p->caps, SCEP_CAP_POSTPKIOPERATION | SCEP_CAP_SHA1 | SCEP_CAP_SHA256 |
-					  SCEP_CAP_SHA512 | SCEP_CAP_AES | SCEP_CAP_DES3 |
-					  SCEP_CAP_SCEPSTANDARD);
+				      SCEP_CAP_SHA512 | SCEP_CAP_AES | SCEP_CAP_DES3 |
+				      SCEP_CAP_SCEPSTANDARD);
 	assert_int_equal(p->allow_single_des, 0);
 	assert_int_equal(p->allow_md5, 0);
 	assert_int_equal(p->getcacert_include_root, 1);
@@ -128,46 +128,46 @@ test_defaults(void **state)
 }
 
 static const char full_yaml[] =
-	"log_level: debug\n"
-	"user: scepgw\n"
-	"default_profile: ios\n"
-	"workers: 4\n"
-	"limits: {max_body: 1m, max_headers: 16k, timeout: 2m, max_connections: 50}\n"
-	"listen:\n"
-	"  - {address: \"0.0.0.0:8080\"}\n"
-	"  - address: \"[::1]:8443\"\n"
-	"    tls: {cert: tls.pem, key: tls.key}\n"
-	"store: {type: sqlite, path: /var/lib/scepgw/db, nonce_ttl: 2h}\n"
-	"ra_identities:\n"
-	"  dmz:\n"
-	"    sign: {cert: rs.pem, key: rs.key}\n"
-	"    encrypt: {cert: re.pem, key: re.key}\n"
-	"    ca_chain: chain.pem\n"
-	"scep_profiles:\n"
-	"  ios:\n"
-	"    ra_identity: dmz\n"
-	"    ra_profile: corp\n"
-	"    capabilities: [POSTPKIOperation, SHA-256, Renewal, GetNextCACert]\n"
-	"    allow_single_des: yes\n"
-	"    allow_md5: on\n"
-	"    getcacert: {include_root: false, include_chain: no}\n"
-	"    certrep: {include_ca: true}\n"
-	"    signing_time_skew: 5m\n"
-	"    challenge:\n"
-	"      type: static\n"
-	"      sha256: \"00112233445566778899AABBCCDDEEFF00112233445566778899aabbccddeeff\"\n"
-	"    csr_policy:\n"
-	"      key_types: [ec]\n"
-	"      min_rsa_bits: 3072\n"
-	"      san_dns: [\"*.example.com\", host.example.org]\n"
-	"      allow_san_ip: false\n"
-	"      allow_san_email: false\n"
-	"      require_cn: false\n"
-	"  x.y_z-1: {ra_identity: dmz, ra_profile: corp, challenge: {type: none}}\n"
-	"ra_profiles:\n"
-	"  corp: {backend: ca1, template: device, approval: auto}\n"
-	"backends:\n"
-	"  ca1: {type: local, ca_cert: ca.pem, whatever: [1, 2]}\n";
+    "log_level: debug\n"
+    "user: scepgw\n"
+    "default_profile: ios\n"
+    "workers: 4\n"
+    "limits: {max_body: 1m, max_headers: 16k, timeout: 2m, max_connections: 50}\n"
+    "listen:\n"
+    "  - {address: \"0.0.0.0:8080\"}\n"
+    "  - address: \"[::1]:8443\"\n"
+    "    tls: {cert: tls.pem, key: tls.key}\n"
+    "store: {type: sqlite, path: /var/lib/scepgw/db, nonce_ttl: 2h}\n"
+    "ra_identities:\n"
+    "  dmz:\n"
+    "    sign: {cert: rs.pem, key: rs.key}\n"
+    "    encrypt: {cert: re.pem, key: re.key}\n"
+    "    ca_chain: chain.pem\n"
+    "scep_profiles:\n"
+    "  ios:\n"
+    "    ra_identity: dmz\n"
+    "    ra_profile: corp\n"
+    "    capabilities: [POSTPKIOperation, SHA-256, Renewal, GetNextCACert]\n"
+    "    allow_single_des: yes\n"
+    "    allow_md5: on\n"
+    "    getcacert: {include_root: false, include_chain: no}\n"
+    "    certrep: {include_ca: true}\n"
+    "    signing_time_skew: 5m\n"
+    "    challenge:\n"
+    "      type: static\n"
+    "      sha256: \"00112233445566778899AABBCCDDEEFF00112233445566778899aabbccddeeff\"\n"
+    "    csr_policy:\n"
+    "      key_types: [ec]\n"
+    "      min_rsa_bits: 3072\n"
+    "      san_dns: [\"*.example.com\", host.example.org]\n"
+    "      allow_san_ip: false\n"
+    "      allow_san_email: false\n"
+    "      require_cn: false\n"
+    "  x.y_z-1: {ra_identity: dmz, ra_profile: corp, challenge: {type: none}}\n"
+    "ra_profiles:\n"
+    "  corp: {backend: ca1, template: device, approval: auto}\n"
+    "backends:\n"
+    "  ca1: {type: local, ca_cert: ca.pem, whatever: [1, 2]}\n";
 
 static void
 test_full(void **state)
@@ -213,7 +213,7 @@ test_full(void **state)
 	assert_string_equal(p->ra_identity, "dmz");
 	assert_string_equal(p->ra_profile, "corp");
 	assert_int_equal(p->caps, SCEP_CAP_POSTPKIOPERATION | SCEP_CAP_SHA256 | SCEP_CAP_RENEWAL |
-					  SCEP_CAP_GETNEXTCACERT);
+				      SCEP_CAP_GETNEXTCACERT);
 	assert_int_equal(p->allow_single_des, 1);
 	assert_int_equal(p->allow_md5, 1);
 	assert_int_equal(p->getcacert_include_root, 0);
@@ -252,7 +252,8 @@ test_errors_syntax(void **state)
 {
 	(void)state;
 	expect_err("bogus: 1\n" MINIMAL, "t.yaml:1: bogus: unknown key");
-	expect_err(MINIMAL "a: [1\n", "t.yaml:16: while parsing a flow sequence, did not find expected ',' or ']'");
+	expect_err(MINIMAL "a: [1\n",
+		   "t.yaml:16: while parsing a flow sequence, did not find expected ',' or ']'");
 	expect_err(MINIMAL "ra_profiles: {}\n", "t.yaml:15: ra_profiles: duplicate key");
 	expect_err(HEAD PROFILE "    ra_profile: rp\n" TAIL,
 		   "t.yaml:11: scep_profiles.p1.ra_profile: duplicate key");
@@ -303,18 +304,21 @@ static void
 test_errors_required(void **state)
 {
 	(void)state;
-	expect_err(HEAD "scep_profiles:\n  p1:\n    ra_identity: ra\n    challenge: {type: none}\n" TAIL,
+	expect_err(HEAD
+		   "scep_profiles:\n  p1:\n    ra_identity: ra\n    challenge: {type: none}\n" TAIL,
 		   "t.yaml:7: scep_profiles.p1.ra_profile: missing required key");
 	expect_err(HEAD "scep_profiles:\n  p1: {ra_identity: ra, ra_profile: rp}\n" TAIL,
 		   "t.yaml:7: scep_profiles.p1.challenge: missing required key");
 	expect_err("listen: [{address: \":80\"}]\n", "t.yaml:1: store: missing required key");
-	expect_err("listen: []\n" "store: {type: sqlite, path: x}\n"
+	expect_err("listen: []\n"
+		   "store: {type: sqlite, path: x}\n"
 		   "ra_identities:\n"
 		   "  ra: {sign: {cert: s.pem, key: s.key}, ca_chain: ca.pem}\n" PROFILE TAIL,
 		   "t.yaml:1: listen: expected a non-empty list");
 	expect_err(HEAD "scep_profiles: {}\n" TAIL,
 		   "t.yaml:6: scep_profiles: expected a non-empty mapping");
-	expect_err("listen:\n  - address: localhost\n" "store: {type: sqlite, path: /tmp/x.db}\n"
+	expect_err("listen:\n  - address: localhost\n"
+		   "store: {type: sqlite, path: /tmp/x.db}\n"
 		   "ra_identities:\n"
 		   "  ra: {sign: {cert: s.pem, key: s.key}, ca_chain: ca.pem}\n" PROFILE TAIL,
 		   "t.yaml:2: listen[0].address: expected host:port or [v6]:port, got 'localhost'");
@@ -330,7 +334,7 @@ test_errors_required(void **state)
 	expect_err(HEAD PROFILE "ra_profiles:\n  rp: {backend: b}\nbackends:\n  b: {url: x}\n",
 		   "t.yaml:14: backends.b.type: missing required key");
 	expect_err(HEAD PROFILE "ra_profiles:\n  rp: {backend: b, approval: manual}\n"
-			"backends:\n  b: {type: local}\n",
+				"backends:\n  b: {type: local}\n",
 		   "t.yaml:12: ra_profiles.rp.approval: unknown approval 'manual'");
 }
 
@@ -344,7 +348,8 @@ test_errors_refs(void **state)
 	expect_err(HEAD "scep_profiles:\n  p1:\n    ra_identity: ra\n    ra_profile: nope\n"
 			"    challenge: {type: none}\n" TAIL,
 		   "t.yaml:9: scep_profiles.p1.ra_profile: unknown ra_profile 'nope'");
-	expect_err(HEAD PROFILE "ra_profiles:\n  rp: {backend: zz}\nbackends:\n  b: {type: local}\n",
+	expect_err(HEAD PROFILE
+		   "ra_profiles:\n  rp: {backend: zz}\nbackends:\n  b: {type: local}\n",
 		   "t.yaml:12: ra_profiles.rp.backend: unknown backend 'zz'");
 	expect_err("default_profile: x\n" MINIMAL,
 		   "t.yaml:1: default_profile: unknown scep_profile 'x'");
@@ -353,8 +358,9 @@ test_errors_refs(void **state)
 		   "t.yaml:7: scep_profiles.p/1: name must match [A-Za-z0-9._-]+");
 }
 
-#define CHALLENGE(x) HEAD "scep_profiles:\n  p1:\n    ra_identity: ra\n    ra_profile: rp\n" \
-	"    challenge: " x "\n" TAIL
+#define CHALLENGE(x)                                                                               \
+	HEAD "scep_profiles:\n  p1:\n    ra_identity: ra\n    ra_profile: rp\n"                    \
+	     "    challenge: " x "\n" TAIL
 
 static void
 test_errors_challenge(void **state)
@@ -372,8 +378,9 @@ test_errors_challenge(void **state)
 		   "t.yaml:10: scep_profiles.p1.challenge.sha256: expected 64 hex characters");
 	expect_err(CHALLENGE("{type: static, sha256: abcd}"),
 		   "t.yaml:10: scep_profiles.p1.challenge.sha256: expected 64 hex characters");
-	expect_err(CHALLENGE("{type: none, sha256: abcd}"),
-		   "t.yaml:10: scep_profiles.p1.challenge: sha256 and secret_file need type static");
+	expect_err(
+	    CHALLENGE("{type: none, sha256: abcd}"),
+	    "t.yaml:10: scep_profiles.p1.challenge: sha256 and secret_file need type static");
 	expect_err(CHALLENGE("{type: static, secret_file: /nonexistent/x}"),
 		   "t.yaml:10: scep_profiles.p1.challenge.secret_file: cannot open "
 		   "'/nonexistent/x': No such file or directory");
@@ -462,17 +469,18 @@ struct sample {
 };
 
 static const struct cfg_field sample_fields[] = {
-	{"s", CFG_STR, offsetof(struct sample, s), 1},
-	{"i", CFG_INT, offsetof(struct sample, i), 0},
-	{"b", CFG_BOOL, offsetof(struct sample, b), 0},
-	{"d", CFG_DURATION, offsetof(struct sample, d), 0},
-	{"z", CFG_SIZE, offsetof(struct sample, z), 0},
-	{"l", CFG_STRLIST, offsetof(struct sample, l), 0},
-	{"n", CFG_NODE, offsetof(struct sample, n), 0},
-	{NULL},
+    {"s", CFG_STR, offsetof(struct sample, s), 1},
+    {"i", CFG_INT, offsetof(struct sample, i), 0},
+    {"b", CFG_BOOL, offsetof(struct sample, b), 0},
+    {"d", CFG_DURATION, offsetof(struct sample, d), 0},
+    {"z", CFG_SIZE, offsetof(struct sample, z), 0},
+    {"l", CFG_STRLIST, offsetof(struct sample, l), 0},
+    {"n", CFG_NODE, offsetof(struct sample, n), 0},
+    {NULL},
 };
 
-/* Parses "{s: x, <fields>}" (s: only when not given) with sample_fields; returns the result code. */
+/* Parses "{s: x, <fields>}" (s: only when not given) with sample_fields; returns the result code.
+ */
 static int
 sample_parse(const char *fields, struct sample *out, struct sgw_err *err)
 {
@@ -649,13 +657,20 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),	 cmocka_unit_test(test_full),
-		cmocka_unit_test(test_errors_syntax),	 cmocka_unit_test(test_errors_types),
-		cmocka_unit_test(test_errors_required), cmocka_unit_test(test_errors_refs),
-		cmocka_unit_test(test_errors_challenge), cmocka_unit_test(test_secret_file),
-		cmocka_unit_test(test_node_getters),	 cmocka_unit_test(test_suffixes),
-		cmocka_unit_test(test_caps),		 cmocka_unit_test(test_limits),
-		cmocka_unit_test(test_example_profile),	 cmocka_unit_test(test_load),
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_full),
+	    cmocka_unit_test(test_errors_syntax),
+	    cmocka_unit_test(test_errors_types),
+	    cmocka_unit_test(test_errors_required),
+	    cmocka_unit_test(test_errors_refs),
+	    cmocka_unit_test(test_errors_challenge),
+	    cmocka_unit_test(test_secret_file),
+	    cmocka_unit_test(test_node_getters),
+	    cmocka_unit_test(test_suffixes),
+	    cmocka_unit_test(test_caps),
+	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_example_profile),
+	    cmocka_unit_test(test_load),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

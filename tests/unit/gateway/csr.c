@@ -21,7 +21,7 @@ struct keys {
 };
 
 struct csr_spec {
-	const char *cn;        /* NULL: subject O=Example only */
+	const char *cn;	       /* NULL: subject O=Example only */
 	const char *challenge; /* NULL: none */
 	int challenge_type;    /* V_ASN1_PRINTABLESTRING, V_ASN1_UTF8STRING, ... */
 	const char *sans;      /* X509V3 conf text, NULL: none */
@@ -57,10 +57,9 @@ make_csr(EVP_PKEY *key, const struct csr_spec *s, size_t *ret_len)
 						       (const unsigned char *)s->cn, -1, -1, 0));
 	assert_true(X509_REQ_set_pubkey(req, key));
 	if (s->challenge != NULL)
-		assert_true(X509_REQ_add1_attr_by_NID(req, NID_pkcs9_challengePassword,
-						      s->challenge_type,
-						      (const unsigned char *)s->challenge,
-						      (int)strlen(s->challenge)));
+		assert_true(X509_REQ_add1_attr_by_NID(
+		    req, NID_pkcs9_challengePassword, s->challenge_type,
+		    (const unsigned char *)s->challenge, (int)strlen(s->challenge)));
 	if (s->sans != NULL)
 		assert_true(add_sans(req, s->sans));
 	assert_true(X509_REQ_sign(req, key, EVP_sha256()) > 0);
@@ -213,18 +212,17 @@ static struct cfg_csr_policy
 policy(void)
 {
 	struct cfg_csr_policy p = {
-		.key_types = CSR_KEY_RSA | CSR_KEY_EC,
-		.min_rsa_bits = 2048,
-		.allow_san_ip = 1,
-		.allow_san_email = 1,
-		.require_cn = 1,
+	    .key_types = CSR_KEY_RSA | CSR_KEY_EC,
+	    .min_rsa_bits = 2048,
+	    .allow_san_ip = 1,
+	    .allow_san_email = 1,
+	    .require_cn = 1,
 	};
 	return p;
 }
 
 static int
-check(EVP_PKEY *key, const struct cfg_csr_policy *p, const struct csr_spec *s,
-      struct sgw_err *err)
+check(EVP_PKEY *key, const struct cfg_csr_policy *p, const struct csr_spec *s, struct sgw_err *err)
 {
 	struct csr *c = parse_ok(key, s);
 	int r = csr_policy_check(p, c, err);
@@ -289,10 +287,10 @@ test_policy_san_dns(void **state)
 	dns_case(k->ec, "DNS:a.devices.example.com", 0);
 	dns_case(k->ec, "DNS:A-1.Devices.EXAMPLE.com,DNS:VPN.example.com", 0);
 	dns_case(k->ec, "DNS:vpn.example.com", 0);
-	dns_case(k->ec, "DNS:a.b.devices.example.com", -SGW_EDENIED);   /* two labels */
-	dns_case(k->ec, "DNS:devices.example.com", -SGW_EDENIED);       /* zero labels */
-	dns_case(k->ec, "DNS:.devices.example.com", -SGW_EDENIED);      /* empty label */
-	dns_case(k->ec, "DNS:*.devices.example.com", -SGW_EDENIED);     /* no wildcard certs */
+	dns_case(k->ec, "DNS:a.b.devices.example.com", -SGW_EDENIED); /* two labels */
+	dns_case(k->ec, "DNS:devices.example.com", -SGW_EDENIED);     /* zero labels */
+	dns_case(k->ec, "DNS:.devices.example.com", -SGW_EDENIED);    /* empty label */
+	dns_case(k->ec, "DNS:*.devices.example.com", -SGW_EDENIED);   /* no wildcard certs */
 	dns_case(k->ec, "DNS:a.devices.example.com.evil", -SGW_EDENIED);
 	dns_case(k->ec, "DNS:x.vpn.example.com", -SGW_EDENIED);
 	dns_case(k->ec, "DNS:a.devices.example.com,DNS:evil.com", -SGW_EDENIED);
@@ -348,16 +346,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_valid_rsa),
-		cmocka_unit_test(test_ec_no_challenge),
-		cmocka_unit_test(test_utf8_challenge),
-		cmocka_unit_test(test_bad_challenge_type),
-		cmocka_unit_test(test_tampered),
-		cmocka_unit_test(test_garbage),
-		cmocka_unit_test(test_policy_keys),
-		cmocka_unit_test(test_policy_require_cn),
-		cmocka_unit_test(test_policy_san_dns),
-		cmocka_unit_test(test_policy_san_flags),
+	    cmocka_unit_test(test_valid_rsa),	   cmocka_unit_test(test_ec_no_challenge),
+	    cmocka_unit_test(test_utf8_challenge), cmocka_unit_test(test_bad_challenge_type),
+	    cmocka_unit_test(test_tampered),	   cmocka_unit_test(test_garbage),
+	    cmocka_unit_test(test_policy_keys),	   cmocka_unit_test(test_policy_require_cn),
+	    cmocka_unit_test(test_policy_san_dns), cmocka_unit_test(test_policy_san_flags),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

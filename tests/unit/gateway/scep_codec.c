@@ -163,14 +163,14 @@ envelope(X509 *r1, X509 *r2, const EVP_CIPHER *cipher, size_t *len)
 }
 
 struct req {
-	const char *type;   /* messageType text, NULL to omit */
-	const char *txid;   /* NULL to omit */
-	int nonce_len;      /* 0 to omit */
+	const char *type; /* messageType text, NULL to omit */
+	const char *txid; /* NULL to omit */
+	int nonce_len;	  /* 0 to omit */
 	const EVP_MD *md;
 	const EVP_CIPHER *cipher;
-	X509 *extra_recip;  /* a second RecipientInfo (first in order) */
-	int tamper;         /* flip a signature bit */
-	int nocerts;        /* leave the signer certificate out */
+	X509 *extra_recip; /* a second RecipientInfo (first in order) */
+	int tamper;	   /* flip a signature bit */
+	int nocerts;	   /* leave the signer certificate out */
 	uint8_t nonce[SCEP_NONCE_LEN];
 };
 
@@ -372,6 +372,7 @@ test_msg_md5(void **state)
 
 	assert_string_equal(m->transaction_id, q.txid); /* a FAILURE can be sent */
 	assert_int_equal(m->digest_nid, NID_md5);
+	assert_int_equal(m->msg_type, SCEP_MSG_PKCSREQ);
 	scep_msg_free(m);
 	m = decode_ok(der, len, 1, SCEP_OUT_SUCCESS);
 	scep_msg_free(m);
@@ -392,6 +393,7 @@ test_msg_bad_signature(void **state)
 	m = decode_ok(der, len, 0, SCEP_OUT_BAD_MESSAGE);
 
 	assert_memory_equal(m->sender_nonce, q.nonce, SCEP_NONCE_LEN);
+	assert_int_equal(m->msg_type, SCEP_MSG_PKCSREQ);
 	assert_true(m->reason[0] != '\0');
 	save_seed("scep_msg", "bad-signature.der", der, len);
 	scep_msg_free(m);
@@ -416,6 +418,8 @@ test_msg_unknown_type(void **state)
 		assert_string_equal(m->transaction_id, q.txid);
 		if (i < 2)
 			assert_int_equal(m->msg_type, i == 0 ? 99 : 3);
+		else
+			assert_int_equal(m->msg_type, -1);
 		if (i == 0)
 			save_seed("scep_msg", "unknown-type.der", der, len);
 		scep_msg_free(m);
@@ -499,6 +503,14 @@ test_msg_unanswerable(void **state)
 			decode_fails(der, len - 1);
 			decode_fails(der, len / 2);
 		}
+		if (i == 6) { /* a good request with a trailing byte */
+			q = req_default();
+			free(der);
+			der = build_req(*state, &q, &len);
+			der = realloc(der, len + 1);
+			der[len] = 0;
+			decode_fails(der, len + 1);
+		}
 		free(der);
 	}
 	decode_fails((const uint8_t *)"\x30\x03\x02\x01\x01", 5);
@@ -531,19 +543,19 @@ test_envelope_errors(void **state)
 	int nid = 0;
 
 	der = envelope(f->other, NULL, EVP_aes_128_cbc(), &len);
-	assert_int_equal(scep_envelope_decrypt(der, len, f->ra_key, f->ra, 0, &plain, &plen, &nid,
-					       NULL),
-			 -SGW_EAUTH);
+	assert_int_equal(
+	    scep_envelope_decrypt(der, len, f->ra_key, f->ra, 0, &plain, &plen, &nid, NULL),
+	    -SGW_EAUTH);
 	free(der);
 	der = envelope(f->ra, NULL, EVP_aes_128_ofb(), &len);
 	assert_int_equal(scep_envelope_cipher(der, len, &nid), 0);
 	assert_int_equal(nid, NID_aes_128_ofb128);
-	assert_int_equal(scep_envelope_decrypt(der, len, f->ra_key, f->ra, 1, &plain, &plen, &nid,
-					       NULL),
-			 -SGW_EALG);
-	assert_int_equal(scep_envelope_decrypt(der, len / 2, f->ra_key, f->ra, 1, &plain, &plen,
-					       &nid, NULL),
-			 -SGW_EPARSE);
+	assert_int_equal(
+	    scep_envelope_decrypt(der, len, f->ra_key, f->ra, 1, &plain, &plen, &nid, NULL),
+	    -SGW_EALG);
+	assert_int_equal(
+	    scep_envelope_decrypt(der, len / 2, f->ra_key, f->ra, 1, &plain, &plen, &nid, NULL),
+	    -SGW_EPARSE);
 	assert_null(plain);
 	free(der);
 	assert_true(scep_envelope_cipher((const uint8_t *)"\x30\x00", 2, &nid) < 0);
@@ -566,9 +578,9 @@ test_envelope_encrypt(void **state)
 		assert_int_equal(scep_envelope_encrypt(payload, sizeof(payload), f->ra, nids[i],
 						       &der, &len, NULL),
 				 0);
-		assert_int_equal(scep_envelope_decrypt(der, len, f->ra_key, f->ra, 0, &plain,
-						       &plen, &nid, NULL),
-				 0);
+		assert_int_equal(
+		    scep_envelope_decrypt(der, len, f->ra_key, f->ra, 0, &plain, &plen, &nid, NULL),
+		    0);
 		assert_int_equal(nid, nids[i]);
 		assert_memory_equal(plain, payload, sizeof(payload));
 		free(plain);
@@ -608,13 +620,13 @@ assert_attr(CMS_ContentInfo *cms, const char *oid, int type, const char *want)
 /* Verify the RA signature and the common attributes; returns the CMS and
  * the eContent in *ret_content (NULL when absent). */
 static CMS_ContentInfo *
-client_verify(struct fx *f, const uint8_t *der, size_t len, const struct req *q,
-	      const char *status, const char *fail_info, BIO **ret_content)
+client_verify(struct fx *f, const uint8_t *der, size_t len, const struct req *q, const char *status,
+	      const char *fail_info, BIO **ret_content)
 {
 	const unsigned char *p = der;
 	CMS_ContentInfo *cms = d2i_CMS_ContentInfo(NULL, &p, (long)len);
 	BIO *dcont = NULL, *out = BIO_new(BIO_s_mem());
-	STACK_OF(X509) *signers;
+	STACK_OF(X509) * signers;
 	X509_ALGOR *dig;
 	const ASN1_OBJECT *obj;
 	const ASN1_STRING *s;
@@ -624,9 +636,8 @@ client_verify(struct fx *f, const uint8_t *der, size_t len, const struct req *q,
 	assert_int_equal(OBJ_obj2nid(CMS_get0_eContentType(cms)), NID_pkcs7_data);
 	if (*CMS_get0_content(cms) == NULL)
 		dcont = BIO_new_mem_buf("", 0); /* eContent absent: signed over nothing */
-	assert_int_equal(CMS_verify(cms, NULL, NULL, dcont, out,
-				    CMS_BINARY | CMS_NO_SIGNER_CERT_VERIFY),
-			 1);
+	assert_int_equal(
+	    CMS_verify(cms, NULL, NULL, dcont, out, CMS_BINARY | CMS_NO_SIGNER_CERT_VERIFY), 1);
 	signers = CMS_get0_signers(cms);
 	assert_int_equal(sk_X509_num(signers), 1);
 	assert_int_equal(X509_cmp(sk_X509_value(signers, 0), f->ra), 0);
@@ -664,14 +675,14 @@ answer(struct fx *f, struct req *q, struct scep_certrep_params *p)
 
 	free(der);
 	*p = (struct scep_certrep_params){
-		.transaction_id = m->transaction_id,
-		.recipient_nonce = m->sender_nonce,
-		.digest_nid = m->digest_nid,
-		.cipher_nid = EVP_CIPHER_get_nid(q->cipher),
-		.recipient = m->signer,
-		.ra_cert = f->ra,
-		.ra_key = f->ra_key,
-		.fail_info = SCEP_FAIL_NONE,
+	    .transaction_id = m->transaction_id,
+	    .recipient_nonce = m->sender_nonce,
+	    .digest_nid = m->digest_nid,
+	    .cipher_nid = EVP_CIPHER_get_nid(q->cipher),
+	    .recipient = m->signer,
+	    .ra_cert = f->ra,
+	    .ra_key = f->ra_key,
+	    .fail_info = SCEP_FAIL_NONE,
 	};
 	return m;
 }
@@ -752,7 +763,7 @@ test_certrep_crl(void **state)
 	struct req q = req_default();
 	struct scep_certrep_params p;
 	X509_CRL *crl = X509_CRL_new();
-	STACK_OF(X509_CRL) *crls;
+	STACK_OF(X509_CRL) * crls;
 	struct scep_msg *m = answer(f, &q, &p);
 	CMS_ContentInfo *cms, *inner;
 	BIO *content;
@@ -846,9 +857,8 @@ test_certs_only(void **state)
 	assert_int_equal(sk_X509_ALGOR_num(p7->d.sign->md_algs), 0);
 	assert_int_equal(sk_X509_num(p7->d.sign->cert), 3);
 	for (int i = 0; i < 3; i++)
-		assert_int_equal(X509_cmp(sk_X509_value(p7->d.sign->cert, i),
-					  sk_X509_value(certs, i)),
-				 0);
+		assert_int_equal(
+		    X509_cmp(sk_X509_value(p7->d.sign->cert, i), sk_X509_value(certs, i)), 0);
 	save_seed("scep_msg", "certs-only.der", der, len);
 	PKCS7_free(p7);
 	free(der);
@@ -884,22 +894,22 @@ test_fail_table(void **state)
 		enum scep_outcome out;
 		int status, fail, http;
 	} want[] = {
-		{SCEP_OUT_SUCCESS, 0, SCEP_FAIL_NONE, 200},
-		{SCEP_OUT_PENDING, 3, SCEP_FAIL_NONE, 200},
-		{SCEP_OUT_BAD_ALG, 2, SCEP_FAIL_BADALG, 200},
-		{SCEP_OUT_BAD_MESSAGE, 2, SCEP_FAIL_BADMESSAGECHECK, 200},
-		{SCEP_OUT_BAD_REQUEST, 2, SCEP_FAIL_BADREQUEST, 200},
-		{SCEP_OUT_DENIED, 2, SCEP_FAIL_BADREQUEST, 200},
-		{SCEP_OUT_BAD_TIME, 2, SCEP_FAIL_BADTIME, 200},
-		{SCEP_OUT_BAD_CERT_ID, 2, SCEP_FAIL_BADCERTID, 200},
-		{SCEP_OUT_BACKEND_FAILED, 2, SCEP_FAIL_BADREQUEST, 200},
-		{SCEP_OUT_HTTP_MALFORMED, -1, SCEP_FAIL_NONE, 400},
-		{SCEP_OUT_HTTP_BAD_OP, -1, SCEP_FAIL_NONE, 400},
-		{SCEP_OUT_HTTP_NO_PROFILE, -1, SCEP_FAIL_NONE, 404},
-		{SCEP_OUT_HTTP_METHOD, -1, SCEP_FAIL_NONE, 405},
-		{SCEP_OUT_HTTP_TOO_LARGE, -1, SCEP_FAIL_NONE, 413},
-		{SCEP_OUT_HTTP_UNAVAILABLE, -1, SCEP_FAIL_NONE, 503},
-		{SCEP_OUT_HTTP_INTERNAL, -1, SCEP_FAIL_NONE, 500},
+	    {SCEP_OUT_SUCCESS, 0, SCEP_FAIL_NONE, 200},
+	    {SCEP_OUT_PENDING, 3, SCEP_FAIL_NONE, 200},
+	    {SCEP_OUT_BAD_ALG, 2, SCEP_FAIL_BADALG, 200},
+	    {SCEP_OUT_BAD_MESSAGE, 2, SCEP_FAIL_BADMESSAGECHECK, 200},
+	    {SCEP_OUT_BAD_REQUEST, 2, SCEP_FAIL_BADREQUEST, 200},
+	    {SCEP_OUT_DENIED, 2, SCEP_FAIL_BADREQUEST, 200},
+	    {SCEP_OUT_BAD_TIME, 2, SCEP_FAIL_BADTIME, 200},
+	    {SCEP_OUT_BAD_CERT_ID, 2, SCEP_FAIL_BADCERTID, 200},
+	    {SCEP_OUT_BACKEND_FAILED, 2, SCEP_FAIL_BADREQUEST, 200},
+	    {SCEP_OUT_HTTP_MALFORMED, -1, SCEP_FAIL_NONE, 400},
+	    {SCEP_OUT_HTTP_BAD_OP, -1, SCEP_FAIL_NONE, 400},
+	    {SCEP_OUT_HTTP_NO_PROFILE, -1, SCEP_FAIL_NONE, 404},
+	    {SCEP_OUT_HTTP_METHOD, -1, SCEP_FAIL_NONE, 405},
+	    {SCEP_OUT_HTTP_TOO_LARGE, -1, SCEP_FAIL_NONE, 413},
+	    {SCEP_OUT_HTTP_UNAVAILABLE, -1, SCEP_FAIL_NONE, 503},
+	    {SCEP_OUT_HTTP_INTERNAL, -1, SCEP_FAIL_NONE, 500},
 	};
 
 	(void)state;
@@ -913,7 +923,7 @@ test_fail_table(void **state)
 		assert_int_equal(m->http_status, want[i].http);
 	}
 	assert_int_equal(scep_fail_lookup(SCEP_OUT_MAX)->http_status, 500);
-	assert_int_equal(scep_fail_lookup((enum scep_outcome)-1)->http_status, 500);
+	assert_int_equal(scep_fail_lookup((enum scep_outcome) - 1)->http_status, 500);
 	assert_string_equal(scep_fail_info_name(SCEP_FAIL_BADMESSAGECHECK), "badMessageCheck");
 	assert_string_equal(scep_fail_info_name(SCEP_FAIL_BADCERTID), "badCertId");
 	assert_string_equal(scep_fail_info_name(42), "unknown");
@@ -923,25 +933,25 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_caps),
-		cmocka_unit_test(test_fail_table),
-		cmocka_unit_test(test_msg_aes128_sha256),
-		cmocka_unit_test(test_msg_3des_sha1),
-		cmocka_unit_test(test_msg_aes256_sha512),
-		cmocka_unit_test(test_msg_two_recipients),
-		cmocka_unit_test(test_msg_md5),
-		cmocka_unit_test(test_msg_bad_signature),
-		cmocka_unit_test(test_msg_unknown_type),
-		cmocka_unit_test(test_msg_renewal_and_poll),
-		cmocka_unit_test(test_msg_unanswerable),
-		cmocka_unit_test(test_msg_not_signed_data),
-		cmocka_unit_test(test_envelope_errors),
-		cmocka_unit_test(test_envelope_encrypt),
-		cmocka_unit_test(test_certrep_success),
-		cmocka_unit_test(test_certrep_crl),
-		cmocka_unit_test(test_certrep_failure_pending),
-		cmocka_unit_test(test_certs_only),
-		cmocka_unit_test(test_msg_des_legacy), /* last: loads the legacy provider */
+	    cmocka_unit_test(test_caps),
+	    cmocka_unit_test(test_fail_table),
+	    cmocka_unit_test(test_msg_aes128_sha256),
+	    cmocka_unit_test(test_msg_3des_sha1),
+	    cmocka_unit_test(test_msg_aes256_sha512),
+	    cmocka_unit_test(test_msg_two_recipients),
+	    cmocka_unit_test(test_msg_md5),
+	    cmocka_unit_test(test_msg_bad_signature),
+	    cmocka_unit_test(test_msg_unknown_type),
+	    cmocka_unit_test(test_msg_renewal_and_poll),
+	    cmocka_unit_test(test_msg_unanswerable),
+	    cmocka_unit_test(test_msg_not_signed_data),
+	    cmocka_unit_test(test_envelope_errors),
+	    cmocka_unit_test(test_envelope_encrypt),
+	    cmocka_unit_test(test_certrep_success),
+	    cmocka_unit_test(test_certrep_crl),
+	    cmocka_unit_test(test_certrep_failure_pending),
+	    cmocka_unit_test(test_certs_only),
+	    cmocka_unit_test(test_msg_des_legacy), /* last: loads the legacy provider */
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

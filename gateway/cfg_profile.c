@@ -1,0 +1,356 @@
+/* cfg_profile.c: the scep_profiles section of the schema: capabilities,
+ * challenge (and its secret_file, the only file the config parser reads),
+ * csr_policy, and the capability keyword table. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "cfg.h"
+#include "cfg_int.h"
+
+#define SECRET_MAX 4096
+
+#define CAPS_DEFAULT                                                                               \
+	(SCEP_CAP_POSTPKIOPERATION | SCEP_CAP_SHA1 | SCEP_CAP_SHA256 | SCEP_CAP_SHA512 |           \
+	 SCEP_CAP_AES | SCEP_CAP_DES3 | SCEP_CAP_SCEPSTANDARD)
+
+static const char *const cap_names[] = {
+    "POSTPKIOperation", "SHA-1",	"SHA-256",	 "SHA-512", "AES", "DES3",
+    "Renewal",		"SCEPStandard", "GetNextCACert",
+};
+
+unsigned
+cfg_cap_parse(const char *name)
+{
+	for (size_t i = 0; i < sizeof(cap_names) / sizeof(cap_names[0]); i++)
+		if (strcasecmp(name, cap_names[i]) == 0)
+			return 1u << i;
+	return 0;
+}
+
+const char *
+cfg_cap_name(unsigned cap_bit)
+{
+	for (size_t i = 0; i < sizeof(cap_names) / sizeof(cap_names[0]); i++)
+		if (cap_bit == 1u << i)
+			return cap_names[i];
+	return NULL;
+}
+
+/* ---- scep profiles ------------------------------------------------------- */
+
+struct challenge_raw {
+	char *type;
+	char *sha256;
+	char *secret_file;
+};
+
+static const struct cfg_field challenge_fields[] = {
+    {"type", CFG_STR, offsetof(struct challenge_raw, type), 1},
+    {"sha256", CFG_STR, offsetof(struct challenge_raw, sha256), 0},
+    {"secret_file", CFG_STR, offsetof(struct challenge_raw, secret_file), 0},
+    {NULL},
+};
+
+static int
+hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+static int
+parse_hex32(const char *s, uint8_t out[32])
+{
+	if (strlen(s) != 64)
+		return -SGW_EINVAL;
+	for (size_t i = 0; i < 32; i++) {
+		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -SGW_EINVAL;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+/* SHA-256 of a regular file's contents, minus one trailing newline. */
+static int
+hash_secret_file(const struct cfg_node *n, const char *path, const char *file, uint8_t out[32],
+		 struct sgw_err *err)
+{
+	uint8_t buf[SECRET_MAX + 1];
+	struct stat st;
+	ssize_t len;
+	int fd, r = -SGW_EINVAL;
+
+	fd = open(file, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return cfg_err(err, SGW_EIO, n, path, "cannot open '%s': %s", file,
+			       strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > SECRET_MAX) {
+		r = cfg_err(err, SGW_EINVAL, n, path,
+			    "'%s' is not a regular file of at most %d bytes", file, SECRET_MAX);
+		goto out;
+	}
+	len = read(fd, buf, sizeof(buf));
+	if (len > 0 && buf[len - 1] == '\n')
+		len -= len > 1 && buf[len - 2] == '\r' ? 2 : 1;
+	if (len <= 0 || len > SECRET_MAX) {
+		r = cfg_err(err, SGW_EINVAL, n, path, "'%s' is empty or unreadable", file);
+		goto out;
+	}
+	if (!EVP_Digest(buf, (size_t)len, out, NULL, EVP_sha256(), NULL)) {
+		r = cfg_err(err, SGW_EINVAL, n, path, "SHA-256 failed");
+		goto out;
+	}
+	r = 0;
+out:
+	OPENSSL_cleanse(buf, sizeof(buf));
+	close(fd);
+	return r;
+}
+
+static int
+challenge_eval(const struct cfg_node *n, const char *path, const struct challenge_raw *raw,
+	       struct cfg_challenge *ch, struct sgw_err *err)
+{
+	static const char *const types[] = {"static", "none", NULL};
+	char sub[CFG_PATH_MAX];
+	int r;
+
+	if ((r = cfg_check_enum(cfg_node_get(n, "type"), cfg_subpath(sub, path, "type"), raw->type,
+				types, "validator", err)) < 0)
+		return r;
+	if (strcmp(raw->type, "none") == 0) {
+		ch->type = CHALLENGE_NONE;
+		if (raw->sha256 != NULL || raw->secret_file != NULL)
+			return cfg_err(err, SGW_EINVAL, n, path,
+				       "sha256 and secret_file need type static");
+		return 0;
+	}
+	ch->type = CHALLENGE_STATIC;
+	if ((raw->sha256 != NULL) == (raw->secret_file != NULL))
+		return cfg_err(err, SGW_EINVAL, n, path,
+			       "type static needs exactly one of sha256 or secret_file");
+	if (raw->secret_file != NULL)
+		return hash_secret_file(cfg_node_get(n, "secret_file"),
+					cfg_subpath(sub, path, "secret_file"), raw->secret_file,
+					ch->sha256, err);
+	if (parse_hex32(raw->sha256, ch->sha256) < 0)
+		return cfg_err(err, SGW_EINVAL, cfg_node_get(n, "sha256"),
+			       cfg_subpath(sub, path, "sha256"), "expected 64 hex characters");
+	return 0;
+}
+
+static int
+parse_challenge(const struct cfg_node *n, const char *path, struct cfg_challenge *ch,
+		struct sgw_err *err)
+{
+	struct challenge_raw raw = {0};
+	int r;
+
+	if ((r = cfg_parse_map(n, path, challenge_fields, &raw, err)) < 0)
+		return r;
+	r = challenge_eval(n, path, &raw, ch, err);
+	cfg_fields_free(challenge_fields, &raw);
+	return r;
+}
+
+/* A list of keywords -> bits; unknown and repeated keywords are errors. */
+static int
+parse_bits(const struct cfg_node *seq, const char *path, unsigned (*lookup)(const char *),
+	   const char *what, unsigned *ret, struct sgw_err *err)
+{
+	char sub[CFG_PATH_MAX];
+	unsigned bits = 0, b;
+
+	if (cfg_node_type(seq) != CFG_NODE_SEQ)
+		return cfg_err(err, SGW_EINVAL, seq, path, "expected a list");
+	for (size_t i = 0; i < cfg_node_count(seq); i++) {
+		const struct cfg_node *it = cfg_node_item(seq, i);
+		const char *s = cfg_node_scalar(it);
+
+		cfg_itempath(sub, path, i);
+		if (s == NULL)
+			return cfg_err(err, SGW_EINVAL, it, sub, "expected a %s", what);
+		if ((b = lookup(s)) == 0)
+			return cfg_err(err, SGW_EINVAL, it, sub, "unknown %s '%s'", what, s);
+		if (bits & b)
+			return cfg_err(err, SGW_EINVAL, it, sub, "duplicate %s '%s'", what, s);
+		bits |= b;
+	}
+	*ret = bits;
+	return 0;
+}
+
+static unsigned
+key_type_parse(const char *s)
+{
+	if (strcmp(s, "rsa") == 0)
+		return CSR_KEY_RSA;
+	return strcmp(s, "ec") == 0 ? CSR_KEY_EC : 0;
+}
+
+struct csr_policy_raw {
+	struct cfg_csr_policy pol;
+	const struct cfg_node *key_types;
+};
+
+static const struct cfg_field csr_policy_fields[] = {
+    {"key_types", CFG_NODE, offsetof(struct csr_policy_raw, key_types), 0},
+    {"min_rsa_bits", CFG_INT, offsetof(struct csr_policy_raw, pol.min_rsa_bits), 0},
+    {"san_dns", CFG_STRLIST, offsetof(struct csr_policy_raw, pol.san_dns), 0},
+    {"allow_san_ip", CFG_BOOL, offsetof(struct csr_policy_raw, pol.allow_san_ip), 0},
+    {"allow_san_email", CFG_BOOL, offsetof(struct csr_policy_raw, pol.allow_san_email), 0},
+    {"require_cn", CFG_BOOL, offsetof(struct csr_policy_raw, pol.require_cn), 0},
+    {NULL},
+};
+
+static int
+parse_csr_policy(const struct cfg_node *n, const char *path, struct cfg_csr_policy *pol,
+		 struct sgw_err *err)
+{
+	struct csr_policy_raw raw = {.pol = *pol};
+	char sub[CFG_PATH_MAX];
+	int r;
+
+	if ((r = cfg_parse_map(n, path, csr_policy_fields, &raw, err)) < 0)
+		return r;
+	*pol = raw.pol;
+	cfg_subpath(sub, path, "key_types");
+	if (raw.key_types != NULL && (r = parse_bits(raw.key_types, sub, key_type_parse, "key type",
+						     &pol->key_types, err)) < 0)
+		return r;
+	if (pol->key_types == 0)
+		return cfg_err(err, SGW_EINVAL, raw.key_types, sub, "expected at least one");
+	return cfg_check_range(n, path, "min_rsa_bits", pol->min_rsa_bits, 1024, 16384, err);
+}
+
+struct profile_raw {
+	struct cfg_scep_profile p;
+	const struct cfg_node *caps, *getcacert, *certrep, *challenge, *csr_policy;
+};
+
+#define PR(f) offsetof(struct profile_raw, f)
+static const struct cfg_field profile_fields[] = {
+    {"ra_identity", CFG_STR, PR(p.ra_identity), 1},
+    {"ra_profile", CFG_STR, PR(p.ra_profile), 1},
+    {"capabilities", CFG_NODE, PR(caps), 0},
+    {"allow_single_des", CFG_BOOL, PR(p.allow_single_des), 0},
+    {"allow_md5", CFG_BOOL, PR(p.allow_md5), 0},
+    {"getcacert", CFG_NODE, PR(getcacert), 0},
+    {"certrep", CFG_NODE, PR(certrep), 0},
+    {"signing_time_skew", CFG_DURATION, PR(p.signing_time_skew), 0},
+    {"challenge", CFG_NODE, PR(challenge), 1},
+    {"csr_policy", CFG_NODE, PR(csr_policy), 0},
+    {NULL},
+};
+#undef PR
+
+static const struct cfg_field getcacert_fields[] = {
+    {"include_root", CFG_BOOL, offsetof(struct cfg_scep_profile, getcacert_include_root), 0},
+    {"include_chain", CFG_BOOL, offsetof(struct cfg_scep_profile, getcacert_include_chain), 0},
+    {NULL},
+};
+
+static const struct cfg_field certrep_fields[] = {
+    {"include_ca", CFG_BOOL, offsetof(struct cfg_scep_profile, certrep_include_ca), 0},
+    {NULL},
+};
+
+static const struct cfg_scep_profile profile_defaults = {
+    .caps = CAPS_DEFAULT,
+    .getcacert_include_root = 1,
+    .getcacert_include_chain = 1,
+    .csr_policy = {.key_types = CSR_KEY_RSA | CSR_KEY_EC,
+		   .min_rsa_bits = 2048,
+		   .allow_san_ip = 1,
+		   .allow_san_email = 1,
+		   .require_cn = 1},
+};
+
+static int
+check_refs(const struct cfg *c, const struct cfg_node *n, const char *path,
+	   const struct cfg_scep_profile *p, struct sgw_err *err)
+{
+	char sub[CFG_PATH_MAX];
+
+	if (cfg_ra_identity_find(c, p->ra_identity) == NULL)
+		return cfg_err(err, SGW_EINVAL, cfg_node_get(n, "ra_identity"),
+			       cfg_subpath(sub, path, "ra_identity"), "unknown ra_identity '%s'",
+			       p->ra_identity);
+	if (cfg_ra_profile_find(c, p->ra_profile) == NULL)
+		return cfg_err(err, SGW_EINVAL, cfg_node_get(n, "ra_profile"),
+			       cfg_subpath(sub, path, "ra_profile"), "unknown ra_profile '%s'",
+			       p->ra_profile);
+	return 0;
+}
+
+int
+cfg_profile_parse(struct cfg *c, void *elem, const char *name, const struct cfg_node *n,
+		  const char *path, struct sgw_err *err)
+{
+	struct profile_raw raw = {.p = profile_defaults};
+	struct cfg_scep_profile *p = elem;
+	char sub[CFG_PATH_MAX];
+	int r;
+
+	if ((r = cfg_parse_map(n, path, profile_fields, &raw, err)) < 0)
+		return r;
+	*p = raw.p;
+	if (cfg_set_name(&p->name, name, err) < 0)
+		return -SGW_ENOMEM;
+	if ((r = check_refs(c, n, path, p, err)) < 0)
+		return r;
+	if (raw.caps != NULL && (r = parse_bits(raw.caps, cfg_subpath(sub, path, "capabilities"),
+						cfg_cap_parse, "capability", &p->caps, err)) < 0)
+		return r;
+	if (raw.getcacert != NULL &&
+	    (r = cfg_parse_map(raw.getcacert, cfg_subpath(sub, path, "getcacert"), getcacert_fields,
+			       p, err)) < 0)
+		return r;
+	if (raw.certrep != NULL &&
+	    (r = cfg_parse_map(raw.certrep, cfg_subpath(sub, path, "certrep"), certrep_fields, p,
+			       err)) < 0)
+		return r;
+	if (raw.csr_policy != NULL &&
+	    (r = parse_csr_policy(raw.csr_policy, cfg_subpath(sub, path, "csr_policy"),
+				  &p->csr_policy, err)) < 0)
+		return r;
+	return parse_challenge(raw.challenge, cfg_subpath(sub, path, "challenge"), &p->challenge,
+			       err);
+}
+
+static void
+strlist_free(struct cfg_strlist *sl)
+{
+	for (size_t i = 0; i < sl->n; i++)
+		free(sl->v[i]);
+	free(sl->v);
+}
+
+void
+cfg_profiles_free(struct cfg_scep_profile *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(p[i].name);
+		free(p[i].ra_identity);
+		free(p[i].ra_profile);
+		strlist_free(&p[i].csr_policy.san_dns);
+	}
+	free(p);
+}
