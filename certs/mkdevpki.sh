@@ -39,7 +39,7 @@ complete() {
 	for n in "${certs[@]}"; do
 		[ -s "$d/$n.pem" ] && [ -s "$d/$n.key" ] || return 1
 	done
-	[ -s "$d/chain.pem" ] && challenge_ok "$d/challenge" || return 1
+	[ -s "$d/chain.pem" ] || return 1
 	openssl verify -CAfile "$d/root-ca.pem" "$d/issuing-ca.pem" >/dev/null 2>&1 || return 1
 	openssl verify -CAfile "$d/root-ca.pem" -untrusted "$d/issuing-ca.pem" \
 		"$d/ra.pem" "$d/tls.pem" >/dev/null 2>&1 || return 1
@@ -50,9 +50,24 @@ complete() {
 	done
 }
 
+new_challenge() {
+	# 18 random bytes -> exactly 24 base64 characters, no padding; made URL-safe.
+	# Redrawn while it starts with '-' so that it never reads as an option.
+	local c=-
+	while [ "${c#-}" != "$c" ]; do c=$(openssl rand -base64 18 | tr '+/' '-_'); done
+	printf '%s' "$c" >"$1.tmp"
+	chmod 0600 "$1.tmp"
+	mv -f "$1.tmp" "$1"
+}
+
 if complete "$dir"; then
+	if challenge_ok "$dir/challenge"; then
+		echo "mkdevpki: reusing the development PKI in $dir"
+	else
+		new_challenge "$dir/challenge"
+		echo "mkdevpki: reusing the development PKI in $dir (new challenge)"
+	fi
 	chmod 0600 "$dir"/*.key "$dir/challenge"
-	echo "mkdevpki: reusing the development PKI in $dir"
 	exit 0
 fi
 
@@ -89,16 +104,15 @@ cat "$stage/issuing-ca.pem" "$stage/root-ca.pem" >"$stage/chain.pem"
 if challenge_ok "$dir/challenge"; then
 	cp "$dir/challenge" "$stage/challenge"
 else
-	# 18 random bytes -> exactly 24 base64 characters, no padding; made URL-safe.
-	# Redrawn while it starts with '-' so that it never reads as an option.
-	c=-
-	while [ "${c#-}" != "$c" ]; do c=$(openssl rand -base64 18 | tr '+/' '-_'); done
-	printf '%s' "$c" >"$stage/challenge"
+	new_challenge "$stage/challenge"
 fi
 chmod 0600 "$stage"/*.key "$stage/challenge"
 chmod 0644 "$stage"/*.pem
 
-complete "$stage" || { echo "mkdevpki: the new PKI does not verify" >&2; exit 1; }
+if ! complete "$stage" || ! challenge_ok "$stage/challenge"; then
+	echo "mkdevpki: the new PKI does not verify" >&2
+	exit 1
+fi
 
 for f in "${certs[@]/%/.key}" "${certs[@]/%/.pem}" chain.pem challenge; do
 	mv -f "$stage/$f" "$dir/$f"

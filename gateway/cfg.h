@@ -31,7 +31,7 @@ int cfg_node_line(const struct cfg_node *n);
 const char *cfg_node_scalar(const struct cfg_node *n); /* NULL unless scalar */
 size_t cfg_node_count(const struct cfg_node *n);       /* map pairs or seq items */
 const struct cfg_node *cfg_node_item(const struct cfg_node *n, size_t i); /* seq item / map value */
-const char *cfg_node_key(const struct cfg_node *n, size_t i);            /* map key */
+const char *cfg_node_key(const struct cfg_node *n, size_t i);		  /* map key */
 const struct cfg_node *cfg_node_get(const struct cfg_node *map, const char *key);
 
 /* Table-driven mapping parser (nginx ngx_command_t, h2o parse_mapping).
@@ -90,21 +90,21 @@ struct cfg_tls {
 };
 
 struct cfg_listen {
-	char *address;    /* "host:port", IPv6 as "[::1]:8080" */
-	int tls;          /* 1 when the tls: block is present */
+	char *address; /* "host:port", IPv6 as "[::1]:8080" */
+	int tls;       /* 1 when the tls: block is present */
 	struct cfg_tls tls_files;
 };
 
 struct cfg_limits {
-	size_t max_body;      /* bytes; default 64k */
-	size_t max_headers;   /* bytes; default 8k */
-	int timeout;          /* seconds per connection read/write; default 30 */
-	int max_connections;  /* open client connections; default 1024 */
+	size_t max_body;     /* bytes; default 64k */
+	size_t max_headers;  /* bytes; default 8k */
+	int timeout;	     /* seconds per connection read/write; default 30 */
+	int max_connections; /* open client connections; default 1024 */
 };
 
 struct cfg_store {
-	char *type; /* "sqlite" */
-	char *path; /* sqlite database file */
+	char *type;    /* "sqlite" */
+	char *path;    /* sqlite database file */
 	int nonce_ttl; /* seconds a senderNonce is remembered; default 86400 */
 };
 
@@ -117,7 +117,7 @@ struct cfg_ra_identity {
 	char *name;
 	struct cfg_keypair sign;    /* keyUsage digitalSignature */
 	struct cfg_keypair encrypt; /* keyUsage keyEncipherment, RSA; defaults to sign */
-	char *ca_chain;             /* PEM: issuing CA first, then up to the root */
+	char *ca_chain;		    /* PEM: issuing CA first, then up to the root */
 };
 
 enum cfg_challenge_type { CHALLENGE_NONE, CHALLENGE_STATIC, CHALLENGE_TYPE_MAX };
@@ -130,50 +130,50 @@ struct cfg_challenge {
 enum csr_key_type { CSR_KEY_RSA = 1u << 0, CSR_KEY_EC = 1u << 1 };
 
 struct cfg_csr_policy {
-	unsigned key_types;  /* CSR_KEY_* bits; default RSA|EC */
-	int min_rsa_bits;    /* default 2048 */
+	unsigned key_types;	    /* CSR_KEY_* bits; default RSA|EC */
+	int min_rsa_bits;	    /* default 2048 */
 	struct cfg_strlist san_dns; /* allowed DNS SAN patterns ("*.example.com"); empty = any */
-	int allow_san_ip;    /* default 1 */
-	int allow_san_email; /* default 1 */
-	int require_cn;      /* default 1 */
+	int allow_san_ip;	    /* default 1 */
+	int allow_san_email;	    /* default 1 */
+	int require_cn;		    /* default 1 */
 };
 
 struct cfg_scep_profile {
 	char *name;
-	char *ra_identity; /* name in ra_identities */
-	char *ra_profile;  /* name in ra_profiles */
-	unsigned caps;     /* SCEP_CAP_* bits, from the capabilities list */
-	int allow_single_des; /* DES-CBC (legacy provider); default 0 */
-	int allow_md5;        /* MD5 digests; default 0 */
+	char *ra_identity;	     /* name in ra_identities */
+	char *ra_profile;	     /* name in ra_profiles */
+	unsigned caps;		     /* SCEP_CAP_* bits, from the capabilities list */
+	int allow_single_des;	     /* DES-CBC (legacy provider); default 0 */
+	int allow_md5;		     /* MD5 digests; default 0 */
 	int getcacert_include_root;  /* default 1 */
 	int getcacert_include_chain; /* intermediates; default 1 */
-	int certrep_include_ca;      /* CA chain inside CertRep SUCCESS; default 0 */
-	int signing_time_skew;       /* seconds; 0 = do not check; default 0 */
+	int certrep_include_ca;	     /* CA chain inside CertRep SUCCESS; default 0 */
+	int signing_time_skew;	     /* seconds; 0 = do not check; default 0 */
 	struct cfg_challenge challenge;
 	struct cfg_csr_policy csr_policy;
 };
 
 struct cfg_ra_profile {
 	char *name;
-	char *backend;  /* name in backends */
+	char *backend;	/* name in backends */
 	char *template; /* backend-specific template name; default "default" */
 	char *approval; /* "auto" (the only value for now) */
 };
 
 struct cfg_backend {
 	char *name;
-	char *type;                 /* registry key: "local", ... */
+	char *type;		     /* registry key: "local", ... */
 	const struct cfg_node *node; /* the whole mapping, for backend configure() */
-	char *path;                 /* "backends.<name>" */
+	char *path;		     /* "backends.<name>" */
 };
 
 struct cfg {
 	char *file;
 	struct cfg_node *root;
 	char *log_level;       /* error|warn|info|debug; default info */
-	char *user;            /* drop privileges to this user after binding; default none */
+	char *user;	       /* drop privileges to this user after binding; default none */
 	char *default_profile; /* profile for /cgi-bin/pkiclient.exe; default none */
-	int workers;           /* 0 = one per core */
+	int workers;	       /* 0 = one per core */
 	struct cfg_limits limits;
 	struct cfg_listen *listen;
 	size_t n_listen;

@@ -5,18 +5,18 @@
 #include "err.h"
 
 static const char *const names[SGW_ERRNO_MAX] = {
-	[SGW_OK] = "success",
-	[SGW_ENOMEM] = "out of memory",
-	[SGW_EINVAL] = "invalid argument",
-	[SGW_EPARSE] = "parse error",
-	[SGW_EAUTH] = "authentication failed",
-	[SGW_EDENIED] = "denied by policy",
-	[SGW_EBACKEND] = "backend failure",
-	[SGW_EIO] = "I/O error",
-	[SGW_EAGAIN] = "in progress",
-	[SGW_ENOTFOUND] = "not found",
-	[SGW_EEXIST] = "already exists",
-	[SGW_EALG] = "algorithm not supported",
+    [SGW_OK] = "success",
+    [SGW_ENOMEM] = "out of memory",
+    [SGW_EINVAL] = "invalid argument",
+    [SGW_EPARSE] = "parse error",
+    [SGW_EAUTH] = "authentication failed",
+    [SGW_EDENIED] = "denied by policy",
+    [SGW_EBACKEND] = "backend failure",
+    [SGW_EIO] = "I/O error",
+    [SGW_EAGAIN] = "in progress",
+    [SGW_ENOTFOUND] = "not found",
+    [SGW_EEXIST] = "already exists",
+    [SGW_EALG] = "algorithm not supported",
 };
 
 const char *

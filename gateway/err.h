@@ -13,17 +13,17 @@
 
 enum sgw_errno {
 	SGW_OK = 0,
-	SGW_ENOMEM,   /* allocation failed */
-	SGW_EINVAL,   /* bad argument or configuration */
-	SGW_EPARSE,   /* input could not be parsed */
-	SGW_EAUTH,    /* signature, MAC or credential check failed */
-	SGW_EDENIED,  /* policy said no */
-	SGW_EBACKEND, /* a CA backend failed */
-	SGW_EIO,      /* file, socket or database error */
-	SGW_EAGAIN,   /* not done yet: a callback follows */
-	SGW_ENOTFOUND,/* lookup found nothing */
-	SGW_EEXIST,   /* unique key already present */
-	SGW_EALG,     /* algorithm not supported or not allowed */
+	SGW_ENOMEM,    /* allocation failed */
+	SGW_EINVAL,    /* bad argument or configuration */
+	SGW_EPARSE,    /* input could not be parsed */
+	SGW_EAUTH,     /* signature, MAC or credential check failed */
+	SGW_EDENIED,   /* policy said no */
+	SGW_EBACKEND,  /* a CA backend failed */
+	SGW_EIO,       /* file, socket or database error */
+	SGW_EAGAIN,    /* not done yet: a callback follows */
+	SGW_ENOTFOUND, /* lookup found nothing */
+	SGW_EEXIST,    /* unique key already present */
+	SGW_EALG,      /* algorithm not supported or not allowed */
 	SGW_ERRNO_MAX
 };
 
@@ -37,6 +37,6 @@ const char *sgw_strerror(int code); /* accepts positive or negative codes */
 /* printf into err->msg; err may be NULL.  Returns -code so that callers can
  * write `return sgw_err_set(err, SGW_EPARSE, "...")`. */
 int sgw_err_set(struct sgw_err *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -20,7 +20,7 @@ struct gw {
 	struct profile_set *profiles;
 	unsigned inflight;     /* requests being processed */
 	unsigned max_inflight; /* from limits.max_connections */
-	int draining;          /* SIGTERM received: refuse new work */
+	int draining;	       /* SIGTERM received: refuse new work */
 };
 
 #endif

@@ -56,8 +56,8 @@ check_stat(const char *path, const struct stat *st, struct sgw_err *err)
 				   path, (unsigned)(st->st_mode & 07777));
 	if (st->st_uid != geteuid() && st->st_uid != 0)
 		return sgw_err_set(err, SGW_EDENIED,
-				   "%s: private key is owned by uid %u, not by uid %u or root", path,
-				   (unsigned)st->st_uid, (unsigned)geteuid());
+				   "%s: private key is owned by uid %u, not by uid %u or root",
+				   path, (unsigned)st->st_uid, (unsigned)geteuid());
 	return 0;
 }
 

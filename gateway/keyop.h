@@ -9,7 +9,7 @@
 
 #include "err.h"
 
-struct keyop;     /* the key table */
+struct keyop;	  /* the key table */
 struct keyop_key; /* one private key */
 
 struct keyop *keyop_new(void);

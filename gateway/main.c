@@ -14,8 +14,8 @@
 #include "gw.h"
 #include "http_server.h"
 #include "log.h"
-#include "scep_http.h"
 #include "scep_envelope.h"
+#include "scep_http.h"
 #include "scep_msg.h"
 
 #define DRAIN_SECONDS 10
@@ -96,8 +96,12 @@ run(struct modules *m, struct sgw_err *err)
 	env = (struct backend_env){m->base, m->workers, m->keys};
 	if ((r = profiles_start(m->profiles, &env, err)) < 0)
 		return r;
-	gw = (struct gw){.cfg = m->cfg, .base = m->base, .keys = m->keys, .workers = m->workers,
-			 .store = m->store, .profiles = m->profiles,
+	gw = (struct gw){.cfg = m->cfg,
+			 .base = m->base,
+			 .keys = m->keys,
+			 .workers = m->workers,
+			 .store = m->store,
+			 .profiles = m->profiles,
 			 .max_inflight = (unsigned)m->cfg->limits.max_connections};
 	if ((r = http_server_new(m->base, m->cfg, scep_http_handle, &gw, &m->http, err)) < 0)
 		return r;

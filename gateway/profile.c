@@ -39,7 +39,7 @@ x509_name_string(const X509_NAME *name, char *buf, size_t size)
 }
 
 static int
-load_certs(const char *path, STACK_OF(X509) **ret, struct sgw_err *err)
+load_certs(const char *path, STACK_OF(X509) * *ret, struct sgw_err *err)
 {
 	STACK_OF(X509) *sk = sk_X509_new_null();
 	BIO *b = BIO_new_file(path, "r");
@@ -108,7 +108,8 @@ identity_build(struct ra_identity *id, const struct cfg_ra_identity *c, struct k
 	snprintf(kid, sizeof(kid), "ra:%s:sign", c->name);
 	if ((r = load_key(keys, kid, c->sign.key, id->sign_cert, &id->sign_key, err)) < 0)
 		return r;
-	same = strcmp(c->sign.cert, c->encrypt.cert) == 0 && strcmp(c->sign.key, c->encrypt.key) == 0;
+	same =
+	    strcmp(c->sign.cert, c->encrypt.cert) == 0 && strcmp(c->sign.key, c->encrypt.key) == 0;
 	if (same) {
 		id->enc_cert = id->sign_cert;
 		X509_up_ref(id->enc_cert);
@@ -122,9 +123,10 @@ identity_build(struct ra_identity *id, const struct cfg_ra_identity *c, struct k
 			return r;
 	}
 	if (keyop_key_type(id->enc_key) != EVP_PKEY_RSA)
-		return sgw_err_set(err, SGW_EINVAL,
-				   "ra_identities.%s: the encryption key must be RSA (CMS key transport)",
-				   c->name);
+		return sgw_err_set(
+		    err, SGW_EINVAL,
+		    "ra_identities.%s: the encryption key must be RSA (CMS key transport)",
+		    c->name);
 	if ((X509_get_key_usage(id->enc_cert) & KU_KEY_ENCIPHERMENT) == 0)
 		log_warn("ra_identities.%s: encryption certificate lacks keyUsage keyEncipherment; "
 			 "Cisco IOS and cryptlib clients will refuse it",
@@ -227,7 +229,8 @@ profile_build(struct profile_set *ps, struct profile *p, const struct cfg *c,
 	p->id = find_identity(ps, pc->ra_identity);
 	p->backend = p->ra != NULL ? find_backend(ps, p->ra->backend) : NULL;
 	if (p->ra == NULL || p->id == NULL || p->backend == NULL)
-		return sgw_err_set(err, SGW_EINVAL, "scep_profiles.%s: dangling reference", pc->name);
+		return sgw_err_set(err, SGW_EINVAL, "scep_profiles.%s: dangling reference",
+				   pc->name);
 	if ((r = validator_new(&pc->challenge, &p->validator, err)) < 0)
 		return r;
 	if (scep_caps_text(pc->caps, p->caps_text, sizeof(p->caps_text)) < 0)
@@ -244,7 +247,8 @@ profile_build(struct profile_set *ps, struct profile *p, const struct cfg *c,
 			 "for legacy clients and development only",
 			 pc->name);
 		if (scep_envelope_enable_legacy() < 0)
-			return sgw_err_set(err, SGW_EINVAL, "cannot load the OpenSSL legacy provider");
+			return sgw_err_set(err, SGW_EINVAL,
+					   "cannot load the OpenSSL legacy provider");
 	}
 	return 0;
 }

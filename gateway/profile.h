@@ -18,10 +18,10 @@
 struct ra_identity {
 	const struct cfg_ra_identity *cfg;
 	X509 *sign_cert;
-	X509 *enc_cert;               /* == sign_cert when the same */
+	X509 *enc_cert; /* == sign_cert when the same */
 	const struct keyop_key *sign_key;
 	const struct keyop_key *enc_key;
-	STACK_OF(X509) *ca_chain;     /* issuing CA first, root last */
+	STACK_OF(X509) * ca_chain; /* issuing CA first, root last */
 };
 
 struct profile {
@@ -31,10 +31,10 @@ struct profile {
 	struct backend *backend;
 	struct validator *validator;
 	char caps_text[256];
-	uint8_t *getcacert;           /* degenerate SignedData, built once */
+	uint8_t *getcacert; /* degenerate SignedData, built once */
 	size_t getcacert_len;
-	STACK_OF(X509) *certrep_chain;/* CA certs added to CertRep SUCCESS, or NULL */
-	char issuer[512];             /* RFC 2253 name of the issuing CA (store key) */
+	STACK_OF(X509) * certrep_chain; /* CA certs added to CertRep SUCCESS, or NULL */
+	char issuer[512];		/* RFC 2253 name of the issuing CA (store key) */
 };
 
 struct profile_set {

@@ -193,7 +193,10 @@ sign_certrep(const struct scep_certrep_params *p, BIO *content, uint8_t **ret_de
 		goto out;
 	r = -SGW_ENOMEM;
 	if (content == NULL) {
-		if (!CMS_set_detached(cms, 1) || (empty = BIO_new_mem_buf("", 0)) == NULL)
+		/* FAILURE/PENDING: an empty eContent, not an absent one.  RFC 8894
+		 * allows both; certmonger (PKCS7_verify) rejects an absent one
+		 * with "no content", and micromdm's server sends it empty too. */
+		if ((empty = BIO_new_mem_buf("", 0)) == NULL)
 			goto out;
 		content = empty;
 	}

@@ -147,7 +147,8 @@ scep_http_handle(struct evhttp_request *req, void *arg)
 		req_finish(r);
 		return;
 	}
-	if (path == NULL || scep_http_route(path, gw->cfg->default_profile, name, sizeof(name)) < 0 ||
+	if (path == NULL ||
+	    scep_http_route(path, gw->cfg->default_profile, name, sizeof(name)) < 0 ||
 	    (r->prof = profiles_find(gw->profiles, name)) == NULL) {
 		req_set_outcome(r, SCEP_OUT_HTTP_NO_PROFILE, "no SCEP profile at path '%.100s'",
 				path != NULL ? path : "");
@@ -155,7 +156,8 @@ scep_http_handle(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if (query == NULL || scep_query_parse(query, strlen(query), &q) < 0) {
-		req_set_outcome(r, SCEP_OUT_HTTP_BAD_OP, "%s", query ? "bad query string" : "no query");
+		req_set_outcome(r, SCEP_OUT_HTTP_BAD_OP, "%s",
+				query ? "bad query string" : "no query");
 		req_finish(r);
 		return;
 	}

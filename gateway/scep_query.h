@@ -10,7 +10,7 @@
 
 struct scep_query {
 	char operation[32]; /* empty when absent */
-	char *message;      /* percent-decoded, NUL-terminated; NULL when absent */
+	char *message;	    /* percent-decoded, NUL-terminated; NULL when absent */
 	size_t message_len;
 };
 

@@ -115,14 +115,16 @@ req_finish(struct req_ctx *r)
 	ms = (double)(now.tv_sec - r->start.tv_sec) * 1e3 +
 	     (double)(now.tv_nsec - r->start.tv_nsec) / 1e6;
 	level = r->outcome == SCEP_OUT_SUCCESS || r->outcome == SCEP_OUT_PENDING ? LOG_LVL_INFO
-										  : LOG_LVL_WARN;
+										 : LOG_LVL_WARN;
 	log_msg(level,
-		"txn=%s profile=%s peer=%s op=%s method=%s digest=%s cipher=%s outcome=%s "
+		"txn=%s profile=%s peer=%s op=%s method=%s digest=%s cipher=%s outcome=%s%s%s "
 		"status=%d%s%s ms=%.1f%s%s%s",
 		r->msg != NULL && r->msg->transaction_id[0] ? r->msg->transaction_id : "-",
 		r->prof != NULL ? r->prof->cfg->name : "-", r->peer, r->op, r->method,
-		nid_name(r->msg != NULL ? r->msg->digest_nid : 0), nid_name(r->cipher_nid),
-		m->name, r->reply != NULL ? m->http_status : (m->pki_status < 0 ? m->http_status : 500),
+		nid_name(r->msg != NULL ? r->msg->digest_nid : 0), nid_name(r->cipher_nid), m->name,
+		m->fail_info >= 0 ? " failinfo=" : "",
+		m->fail_info >= 0 ? scep_fail_info_name(m->fail_info) : "",
+		r->reply != NULL ? m->http_status : (m->pki_status < 0 ? m->http_status : 500),
 		r->serial[0] ? " serial=" : "", r->serial, ms, r->reason[0] ? " reason=\"" : "",
 		r->reason, r->reason[0] ? "\"" : "");
 	req_free(r);

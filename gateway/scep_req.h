@@ -42,7 +42,7 @@ struct req_ctx {
 	/* outcome and reply */
 	enum scep_outcome outcome;
 	char reason[256];
-	STACK_OF(X509) *issued; /* SUCCESS: certificate first, then chain */
+	STACK_OF(X509) * issued; /* SUCCESS: certificate first, then chain */
 	char serial[80];
 	uint8_t *reply;
 	size_t reply_len;
@@ -54,7 +54,7 @@ struct req_ctx {
 struct req_ctx *req_new(struct gw *gw, struct evhttp_request *http, const char *op);
 /* Record the outcome (and a reason for the log / failInfoText). */
 void req_set_outcome(struct req_ctx *r, enum scep_outcome out, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Send the reply (r->reply, or an HTTP error for HTTP-only outcomes), log one
  * line, free r. */
 void req_finish(struct req_ctx *r);

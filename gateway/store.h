@@ -24,34 +24,34 @@ enum txn_state {
 const char *txn_state_name(int state);
 
 struct store_txn {
-	int64_t id;                   /* store-assigned */
+	int64_t id; /* store-assigned */
 	char profile[64];
 	char transaction_id[129];
 	uint8_t signer_key_sha256[32];
-	int state;                    /* enum txn_state */
-	int msg_type;                 /* PKCSReq / RenewalReq */
+	int state;    /* enum txn_state */
+	int msg_type; /* PKCSReq / RenewalReq */
 	char subject[512];
 	char peer[64];
-	char reason[256];             /* why rejected/failed; shown to the device */
-	char cert_serial[80];         /* hex serial once ISSUED */
-	char backend_handle[256];     /* backend's id while pending */
-	int64_t created;              /* unix seconds */
+	char reason[256];	  /* why rejected/failed; shown to the device */
+	char cert_serial[80];	  /* hex serial once ISSUED */
+	char backend_handle[256]; /* backend's id while pending */
+	int64_t created;	  /* unix seconds */
 	int64_t updated;
-	uint8_t *csr_der;             /* owned by the record */
+	uint8_t *csr_der; /* owned by the record */
 	size_t csr_len;
 };
 
 struct store_cert {
-	char serial[80];   /* lowercase hex, no leading zeros beyond one */
-	char issuer[512];  /* RFC 2253 */
+	char serial[80];  /* lowercase hex, no leading zeros beyond one */
+	char issuer[512]; /* RFC 2253 */
 	char subject[512];
 	int64_t not_before;
 	int64_t not_after;
-	int64_t txn_id;    /* 0 if none */
-	int revoked;       /* 0/1 */
+	int64_t txn_id; /* 0 if none */
+	int revoked;	/* 0/1 */
 	int64_t revoked_at;
 	int revoke_reason;
-	uint8_t *der;      /* owned by the record */
+	uint8_t *der; /* owned by the record */
 	size_t der_len;
 };
 
@@ -61,11 +61,13 @@ struct store_ops {
 	const char *name;
 	int (*open)(void **ret_priv, const struct cfg_store *cfg, struct sgw_err *err);
 	void (*close)(void *priv);
-	int (*txn_insert)(void *priv, struct store_txn *t);   /* sets t->id; -SGW_EEXIST if key taken */
+	int (*txn_insert)(void *priv,
+			  struct store_txn *t); /* sets t->id; -SGW_EEXIST if key taken */
 	int (*txn_find)(void *priv, const char *profile, const char *transaction_id,
 			const uint8_t key_sha256[32], struct store_txn *ret);
 	int (*txn_get)(void *priv, int64_t id, struct store_txn *ret);
-	int (*txn_update)(void *priv, const struct store_txn *t); /* state, reason, handle, serial, updated */
+	int (*txn_update)(void *priv,
+			  const struct store_txn *t); /* state, reason, handle, serial, updated */
 	/* atomically: insert the certificate and set the transaction ISSUED;
 	 * -SGW_EEXIST if (issuer, serial) exists, and nothing changes */
 	int (*txn_issue)(void *priv, struct store_txn *t, const struct store_cert *c);

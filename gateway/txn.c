@@ -15,7 +15,7 @@
 #include "scep_envelope.h"
 #include "scep_req.h"
 
-#define TXN_MAX_ATTEMPTS 3   /* backend submissions per request (serial collisions) */
+#define TXN_MAX_ATTEMPTS 3    /* backend submissions per request (serial collisions) */
 #define TXN_STALE_SECONDS 120 /* an in-progress transaction older than this is retried */
 
 static void enroll_submit(struct req_ctx *r);
@@ -252,11 +252,11 @@ static void
 enroll_submit(struct req_ctx *r)
 {
 	struct backend_request br = {
-		.csr_der = r->csr->der,
-		.csr_len = r->csr->der_len,
-		.template = r->prof->ra->template,
-		.profile = r->prof->cfg->name,
-		.transaction_id = r->msg->transaction_id,
+	    .csr_der = r->csr->der,
+	    .csr_len = r->csr->der_len,
+	    .template = r->prof->ra->template,
+	    .profile = r->prof->cfg->name,
+	    .transaction_id = r->msg->transaction_id,
 	};
 
 	r->attempts++;

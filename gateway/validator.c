@@ -13,8 +13,8 @@ struct validator {
 };
 
 static const struct validator_ops *const validators[CHALLENGE_TYPE_MAX] = {
-	[CHALLENGE_NONE] = &validator_none,
-	[CHALLENGE_STATIC] = &validator_static,
+    [CHALLENGE_NONE] = &validator_none,
+    [CHALLENGE_STATIC] = &validator_static,
 };
 
 int

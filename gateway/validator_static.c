@@ -34,10 +34,10 @@ static_check(void *priv, const struct validator_req *req, validator_cb cb, void 
 }
 
 const struct validator_ops validator_static = {
-	.name = "static",
-	.priv_size = sizeof(struct static_priv),
-	.configure = static_configure,
-	.check = static_check,
+    .name = "static",
+    .priv_size = sizeof(struct static_priv),
+    .configure = static_configure,
+    .check = static_check,
 };
 
 static int
@@ -53,6 +53,6 @@ none_check(void *priv, const struct validator_req *req, validator_cb cb, void *a
 }
 
 const struct validator_ops validator_none = {
-	.name = "none",
-	.check = none_check,
+    .name = "none",
+    .check = none_check,
 };

@@ -14,7 +14,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n = 0;
 
 	if (scep_query_parse((const char *)data, size, &q) == 0) {
-		if (q.message != NULL && scep_base64_decode(q.message, q.message_len, &out, &n) == 0)
+		if (q.message != NULL &&
+		    scep_base64_decode(q.message, q.message_len, &out, &n) == 0)
 			free(out);
 		scep_query_clear(&q);
 	}

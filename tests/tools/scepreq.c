@@ -53,7 +53,7 @@ struct job {
 	char tag[16];
 	char cn[256];
 	EVP_PKEY *key; /* preloaded --key, or NULL to generate */
-	STACK_OF(X509) *cacerts;
+	STACK_OF(X509) * cacerts;
 	X509 *ra_enc, *ra_sig, *ca;
 	FILE *report;
 	/* results */
@@ -233,7 +233,7 @@ write_file(const char *path, const void *data, size_t len)
 }
 
 static int
-write_certs_pem(const char *path, STACK_OF(X509) *certs)
+write_certs_pem(const char *path, STACK_OF(X509) * certs)
 {
 	BIO *b = BIO_new_file(path, "w");
 	int ok = b != NULL;
@@ -246,7 +246,7 @@ write_certs_pem(const char *path, STACK_OF(X509) *certs)
 	return ok ? 0 : -1;
 }
 
-static STACK_OF(X509) *read_certs_pem(const char *path)
+static STACK_OF(X509) * read_certs_pem(const char *path)
 {
 	BIO *b = BIO_new_file(path, "r");
 	STACK_OF(X509) *certs = sk_X509_new_null();
@@ -294,10 +294,10 @@ cmd_getcaps(const struct opts *o)
 	return 0;
 }
 
-static STACK_OF(X509) *fetch_cacert(const struct opts *o, char *ctype, size_t ctlen)
+static STACK_OF(X509) * fetch_cacert(const struct opts *o, char *ctype, size_t ctlen)
 {
 	struct http_resp r;
-	STACK_OF(X509) *certs;
+	STACK_OF(X509) * certs;
 
 	if (http_get_op(o, "GetCACert", &r, NULL) < 0)
 		return NULL;

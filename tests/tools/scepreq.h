@@ -33,12 +33,12 @@ const char *sr_failinfo_name(int failinfo);
 const char *sr_nid_name(int nid);
 
 /* GetCACert: parse the body by its content type; returns all certificates. */
-STACK_OF(X509) *sr_parse_cacert(const char *ctype, const unsigned char *p, size_t n,
-				const char *tag);
+STACK_OF(X509) *
+    sr_parse_cacert(const char *ctype, const unsigned char *p, size_t n, const char *tag);
 /* Choose the RA encryption and signing certificates (no new references). */
-int sr_pick_ra(STACK_OF(X509) *certs, X509 **enc, X509 **sig);
+int sr_pick_ra(STACK_OF(X509) * certs, X509 **enc, X509 **sig);
 /* The CA in the set that issued no other certificate of the set (the issuing CA). */
-X509 *sr_issuing_ca(STACK_OF(X509) *certs);
+X509 *sr_issuing_ca(STACK_OF(X509) * certs);
 void sr_describe_cert(const char *tag, const char *what, X509 *x);
 
 struct sr_req_params {
@@ -84,7 +84,7 @@ struct sr_reply {
 	int md_nid;
 	int cipher_nid;		/* SUCCESS only */
 	X509 *cert;		/* SUCCESS: the issued certificate (our key) */
-	STACK_OF(X509) *certs; /* SUCCESS: every certificate in the degenerate SignedData */
+	STACK_OF(X509) * certs; /* SUCCESS: every certificate in the degenerate SignedData */
 	int content_present;
 };
 
@@ -98,6 +98,6 @@ int sr_parse_certrep(const unsigned char *p, size_t n, X509 *ra_sig, const struc
 void sr_reply_clear(struct sr_reply *r);
 
 /* Verify that cert chains to the CA certificates from GetCACert. */
-int sr_verify_issued(X509 *cert, STACK_OF(X509) *cacerts, STACK_OF(X509) *extra, const char *tag);
+int sr_verify_issued(X509 *cert, STACK_OF(X509) * cacerts, STACK_OF(X509) * extra, const char *tag);
 
 #endif

@@ -125,7 +125,7 @@ ctype_is(const char *ctype, const char *want)
 }
 
 STACK_OF(X509) *
-sr_parse_cacert(const char *ctype, const unsigned char *p, size_t n, const char *tag)
+    sr_parse_cacert(const char *ctype, const unsigned char *p, size_t n, const char *tag)
 {
 	STACK_OF(X509) *certs = NULL;
 
@@ -177,7 +177,7 @@ sr_parse_cacert(const char *ctype, const unsigned char *p, size_t n, const char 
 
 /* A CA certificate in the set that issued no other certificate of the set. */
 X509 *
-sr_issuing_ca(STACK_OF(X509) *certs)
+sr_issuing_ca(STACK_OF(X509) * certs)
 {
 	for (int i = 0; i < sk_X509_num(certs); i++) {
 		X509 *c = sk_X509_value(certs, i);
@@ -198,7 +198,7 @@ sr_issuing_ca(STACK_OF(X509) *certs)
 }
 
 int
-sr_pick_ra(STACK_OF(X509) *certs, X509 **enc, X509 **sig)
+sr_pick_ra(STACK_OF(X509) * certs, X509 **enc, X509 **sig)
 {
 	*enc = *sig = NULL;
 	for (int i = 0; i < sk_X509_num(certs); i++) {
@@ -626,7 +626,7 @@ sr_load_request(const unsigned char *der, size_t len, struct sr_txn *t, const ch
 {
 	BIO *b = BIO_new_mem_buf(der, (int)len);
 	CMS_ContentInfo *cms = b ? d2i_CMS_bio(b, NULL) : NULL;
-	STACK_OF(CMS_SignerInfo) *sis;
+	STACK_OF(CMS_SignerInfo) * sis;
 	STACK_OF(X509) *certs = NULL;
 	CMS_SignerInfo *si;
 	const ASN1_STRING *s;
@@ -689,7 +689,7 @@ decrypt_success(const unsigned char *p, size_t n, const struct sr_txn *t, struct
 {
 	BIO *b = BIO_new_mem_buf(p, (int)n), *out = BIO_new(BIO_s_mem());
 	CMS_ContentInfo *env = b ? d2i_CMS_bio(b, NULL) : NULL, *inner = NULL;
-	STACK_OF(CMS_RecipientInfo) *ris;
+	STACK_OF(CMS_RecipientInfo) * ris;
 	BUF_MEM *bm;
 	int found = 0, rc = -1;
 
@@ -795,7 +795,7 @@ sr_parse_certrep(const unsigned char *p, size_t n, X509 *ra_sig, const struct sr
 {
 	BIO *b = BIO_new_mem_buf(p, (int)n), *dcont = NULL, *out = BIO_new(BIO_s_mem());
 	CMS_ContentInfo *cms = b ? d2i_CMS_bio(b, NULL) : NULL;
-	STACK_OF(CMS_SignerInfo) *sis;
+	STACK_OF(CMS_SignerInfo) * sis;
 	STACK_OF(X509) *pin = sk_X509_new_null(), *signers = NULL;
 	CMS_SignerInfo *si;
 	const ASN1_STRING *s;
@@ -959,7 +959,7 @@ sr_reply_clear(struct sr_reply *r)
 }
 
 int
-sr_verify_issued(X509 *cert, STACK_OF(X509) *cacerts, STACK_OF(X509) *extra, const char *tag)
+sr_verify_issued(X509 *cert, STACK_OF(X509) * cacerts, STACK_OF(X509) * extra, const char *tag)
 {
 	X509_STORE *store = X509_STORE_new();
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();

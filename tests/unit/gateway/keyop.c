@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
 #include <cmocka.h>
 
 #include <openssl/evp.h>
@@ -147,9 +148,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_mode_checks),
-		cmocka_unit_test(test_load_and_use),
-		cmocka_unit_test(test_not_a_key),
+	    cmocka_unit_test(test_mode_checks),
+	    cmocka_unit_test(test_load_and_use),
+	    cmocka_unit_test(test_not_a_key),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
 #include <cmocka.h>
 
 #include "err.h"
@@ -53,8 +54,8 @@ test_bad_escapes(void **state)
 	assert_int_equal(scep_query_parse("message=%00", 11, &q), -SGW_EPARSE);
 	assert_int_equal(scep_query_parse("operation=", 10, &q), -SGW_EPARSE);
 	assert_int_equal(
-		scep_query_parse("operation=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", 51, &q),
-		-SGW_EPARSE);
+	    scep_query_parse("operation=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", 51, &q),
+	    -SGW_EPARSE);
 }
 
 static void
@@ -77,10 +78,10 @@ test_base64(void **state)
 
 	(void)state;
 	b64("aGVsbG8=", "hello");
-	b64("aGVsbG8", "hello");          /* padding missing */
-	b64("aGVs\r\nbG8=", "hello");     /* line breaks */
-	b64("+/+/", "\xfb\xff\xbf");      /* '+' and '/' */
-	b64(" /+/", "\xfb\xff\xbf");      /* a space reads as '+' */
+	b64("aGVsbG8", "hello");      /* padding missing */
+	b64("aGVs\r\nbG8=", "hello"); /* line breaks */
+	b64("+/+/", "\xfb\xff\xbf");  /* '+' and '/' */
+	b64(" /+/", "\xfb\xff\xbf");  /* a space reads as '+' */
 	assert_int_equal(scep_base64_decode("a-b_", 4, &out, &n), -SGW_EPARSE);
 	assert_int_equal(scep_base64_decode("aGVs=bG8", 8, &out, &n), -SGW_EPARSE);
 	assert_int_equal(scep_base64_decode("a", 1, &out, &n), -SGW_EPARSE);
@@ -91,9 +92,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_operation_and_message),
-		cmocka_unit_test(test_bad_escapes),
-		cmocka_unit_test(test_base64),
+	    cmocka_unit_test(test_operation_and_message),
+	    cmocka_unit_test(test_bad_escapes),
+	    cmocka_unit_test(test_base64),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

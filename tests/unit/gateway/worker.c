@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include "worker.h"
@@ -92,8 +93,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_jobs_complete_once),
-		cmocka_unit_test(test_default_size),
+	    cmocka_unit_test(test_jobs_complete_once),
+	    cmocka_unit_test(test_default_size),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

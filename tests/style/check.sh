@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# check.sh: the house rules a machine can check (style.md 16, 19).
+#  - clang-format (.clang-format) has nothing to change in any C file
+#  - banned calls: sprintf, vsprintf, strcpy, strcat, atoi, gets, and
+#    curl_easy_perform (it blocks the event loop) in gateway/ and backends/
+#  - no source file in gateway/ or backends/ over 1,000 lines
+set -uo pipefail
+cd "${SGW_SOURCE_ROOT:?}" || exit 1
+fail=0
+mapfile -t files < <(find gateway backends tests -name '*.[ch]' | sort)
+
+for f in "${files[@]}"; do
+	if ! clang-format --dry-run -Werror "$f" >/dev/null 2>&1; then
+		echo "clang-format would change $f (run: clang-format -i $f)"
+		fail=1
+	fi
+done
+
+banned='\b(sprintf|vsprintf|strcpy|strcat|atoi|gets|curl_easy_perform)[[:space:]]*\('
+if grep -nE "$banned" gateway/*.[ch] backends/*.[ch] backends/*/*.[ch] 2>/dev/null; then
+	echo "banned function used (see above)"
+	fail=1
+fi
+
+for f in gateway/*.c backends/*.c backends/*/*.c; do
+	n=$(wc -l <"$f")
+	if [ "$n" -gt 1000 ]; then
+		echo "$f has $n lines (hard cap 1000): split it by job"
+		fail=1
+	fi
+done
+
+[ "$fail" -eq 0 ] && echo "style: ${#files[@]} files clean"
+exit "$fail"
