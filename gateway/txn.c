@@ -1,27 +1,22 @@
-/* txn.c: PKIOperation, the transaction state machine (design.md 3).  The
- * only writer of transaction state.  Runs on the loop thread; private-key
- * work (envelope decryption, CertRep signing) goes to the worker pool. */
+/* txn.c: PKIOperation entry and replies; the transaction state machine
+ * (design.md 3) continues in txn_enroll.c (PKCSReq, RenewalReq), txn_poll.c
+ * (CertPoll) and txn_result.c (applying backend results).  Runs on the loop
+ * thread; private-key work (envelope decryption, CertRep signing) goes to the
+ * worker pool. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include <openssl/bn.h>
 #include <openssl/objects.h>
 
-#include "backend.h"
 #include "log.h"
 #include "scep_certrep.h"
 #include "scep_envelope.h"
-#include "scep_req.h"
+#include "txn_int.h"
 
-#define TXN_MAX_ATTEMPTS 3    /* backend submissions per request (serial collisions) */
-#define TXN_STALE_SECONDS 120 /* an in-progress transaction older than this is retried */
-
-static void enroll_submit(struct req_ctx *r);
-
-static int64_t
-now_s(void)
+int64_t
+txn_now(void)
 {
 	return (int64_t)time(NULL);
 }
@@ -121,8 +116,8 @@ reply_with_stored_cert(struct req_ctx *r)
 }
 
 /* Answer from a transaction's stored state (re-sent PKCSReq, CertPoll). */
-static void
-reply_from_state(struct req_ctx *r)
+void
+txn_reply_from_state(struct req_ctx *r)
 {
 	switch (r->txn.state) {
 	case TXN_ISSUED:
@@ -142,234 +137,10 @@ reply_from_state(struct req_ctx *r)
 	txn_reply(r);
 }
 
-/* ---- backend result ------------------------------------------------------ */
-
-static int
-cert_record(struct req_ctx *r, X509 *x, struct store_cert *c)
-{
-	const ASN1_INTEGER *sn = X509_get0_serialNumber(x);
-	BIGNUM *bn = ASN1_INTEGER_to_BN(sn, NULL);
-	char *hex = bn != NULL ? BN_bn2hex(bn) : NULL;
-	unsigned char *der = NULL;
-	struct tm tm;
-	int len;
-
-	BN_free(bn);
-	if (hex == NULL)
-		return -SGW_ENOMEM;
-	for (char *h = hex; *h; h++)
-		*h = (char)(*h >= 'A' && *h <= 'F' ? *h - 'A' + 'a' : *h);
-	snprintf(c->serial, sizeof(c->serial), "%s", hex);
-	OPENSSL_free(hex);
-	snprintf(c->issuer, sizeof(c->issuer), "%s", r->prof->issuer);
-	if (x509_name_string(X509_get_subject_name(x), c->subject, sizeof(c->subject)) < 0)
-		c->subject[0] = '\0';
-	if (ASN1_TIME_to_tm(X509_get0_notBefore(x), &tm))
-		c->not_before = (int64_t)timegm(&tm);
-	if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm))
-		c->not_after = (int64_t)timegm(&tm);
-	len = i2d_X509(x, &der);
-	if (len <= 0)
-		return -SGW_ENOMEM;
-	c->der = der;
-	c->der_len = (size_t)len;
-	c->txn_id = r->txn.id;
-	return 0;
-}
-
-static void
-issued(struct req_ctx *r, struct backend_result *res)
-{
-	struct store_cert c = {0};
-	int ret;
-
-	if ((ret = cert_record(r, res->cert, &c)) < 0) {
-		req_set_outcome(r, SCEP_OUT_HTTP_INTERNAL, "cannot encode the issued certificate");
-		txn_reply(r);
-		return;
-	}
-	r->txn.state = TXN_ISSUED;
-	r->txn.updated = now_s();
-	snprintf(r->txn.cert_serial, sizeof(r->txn.cert_serial), "%s", c.serial);
-	ret = store_txn_issue(r->gw->store, &r->txn, &c);
-	OPENSSL_free(c.der);
-	if (ret == -SGW_EEXIST && r->attempts < TXN_MAX_ATTEMPTS) {
-		log_warn("txn=%s: serial %s already issued by this CA; issuing again",
-			 r->msg->transaction_id, c.serial);
-		r->txn.state = TXN_SUBMITTED;
-		enroll_submit(r);
-		return;
-	}
-	if (ret < 0) {
-		log_err("txn=%s: cannot store the issued certificate: %s", r->msg->transaction_id,
-			sgw_strerror(ret));
-		req_set_outcome(r, SCEP_OUT_HTTP_INTERNAL, "store failure");
-		txn_reply(r);
-		return;
-	}
-	/* committed: now the reply */
-	if (reply_with_stored_cert(r) < 0)
-		req_set_outcome(r, SCEP_OUT_HTTP_INTERNAL, "stored certificate unreadable");
-	txn_reply(r);
-}
-
-static void
-backend_done(void *arg, struct backend_result *res)
-{
-	struct req_ctx *r = arg;
-	int ret;
-
-	switch (res->status) {
-	case BACKEND_ISSUED:
-		issued(r, res);
-		return;
-	case BACKEND_PENDING:
-		r->txn.state = TXN_BACKEND_PENDING;
-		snprintf(r->txn.backend_handle, sizeof(r->txn.backend_handle), "%s", res->handle);
-		req_set_outcome(r, SCEP_OUT_PENDING, NULL);
-		break;
-	case BACKEND_REJECTED:
-		r->txn.state = TXN_REJECTED;
-		snprintf(r->txn.reason, sizeof(r->txn.reason), "%s", res->reason);
-		req_set_outcome(r, SCEP_OUT_DENIED, "CA rejected the request: %s", res->reason);
-		break;
-	default:
-		r->txn.state = TXN_FAILED;
-		snprintf(r->txn.reason, sizeof(r->txn.reason), "%s", res->reason);
-		req_set_outcome(r, SCEP_OUT_BACKEND_FAILED, "CA backend failed: %s", res->reason);
-		break;
-	}
-	r->txn.updated = now_s();
-	if ((ret = store_txn_update(r->gw->store, &r->txn)) < 0) {
-		log_err("txn=%s: cannot store state %s: %s", r->msg->transaction_id,
-			txn_state_name(r->txn.state), sgw_strerror(ret));
-		req_set_outcome(r, SCEP_OUT_HTTP_INTERNAL, "store failure");
-	}
-	txn_reply(r);
-}
-
-static void
-enroll_submit(struct req_ctx *r)
-{
-	struct backend_request br = {
-	    .csr_der = r->csr->der,
-	    .csr_len = r->csr->der_len,
-	    .template = r->prof->ra->template,
-	    .profile = r->prof->cfg->name,
-	    .transaction_id = r->msg->transaction_id,
-	};
-
-	r->attempts++;
-	if (backend_submit(r->prof->backend, &br, backend_done, r) < 0) {
-		req_set_outcome(r, SCEP_OUT_BACKEND_FAILED, "backend refused the submission");
-		txn_reply(r);
-	}
-}
-
-/* ---- PKCSReq / RenewalReq ------------------------------------------------ */
-
-/* Loop thread, after decryption: CSR, challenge, policy, then the backend. */
-static void
-enroll_authorize(struct req_ctx *r)
-{
-	struct validator_req vr;
-	struct sgw_err err = {{0}};
-	int ret;
-
-	if ((ret = csr_parse(r->content, r->content_len, &r->csr, &err)) < 0) {
-		req_set_outcome(r, SCEP_OUT_BAD_REQUEST, "%s", err.msg);
-		txn_reply(r);
-		return;
-	}
-	vr = (struct validator_req){r->csr, r->prof->cfg->name, r->msg->transaction_id, r->peer};
-	ret = validator_check(r->prof->validator, &vr, NULL, NULL, &err);
-	if (ret == 0)
-		ret = csr_policy_check(&r->prof->cfg->csr_policy, r->csr, &err);
-	if (ret < 0) {
-		/* not stored: the device may retry with the right challenge and
-		 * the same key and transactionID (scepclient does) */
-		req_set_outcome(r, SCEP_OUT_DENIED, "%s", err.msg);
-		txn_reply(r);
-		return;
-	}
-	snprintf(r->txn.profile, sizeof(r->txn.profile), "%s", r->prof->cfg->name);
-	snprintf(r->txn.transaction_id, sizeof(r->txn.transaction_id), "%s",
-		 r->msg->transaction_id);
-	memcpy(r->txn.signer_key_sha256, r->msg->signer_key_sha256, 32);
-	snprintf(r->txn.subject, sizeof(r->txn.subject), "%s", r->csr->subject);
-	snprintf(r->txn.peer, sizeof(r->txn.peer), "%s", r->peer);
-	r->txn.msg_type = r->msg->msg_type;
-	r->txn.state = TXN_SUBMITTED;
-	r->txn.updated = now_s();
-	r->txn.created = r->have_txn ? r->txn.created : r->txn.updated;
-	/* the record borrows the CSR bytes for the write only */
-	store_txn_clear(&r->txn);
-	r->txn.csr_der = r->csr->der;
-	r->txn.csr_len = r->csr->der_len;
-	ret = r->have_txn ? store_txn_update(r->gw->store, &r->txn)
-			  : store_txn_insert(r->gw->store, &r->txn);
-	r->txn.csr_der = NULL;
-	r->txn.csr_len = 0;
-	if (ret == -SGW_EEXIST) {
-		/* the same request is being processed right now */
-		req_set_outcome(r, SCEP_OUT_PENDING, "duplicate of a request in progress");
-		txn_reply(r);
-		return;
-	}
-	if (ret < 0) {
-		req_set_outcome(r, SCEP_OUT_HTTP_INTERNAL, "store failure: %s", sgw_strerror(ret));
-		txn_reply(r);
-		return;
-	}
-	r->have_txn = 1;
-	enroll_submit(r);
-}
-
-static void
-decrypt_work(void *arg)
-{
-	struct req_ctx *r = arg;
-	struct ra_identity *id = r->prof->id;
-
-	r->rc = scep_envelope_decrypt(r->msg->envelope, r->msg->envelope_len, id->enc_key,
-				      id->enc_cert, r->prof->cfg->allow_single_des, &r->content,
-				      &r->content_len, &r->cipher_nid, &r->werr);
-}
-
-static void
-decrypt_done(void *arg)
-{
-	struct req_ctx *r = arg;
-
-	if (r->rc < 0) {
-		enum scep_outcome out = r->rc == -SGW_EALG    ? SCEP_OUT_BAD_ALG
-					: r->rc == -SGW_EAUTH ? SCEP_OUT_BAD_MESSAGE
-							      : SCEP_OUT_BAD_REQUEST;
-		req_set_outcome(r, out, "pkcsPKIEnvelope: %s", r->werr.msg);
-		txn_reply(r);
-		return;
-	}
-	if (r->msg->msg_type == SCEP_MSG_PKCSREQ || r->msg->msg_type == SCEP_MSG_RENEWALREQ) {
-		enroll_authorize(r);
-		return;
-	}
-	req_set_outcome(r, SCEP_OUT_BAD_REQUEST, "unexpected messageType");
-	txn_reply(r);
-}
-
-static void
-decrypt_start(struct req_ctx *r)
-{
-	if (worker_pool_submit(r->gw->workers, decrypt_work, decrypt_done, r) < 0) {
-		req_set_outcome(r, SCEP_OUT_HTTP_UNAVAILABLE, "worker pool stopped");
-		req_finish(r);
-	}
-}
-
 /* Known transaction key: answer from its state; an in-progress one that was
  * abandoned (crash before the backend answered) is processed again. */
-static int
-find_existing(struct req_ctx *r)
+int
+txn_find_existing(struct req_ctx *r)
 {
 	int ret = store_txn_find(r->gw->store, r->prof->cfg->name, r->msg->transaction_id,
 				 r->msg->signer_key_sha256, &r->txn);
@@ -382,58 +153,66 @@ find_existing(struct req_ctx *r)
 	return 1;
 }
 
-static int
-in_progress(const struct store_txn *t)
+/* ---- envelope decryption (worker) --------------------------------------- */
+
+struct decrypt_job {
+	struct req_ctx *r;
+	void (*then)(struct req_ctx *r);
+};
+
+static void
+decrypt_work(void *arg)
 {
-	return t->state == TXN_RECEIVED || t->state == TXN_AUTHORIZED || t->state == TXN_SUBMITTED;
+	struct req_ctx *r = ((struct decrypt_job *)arg)->r;
+	struct ra_identity *id = r->prof->id;
+
+	r->rc = scep_envelope_decrypt(r->msg->envelope, r->msg->envelope_len, id->enc_key,
+				      id->enc_cert, r->prof->cfg->allow_single_des, &r->content,
+				      &r->content_len, &r->cipher_nid, &r->werr);
 }
 
 static void
-op_enroll(struct req_ctx *r)
+decrypt_done(void *arg)
 {
-	int ret;
+	struct decrypt_job *j = arg;
+	struct req_ctx *r = j->r;
+	void (*then)(struct req_ctx *) = j->then;
+
+	free(j);
+	if (r->rc < 0) {
+		enum scep_outcome out = r->rc == -SGW_EALG    ? SCEP_OUT_BAD_ALG
+					: r->rc == -SGW_EAUTH ? SCEP_OUT_BAD_MESSAGE
+							      : SCEP_OUT_BAD_REQUEST;
+		req_set_outcome(r, out, "pkcsPKIEnvelope: %s", r->werr.msg);
+		txn_reply(r);
+		return;
+	}
+	then(r);
+}
+
+void
+txn_decrypt(struct req_ctx *r, void (*then)(struct req_ctx *r))
+{
+	struct decrypt_job *j = malloc(sizeof(*j));
 
 	if (r->msg->envelope == NULL) {
+		free(j);
 		req_set_outcome(r, SCEP_OUT_BAD_REQUEST, "no pkcsPKIEnvelope");
 		txn_reply(r);
 		return;
 	}
-	if (scep_envelope_cipher(r->msg->envelope, r->msg->envelope_len, &r->cipher_nid) < 0)
-		r->cipher_nid = 0;
-	ret = find_existing(r);
-	if (ret < 0) {
-		req_set_outcome(r, SCEP_OUT_HTTP_INTERNAL, "store failure: %s", sgw_strerror(ret));
+	if (j == NULL) {
+		req_set_outcome(r, SCEP_OUT_HTTP_INTERNAL, "out of memory");
 		req_finish(r);
 		return;
 	}
-	if (ret == 1 && !(in_progress(&r->txn) && r->txn.updated < now_s() - TXN_STALE_SECONDS)) {
-		reply_from_state(r);
-		return;
-	}
-	decrypt_start(r);
-}
-
-static void
-op_certpoll(struct req_ctx *r)
-{
-	int ret;
-
-	if (r->msg->envelope != NULL &&
-	    scep_envelope_cipher(r->msg->envelope, r->msg->envelope_len, &r->cipher_nid) < 0)
-		r->cipher_nid = 0;
-	ret = find_existing(r);
-	if (ret < 0) {
-		req_set_outcome(r, SCEP_OUT_HTTP_INTERNAL, "store failure: %s", sgw_strerror(ret));
+	j->r = r;
+	j->then = then;
+	if (worker_pool_submit(r->gw->workers, decrypt_work, decrypt_done, j) < 0) {
+		free(j);
+		req_set_outcome(r, SCEP_OUT_HTTP_UNAVAILABLE, "worker pool stopped");
 		req_finish(r);
-		return;
 	}
-	if (ret == 0) {
-		req_set_outcome(r, SCEP_OUT_BAD_CERT_ID, "no transaction %s for this signer key",
-				r->msg->transaction_id);
-		txn_reply(r);
-		return;
-	}
-	reply_from_state(r);
 }
 
 /* ---- entry --------------------------------------------------------------- */
@@ -446,7 +225,7 @@ check_signing_time(struct req_ctx *r)
 
 	if (skew <= 0 || r->msg->signing_time == 0)
 		return 0;
-	d = (int64_t)r->msg->signing_time - now_s();
+	d = (int64_t)r->msg->signing_time - txn_now();
 	if (d > skew || d < -skew) {
 		req_set_outcome(r, SCEP_OUT_BAD_TIME, "signingTime is %lld s off (allowed %d)",
 				(long long)d, skew);
@@ -477,7 +256,7 @@ txn_pkioperation(struct req_ctx *r)
 		txn_reply(r);
 		return;
 	}
-	ret = store_nonce_check(r->gw->store, r->msg->sender_nonce, SCEP_NONCE_LEN, now_s(),
+	ret = store_nonce_check(r->gw->store, r->msg->sender_nonce, SCEP_NONCE_LEN, txn_now(),
 				r->gw->cfg->store.nonce_ttl);
 	if (ret == -SGW_EEXIST) {
 		req_set_outcome(r, SCEP_OUT_DENIED, "replayed senderNonce");
@@ -492,10 +271,10 @@ txn_pkioperation(struct req_ctx *r)
 	switch (r->msg->msg_type) {
 	case SCEP_MSG_PKCSREQ:
 	case SCEP_MSG_RENEWALREQ:
-		op_enroll(r);
+		txn_op_enroll(r);
 		break;
 	case SCEP_MSG_CERTPOLL:
-		op_certpoll(r);
+		txn_op_certpoll(r);
 		break;
 	default:
 		req_set_outcome(r, SCEP_OUT_BAD_REQUEST, "%s is not offered by this gateway",

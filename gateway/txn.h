@@ -1,0 +1,20 @@
+/* txn.h: the transaction state machine's entry points that do not depend on
+ * an HTTP request (admin approvals, background backend polls use them). */
+#ifndef SGW_TXN_H
+#define SGW_TXN_H
+
+#include "backend.h"
+#include "store.h"
+
+/* Apply a backend result to transaction t and commit it: the only code that
+ * moves a transaction after submission.  ISSUED stores the certificate and
+ * the state in one commit; -SGW_EEXIST on a serial collision (nothing
+ * changed, the caller submits again).  PENDING records the backend handle,
+ * REJECTED / FAIL_* the reason.  `issuer` is the RFC 2253 issuer name. */
+int txn_apply_result(struct store *s, const char *issuer, struct store_txn *t,
+		     const struct backend_result *res);
+
+/* Serial of a certificate as stored: lowercase hex, no leading zeros. */
+int txn_cert_serial(X509 *x, char *buf, size_t size);
+
+#endif

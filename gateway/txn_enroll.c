@@ -1,0 +1,149 @@
+/* txn_enroll.c: PKCSReq and RenewalReq: after decryption, the CSR, the
+ * challenge, the policy, the transaction record, then the backend. */
+#include <stdio.h>
+#include <string.h>
+
+#include "approval.h"
+#include "log.h"
+#include "scep_envelope.h"
+#include "txn_int.h"
+
+static void enroll_submit(struct req_ctx *r);
+
+static void
+backend_done(void *arg, struct backend_result *res)
+{
+	struct req_ctx *r = arg;
+	int ret = txn_apply_result(r->gw->store, r->prof->issuer, &r->txn, res);
+
+	if (ret == -SGW_EEXIST && r->attempts < TXN_MAX_ATTEMPTS) {
+		log_warn("txn=%s: serial already issued by this CA; issuing again",
+			 r->msg->transaction_id);
+		enroll_submit(r);
+		return;
+	}
+	if (ret < 0) {
+		log_err("txn=%s: cannot store the backend result: %s", r->msg->transaction_id,
+			sgw_strerror(ret));
+		req_set_outcome(r, SCEP_OUT_HTTP_INTERNAL, "store failure");
+		txn_reply(r);
+		return;
+	}
+	/* committed: now the reply */
+	txn_reply_from_state(r);
+}
+
+static void
+enroll_submit(struct req_ctx *r)
+{
+	struct backend_request br = {
+	    .csr_der = r->csr->der,
+	    .csr_len = r->csr->der_len,
+	    .template = r->prof->ra->template,
+	    .profile = r->prof->cfg->name,
+	    .transaction_id = r->msg->transaction_id,
+	};
+
+	r->attempts++;
+	if (backend_submit(r->prof->backend, &br, backend_done, r) < 0) {
+		req_set_outcome(r, SCEP_OUT_BACKEND_FAILED, "backend refused the submission");
+		txn_reply(r);
+	}
+}
+
+/* ---- PKCSReq / RenewalReq ------------------------------------------------ */
+
+/* Loop thread, after decryption: CSR, challenge, policy, then the backend. */
+static void
+enroll_authorize(struct req_ctx *r)
+{
+	struct validator_req vr;
+	struct sgw_err err = {{0}};
+	int manual, ret;
+
+	if ((ret = csr_parse(r->content, r->content_len, &r->csr, &err)) < 0) {
+		req_set_outcome(r, SCEP_OUT_BAD_REQUEST, "%s", err.msg);
+		txn_reply(r);
+		return;
+	}
+	vr = (struct validator_req){r->csr, r->prof->cfg->name, r->msg->transaction_id, r->peer};
+	ret = validator_check(r->prof->validator, &vr, NULL, NULL, &err);
+	if (ret == 0)
+		ret = csr_policy_check(&r->prof->cfg->csr_policy, r->csr, &err);
+	if (ret < 0) {
+		/* not stored: the device may retry with the right challenge and
+		 * the same key and transactionID (scepclient does) */
+		req_set_outcome(r, SCEP_OUT_DENIED, "%s", err.msg);
+		txn_reply(r);
+		return;
+	}
+	snprintf(r->txn.profile, sizeof(r->txn.profile), "%s", r->prof->cfg->name);
+	snprintf(r->txn.transaction_id, sizeof(r->txn.transaction_id), "%s",
+		 r->msg->transaction_id);
+	memcpy(r->txn.signer_key_sha256, r->msg->signer_key_sha256, 32);
+	snprintf(r->txn.subject, sizeof(r->txn.subject), "%s", r->csr->subject);
+	snprintf(r->txn.peer, sizeof(r->txn.peer), "%s", r->peer);
+	r->txn.msg_type = r->msg->msg_type;
+	manual = approval_decide(r->prof->ra, r->csr) == APPROVAL_MANUAL;
+	r->txn.state = manual ? TXN_AWAITING_APPROVAL : TXN_SUBMITTED;
+	r->txn.updated = txn_now();
+	r->txn.created = r->have_txn ? r->txn.created : r->txn.updated;
+	/* the record borrows the CSR bytes for the write only */
+	store_txn_clear(&r->txn);
+	r->txn.csr_der = r->csr->der;
+	r->txn.csr_len = r->csr->der_len;
+	ret = r->have_txn ? store_txn_update(r->gw->store, &r->txn)
+			  : store_txn_insert(r->gw->store, &r->txn);
+	r->txn.csr_der = NULL;
+	r->txn.csr_len = 0;
+	if (ret == -SGW_EEXIST) {
+		/* the same request is being processed right now */
+		req_set_outcome(r, SCEP_OUT_PENDING, "duplicate of a request in progress");
+		txn_reply(r);
+		return;
+	}
+	if (ret < 0) {
+		req_set_outcome(r, SCEP_OUT_HTTP_INTERNAL, "store failure: %s", sgw_strerror(ret));
+		txn_reply(r);
+		return;
+	}
+	r->have_txn = 1;
+	if (manual) {
+		log_info("txn=%s profile=%s: awaiting approval (subject %s)",
+			 r->msg->transaction_id, r->prof->cfg->name, r->csr->subject);
+		txn_reply_from_state(r);
+		return;
+	}
+	enroll_submit(r);
+}
+
+static int
+in_progress(const struct store_txn *t)
+{
+	return t->state == TXN_RECEIVED || t->state == TXN_AUTHORIZED || t->state == TXN_SUBMITTED;
+}
+
+void
+txn_op_enroll(struct req_ctx *r)
+{
+	int ret;
+
+	if (r->msg->envelope == NULL) {
+		req_set_outcome(r, SCEP_OUT_BAD_REQUEST, "no pkcsPKIEnvelope");
+		txn_reply(r);
+		return;
+	}
+	if (scep_envelope_cipher(r->msg->envelope, r->msg->envelope_len, &r->cipher_nid) < 0)
+		r->cipher_nid = 0;
+	ret = txn_find_existing(r);
+	if (ret < 0) {
+		req_set_outcome(r, SCEP_OUT_HTTP_INTERNAL, "store failure: %s", sgw_strerror(ret));
+		req_finish(r);
+		return;
+	}
+	if (ret == 1 && !(in_progress(&r->txn) && r->txn.updated < txn_now() - TXN_STALE_SECONDS)) {
+		txn_reply_from_state(r);
+		return;
+	}
+	txn_decrypt(r, enroll_authorize);
+}

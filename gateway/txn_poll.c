@@ -1,0 +1,60 @@
+/* txn_poll.c: CertPoll (GetCertInitial): find the transaction by
+ * transactionID + signer key (the IssuerAndSubject body is redundant, RFC 8894
+ * 3.3.3) and answer from its state; a backend that is still working is asked
+ * again first. */
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "scep_envelope.h"
+#include "txn_int.h"
+
+static void
+poll_done(void *arg, struct backend_result *res)
+{
+	struct req_ctx *r = arg;
+	int ret;
+
+	if (res->status == BACKEND_FAIL_TEMP) {
+		/* the CA is unreachable for now: the device keeps polling */
+		log_warn("txn=%s: backend poll failed for now: %s", r->msg->transaction_id,
+			 res->reason);
+		txn_reply_from_state(r);
+		return;
+	}
+	ret = txn_apply_result(r->gw->store, r->prof->issuer, &r->txn, res);
+	if (ret < 0) {
+		log_err("txn=%s: cannot store the backend result: %s", r->msg->transaction_id,
+			sgw_strerror(ret));
+		req_set_outcome(r, SCEP_OUT_HTTP_INTERNAL, "store failure");
+		txn_reply(r);
+		return;
+	}
+	txn_reply_from_state(r);
+}
+
+void
+txn_op_certpoll(struct req_ctx *r)
+{
+	int ret;
+
+	if (r->msg->envelope != NULL &&
+	    scep_envelope_cipher(r->msg->envelope, r->msg->envelope_len, &r->cipher_nid) < 0)
+		r->cipher_nid = 0;
+	ret = txn_find_existing(r);
+	if (ret < 0) {
+		req_set_outcome(r, SCEP_OUT_HTTP_INTERNAL, "store failure: %s", sgw_strerror(ret));
+		req_finish(r);
+		return;
+	}
+	if (ret == 0) {
+		req_set_outcome(r, SCEP_OUT_BAD_CERT_ID, "no transaction %s for this signer key",
+				r->msg->transaction_id);
+		txn_reply(r);
+		return;
+	}
+	if (r->txn.state == TXN_BACKEND_PENDING &&
+	    backend_poll(r->prof->backend, r->txn.backend_handle, poll_done, r) == 0)
+		return;
+	txn_reply_from_state(r);
+}
