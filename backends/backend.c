@@ -88,6 +88,28 @@ backend_poll(struct backend *b, const char *handle, backend_cb cb, void *arg)
 	return b->ops->poll(b->priv, handle, cb, arg);
 }
 
+int
+backend_revoke(struct backend *b, const char *serial_hex, int reason, backend_op_cb cb, void *arg)
+{
+	if (!b->started || b->ops->revoke == NULL || !(b->ops->caps & BACKEND_CAP_REVOKE))
+		return -SGW_EINVAL;
+	return b->ops->revoke(b->priv, serial_hex, reason, cb, arg);
+}
+
+int
+backend_get_crl(struct backend *b, backend_crl_cb cb, void *arg)
+{
+	if (!b->started || b->ops->get_crl == NULL || !(b->ops->caps & BACKEND_CAP_CRL))
+		return -SGW_EINVAL;
+	return b->ops->get_crl(b->priv, cb, arg);
+}
+
+unsigned
+backend_caps(const struct backend *b)
+{
+	return b->ops->caps;
+}
+
 STACK_OF(X509) * backend_ca_chain(struct backend *b)
 {
 	if (!b->started)

@@ -63,6 +63,11 @@ struct backend_result {
  * what it keeps; the caller frees the result after it returns. */
 typedef void (*backend_cb)(void *arg, struct backend_result *res);
 
+/* Completion of revoke (rc 0 or -SGW_E*, reason when rc < 0). */
+typedef void (*backend_op_cb)(void *arg, int rc, const char *reason);
+/* Completion of get_crl: crl is borrowed for the call, NULL on failure. */
+typedef void (*backend_crl_cb)(void *arg, X509_CRL *crl, const char *reason);
+
 struct backend_env {
 	struct event_base *base;
 	struct worker_pool *workers;
@@ -80,6 +85,13 @@ struct backend_ops {
 	int (*poll)(void *priv, const char *handle, backend_cb cb, void *arg); /* may be NULL */
 	/* the CA certificate(s) this backend issues under, issuing CA first */
 	STACK_OF(X509) * (*ca_chain)(void *priv);
+	/* BACKEND_CAP_REVOKE: revoke a certificate this backend issued (serial as
+	 * lowercase hex, reason an RFC 5280 CRLReason code); cb(arg, 0, NULL) when
+	 * done, cb(arg, -SGW_E*, reason) otherwise.  May be NULL. */
+	int (*revoke)(void *priv, const char *serial_hex, int reason, backend_op_cb cb, void *arg);
+	/* BACKEND_CAP_CRL: the current CRL of the issuing CA; cb(arg, crl, NULL)
+	 * with the CRL borrowed for the call, or cb(arg, NULL, reason).  May be NULL. */
+	int (*get_crl)(void *priv, backend_crl_cb cb, void *arg);
 	void (*stop)(void *priv);
 	void (*free)(void *priv); /* release configure()'s allocations */
 };
@@ -92,6 +104,11 @@ int backend_new(const struct cfg_backend *cb, struct backend **ret, struct sgw_e
 int backend_start(struct backend *b, const struct backend_env *env, struct sgw_err *err);
 int backend_submit(struct backend *b, const struct backend_request *req, backend_cb cb, void *arg);
 int backend_poll(struct backend *b, const char *handle, backend_cb cb, void *arg);
+/* -SGW_EINVAL when the backend lacks the capability (no callback then). */
+int backend_revoke(struct backend *b, const char *serial_hex, int reason, backend_op_cb cb,
+		   void *arg);
+int backend_get_crl(struct backend *b, backend_crl_cb cb, void *arg);
+unsigned backend_caps(const struct backend *b);
 STACK_OF(X509) * backend_ca_chain(struct backend *b); /* borrowed */
 const char *backend_name(const struct backend *b);
 void backend_free(struct backend *b); /* stops first; accepts NULL */
