@@ -5,8 +5,12 @@
 
 #include "backend.h"
 
+extern const struct backend_ops backend_ejbca; /* backends/ejbca/ejbca.c */
+
 static const struct backend_ops *const registry[] = {
     &backend_local,
+    &backend_acme,
+    &backend_ejbca,
     NULL,
 };
 

@@ -116,5 +116,6 @@ void backend_free(struct backend *b); /* stops first; accepts NULL */
 void backend_result_clear(struct backend_result *r);
 
 extern const struct backend_ops backend_local;
+extern const struct backend_ops backend_acme;
 
 #endif

@@ -7,7 +7,7 @@ pkgs=(
 	meson ninja-build pkg-config gcc clang libclang-rt-14-dev
 	libevent-dev libssl-dev libcurl4-openssl-dev libyaml-dev libjansson-dev
 	libsqlite3-dev libpq-dev libcmocka-dev
-	scep certmonger dbus openssl curl ca-certificates python3 clang-format
+	scep certmonger dbus pebble openssl curl ca-certificates python3 clang-format
 )
 
 # One dpkg-query for all of them; a package dpkg has never heard of is simply absent.

@@ -1,13 +1,48 @@
-/* approval.c: approval rules of an RA profile. */
+/* approval.c: approval rules of an RA profile: auto, manual, or manual unless
+ * every condition of auto_if holds (subject pattern, DNS SANs, key type and
+ * size).  Pure: no I/O. */
+#include <fnmatch.h>
 #include <string.h>
 
 #include "approval.h"
 
+static int
+dns_allowed(const struct cfg_strlist *patterns, const char *name)
+{
+	for (size_t i = 0; i < patterns->n; i++)
+		if (fnmatch(patterns->v[i], name, FNM_CASEFOLD) == 0)
+			return 1;
+	return 0;
+}
+
+/* 1 when the CSR meets every condition of the rule. */
+int
+approval_rule_matches(const struct cfg_approval_rule *rule, const struct csr *c)
+{
+	if (rule->subject_matches != NULL &&
+	    (c->subject == NULL || fnmatch(rule->subject_matches, c->subject, FNM_CASEFOLD) != 0))
+		return 0;
+	if (rule->san_dns.n > 0) {
+		if (c->san_dns.n == 0)
+			return 0;
+		for (size_t i = 0; i < c->san_dns.n; i++)
+			if (!dns_allowed(&rule->san_dns, c->san_dns.v[i]))
+				return 0;
+	}
+	if (rule->key_types != 0 && (c->key_type & (int)rule->key_types) == 0)
+		return 0;
+	if (rule->min_rsa_bits > 0 && c->key_type == CSR_KEY_RSA &&
+	    c->key_bits < rule->min_rsa_bits)
+		return 0;
+	return 1;
+}
+
 enum approval_decision
 approval_decide(const struct cfg_ra_profile *ra, const struct csr *c)
 {
-	(void)c;
-	if (ra->approval != NULL && strcmp(ra->approval, "manual") == 0)
-		return APPROVAL_MANUAL;
-	return APPROVAL_AUTO;
+	if (ra->approval == NULL || strcmp(ra->approval, "auto") == 0)
+		return APPROVAL_AUTO;
+	if (strcmp(ra->approval, "rules") == 0 && approval_rule_matches(&ra->auto_if, c))
+		return APPROVAL_AUTO;
+	return APPROVAL_MANUAL;
 }

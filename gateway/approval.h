@@ -9,6 +9,9 @@
 
 enum approval_decision { APPROVAL_AUTO, APPROVAL_MANUAL, APPROVAL_DECISION_MAX };
 
+/* auto, manual, or (approval: {auto_if: ...}) manual unless the rule matches */
 enum approval_decision approval_decide(const struct cfg_ra_profile *ra, const struct csr *c);
+/* 1 when the CSR meets every condition of the rule (an empty rule matches). */
+int approval_rule_matches(const struct cfg_approval_rule *rule, const struct csr *c);
 
 #endif

@@ -98,7 +98,7 @@ struct cfg_listen {
 struct cfg_limits {
 	size_t max_body;     /* bytes; default 64k */
 	size_t max_headers;  /* bytes; default 8k */
-	int timeout;	     /* seconds per connection read/write; default 30 */
+	int timeout;	     /* seconds per connection read/write and idle; default 60 */
 	int max_connections; /* open client connections; default 1024 */
 };
 
@@ -120,11 +120,13 @@ struct cfg_ra_identity {
 	char *ca_chain;		    /* PEM: issuing CA first, then up to the root */
 };
 
-enum cfg_challenge_type { CHALLENGE_NONE, CHALLENGE_STATIC, CHALLENGE_TYPE_MAX };
+enum cfg_challenge_type { CHALLENGE_NONE, CHALLENGE_STATIC, CHALLENGE_OTP, CHALLENGE_TYPE_MAX };
 
 struct cfg_challenge {
 	enum cfg_challenge_type type;
 	uint8_t sha256[32]; /* static: SHA-256 of the challenge */
+	int otp_ttl;	    /* otp: default lifetime of an issued challenge, seconds */
+	int otp_max_active; /* otp: unused, unexpired challenges per profile at most */
 };
 
 enum csr_key_type { CSR_KEY_RSA = 1u << 0, CSR_KEY_EC = 1u << 1 };
@@ -138,6 +140,15 @@ struct cfg_csr_policy {
 	int require_cn;		    /* default 1 */
 };
 
+/* Renewal: RenewalReq, or a PKCSReq signed by a certificate of the profile's CA. */
+struct cfg_renewal {
+	int enabled;	       /* default 0; the Renewal capability follows it */
+	int window_percent;    /* only in the last N% of the validity; default 100 (any time) */
+	int same_subject;      /* the CSR keeps the signer's subject; default 1 */
+	int allow_key_reuse;   /* the CSR may carry the signer's key; default 0 */
+	int require_challenge; /* the challenge is checked too; default 0 */
+};
+
 struct cfg_scep_profile {
 	char *name;
 	char *ra_identity;	     /* name in ra_identities */
@@ -148,16 +159,43 @@ struct cfg_scep_profile {
 	int getcacert_include_root;  /* default 1 */
 	int getcacert_include_chain; /* intermediates; default 1 */
 	int certrep_include_ca;	     /* CA chain inside CertRep SUCCESS; default 0 */
+	int getcacert_single;	     /* GetCACert = the DER RA certificate alone; default 0 */
 	int signing_time_skew;	     /* seconds; 0 = do not check; default 0 */
+	int getcert;		     /* GetCert (21) answered; default 0 */
+	int getcrl;		     /* GetCRL (22) answered; default 0 */
+	char *next_ra_identity;	     /* rollover: GetNextCACert offers it; NULL = none */
+	struct cfg_renewal renewal;
 	struct cfg_challenge challenge;
 	struct cfg_csr_policy csr_policy;
 };
 
+/* approval: rules: manual unless every condition given here holds. */
+struct cfg_approval_rule {
+	char *subject_matches;	    /* fnmatch pattern on the RFC 2253 subject; NULL = any */
+	struct cfg_strlist san_dns; /* every DNS SAN (at least one) matches one of these */
+	unsigned key_types;	    /* CSR_KEY_* bits; 0 = any */
+	int min_rsa_bits;	    /* 0 = any */
+};
+
 struct cfg_ra_profile {
 	char *name;
-	char *backend;	/* name in backends */
-	char *template; /* backend-specific template name; default "default" */
-	char *approval; /* "auto" (the only value for now) */
+	char *backend;			  /* name in backends */
+	char *template;			  /* backend-specific template name; default "default" */
+	char *approval;			  /* "auto", "manual" or "rules" (approval.c) */
+	struct cfg_approval_rule auto_if; /* "rules" */
+	int pending_ttl;		  /* seconds a request may await approval; default 7 d */
+};
+
+/* The admin API listener (admin_http.c); enabled when `admin:` is present. */
+struct cfg_admin {
+	int enabled;
+	char *listen; /* "127.0.0.1:8444" */
+	int tls;      /* 1 when tls: is present */
+	struct cfg_tls tls_files;
+	char *client_ca;	       /* PEM CA file: client certificates (mTLS) */
+	struct cfg_strlist client_cns; /* admin names allowed by certificate; empty = any */
+	char *tokens_file;	       /* lines "name:sha256hex[:role]" */
+	char *mscep_profile;	       /* profile of /certsrv/mscep_admin/; default_profile */
 };
 
 struct cfg_backend {
@@ -186,6 +224,7 @@ struct cfg {
 	size_t n_ra_profiles;
 	struct cfg_backend *backends;
 	size_t n_backends;
+	struct cfg_admin admin;
 };
 
 /* Parse a whole config from memory or a file.  Cross references

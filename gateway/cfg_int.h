@@ -43,6 +43,16 @@ int cfg_check_range(const struct cfg_node *map, const char *path, const char *ke
 /* *dst = strdup(name), with an "out of memory" error. */
 int cfg_set_name(char **dst, const char *name, struct sgw_err *err);
 
+/* ---- admin, approval (cfg_admin.c) ---------------------------------------- */
+
+/* The `admin:` mapping (n may be NULL: no admin listener) into c->admin. */
+int cfg_admin_parse(struct cfg *c, const struct cfg_node *n, struct sgw_err *err);
+void cfg_admin_free(struct cfg_admin *a);
+/* An ra_profiles entry's `approval:` value (n may be NULL: auto). */
+int cfg_approval_parse(struct cfg_ra_profile *p, const struct cfg_node *n, const char *path,
+		       struct sgw_err *err);
+void cfg_approval_free(struct cfg_ra_profile *p);
+
 /* ---- scep_profiles (cfg_profile.c) --------------------------------------- */
 
 /* One scep_profiles entry into `elem` (a struct cfg_scep_profile); a

@@ -51,12 +51,15 @@ struct challenge_raw {
 	char *type;
 	char *sha256;
 	char *secret_file;
+	int ttl, max_active; /* otp */
 };
 
 static const struct cfg_field challenge_fields[] = {
     {"type", CFG_STR, offsetof(struct challenge_raw, type), 1},
     {"sha256", CFG_STR, offsetof(struct challenge_raw, sha256), 0},
     {"secret_file", CFG_STR, offsetof(struct challenge_raw, secret_file), 0},
+    {"ttl", CFG_DURATION, offsetof(struct challenge_raw, ttl), 0},
+    {"max_active", CFG_INT, offsetof(struct challenge_raw, max_active), 0},
     {NULL},
 };
 
@@ -128,15 +131,19 @@ static int
 challenge_eval(const struct cfg_node *n, const char *path, const struct challenge_raw *raw,
 	       struct cfg_challenge *ch, struct sgw_err *err)
 {
-	static const char *const types[] = {"static", "none", NULL};
+	static const char *const types[] = {"static", "none", "otp", NULL};
 	char sub[CFG_PATH_MAX];
 	int r;
 
 	if ((r = cfg_check_enum(cfg_node_get(n, "type"), cfg_subpath(sub, path, "type"), raw->type,
 				types, "validator", err)) < 0)
 		return r;
-	if (strcmp(raw->type, "none") == 0) {
-		ch->type = CHALLENGE_NONE;
+	if ((raw->ttl != 0 || raw->max_active != 0) && strcmp(raw->type, "otp") != 0)
+		return cfg_err(err, SGW_EINVAL, n, path, "ttl and max_active need type otp");
+	ch->otp_ttl = raw->ttl > 0 ? raw->ttl : 3600;
+	ch->otp_max_active = raw->max_active > 0 ? raw->max_active : 10000;
+	if (strcmp(raw->type, "none") == 0 || strcmp(raw->type, "otp") == 0) {
+		ch->type = strcmp(raw->type, "otp") == 0 ? CHALLENGE_OTP : CHALLENGE_NONE;
 		if (raw->sha256 != NULL || raw->secret_file != NULL)
 			return cfg_err(err, SGW_EINVAL, n, path,
 				       "sha256 and secret_file need type static");
@@ -242,7 +249,7 @@ parse_csr_policy(const struct cfg_node *n, const char *path, struct cfg_csr_poli
 
 struct profile_raw {
 	struct cfg_scep_profile p;
-	const struct cfg_node *caps, *getcacert, *certrep, *challenge, *csr_policy;
+	const struct cfg_node *caps, *getcacert, *certrep, *challenge, *csr_policy, *renewal;
 };
 
 #define PR(f) offsetof(struct profile_raw, f)
@@ -255,17 +262,38 @@ static const struct cfg_field profile_fields[] = {
     {"getcacert", CFG_NODE, PR(getcacert), 0},
     {"certrep", CFG_NODE, PR(certrep), 0},
     {"signing_time_skew", CFG_DURATION, PR(p.signing_time_skew), 0},
+    {"getcert", CFG_BOOL, PR(p.getcert), 0},
+    {"getcrl", CFG_BOOL, PR(p.getcrl), 0},
+    {"next_ra_identity", CFG_STR, PR(p.next_ra_identity), 0},
+    {"renewal", CFG_NODE, PR(renewal), 0},
     {"challenge", CFG_NODE, PR(challenge), 1},
     {"csr_policy", CFG_NODE, PR(csr_policy), 0},
     {NULL},
 };
 #undef PR
 
+struct getcacert_raw {
+	int include_root, include_chain;
+	char *mode;
+};
+
 static const struct cfg_field getcacert_fields[] = {
-    {"include_root", CFG_BOOL, offsetof(struct cfg_scep_profile, getcacert_include_root), 0},
-    {"include_chain", CFG_BOOL, offsetof(struct cfg_scep_profile, getcacert_include_chain), 0},
+    {"include_root", CFG_BOOL, offsetof(struct getcacert_raw, include_root), 0},
+    {"include_chain", CFG_BOOL, offsetof(struct getcacert_raw, include_chain), 0},
+    {"mode", CFG_STR, offsetof(struct getcacert_raw, mode), 0},
     {NULL},
 };
+
+#define RN(f) offsetof(struct cfg_renewal, f)
+static const struct cfg_field renewal_fields[] = {
+    {"enabled", CFG_BOOL, RN(enabled), 0},
+    {"window_percent", CFG_INT, RN(window_percent), 0},
+    {"same_subject", CFG_BOOL, RN(same_subject), 0},
+    {"allow_key_reuse", CFG_BOOL, RN(allow_key_reuse), 0},
+    {"require_challenge", CFG_BOOL, RN(require_challenge), 0},
+    {NULL},
+};
+#undef RN
 
 static const struct cfg_field certrep_fields[] = {
     {"include_ca", CFG_BOOL, offsetof(struct cfg_scep_profile, certrep_include_ca), 0},
@@ -276,6 +304,7 @@ static const struct cfg_scep_profile profile_defaults = {
     .caps = CAPS_DEFAULT,
     .getcacert_include_root = 1,
     .getcacert_include_chain = 1,
+    .renewal = {.window_percent = 100, .same_subject = 1},
     .csr_policy = {.key_types = CSR_KEY_RSA | CSR_KEY_EC,
 		   .min_rsa_bits = 2048,
 		   .allow_san_ip = 1,
@@ -297,6 +326,65 @@ check_refs(const struct cfg *c, const struct cfg_node *n, const char *path,
 		return cfg_err(err, SGW_EINVAL, cfg_node_get(n, "ra_profile"),
 			       cfg_subpath(sub, path, "ra_profile"), "unknown ra_profile '%s'",
 			       p->ra_profile);
+	if (p->next_ra_identity != NULL && cfg_ra_identity_find(c, p->next_ra_identity) == NULL)
+		return cfg_err(err, SGW_EINVAL, cfg_node_get(n, "next_ra_identity"),
+			       cfg_subpath(sub, path, "next_ra_identity"),
+			       "unknown ra_identity '%s'", p->next_ra_identity);
+	return 0;
+}
+
+/* getcacert: { include_root, include_chain, mode: ra | single } */
+static int
+parse_getcacert(const struct cfg_node *n, const char *path, struct cfg_scep_profile *p,
+		struct sgw_err *err)
+{
+	static const char *const modes[] = {"ra", "single", NULL};
+	struct getcacert_raw raw = {p->getcacert_include_root, p->getcacert_include_chain, NULL};
+	char sub[CFG_PATH_MAX];
+	int r;
+
+	if ((r = cfg_parse_map(n, path, getcacert_fields, &raw, err)) < 0)
+		return r;
+	if (raw.mode != NULL)
+		r = cfg_check_enum(cfg_node_get(n, "mode"), cfg_subpath(sub, path, "mode"),
+				   raw.mode, modes, "GetCACert mode", err);
+	p->getcacert_include_root = raw.include_root;
+	p->getcacert_include_chain = raw.include_chain;
+	p->getcacert_single = raw.mode != NULL && strcmp(raw.mode, "single") == 0;
+	free(raw.mode);
+	return r;
+}
+
+/* The Renewal and GetNextCACert keywords follow renewal.enabled and
+ * next_ra_identity, so the caps never promise what the profile refuses. */
+static int
+parse_renewal_caps(const char *path, const struct profile_raw *raw, struct cfg_scep_profile *p,
+		   struct sgw_err *err)
+{
+	char sub[CFG_PATH_MAX];
+	const char *why = NULL;
+	int r;
+
+	if (raw->renewal != NULL) {
+		cfg_subpath(sub, path, "renewal");
+		if ((r = cfg_parse_map(raw->renewal, sub, renewal_fields, &p->renewal, err)) < 0)
+			return r;
+		if ((r = cfg_check_range(raw->renewal, sub, "window_percent",
+					 p->renewal.window_percent, 1, 100, err)) < 0)
+			return r;
+	}
+	if (raw->caps != NULL && (p->caps & SCEP_CAP_RENEWAL) && !p->renewal.enabled)
+		why = "Renewal needs renewal: { enabled: true }";
+	if (raw->caps != NULL && (p->caps & SCEP_CAP_GETNEXTCACERT) && p->next_ra_identity == NULL)
+		why = "GetNextCACert needs next_ra_identity";
+	if (why != NULL)
+		return cfg_err(err, SGW_EINVAL, raw->caps, cfg_subpath(sub, path, "capabilities"),
+			       "%s", why);
+	p->caps &= ~(unsigned)(SCEP_CAP_RENEWAL | SCEP_CAP_GETNEXTCACERT);
+	if (p->renewal.enabled)
+		p->caps |= SCEP_CAP_RENEWAL;
+	if (p->next_ra_identity != NULL)
+		p->caps |= SCEP_CAP_GETNEXTCACERT;
 	return 0;
 }
 
@@ -320,8 +408,9 @@ cfg_profile_parse(struct cfg *c, void *elem, const char *name, const struct cfg_
 						cfg_cap_parse, "capability", &p->caps, err)) < 0)
 		return r;
 	if (raw.getcacert != NULL &&
-	    (r = cfg_parse_map(raw.getcacert, cfg_subpath(sub, path, "getcacert"), getcacert_fields,
-			       p, err)) < 0)
+	    (r = parse_getcacert(raw.getcacert, cfg_subpath(sub, path, "getcacert"), p, err)) < 0)
+		return r;
+	if ((r = parse_renewal_caps(path, &raw, p, err)) < 0)
 		return r;
 	if (raw.certrep != NULL &&
 	    (r = cfg_parse_map(raw.certrep, cfg_subpath(sub, path, "certrep"), certrep_fields, p,
@@ -350,6 +439,7 @@ cfg_profiles_free(struct cfg_scep_profile *p, size_t n)
 		free(p[i].name);
 		free(p[i].ra_identity);
 		free(p[i].ra_profile);
+		free(p[i].next_ra_identity);
 		strlist_free(&p[i].csr_policy.san_dns);
 	}
 	free(p);

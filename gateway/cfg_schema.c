@@ -257,10 +257,16 @@ parse_backend(struct cfg *c, void *elem, const char *name, const struct cfg_node
 	return cfg_set_name(&b->type, cfg_node_scalar(type), err);
 }
 
+struct ra_profile_raw {
+	struct cfg_ra_profile p;
+	const struct cfg_node *approval;
+};
+
 static const struct cfg_field ra_profile_fields[] = {
-    {"backend", CFG_STR, offsetof(struct cfg_ra_profile, backend), 1},
-    {"template", CFG_STR, offsetof(struct cfg_ra_profile, template), 0},
-    {"approval", CFG_STR, offsetof(struct cfg_ra_profile, approval), 0},
+    {"backend", CFG_STR, offsetof(struct ra_profile_raw, p.backend), 1},
+    {"template", CFG_STR, offsetof(struct ra_profile_raw, p.template), 0},
+    {"approval", CFG_NODE, offsetof(struct ra_profile_raw, approval), 0},
+    {"pending_ttl", CFG_DURATION, offsetof(struct ra_profile_raw, p.pending_ttl), 0},
     {NULL},
 };
 
@@ -268,12 +274,14 @@ static int
 parse_ra_profile(struct cfg *c, void *elem, const char *name, const struct cfg_node *n,
 		 const char *path, struct sgw_err *err)
 {
-	static const char *const approvals[] = {"auto", NULL};
 	struct cfg_ra_profile *p = elem;
+	struct ra_profile_raw raw = {0};
 	char sub[CFG_PATH_MAX];
 	int r;
 
-	if ((r = cfg_parse_map(n, path, ra_profile_fields, p, err)) < 0)
+	r = cfg_parse_map(n, path, ra_profile_fields, &raw, err);
+	*p = raw.p;
+	if (r < 0)
 		return r;
 	if (cfg_set_name(&p->name, name, err) < 0)
 		return -SGW_ENOMEM;
@@ -281,13 +289,12 @@ parse_ra_profile(struct cfg *c, void *elem, const char *name, const struct cfg_n
 		return cfg_err(err, SGW_EINVAL, cfg_node_get(n, "backend"),
 			       cfg_subpath(sub, path, "backend"), "unknown backend '%s'",
 			       p->backend);
-	if (p->approval != NULL &&
-	    (r = cfg_check_enum(cfg_node_get(n, "approval"), cfg_subpath(sub, path, "approval"),
-				p->approval, approvals, "approval", err)) < 0)
+	if (cfg_node_get(n, "pending_ttl") != NULL &&
+	    (r = cfg_check_range(n, path, "pending_ttl", p->pending_ttl, 1, 365 * 86400, err)) < 0)
+		return r;
+	if ((r = cfg_approval_parse(p, raw.approval, cfg_subpath(sub, path, "approval"), err)) < 0)
 		return r;
 	if (p->template == NULL && cfg_set_name(&p->template, "default", err) < 0)
-		return -SGW_ENOMEM;
-	if (p->approval == NULL && cfg_set_name(&p->approval, "auto", err) < 0)
 		return -SGW_ENOMEM;
 	return 0;
 }
@@ -343,7 +350,7 @@ struct top_raw {
 	char *log_level, *user, *default_profile;
 	int workers;
 	const struct cfg_node *limits, *listen, *store, *ra_identities, *scep_profiles,
-	    *ra_profiles, *backends;
+	    *ra_profiles, *backends, *admin;
 };
 
 #define TR(f) offsetof(struct top_raw, f)
@@ -359,6 +366,7 @@ static const struct cfg_field top_fields[] = {
     {"scep_profiles", CFG_NODE, TR(scep_profiles), 1},
     {"ra_profiles", CFG_NODE, TR(ra_profiles), 1},
     {"backends", CFG_NODE, TR(backends), 1},
+    {"admin", CFG_NODE, TR(admin), 0},
     {NULL},
 };
 #undef TR
@@ -410,11 +418,11 @@ parse_top(struct cfg *c, struct sgw_err *err)
 	if (c->default_profile != NULL && cfg_scep_profile_find(c, c->default_profile) == NULL)
 		return cfg_err(err, SGW_EINVAL, cfg_node_get(c->root, "default_profile"),
 			       "default_profile", "unknown scep_profile '%s'", c->default_profile);
-	return 0;
+	return cfg_admin_parse(c, t.admin, err);
 }
 
 static const struct cfg_limits limits_defaults = {
-    .max_body = 64 * 1024, .max_headers = 8 * 1024, .timeout = 30, .max_connections = 1024};
+    .max_body = 64 * 1024, .max_headers = 8 * 1024, .timeout = 60, .max_connections = 1024};
 
 int
 cfg_parse(const char *file, const uint8_t *buf, size_t len, struct cfg **ret, struct sgw_err *err)
@@ -546,7 +554,7 @@ cfg_free(struct cfg *c)
 		free(c->ra_profiles[i].name);
 		free(c->ra_profiles[i].backend);
 		free(c->ra_profiles[i].template);
-		free(c->ra_profiles[i].approval);
+		cfg_approval_free(&c->ra_profiles[i]);
 	}
 	free(c->ra_profiles);
 	for (size_t i = 0; i < c->n_backends; i++) {
@@ -555,6 +563,7 @@ cfg_free(struct cfg *c)
 		free(c->backends[i].path);
 	}
 	free(c->backends);
+	cfg_admin_free(&c->admin);
 	free(c->log_level);
 	free(c->user);
 	free(c->default_profile);

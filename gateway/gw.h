@@ -18,9 +18,10 @@ struct gw {
 	struct worker_pool *workers;
 	struct store *store;
 	struct profile_set *profiles;
-	unsigned inflight;     /* requests being processed */
-	unsigned max_inflight; /* from limits.max_connections */
-	int draining;	       /* SIGTERM received: refuse new work */
+	struct metrics *metrics; /* metrics.c; may be NULL */
+	unsigned inflight;	 /* requests being processed */
+	unsigned max_inflight;	 /* from limits.max_connections */
+	int draining;		 /* SIGTERM received: refuse new work */
 };
 
 #endif

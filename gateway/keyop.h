@@ -36,5 +36,21 @@ CMS_SignerInfo *keyop_cms_add_signer(const struct keyop_key *key, CMS_ContentInf
 				     const EVP_MD *md, unsigned int flags);
 /* X509_sign with this key. */
 int keyop_x509_sign(const struct keyop_key *key, X509 *x, const EVP_MD *md);
+/* X509_CRL_sign with this key (the local CA's CRLs). */
+int keyop_crl_sign(const struct keyop_key *key, X509_CRL *crl, const EVP_MD *md);
+
+/* Load the key at `path` under `id`, or, when the file does not exist yet,
+ * generate one (EVP_PKEY_EC: P-256; EVP_PKEY_RSA: `bits`), write it with
+ * O_EXCL and mode 0600, and load that.  For keys the gateway owns (the ACME
+ * account key).  1 when a key was created, 0 when loaded, or -SGW_E*. */
+int keyop_load_or_create(struct keyop *k, const char *id, const char *path, int type, int bits,
+			 struct sgw_err *err);
+/* A JWS signature (RFC 7518 3.3, 3.4) over data with SHA-256: RSASSA-PKCS1-v1_5
+ * for RSA keys, the raw r||s (2 x 32 bytes for P-256) for EC keys.  *ret_sig
+ * is malloc'd. */
+int keyop_sign_jws(const struct keyop_key *key, const unsigned char *data, size_t len,
+		   unsigned char **ret_sig, size_t *ret_len);
+/* A new EVP_PKEY holding only the public half; NULL on failure. */
+EVP_PKEY *keyop_public(const struct keyop_key *key);
 
 #endif

@@ -9,11 +9,14 @@
 
 #include <event2/event.h>
 
+#include "admin.h"
 #include "config.h"
 #include "daemon.h"
 #include "gw.h"
 #include "http_server.h"
 #include "log.h"
+#include "metrics.h"
+#include "revoke.h"
 #include "scep_envelope.h"
 #include "scep_http.h"
 #include "scep_msg.h"
@@ -28,7 +31,8 @@ usage(void)
 			"  -n       check the configuration and exit\n"
 			"  -d       stay in the foreground (the default)\n"
 			"  -v       debug logging\n"
-			"  -V       print the version\n");
+			"  -V       print the version\n"
+			"       scepgw -c FILE revoke SERIAL [--reason REASON]\n");
 }
 
 struct modules {
@@ -40,6 +44,9 @@ struct modules {
 	struct store *store;
 	struct http_server *http;
 	struct daemon_signals *sig;
+	struct metrics *metrics;
+	struct txn_admin *txn_admin;
+	struct admin *admin;
 };
 
 static void
@@ -49,6 +56,9 @@ modules_free(struct modules *m)
 	http_server_free(m->http);
 	/* backends stop before the workers go, so no callback runs late */
 	profiles_free(m->profiles);
+	admin_free(m->admin); /* after the backends: no callback reaches it late */
+	txn_admin_free(m->txn_admin);
+	metrics_free(m->metrics);
 	worker_pool_free(m->workers);
 	store_close(m->store);
 	if (m->base != NULL)
@@ -103,7 +113,13 @@ run(struct modules *m, struct sgw_err *err)
 			 .store = m->store,
 			 .profiles = m->profiles,
 			 .max_inflight = (unsigned)m->cfg->limits.max_connections};
-	if ((r = http_server_new(m->base, m->cfg, scep_http_handle, &gw, &m->http, err)) < 0)
+	for (size_t i = 0; i < m->profiles->n; i++)
+		validator_attach_store(m->profiles->v[i].validator, m->store);
+	if ((gw.metrics = m->metrics = metrics_new()) == NULL ||
+	    (m->txn_admin = txn_admin_new(&gw)) == NULL)
+		return sgw_err_set(err, SGW_ENOMEM, "out of memory");
+	if ((r = http_server_new(m->base, m->cfg, scep_http_handle, &gw, &m->http, err)) < 0 ||
+	    (r = admin_new(&gw, m->txn_admin, &m->admin, err)) < 0)
 		return r;
 	if ((r = daemon_drop_privileges(m->cfg->user, err)) < 0)
 		return r;
@@ -125,7 +141,8 @@ main(int argc, char **argv)
 	const char *file = NULL;
 	int check = 0, ch, r;
 
-	while ((ch = getopt(argc, argv, "c:ndvVh")) != -1) {
+	/* "+": stop at the first non-option (a subcommand and its own options) */
+	while ((ch = getopt(argc, argv, "+c:ndvVh")) != -1) {
 		switch (ch) {
 		case 'c':
 			file = optarg;
@@ -145,6 +162,10 @@ main(int argc, char **argv)
 			usage();
 			return 2;
 		}
+	}
+	if (file != NULL && optind < argc && strcmp(argv[optind], "revoke") == 0) {
+		log_init(log_verbosity, "scepgw");
+		return revoke_command(file, argc - optind - 1, argv + optind + 1);
 	}
 	if (file == NULL || optind != argc) {
 		usage();

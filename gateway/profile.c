@@ -144,21 +144,16 @@ is_self_signed(X509 *x)
 	return X509_check_issued(x, x) == X509_V_OK;
 }
 
-/* GetCACert: RA certificate(s), the issuing CA, and per profile the other
- * intermediates and the root. */
-static int
-build_getcacert(struct profile *p, struct sgw_err *err)
+/* An identity's RA certificate(s), its issuing CA, and per profile the other
+ * intermediates and the root (borrowed references). */
+static STACK_OF(X509) * identity_certs(const struct profile *p, const struct ra_identity *id)
 {
 	STACK_OF(X509) *sk = sk_X509_new_null();
-	STACK_OF(X509) *chain = p->id->ca_chain;
-	int r = -SGW_ENOMEM;
+	STACK_OF(X509) *chain = id->ca_chain;
 
-	if (sk == NULL)
-		return r;
-	if (!sk_X509_push(sk, p->id->sign_cert))
-		goto out;
-	if (p->id->enc_cert != p->id->sign_cert && !sk_X509_push(sk, p->id->enc_cert))
-		goto out;
+	if (sk == NULL || !sk_X509_push(sk, id->sign_cert) ||
+	    (id->enc_cert != id->sign_cert && !sk_X509_push(sk, id->enc_cert)))
+		goto fail;
 	for (int i = 0; i < sk_X509_num(chain); i++) {
 		X509 *x = sk_X509_value(chain, i);
 		int root = is_self_signed(x);
@@ -168,14 +163,79 @@ build_getcacert(struct profile *p, struct sgw_err *err)
 		if (i > 0 && !root && !p->cfg->getcacert_include_chain)
 			continue;
 		if (!sk_X509_push(sk, x))
-			goto out;
+			goto fail;
 	}
+	return sk;
+fail:
+	sk_X509_free(sk);
+	return NULL;
+}
+
+/* GetCACert: the RA mode chain, or (mode: single) the DER RA certificate
+ * alone for clients that cannot parse a chain. */
+static int
+build_getcacert(struct profile *p, struct sgw_err *err)
+{
+	STACK_OF(X509) * sk;
+	unsigned char *der = NULL;
+	int n, r;
+
+	if (p->cfg->getcacert_single) {
+		if (p->id->enc_cert != p->id->sign_cert)
+			return sgw_err_set(err, SGW_EINVAL,
+					   "scep_profiles.%s.getcacert.mode: single needs one RA "
+					   "certificate for signing and encryption",
+					   p->cfg->name);
+		p->getcacert_type = "application/x-x509-ca-cert";
+		n = i2d_X509(p->id->sign_cert, &der);
+		p->getcacert = n > 0 ? malloc((size_t)n) : NULL;
+		if (p->getcacert != NULL)
+			memcpy(p->getcacert, der, (size_t)n);
+		p->getcacert_len = p->getcacert != NULL ? (size_t)n : 0;
+		OPENSSL_free(der);
+		return p->getcacert != NULL ? 0 : sgw_err_set(err, SGW_ENOMEM, "out of memory");
+	}
+	p->getcacert_type = "application/x-x509-ca-ra-cert";
+	if ((sk = identity_certs(p, p->id)) == NULL)
+		return sgw_err_set(err, SGW_ENOMEM, "out of memory");
 	r = scep_certs_only(sk, NULL, &p->getcacert, &p->getcacert_len);
 	if (r < 0)
 		sgw_err_set(err, r, "scep_profiles.%s: cannot build GetCACert", p->cfg->name);
-out:
 	sk_X509_free(sk); /* certificates are borrowed */
 	return r;
+}
+
+/* GetNextCACert: the next identity's certificates, signed by the current RA. */
+static int
+build_getnextcacert(struct profile *p, struct sgw_err *err)
+{
+	STACK_OF(X509) * sk;
+	int r;
+
+	if (p->next_id == NULL)
+		return 0;
+	if ((sk = identity_certs(p, p->next_id)) == NULL)
+		return sgw_err_set(err, SGW_ENOMEM, "out of memory");
+	r = scep_nextca_build(sk, p->id->sign_cert, p->id->sign_key, &p->getnextcacert,
+			      &p->getnextcacert_len, err);
+	sk_X509_free(sk);
+	return r;
+}
+
+/* Every certificate of the CA chain is a trust anchor (PARTIAL_CHAIN): a
+ * signer verifies when it chains to the issuing CA. */
+static int
+build_trust(struct profile *p)
+{
+	STACK_OF(X509) *chain = p->id->ca_chain;
+
+	p->trust = X509_STORE_new();
+	if (p->trust == NULL || !X509_STORE_set_flags(p->trust, X509_V_FLAG_PARTIAL_CHAIN))
+		return -SGW_ENOMEM;
+	for (int i = 0; i < sk_X509_num(chain); i++)
+		if (!X509_STORE_add_cert(p->trust, sk_X509_value(chain, i)))
+			return -SGW_ENOMEM;
+	return 0;
 }
 
 static int
@@ -228,6 +288,10 @@ profile_build(struct profile_set *ps, struct profile *p, const struct cfg *c,
 	p->ra = cfg_ra_profile_find(c, pc->ra_profile);
 	p->id = find_identity(ps, pc->ra_identity);
 	p->backend = p->ra != NULL ? find_backend(ps, p->ra->backend) : NULL;
+	if (pc->next_ra_identity != NULL &&
+	    (p->next_id = find_identity(ps, pc->next_ra_identity)) == NULL)
+		return sgw_err_set(err, SGW_EINVAL, "scep_profiles.%s: dangling reference",
+				   pc->name);
 	if (p->ra == NULL || p->id == NULL || p->backend == NULL)
 		return sgw_err_set(err, SGW_EINVAL, "scep_profiles.%s: dangling reference",
 				   pc->name);
@@ -238,8 +302,10 @@ profile_build(struct profile_set *ps, struct profile *p, const struct cfg *c,
 	issuing = sk_X509_value(p->id->ca_chain, 0);
 	if (x509_name_string(X509_get_subject_name(issuing), p->issuer, sizeof(p->issuer)) < 0)
 		return sgw_err_set(err, SGW_EINVAL, "scep_profiles.%s: issuer name", pc->name);
-	if ((r = build_getcacert(p, err)) < 0)
+	if ((r = build_getcacert(p, err)) < 0 || (r = build_getnextcacert(p, err)) < 0)
 		return r;
+	if (build_trust(p) < 0)
+		return sgw_err_set(err, SGW_ENOMEM, "out of memory");
 	if ((r = build_certrep_chain(p)) < 0)
 		return sgw_err_set(err, r, "out of memory");
 	if (pc->allow_single_des) {
@@ -317,6 +383,8 @@ profiles_free(struct profile_set *ps)
 	for (size_t i = 0; i < ps->n; i++) {
 		validator_free(ps->v[i].validator);
 		free(ps->v[i].getcacert);
+		free(ps->v[i].getnextcacert);
+		X509_STORE_free(ps->v[i].trust);
 		sk_X509_free(ps->v[i].certrep_chain);
 	}
 	for (size_t i = 0; i < ps->n_backends; i++)

@@ -31,8 +31,13 @@ struct profile {
 	struct backend *backend;
 	struct validator *validator;
 	char caps_text[256];
-	uint8_t *getcacert; /* degenerate SignedData, built once */
+	uint8_t *getcacert; /* degenerate SignedData (or one DER cert), built once */
 	size_t getcacert_len;
+	const char *getcacert_type;  /* its Content-Type */
+	struct ra_identity *next_id; /* rollover: next_ra_identity, or NULL */
+	uint8_t *getnextcacert;	     /* GetNextCACert reply, signed once at startup */
+	size_t getnextcacert_len;
+	X509_STORE *trust;		/* the CA chain: renewal, GetCert, GetCRL signers */
 	STACK_OF(X509) * certrep_chain; /* CA certs added to CertRep SUCCESS, or NULL */
 	char issuer[512];		/* RFC 2253 name of the issuing CA (store key) */
 };

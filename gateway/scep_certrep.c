@@ -231,3 +231,44 @@ scep_certrep_build(const struct scep_certrep_params *p, uint8_t **ret_der, size_
 	BIO_free(content);
 	return r;
 }
+
+/* GetNextCACert (RFC 8894 4.7): a SignedData by the current RA signing key
+ * whose certificates field holds the next certificates (the signer's own is
+ * left out, so nothing else is there); the eContent is the same set as a
+ * certs-only SignedData, for clients that read the content instead. */
+int
+scep_nextca_build(STACK_OF(X509) * next, X509 *ra_cert, const struct keyop_key *ra_key,
+		  uint8_t **ret_der, size_t *ret_len, struct sgw_err *err)
+{
+	const unsigned int fl = CMS_PARTIAL | CMS_BINARY | CMS_NOSMIMECAP | CMS_NOCERTS;
+	CMS_ContentInfo *cms = CMS_sign(NULL, NULL, NULL, NULL, CMS_PARTIAL | CMS_BINARY);
+	uint8_t *inner = NULL;
+	size_t inner_len = 0;
+	unsigned char *der = NULL;
+	BIO *content = NULL;
+	int n, r = -SGW_ENOMEM;
+
+	if (cms == NULL || (r = scep_certs_only(next, NULL, &inner, &inner_len)) < 0)
+		goto out;
+	r = -SGW_ENOMEM;
+	for (int i = 0; i < sk_X509_num(next); i++)
+		if (!CMS_add1_cert(cms, sk_X509_value(next, i)))
+			goto out;
+	if (keyop_cms_add_signer(ra_key, cms, ra_cert, EVP_sha256(), fl) == NULL ||
+	    (content = BIO_new_mem_buf(inner, (int)inner_len)) == NULL ||
+	    CMS_final(cms, content, NULL, CMS_BINARY) != 1) {
+		r = -SGW_EAUTH;
+		goto out;
+	}
+	n = i2d_CMS_ContentInfo(cms, &der);
+	r = der_copy(der, n, ret_der, ret_len);
+out:
+	if (r < 0)
+		sgw_err_set(err, r, "GetNextCACert: cannot build the signed reply");
+	ERR_clear_error();
+	OPENSSL_free(der);
+	BIO_free(content);
+	free(inner);
+	CMS_ContentInfo_free(cms);
+	return r;
+}

@@ -36,4 +36,9 @@ int scep_certrep_build(const struct scep_certrep_params *p, uint8_t **ret_der, s
  * SUCCESS payload): version 1, no signers, eContent absent. */
 int scep_certs_only(STACK_OF(X509) * certs, X509_CRL *crl, uint8_t **ret_der, size_t *ret_len);
 
+/* GetNextCACert reply: SignedData by the current RA over a certs-only
+ * SignedData of `next`, with `next` in its certificates field too. */
+int scep_nextca_build(STACK_OF(X509) * next, X509 *ra_cert, const struct keyop_key *ra_key,
+		      uint8_t **ret_der, size_t *ret_len, struct sgw_err *err);
+
 #endif

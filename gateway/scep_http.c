@@ -9,6 +9,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "log.h"
+#include "profile.h"
 #include "scep_http.h"
 #include "scep_query.h"
 #include "scep_req.h"
@@ -112,9 +113,14 @@ dispatch(struct req_ctx *r, const struct scep_query *q)
 		reply_static(r, p->caps_text, strlen(p->caps_text), "text/plain");
 	} else if (strcasecmp(q->operation, "GetCACert") == 0) {
 		r->op = "GetCACert";
-		reply_static(r, p->getcacert, p->getcacert_len, "application/x-x509-ca-ra-cert");
+		reply_static(r, p->getcacert, p->getcacert_len, p->getcacert_type);
 	} else if (strcasecmp(q->operation, "GetNextCACert") == 0) {
 		r->op = "GetNextCACert";
+		if (p->getnextcacert != NULL) {
+			reply_static(r, p->getnextcacert, p->getnextcacert_len,
+				     "application/x-x509-next-ca-cert");
+			return;
+		}
 		req_set_outcome(r, SCEP_OUT_HTTP_BAD_OP,
 				"GetNextCACert: no CA rollover is configured for this profile");
 		req_finish(r);
@@ -123,6 +129,55 @@ dispatch(struct req_ctx *r, const struct scep_query *q)
 				q->operation[0] ? "unknown" : "missing", q->operation);
 		req_finish(r);
 	}
+}
+
+/* ---- /crl/<backend>.crl: the CRL over plain HTTP (CRL distribution points) */
+
+static void
+crl_done(void *arg, X509_CRL *crl, const char *reason)
+{
+	struct req_ctx *r = arg;
+	unsigned char *der = NULL;
+	int n = crl != NULL ? i2d_X509_CRL(crl, &der) : -1;
+
+	if (n <= 0) {
+		req_set_outcome(r, SCEP_OUT_HTTP_UNAVAILABLE, "no CRL: %s",
+				reason != NULL ? reason : "cannot encode it");
+		req_finish(r);
+	} else {
+		reply_static(r, der, (size_t)n, "application/pkix-crl");
+	}
+	OPENSSL_free(der);
+}
+
+/* 1 when the path is under /crl/ (and the request is answered), else 0. */
+static int
+serve_crl(struct req_ctx *r, const char *path)
+{
+	struct profile_set *ps = r->gw->profiles;
+	const char *name = path + 5;
+	size_t n = strlen(name);
+	struct backend *b = NULL;
+
+	if (strncmp(path, "/crl/", 5) != 0)
+		return 0;
+	r->op = "CRL";
+	for (size_t i = 0; n > 4 && strcmp(name + n - 4, ".crl") == 0 && i < ps->n_backends; i++)
+		if (strlen(backend_name(ps->backends[i])) == n - 4 &&
+		    strncmp(backend_name(ps->backends[i]), name, n - 4) == 0)
+			b = ps->backends[i];
+	if (b == NULL) {
+		req_set_outcome(r, SCEP_OUT_HTTP_NO_PROFILE, "no CA at '%.100s'", path);
+	} else if (evhttp_request_get_command(r->http) != EVHTTP_REQ_GET) {
+		req_set_outcome(r, SCEP_OUT_HTTP_METHOD, "a CRL is fetched with GET");
+	} else if (backend_get_crl(b, crl_done, r) == 0) {
+		return 1;
+	} else {
+		req_set_outcome(r, SCEP_OUT_HTTP_NO_PROFILE, "backend %s publishes no CRL",
+				backend_name(b));
+	}
+	req_finish(r);
+	return 1;
 }
 
 void
@@ -147,6 +202,8 @@ scep_http_handle(struct evhttp_request *req, void *arg)
 		req_finish(r);
 		return;
 	}
+	if (path != NULL && serve_crl(r, path))
+		return;
 	if (path == NULL ||
 	    scep_http_route(path, gw->cfg->default_profile, name, sizeof(name)) < 0 ||
 	    (r->prof = profiles_find(gw->profiles, name)) == NULL) {

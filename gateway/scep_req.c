@@ -10,6 +10,7 @@
 #include <openssl/objects.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "scep_req.h"
 
 struct req_ctx *
@@ -67,6 +68,7 @@ req_free(struct req_ctx *r)
 	csr_free(r->csr);
 	store_txn_clear(&r->txn);
 	sk_X509_pop_free(r->issued, X509_free);
+	X509_CRL_free(r->crl);
 	free(r->reply);
 	free(r);
 }
@@ -127,5 +129,7 @@ req_finish(struct req_ctx *r)
 		r->reply != NULL ? m->http_status : (m->pki_status < 0 ? m->http_status : 500),
 		r->serial[0] ? " serial=" : "", r->serial, ms, r->reason[0] ? " reason=\"" : "",
 		r->reason, r->reason[0] ? "\"" : "");
+	metrics_request(r->gw->metrics, r->op, r->prof != NULL ? r->prof->cfg->name : "-", m->name,
+			ms);
 	req_free(r);
 }

@@ -37,7 +37,9 @@ struct req_ctx {
 	struct csr *csr;
 	struct store_txn txn;
 	int have_txn;
-	int attempts; /* backend submissions (serial collisions) */
+	int attempts;  /* backend submissions (serial collisions) */
+	int renewal;   /* signed by a certificate of the profile's CA (renewal.c) */
+	X509_CRL *crl; /* GetCRL SUCCESS: owned */
 
 	/* outcome and reply */
 	enum scep_outcome outcome;

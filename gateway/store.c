@@ -24,6 +24,7 @@ static const char *const txn_state_names[TXN_STATE_MAX] = {
     [TXN_ISSUED] = "ISSUED",
     [TXN_REJECTED] = "REJECTED",
     [TXN_FAILED] = "FAILED",
+    [TXN_EXPIRED] = "EXPIRED",
 };
 
 const char *
@@ -125,9 +126,77 @@ store_cert_count(struct store *s, int64_t *ret)
 }
 
 int
+store_cert_revoke(struct store *s, const char *issuer, const char *serial, int reason, int64_t when)
+{
+	return s->ops->cert_revoke(s->priv, issuer, serial, reason, when);
+}
+
+int
+store_cert_find_serial(struct store *s, const char *serial, struct store_cert *ret)
+{
+	return s->ops->cert_find_serial(s->priv, serial, ret);
+}
+
+int
 store_nonce_check(struct store *s, const uint8_t *nonce, size_t len, int64_t now, int ttl)
 {
 	return s->ops->nonce_check(s->priv, nonce, len, now, ttl);
+}
+
+int
+store_txn_list(struct store *s, const struct store_txn_filter *f, store_txn_each each, void *arg)
+{
+	return s->ops->txn_list(s->priv, f, each, arg);
+}
+
+int
+store_txn_count(struct store *s, int state, int64_t *ret)
+{
+	return s->ops->txn_count(s->priv, state, ret);
+}
+
+int
+store_txn_decide(struct store *s, const struct store_txn *t, const char *admin)
+{
+	return s->ops->txn_decide(s->priv, t, admin);
+}
+
+int
+store_txn_decider(struct store *s, int64_t id, char *ret_admin, size_t cap)
+{
+	return s->ops->txn_decider(s->priv, id, ret_admin, cap);
+}
+
+int
+store_otp_put(struct store *s, const struct store_otp *o)
+{
+	return s->ops->otp_put(s->priv, o);
+}
+
+int
+store_otp_consume(struct store *s, const char *profile, const uint8_t sha256[32], int64_t now,
+		  char *ret_subject, size_t cap)
+{
+	return s->ops->otp_consume(s->priv, profile, sha256, now, ret_subject, cap);
+}
+
+int
+store_otp_count(struct store *s, const char *profile, int64_t now, int64_t *ret)
+{
+	return s->ops->otp_count(s->priv, profile, now, ret);
+}
+
+int
+store_cert_search(struct store *s, const char *subject, const char *serial, size_t max,
+		  store_cert_each each, void *arg)
+{
+	return s->ops->cert_search(s->priv, subject, serial, max, each, arg);
+}
+
+int
+store_stats(struct store *s, struct store_stats *ret)
+{
+	return s->ops->stats(s->priv, ret);
 }
 
 void

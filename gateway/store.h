@@ -19,6 +19,7 @@ enum txn_state {
 	TXN_ISSUED,
 	TXN_REJECTED,
 	TXN_FAILED,
+	TXN_EXPIRED, /* awaited approval longer than the RA profile's pending_ttl */
 	TXN_STATE_MAX
 };
 const char *txn_state_name(int state);
@@ -55,6 +56,32 @@ struct store_cert {
 	size_t der_len;
 };
 
+/* A one-time challenge (validator_otp.c): only its SHA-256 is stored. */
+struct store_otp {
+	char profile[64];
+	uint8_t sha256[32];
+	char subject[256]; /* bound CN or RFC 2253 subject; "" = any */
+	char issued_by[64];
+	int64_t created;
+	int64_t expires;
+};
+
+/* Which transactions txn_list returns (oldest first). */
+struct store_txn_filter {
+	int state;    /* enum txn_state, or -1 for any */
+	int approved; /* 1: only those an administrator approved (txn_decide) */
+	size_t max;   /* at most this many rows */
+};
+
+/* Time spent in the store since open (metrics). */
+struct store_stats {
+	uint64_t statements;
+	double seconds;
+};
+
+typedef int (*store_txn_each)(void *arg, const struct store_txn *t); /* < 0 stops */
+typedef int (*store_cert_each)(void *arg, const struct store_cert *c);
+
 struct store; /* opaque: ops + private state */
 
 struct store_ops {
@@ -73,8 +100,35 @@ struct store_ops {
 	int (*txn_issue)(void *priv, struct store_txn *t, const struct store_cert *c);
 	int (*cert_get)(void *priv, const char *issuer, const char *serial, struct store_cert *ret);
 	int (*cert_count)(void *priv, int64_t *ret);
+	/* mark (issuer, serial) revoked with an RFC 5280 CRLReason at `when` (unix
+	 * seconds); -SGW_ENOTFOUND if absent, -SGW_EEXIST if already revoked
+	 * (nothing changes) */
+	int (*cert_revoke)(void *priv, const char *issuer, const char *serial, int reason,
+			   int64_t when);
+	/* the certificate with this serial whatever its issuer; -SGW_ENOTFOUND,
+	 * or -SGW_EEXIST when two issuers share the serial (pass the issuer then) */
+	int (*cert_find_serial)(void *priv, const char *serial, struct store_cert *ret);
 	/* 0 if new (and remembered until now + ttl), -SGW_EEXIST if seen and not expired */
 	int (*nonce_check)(void *priv, const uint8_t *nonce, size_t len, int64_t now, int ttl);
+	/* ---- admin (store_sqlite_adm.c) ---- */
+	int (*txn_list)(void *priv, const struct store_txn_filter *f, store_txn_each each,
+			void *arg);
+	int (*txn_count)(void *priv, int state, int64_t *ret);
+	/* atomically: if t is still AWAITING_APPROVAL, store its state, reason and
+	 * updated, and record who decided; -SGW_ENOTFOUND when it is not */
+	int (*txn_decide)(void *priv, const struct store_txn *t, const char *admin);
+	/* who decided on transaction id (txn_decide); -SGW_ENOTFOUND if nobody */
+	int (*txn_decider)(void *priv, int64_t id, char *ret_admin, size_t cap);
+	int (*otp_put)(void *priv, const struct store_otp *o);
+	/* single use: marks it used and returns its bound subject; -SGW_ENOTFOUND
+	 * when unknown, used or expired */
+	int (*otp_consume)(void *priv, const char *profile, const uint8_t sha256[32], int64_t now,
+			   char *ret_subject, size_t cap);
+	int (*otp_count)(void *priv, const char *profile, int64_t now, int64_t *ret);
+	/* newest first; subject is a substring ("" = any), serial exact ("" = any) */
+	int (*cert_search)(void *priv, const char *subject, const char *serial, size_t max,
+			   store_cert_each each, void *arg);
+	int (*stats)(void *priv, struct store_stats *ret);
 };
 
 int store_open(const struct cfg_store *cfg, struct store **ret, struct sgw_err *err);
@@ -88,7 +142,22 @@ int store_txn_update(struct store *s, const struct store_txn *t);
 int store_txn_issue(struct store *s, struct store_txn *t, const struct store_cert *c);
 int store_cert_get(struct store *s, const char *issuer, const char *serial, struct store_cert *ret);
 int store_cert_count(struct store *s, int64_t *ret);
+int store_cert_revoke(struct store *s, const char *issuer, const char *serial, int reason,
+		      int64_t when);
+int store_cert_find_serial(struct store *s, const char *serial, struct store_cert *ret);
 int store_nonce_check(struct store *s, const uint8_t *nonce, size_t len, int64_t now, int ttl);
+int store_txn_list(struct store *s, const struct store_txn_filter *f, store_txn_each each,
+		   void *arg);
+int store_txn_count(struct store *s, int state, int64_t *ret);
+int store_txn_decide(struct store *s, const struct store_txn *t, const char *admin);
+int store_txn_decider(struct store *s, int64_t id, char *ret_admin, size_t cap);
+int store_otp_put(struct store *s, const struct store_otp *o);
+int store_otp_consume(struct store *s, const char *profile, const uint8_t sha256[32], int64_t now,
+		      char *ret_subject, size_t cap);
+int store_otp_count(struct store *s, const char *profile, int64_t now, int64_t *ret);
+int store_cert_search(struct store *s, const char *subject, const char *serial, size_t max,
+		      store_cert_each each, void *arg);
+int store_stats(struct store *s, struct store_stats *ret);
 
 /* Free what a found record owns (csr_der / der); the struct itself is the caller's. */
 void store_txn_clear(struct store_txn *t);

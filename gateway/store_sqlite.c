@@ -16,6 +16,7 @@
 
 #include "log.h"
 #include "store.h"
+#include "store_sqlite_int.h"
 #include "store_sqlite_sql.h"
 
 #define SQ_BUSY_TIMEOUT_MS 2000
@@ -30,7 +31,14 @@ struct sq_store {
 	sqlite3_stmt *st[SQ_STMT_MAX];
 	unsigned nonce_calls;
 	int64_t nonce_swept; /* `now` of the last sweep */
+	struct sq_adm *adm;  /* store_sqlite_adm.c */
 };
+
+struct sq_adm *
+sq_adm_of(void *priv)
+{
+	return ((struct sq_store *)priv)->adm;
+}
 
 #define SQ_CAP(type, field) sizeof(((type *)0)->field)
 
@@ -271,6 +279,7 @@ sq_close(void *priv)
 
 	if (q == NULL)
 		return;
+	sqa_close(q->adm);
 	for (i = 0; i < SQ_STMT_MAX; i++)
 		sqlite3_finalize(q->st[i]);
 	if (q->db != NULL && sqlite3_close(q->db) != SQLITE_OK)
@@ -303,6 +312,8 @@ sq_open(void **ret_priv, const struct cfg_store *cfg, struct sgw_err *err)
 		r = sq_migrate(q, err);
 	if (r == 0)
 		r = sq_prepare_all(q, err);
+	if (r == 0)
+		r = sqa_open(q->db, &q->adm, err);
 	if (r < 0)
 		goto fail;
 	*ret_priv = q;
@@ -357,7 +368,7 @@ sq_txn_insert(void *priv, struct store_txn *t)
 }
 
 /* Decode one transactions row (SQ_TXN_COLS order); ret is written on success. */
-static int
+int
 sq_row_txn(sqlite3_stmt *st, void *ret)
 {
 	struct store_txn t;
@@ -520,7 +531,7 @@ sq_txn_issue(void *priv, struct store_txn *t, const struct store_cert *c)
 	return 0;
 }
 
-static int
+int
 sq_row_cert(sqlite3_stmt *st, void *ret)
 {
 	struct store_cert c;
@@ -571,6 +582,73 @@ sq_cert_count(void *priv, int64_t *ret)
 	else
 		r = sq_fail(q, "cert count");
 	sq_reset(st);
+	return r;
+}
+
+/* Already revoked (or absent) leaves changes() at 0: tell the two apart. */
+static int
+sq_cert_revoke(void *priv, const char *issuer, const char *serial, int reason, int64_t when)
+{
+	struct sq_store *q = priv;
+	sqlite3_stmt *st = q->st[SQ_CERT_REVOKE];
+	struct store_cert c;
+	int bad = 0, r = 0;
+
+	if (issuer == NULL || serial == NULL || reason < 0 || reason > 10)
+		return -SGW_EINVAL;
+	bad |= sq_bind_str(st, 1, issuer, SQ_CAP(struct store_cert, issuer));
+	bad |= sq_bind_str(st, 2, serial, SQ_CAP(struct store_cert, serial));
+	bad |= sqlite3_bind_int64(st, 3, when);
+	bad |= sqlite3_bind_int(st, 4, reason);
+	if (bad != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE)
+		r = sq_fail(q, "cert revoke");
+	else if (sqlite3_changes(q->db) == 0)
+		r = -SGW_ENOTFOUND;
+	sq_reset(st);
+	if (r != -SGW_ENOTFOUND)
+		return r;
+	r = sq_cert_get(q, issuer, serial, &c);
+	if (r == 0) {
+		store_cert_clear(&c);
+		return -SGW_EEXIST;
+	}
+	return r;
+}
+
+/* Two rows (LIMIT 2) mean the serial alone is ambiguous. */
+static int
+sq_cert_find_serial(void *priv, const char *serial, struct store_cert *ret)
+{
+	struct sq_store *q = priv;
+	sqlite3_stmt *st = q->st[SQ_CERT_BY_SERIAL];
+	struct store_cert c;
+	int rc, r;
+
+	if (serial == NULL)
+		return -SGW_EINVAL;
+	if (sq_bind_str(st, 1, serial, SQ_CAP(struct store_cert, serial)) != SQLITE_OK) {
+		sq_reset(st);
+		return sq_fail(q, "cert by serial bind");
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		r = -SGW_ENOTFOUND;
+	else if (rc != SQLITE_ROW)
+		r = sq_fail(q, "cert by serial");
+	else
+		r = sq_row_cert(st, &c);
+	if (r == 0) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			r = -SGW_EEXIST;
+		else if (rc != SQLITE_DONE)
+			r = sq_fail(q, "cert by serial");
+		if (r < 0)
+			store_cert_clear(&c);
+	}
+	sq_reset(st);
+	if (r == 0)
+		memcpy(ret, &c, sizeof(c));
 	return r;
 }
 
@@ -631,5 +709,8 @@ const struct store_ops store_sqlite_ops = {
     .txn_issue = sq_txn_issue,
     .cert_get = sq_cert_get,
     .cert_count = sq_cert_count,
+    .cert_revoke = sq_cert_revoke,
+    .cert_find_serial = sq_cert_find_serial,
     .nonce_check = sq_nonce_check,
+    SQA_OPS,
 };

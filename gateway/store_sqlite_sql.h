@@ -23,6 +23,15 @@ static const char *const sq_migrations[] = {
     "CREATE INDEX certificates_txn ON certificates (txn_id);"
     "CREATE TABLE nonces (nonce BLOB PRIMARY KEY, expires INTEGER NOT NULL);"
     "CREATE INDEX nonces_expires ON nonces (expires);",
+    /* 2: approvals and one-time challenges (admin API) */
+    "CREATE INDEX transactions_state ON transactions (state, created);"
+    "CREATE TABLE approvals (txn_id INTEGER PRIMARY KEY REFERENCES transactions (id),"
+    " admin TEXT NOT NULL, state INTEGER NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL);"
+    "CREATE TABLE otps (id INTEGER PRIMARY KEY, profile TEXT NOT NULL,"
+    " sha256 BLOB NOT NULL UNIQUE CHECK (length(sha256) = 32), subject TEXT NOT NULL,"
+    " issued_by TEXT NOT NULL, created INTEGER NOT NULL, expires INTEGER NOT NULL,"
+    " used INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX otps_expires ON otps (expires);",
 };
 #define SQ_SCHEMA_VERSION ((int)(sizeof(sq_migrations) / sizeof(sq_migrations[0])))
 
@@ -37,6 +46,8 @@ enum sq_stmt {
 	SQ_CERT_INSERT,
 	SQ_CERT_GET,
 	SQ_CERT_COUNT,
+	SQ_CERT_REVOKE,
+	SQ_CERT_BY_SERIAL,
 	SQ_NONCE_SWEEP,
 	SQ_NONCE_PUT,
 	SQ_STMT_MAX
@@ -67,6 +78,9 @@ static const char *const sq_sql[SQ_STMT_MAX] = {
     [SQ_CERT_GET] = "SELECT " SQ_CERT_COLS " FROM certificates"
 		    " WHERE issuer = ?1 AND serial = ?2",
     [SQ_CERT_COUNT] = "SELECT count(*) FROM certificates",
+    [SQ_CERT_REVOKE] = "UPDATE certificates SET revoked = 1, revoked_at = ?3, revoke_reason = ?4"
+		       " WHERE issuer = ?1 AND serial = ?2 AND revoked = 0",
+    [SQ_CERT_BY_SERIAL] = "SELECT " SQ_CERT_COLS " FROM certificates WHERE serial = ?1 LIMIT 2",
     [SQ_NONCE_SWEEP] = "DELETE FROM nonces WHERE rowid IN"
 		       " (SELECT rowid FROM nonces WHERE expires <= ?1 LIMIT ?2)",
     /* a live nonce makes this a no-op (changes() == 0); an expired one is replaced */

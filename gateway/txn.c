@@ -13,6 +13,7 @@
 #include "log.h"
 #include "scep_certrep.h"
 #include "scep_envelope.h"
+#include "txn_admin.h"
 #include "txn_int.h"
 
 int64_t
@@ -45,6 +46,7 @@ certrep_work(void *arg)
 	p.ra_cert = r->prof->id->sign_cert;
 	p.ra_key = r->prof->id->sign_key;
 	p.certs = r->issued;
+	p.crl = r->crl;
 	r->rc = scep_certrep_build(&p, &r->reply, &r->reply_len, &r->werr);
 }
 
@@ -129,6 +131,12 @@ txn_reply_from_state(struct req_ctx *r)
 		break;
 	case TXN_FAILED:
 		req_set_outcome(r, SCEP_OUT_BACKEND_FAILED, "%s", r->txn.reason);
+		break;
+	case TXN_EXPIRED: /* the approval never came (txn_admin.c) */
+		req_set_outcome(r,
+				r->msg->msg_type == SCEP_MSG_CERTPOLL ? SCEP_OUT_BAD_CERT_ID
+								      : SCEP_OUT_DENIED,
+				"%s", r->txn.reason);
 		break;
 	default:
 		req_set_outcome(r, SCEP_OUT_PENDING, NULL);
@@ -258,6 +266,10 @@ txn_pkioperation(struct req_ctx *r)
 	}
 	ret = store_nonce_check(r->gw->store, r->msg->sender_nonce, SCEP_NONCE_LEN, txn_now(),
 				r->gw->cfg->store.nonce_ttl);
+	if (ret == -SGW_EEXIST && txn_resend_of_held(r)) {
+		txn_reply_from_state(r); /* a held request re-sent as is: no side effect */
+		return;
+	}
 	if (ret == -SGW_EEXIST) {
 		req_set_outcome(r, SCEP_OUT_DENIED, "replayed senderNonce");
 		txn_reply(r);
@@ -275,6 +287,10 @@ txn_pkioperation(struct req_ctx *r)
 		break;
 	case SCEP_MSG_CERTPOLL:
 		txn_op_certpoll(r);
+		break;
+	case SCEP_MSG_GETCERT:
+	case SCEP_MSG_GETCRL:
+		txn_op_getcert(r);
 		break;
 	default:
 		req_set_outcome(r, SCEP_OUT_BAD_REQUEST, "%s is not offered by this gateway",

@@ -5,6 +5,7 @@
 
 #include "approval.h"
 #include "log.h"
+#include "renewal.h"
 #include "scep_envelope.h"
 #include "txn_int.h"
 
@@ -67,7 +68,14 @@ enroll_authorize(struct req_ctx *r)
 		return;
 	}
 	vr = (struct validator_req){r->csr, r->prof->cfg->name, r->msg->transaction_id, r->peer};
-	ret = validator_check(r->prof->validator, &vr, NULL, NULL, &err);
+	if (r->renewal)
+		ret = renewal_check_rules(&r->prof->cfg->renewal, r->msg->signer, r->csr,
+					  (time_t)txn_now(), &err);
+	else
+		ret = 0;
+	/* a renewal is authorized by the old certificate, the challenge optional */
+	if (ret == 0 && (!r->renewal || r->prof->cfg->renewal.require_challenge))
+		ret = validator_check(r->prof->validator, &vr, NULL, NULL, &err);
 	if (ret == 0)
 		ret = csr_policy_check(&r->prof->cfg->csr_policy, r->csr, &err);
 	if (ret < 0) {
@@ -123,6 +131,50 @@ in_progress(const struct store_txn *t)
 	return t->state == TXN_RECEIVED || t->state == TXN_AUTHORIZED || t->state == TXN_SUBMITTED;
 }
 
+/* A client that renews with its existing key (micromdm scepclient) keeps its
+ * transactionID (a hash of the key) and signer key, so the request lands on
+ * the transaction that issued the signer.  Signed by that very certificate it
+ * is a new request (the row is reused); signed by an older one it is a
+ * re-send and gets the stored answer. */
+static int
+renews_own_result(struct req_ctx *r)
+{
+	char serial[80];
+
+	return r->txn.state == TXN_ISSUED && renewal_signer_claims_ca(r->prof, r->msg->signer) &&
+	       txn_cert_serial(r->msg->signer, serial, sizeof(serial)) == 0 &&
+	       strcmp(serial, r->txn.cert_serial) == 0;
+}
+
+/* RenewalReq, or a PKCSReq signed by a certificate of this CA (draft-nourse,
+ * macOS): the signer must chain to the CA, be valid and not revoked.  A
+ * PKCSReq like that on a profile without renewal is an ordinary PKCSReq. */
+static int
+renewal_authorize(struct req_ctx *r)
+{
+	const struct cfg_renewal *rules = &r->prof->cfg->renewal;
+	struct sgw_err err = {{0}};
+	int ret;
+
+	r->renewal = r->msg->msg_type == SCEP_MSG_RENEWALREQ ||
+		     (rules->enabled && renewal_signer_claims_ca(r->prof, r->msg->signer));
+	if (!r->renewal)
+		return 0;
+	if (!rules->enabled) {
+		req_set_outcome(r, SCEP_OUT_DENIED, "RenewalReq: renewal is not enabled here");
+		return -1;
+	}
+	ret = renewal_verify_signer(r->prof, r->gw->store, r->msg->signer, (time_t)txn_now(), &err);
+	if (ret == 0)
+		return 0;
+	req_set_outcome(r,
+			ret == -SGW_EAUTH     ? SCEP_OUT_BAD_MESSAGE
+			: ret == -SGW_EDENIED ? SCEP_OUT_DENIED
+					      : SCEP_OUT_HTTP_INTERNAL,
+			"renewal: %s", err.msg);
+	return -1;
+}
+
 void
 txn_op_enroll(struct req_ctx *r)
 {
@@ -141,8 +193,16 @@ txn_op_enroll(struct req_ctx *r)
 		req_finish(r);
 		return;
 	}
-	if (ret == 1 && !(in_progress(&r->txn) && r->txn.updated < txn_now() - TXN_STALE_SECONDS)) {
+	if (ret == 1 && !(in_progress(&r->txn) && r->txn.updated < txn_now() - TXN_STALE_SECONDS) &&
+	    !renews_own_result(r)) {
 		txn_reply_from_state(r);
+		return;
+	}
+	if (renewal_authorize(r) < 0) {
+		if (r->outcome == SCEP_OUT_HTTP_INTERNAL)
+			req_finish(r);
+		else
+			txn_reply(r);
 		return;
 	}
 	txn_decrypt(r, enroll_authorize);

@@ -22,5 +22,6 @@ void txn_decrypt(struct req_ctx *r, void (*then)(struct req_ctx *r));
 
 void txn_op_enroll(struct req_ctx *r);	 /* txn_enroll.c: PKCSReq, RenewalReq */
 void txn_op_certpoll(struct req_ctx *r); /* txn_poll.c: CertPoll */
+void txn_op_getcert(struct req_ctx *r);	 /* txn_getcert.c: GetCert, GetCRL */
 
 #endif

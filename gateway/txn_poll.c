@@ -1,12 +1,16 @@
 /* txn_poll.c: CertPoll (GetCertInitial): find the transaction by
- * transactionID + signer key (the IssuerAndSubject body is redundant, RFC 8894
- * 3.3.3) and answer from its state; a backend that is still working is asked
- * again first. */
+ * transactionID + signer key, then check the IssuerAndSubject body as a
+ * sanity check (RFC 8894 3.3.3 calls it redundant): its subject must be the
+ * transaction's, else FAILURE badCertId (no certificate matches what was
+ * asked).  Then answer from the state; a backend that is still working is
+ * asked again first. */
 #include <stdio.h>
 #include <string.h>
 
 #include "log.h"
+#include "profile.h"
 #include "scep_envelope.h"
+#include "scep_ias.h"
 #include "txn_int.h"
 
 static void
@@ -33,6 +37,41 @@ poll_done(void *arg, struct backend_result *res)
 	txn_reply_from_state(r);
 }
 
+static void
+poll_answer(struct req_ctx *r)
+{
+	if (r->txn.state == TXN_BACKEND_PENDING &&
+	    backend_poll(r->prof->backend, r->txn.backend_handle, poll_done, r) == 0)
+		return;
+	txn_reply_from_state(r);
+}
+
+/* Loop thread, after decryption. */
+static void
+poll_check_subject(struct req_ctx *r)
+{
+	struct scep_ias_subject ias;
+	char subject[sizeof(r->txn.subject)];
+	int ok;
+
+	if (scep_ias_subject_parse(r->content, r->content_len, &ias) < 0) {
+		req_set_outcome(r, SCEP_OUT_BAD_REQUEST, "messageData is not an IssuerAndSubject");
+		txn_reply(r);
+		return;
+	}
+	ok = x509_name_string(ias.subject, subject, sizeof(subject)) == 0 &&
+	     strcmp(subject, r->txn.subject) == 0;
+	scep_ias_subject_clear(&ias);
+	if (!ok) {
+		req_set_outcome(r, SCEP_OUT_BAD_CERT_ID,
+				"IssuerAndSubject names another subject than transaction %s",
+				r->msg->transaction_id);
+		txn_reply(r);
+		return;
+	}
+	poll_answer(r);
+}
+
 void
 txn_op_certpoll(struct req_ctx *r)
 {
@@ -53,8 +92,9 @@ txn_op_certpoll(struct req_ctx *r)
 		txn_reply(r);
 		return;
 	}
-	if (r->txn.state == TXN_BACKEND_PENDING &&
-	    backend_poll(r->prof->backend, r->txn.backend_handle, poll_done, r) == 0)
+	if (r->msg->envelope == NULL) { /* tolerated: the transaction key suffices */
+		poll_answer(r);
 		return;
-	txn_reply_from_state(r);
+	}
+	txn_decrypt(r, poll_check_subject);
 }

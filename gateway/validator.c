@@ -15,6 +15,7 @@ struct validator {
 static const struct validator_ops *const validators[CHALLENGE_TYPE_MAX] = {
     [CHALLENGE_NONE] = &validator_none,
     [CHALLENGE_STATIC] = &validator_static,
+    [CHALLENGE_OTP] = &validator_otp,
 };
 
 int
@@ -53,6 +54,13 @@ const char *
 validator_name(const struct validator *v)
 {
 	return v->ops->name;
+}
+
+void
+validator_attach_store(struct validator *v, struct store *s)
+{
+	if (v != NULL && v->ops->attach != NULL)
+		v->ops->attach(v->priv, s);
 }
 
 void

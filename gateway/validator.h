@@ -19,6 +19,8 @@ struct validator_req {
 	const char *peer;
 };
 
+struct store;
+
 typedef void (*validator_cb)(void *arg, int verdict, const char *reason);
 
 struct validator_ops {
@@ -28,6 +30,8 @@ struct validator_ops {
 	int (*check)(void *priv, const struct validator_req *req, validator_cb cb, void *arg,
 		     struct sgw_err *err);
 	void (*free)(void *priv);
+	/* optional: the store, once open (validators that keep state there) */
+	void (*attach)(void *priv, struct store *s);
 };
 
 struct validator;
@@ -37,11 +41,14 @@ int validator_check(struct validator *v, const struct validator_req *req, valida
 		    void *arg, struct sgw_err *err);
 const char *validator_name(const struct validator *v);
 void validator_free(struct validator *v);
+/* Hand the open store to validators that need it (otp); main.c, at startup. */
+void validator_attach_store(struct validator *v, struct store *s);
 
 /* Constant-time: 1 when SHA-256(secret) equals want. */
 int validator_secret_matches(const char *secret, const uint8_t want[32]);
 
 extern const struct validator_ops validator_static;
 extern const struct validator_ops validator_none;
+extern const struct validator_ops validator_otp;
 
 #endif

@@ -20,19 +20,8 @@
 #include <openssl/x509v3.h>
 
 #include "backend.h"
+#include "local_int.h"
 #include "template.h"
-
-#define LOCAL_MAX_CSR (64 * 1024)
-#define LOCAL_MAX_CHAIN 16
-
-struct local_conf {
-	char *type;
-	char *ca_cert;
-	char *ca_chain;
-	char *ca_key;
-	char *digest;
-	const struct cfg_node *templates;
-};
 
 static const struct cfg_field local_fields[] = {
     {"type", CFG_STR, offsetof(struct local_conf, type), 1},
@@ -41,27 +30,9 @@ static const struct cfg_field local_fields[] = {
     {"ca_key", CFG_STR, offsetof(struct local_conf, ca_key), 1},
     {"digest", CFG_STR, offsetof(struct local_conf, digest), 0},
     {"templates", CFG_NODE, offsetof(struct local_conf, templates), 0},
+    {"state_dir", CFG_STR, offsetof(struct local_conf, state_dir), 0},
+    {"crl_validity", CFG_DURATION, offsetof(struct local_conf, crl_validity), 0},
     {NULL, 0, 0, 0},
-};
-
-struct local_job;
-
-struct local {
-	char *name;
-	char *path; /* "backends.<name>", for messages */
-	struct local_conf conf;
-	struct tmpl_set tmpls;
-	const EVP_MD *md;
-	/* set by start() */
-	struct worker_pool *workers;
-	const struct keyop_key *key;
-	X509 *ca;
-	STACK_OF(X509) * chain; /* issuing CA first */
-	uint8_t aki[TMPL_MAX_KEYID];
-	size_t aki_len;
-	time_t ca_not_after;
-	int running;
-	LIST_HEAD(, local_job) jobs;
 };
 
 struct local_job {
@@ -98,6 +69,7 @@ local_configure(void *priv, const char *bname, const struct cfg_node *node, cons
 	int r;
 
 	LIST_INIT(&l->jobs);
+	LIST_INIT(&l->crl_jobs);
 	l->name = strdup(bname);
 	l->path = strdup(path);
 	if (l->name == NULL || l->path == NULL)
@@ -111,6 +83,8 @@ local_configure(void *priv, const char *bname, const struct cfg_node *node, cons
 			       "digest: '%s' is not one of sha256, sha384, sha512", l->conf.digest);
 	r = tmpl_set_parse(l->conf.templates, path, &l->tmpls, err);
 	l->conf.templates = NULL; /* borrowed from the config tree: not kept */
+	if (r == 0)
+		r = local_crl_configure(l, node, err);
 	return r;
 }
 
@@ -383,6 +357,7 @@ local_stop(void *priv)
 		LIST_REMOVE(j, link);
 		j->owner = NULL;
 	}
+	local_crl_stop(l);
 	l->running = 0;
 }
 
@@ -394,6 +369,7 @@ local_free(void *priv)
 	local_stop(l);
 	cfg_fields_free(local_fields, &l->conf);
 	tmpl_set_free(&l->tmpls);
+	local_crl_free(l);
 	X509_free(l->ca);
 	sk_X509_pop_free(l->chain, X509_free);
 	free(l->name);
@@ -402,13 +378,15 @@ local_free(void *priv)
 
 const struct backend_ops backend_local = {
     .name = "local",
-    .caps = 0,
+    .caps = BACKEND_CAP_REVOKE | BACKEND_CAP_CRL,
     .priv_size = sizeof(struct local),
     .configure = local_configure,
     .start = local_start,
     .submit = local_submit,
     .poll = NULL,
     .ca_chain = local_ca_chain,
+    .revoke = local_revoke,
+    .get_crl = local_get_crl,
     .stop = local_stop,
     .free = local_free,
 };

@@ -101,17 +101,49 @@ URL=$BASE/scep/dev/pkiclient.exe
 TLS_BASE=https://127.0.0.1:$TLS_PORT
 
 "$SRC/certs/mkdevpki.sh" "$PKI" >/dev/null
+mkdir -p "$T/ca-state"      # the local CA's revocations and CRLs
 CHALLENGE=$(cat "$PKI/challenge")
+
+# The admin API (as quickstart.sh sets it up): HTTPS on its own port with the
+# development TLS certificate, bearer tokens stored as SHA-256 (mode 0600).
+# ADMIN_TOKEN is the full administrator; READ_TOKEN may only read.
+ADMIN_PORT=$(free_port)
+while [ "$ADMIN_PORT" = "$PORT" ] || [ "$ADMIN_PORT" = "$TLS_PORT" ]; do ADMIN_PORT=$(free_port); done
+# shellcheck disable=SC2034  # for the test scripts
+ADMIN_URL=https://127.0.0.1:$ADMIN_PORT
+ADMIN_TOKEN=$(openssl rand -hex 24)
+READ_TOKEN=$(openssl rand -hex 24)
+(
+	umask 077
+	printf '%s\n' "$ADMIN_TOKEN" >"$T/admin.token"
+	{
+		echo "# name:sha256(token)[:role]"
+		echo "dev:$(printf %s "$ADMIN_TOKEN" | sha256sum | cut -d' ' -f1)"
+		echo "reader:$(printf %s "$READ_TOKEN" | sha256sum | cut -d' ' -f1):read"
+	} >"$T/admin.tokens"
+	printf 'url = %s\ntoken_file = %s\ncacert = %s\n' "$ADMIN_URL" "$T/admin.token" \
+		"$PKI/chain.pem" >"$T/scepgwctl.conf"
+)
+SCEPGWCTL=${SCEPGWCTL:-}
+# ctl ARGS...: scepgwctl against this test's gateway.
+ctl() { "$SCEPGWCTL" --config "$T/scepgwctl.conf" "$@"; }
 
 # gw_config FILE: write the development config (the one quickstart.sh writes)
 # with this test's ports and paths.  Hooks, each a block of YAML lines:
 #   GW_DEV_CAPS             the dev profile's capabilities list
 #   GW_DEV_SINGLE_DES       allow_single_des of the dev profile (true)
+#   GW_DEV_RENEWAL          more keys of the dev profile's renewal map (", key: v")
 #   GW_DEV_EXTRA            more keys of the dev profile (indent 4)
 #   GW_SCEP_PROFILES_EXTRA  more scep_profiles (indent 2)
 #   GW_RA_IDENTITIES_EXTRA, GW_RA_PROFILES_EXTRA, GW_BACKENDS_EXTRA (indent 2)
 #   GW_TOP_EXTRA            more top-level keys (indent 0)
 #   GW_RA_KEY, GW_TLS_KEY   key files (default: the PKI's)
+#   GW_PENDING_TTL          pending_ttl of the `manual` RA profile (7d)
+#   GW_OTP_TTL              default ttl of the `otp` profile's challenges (1h)
+#   GW_NO_ADMIN=1           no admin: section
+# Besides `dev` (approval auto, the static development challenge) the config
+# serves `manual` (same challenge, approval manual) and `otp` (one-time
+# challenges from the admin API or /certsrv/mscep_admin/).
 gw_config() {
 	local f=$1
 	cat >"$f" <<EOF
@@ -135,15 +167,36 @@ scep_profiles:
     allow_single_des: ${GW_DEV_SINGLE_DES:-true}
     capabilities: [${GW_DEV_CAPS:-POSTPKIOperation, SHA-1, SHA-256, SHA-512, AES, DES3, SCEPStandard}]
     challenge: { type: static, secret_file: "$PKI/challenge" }
+    renewal: { enabled: true, allow_key_reuse: true${GW_DEV_RENEWAL:-} }
+    getcert: true
+    getcrl: true
 ${GW_DEV_EXTRA:-}
+  manual:
+    ra_identity: dev
+    ra_profile: manual
+    allow_single_des: true
+    challenge: { type: static, secret_file: "$PKI/challenge" }
+  otp:
+    ra_identity: dev
+    ra_profile: dev       # approval auto
+    allow_single_des: true
+    challenge: { type: otp, ttl: ${GW_OTP_TTL:-1h} }
 ${GW_SCEP_PROFILES_EXTRA:-}
 ra_profiles:
   dev: { backend: local-ca, template: default, approval: auto }
+  manual: { backend: local-ca, template: default, approval: manual, pending_ttl: ${GW_PENDING_TTL:-7d} }
 ${GW_RA_PROFILES_EXTRA:-}
 backends:
-  local-ca: { type: local, ca_cert: "$PKI/issuing-ca.pem", ca_chain: "$PKI/root-ca.pem", ca_key: "$PKI/issuing-ca.key" }
+  local-ca: { type: local, ca_cert: "$PKI/issuing-ca.pem", ca_chain: "$PKI/root-ca.pem", ca_key: "$PKI/issuing-ca.key", state_dir: "$T/ca-state" }
 ${GW_BACKENDS_EXTRA:-}
 ${GW_TOP_EXTRA:-}
+EOF
+	[ "${GW_NO_ADMIN:-0}" = 1 ] || cat >>"$f" <<EOF
+admin:
+  listen: "127.0.0.1:$ADMIN_PORT"
+  tls: { cert: "$PKI/tls.pem", key: "${GW_TLS_KEY:-$PKI/tls.key}" }
+  tokens_file: "$T/admin.tokens"
+  mscep_profile: otp
 EOF
 }
 

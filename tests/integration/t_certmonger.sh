@@ -46,6 +46,9 @@ getcert list-cas -s -c scepgw >cas.out 2>&1 || true
 getcert request -s -c scepgw -k "$CM/out/key.pem" -f "$CM/out/cert.pem" -g 2048 \\
 	-N CN=dev-certmonger -L "$CHALLENGE" -w --wait-timeout 60 >req1.out 2>&1; echo \$? >req1.rc
 getcert list -s -f "$CM/out/cert.pem" >list1.out 2>&1 || true
+cp "$CM/out/cert.pem" "$CM/out/cert-1.pem" 2>/dev/null || true
+getcert resubmit -s -f "$CM/out/cert.pem" -w --wait-timeout 60 >resub.out 2>&1; echo \$? >resub.rc
+getcert list -s -f "$CM/out/cert.pem" >list3.out 2>&1 || true
 getcert request -s -c scepgw -k "$CM/out/bad-key.pem" -f "$CM/out/bad-cert.pem" -g 2048 \\
 	-N CN=dev-certmonger-bad -L "wrong-$CHALLENGE" -w --wait-timeout 60 >req2.out 2>&1; echo \$? >req2.rc
 getcert list -s -f "$CM/out/bad-cert.pem" >list2.out 2>&1 || true
@@ -106,6 +109,21 @@ pkcsreq_logged() {
 }
 check "the log shows certmonger's PKCSReq (op=PKCSReq outcome=success, GET, AES-256)" pkcsreq_logged
 
+# --- renewal: getcert resubmit (certmonger signs with the old certificate) ----
+check "getcert resubmit -w succeeded (exit $(rc_of "$CM/resub.rc"))" step_ok resub
+check "the resubmitted request is MONITORING again (got $(status_of "$CM/list3.out"))" \
+	status_is MONITORING "$CM/list3.out"
+check "resubmit brought a new certificate" \
+	test "$(openssl x509 -in "$CM/out/cert.pem" -noout -serial)" != \
+	"$(openssl x509 -in "$CM/out/cert-1.pem" -noout -serial 2>/dev/null)"
+check "the new certificate verifies and keeps CN=dev-certmonger" \
+	bash -c "openssl verify -CAfile '$PKI/chain.pem' '$CM/out/cert.pem' && \
+	openssl x509 -in '$CM/out/cert.pem' -noout -subject | grep -q dev-certmonger"
+renewal_logged() {
+	gw_log_since "$mark" | grep -E 'op=(RenewalReq|PKCSReq) .*outcome=success' | sed -n 2p | grep .
+}
+check "the gateway logged the renewal request (op=RenewalReq or PKCSReq, success)" renewal_logged
+
 # --- a wrong challenge --------------------------------------------------------
 check "a wrong challenge ends in CA_REJECTED (got $(status_of "$CM/list2.out"))" \
 	status_is CA_REJECTED "$CM/list2.out"
@@ -119,7 +137,7 @@ check "no certmonger or dbus process survives" test -z "$(survivors)"
 if [ "$NFAIL" -gt 0 ]; then
 	echo "--- certmonger output ---"
 	grep -v 'Wrote to' "$CM/certmonger.log" | tail -n 30 || true
-	for f in add.out cas.out req1.out list1.out req2.out list2.out; do
+	for f in add.out cas.out req1.out list1.out resub.out list3.out req2.out list2.out; do
 		if [ -s "$CM/$f" ]; then echo "--- $f ---"; cat "$CM/$f"; fi
 	done
 fi

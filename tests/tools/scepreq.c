@@ -9,6 +9,7 @@
  * message codec is in scepreq_msg.c.  Shares no code with the gateway.
  */
 #include "scepreq.h"
+#include "scepreq_cli.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -24,28 +25,8 @@
 #include <openssl/pem.h>
 #include <openssl/provider.h>
 
-#define MAX_SANS 32
 #define MAX_PARALLEL 256
 #define MAX_BODY (16 * 1024 * 1024)
-
-struct opts {
-	const char *url, *challenge, *cn, *out, *out_key, *key_file, *txid, *save_req, *send_req;
-	const char *ra_chain, *expect, *expect_failinfo, *message, *tls_ca;
-	const char *sans[MAX_SANS];
-	int nsans, use_get, key_bits, parallel, challenge_utf8, msg_type, mirror_check;
-	long truncate, timeout;
-	int set_signing_time, corrupt_sig, certpoll, poll_max, poll_interval;
-	long signing_time_offset;
-	EVP_CIPHER *cipher;
-	EVP_MD *md;
-};
-
-struct http_resp {
-	long code;
-	char ctype[128];
-	unsigned char *body;
-	size_t len;
-};
 
 struct job {
 	const struct opts *o;
@@ -85,7 +66,7 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
-static void
+void
 http_resp_clear(struct http_resp *r)
 {
 	free(r->body);
@@ -168,7 +149,7 @@ escape(const char *s)
 	return dup;
 }
 
-static int
+int
 http_get_op(const struct opts *o, const char *op, struct http_resp *r, const char *tag)
 {
 	char *msg = o->message ? escape(o->message) : NULL;
@@ -180,7 +161,7 @@ http_get_op(const struct opts *o, const char *op, struct http_resp *r, const cha
 	return rc;
 }
 
-static int
+int
 ctype_base_is(const char *ctype, const char *want)
 {
 	size_t n = strlen(want);
@@ -191,7 +172,7 @@ ctype_base_is(const char *ctype, const char *want)
 
 /* ---- files ---- */
 
-static int
+int
 read_file(const char *path, unsigned char **data, size_t *len)
 {
 	BIO *b = BIO_new_file(path, "rb");
@@ -218,7 +199,7 @@ read_file(const char *path, unsigned char **data, size_t *len)
 	return *data ? 0 : -1;
 }
 
-static int
+int
 write_file(const char *path, const void *data, size_t len)
 {
 	FILE *f = fopen(path, "wb");
@@ -232,7 +213,7 @@ write_file(const char *path, const void *data, size_t len)
 	return fclose(f) == 0 ? 0 : -1;
 }
 
-static int
+int
 write_certs_pem(const char *path, STACK_OF(X509) * certs)
 {
 	BIO *b = BIO_new_file(path, "w");
@@ -246,7 +227,7 @@ write_certs_pem(const char *path, STACK_OF(X509) * certs)
 	return ok ? 0 : -1;
 }
 
-static STACK_OF(X509) * read_certs_pem(const char *path)
+STACK_OF(X509) * read_certs_pem(const char *path)
 {
 	BIO *b = BIO_new_file(path, "r");
 	STACK_OF(X509) *certs = sk_X509_new_null();
@@ -294,7 +275,7 @@ cmd_getcaps(const struct opts *o)
 	return 0;
 }
 
-static STACK_OF(X509) * fetch_cacert(const struct opts *o, char *ctype, size_t ctlen)
+STACK_OF(X509) * fetch_cacert(const struct opts *o, char *ctype, size_t ctlen)
 {
 	struct http_resp r;
 	STACK_OF(X509) * certs;
@@ -336,7 +317,7 @@ cmd_getcacert(const struct opts *o)
 	return rc;
 }
 
-static int
+int
 send_pkiop(const struct opts *o, const unsigned char *der, size_t len, struct http_resp *r,
 	   const char *tag)
 {
@@ -363,7 +344,7 @@ send_pkiop(const struct opts *o, const unsigned char *der, size_t len, struct ht
 	return rc;
 }
 
-static EVP_PKEY *
+EVP_PKEY *
 load_key(const char *path)
 {
 	BIO *b = BIO_new_file(path, "r");
@@ -390,7 +371,7 @@ write_key(const char *path, EVP_PKEY *k)
 	return ok ? 0 : -1;
 }
 
-static void
+void
 serial_hex(X509 *x, char *out, size_t n)
 {
 	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
@@ -509,6 +490,19 @@ fill_params(const struct job *j, struct sr_req_params *p, int msg_type)
 	p->set_signing_time = o->set_signing_time;
 	p->signing_time_offset = o->signing_time_offset;
 	p->corrupt_sig = o->corrupt_sig;
+	p->poll_cn = o->poll_cn;
+}
+
+X509 *
+read_cert1(const char *path)
+{
+	STACK_OF(X509) *sk = read_certs_pem(path);
+	X509 *x = sk && sk_X509_num(sk) > 0 ? sk_X509_shift(sk) : NULL;
+
+	sk_X509_pop_free(sk, X509_free);
+	if (!x)
+		sr_log(NULL, "%s: no certificate", path);
+	return x;
 }
 
 /* One enrollment; fills j->outcome etc.  Returns 0 when a valid outcome was obtained. */
@@ -536,6 +530,10 @@ enroll_one(struct job *j)
 			t.key = j->key;
 		else if (!j->key)
 			t.key = EVP_RSA_gen((unsigned int)o->key_bits);
+		/* renewal: the pkiMessage is signed by an existing certificate */
+		if (o->signer_cert && (!(t.signer = read_cert1(o->signer_cert)) ||
+				       !(t.sign_key = load_key(o->signer_key))))
+			goto out;
 		if (!t.key) {
 			sr_ossl_err(j->tag, "cannot generate an RSA-%d key", o->key_bits);
 			goto out;
@@ -614,7 +612,7 @@ static int
 cmd_enroll(struct opts *o)
 {
 	STACK_OF(X509) *cacerts = NULL;
-	X509 *enc = NULL, *sig = NULL;
+	X509 *enc = NULL, *sig = NULL, *enc_other = NULL;
 	EVP_PKEY *key = NULL;
 	struct job *jobs = NULL;
 	pthread_t *tids = NULL;
@@ -622,6 +620,10 @@ cmd_enroll(struct opts *o)
 
 	if (!o->cn && !o->send_req) {
 		sr_log(NULL, "enroll needs --cn");
+		return 2;
+	}
+	if (!o->signer_cert != !o->signer_key) {
+		sr_log(NULL, "--signer-cert and --signer-key go together");
 		return 2;
 	}
 	if (o->parallel > 0 &&
@@ -637,6 +639,9 @@ cmd_enroll(struct opts *o)
 		sr_log(NULL, "no usable RA certificate");
 		goto out;
 	}
+	/* --encrypt-to: an envelope the gateway cannot open (badMessageCheck) */
+	if (o->encrypt_to && !(enc = enc_other = read_cert1(o->encrypt_to)))
+		goto out;
 	if (sr_verbose) {
 		sr_describe_cert(NULL, "RA encryption", enc);
 		sr_describe_cert(NULL, "RA signing", sig);
@@ -709,6 +714,7 @@ out:
 	free(tids);
 	free(jobs);
 	EVP_PKEY_free(key);
+	X509_free(enc_other);
 	sk_X509_pop_free(cacerts, X509_free);
 	return rc;
 }
@@ -735,6 +741,12 @@ usage(void)
 	      "  --corrupt-signature              --no-mirror-check (reply may use other algs)\n"
 	      "  --poll N [--poll-interval S (5)] after PENDING send up to N CertPolls\n"
 	      "  --certpoll (with --send-request req.der --key k: send a CertPoll for it)\n"
+	      "  --signer-cert C --signer-key K  sign with an existing certificate (renewal)\n"
+	      "  --poll-subject CN (CertPoll: another subject)  --encrypt-to CERT (not the RA)\n"
+	      "       scepreq getcert|getcrl -u URL --signer-cert C --signer-key K\n"
+	      "               [--serial HEX (default: the signer's)] [-o out.pem] [--expect ...]\n"
+	      "               getcrl prints crl_number=N and revoked=HEX reason=R per entry\n"
+	      "       scepreq getnextcacert -u URL [-o next.pem] (verified with GetCACert's RA)\n"
 	      "common: --tls-ca FILE  --timeout SECONDS (60)  -v\n"
 	      "exit: 0 outcome matches --expect (default success), 1 otherwise, 2 usage\n",
 	      stderr);
@@ -795,6 +807,11 @@ enum {
 	O_CERTPOLL,
 	O_POLL,
 	O_POLLINT,
+	O_SERIAL,
+	O_SIGNCERT,
+	O_SIGNKEY,
+	O_POLLCN,
+	O_ENCTO,
 };
 
 static const struct option longopts[] = {
@@ -829,6 +846,11 @@ static const struct option longopts[] = {
     {"certpoll", no_argument, NULL, O_CERTPOLL},
     {"poll", required_argument, NULL, O_POLL},
     {"poll-interval", required_argument, NULL, O_POLLINT},
+    {"serial", required_argument, NULL, O_SERIAL},
+    {"signer-cert", required_argument, NULL, O_SIGNCERT},
+    {"signer-key", required_argument, NULL, O_SIGNKEY},
+    {"poll-subject", required_argument, NULL, O_POLLCN},
+    {"encrypt-to", required_argument, NULL, O_ENCTO},
     {NULL, 0, NULL, 0},
 };
 
@@ -993,6 +1015,21 @@ parse_args(int argc, char **argv, struct opts *o)
 				return -1;
 			o->poll_max = (int)v;
 			break;
+		case O_SERIAL:
+			o->serial = optarg;
+			break;
+		case O_SIGNCERT:
+			o->signer_cert = optarg;
+			break;
+		case O_SIGNKEY:
+			o->signer_key = optarg;
+			break;
+		case O_POLLCN:
+			o->poll_cn = optarg;
+			break;
+		case O_ENCTO:
+			o->encrypt_to = optarg;
+			break;
 		case O_POLLINT:
 			if (num_arg(optarg, 0, 3600, &v) < 0)
 				return -1;
@@ -1057,6 +1094,10 @@ main(int argc, char **argv)
 		rc = cmd_getcacert(&o);
 	} else if (!strcmp(cmd, "enroll")) {
 		rc = cmd_enroll(&o);
+	} else if (!strcmp(cmd, "getcert") || !strcmp(cmd, "getcrl")) {
+		rc = cmd_getcert(&o, !strcmp(cmd, "getcrl"));
+	} else if (!strcmp(cmd, "getnextcacert")) {
+		rc = cmd_getnextcacert(&o);
 	} else {
 		sr_log(NULL, "unknown command '%s'", cmd);
 		usage();

@@ -54,11 +54,14 @@ struct sr_req_params {
 	int set_signing_time;
 	long signing_time_offset; /* seconds from now, when set_signing_time */
 	int corrupt_sig;
+	const char *poll_cn; /* CertPoll: this subject CN instead of the signer's */
 };
 
 struct sr_txn {
-	EVP_PKEY *key; /* may be NULL for a replayed request without --key */
-	X509 *signer;
+	EVP_PKEY *key;	    /* may be NULL for a replayed request without --key */
+	EVP_PKEY *sign_key; /* the signer's key when it is not `key` (renewal); owned */
+	int want;	    /* SR_WANT_*: what a SUCCESS must carry */
+	X509 *signer;	    /* preset (renewal, GetCert): not replaced by a self-signed one */
 	char txid[256];
 	unsigned char nonce[SR_NONCE_LEN];
 	int cipher_nid;
@@ -66,6 +69,13 @@ struct sr_txn {
 	unsigned char *der;
 	size_t derlen;
 };
+
+enum { SR_WANT_OWN_CERT = 0, SR_WANT_ANY_CERT, SR_WANT_CRL };
+
+/* GetCert (p->msg_type 21) or GetCRL (22): messageData IssuerAndSerialNumber(issuer,
+ * serial_hex), signed by t->signer with t->key (both preset by the caller). */
+int sr_build_ias_request(const struct sr_req_params *p, X509 *ra_enc, const X509_NAME *issuer,
+			 const char *serial_hex, struct sr_txn *t, const char *tag);
 
 int sr_build_pkcsreq(const struct sr_req_params *p, X509 *ra_enc, struct sr_txn *t,
 		     const char *tag);
@@ -82,9 +92,10 @@ struct sr_reply {
 	int failinfo; /* -1 if absent */
 	char failtext[256];
 	int md_nid;
-	int cipher_nid;		/* SUCCESS only */
-	X509 *cert;		/* SUCCESS: the issued certificate (our key) */
-	STACK_OF(X509) * certs; /* SUCCESS: every certificate in the degenerate SignedData */
+	int cipher_nid;		   /* SUCCESS only */
+	X509 *cert;		   /* SUCCESS: the issued certificate (our key) */
+	STACK_OF(X509) * certs;	   /* SUCCESS: every certificate in the degenerate SignedData */
+	STACK_OF(X509_CRL) * crls; /* SUCCESS: every CRL in it (GetCRL) */
 	int content_present;
 };
 

@@ -175,7 +175,8 @@ STACK_OF(X509) *
 	return NULL;
 }
 
-/* A CA certificate in the set that issued no other certificate of the set. */
+/* A CA certificate in the set that issued no other CA certificate of the set
+ * (the issuing CA: the RA certificate it issued does not count). */
 X509 *
 sr_issuing_ca(STACK_OF(X509) * certs)
 {
@@ -188,7 +189,7 @@ sr_issuing_ca(STACK_OF(X509) * certs)
 		for (int j = 0; j < sk_X509_num(certs); j++) {
 			X509 *o = sk_X509_value(certs, j);
 
-			if (o != c && X509_check_issued(c, o) == X509_V_OK)
+			if (o != c && X509_check_ca(o) && X509_check_issued(c, o) == X509_V_OK)
 				issues = 1;
 		}
 		if (!issues)
@@ -427,7 +428,8 @@ wrap_pkimessage(const unsigned char *data, int datalen, const struct sr_req_para
 	in = BIO_new_mem_buf(env_der, (int)envlen);
 
 	cms = CMS_sign(NULL, NULL, NULL, NULL, CMS_PARTIAL | CMS_BINARY);
-	si = cms ? CMS_add1_signer(cms, t->signer, t->key, p->md, CMS_BINARY | CMS_NOSMIMECAP)
+	si = cms ? CMS_add1_signer(cms, t->signer, t->sign_key ? t->sign_key : t->key, p->md,
+				   CMS_BINARY | CMS_NOSMIMECAP)
 		 : NULL;
 	if (!si) {
 		sr_ossl_err(tag, "cannot add the signer (%s)", EVP_MD_get0_name(p->md));
@@ -497,7 +499,8 @@ sr_build_pkcsreq(const struct sr_req_params *p, X509 *ra_enc, struct sr_txn *t, 
 		sr_ossl_err(tag, "cannot build the CSR");
 		goto out;
 	}
-	t->signer = make_signer(p, t->key);
+	if (!t->signer)
+		t->signer = make_signer(p, t->key);
 	if (!t->signer) {
 		sr_ossl_err(tag, "cannot build the self-signed signer certificate");
 		goto out;
@@ -519,17 +522,18 @@ sr_build_certpoll(const struct sr_txn *orig, X509 *ca, const struct sr_req_param
 		  struct sr_txn *t, const char *tag)
 {
 	const X509_NAME *issuer = X509_get_subject_name(ca);
-	const X509_NAME *subject = X509_get_subject_name(orig->signer);
+	X509_NAME *own = p->poll_cn ? cn_name(p->poll_cn) : NULL;
+	const X509_NAME *subject = own ? own : X509_get_subject_name(orig->signer);
 	int l1 = i2d_X509_NAME(issuer, NULL), l2 = i2d_X509_NAME(subject, NULL), tot, rc;
 	unsigned char *buf, *q;
 
 	/* IssuerAndSubject ::= SEQUENCE { issuer Name, subject Name } */
-	if (l1 <= 0 || l2 <= 0 || !orig->key)
-		return -1;
 	tot = ASN1_object_size(1, l1 + l2, V_ASN1_SEQUENCE);
-	buf = OPENSSL_malloc((size_t)tot);
-	if (!buf)
+	buf = l1 > 0 && l2 > 0 && orig->key ? OPENSSL_malloc((size_t)tot) : NULL;
+	if (!buf) {
+		X509_NAME_free(own);
 		return -1;
+	}
 	q = buf;
 	ASN1_put_object(&q, 1, l1 + l2, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL);
 	i2d_X509_NAME(issuer, &q);
@@ -544,12 +548,42 @@ sr_build_certpoll(const struct sr_txn *orig, X509 *ca, const struct sr_req_param
 		 ? wrap_pkimessage(buf, (int)(q - buf), p, ra_enc, t, tag)
 		 : -1;
 	OPENSSL_free(buf);
+	X509_NAME_free(own);
+	return rc;
+}
+
+int
+sr_build_ias_request(const struct sr_req_params *p, X509 *ra_enc, const X509_NAME *issuer,
+		     const char *serial_hex, struct sr_txn *t, const char *tag)
+{
+	PKCS7_ISSUER_AND_SERIAL *ias = PKCS7_ISSUER_AND_SERIAL_new();
+	BIGNUM *bn = NULL;
+	unsigned char *der = NULL, rnd[16];
+	int len = -1, rc = -1;
+
+	if (!ias || !t->key || !t->signer || !BN_hex2bn(&bn, serial_hex) ||
+	    !X509_NAME_set(&ias->issuer, (X509_NAME *)issuer) ||
+	    !BN_to_ASN1_INTEGER(bn, ias->serial) ||
+	    (len = i2d_PKCS7_ISSUER_AND_SERIAL(ias, &der)) <= 0) {
+		sr_ossl_err(tag, "cannot build the IssuerAndSerialNumber");
+		goto out;
+	}
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1 || RAND_bytes(t->nonce, SR_NONCE_LEN) != 1)
+		goto out;
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(t->txid + 2 * i, 3, "%02X", rnd[i]);
+	rc = wrap_pkimessage(der, len, p, ra_enc, t, tag);
+out:
+	OPENSSL_free(der);
+	BN_free(bn);
+	PKCS7_ISSUER_AND_SERIAL_free(ias);
 	return rc;
 }
 
 void
 sr_txn_clear(struct sr_txn *t)
 {
+	EVP_PKEY_free(t->sign_key);
 	EVP_PKEY_free(t->key);
 	X509_free(t->signer);
 	OPENSSL_free(t->der);
@@ -722,7 +756,8 @@ decrypt_success(const unsigned char *p, size_t n, const struct sr_txn *t, struct
 		sr_log(tag, "SUCCESS but no private key to decrypt it (replay needs --key)");
 		goto out;
 	}
-	if (!out || !CMS_decrypt(env, t->key, t->signer, NULL, out, CMS_BINARY)) {
+	if (!out || !CMS_decrypt(env, t->sign_key ? t->sign_key : t->key, t->signer, NULL, out,
+				 CMS_BINARY)) {
 		sr_ossl_err(tag, "SUCCESS: cannot decrypt the reply (%s)",
 			    sr_nid_name(r->cipher_nid));
 		goto out;
@@ -740,7 +775,17 @@ decrypt_success(const unsigned char *p, size_t n, const struct sr_txn *t, struct
 	if (sk_CMS_SignerInfo_num(CMS_get0_SignerInfos(inner)) != 0)
 		sr_log(tag, "note: the certs-only SignedData has signerInfos");
 	r->certs = CMS_get1_certs(inner);
-	for (int i = 0; i < sk_X509_num(r->certs); i++) {
+	r->crls = CMS_get1_crls(inner);
+	if (t->want == SR_WANT_CRL) {
+		rc = sk_X509_CRL_num(r->crls) > 0 ? 0 : -1;
+		if (rc < 0)
+			sr_log(tag, "SUCCESS without a CRL");
+		goto out;
+	}
+	if (t->want == SR_WANT_ANY_CERT && sk_X509_num(r->certs) > 0 &&
+	    X509_up_ref(sk_X509_value(r->certs, 0)))
+		r->cert = sk_X509_value(r->certs, 0);
+	for (int i = 0; t->want == SR_WANT_OWN_CERT && i < sk_X509_num(r->certs); i++) {
 		X509 *x = sk_X509_value(r->certs, i);
 
 		if (EVP_PKEY_eq(X509_get0_pubkey(x), t->key) == 1) {
@@ -955,6 +1000,7 @@ sr_reply_clear(struct sr_reply *r)
 {
 	X509_free(r->cert);
 	sk_X509_pop_free(r->certs, X509_free);
+	sk_X509_CRL_pop_free(r->crls, X509_CRL_free);
 	memset(r, 0, sizeof(*r));
 }
 

@@ -87,7 +87,7 @@ test_defaults(void **state)
 	assert_int_equal(c->workers, 0);
 	assert_int_equal(c->limits.max_body, 65536);
 	assert_int_equal(c->limits.max_headers, 8192);
-	assert_int_equal(c->limits.timeout, 30);
+	assert_int_equal(c->limits.timeout, 60);
 	assert_int_equal(c->limits.max_connections, 1024);
 	assert_int_equal(c->n_listen, 1);
 	assert_string_equal(c->listen[0].address, "127.0.0.1:8080");
@@ -148,9 +148,12 @@ static const char full_yaml[] =
     "    ra_identity: dmz\n"
     "    ra_profile: corp\n"
     "    capabilities: [POSTPKIOperation, SHA-256, Renewal, GetNextCACert]\n"
+    "    renewal: {enabled: true, window_percent: 20, allow_key_reuse: yes}\n"
+    "    next_ra_identity: dmz\n"
+    "    getcert: true\n"
     "    allow_single_des: yes\n"
     "    allow_md5: on\n"
-    "    getcacert: {include_root: false, include_chain: no}\n"
+    "    getcacert: {include_root: false, include_chain: no, mode: single}\n"
     "    certrep: {include_ca: true}\n"
     "    signing_time_skew: 5m\n"
     "    challenge:\n"
@@ -219,6 +222,15 @@ test_full(void **state)
 	assert_int_equal(p->getcacert_include_root, 0);
 	assert_int_equal(p->getcacert_include_chain, 0);
 	assert_int_equal(p->certrep_include_ca, 1);
+	assert_int_equal(p->getcacert_single, 1);
+	assert_int_equal(p->getcert, 1);
+	assert_int_equal(p->getcrl, 0);
+	assert_string_equal(p->next_ra_identity, "dmz");
+	assert_int_equal(p->renewal.enabled, 1);
+	assert_int_equal(p->renewal.window_percent, 20);
+	assert_int_equal(p->renewal.same_subject, 1);
+	assert_int_equal(p->renewal.allow_key_reuse, 1);
+	assert_int_equal(p->renewal.require_challenge, 0);
 	assert_int_equal(p->signing_time_skew, 300);
 	assert_int_equal(p->challenge.type, CHALLENGE_STATIC);
 	assert_memory_equal(p->challenge.sha256, want, 32);
@@ -242,7 +254,7 @@ test_full(void **state)
 	assert_string_equal(b->type, "local");
 	assert_string_equal(b->path, "backends.ca1");
 	assert_int_equal(cfg_node_type(b->node), CFG_NODE_MAP);
-	assert_int_equal(cfg_node_line(b->node), 40);
+	assert_int_equal(cfg_node_line(b->node), 43);
 	assert_string_equal(cfg_node_scalar(cfg_node_get(b->node, "ca_cert")), "ca.pem");
 	cfg_free(c);
 }
@@ -298,6 +310,21 @@ test_errors_types(void **state)
 	expect_err(HEAD PROFILE "    csr_policy: {min_rsa_bits: 512}\n" TAIL,
 		   "t.yaml:11: scep_profiles.p1.csr_policy.min_rsa_bits: must be between 1024 and "
 		   "16384");
+	expect_err(
+	    HEAD PROFILE "    capabilities: [AES, Renewal]\n" TAIL,
+	    "t.yaml:11: scep_profiles.p1.capabilities: Renewal needs renewal: { enabled: true "
+	    "}");
+	expect_err(
+	    HEAD PROFILE "    capabilities: [GetNextCACert]\n" TAIL,
+	    "t.yaml:11: scep_profiles.p1.capabilities: GetNextCACert needs next_ra_identity");
+	expect_err(HEAD PROFILE "    renewal: {enabled: true, window_percent: 0}\n" TAIL,
+		   "t.yaml:11: scep_profiles.p1.renewal.window_percent: must be between 1 and 100");
+	expect_err(HEAD PROFILE "    renewal: {enabled: true, frob: 1}\n" TAIL,
+		   "t.yaml:11: scep_profiles.p1.renewal.frob: unknown key");
+	expect_err(HEAD PROFILE "    getcacert: {mode: chain}\n" TAIL,
+		   "t.yaml:11: scep_profiles.p1.getcacert.mode: unknown GetCACert mode 'chain'");
+	expect_err(HEAD PROFILE "    next_ra_identity: nope\n" TAIL,
+		   "t.yaml:11: scep_profiles.p1.next_ra_identity: unknown ra_identity 'nope'");
 }
 
 static void
@@ -333,9 +360,9 @@ test_errors_required(void **state)
 		   "t.yaml:3: store.type: unknown store type 'postgres'");
 	expect_err(HEAD PROFILE "ra_profiles:\n  rp: {backend: b}\nbackends:\n  b: {url: x}\n",
 		   "t.yaml:14: backends.b.type: missing required key");
-	expect_err(HEAD PROFILE "ra_profiles:\n  rp: {backend: b, approval: manual}\n"
+	expect_err(HEAD PROFILE "ra_profiles:\n  rp: {backend: b, approval: sometimes}\n"
 				"backends:\n  b: {type: local}\n",
-		   "t.yaml:12: ra_profiles.rp.approval: unknown approval 'manual'");
+		   "t.yaml:12: ra_profiles.rp.approval: unknown approval 'sometimes'");
 }
 
 static void

@@ -170,7 +170,7 @@ test_open_creates_schema(void **state)
 	snprintf(wal, sizeof(wal), "%s-wal", f->path);
 	assert_int_equal(stat(wal, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
-	assert_int_equal(db_int(f, "SELECT max(version) FROM schema_version"), 1);
+	assert_int_equal(db_int(f, "SELECT max(version) FROM schema_version"), 2);
 	assert_int_equal(db_int(f, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND"
 				   " name IN ('transactions', 'certificates', 'nonces')"),
 			 3);
@@ -218,7 +218,7 @@ test_reopen_keeps_data(void **state)
 	assert_int_equal(store_txn_find(f->s, "ios", "persist", t.signer_key_sha256, &got), 0);
 	assert_int_equal(got.id, t.id);
 	store_txn_clear(&got);
-	assert_int_equal(db_int(f, "SELECT count(*) FROM schema_version"), 1);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM schema_version"), 2);
 }
 
 /* A database from a newer scepgw is refused, not silently used. */
@@ -468,6 +468,47 @@ test_nonce(void **state)
 	assert_int_equal(db_int(f, "SELECT count(*) FROM nonces"), 1);
 }
 
+static void
+test_cert_revoke(void **state)
+{
+	struct fx *f = *state;
+	struct store_txn t;
+	struct store_cert c, got;
+
+	fx_open(f);
+	make_txn(&t, "rv", 9);
+	assert_int_equal(store_txn_insert(f->s, &t), 0);
+	make_cert(&c, "0a1b");
+	assert_int_equal(store_txn_issue(f->s, &t, &c), 0);
+	assert_int_equal(store_cert_revoke(f->s, c.issuer, "ffff", 1, 1700000100), -SGW_ENOTFOUND);
+	assert_int_equal(store_cert_revoke(f->s, "CN=Other", "0a1b", 1, 1700000100),
+			 -SGW_ENOTFOUND);
+	assert_int_equal(store_cert_revoke(f->s, c.issuer, "0a1b", 11, 1700000100), -SGW_EINVAL);
+	assert_int_equal(store_cert_revoke(f->s, c.issuer, "0a1b", 1, 1700000100), 0);
+	/* a second revocation changes nothing (the first reason and time stay) */
+	assert_int_equal(store_cert_revoke(f->s, c.issuer, "0a1b", 4, 1700000200), -SGW_EEXIST);
+	fx_reopen(f);
+	assert_int_equal(store_cert_get(f->s, c.issuer, "0a1b", &got), 0);
+	assert_int_equal(got.revoked, 1);
+	assert_int_equal(got.revoked_at, 1700000100);
+	assert_int_equal(got.revoke_reason, 1);
+	store_cert_clear(&got);
+
+	assert_int_equal(store_cert_find_serial(f->s, "0a1b", &got), 0);
+	assert_string_equal(got.issuer, c.issuer);
+	assert_int_equal(got.revoked, 1);
+	store_cert_clear(&got);
+	assert_int_equal(store_cert_find_serial(f->s, "0a1c", &got), -SGW_ENOTFOUND);
+	/* the same serial under a second issuer: ambiguous without the issuer */
+	make_txn(&t, "rv2", 10);
+	assert_int_equal(store_txn_insert(f->s, &t), 0);
+	make_cert(&c, "0a1b");
+	snprintf(c.issuer, sizeof(c.issuer), "CN=Other CA");
+	assert_int_equal(store_txn_issue(f->s, &t, &c), 0);
+	assert_int_equal(store_cert_find_serial(f->s, "0a1b", &got), -SGW_EEXIST);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM certificates WHERE revoked = 1"), 1);
+}
+
 /* The child commits and then dies by SIGKILL without closing anything. */
 static void
 test_durability_kill9(void **state)
@@ -532,6 +573,154 @@ test_bulk_10k(void **state)
 	assert_int_equal(db_int(f, "SELECT count(*) FROM transactions"), 10000);
 }
 
+/* ---- admin queries (store_sqlite_adm.c, migration 2) ---------------------- */
+
+static int
+count_each(void *arg, const struct store_txn *t)
+{
+	int *n = arg;
+
+	assert_non_null(t->csr_der);
+	(*n)++;
+	return *n >= 100 ? -1 : 0;
+}
+
+static void
+test_txn_list_decide(void **state)
+{
+	struct fx *f = *state;
+	struct store_txn t[3], got;
+	struct store_txn_filter flt = {.state = TXN_AWAITING_APPROVAL, .max = 10};
+	int64_t n = 0;
+	int seen = 0;
+
+	fx_open(f);
+	for (int i = 0; i < 3; i++) {
+		char tid[16];
+
+		snprintf(tid, sizeof(tid), "p%d", i);
+		make_txn(&t[i], tid, (uint8_t)(10 + i));
+		t[i].state = TXN_AWAITING_APPROVAL;
+		assert_int_equal(store_txn_insert(f->s, &t[i]), 0);
+	}
+	assert_int_equal(store_txn_count(f->s, TXN_AWAITING_APPROVAL, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(store_txn_list(f->s, &flt, count_each, &seen), 0);
+	assert_int_equal(seen, 3);
+
+	/* approve one: the state changes and an approval row names the admin */
+	t[0].csr_der = NULL;
+	t[0].csr_len = 0;
+	t[0].state = TXN_SUBMITTED;
+	assert_int_equal(store_txn_decide(f->s, &t[0], "token:alice"), 0);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM approvals WHERE admin = 'token:alice'"),
+			 1);
+	/* a second decision on the same transaction changes nothing */
+	t[0].state = TXN_REJECTED;
+	assert_int_equal(store_txn_decide(f->s, &t[0], "token:bob"), -SGW_ENOTFOUND);
+	assert_int_equal(store_txn_get(f->s, t[0].id, &got), 0);
+	assert_int_equal(got.state, TXN_SUBMITTED);
+	store_txn_clear(&got);
+
+	/* approved + SUBMITTED: what a restart resubmits */
+	seen = 0;
+	flt = (struct store_txn_filter){.state = TXN_SUBMITTED, .approved = 1, .max = 10};
+	assert_int_equal(store_txn_list(f->s, &flt, count_each, &seen), 0);
+	assert_int_equal(seen, 1);
+	/* survives a reopen (kill -9 is covered by the durability test) */
+	fx_reopen(f);
+	assert_int_equal(store_txn_count(f->s, TXN_AWAITING_APPROVAL, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_txn_decide(f->s, &t[0], "x"), -SGW_ENOTFOUND);
+}
+
+static void
+test_otp(void **state)
+{
+	struct fx *f = *state;
+	struct store_otp o = {0};
+	char subj[256];
+	int64_t n = 0;
+
+	fx_open(f);
+	snprintf(o.profile, sizeof(o.profile), "ios");
+	memset(o.sha256, 0xab, sizeof(o.sha256));
+	snprintf(o.subject, sizeof(o.subject), "device-1");
+	o.created = 1000;
+	o.expires = 2000;
+	assert_int_equal(store_otp_put(f->s, &o), 0);
+	assert_int_equal(store_otp_put(f->s, &o), -SGW_EEXIST);
+	assert_int_equal(store_otp_count(f->s, "ios", 1500, &n), 0);
+	assert_int_equal(n, 1);
+	/* wrong profile, expired: no */
+	assert_int_equal(store_otp_consume(f->s, "mac", o.sha256, 1500, subj, sizeof(subj)),
+			 -SGW_ENOTFOUND);
+	assert_int_equal(store_otp_consume(f->s, "ios", o.sha256, 2000, subj, sizeof(subj)),
+			 -SGW_ENOTFOUND);
+	/* once */
+	assert_int_equal(store_otp_consume(f->s, "ios", o.sha256, 1500, subj, sizeof(subj)), 0);
+	assert_string_equal(subj, "device-1");
+	assert_int_equal(store_otp_consume(f->s, "ios", o.sha256, 1501, subj, sizeof(subj)),
+			 -SGW_ENOTFOUND);
+	assert_int_equal(store_otp_count(f->s, "ios", 1500, &n), 0);
+	assert_int_equal(n, 0);
+	/* expired ones are swept when new ones are issued */
+	memset(o.sha256, 0xcd, sizeof(o.sha256));
+	o.created = 3000;
+	o.expires = 4000;
+	assert_int_equal(store_otp_put(f->s, &o), 0);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM otps"), 1);
+}
+
+static int
+cert_each(void *arg, const struct store_cert *c)
+{
+	int *n = arg;
+
+	assert_non_null(c->der);
+	(*n)++;
+	return 0;
+}
+
+static void
+test_cert_search(void **state)
+{
+	struct fx *f = *state;
+	struct store_txn t;
+	struct store_cert c;
+	struct store_stats st = {0};
+	int n = 0;
+
+	fx_open(f);
+	for (int i = 0; i < 3; i++) {
+		char tid[16], serial[16];
+
+		snprintf(tid, sizeof(tid), "c%d", i);
+		snprintf(serial, sizeof(serial), "a%d", i);
+		make_txn(&t, tid, (uint8_t)(40 + i));
+		assert_int_equal(store_txn_insert(f->s, &t), 0);
+		make_cert(&c, serial);
+		snprintf(c.subject, sizeof(c.subject), "CN=Host-%d,O=Example", i);
+		assert_int_equal(store_txn_issue(f->s, &t, &c), 0);
+	}
+	assert_int_equal(store_cert_search(f->s, "", "", 10, cert_each, &n), 0);
+	assert_int_equal(n, 3);
+	n = 0;
+	assert_int_equal(store_cert_search(f->s, "host-1", "", 10, cert_each, &n), 0);
+	assert_int_equal(n, 1);
+	n = 0;
+	assert_int_equal(store_cert_search(f->s, "", "a2", 10, cert_each, &n), 0);
+	assert_int_equal(n, 1);
+	n = 0;
+	assert_int_equal(store_cert_search(f->s, "%", "", 10, cert_each, &n), 0);
+	assert_int_equal(n, 0);
+	n = 0;
+	assert_int_equal(store_cert_search(f->s, "", "", 2, cert_each, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_stats(f->s, &st), 0);
+	assert_true(st.statements > 0);
+}
+
 int
 main(void)
 {
@@ -547,8 +736,12 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_txn_issue, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cert_get, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_nonce, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cert_revoke, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_durability_kill9, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bulk_10k, setup_shm, teardown),
+	    cmocka_unit_test_setup_teardown(test_txn_list_decide, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_otp, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cert_search, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,487 @@
+/* ejbca.c: the EJBCA REST backend: configuration, lifecycle, usernames and
+ * CA data.  The REST calls themselves are in ejbca_flow.c; the JSON in
+ * ejbca_json.c.  Facts about the API: shared/protocols.md section 1.
+ *
+ *   backends:
+ *     ejbca:
+ *       type: ejbca
+ *       url: https://ejbca.example.org:8443/ejbca/ejbca-rest-api
+ *       client_cert: /etc/scepgw/ejbca-admin.pem      # an EJBCA administrator (mTLS)
+ *       client_key: /etc/scepgw/ejbca-admin.key       # owner-only mode
+ *       ca_bundle: /etc/scepgw/ejbca-tls-ca.pem       # verifies EJBCA's TLS certificate
+ *       ca_name: IssuingCA
+ *       certificate_profile: ENDUSER
+ *       end_entity_profile: SCEP_EEP
+ *       username: { from: cn, prefix: "scep-", suffix: "" }
+ *       templates: { servers: { certificate_profile: SERVER, username: { from: san_dns } } }
+ *
+ * Every pkcs10enroll carries a fresh random enrolment code (never the
+ * device's challengePassword); a PENDING handle keeps it for finalize. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "ejbca_int.h"
+#include "keyop.h"
+#include "log.h"
+
+static const struct cfg_field ejbca_fields[] = {
+    {"type", CFG_STR, offsetof(struct ejbca_conf, type), 1},
+    {"url", CFG_STR, offsetof(struct ejbca_conf, url), 1},
+    {"client_cert", CFG_STR, offsetof(struct ejbca_conf, client_cert), 1},
+    {"client_key", CFG_STR, offsetof(struct ejbca_conf, client_key), 1},
+    {"ca_bundle", CFG_STR, offsetof(struct ejbca_conf, ca_bundle), 0},
+    {"ca_name", CFG_STR, offsetof(struct ejbca_conf, ca_name), 1},
+    {"ca_dn", CFG_STR, offsetof(struct ejbca_conf, ca_dn), 0},
+    {"ca_chain", CFG_STR, offsetof(struct ejbca_conf, ca_chain), 0},
+    {"certificate_profile", CFG_STR, offsetof(struct ejbca_conf, certificate_profile), 1},
+    {"end_entity_profile", CFG_STR, offsetof(struct ejbca_conf, end_entity_profile), 1},
+    {"username", CFG_NODE, offsetof(struct ejbca_conf, username), 0},
+    {"templates", CFG_NODE, offsetof(struct ejbca_conf, templates), 0},
+    {"include_chain", CFG_BOOL, offsetof(struct ejbca_conf, include_chain), 0},
+    {"connect_timeout", CFG_DURATION, offsetof(struct ejbca_conf, connect_timeout), 0},
+    {"timeout", CFG_DURATION, offsetof(struct ejbca_conf, timeout), 0},
+    {"retries", CFG_INT, offsetof(struct ejbca_conf, retries), 0},
+    {"retry_backoff", CFG_DURATION, offsetof(struct ejbca_conf, retry_backoff), 0},
+    {"max_response", CFG_SIZE, offsetof(struct ejbca_conf, max_response), 0},
+    {"max_connections", CFG_INT, offsetof(struct ejbca_conf, max_connections), 0},
+    {NULL, 0, 0, 0},
+};
+
+struct user_conf {
+	char *from;
+	char *prefix;
+	char *suffix;
+};
+
+static const struct cfg_field user_fields[] = {
+    {"from", CFG_STR, offsetof(struct user_conf, from), 0},
+    {"prefix", CFG_STR, offsetof(struct user_conf, prefix), 0},
+    {"suffix", CFG_STR, offsetof(struct user_conf, suffix), 0},
+    {NULL, 0, 0, 0},
+};
+
+struct tmpl_conf {
+	char *certificate_profile;
+	char *end_entity_profile;
+	const struct cfg_node *username;
+};
+
+static const struct cfg_field tmpl_fields[] = {
+    {"certificate_profile", CFG_STR, offsetof(struct tmpl_conf, certificate_profile), 0},
+    {"end_entity_profile", CFG_STR, offsetof(struct tmpl_conf, end_entity_profile), 0},
+    {"username", CFG_NODE, offsetof(struct tmpl_conf, username), 0},
+    {NULL, 0, 0, 0},
+};
+
+static const char *const user_from_names[EJBCA_USER_FROM_MAX] = {
+    [EJBCA_USER_CN] = "cn",
+    [EJBCA_USER_SAN_DNS] = "san_dns",
+    [EJBCA_USER_SAN_EMAIL] = "san_email",
+    [EJBCA_USER_TXID] = "transaction_id",
+};
+
+/* ---- configure ----------------------------------------------------------- */
+
+static char *
+dup_or(const char *s, const char *dflt)
+{
+	return strdup(s != NULL ? s : dflt);
+}
+
+/* username: {from, prefix, suffix} into t; inherit from `parent` when absent */
+static int
+parse_user(const struct cfg_node *n, const char *path, const struct ejbca_tmpl *parent,
+	   struct ejbca_tmpl *t, struct sgw_err *err)
+{
+	struct user_conf u = {0};
+	char sub[300];
+	int r = 0, i;
+
+	t->user_from = parent != NULL ? parent->user_from : EJBCA_USER_CN;
+	snprintf(sub, sizeof(sub), "%s.username", path);
+	if (n != NULL && (r = cfg_parse_map(n, sub, user_fields, &u, err)) < 0)
+		return r;
+	if (u.from != NULL) {
+		for (i = 0; i < EJBCA_USER_FROM_MAX && strcmp(u.from, user_from_names[i]) != 0; i++)
+			;
+		if (i == EJBCA_USER_FROM_MAX)
+			r = cfg_err(
+			    err, SGW_EINVAL, cfg_node_get(n, "from"), sub,
+			    "from: '%s' is not one of cn, san_dns, san_email, transaction_id",
+			    u.from);
+		t->user_from = (enum ejbca_user_from)i;
+	}
+	t->user_prefix = dup_or(u.prefix, parent != NULL ? parent->user_prefix : "");
+	t->user_suffix = dup_or(u.suffix, parent != NULL ? parent->user_suffix : "");
+	if (r == 0 && (t->user_prefix == NULL || t->user_suffix == NULL))
+		r = sgw_err_set(err, SGW_ENOMEM, "out of memory");
+	cfg_fields_free(user_fields, &u);
+	return r;
+}
+
+static int
+parse_templates(struct ejbca *e, struct sgw_err *err)
+{
+	const struct cfg_node *n = e->conf.templates;
+	char sub[300];
+	int r;
+
+	if (n == NULL)
+		return 0;
+	if (cfg_node_type(n) != CFG_NODE_MAP)
+		return cfg_err(err, SGW_EINVAL, n, e->path, "templates: expected a mapping");
+	e->tmpls = calloc(cfg_node_count(n) + 1, sizeof(*e->tmpls));
+	if (e->tmpls == NULL)
+		return sgw_err_set(err, SGW_ENOMEM, "out of memory");
+	for (size_t i = 0; i < cfg_node_count(n); i++) {
+		struct ejbca_tmpl *t = &e->tmpls[e->n_tmpls++];
+		struct tmpl_conf tc = {0};
+
+		snprintf(sub, sizeof(sub), "%s.templates.%s", e->path, cfg_node_key(n, i));
+		r = cfg_parse_map(cfg_node_item(n, i), sub, tmpl_fields, &tc, err);
+		t->name = strdup(cfg_node_key(n, i));
+		t->certificate_profile =
+		    dup_or(tc.certificate_profile, e->dflt.certificate_profile);
+		t->end_entity_profile = dup_or(tc.end_entity_profile, e->dflt.end_entity_profile);
+		if (r == 0)
+			r = parse_user(tc.username, sub, &e->dflt, t, err);
+		cfg_fields_free(tmpl_fields, &tc);
+		if (r == 0 && (t->name == NULL || t->certificate_profile == NULL ||
+			       t->end_entity_profile == NULL))
+			r = sgw_err_set(err, SGW_ENOMEM, "out of memory");
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int
+check_file(const struct ejbca *e, const char *key, const char *file, struct sgw_err *err)
+{
+	FILE *f;
+
+	if (file == NULL)
+		return 0;
+	f = fopen(file, "r");
+	if (f == NULL)
+		return sgw_err_set(err, SGW_EIO, "%s.%s: %s: cannot read", e->path, key, file);
+	fclose(f);
+	return 0;
+}
+
+static int
+load_chain_file(struct ejbca *e, struct sgw_err *err)
+{
+	FILE *f = fopen(e->conf.ca_chain, "r");
+	uint8_t buf[64 * 1024];
+	size_t n;
+	int r;
+
+	if (f == NULL)
+		return sgw_err_set(err, SGW_EIO, "%s.ca_chain: %s: cannot read", e->path,
+				   e->conf.ca_chain);
+	n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	r = ejbca_chain_from_pem(buf, n, &e->chain);
+	if (r < 0)
+		return sgw_err_set(err, r, "%s.ca_chain: %s: no PEM certificate", e->path,
+				   e->conf.ca_chain);
+	return 0;
+}
+
+static int
+check_conf(struct ejbca *e, const struct cfg_node *node, struct sgw_err *err)
+{
+	struct ejbca_conf *c = &e->conf;
+	struct sgw_err kerr = {{0}};
+	size_t n = strlen(c->url);
+	int r;
+
+	if (strncmp(c->url, "https://", 8) != 0)
+		return cfg_err(err, SGW_EINVAL, cfg_node_get(node, "url"), e->path,
+			       "url: must start with https:// (EJBCA authenticates by TLS client "
+			       "certificate)");
+	while (n > 8 && c->url[n - 1] == '/')
+		c->url[--n] = '\0';
+	if (c->retries < 0 || c->retries > 10 || c->timeout <= 0 || c->connect_timeout <= 0 ||
+	    c->retry_backoff < 0 || c->max_connections <= 0 || c->max_response < 4096)
+		return cfg_err(err, SGW_EINVAL, node, e->path,
+			       "retries must be 0-10, timeouts > 0, max_connections > 0, "
+			       "max_response >= 4k");
+	if (c->ca_dn != NULL && strlen(c->ca_dn) >= sizeof(e->dn))
+		return cfg_err(err, SGW_EINVAL, cfg_node_get(node, "ca_dn"), e->path,
+			       "ca_dn: too long");
+	if ((r = check_file(e, "client_cert", c->client_cert, err)) < 0 ||
+	    (r = check_file(e, "ca_bundle", c->ca_bundle, err)) < 0)
+		return r;
+	if ((r = keyop_check_file_mode(c->client_key, &kerr)) < 0)
+		return sgw_err_set(err, -r, "%s.client_key: %s", e->path, kerr.msg);
+	if (c->ca_dn != NULL)
+		snprintf(e->dn, sizeof(e->dn), "%s", c->ca_dn);
+	return c->ca_chain != NULL ? load_chain_file(e, err) : 0;
+}
+
+static int
+ejbca_configure(void *priv, const char *bname, const struct cfg_node *node, const char *path,
+		struct sgw_err *err)
+{
+	struct ejbca *e = priv;
+	int r;
+
+	LIST_INIT(&e->ops);
+	e->name = strdup(bname);
+	e->path = strdup(path);
+	if (e->name == NULL || e->path == NULL)
+		return sgw_err_set(err, SGW_ENOMEM, "out of memory");
+	e->conf.include_chain = 1;
+	e->conf.connect_timeout = 10;
+	e->conf.timeout = 30;
+	e->conf.retries = 2;
+	e->conf.retry_backoff = 1;
+	e->conf.max_response = 1024 * 1024;
+	e->conf.max_connections = 16;
+	if ((r = cfg_parse_map(node, path, ejbca_fields, &e->conf, err)) < 0)
+		return r;
+	if ((r = check_conf(e, node, err)) < 0)
+		return r;
+	e->dflt.name = strdup("default");
+	e->dflt.certificate_profile = strdup(e->conf.certificate_profile);
+	e->dflt.end_entity_profile = strdup(e->conf.end_entity_profile);
+	if (e->dflt.name == NULL || e->dflt.certificate_profile == NULL ||
+	    e->dflt.end_entity_profile == NULL)
+		return sgw_err_set(err, SGW_ENOMEM, "out of memory");
+	if ((r = parse_user(e->conf.username, path, NULL, &e->dflt, err)) < 0)
+		return r;
+	r = parse_templates(e, err);
+	e->conf.username = NULL; /* borrowed from the config tree: not kept */
+	e->conf.templates = NULL;
+	return r;
+}
+
+/* ---- usernames ----------------------------------------------------------- */
+
+const struct ejbca_tmpl *
+ejbca_tmpl_find(const struct ejbca *e, const char *name)
+{
+	if (name == NULL)
+		name = "default";
+	for (size_t i = 0; i < e->n_tmpls; i++)
+		if (strcmp(e->tmpls[i].name, name) == 0)
+			return &e->tmpls[i];
+	return strcmp(name, "default") == 0 ? &e->dflt : NULL;
+}
+
+static int
+name_cn(X509_REQ *req, char *out, size_t size)
+{
+	const X509_NAME *nm = X509_REQ_get_subject_name(req);
+	int i = X509_NAME_get_index_by_NID(nm, NID_commonName, -1);
+	unsigned char *utf8 = NULL;
+	int len;
+
+	if (i < 0)
+		return -SGW_ENOTFOUND;
+	len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(nm, i)));
+	if (len < 0)
+		return -SGW_EPARSE;
+	snprintf(out, size, "%.*s", len, (const char *)utf8);
+	OPENSSL_free(utf8);
+	return 0;
+}
+
+static int
+name_san(X509_REQ *req, int type, char *out, size_t size)
+{
+	STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(req);
+	GENERAL_NAMES *gns =
+	    exts != NULL ? X509V3_get_d2i(exts, NID_subject_alt_name, NULL, NULL) : NULL;
+	int r = -SGW_ENOTFOUND;
+
+	for (int i = 0; i < sk_GENERAL_NAME_num(gns) && r < 0; i++) {
+		GENERAL_NAME *g = sk_GENERAL_NAME_value(gns, i);
+		if (g->type != type)
+			continue;
+		snprintf(out, size, "%.*s", ASN1_STRING_length(g->d.ia5),
+			 (const char *)ASN1_STRING_get0_data(g->d.ia5));
+		r = 0;
+	}
+	GENERAL_NAMES_free(gns);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	return r;
+}
+
+/* EJBCA accepts most characters; keep a conservative set, the rest -> '_' */
+static void
+sanitize(char *s)
+{
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || strchr("-_.@+", *s) != NULL))
+			*s = '_';
+}
+
+int
+ejbca_username(const struct ejbca_tmpl *t, X509_REQ *req, const char *txid, char *out, size_t size)
+{
+	char v[EJBCA_MAX_USERNAME];
+	int r = -SGW_ENOTFOUND;
+
+	v[0] = '\0';
+	switch (t->user_from) {
+	case EJBCA_USER_CN:
+		r = name_cn(req, v, sizeof(v));
+		break;
+	case EJBCA_USER_SAN_DNS:
+		r = name_san(req, GEN_DNS, v, sizeof(v));
+		break;
+	case EJBCA_USER_SAN_EMAIL:
+		r = name_san(req, GEN_EMAIL, v, sizeof(v));
+		break;
+	default:
+		r = txid != NULL && txid[0] ? 0 : -SGW_ENOTFOUND;
+		snprintf(v, sizeof(v), "%s", txid != NULL ? txid : "");
+		break;
+	}
+	if (r == 0 && v[0] == '\0')
+		r = -SGW_ENOTFOUND;
+	if (r < 0)
+		return r;
+	if ((size_t)snprintf(out, size, "%s%s%s", t->user_prefix, v, t->user_suffix) >= size)
+		return -SGW_EINVAL;
+	sanitize(out);
+	return 0;
+}
+
+/* ---- CA data ------------------------------------------------------------- */
+
+X509 *
+ejbca_x509_from_der(const uint8_t *der, size_t len)
+{
+	const unsigned char *p = der;
+	X509 *x = len > 0 && len < EJBCA_MAX_BODY ? d2i_X509(NULL, &p, (long)len) : NULL;
+
+	if (x != NULL && p != der + len) {
+		X509_free(x);
+		x = NULL;
+	}
+	ERR_clear_error();
+	return x;
+}
+
+int
+ejbca_chain_from_pem(const uint8_t *pem, size_t len, STACK_OF(X509) * *ret)
+{
+	BIO *b = BIO_new_mem_buf(pem, (int)len);
+	STACK_OF(X509) *sk = sk_X509_new_null();
+	X509 *x;
+	int r = -SGW_ENOMEM, n;
+
+	if (b == NULL || sk == NULL || len > EJBCA_MAX_BODY)
+		goto out;
+	while (sk_X509_num(sk) < EJBCA_MAX_CHAIN && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)))
+		if (!sk_X509_push(sk, x)) {
+			X509_free(x);
+			goto out;
+		}
+	ERR_clear_error();
+	r = -SGW_EPARSE;
+	n = sk_X509_num(sk);
+	if (n == 0)
+		goto out;
+	/* some versions list the root first: issuing CA first, as everywhere here */
+	if (n > 1 && X509_check_issued(sk_X509_value(sk, 0), sk_X509_value(sk, 0)) == X509_V_OK)
+		for (int i = 0; i < n / 2; i++) {
+			X509 *t = sk_X509_value(sk, i);
+			sk_X509_set(sk, i, sk_X509_value(sk, n - 1 - i));
+			sk_X509_set(sk, n - 1 - i, t);
+		}
+	*ret = sk;
+	sk = NULL;
+	r = 0;
+out:
+	sk_X509_pop_free(sk, X509_free);
+	BIO_free(b);
+	return r;
+}
+
+/* ---- lifecycle ----------------------------------------------------------- */
+
+static int
+ejbca_start(void *priv, const struct backend_env *env, struct sgw_err *err)
+{
+	struct ejbca *e = priv;
+
+	e->hc = http_client_new(env->base, e->conf.max_connections);
+	if (e->hc == NULL)
+		return sgw_err_set(err, SGW_ENOMEM, "%s: cannot create the HTTP client", e->path);
+	e->evbase = env->base;
+	e->running = 1;
+	log_info("backend %s: EJBCA at %s, CA '%s', profiles %s / %s", e->name, e->conf.url,
+		 e->conf.ca_name, e->conf.certificate_profile, e->conf.end_entity_profile);
+	ejbca_flow_init(e);
+	return 0;
+}
+
+static STACK_OF(X509) * ejbca_ca_chain(void *priv)
+{
+	struct ejbca *e = priv;
+
+	return e->chain;
+}
+
+static void
+ejbca_stop(void *priv)
+{
+	struct ejbca *e = priv;
+
+	ejbca_flow_stop(e);
+	http_client_free(e->hc);
+	e->hc = NULL;
+	e->running = 0;
+}
+
+static void
+tmpl_free(struct ejbca_tmpl *t)
+{
+	free(t->name);
+	free(t->certificate_profile);
+	free(t->end_entity_profile);
+	free(t->user_prefix);
+	free(t->user_suffix);
+}
+
+static void
+ejbca_free(void *priv)
+{
+	struct ejbca *e = priv;
+
+	ejbca_stop(e);
+	cfg_fields_free(ejbca_fields, &e->conf);
+	tmpl_free(&e->dflt);
+	for (size_t i = 0; i < e->n_tmpls; i++)
+		tmpl_free(&e->tmpls[i]);
+	free(e->tmpls);
+	sk_X509_pop_free(e->chain, X509_free);
+	free(e->name);
+	free(e->path);
+}
+
+const struct backend_ops backend_ejbca = {
+    .name = "ejbca",
+    .caps = BACKEND_CAP_REVOKE | BACKEND_CAP_CRL | BACKEND_CAP_POLL,
+    .priv_size = sizeof(struct ejbca),
+    .configure = ejbca_configure,
+    .start = ejbca_start,
+    .submit = ejbca_submit,
+    .poll = ejbca_poll,
+    .ca_chain = ejbca_ca_chain,
+    .revoke = ejbca_revoke,
+    .get_crl = ejbca_get_crl,
+    .stop = ejbca_stop,
+    .free = ejbca_free,
+};

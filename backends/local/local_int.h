@@ -1,0 +1,61 @@
+/* local_int.h: the local CA backend's state, shared by local.c (issuance)
+ * and revoke.c (revocation and CRLs).  Private to backends/local/. */
+#ifndef SGW_LOCAL_INT_H
+#define SGW_LOCAL_INT_H
+
+#include <sys/queue.h>
+#include <time.h>
+
+#include "backend.h"
+#include "crl.h"
+#include "template.h"
+
+#define LOCAL_MAX_CSR (64 * 1024)
+#define LOCAL_MAX_CHAIN 16
+
+struct local_conf {
+	char *type;
+	char *ca_cert;
+	char *ca_chain;
+	char *ca_key;
+	char *digest;
+	const struct cfg_node *templates;
+	char *state_dir;  /* revocations and CRLs; none = no revoke / CRL */
+	int crl_validity; /* seconds from thisUpdate to nextUpdate; default 7 d */
+};
+
+struct local_job;
+struct local_crl_job;
+
+struct local {
+	char *name;
+	char *path; /* "backends.<name>", for messages */
+	struct local_conf conf;
+	struct tmpl_set tmpls;
+	const EVP_MD *md;
+	/* set by start() */
+	struct worker_pool *workers;
+	const struct keyop_key *key;
+	X509 *ca;
+	STACK_OF(X509) * chain; /* issuing CA first */
+	uint8_t aki[TMPL_MAX_KEYID];
+	size_t aki_len;
+	time_t ca_not_after;
+	int running;
+	LIST_HEAD(, local_job) jobs;
+	/* revoke.c, loop thread only */
+	struct lcrl_paths paths;
+	LIST_HEAD(, local_crl_job) crl_jobs;
+	X509_CRL *crl;		     /* the last CRL made, or NULL */
+	struct lcrl_stamp crl_stamp; /* the revocation file it was made from */
+	time_t crl_made;
+};
+
+/* revoke.c */
+int local_revoke(void *priv, const char *serial_hex, int reason, backend_op_cb cb, void *arg);
+int local_get_crl(void *priv, backend_crl_cb cb, void *arg);
+int local_crl_configure(struct local *l, const struct cfg_node *node, struct sgw_err *err);
+void local_crl_stop(struct local *l);
+void local_crl_free(struct local *l);
+
+#endif

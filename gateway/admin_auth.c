@@ -1,0 +1,200 @@
+/* admin_auth.c: who is calling the admin API.  Bearer tokens (and HTTP basic
+ * auth name:token, for the mscep_admin page) are checked against their
+ * SHA-256 with CRYPTO_memcmp; a verified client certificate (mTLS) names the
+ * administrator by its commonName.  Tokens never reach the log. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/bufferevent_ssl.h>
+#include <event2/http.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <openssl/x509.h>
+
+#include "admin_int.h"
+#include "keyop.h"
+
+#define TOKEN_LINE_MAX 512
+#define SECRET_MAX 256
+
+static int
+hexnib(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static int
+role_parse(const char *s, unsigned *ret)
+{
+	if (s == NULL || strcmp(s, "admin") == 0)
+		*ret = ADMIN_ROLE_ADMIN;
+	else if (strcmp(s, "read") == 0)
+		*ret = ADMIN_ROLE_READ;
+	else if (strcmp(s, "challenge") == 0)
+		*ret = ADMIN_ROLE_CHALLENGE;
+	else
+		return -SGW_EINVAL;
+	return 0;
+}
+
+/* "name:sha256hex[:role]" */
+static int
+token_parse(char *line, struct admin_token *t)
+{
+	char *name = strtok(line, ":"), *hex = strtok(NULL, ":"), *role = strtok(NULL, ":");
+
+	if (name == NULL || hex == NULL || strtok(NULL, ":") != NULL || strlen(hex) != 64 ||
+	    strlen(name) >= sizeof(t->name) ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyz"
+			 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._@-") != strlen(name))
+		return -SGW_EINVAL;
+	for (int i = 0; i < 32; i++) {
+		int hi = hexnib(hex[2 * i]), lo = hexnib(hex[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -SGW_EINVAL;
+		t->sha256[i] = (uint8_t)(hi << 4 | lo);
+	}
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	return role_parse(role, &t->role);
+}
+
+int
+admin_tokens_load(struct admin *a, const char *file, struct sgw_err *err)
+{
+	char line[TOKEN_LINE_MAX];
+	FILE *f;
+	int r, lineno = 0;
+
+	if ((r = keyop_check_file_mode(file, err)) < 0)
+		return r;
+	if ((f = fopen(file, "re")) == NULL)
+		return sgw_err_set(err, SGW_EIO, "admin.tokens_file: cannot open %s", file);
+	a->tokens = calloc(ADMIN_MAX_TOKENS, sizeof(*a->tokens));
+	r = a->tokens == NULL ? -SGW_ENOMEM : 0;
+	while (r == 0 && fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[0] == '\0' || line[0] == '#')
+			continue;
+		if (a->n_tokens == ADMIN_MAX_TOKENS)
+			r = sgw_err_set(err, SGW_EINVAL, "%s: more than %d tokens", file,
+					ADMIN_MAX_TOKENS);
+		else if (token_parse(line, &a->tokens[a->n_tokens]) < 0)
+			r = sgw_err_set(err, SGW_EINVAL,
+					"%s:%d: expected name:sha256hex[:admin|read|challenge]",
+					file, lineno);
+		else
+			a->n_tokens++;
+	}
+	OPENSSL_cleanse(line, sizeof(line));
+	fclose(f);
+	if (r == 0 && a->n_tokens == 0)
+		r = sgw_err_set(err, SGW_EINVAL, "%s: no tokens", file);
+	return r;
+}
+
+/* Constant time over every entry; name == NULL matches any name. */
+static const struct admin_token *
+token_match(const struct admin *a, const char *name, const char *secret, size_t len)
+{
+	const struct admin_token *found = NULL;
+	uint8_t h[SHA256_DIGEST_LENGTH];
+
+	SHA256((const unsigned char *)secret, len, h);
+	for (size_t i = 0; i < a->n_tokens; i++) {
+		int eq = CRYPTO_memcmp(h, a->tokens[i].sha256, sizeof(h)) == 0;
+
+		if (eq && found == NULL && (name == NULL || strcmp(name, a->tokens[i].name) == 0))
+			found = &a->tokens[i];
+	}
+	OPENSSL_cleanse(h, sizeof(h));
+	return found;
+}
+
+static int
+auth_header(struct admin *a, const char *h, struct admin_principal *p)
+{
+	const struct admin_token *t = NULL;
+	unsigned char dec[SECRET_MAX + 4];
+	char *colon;
+	size_t len;
+	int n;
+
+	if (strncasecmp(h, "Bearer ", 7) == 0) {
+		len = strlen(h + 7);
+		if (len > 0 && len <= SECRET_MAX)
+			t = token_match(a, NULL, h + 7, len);
+	} else if (strncasecmp(h, "Basic ", 6) == 0 && (len = strlen(h + 6)) <= SECRET_MAX &&
+		   len % 4 == 0) {
+		n = EVP_DecodeBlock(dec, (const unsigned char *)h + 6, (int)len);
+		while (n > 0 && len > 0 && h[6 + len - 1] == '=') { /* padding decodes to zeros */
+			n--;
+			len--;
+		}
+		dec[n > 0 ? n : 0] = '\0';
+		colon = n > 0 ? strchr((char *)dec, ':') : NULL;
+		if (colon != NULL && colon[1] != '\0') {
+			*colon = '\0';
+			t = token_match(a, (char *)dec, colon + 1, strlen(colon + 1));
+		}
+		OPENSSL_cleanse(dec, sizeof(dec));
+	}
+	if (t == NULL)
+		return -SGW_EAUTH;
+	snprintf(p->name, sizeof(p->name), "token:%s", t->name);
+	p->role = t->role;
+	return 0;
+}
+
+static int
+auth_cert(struct admin *a, struct evhttp_request *req, struct admin_principal *p)
+{
+	struct evhttp_connection *con = evhttp_request_get_connection(req);
+	struct bufferevent *bev = con != NULL ? evhttp_connection_get_bufferevent(con) : NULL;
+	SSL *ssl = bev != NULL ? bufferevent_openssl_get_ssl(bev) : NULL;
+	X509 *peer;
+	char cn[ADMIN_NAME_MAX] = "";
+	int ok = 0;
+
+	if (ssl == NULL || a->cfg->client_ca == NULL || SSL_get_verify_result(ssl) != X509_V_OK)
+		return -SGW_EAUTH;
+	if ((peer = SSL_get1_peer_certificate(ssl)) == NULL)
+		return -SGW_EAUTH;
+	if (X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, cn,
+				      sizeof(cn)) <= 0 ||
+	    strspn(cn, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._@ -") !=
+		strlen(cn))
+		cn[0] = '\0';
+	X509_free(peer);
+	if (cn[0] == '\0')
+		return -SGW_EAUTH;
+	snprintf(p->name, sizeof(p->name), "cert:%s", cn);
+	p->role = a->cfg->client_cns.n == 0 ? ADMIN_ROLE_ADMIN : ADMIN_ROLE_NONE;
+	for (size_t i = 0; i < a->cfg->client_cns.n; i++)
+		if (strcmp(a->cfg->client_cns.v[i], cn) == 0)
+			ok = 1;
+	if (ok)
+		p->role = ADMIN_ROLE_ADMIN;
+	return 0;
+}
+
+int
+admin_authenticate(struct admin *a, struct evhttp_request *req, struct admin_principal *p)
+{
+	const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+
+	memset(p, 0, sizeof(*p));
+	if (h != NULL)
+		return auth_header(a, h, p);
+	return auth_cert(a, req, p);
+}

@@ -1,0 +1,81 @@
+/* admin_mscep.c: GET /certsrv/mscep_admin/, the page Microsoft NDES serves
+ * to hand out a one-time challenge.  MDMs (Fleet, Intune connectors, network
+ * gear scripts) fetch it with basic auth, decode UTF-16 and pick the password
+ * after "The enrollment challenge password is: <B> ".  Same shape here: an
+ * UTF-16LE HTML page with a byte order mark, the password as uppercase hex. */
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+#include <openssl/crypto.h>
+
+#include "admin_int.h"
+#include "metrics.h"
+#include "validator_otp.h"
+
+static int
+add_utf16le(struct evbuffer *out, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		unsigned char u[2] = {(unsigned char)*s, 0}; /* the page is ASCII */
+
+		if (evbuffer_add(out, u, 2) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+void
+admin_mscep(struct admin *a, struct evhttp_request *req, const struct admin_principal *p)
+{
+	const char *profile = a->cfg->mscep_profile;
+	struct profile *prof = profile != NULL ? profiles_find(a->gw->profiles, profile) : NULL;
+	char secret[OTP_SECRET_LEN + 1], html[1024], what[128];
+	struct evbuffer *out;
+	int64_t expires = 0;
+	int r, minutes;
+
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET || prof == NULL ||
+	    prof->cfg->challenge.type != CHALLENGE_OTP) {
+		admin_reply_error(a, req, p, "mscep_admin", 409,
+				  "admin.mscep_profile must name a profile with an otp challenge");
+		return;
+	}
+	r = otp_issue(a->gw->store, profile, &prof->cfg->challenge, 0, NULL, p->name, secret,
+		      sizeof(secret), &expires);
+	if (r < 0) {
+		admin_reply_error(a, req, p, "mscep_admin", r == -SGW_EDENIED ? 429 : 500, "%s",
+				  r == -SGW_EDENIED ? "The password cache is full."
+						    : "cannot issue a challenge");
+		return;
+	}
+	minutes = (prof->cfg->challenge.otp_ttl + 59) / 60;
+	snprintf(html, sizeof(html),
+		 "<HTML><Head><Meta HTTP-Equiv=\"Content-Type\" Content=\"text/html; "
+		 "charset=UTF-16\">\r\n<Title>Network Device Enrollment Service</Title></Head>\r\n"
+		 "<Body BgColor=#FFFFFF>\r\n<Font ID=locPageFont Face=\"Arial\">\r\n"
+		 "<P ID=locPageTitle> <Font Size=+1><B>Network Device Enrollment Service (scepgw, "
+		 "profile %s)</B></Font>\r\n"
+		 "<P> The enrollment challenge password is: <B> %s </B>\r\n"
+		 "<P> The password is valid for one enrollment and expires in %d minutes.\r\n"
+		 "</Font></Body></HTML>\r\n",
+		 profile, secret, minutes);
+	OPENSSL_cleanse(secret, sizeof(secret));
+	out = evbuffer_new();
+	if (out == NULL || evbuffer_add(out, "\xff\xfe", 2) != 0 || add_utf16le(out, html) < 0) {
+		OPENSSL_cleanse(html, sizeof(html));
+		evbuffer_free(out);
+		admin_reply_error(a, req, p, "mscep_admin", 500, "out of memory");
+		return;
+	}
+	OPENSSL_cleanse(html, sizeof(html));
+	snprintf(what, sizeof(what), "profile=%s expires=%lld", profile, (long long)expires);
+	admin_audit(p, "mscep_admin", 200, what);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+			  "text/html; charset=utf-16");
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-store");
+	evhttp_send_reply(req, 200, "OK", out);
+	metrics_admin(a->gw->metrics, "mscep_admin", 200);
+	evbuffer_free(out);
+}

@@ -1,0 +1,367 @@
+/* store_sqlite_adm.c: the SQLite store's queries for the admin API: listing
+ * transactions, recording approvals and rejections, one-time challenges,
+ * certificate search, and the time spent in SQLite (SQLITE_TRACE_PROFILE).
+ * The schema is migration 2 in store_sqlite_sql.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "store_sqlite_int.h"
+
+#define SQA_MAX_ROWS 10000
+#define SQA_OTP_SWEEP_LIMIT 1000
+
+/* Same columns and order as SQ_TXN_COLS / SQ_CERT_COLS (sq_row_txn, sq_row_cert). */
+#define SQA_TXN_COLS                                                                               \
+	"id, profile, transaction_id, signer_key_sha256, state, msg_type, subject, peer, reason, " \
+	"cert_serial, backend_handle, csr, created, updated"
+#define SQA_CERT_COLS                                                                              \
+	"serial, issuer, subject, not_before, not_after, der, txn_id, revoked, revoked_at, "       \
+	"revoke_reason"
+
+enum sqa_stmt {
+	SQA_TXN_LIST,
+	SQA_TXN_COUNT,
+	SQA_TXN_DECIDE,
+	SQA_APPROVAL_PUT,
+	SQA_APPROVAL_GET,
+	SQA_OTP_PUT,
+	SQA_OTP_SWEEP,
+	SQA_OTP_CONSUME,
+	SQA_OTP_COUNT,
+	SQA_CERT_SEARCH,
+	SQA_STMT_MAX
+};
+
+static const char *const sqa_sql[SQA_STMT_MAX] = {
+    [SQA_TXN_LIST] = "SELECT " SQA_TXN_COLS " FROM transactions t"
+		     " WHERE (?1 < 0 OR state = ?1) AND (?2 = 0 OR EXISTS (SELECT 1 FROM approvals"
+		     " a WHERE a.txn_id = t.id AND a.state = ?4)) ORDER BY created, id LIMIT ?3",
+    [SQA_TXN_COUNT] = "SELECT count(*) FROM transactions WHERE state = ?1",
+    [SQA_TXN_DECIDE] = "UPDATE transactions SET state = ?1, reason = ?2, updated = ?3"
+		       " WHERE id = ?4 AND state = ?5",
+    [SQA_APPROVAL_PUT] = "INSERT OR REPLACE INTO approvals (txn_id, admin, state, reason, at)"
+			 " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [SQA_APPROVAL_GET] = "SELECT admin FROM approvals WHERE txn_id = ?1",
+    [SQA_OTP_PUT] = "INSERT INTO otps (profile, sha256, subject, issued_by, created, expires)"
+		    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [SQA_OTP_SWEEP] = "DELETE FROM otps WHERE rowid IN"
+		      " (SELECT rowid FROM otps WHERE expires <= ?1 LIMIT ?2)",
+    /* one statement: the check and the use cannot be separated */
+    [SQA_OTP_CONSUME] = "UPDATE otps SET used = ?3 WHERE profile = ?1 AND sha256 = ?2"
+			" AND used = 0 AND expires > ?3 RETURNING subject",
+    [SQA_OTP_COUNT] = "SELECT count(*) FROM otps WHERE profile = ?1 AND used = 0 AND expires > ?2",
+    [SQA_CERT_SEARCH] = "SELECT " SQA_CERT_COLS " FROM certificates"
+			" WHERE (?1 = '' OR instr(lower(subject), lower(?1)) > 0)"
+			" AND (?2 = '' OR serial = ?2) ORDER BY id DESC LIMIT ?3",
+};
+
+struct sq_adm {
+	sqlite3 *db;
+	sqlite3_stmt *st[SQA_STMT_MAX];
+	struct store_stats stats;
+};
+
+/* SQLITE_TRACE_PROFILE: x is the statement's run time in nanoseconds. */
+static int
+sqa_trace(unsigned type, void *ctx, void *p, void *x)
+{
+	struct sq_adm *a = ctx;
+
+	(void)p;
+	if (type == SQLITE_TRACE_PROFILE && x != NULL) {
+		a->stats.statements++;
+		a->stats.seconds += (double)*(sqlite3_int64 *)x / 1e9;
+	}
+	return 0;
+}
+
+int
+sqa_open(sqlite3 *db, struct sq_adm **ret, struct sgw_err *err)
+{
+	struct sq_adm *a = calloc(1, sizeof(*a));
+
+	if (a == NULL)
+		return sgw_err_set(err, SGW_ENOMEM, "store: out of memory");
+	a->db = db;
+	for (int i = 0; i < SQA_STMT_MAX; i++)
+		if (sqlite3_prepare_v3(db, sqa_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &a->st[i],
+				       NULL) != SQLITE_OK) {
+			sgw_err_set(err, SGW_EIO, "store: sqlite: prepare: %s", sqlite3_errmsg(db));
+			sqa_close(a);
+			return -SGW_EIO;
+		}
+	sqlite3_trace_v2(db, SQLITE_TRACE_PROFILE, sqa_trace, a);
+	*ret = a;
+	return 0;
+}
+
+void
+sqa_close(struct sq_adm *a)
+{
+	if (a == NULL)
+		return;
+	sqlite3_trace_v2(a->db, 0, NULL, NULL);
+	for (int i = 0; i < SQA_STMT_MAX; i++)
+		sqlite3_finalize(a->st[i]);
+	free(a);
+}
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static int
+sqa_fail(struct sq_adm *a, const char *what)
+{
+	int ext = sqlite3_extended_errcode(a->db);
+
+	if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
+		return -SGW_EEXIST;
+	log_err("store: sqlite: %s: %s", what, sqlite3_errmsg(a->db));
+	return ext == SQLITE_NOMEM ? -SGW_ENOMEM : -SGW_EIO;
+}
+
+static sqlite3_stmt *
+sqa_stmt(struct sq_adm *a, enum sqa_stmt id)
+{
+	sqlite3_reset(a->st[id]);
+	sqlite3_clear_bindings(a->st[id]);
+	return a->st[id];
+}
+
+static int
+sqa_text(sqlite3_stmt *st, int idx, const char *s, size_t cap)
+{
+	if (s == NULL)
+		s = "";
+	return sqlite3_bind_text(st, idx, s, (int)strnlen(s, cap - 1), SQLITE_STATIC);
+}
+
+/* Run a statement without rows; *changes gets sqlite3_changes() when given. */
+static int
+sqa_done(struct sq_adm *a, sqlite3_stmt *st, int bad, const char *what, int *changes)
+{
+	int r = 0;
+
+	if (bad != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE)
+		r = sqa_fail(a, what);
+	else if (changes != NULL)
+		*changes = sqlite3_changes(a->db);
+	sqlite3_reset(st);
+	return r;
+}
+
+static int
+sqa_count(struct sq_adm *a, sqlite3_stmt *st, int bad, int64_t *ret)
+{
+	int r = 0;
+
+	if (bad == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		*ret = sqlite3_column_int64(st, 0);
+	else
+		r = sqa_fail(a, "count");
+	sqlite3_reset(st);
+	return r;
+}
+
+/* ---- transactions -------------------------------------------------------- */
+
+int
+sqa_txn_list(void *priv, const struct store_txn_filter *f, store_txn_each each, void *arg)
+{
+	struct sq_adm *a = sq_adm_of(priv);
+	sqlite3_stmt *st = sqa_stmt(a, SQA_TXN_LIST);
+	size_t max = f->max > 0 && f->max < SQA_MAX_ROWS ? f->max : SQA_MAX_ROWS;
+	int bad = 0, rc = SQLITE_DONE, r = 0;
+
+	bad |= sqlite3_bind_int(st, 1, f->state);
+	bad |= sqlite3_bind_int(st, 2, f->approved ? 1 : 0);
+	bad |= sqlite3_bind_int64(st, 3, (sqlite3_int64)max);
+	bad |= sqlite3_bind_int(st, 4, TXN_SUBMITTED);
+	if (bad != SQLITE_OK) {
+		sqlite3_reset(st);
+		return sqa_fail(a, "txn list bind");
+	}
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_txn t;
+
+		if ((r = sq_row_txn(st, &t)) < 0)
+			break;
+		r = each(arg, &t);
+		store_txn_clear(&t);
+		r = r < 0 ? 1 : 0; /* the callback stopped the walk */
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = sqa_fail(a, "txn list");
+	sqlite3_reset(st);
+	return r < 0 ? r : 0;
+}
+
+int
+sqa_txn_count(void *priv, int state, int64_t *ret)
+{
+	struct sq_adm *a = sq_adm_of(priv);
+	sqlite3_stmt *st = sqa_stmt(a, SQA_TXN_COUNT);
+
+	return sqa_count(a, st, sqlite3_bind_int(st, 1, state), ret);
+}
+
+static int
+sqa_decide_locked(struct sq_adm *a, const struct store_txn *t, const char *admin)
+{
+	sqlite3_stmt *st = sqa_stmt(a, SQA_TXN_DECIDE);
+	int bad = 0, n = 0, r;
+
+	bad |= sqlite3_bind_int(st, 1, t->state);
+	bad |= sqa_text(st, 2, t->reason, sizeof(t->reason));
+	bad |= sqlite3_bind_int64(st, 3, t->updated);
+	bad |= sqlite3_bind_int64(st, 4, t->id);
+	bad |= sqlite3_bind_int(st, 5, TXN_AWAITING_APPROVAL);
+	if ((r = sqa_done(a, st, bad, "txn decide", &n)) < 0)
+		return r;
+	if (n == 0)
+		return -SGW_ENOTFOUND;
+	st = sqa_stmt(a, SQA_APPROVAL_PUT);
+	bad = sqlite3_bind_int64(st, 1, t->id);
+	bad |= sqa_text(st, 2, admin, 64);
+	bad |= sqlite3_bind_int(st, 3, t->state);
+	bad |= sqa_text(st, 4, t->reason, sizeof(t->reason));
+	bad |= sqlite3_bind_int64(st, 5, t->updated);
+	return sqa_done(a, st, bad, "approval insert", NULL);
+}
+
+int
+sqa_txn_decide(void *priv, const struct store_txn *t, const char *admin)
+{
+	struct sq_adm *a = sq_adm_of(priv);
+	int r;
+
+	if (t->state < 0 || t->state >= TXN_STATE_MAX || admin == NULL)
+		return -SGW_EINVAL;
+	if (sqlite3_exec(a->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return sqa_fail(a, "begin");
+	r = sqa_decide_locked(a, t, admin);
+	if (r == 0 && sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		r = sqa_fail(a, "commit");
+	if (r < 0 && !sqlite3_get_autocommit(a->db))
+		(void)sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+	return r;
+}
+
+int
+sqa_txn_decider(void *priv, int64_t id, char *ret_admin, size_t cap)
+{
+	struct sq_adm *a = sq_adm_of(priv);
+	sqlite3_stmt *st = sqa_stmt(a, SQA_APPROVAL_GET);
+	int rc, r = -SGW_ENOTFOUND;
+
+	rc = sqlite3_bind_int64(st, 1, id) != SQLITE_OK ? SQLITE_ERROR : sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *s = sqlite3_column_text(st, 0);
+
+		snprintf(ret_admin, cap, "%s", s != NULL ? (const char *)s : "");
+		r = 0;
+	} else if (rc != SQLITE_DONE) {
+		r = sqa_fail(a, "approval get");
+	}
+	sqlite3_reset(st);
+	return r;
+}
+
+/* ---- one-time challenges ------------------------------------------------- */
+
+int
+sqa_otp_put(void *priv, const struct store_otp *o)
+{
+	struct sq_adm *a = sq_adm_of(priv);
+	sqlite3_stmt *st = sqa_stmt(a, SQA_OTP_SWEEP);
+	int bad = 0, r;
+
+	bad |= sqlite3_bind_int64(st, 1, o->created);
+	bad |= sqlite3_bind_int(st, 2, SQA_OTP_SWEEP_LIMIT);
+	if ((r = sqa_done(a, st, bad, "otp sweep", NULL)) < 0)
+		return r;
+	st = sqa_stmt(a, SQA_OTP_PUT);
+	bad = sqa_text(st, 1, o->profile, sizeof(o->profile));
+	bad |= sqlite3_bind_blob(st, 2, o->sha256, 32, SQLITE_STATIC);
+	bad |= sqa_text(st, 3, o->subject, sizeof(o->subject));
+	bad |= sqa_text(st, 4, o->issued_by, sizeof(o->issued_by));
+	bad |= sqlite3_bind_int64(st, 5, o->created);
+	bad |= sqlite3_bind_int64(st, 6, o->expires);
+	return sqa_done(a, st, bad, "otp insert", NULL);
+}
+
+int
+sqa_otp_consume(void *priv, const char *profile, const uint8_t sha256[32], int64_t now,
+		char *ret_subject, size_t cap)
+{
+	struct sq_adm *a = sq_adm_of(priv);
+	sqlite3_stmt *st = sqa_stmt(a, SQA_OTP_CONSUME);
+	int bad = 0, rc, r = -SGW_ENOTFOUND;
+
+	bad |= sqa_text(st, 1, profile, 64);
+	bad |= sqlite3_bind_blob(st, 2, sha256, 32, SQLITE_STATIC);
+	bad |= sqlite3_bind_int64(st, 3, now);
+	rc = bad != SQLITE_OK ? SQLITE_ERROR : sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *s = sqlite3_column_text(st, 0);
+
+		snprintf(ret_subject, cap, "%s", s != NULL ? (const char *)s : "");
+		rc = sqlite3_step(st); /* finish the UPDATE */
+		r = 0;
+	}
+	if (rc != SQLITE_DONE)
+		r = sqa_fail(a, "otp consume");
+	sqlite3_reset(st);
+	return r;
+}
+
+int
+sqa_otp_count(void *priv, const char *profile, int64_t now, int64_t *ret)
+{
+	struct sq_adm *a = sq_adm_of(priv);
+	sqlite3_stmt *st = sqa_stmt(a, SQA_OTP_COUNT);
+	int bad = sqa_text(st, 1, profile, 64);
+
+	bad |= sqlite3_bind_int64(st, 2, now);
+	return sqa_count(a, st, bad, ret);
+}
+
+/* ---- certificates, statistics -------------------------------------------- */
+
+int
+sqa_cert_search(void *priv, const char *subject, const char *serial, size_t max,
+		store_cert_each each, void *arg)
+{
+	struct sq_adm *a = sq_adm_of(priv);
+	sqlite3_stmt *st = sqa_stmt(a, SQA_CERT_SEARCH);
+	int bad = 0, rc = SQLITE_DONE, r = 0;
+
+	bad |= sqa_text(st, 1, subject, 512);
+	bad |= sqa_text(st, 2, serial, 80);
+	bad |=
+	    sqlite3_bind_int64(st, 3, max > 0 && max < SQA_MAX_ROWS ? (int64_t)max : SQA_MAX_ROWS);
+	if (bad != SQLITE_OK) {
+		sqlite3_reset(st);
+		return sqa_fail(a, "cert search bind");
+	}
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_cert c;
+
+		if ((r = sq_row_cert(st, &c)) < 0)
+			break;
+		r = each(arg, &c) < 0 ? 1 : 0;
+		store_cert_clear(&c);
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = sqa_fail(a, "cert search");
+	sqlite3_reset(st);
+	return r < 0 ? r : 0;
+}
+
+int
+sqa_stats(void *priv, struct store_stats *ret)
+{
+	*ret = sq_adm_of(priv)->stats;
+	return 0;
+}

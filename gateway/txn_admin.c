@@ -1,0 +1,398 @@
+/* txn_admin.c: approve / reject / expire, and the backend submission of an
+ * approved transaction with no device connection waiting for it: the device
+ * gets the certificate on its next CertPoll or re-sent PKCSReq. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "metrics.h"
+#include "scep_envelope.h"
+#include "txn_admin.h"
+#include "txn_int.h"
+
+#define TA_MAX_ATTEMPTS 3    /* submissions per approval (serial collisions) */
+#define TA_STALE_SECONDS 120 /* an approved SUBMITTED one older than this is resubmitted */
+#define TA_SWEEP_MAX 512     /* transactions looked at per sweep */
+#define TA_MAX_INFLIGHT 256  /* approved submissions waiting for a backend */
+
+struct ta_job {
+	struct txn_admin *ta;
+	struct profile *prof;
+	struct store_txn t; /* owns t.csr_der */
+	int attempts;
+	struct timespec t0;
+	struct ta_job *next;
+};
+
+struct txn_admin {
+	struct gw *gw;
+	struct event *timer;
+	struct ta_job *jobs; /* waiting for a backend callback */
+	size_t n_jobs;
+};
+
+static int64_t
+now_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+static void
+job_unlink_free(struct ta_job *j)
+{
+	struct ta_job **pp = &j->ta->jobs;
+
+	while (*pp != NULL && *pp != j)
+		pp = &(*pp)->next;
+	if (*pp == j) {
+		*pp = j->next;
+		j->ta->n_jobs--;
+	}
+	store_txn_clear(&j->t);
+	free(j);
+}
+
+static void job_submit(struct ta_job *j);
+
+static const char *const status_names[BACKEND_STATUS_MAX] = {
+    "issued", "pending", "rejected", "fail_temp", "fail_perm",
+};
+
+static void
+job_done(void *arg, struct backend_result *res)
+{
+	struct ta_job *j = arg;
+	struct txn_admin *ta = j->ta;
+	struct timespec t1;
+	int r;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	metrics_backend(
+	    ta->gw->metrics, backend_name(j->prof->backend),
+	    (unsigned)res->status < BACKEND_STATUS_MAX ? status_names[res->status] : "?",
+	    (double)(t1.tv_sec - j->t0.tv_sec) + (double)(t1.tv_nsec - j->t0.tv_nsec) / 1e9);
+	r = txn_apply_result(ta->gw->store, j->prof->issuer, &j->t, res);
+	if (r == -SGW_EEXIST && j->attempts < TA_MAX_ATTEMPTS) {
+		log_warn("txn=%s profile=%s: serial already issued by this CA; issuing again",
+			 j->t.transaction_id, j->t.profile);
+		job_submit(j);
+		return;
+	}
+	if (r < 0)
+		log_err("txn=%s profile=%s: cannot store the backend result: %s",
+			j->t.transaction_id, j->t.profile, sgw_strerror(r));
+	else
+		log_info("txn=%s profile=%s: approved request is %s%s%s%s", j->t.transaction_id,
+			 j->t.profile, txn_state_name(j->t.state),
+			 j->t.cert_serial[0] ? " serial=" : "", j->t.cert_serial,
+			 j->t.reason[0] ? " (see reason)" : "");
+	job_unlink_free(j);
+}
+
+static void
+job_submit(struct ta_job *j)
+{
+	struct backend_request br = {
+	    .csr_der = j->t.csr_der,
+	    .csr_len = j->t.csr_len,
+	    .template = j->prof->ra->template,
+	    .profile = j->t.profile,
+	    .transaction_id = j->t.transaction_id,
+	};
+
+	j->attempts++;
+	clock_gettime(CLOCK_MONOTONIC, &j->t0);
+	if (backend_submit(j->prof->backend, &br, job_done, j) < 0) {
+		/* stays SUBMITTED: the timer tries again after TA_STALE_SECONDS */
+		log_err("txn=%s profile=%s: backend refused the approved request",
+			j->t.transaction_id, j->t.profile);
+		job_unlink_free(j);
+	}
+}
+
+static int
+job_inflight(const struct txn_admin *ta, int64_t id)
+{
+	for (const struct ta_job *j = ta->jobs; j != NULL; j = j->next)
+		if (j->t.id == id)
+			return 1;
+	return 0;
+}
+
+/* Take t (its CSR too) into a background submission. */
+static int
+job_start(struct txn_admin *ta, struct profile *prof, struct store_txn *t)
+{
+	struct ta_job *j;
+
+	if (t->csr_der == NULL || t->csr_len == 0)
+		return -SGW_EINVAL;
+	if (ta->n_jobs >= TA_MAX_INFLIGHT || job_inflight(ta, t->id))
+		return -SGW_EAGAIN; /* the timer picks it up later */
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return -SGW_ENOMEM;
+	j->ta = ta;
+	j->prof = prof;
+	j->t = *t;
+	t->csr_der = NULL;
+	t->csr_len = 0;
+	j->next = ta->jobs;
+	ta->jobs = j;
+	ta->n_jobs++;
+	job_submit(j);
+	return 0;
+}
+
+/* ---- decisions ----------------------------------------------------------- */
+
+static int
+expired(const struct profile *prof, const struct store_txn *t, int64_t now)
+{
+	return prof != NULL && t->created + prof->ra->pending_ttl <= now;
+}
+
+static int
+decide(struct txn_admin *ta, struct store_txn *t, int state, const char *admin, const char *reason)
+{
+	t->state = state;
+	t->updated = now_s();
+	snprintf(t->reason, sizeof(t->reason), "%s", reason != NULL ? reason : "");
+	return store_txn_decide(ta->gw->store, t, admin);
+}
+
+static int
+load_pending(struct txn_admin *ta, int64_t id, struct store_txn *t, struct profile **ret_prof,
+	     struct sgw_err *err)
+{
+	int r = store_txn_get(ta->gw->store, id, t);
+
+	if (r == -SGW_ENOTFOUND)
+		return sgw_err_set(err, SGW_ENOTFOUND, "no transaction %lld", (long long)id);
+	if (r < 0)
+		return sgw_err_set(err, r, "store failure");
+	*ret_prof = profiles_find(ta->gw->profiles, t->profile);
+	if (t->state != TXN_AWAITING_APPROVAL)
+		return sgw_err_set(err, SGW_EEXIST, "transaction %lld is %s, not awaiting approval",
+				   (long long)id, txn_state_name(t->state));
+	if (*ret_prof == NULL)
+		return sgw_err_set(err, SGW_EINVAL, "profile %s is no longer configured",
+				   t->profile);
+	if (expired(*ret_prof, t, now_s())) {
+		(void)txn_expire_pending(ta);
+		return sgw_err_set(err, SGW_EDENIED, "transaction %lld expired", (long long)id);
+	}
+	return 0;
+}
+
+int
+txn_approve(struct txn_admin *ta, int64_t id, const char *admin, struct store_txn *ret_t,
+	    struct sgw_err *err)
+{
+	struct store_txn t = {0};
+	struct profile *prof = NULL;
+	int r;
+
+	if ((r = load_pending(ta, id, &t, &prof, err)) < 0)
+		goto out;
+	if ((r = decide(ta, &t, TXN_SUBMITTED, admin, NULL)) < 0) {
+		sgw_err_set(err, r == -SGW_ENOTFOUND ? SGW_EEXIST : -r,
+			    r == -SGW_ENOTFOUND ? "decided meanwhile" : "store failure");
+		r = r == -SGW_ENOTFOUND ? -SGW_EEXIST : r;
+		goto out;
+	}
+	log_info("txn=%s profile=%s: approved by %s (subject %s)", t.transaction_id, t.profile,
+		 admin, t.subject);
+	*ret_t = t;
+	ret_t->csr_der = NULL;
+	ret_t->csr_len = 0;
+	/* committed: the submission is best effort now (the timer retries) */
+	(void)job_start(ta, prof, &t);
+	r = 0;
+out:
+	store_txn_clear(&t);
+	return r;
+}
+
+int
+txn_reject(struct txn_admin *ta, int64_t id, const char *admin, const char *reason,
+	   struct store_txn *ret_t, struct sgw_err *err)
+{
+	struct store_txn t = {0};
+	struct profile *prof = NULL;
+	char why[200];
+	int r;
+
+	snprintf(why, sizeof(why), "%s", reason != NULL && reason[0] ? reason : "rejected");
+	for (char *c = why; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f || *c == '"' || *c == '\\')
+			*c = '?';
+	if ((r = load_pending(ta, id, &t, &prof, err)) < 0)
+		goto out;
+	if ((r = decide(ta, &t, TXN_REJECTED, admin, why)) < 0) {
+		sgw_err_set(err, r == -SGW_ENOTFOUND ? SGW_EEXIST : -r, "not rejected: %s",
+			    r == -SGW_ENOTFOUND ? "decided meanwhile" : "store failure");
+		r = r == -SGW_ENOTFOUND ? -SGW_EEXIST : r;
+		goto out;
+	}
+	log_info("txn=%s profile=%s: rejected by %s: %s", t.transaction_id, t.profile, admin, why);
+	*ret_t = t;
+	ret_t->csr_der = NULL;
+	ret_t->csr_len = 0;
+out:
+	store_txn_clear(&t);
+	return r;
+}
+
+int
+txn_resend_of_held(struct req_ctx *r)
+{
+	char who[64];
+	int st;
+
+	if (r->msg->msg_type != SCEP_MSG_PKCSREQ && r->msg->msg_type != SCEP_MSG_RENEWALREQ &&
+	    r->msg->msg_type != SCEP_MSG_CERTPOLL)
+		return 0;
+	if (txn_find_existing(r) != 1)
+		return 0;
+	st = r->txn.state;
+	if (st != TXN_AWAITING_APPROVAL && st != TXN_EXPIRED &&
+	    store_txn_decider(r->gw->store, r->txn.id, who, sizeof(who)) < 0)
+		return 0;
+	if (r->msg->envelope != NULL &&
+	    scep_envelope_cipher(r->msg->envelope, r->msg->envelope_len, &r->cipher_nid) < 0)
+		r->cipher_nid = 0;
+	return 1;
+}
+
+/* ---- the timer: expiry, and resubmission after a crash ------------------- */
+
+struct id_list {
+	int64_t id[TA_SWEEP_MAX];
+	size_t n;
+};
+
+static int
+collect_id(void *arg, const struct store_txn *t)
+{
+	struct id_list *l = arg;
+
+	if (l->n == TA_SWEEP_MAX)
+		return -1;
+	l->id[l->n++] = t->id;
+	return 0;
+}
+
+int
+txn_expire_pending(struct txn_admin *ta)
+{
+	struct store_txn_filter f = {.state = TXN_AWAITING_APPROVAL, .max = TA_SWEEP_MAX};
+	struct id_list *l = calloc(1, sizeof(*l));
+	int64_t now = now_s();
+	int n = 0;
+
+	if (l == NULL || store_txn_list(ta->gw->store, &f, collect_id, l) < 0)
+		goto out;
+	for (size_t i = 0; i < l->n; i++) {
+		struct store_txn t = {0};
+		struct profile *prof;
+		char why[128];
+
+		if (store_txn_get(ta->gw->store, l->id[i], &t) < 0)
+			continue;
+		prof = profiles_find(ta->gw->profiles, t.profile);
+		if (t.state == TXN_AWAITING_APPROVAL && expired(prof, &t, now)) {
+			snprintf(why, sizeof(why), "not approved within %d s",
+				 prof->ra->pending_ttl);
+			if (decide(ta, &t, TXN_EXPIRED, "-", why) == 0) {
+				log_info("txn=%s profile=%s: expired: %s", t.transaction_id,
+					 t.profile, why);
+				n++;
+			}
+		}
+		store_txn_clear(&t);
+	}
+out:
+	free(l);
+	return n;
+}
+
+static void
+resume_approved(struct txn_admin *ta, int64_t stale)
+{
+	struct store_txn_filter f = {.state = TXN_SUBMITTED, .approved = 1, .max = TA_SWEEP_MAX};
+	struct id_list *l = calloc(1, sizeof(*l));
+	int64_t now = now_s();
+
+	if (l == NULL || store_txn_list(ta->gw->store, &f, collect_id, l) < 0) {
+		free(l);
+		return;
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		struct store_txn t = {0};
+		struct profile *prof;
+
+		if (job_inflight(ta, l->id[i]) || store_txn_get(ta->gw->store, l->id[i], &t) < 0)
+			continue;
+		prof = profiles_find(ta->gw->profiles, t.profile);
+		if (prof != NULL && t.state == TXN_SUBMITTED && t.updated <= now - stale) {
+			log_info("txn=%s profile=%s: submitting the approved request again",
+				 t.transaction_id, t.profile);
+			(void)job_start(ta, prof, &t);
+		}
+		store_txn_clear(&t);
+	}
+	free(l);
+}
+
+static void
+on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct txn_admin *ta = arg;
+
+	(void)fd;
+	(void)what;
+	if (ta->gw->draining)
+		return;
+	(void)txn_expire_pending(ta);
+	resume_approved(ta, TA_STALE_SECONDS);
+}
+
+struct txn_admin *
+txn_admin_new(struct gw *gw)
+{
+	struct txn_admin *ta = calloc(1, sizeof(*ta));
+	struct timeval tv = {60, 0};
+
+	if (ta == NULL)
+		return NULL;
+	ta->gw = gw;
+	/* the sweep runs at least 4 times per shortest pending_ttl (1 s .. 60 s) */
+	for (size_t i = 0; i < gw->profiles->n; i++) {
+		long q = gw->profiles->v[i].ra->pending_ttl / 4;
+
+		if (q < tv.tv_sec)
+			tv.tv_sec = q < 1 ? 1 : q;
+	}
+	ta->timer = event_new(gw->base, -1, EV_PERSIST, on_timer, ta);
+	if (ta->timer == NULL || event_add(ta->timer, &tv) != 0) {
+		txn_admin_free(ta);
+		return NULL;
+	}
+	(void)txn_expire_pending(ta);
+	resume_approved(ta, 0);
+	return ta;
+}
+
+void
+txn_admin_free(struct txn_admin *ta)
+{
+	if (ta == NULL)
+		return;
+	while (ta->jobs != NULL)
+		job_unlink_free(ta->jobs);
+	if (ta->timer != NULL)
+		event_free(ta->timer);
+	free(ta);
+}

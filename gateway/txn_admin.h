@@ -1,0 +1,35 @@
+/* txn_admin.h: an operator's decisions on transactions awaiting approval
+ * (admin API), the expiry of those nobody decided on, and the background
+ * submission of approved ones to the backend.  Loop thread only. */
+#ifndef SGW_TXN_ADMIN_H
+#define SGW_TXN_ADMIN_H
+
+#include "gw.h"
+
+struct txn_admin;
+struct req_ctx;
+
+/* Starts the expiry / resume timer and resubmits approved transactions a
+ * previous process left in SUBMITTED (kill -9 after the approval). */
+struct txn_admin *txn_admin_new(struct gw *gw);
+/* Frees jobs still waiting for a backend: call after the backends stopped. */
+void txn_admin_free(struct txn_admin *ta);
+
+/* AWAITING_APPROVAL -> SUBMITTED, committed before it returns, then submitted
+ * to the backend in the background.  -SGW_ENOTFOUND: no such transaction;
+ * -SGW_EEXIST: not awaiting approval (state in t); -SGW_EDENIED: expired. */
+int txn_approve(struct txn_admin *ta, int64_t id, const char *admin, struct store_txn *ret_t,
+		struct sgw_err *err);
+/* AWAITING_APPROVAL -> REJECTED with the operator's reason (shown to the device). */
+int txn_reject(struct txn_admin *ta, int64_t id, const char *admin, const char *reason,
+	       struct store_txn *ret_t, struct sgw_err *err);
+/* Expire what waited longer than its RA profile's pending_ttl; returns the count. */
+int txn_expire_pending(struct txn_admin *ta);
+
+/* A replayed senderNonce (micromdm scepclient re-sends the very same bytes
+ * every 30 s while PENDING): 1 when r's transaction was held for approval,
+ * so the re-send is answered from its stored state (loaded into r->txn);
+ * 0 when the replay is to be refused. */
+int txn_resend_of_held(struct req_ctx *r);
+
+#endif

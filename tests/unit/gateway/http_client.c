@@ -1,0 +1,596 @@
+/* tests for gateway/http_client.c: an in-process evhttp server (plain and
+ * mutual TLS) on 127.0.0.1 shares the event base with the client, so a test
+ * that blocks the loop would deadlock and fail by the watchdog. */
+#include <arpa/inet.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "http_client.h"
+
+#define MAX_SLOW 16
+
+struct slow {
+	struct evhttp_request *req;
+	struct evhttp_connection *conn;
+	int dead;
+};
+
+struct fx {
+	struct event_base *base;
+	struct evhttp *http, *https;
+	int port, tls_port, closed_port;
+	int conns;	/* plain connections accepted */
+	int flaky_left; /* 503s still to send on /flaky */
+	int flaky_hits;
+	struct slow slow[MAX_SLOW];
+	SSL_CTX *sctx;
+	char dir[64];
+	char ca[128], cert[128], key[128], bad_cert[128], bad_key[128];
+	struct http_client *hc;
+	/* results */
+	int calls;
+	struct http_response last;
+	char body[4096];
+	char nonce[64], ctype[64];
+	int ticks;
+};
+
+/* ---- the server ---------------------------------------------------------- */
+
+static void
+reply(struct evhttp_request *req, int code, const char *body)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	evbuffer_add(b, body, strlen(body));
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain");
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Replay-Nonce", "  abc-123 ");
+	evhttp_send_reply(req, code, code == 200 ? "OK" : "Err", b);
+	evbuffer_free(b);
+}
+
+static void
+slow_close(struct evhttp_connection *conn, void *arg)
+{
+	struct fx *f = arg;
+
+	for (int i = 0; i < MAX_SLOW; i++)
+		if (f->slow[i].conn == conn)
+			f->slow[i].dead = 1;
+}
+
+static void
+slow_fire(evutil_socket_t fd, short what, void *arg)
+{
+	struct slow *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (!s->dead)
+		reply(s->req, 200, "slow");
+	s->dead = 1;
+	s->conn = NULL;
+}
+
+static void
+handle_slow(struct fx *f, struct evhttp_request *req, long ms)
+{
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+	for (int i = 0; i < MAX_SLOW; i++) {
+		struct slow *s = &f->slow[i];
+		if (s->req != NULL && !s->dead)
+			continue;
+		s->req = req;
+		s->dead = 0;
+		s->conn = evhttp_request_get_connection(req);
+		evhttp_connection_set_closecb(s->conn, slow_close, f);
+		assert_int_equal(event_base_once(f->base, -1, EV_TIMEOUT, slow_fire, s, &tv), 0);
+		return;
+	}
+	fail_msg("too many slow requests");
+}
+
+static void
+server_cb(struct evhttp_request *req, void *arg)
+{
+	struct fx *f = arg;
+	const char *uri = evhttp_request_get_uri(req);
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	const char *hdr = evhttp_find_header(evhttp_request_get_input_headers(req), "X-Test");
+	char out[2048];
+	size_t n = evbuffer_get_length(in);
+
+	if (strncmp(uri, "/slow/", 6) == 0) {
+		handle_slow(f, req, strtol(uri + 6, NULL, 10));
+		return;
+	}
+	if (strcmp(uri, "/flaky") == 0) {
+		f->flaky_hits++;
+		if (f->flaky_left > 0) {
+			f->flaky_left--;
+			reply(req, 503, "{\"error_code\":503}");
+		} else {
+			reply(req, 200, "ok");
+		}
+		return;
+	}
+	if (strcmp(uri, "/big") == 0) {
+		char *big = malloc(100001);
+		memset(big, 'x', 100000);
+		big[100000] = '\0';
+		reply(req, 200, big);
+		free(big);
+		return;
+	}
+	snprintf(out, sizeof(out), "%d:%s:%.*s:%s", (int)evhttp_request_get_command(req), uri,
+		 (int)(n < 1000 ? n : 1000), (const char *)evbuffer_pullup(in, -1),
+		 hdr != NULL ? hdr : "-");
+	reply(req, 200, out);
+}
+
+static struct bufferevent *
+plain_bevcb(struct event_base *base, void *arg)
+{
+	struct fx *f = arg;
+
+	f->conns++;
+	return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+}
+
+static struct bufferevent *
+tls_bevcb(struct event_base *base, void *arg)
+{
+	struct fx *f = arg;
+
+	return bufferevent_openssl_socket_new(base, -1, SSL_new(f->sctx), BUFFEREVENT_SSL_ACCEPTING,
+					      BEV_OPT_CLOSE_ON_FREE);
+}
+
+static int
+bind_any(struct evhttp *h)
+{
+	struct evhttp_bound_socket *s = evhttp_bind_socket_with_handle(h, "127.0.0.1", 0);
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+
+	assert_non_null(s);
+	assert_int_equal(getsockname(evhttp_bound_socket_get_fd(s), (struct sockaddr *)&sin, &len),
+			 0);
+	return ntohs(sin.sin_port);
+}
+
+/* ---- certificates -------------------------------------------------------- */
+
+static X509 *
+make_cert(EVP_PKEY *key, EVP_PKEY *signer, X509 *issuer, const char *cn, const char *san)
+{
+	X509 *x = X509_new();
+	X509V3_CTX ctx;
+	X509_EXTENSION *e;
+
+	X509_set_version(x, X509_VERSION_3);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), (long)(random() & 0xffff) + 2);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+				   (const unsigned char *)cn, -1, -1, 0);
+	X509_set_issuer_name(x, X509_get_subject_name(issuer != NULL ? issuer : x));
+	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+	X509_set_pubkey(x, key);
+	X509V3_set_ctx(&ctx, issuer != NULL ? issuer : x, x, NULL, NULL, 0);
+	e = X509V3_EXT_conf(NULL, &ctx, "basicConstraints", san == NULL ? "CA:TRUE" : "CA:FALSE");
+	X509_add_ext(x, e, -1);
+	X509_EXTENSION_free(e);
+	if (san != NULL && san[0] != '\0') {
+		e = X509V3_EXT_conf(NULL, &ctx, "subjectAltName", san);
+		X509_add_ext(x, e, -1);
+		X509_EXTENSION_free(e);
+	}
+	assert_true(X509_sign(x, signer, EVP_sha256()) > 0);
+	return x;
+}
+
+static void
+write_pem(const char *path, X509 *x, EVP_PKEY *k)
+{
+	FILE *fp = fopen(path, "w");
+
+	assert_non_null(fp);
+	if (x != NULL)
+		PEM_write_X509(fp, x);
+	if (k != NULL)
+		PEM_write_PrivateKey(fp, k, NULL, NULL, 0, NULL, NULL);
+	fclose(fp);
+}
+
+static void
+make_pki(struct fx *f)
+{
+	EVP_PKEY *cak = EVP_EC_gen("P-256"), *sk = EVP_EC_gen("P-256");
+	EVP_PKEY *ck = EVP_EC_gen("P-256"), *bk = EVP_EC_gen("P-256");
+	X509 *ca = make_cert(cak, cak, NULL, "Test Admin CA", NULL);
+	X509 *srv = make_cert(sk, cak, ca, "127.0.0.1", "IP:127.0.0.1");
+	X509 *cli = make_cert(ck, cak, ca, "admin", "");
+	X509 *bad = make_cert(bk, bk, NULL, "stranger", "");
+	X509_STORE *st;
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/scepgw-hc-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->ca, sizeof(f->ca), "%s/ca.pem", f->dir);
+	snprintf(f->cert, sizeof(f->cert), "%s/cli.pem", f->dir);
+	snprintf(f->key, sizeof(f->key), "%s/cli.key", f->dir);
+	snprintf(f->bad_cert, sizeof(f->bad_cert), "%s/bad.pem", f->dir);
+	snprintf(f->bad_key, sizeof(f->bad_key), "%s/bad.key", f->dir);
+	write_pem(f->ca, ca, NULL);
+	write_pem(f->cert, cli, NULL);
+	write_pem(f->key, NULL, ck);
+	write_pem(f->bad_cert, bad, NULL);
+	write_pem(f->bad_key, NULL, bk);
+	f->sctx = SSL_CTX_new(TLS_server_method());
+	assert_int_equal(SSL_CTX_use_certificate(f->sctx, srv), 1);
+	assert_int_equal(SSL_CTX_use_PrivateKey(f->sctx, sk), 1);
+	st = SSL_CTX_get_cert_store(f->sctx);
+	X509_STORE_add_cert(st, ca);
+	SSL_CTX_set_verify(f->sctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	X509_free(ca);
+	X509_free(srv);
+	X509_free(cli);
+	X509_free(bad);
+	EVP_PKEY_free(cak);
+	EVP_PKEY_free(sk);
+	EVP_PKEY_free(ck);
+	EVP_PKEY_free(bk);
+}
+
+/* ---- fixture ------------------------------------------------------------- */
+
+static void
+watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	fail_msg("watchdog: the loop did not finish in 20 s");
+}
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	struct timeval tv = {20, 0};
+
+	f->base = event_base_new();
+	make_pki(f);
+	f->http = evhttp_new(f->base);
+	f->https = evhttp_new(f->base);
+	evhttp_set_gencb(f->http, server_cb, f);
+	evhttp_set_gencb(f->https, server_cb, f);
+	evhttp_set_bevcb(f->http, plain_bevcb, f);
+	evhttp_set_bevcb(f->https, tls_bevcb, f);
+	f->port = bind_any(f->http);
+	f->tls_port = bind_any(f->https);
+	{ /* a port that nothing listens on */
+		int s = socket(AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_in sin = {.sin_family = AF_INET};
+		socklen_t len = sizeof(sin);
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		bind(s, (struct sockaddr *)&sin, sizeof(sin));
+		getsockname(s, (struct sockaddr *)&sin, &len);
+		f->closed_port = ntohs(sin.sin_port);
+		close(s);
+	}
+	event_base_once(f->base, -1, EV_TIMEOUT, watchdog, NULL, &tv);
+	f->hc = http_client_new(f->base, 0);
+	assert_non_null(f->hc);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+	const char *files[] = {f->ca, f->cert, f->key, f->bad_cert, f->bad_key};
+
+	http_client_free(f->hc);
+	evhttp_free(f->http);
+	evhttp_free(f->https);
+	SSL_CTX_free(f->sctx);
+	event_base_free(f->base);
+	for (size_t i = 0; i < 5; i++)
+		unlink(files[i]);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static void
+done_cb(void *arg, const struct http_response *resp)
+{
+	struct fx *f = arg;
+
+	const char *nonce = http_response_header(resp, "replay-nonce");
+
+	snprintf(f->nonce, sizeof(f->nonce), "%s", nonce != NULL ? nonce : "(none)");
+	snprintf(f->ctype, sizeof(f->ctype), "%s", resp->ctype);
+	assert_null(http_response_header(resp, "X-Absent"));
+	f->calls++;
+	f->last = *resp;
+	snprintf(f->body, sizeof(f->body), "%.*s",
+		 (int)(resp->body_len < 4000 ? resp->body_len : 4000), (const char *)resp->body);
+	f->last.body = NULL;
+	f->last.ctype = NULL;
+	f->last.error = NULL;
+	event_base_loopbreak(f->base);
+}
+
+static void
+run(struct fx *f, struct http_request *rq)
+{
+	f->calls = 0;
+	assert_int_equal(http_client_start(f->hc, rq, done_cb, f, NULL), 0);
+	event_base_dispatch(f->base);
+	assert_int_equal(f->calls, 1);
+}
+
+static void
+url(struct fx *f, char *buf, size_t size, int tls, const char *path)
+{
+	snprintf(buf, size, "%s://127.0.0.1:%d%s", tls ? "https" : "http",
+		 tls ? f->tls_port : f->port, path);
+}
+
+/* ---- tests --------------------------------------------------------------- */
+
+static void
+test_methods(void **state)
+{
+	struct fx *f = *state;
+	char u[128];
+	struct http_request rq = {.url = u, .headers = {"X-Test: yes"}};
+
+	url(f, u, sizeof(u), 0, "/echo");
+	run(f, &rq);
+	assert_int_equal(f->last.err, 0);
+	assert_int_equal(f->last.status, 200);
+	assert_string_equal(f->body, "1:/echo::yes"); /* EVHTTP_REQ_GET */
+	assert_string_equal(f->nonce, "abc-123");     /* response headers, trimmed */
+	assert_string_equal(f->ctype, "text/plain");
+	rq.method = "POST";
+	rq.body = (const uint8_t *)"{\"a\":1}";
+	rq.body_len = 7;
+	run(f, &rq);
+	assert_string_equal(f->body, "2:/echo:{\"a\":1}:yes"); /* EVHTTP_REQ_POST */
+	rq.method = "PUT";
+	rq.body = NULL;
+	rq.body_len = 0;
+	run(f, &rq);
+	assert_string_equal(f->body, "8:/echo::yes"); /* EVHTTP_REQ_PUT */
+	assert_int_equal(f->last.attempts, 1);
+	/* three requests, one connection: reused */
+	assert_int_equal(f->conns, 1);
+}
+
+static void
+tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct fx *f = arg;
+
+	(void)fd;
+	(void)what;
+	f->ticks++;
+}
+
+static void
+test_loop_not_blocked(void **state)
+{
+	struct fx *f = *state;
+	struct timeval tv = {0, 50000};
+	struct event *t = event_new(f->base, -1, EV_PERSIST, tick, f);
+	char u[128];
+	struct http_request rq = {.url = u};
+
+	url(f, u, sizeof(u), 0, "/slow/1000");
+	event_add(t, &tv);
+	run(f, &rq);
+	event_free(t);
+	assert_int_equal(f->last.status, 200);
+	assert_string_equal(f->body, "slow");
+	/* a 50 ms timer kept firing while the response was pending */
+	assert_true(f->ticks >= 15);
+	assert_true(f->last.total_seconds >= 0.9);
+}
+
+static void
+test_retry_503(void **state)
+{
+	struct fx *f = *state;
+	char u[128];
+	struct http_request rq = {.url = u, .retries = 3, .backoff_ms = 20};
+
+	url(f, u, sizeof(u), 0, "/flaky");
+	f->flaky_left = 2;
+	run(f, &rq);
+	assert_int_equal(f->last.status, 200);
+	assert_int_equal(f->last.attempts, 3);
+	assert_int_equal(f->flaky_hits, 3);
+	/* retries exhausted: the last 503 is delivered */
+	f->flaky_left = 5;
+	rq.retries = 1;
+	run(f, &rq);
+	assert_int_equal(f->last.err, 0);
+	assert_int_equal(f->last.status, 503);
+	assert_int_equal(f->last.attempts, 2);
+	/* 503 not in retry_on: no retry */
+	rq.retries = 3;
+	rq.retry_on = HTTP_RETRY_CONNECT;
+	run(f, &rq);
+	assert_int_equal(f->last.attempts, 1);
+}
+
+static void
+test_connect_error(void **state)
+{
+	struct fx *f = *state;
+	char u[128];
+	struct http_request rq = {.url = u, .retries = 2, .backoff_ms = 10};
+
+	snprintf(u, sizeof(u), "http://127.0.0.1:%d/x", f->closed_port);
+	run(f, &rq);
+	assert_int_equal(f->last.err, -SGW_EIO);
+	assert_int_equal(f->last.status, 0);
+	assert_int_equal(f->last.attempts, 3);
+}
+
+static void
+test_body_cap(void **state)
+{
+	struct fx *f = *state;
+	char u[128];
+	struct http_request rq = {.url = u, .max_response = 1000, .retries = 2};
+
+	url(f, u, sizeof(u), 0, "/big");
+	run(f, &rq);
+	assert_int_equal(f->last.err, -SGW_EPARSE);
+	assert_int_equal(f->last.attempts, 1);
+	rq.max_response = 200000;
+	run(f, &rq);
+	assert_int_equal(f->last.err, 0);
+	assert_int_equal(strlen(f->body), 4000);
+}
+
+static void
+test_timeout(void **state)
+{
+	struct fx *f = *state;
+	char u[128];
+	struct http_request rq = {.url = u, .timeout_ms = 300, .retries = 1, .backoff_ms = 10};
+
+	url(f, u, sizeof(u), 0, "/slow/5000");
+	run(f, &rq);
+	assert_int_equal(f->last.err, -SGW_EIO);
+	assert_true(f->last.timed_out);
+	assert_int_equal(f->last.attempts, 1); /* timeouts are not retried by default */
+	rq.retry_on = HTTP_RETRY_TIMEOUT;
+	run(f, &rq);
+	assert_int_equal(f->last.attempts, 2);
+}
+
+static void
+free_in_cb(void *arg, const struct http_response *resp)
+{
+	struct fx *f = arg;
+
+	(void)resp;
+	f->calls++;
+	http_client_free(f->hc);
+	f->hc = NULL;
+	event_base_loopbreak(f->base);
+}
+
+static void
+test_cancel_and_free(void **state)
+{
+	struct fx *f = *state;
+	char u1[128], u2[128], u3[128];
+	struct http_request r1 = {.url = u1}, r2 = {.url = u2}, r3 = {.url = u3};
+	struct http_call *c1 = NULL;
+
+	url(f, u1, sizeof(u1), 0, "/slow/200");
+	url(f, u2, sizeof(u2), 0, "/echo");
+	url(f, u3, sizeof(u3), 0, "/slow/300");
+	f->calls = 0;
+	assert_int_equal(http_client_start(f->hc, &r1, done_cb, f, &c1), 0);
+	assert_int_equal(http_client_start(f->hc, &r3, done_cb, f, NULL), 0);
+	assert_int_equal(http_client_start(f->hc, &r2, free_in_cb, f, NULL), 0);
+	assert_int_equal(http_client_inflight(f->hc), 3);
+	http_call_cancel(c1);
+	assert_int_equal(http_client_inflight(f->hc), 2);
+	event_base_dispatch(f->base);
+	/* /echo answered first and freed the client: the others never call back */
+	assert_int_equal(f->calls, 1);
+	assert_null(f->hc);
+}
+
+static void
+test_mtls(void **state)
+{
+	struct fx *f = *state;
+	char u[128];
+	struct http_request rq = {.url = u, .ca_bundle = f->ca};
+
+	url(f, u, sizeof(u), 1, "/echo");
+	rq.client_cert = f->cert;
+	rq.client_key = f->key;
+	run(f, &rq);
+	assert_int_equal(f->last.err, 0);
+	assert_int_equal(f->last.status, 200);
+	/* a client certificate the server does not trust */
+	rq.client_cert = f->bad_cert;
+	rq.client_key = f->bad_key;
+	run(f, &rq);
+	assert_int_equal(f->last.err, -SGW_EIO);
+	/* none at all */
+	rq.client_cert = NULL;
+	rq.client_key = NULL;
+	run(f, &rq);
+	assert_int_equal(f->last.err, -SGW_EIO);
+	/* a server the CA bundle does not vouch for */
+	rq.client_cert = f->cert;
+	rq.client_key = f->key;
+	rq.ca_bundle = f->bad_cert;
+	run(f, &rq);
+	assert_int_equal(f->last.err, -SGW_EIO);
+}
+
+static void
+test_escape(void **state)
+{
+	char out[128];
+
+	(void)state;
+	assert_int_equal(http_escape("CN=ManagementCA,O=EJBCA Sample,C=SE", out, sizeof(out)), 0);
+	assert_string_equal(out, "CN%3DManagementCA%2CO%3DEJBCA%20Sample%2CC%3DSE");
+	assert_int_equal(http_escape("a-b_c.d~e/\xc3\xa9", out, sizeof(out)), 0);
+	assert_string_equal(out, "a-b_c.d~e%2F%C3%A9");
+	assert_int_equal(http_escape("abc", out, 3), -SGW_EINVAL);
+	assert_int_equal(http_escape("a b", out, 5), -SGW_EINVAL);
+	assert_int_equal(http_escape("a b", out, 6), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_methods, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_loop_not_blocked, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_retry_503, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_connect_error, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_body_cap, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cancel_and_free, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_mtls, setup, teardown),
+	    cmocka_unit_test(test_escape),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
