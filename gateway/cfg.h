@@ -120,13 +120,24 @@ struct cfg_ra_identity {
 	char *ca_chain;		    /* PEM: issuing CA first, then up to the root */
 };
 
-enum cfg_challenge_type { CHALLENGE_NONE, CHALLENGE_STATIC, CHALLENGE_OTP, CHALLENGE_TYPE_MAX };
+enum cfg_challenge_type {
+	CHALLENGE_NONE,
+	CHALLENGE_STATIC,
+	CHALLENGE_OTP,
+	CHALLENGE_WEBHOOK,
+	CHALLENGE_INTUNE,
+	CHALLENGE_TYPE_MAX
+};
 
 struct cfg_challenge {
 	enum cfg_challenge_type type;
 	uint8_t sha256[32]; /* static: SHA-256 of the challenge */
 	int otp_ttl;	    /* otp: default lifetime of an issued challenge, seconds */
 	int otp_max_active; /* otp: unused, unexpired challenges per profile at most */
+	/* webhook, intune: the whole challenge mapping (borrowed from the tree)
+	 * and its key path; the validator parses its keys in configure() */
+	const struct cfg_node *node;
+	char node_path[256];
 };
 
 enum csr_key_type { CSR_KEY_RSA = 1u << 0, CSR_KEY_EC = 1u << 1 };

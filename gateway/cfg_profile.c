@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -168,8 +169,16 @@ parse_challenge(const struct cfg_node *n, const char *path, struct cfg_challenge
 		struct sgw_err *err)
 {
 	struct challenge_raw raw = {0};
+	const char *type = cfg_node_scalar(cfg_node_get(n, "type"));
 	int r;
 
+	/* remote validators parse their own keys (validator_webhook.c, _intune.c) */
+	if (type != NULL && (strcmp(type, "webhook") == 0 || strcmp(type, "intune") == 0)) {
+		ch->type = type[0] == 'w' ? CHALLENGE_WEBHOOK : CHALLENGE_INTUNE;
+		ch->node = n;
+		snprintf(ch->node_path, sizeof(ch->node_path), "%s", path);
+		return 0;
+	}
 	if ((r = cfg_parse_map(n, path, challenge_fields, &raw, err)) < 0)
 		return r;
 	r = challenge_eval(n, path, &raw, ch, err);

@@ -363,6 +363,8 @@ profiles_start(struct profile_set *ps, const struct backend_env *env, struct sgw
 	for (size_t i = 0; i < ps->n_backends; i++)
 		if ((r = backend_start(ps->backends[i], env, err)) < 0)
 			return r;
+	for (size_t i = 0; i < ps->n; i++)
+		validator_start(ps->v[i].validator, env->base, ps->v[i].backend);
 	return 0;
 }
 

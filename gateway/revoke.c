@@ -75,6 +75,12 @@ revoke_serial_normalize(const char *in, char *out, size_t size)
 		if (size < 2)
 			return -1;
 		out[n++] = '0';
+	} else if (n % 2 == 1) { /* whole octets, as the store (BN_bn2hex) */
+		if (n + 1 >= size)
+			return -1;
+		memmove(out + 1, out, n);
+		out[0] = '0';
+		n++;
 	}
 	out[n] = '\0';
 	return 0;

@@ -11,7 +11,8 @@ int revoke_reason_parse(const char *name);
 const char *revoke_reason_name(int code);
 
 /* Serial as typed (hex, optional 0x and colons, any case) -> the store's
- * form (lowercase, no leading zeros); -1 if not hex or too long. */
+ * form (BN_bn2hex lowercased: whole octets, no leading zero octet; "0" for
+ * zero); -1 if not hex or too long. */
 int revoke_serial_normalize(const char *in, char *out, size_t size);
 
 /* The subcommand: marks the certificate revoked in the store and in its CA

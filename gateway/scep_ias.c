@@ -22,8 +22,9 @@ ASN1_SEQUENCE(SCEP_ISSUER_AND_SUBJECT) =
 
 	    static const char hexdigits[] = "0123456789abcdef";
 
-/* Positive INTEGER of at most 20 octets -> lowercase hex without leading
- * zeros ("0" for zero), the form the store keeps. */
+/* Positive INTEGER of at most 20 octets -> the form the store keeps
+ * (txn_cert_serial, BN_bn2hex): lowercase, two digits per octet, no leading
+ * zero octet ("0" for zero). */
 static int
 serial_hex(const ASN1_INTEGER *a, char *buf, size_t size)
 {
@@ -40,8 +41,7 @@ serial_hex(const ASN1_INTEGER *a, char *buf, size_t size)
 	for (int i = 0; i < n; i++) {
 		if (off + 2 >= size)
 			return -SGW_EPARSE;
-		if (off > 0 || p[i] >> 4 != 0)
-			buf[off++] = hexdigits[p[i] >> 4];
+		buf[off++] = hexdigits[p[i] >> 4];
 		buf[off++] = hexdigits[p[i] & 0x0f];
 	}
 	if (off == 0)

@@ -16,7 +16,7 @@
 
 struct scep_ias {
 	X509_NAME *issuer;			     /* owned */
-	char serial[2 * SCEP_SERIAL_MAX_OCTETS + 1]; /* lowercase hex, no leading zeros */
+	char serial[2 * SCEP_SERIAL_MAX_OCTETS + 1]; /* as the store: "0ab2c3", "0" */
 };
 
 struct scep_ias_subject {

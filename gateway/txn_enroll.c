@@ -12,6 +12,37 @@
 static void enroll_submit(struct req_ctx *r);
 
 static void
+notify_done(void *arg, int verdict, const char *reason)
+{
+	struct req_ctx *r = arg;
+
+	if (verdict < 0)
+		log_warn("txn=%s profile=%s: validator notification failed: %s",
+			 r->msg->transaction_id, r->prof->cfg->name, reason);
+	txn_reply_from_state(r);
+}
+
+/* After issuance or a backend failure: the validator's notify hook (Intune's
+ * success/failureNotification).  -SGW_EAGAIN when the reply waits for it. */
+static int
+notify_validator(struct req_ctx *r, const struct backend_result *res)
+{
+	struct validator_req vr = {r->csr, r->prof->cfg->name, r->msg->transaction_id, r->peer,
+				   r->gw->base};
+	int ret;
+
+	if (res->status == BACKEND_PENDING)
+		return 0;
+	ret = validator_notify(r->prof->validator, &vr,
+			       res->status == BACKEND_ISSUED ? res->cert : NULL, res->reason,
+			       notify_done, r);
+	if (ret < 0 && ret != -SGW_EAGAIN)
+		log_warn("txn=%s profile=%s: validator notification not sent: %s",
+			 r->msg->transaction_id, r->prof->cfg->name, sgw_strerror(ret));
+	return ret;
+}
+
+static void
 backend_done(void *arg, struct backend_result *res)
 {
 	struct req_ctx *r = arg;
@@ -30,7 +61,9 @@ backend_done(void *arg, struct backend_result *res)
 		txn_reply(r);
 		return;
 	}
-	/* committed: now the reply */
+	/* committed: tell a remote validator (intune), then the reply */
+	if (notify_validator(r, res) == -SGW_EAGAIN)
+		return;
 	txn_reply_from_state(r);
 }
 
@@ -54,34 +87,61 @@ enroll_submit(struct req_ctx *r)
 
 /* ---- PKCSReq / RenewalReq ------------------------------------------------ */
 
+static void enroll_record(struct req_ctx *r, int ret, struct sgw_err *err);
+
+/* A remote validator's verdict, later on the loop thread. */
+static void
+enroll_validated(void *arg, int verdict, const char *reason)
+{
+	struct req_ctx *r = arg;
+	struct sgw_err err = {{0}};
+
+	if (verdict < 0)
+		sgw_err_set(&err, SGW_EDENIED, "%s", reason != NULL ? reason : "denied");
+	enroll_record(r, verdict < 0 ? -SGW_EDENIED : 0, &err);
+}
+
 /* Loop thread, after decryption: CSR, challenge, policy, then the backend. */
 static void
 enroll_authorize(struct req_ctx *r)
 {
 	struct validator_req vr;
 	struct sgw_err err = {{0}};
-	int manual, ret;
+	int ret;
 
 	if ((ret = csr_parse(r->content, r->content_len, &r->csr, &err)) < 0) {
 		req_set_outcome(r, SCEP_OUT_BAD_REQUEST, "%s", err.msg);
 		txn_reply(r);
 		return;
 	}
-	vr = (struct validator_req){r->csr, r->prof->cfg->name, r->msg->transaction_id, r->peer};
+	vr = (struct validator_req){r->csr, r->prof->cfg->name, r->msg->transaction_id, r->peer,
+				    r->gw->base};
 	if (r->renewal)
 		ret = renewal_check_rules(&r->prof->cfg->renewal, r->msg->signer, r->csr,
 					  (time_t)txn_now(), &err);
 	else
 		ret = 0;
 	/* a renewal is authorized by the old certificate, the challenge optional */
-	if (ret == 0 && (!r->renewal || r->prof->cfg->renewal.require_challenge))
-		ret = validator_check(r->prof->validator, &vr, NULL, NULL, &err);
+	if (ret == 0 && (!r->renewal || r->prof->cfg->renewal.require_challenge)) {
+		ret = validator_check(r->prof->validator, &vr, enroll_validated, r, &err);
+		if (ret == -SGW_EAGAIN)
+			return; /* enroll_validated() continues */
+	}
+	enroll_record(r, ret, &err);
+}
+
+/* After the validator: the policy, the transaction record, approval, submit. */
+static void
+enroll_record(struct req_ctx *r, int ret, struct sgw_err *err)
+{
+	int manual;
+
 	if (ret == 0)
-		ret = csr_policy_check(&r->prof->cfg->csr_policy, r->csr, &err);
+		ret = csr_policy_check(&r->prof->cfg->csr_policy, r->csr, err);
 	if (ret < 0) {
 		/* not stored: the device may retry with the right challenge and
 		 * the same key and transactionID (scepclient does) */
-		req_set_outcome(r, SCEP_OUT_DENIED, "%s", err.msg);
+		req_set_outcome(r, SCEP_OUT_DENIED, "%s", err->msg);
 		txn_reply(r);
 		return;
 	}

@@ -13,9 +13,9 @@ struct validator {
 };
 
 static const struct validator_ops *const validators[CHALLENGE_TYPE_MAX] = {
-    [CHALLENGE_NONE] = &validator_none,
-    [CHALLENGE_STATIC] = &validator_static,
-    [CHALLENGE_OTP] = &validator_otp,
+    [CHALLENGE_NONE] = &validator_none,	    [CHALLENGE_STATIC] = &validator_static,
+    [CHALLENGE_OTP] = &validator_otp,	    [CHALLENGE_WEBHOOK] = &validator_webhook,
+    [CHALLENGE_INTUNE] = &validator_intune,
 };
 
 int
@@ -50,6 +50,15 @@ validator_check(struct validator *v, const struct validator_req *req, validator_
 	return v->ops->check(v->priv, req, cb, arg, err);
 }
 
+int
+validator_notify(struct validator *v, const struct validator_req *req, X509 *cert,
+		 const char *reason, validator_cb cb, void *arg)
+{
+	if (v == NULL || v->ops->notify == NULL)
+		return 0;
+	return v->ops->notify(v->priv, req, cert, reason, cb, arg);
+}
+
 const char *
 validator_name(const struct validator *v)
 {
@@ -61,6 +70,13 @@ validator_attach_store(struct validator *v, struct store *s)
 {
 	if (v != NULL && v->ops->attach != NULL)
 		v->ops->attach(v->priv, s);
+}
+
+void
+validator_start(struct validator *v, struct event_base *base, struct backend *b)
+{
+	if (v != NULL && v->ops->start != NULL)
+		v->ops->start(v->priv, base, b);
 }
 
 void

@@ -49,7 +49,9 @@ valid_serial(const char *s)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || n > LCRL_SERIAL_MAX || (n > 1 && s[0] == '0'))
+	/* the store's form: whole octets, no leading zero octet, or "0" */
+	if (n == 0 || n > LCRL_SERIAL_MAX ||
+	    (n > 1 && (n % 2 != 0 || (s[0] == '0' && s[1] == '0'))))
 		return 0;
 	for (size_t i = 0; i < n; i++)
 		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))

@@ -20,7 +20,7 @@ PLAIN=$BASE/scep/plain/pkiclient.exe
 D=$T/c
 mkdir -p "$D"
 hexserial() { openssl x509 -in "$1" -noout -serial | sed 's/^serial=//'; }
-lc() { tr 'A-F' 'a-f' <<<"$1" | sed 's/^0*//'; }
+lc() { tr 'A-F' 'a-f' <<<"$1"; } # the store's form: openssl's octets, lowercase
 
 check "GetCACert through scepreq" "$SCEPREQ" getcacert -u "$URL" -o "$D/ra-chain.pem"
 for n in a b c; do

@@ -795,7 +795,9 @@ test_revoke_and_crl(void **state)
 	assert_int_equal(do_revoke(f, "abc123", 1), 0);
 	assert_int_equal(do_revoke(f, "abc123", 4), -SGW_EEXIST);
 	assert_int_equal(do_revoke(f, "XYZ", 1), -SGW_EINVAL);
-	assert_int_equal(do_revoke(f, "0abc", 1), -SGW_EINVAL);	  /* not the store's form */
+	assert_int_equal(do_revoke(f, "00abc1", 1), -SGW_EINVAL); /* not the store's form */
+	assert_int_equal(do_revoke(f, "abc", 1), -SGW_EINVAL);	  /* half an octet */
+	assert_int_equal(do_revoke(f, "0abc", 3), 0); /* a leading zero nibble is fine */
 	assert_int_equal(do_revoke(f, "abc124", 8), -SGW_EINVAL); /* removeFromCRL */
 	assert_int_equal(do_revoke(f, "d00d", 0), 0);
 	assert_int_equal(get_crl(f, &crl), 2);
@@ -810,7 +812,8 @@ test_revoke_and_crl(void **state)
 	assert_int_equal(lcrl_revoke(&paths, "ff", 4, 1700000000, NULL), 0);
 	assert_int_equal(get_crl(f, &crl), 3);
 	assert_int_equal(crl_reason_of(crl, "FF"), 4);
-	assert_int_equal(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 3);
+	assert_int_equal(crl_reason_of(crl, "0ABC"), 3);
+	assert_int_equal(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 4);
 	X509_CRL_free(crl);
 
 	/* the number survives a restart */

@@ -40,6 +40,10 @@ test_serial(void **state)
 	(void)state;
 	assert_int_equal(revoke_serial_normalize("0x00AB:cd:EF", out, sizeof(out)), 0);
 	assert_string_equal(out, "abcdef");
+	assert_int_equal(revoke_serial_normalize("0730FF", out, sizeof(out)), 0);
+	assert_string_equal(out, "0730ff"); /* a leading zero nibble stays: whole octets */
+	assert_int_equal(revoke_serial_normalize("730ff", out, sizeof(out)), 0);
+	assert_string_equal(out, "0730ff");
 	assert_int_equal(revoke_serial_normalize("000", out, sizeof(out)), 0);
 	assert_string_equal(out, "0");
 	assert_int_equal(
@@ -50,6 +54,7 @@ test_serial(void **state)
 	    revoke_serial_normalize("1102030405060708090a0b0c0d0e0f10111213141", out, sizeof(out)),
 	    -1); /* 41 digits */
 	assert_int_equal(revoke_serial_normalize("ab", out, 2), -1);
+	assert_int_equal(revoke_serial_normalize("abc", out, 4), -1); /* "0abc" does not fit */
 }
 
 int

@@ -1,0 +1,233 @@
+/* validator_intune_feed.c: Intune's revocation feed (protocols.md 2.2 item
+ * 4, IntuneRevocationClient): every revocation_interval, download up to
+ * revocation_max requests from PkiConnectorFEService, revoke each through the
+ * profile's backend (and mark it in the store), then upload the results. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "backend.h"
+#include "intune_json.h"
+#include "log.h"
+#include "revoke.h"
+#include "store.h"
+#include "validator_intune.h"
+
+#define FEED_MAX 500
+
+struct vi_feed {
+	struct intune *in; /* NULL once stopped while revocations run */
+	size_t n, pending;
+	struct intune_revocation req[FEED_MAX];
+	int ok[FEED_MAX];
+	char err[FEED_MAX][128];
+};
+
+static void
+feed_end(struct vi_feed *f)
+{
+	if (f->in != NULL && f->in->feed == f)
+		f->in->feed = NULL;
+	free(f);
+}
+
+static void
+upload_done(void *arg, int rc, const char *code, const char *desc, const char *reason,
+	    const uint8_t *body, size_t len)
+{
+	struct vi_feed *f = arg;
+
+	(void)code;
+	(void)desc;
+	(void)body;
+	(void)len;
+	if (rc < 0)
+		log_err("intune revocation feed: upload: %s", reason);
+	else
+		log_info("intune revocation feed: %zu result(s) uploaded", f->n);
+	feed_end(f);
+}
+
+static void
+upload(struct vi_feed *f)
+{
+	json_t *a = json_array(), *o;
+	char *body = NULL;
+	int r = -SGW_ENOMEM;
+
+	for (size_t i = 0; a != NULL && i < f->n; i++)
+		json_array_append_new(a, json_pack("{s:s, s:b, s:s, s:s}", "requestContext",
+						   f->req[i].context, "succeeded", f->ok[i],
+						   "errorCode", f->ok[i] ? "0" : "1",
+						   "errorMessage", f->err[i]));
+	o = json_pack("{s:o}", "results", a);
+	if (o != NULL)
+		body = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (body != NULL)
+		r = vi_call(f->in, f->in->base, VI_SVC_PKI,
+			    "CertificateAuthorityRequests/uploadRevocationResults", body, "-",
+			    upload_done, f);
+	free(body);
+	if (r < 0) {
+		log_err("intune revocation feed: cannot upload: %s", sgw_strerror(r));
+		feed_end(f);
+	}
+}
+
+struct vi_rev {
+	struct vi_feed *f;
+	size_t i;
+};
+
+static void
+revoked(struct vi_feed *f, size_t i, int rc, const char *reason)
+{
+	struct store_cert c = {0};
+
+	f->ok[i] = rc == 0 || rc == -SGW_EEXIST;
+	snprintf(f->err[i], sizeof(f->err[i]), "%s", f->ok[i] ? "" : reason ? reason : "failed");
+	if (f->ok[i] && f->in != NULL && f->in->store != NULL &&
+	    store_cert_find_serial(f->in->store, f->req[i].serial, &c) == 0) {
+		(void)store_cert_revoke(f->in->store, c.issuer, f->req[i].serial, 0,
+					(int64_t)time(NULL));
+		store_cert_clear(&c);
+	}
+	log_info("intune revocation feed: serial %s: %s", f->req[i].serial,
+		 f->ok[i] ? "revoked" : f->err[i]);
+	if (--f->pending > 0)
+		return;
+	if (f->in == NULL)
+		free(f); /* stopped meanwhile */
+	else
+		upload(f);
+}
+
+static void
+revoke_cb(void *arg, int rc, const char *reason)
+{
+	struct vi_rev *v = arg;
+
+	revoked(v->f, v->i, rc, reason);
+	free(v);
+}
+
+/* Only certificates this gateway issued (in its store) are revoked. */
+static int
+issued_here(struct intune *in, const char *serial)
+{
+	struct store_cert c = {0};
+	int r;
+
+	if (in->store == NULL)
+		return 0;
+	r = store_cert_find_serial(in->store, serial, &c);
+	store_cert_clear(&c);
+	return r == 0;
+}
+
+static void
+download_done(void *arg, int rc, const char *code, const char *desc, const char *reason,
+	      const uint8_t *body, size_t len)
+{
+	struct vi_feed *f = arg;
+	struct vi_rev *v;
+	char serial[80];
+
+	(void)code;
+	(void)desc;
+	if (rc < 0 || intune_json_revocations(body, len, f->req, FEED_MAX, &f->n) < 0) {
+		log_err("intune revocation feed: download: %s",
+			rc < 0 ? reason : "not the expected JSON");
+		feed_end(f);
+		return;
+	}
+	if (f->n == 0) {
+		feed_end(f);
+		return;
+	}
+	f->pending = f->n + 1; /* +1: callbacks may come at once */
+	for (size_t i = 0; i < f->n; i++) {
+		if (revoke_serial_normalize(f->req[i].serial, serial, sizeof(serial)) < 0) {
+			revoked(f, i, -SGW_EINVAL, "bad serial number");
+			continue;
+		}
+		snprintf(f->req[i].serial, sizeof(f->req[i].serial), "%s", serial);
+		if (!issued_here(f->in, serial)) {
+			revoked(f, i, -SGW_ENOTFOUND, "no certificate with this serial number");
+			continue;
+		}
+		if ((v = calloc(1, sizeof(*v))) == NULL) {
+			revoked(f, i, -SGW_ENOMEM, "out of memory");
+			continue;
+		}
+		*v = (struct vi_rev){f, i};
+		if ((rc = backend_revoke(f->in->backend, serial, 0, revoke_cb, v)) < 0) {
+			free(v);
+			revoked(f, i, rc, "the backend cannot revoke");
+		}
+	}
+	if (--f->pending == 0)
+		upload(f);
+}
+
+static void
+feed_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct intune *in = arg;
+	char body[128];
+	int r;
+
+	(void)fd;
+	(void)what;
+	if (in->feed != NULL)
+		return; /* the previous round still runs */
+	if ((in->feed = calloc(1, sizeof(*in->feed))) == NULL)
+		return;
+	in->feed->in = in;
+	snprintf(body, sizeof(body),
+		 "{\"downloadParameters\":{\"maxRequests\":%d,\"issuerName\":null}}",
+		 in->conf.revocation_max);
+	r = vi_call(in, in->base, VI_SVC_PKI,
+		    "CertificateAuthorityRequests/downloadRevocationRequests", body, "-",
+		    download_done, in->feed);
+	if (r < 0) {
+		log_err("intune revocation feed: cannot download: %s", sgw_strerror(r));
+		free(in->feed);
+		in->feed = NULL;
+	}
+}
+
+void
+vi_feed_start(struct intune *in, struct event_base *base, struct backend *b)
+{
+	struct timeval tv = {in->conf.revocation_interval, 0};
+
+	in->base = base;
+	in->backend = b;
+	if (in->conf.revocation_interval <= 0 || base == NULL || b == NULL)
+		return;
+	if (!(backend_caps(b) & BACKEND_CAP_REVOKE)) {
+		log_warn("intune revocation feed: the backend cannot revoke; feed off");
+		return;
+	}
+	if ((in->feed_timer = event_new(base, -1, EV_PERSIST, feed_tick, in)) == NULL ||
+	    evtimer_add(in->feed_timer, &tv) < 0)
+		log_err("intune revocation feed: cannot start the timer");
+}
+
+void
+vi_feed_stop(struct intune *in)
+{
+	if (in->feed_timer != NULL)
+		event_free(in->feed_timer);
+	in->feed_timer = NULL;
+	/* a round waiting for the backend finishes without us (revoked() frees
+	 * it); one in an HTTP call is freed by vi_cancel_all() */
+	if (in->feed != NULL && in->feed->pending > 0)
+		in->feed->in = NULL;
+	in->feed = NULL;
+}

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# t_webhook: challenge validation by an HMAC-signed webhook (tests/fakes/fake_webhook):
+# allow, deny with a reason, a timeout, a spoofed (badly signed) answer, the
+# request's signature verified by the webhook, the challenge sent only when the
+# profile says so, and no secret in the gateway log.
+# shellcheck disable=SC2317  # the check functions run through check()
+set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+for p in python3 openssl curl; do
+	command -v "$p" >/dev/null || { echo "$p not found"; exit 1; }
+done
+: "${SCEPREQ:?SCEPREQ must name the scepreq test client}"
+
+WH=$T/webhook
+mkdir -p "$WH"
+HMAC_SECRET="whsec-$(openssl rand -hex 16)"
+(umask 077; printf '%s\n' "$HMAC_SECRET" >"$T/hmac.secret")
+python3 "$SRC/tests/fakes/fake_webhook" --dir "$WH" --secret-file "$T/hmac.secret" \
+	2>"$T/fake_webhook.log" &
+track_pid $!
+for ((i = 0; i < 100; i++)); do [ -s "$WH/port" ] && break; sleep 0.1; done
+[ -s "$WH/port" ] || { echo "fake_webhook did not start"; cat "$T/fake_webhook.log"; exit 1; }
+HOOK=http://127.0.0.1:$(cat "$WH/port")/scep-check
+# a port nothing listens on
+DEAD=http://127.0.0.1:$(free_port)/x
+
+profile() { # NAME URL SEND_CHALLENGE
+	cat <<EOF2
+  $1:
+    ra_identity: dev
+    ra_profile: dev
+    allow_single_des: true
+    challenge: { type: webhook, url: "$2", hmac_secret_file: "$T/hmac.secret", timeout: 2s, send_challenge: $3 }
+EOF2
+}
+# config checks (scepgw -n): a group-readable secret file and an unknown key are refused
+cp "$T/hmac.secret" "$T/hmac.open"
+chmod 0644 "$T/hmac.open"
+GW_SCEP_PROFILES_EXTRA="$(profile hook "$HOOK" false | sed "s|$T/hmac.secret|$T/hmac.open|")"
+gw_config "$T/bad1.yaml"
+check "a group/world-readable hmac_secret_file is refused" not "$SCEPGW" -n -c "$T/bad1.yaml"
+GW_SCEP_PROFILES_EXTRA="$(profile hook "$HOOK" false | sed 's|send_challenge: false|bogus: 1|')"
+gw_config "$T/bad2.yaml"
+check "an unknown key in a webhook challenge is refused" not "$SCEPGW" -n -c "$T/bad2.yaml"
+
+GW_SCEP_PROFILES_EXTRA="$(profile hook "$HOOK" false)
+$(profile hookch "$HOOK" true)
+$(profile hookdead "$DEAD" false)"
+gw_config "$CFG"
+check "the webhook config passes scepgw -n" "$SCEPGW" -n -c "$CFG"
+gw_start "$CFG"
+
+P() { echo "$BASE/scep/$1/pkiclient.exe"; }
+D=$T/c
+mkdir -p "$D"
+"$SCEPREQ" getcacert -u "$(P hook)" -o "$D/ra.pem" >/dev/null
+en() { "$SCEPREQ" enroll --ra-chain "$D/ra.pem" "$@"; }
+req_of() { grep -F "\"transactionID\"" "$WH/requests.jsonl" | grep -F "CN=$1" || true; }
+
+CH1="dev-ch-$(openssl rand -hex 8)"
+check "allow: the webhook allows allow-1 and it enrolls" \
+	en -u "$(P hook)" -c "$CH1" --cn allow-1 --san-dns allow-1.example --out "$D/a1.pem"
+check "the certificate verifies" openssl verify -CAfile "$PKI/chain.pem" "$D/a1.pem"
+check "the webhook verified the request's HMAC signature" \
+	bash -c "$(declare -f req_of); WH='$WH'; req_of allow-1 | grep -q '\"sig_ok\": true'"
+check "the request carries profile, transactionID, CSR, SANs, key and requester" \
+	python3 -c 'import json,sys
+r = [json.loads(l) for l in open(sys.argv[1]) if "CN=allow-1" in l][0]
+assert r["profile"] == "hook" and r["transactionID"] and r["csr"].startswith("-----BEGIN CERTIFICATE REQUEST")
+assert r["sans"]["dns"] == ["allow-1.example"] and r["keyType"] == "RSA" and r["keyBits"] >= 2048
+assert r["requester"].startswith("127.0.0.1")' "$WH/requests.jsonl"
+check "without send_challenge the challenge is not sent" not grep -qF -- "$CH1" "$WH/requests.jsonl"
+
+CH2="dev-ch-$(openssl rand -hex 8)"
+check "send_challenge: the challenge reaches the webhook" \
+	en -u "$(P hookch)" -c "$CH2" --cn allow-2
+check "... in the request body" grep -qF -- "\"challenge\": \"$CH2\"" "$WH/requests.jsonl"
+
+out=$(en -u "$(P hook)" -c "$CH1" --cn deny-1 --expect failure --expect-failinfo badRequest 2>&1) || true
+check "deny: FAILURE badRequest" en -u "$(P hook)" -c "$CH1" --cn deny-2 --expect failure \
+	--expect-failinfo badRequest
+check "deny: failInfoText carries the webhook's reason ($out)" \
+	grep -q "not in the inventory" <<<"$out"
+
+mark=$(gw_log_mark)
+check "timeout: the webhook answers after 5 s, the profile waits 2 s: FAILURE" \
+	en -u "$(P hook)" -c "$CH1" --cn slow-1 --expect failure --expect-failinfo badRequest
+check "... and the log says timeout" bash -c "tail -n +$((mark + 1)) '$GW_LOG' | grep -q 'webhook denied: webhook: timeout'"
+
+check "a spoofed answer (allow with a bad signature) is refused" \
+	en -u "$(P hook)" -c "$CH1" --cn spoof-1 --expect failure --expect-failinfo badRequest
+check "... and the log says why" grep -q "bad or missing response signature" "$GW_LOG"
+
+check "an unreachable webhook denies" \
+	en -u "$(P hookdead)" -c "$CH1" --cn allow-3 --expect failure --expect-failinfo badRequest
+
+check "the gateway still serves after the timeout" en -u "$(P hook)" -c "$CH1" --cn allow-4
+gw_stop
+check "the HMAC secret never appears in the gateway log" not grep -qF -- "$HMAC_SECRET" "$GW_LOG"
+check "the challenges never appear in the gateway log" \
+	not grep -qE -- "$CH1|$CH2" "$GW_LOG"
+finish
