@@ -4,7 +4,7 @@
  * nonce of the error response on urn:ietf:params:acme:error:badNonce (6.5).
  * One retry is what RFC 8555 asks for, but a CA may reject any nonce at
  * random (pebble's PEBBLE_WFE_NONCEREJECT=50 rejects half of them), so up to
- * ACME_BADNONCE_RETRIES: at 50% a POST then fails once in 2^11. */
+ * ACME_BADNONCE_RETRIES: at 50% a POST then fails once in 2^21. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +13,7 @@
 #include "acme_jws.h"
 #include "log.h"
 
-#define ACME_BADNONCE_RETRIES 10
+#define ACME_BADNONCE_RETRIES 20
 
 static void post_send(struct acme_op *op);
 static void nonce_fetched(struct acme_op *op, struct acme_resp *r);
