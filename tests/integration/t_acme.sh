@@ -58,9 +58,19 @@ pebble_start() {
 	done
 	curl -fsS --cacert "$PB/ca.pem" -o "$PB/root.pem" "https://127.0.0.1:$PB_MGMT/roots/0"
 	curl -fsS --cacert "$PB/ca.pem" -o "$PB/inter.pem" "https://127.0.0.1:$PB_MGMT/intermediates/0"
-	# GetCACert: pebble's chain (issuing CA first), then the chain of the RA
-	# certificate, which certmonger verifies CertRep signatures against
-	cat "$PB/inter.pem" "$PB/root.pem" "$PKI/chain.pem" >"$PB/chain.pem"
+	# One hierarchy in GetCACert: certmonger takes the first self-signed
+	# certificate of a hash-sorted list as "the CA" and verifies CertRep
+	# signatures against it, so with the dev PKI's root beside pebble's it
+	# would fail half the time.  The RA certificate (the dev RA key) is
+	# therefore issued by pebble's root, whose key /root-keys/0 hands out.
+	curl -fsS --cacert "$PB/ca.pem" -o "$PB/root.key" "https://127.0.0.1:$PB_MGMT/root-keys/0"
+	chmod 600 "$PB/root.key"
+	openssl req -new -key "$PKI/ra.key" -subj "/CN=scepgw ACME RA" -out "$PB/ra.csr"
+	printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n' \
+		>"$PB/ra.ext"
+	openssl x509 -req -in "$PB/ra.csr" -CA "$PB/root.pem" -CAkey "$PB/root.key" -set_serial \
+		"0x$(openssl rand -hex 16)" -days 30 -extfile "$PB/ra.ext" -out "$PB/ra.pem" 2>/dev/null
+	cat "$PB/inter.pem" "$PB/root.pem" >"$PB/chain.pem"
 	log "pebble (NONCEREJECT=$1) on 127.0.0.1:$PB_PORT, management $PB_MGMT"
 }
 pebble_stop() { [ -z "$PB_PID" ] || _stop_pid "$PB_PID" 10 || true; PB_PID=; }
@@ -84,7 +94,7 @@ acme_config() {
 $3
 EOF
 	}
-	GW_RA_IDENTITIES_EXTRA="  acme: { sign: { cert: \"$PKI/ra.pem\", key: \"$PKI/ra.key\" }, ca_chain: \"$PB/chain.pem\" }"
+	GW_RA_IDENTITIES_EXTRA="  acme: { sign: { cert: \"$PB/ra.pem\", key: \"$PKI/ra.key\" }, ca_chain: \"$PB/chain.pem\" }"
 	GW_SCEP_PROFILES_EXTRA=""
 	GW_RA_PROFILES_EXTRA=""
 	for p in acme acmenoeab acmepend; do
