@@ -103,9 +103,11 @@ struct cfg_limits {
 };
 
 struct cfg_store {
-	char *type;    /* "sqlite" */
-	char *path;    /* sqlite database file */
-	int nonce_ttl; /* seconds a senderNonce is remembered; default 86400 */
+	char *type;	   /* "sqlite" */
+	char *path;	   /* sqlite database file */
+	int nonce_ttl;	   /* seconds a senderNonce is remembered; default 86400 */
+	char *synchronous; /* "full" (default: fsync each commit) or "normal" (WAL: survives a
+			     crash of the process, may lose the last commits on power loss) */
 };
 
 struct cfg_keypair {

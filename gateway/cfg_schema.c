@@ -163,6 +163,7 @@ static const struct cfg_field store_fields[] = {
     {"type", CFG_STR, offsetof(struct cfg_store, type), 1},
     {"path", CFG_STR, offsetof(struct cfg_store, path), 1},
     {"nonce_ttl", CFG_DURATION, offsetof(struct cfg_store, nonce_ttl), 0},
+    {"synchronous", CFG_STR, offsetof(struct cfg_store, synchronous), 0},
     {NULL},
 };
 
@@ -170,12 +171,17 @@ static int
 parse_store(struct cfg *c, const struct cfg_node *n, struct sgw_err *err)
 {
 	static const char *const types[] = {"sqlite", NULL};
+	static const char *const syncs[] = {"full", "normal", NULL};
 	int r;
 
 	if ((r = cfg_parse_map(n, "store", store_fields, &c->store, err)) < 0)
 		return r;
 	if ((r = cfg_check_enum(cfg_node_get(n, "type"), "store.type", c->store.type, types,
 				"store type", err)) < 0)
+		return r;
+	if (c->store.synchronous != NULL &&
+	    (r = cfg_check_enum(cfg_node_get(n, "synchronous"), "store.synchronous",
+				c->store.synchronous, syncs, "synchronous mode", err)) < 0)
 		return r;
 	return cfg_check_range(n, "store", "nonce_ttl", c->store.nonce_ttl, 1, 365 * 86400, err);
 }
@@ -548,6 +554,7 @@ cfg_free(struct cfg *c)
 	free(c->listen);
 	free(c->store.type);
 	free(c->store.path);
+	free(c->store.synchronous);
 	identities_free(c->ra_identities, c->n_ra_identities);
 	cfg_profiles_free(c->scep_profiles, c->n_scep_profiles);
 	for (size_t i = 0; i < c->n_ra_profiles; i++) {

@@ -241,7 +241,7 @@ sq_migrate(struct sq_store *q, struct sgw_err *err)
 }
 
 static int
-sq_configure(struct sq_store *q, struct sgw_err *err)
+sq_configure(struct sq_store *q, const struct cfg_store *cfg, struct sgw_err *err)
 {
 	char mode[16];
 	int r;
@@ -255,6 +255,12 @@ sq_configure(struct sq_store *q, struct sgw_err *err)
 	if (strcmp(mode, "wal") != 0)
 		return sgw_err_set(err, SGW_EIO, "store: sqlite: cannot enable WAL (mode '%s')",
 				   mode);
+	/* FULL: each commit is fsync'd before the reply (the default).  NORMAL
+	 * (WAL): a commit survives a crash of the process, kill -9 included,
+	 * but the last ones may be lost on power loss; the database stays
+	 * consistent either way. */
+	if (cfg->synchronous != NULL && strcmp(cfg->synchronous, "normal") == 0)
+		return sq_exec(q, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;", err);
 	return sq_exec(q, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;", err);
 }
 
@@ -307,7 +313,7 @@ sq_open(void **ret_priv, const struct cfg_store *cfg, struct sgw_err *err)
 				q->db != NULL ? sqlite3_errmsg(q->db) : "out of memory");
 		goto fail;
 	}
-	r = sq_configure(q, err);
+	r = sq_configure(q, cfg, err);
 	if (r == 0)
 		r = sq_migrate(q, err);
 	if (r == 0)

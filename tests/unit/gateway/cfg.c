@@ -358,6 +358,11 @@ test_errors_required(void **state)
 		   "ra_identities:\n"
 		   "  ra: {sign: {cert: s.pem, key: s.key}, ca_chain: ca.pem}\n" PROFILE TAIL,
 		   "t.yaml:3: store.type: unknown store type 'postgres'");
+	expect_err("listen:\n  - address: \":80\"\n"
+		   "store: {type: sqlite, path: x, synchronous: off}\n"
+		   "ra_identities:\n"
+		   "  ra: {sign: {cert: s.pem, key: s.key}, ca_chain: ca.pem}\n" PROFILE TAIL,
+		   "t.yaml:3: store.synchronous: unknown synchronous mode 'off'");
 	expect_err(HEAD PROFILE "ra_profiles:\n  rp: {backend: b}\nbackends:\n  b: {url: x}\n",
 		   "t.yaml:14: backends.b.type: missing required key");
 	expect_err(HEAD PROFILE "ra_profiles:\n  rp: {backend: b, approval: sometimes}\n"
