@@ -141,6 +141,26 @@ assert len(f) == 1 and f[0]["hResult"] == 2147500037 and f[0]["errorDescription"
 assert len(ok) == 3, ok
 assert len({x["transactionId"] for x in ok}) == 3' "$D/s2.json"
 
+# --- certmonger (GET, AES-256) through the Intune profile ---------------------------
+C7="ok-$(openssl rand -hex 12)"
+SECRETS+=("$C7")
+CM=$T/cm
+check "certmonger ran and exited" certmonger_run "$CM" "getcert add-scep-ca -s -c intune -u '$(P intune)' >add.out 2>&1
+getcert request -s -c intune -k '$CM/out/key.pem' -f '$CM/out/cert.pem' -g 2048 -N CN=intune-cm \\
+	-L '$C7' -w --wait-timeout 60 >req.out 2>&1
+getcert list -s -f '$CM/out/cert.pem' >list.out 2>&1 || true"
+check "certmonger enrolls through the Intune profile (status MONITORING)" \
+	grep -q 'status: MONITORING' "$CM/list.out"
+check "certmonger's certificate verifies" openssl verify -CAfile "$PKI/chain.pem" "$CM/out/cert.pem"
+CMTHUMB=$(openssl x509 -in "$CM/out/cert.pem" -noout -fingerprint -sha1 2>/dev/null | cut -d= -f2 | tr -d :)
+state >"$D/s-cm.json"
+check "exactly one successNotification carries certmonger's thumbprint ($CMTHUMB)" \
+	python3 -c 'import json,sys
+s = json.load(open(sys.argv[1]))
+n = [x for x in s["notifications"] if x["action"] == "successNotification"
+     and x["certificateThumbprint"] == sys.argv[2]]
+assert sys.argv[2] and len(n) == 1, n' "$D/s-cm.json" "$CMTHUMB"
+
 # --- the revocation feed: Intune asks to revoke intune-1's certificate ------------
 check "GetCRL answers and intune-1 is not revoked yet" bash -c "out=\$('$SCEPREQ' getcrl -u '$(P intune)' \
 	--ra-chain '$D/ra.pem' --signer-cert '$D/i4.pem' --signer-key '$D/i4.key') && \
