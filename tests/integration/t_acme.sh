@@ -143,40 +143,10 @@ check "the EAB MAC key never reaches the log" not grep -qF "$EAB_MAC" "$GW_LOG"
 
 # --- certmonger with a DNS SAN ---------------------------------------------------
 CM=$T/cm
-mkdir -p "$CM"/{requests,cas,localca,tmp,config,out}
-chmod 0700 "$CM"
-cat >"$CM/dbus.conf" <<EOF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:dir=$CM</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-EOF
-cat >"$CM/run.sh" <<EOF
-#!/bin/bash
-cd "$CM"
-getcert add-scep-ca -s -c acme -u "$BASE/scep/acme/pkiclient.exe" >add.out 2>&1
-getcert request -s -c acme -k "$CM/out/key.pem" -f "$CM/out/cert.pem" -g 2048 \\
-	-N CN=cm1.devices.test -D cm1.devices.test -L "$CHALLENGE" -w --wait-timeout 90 >req.out 2>&1
-getcert list -s -f "$CM/out/cert.pem" >list.out 2>&1 || true
-EOF
-chmod 0700 "$CM/run.sh"
-env CERTMONGER_REQUESTS_DIR="$CM/requests" CERTMONGER_CAS_DIR="$CM/cas" \
-	CERTMONGER_LOCAL_CA_DIR="$CM/localca" CERTMONGER_TMPDIR="$CM/tmp" \
-	CERTMONGER_CONFIG_DIR="$CM/config" CERTMONGER_SYSTEM_LOCK_FILE="$CM/lock" \
-	setsid dbus-run-session --config-file="$CM/dbus.conf" -- \
-	certmonger -s -n -c "$CM/run.sh" >"$CM/certmonger.log" 2>&1 &
-CM_PG=$!
-track_pgrp "$CM_PG"
-for ((i = 0; i < 1200; i++)); do kill -0 "$CM_PG" 2>/dev/null || break; sleep 0.1; done
-_stop_pgrp "$CM_PG"
+certmonger_run "$CM" "getcert add-scep-ca -s -c acme -u '$BASE/scep/acme/pkiclient.exe' >add.out 2>&1
+getcert request -s -c acme -k '$CM/out/key.pem' -f '$CM/out/cert.pem' -g 2048 \\
+	-N CN=cm1.devices.test -D cm1.devices.test -L '$CHALLENGE' -w --wait-timeout 90 >req.out 2>&1
+getcert list -s -f '$CM/out/cert.pem' >list.out 2>&1 || true" || true
 cm_status() { sed -n 's/^[[:space:]]*status: //p' "$CM/list.out" | head -n 1; }
 check "certmonger enrolls through the ACME profile (status $(cm_status))" \
 	test "$(cm_status)" = MONITORING

@@ -240,44 +240,14 @@ check "the stranger never reached the REST API" not grep -q '"username": "scep-e
 
 # --- certmonger ------------------------------------------------------------------
 CM=$T/cm
-mkdir -p "$CM"/{requests,cas,localca,tmp,config,out}
-chmod 0700 "$CM"
-cat >"$CM/dbus.conf" <<EOF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:dir=$CM</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-EOF
-cat >"$CM/run.sh" <<EOF
-#!/bin/bash
-cd "$CM"
-getcert add-scep-ca -s -c ejbca -u "$EURL" >add.out 2>&1; echo \$? >add.rc
-getcert request -s -c ejbca -k "$CM/out/key.pem" -f "$CM/out/cert.pem" -g 2048 \\
-	-N CN=ejbca-certmonger -L "$CHALLENGE" -w --wait-timeout 60 >req.out 2>&1; echo \$? >req.rc
-getcert list -s -f "$CM/out/cert.pem" >list.out 2>&1 || true
-EOF
-chmod 0700 "$CM/run.sh"
-env CERTMONGER_REQUESTS_DIR="$CM/requests" CERTMONGER_CAS_DIR="$CM/cas" \
-	CERTMONGER_LOCAL_CA_DIR="$CM/localca" CERTMONGER_TMPDIR="$CM/tmp" \
-	CERTMONGER_CONFIG_DIR="$CM/config" CERTMONGER_SYSTEM_LOCK_FILE="$CM/lock" \
-	setsid dbus-run-session --config-file="$CM/dbus.conf" -- \
-	certmonger -s -n -c "$CM/run.sh" >"$CM/certmonger.log" 2>&1 &
-CM_PG=$!
-track_pgrp "$CM_PG"
-for ((i = 0; i < 900; i++)); do kill -0 "$CM_PG" 2>/dev/null || break; sleep 0.1; done
+certmonger_run "$CM" "getcert add-scep-ca -s -c ejbca -u '$EURL' >add.out 2>&1; echo \$? >add.rc
+getcert request -s -c ejbca -k '$CM/out/key.pem' -f '$CM/out/cert.pem' -g 2048 \\
+	-N CN=ejbca-certmonger -L '$CHALLENGE' -w --wait-timeout 60 >req.out 2>&1; echo \$? >req.rc
+getcert list -s -f '$CM/out/cert.pem' >list.out 2>&1 || true" || true
 cm_status() { sed -n 's/^[[:space:]]*status: //p' "$CM/list.out" | head -n 1; }
 check "certmonger enrolls through the EJBCA profile (status $(cm_status))" test "$(cm_status)" = MONITORING
 check "certmonger's certificate verifies against the fake CA's chain" \
 	openssl verify -CAfile "$FK/ca-chain.pem" "$CM/out/cert.pem"
-_stop_pgrp "$CM_PG"
 if [ "$(cm_status)" != MONITORING ]; then
 	for f in add.out req.out list.out certmonger.log; do echo "--- $f"; tail -n 20 "$CM/$f" || true; done
 fi
