@@ -104,9 +104,10 @@ nid_name(int nid)
 	return nid > 0 ? OBJ_nid2sn(nid) : "-";
 }
 
-void
-req_finish(struct req_ctx *r)
+static void
+req_finish_now(void *arg)
 {
+	struct req_ctx *r = arg;
 	const struct scep_fail_map *m = scep_fail_lookup(r->outcome);
 	struct timespec now;
 	double ms;
@@ -132,4 +133,14 @@ req_finish(struct req_ctx *r)
 	metrics_request(r->gw->metrics, r->op, r->prof != NULL ? r->prof->cfg->name : "-", m->name,
 			ms);
 	req_free(r);
+}
+
+/* A PKIOperation's reply waits until the store's commits are durable (group
+ * commit): the device never holds an answer the gateway could forget. */
+void
+req_finish(struct req_ctx *r)
+{
+	if (r->body != NULL && store_await_durable(r->gw->store, req_finish_now, r) == -SGW_EAGAIN)
+		return;
+	req_finish_now(r);
 }

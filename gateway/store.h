@@ -159,6 +159,12 @@ int store_cert_search(struct store *s, const char *subject, const char *serial, 
 		      store_cert_each each, void *arg);
 int store_stats(struct store *s, struct store_stats *ret);
 
+/* Group commit (store_sync.c): 0 when every commit made so far is durable, so
+ * the caller goes on at once; -SGW_EAGAIN when cb(arg) will run on the loop
+ * thread once they are (the reply to a request waits for its writes). */
+typedef void (*store_durable_fn)(void *arg);
+int store_await_durable(struct store *s, store_durable_fn cb, void *arg);
+
 /* Free what a found record owns (csr_der / der); the struct itself is the caller's. */
 void store_txn_clear(struct store_txn *t);
 void store_cert_clear(struct store_cert *c);
