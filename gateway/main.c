@@ -101,7 +101,8 @@ run(struct modules *m, struct sgw_err *err)
 	m->workers = worker_pool_new(m->base, m->cfg->workers);
 	if (m->workers == NULL)
 		return sgw_err_set(err, SGW_ENOMEM, "cannot start the worker pool");
-	if ((r = store_open(&m->cfg->store, &m->store, err)) < 0)
+	if ((r = store_open(&m->cfg->store, &m->store, err)) < 0 ||
+	    (r = store_attach_loop(m->store, m->base, err)) < 0)
 		return r;
 	env = (struct backend_env){m->base, m->workers, m->keys};
 	if ((r = profiles_start(m->profiles, &env, err)) < 0)

@@ -227,3 +227,12 @@ store_await_durable(struct store *s, store_durable_fn cb, void *arg)
 	(void)arg;
 	return 0;
 }
+
+int
+store_attach_loop(struct store *s, struct event_base *base, struct sgw_err *err)
+{
+	(void)s;
+	(void)base;
+	(void)err;
+	return 0;
+}

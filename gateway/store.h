@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <event2/event.h>
+
 #include "cfg.h"
 #include "err.h"
 
@@ -164,6 +166,10 @@ int store_stats(struct store *s, struct store_stats *ret);
  * thread once they are (the reply to a request waits for its writes). */
 typedef void (*store_durable_fn)(void *arg);
 int store_await_durable(struct store *s, store_durable_fn cb, void *arg);
+/* From now on, flush commits on a background thread and complete
+ * store_await_durable() on `base` (the daemon; without it every commit is
+ * flushed before it returns, as the command-line tools and tests want). */
+int store_attach_loop(struct store *s, struct event_base *base, struct sgw_err *err);
 
 /* Free what a found record owns (csr_der / der); the struct itself is the caller's. */
 void store_txn_clear(struct store_txn *t);
