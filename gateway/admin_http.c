@@ -18,6 +18,7 @@
 #include "keyop.h"
 #include "log.h"
 #include "metrics.h"
+#include "store.h"
 
 #define ADMIN_MAX_BODY (64 * 1024)
 #define ADMIN_MAX_HEADERS (16 * 1024)
@@ -31,6 +32,48 @@ admin_audit(const struct admin_principal *p, const char *action, int code, const
 		 action, code, what != NULL && what[0] ? " " : "", what != NULL ? what : "");
 }
 
+/* A reply held until the store's commits are durable (store_await_durable). */
+struct held_reply {
+	struct admin *a;
+	struct evhttp_request *req;
+	const char *action;
+	int code;
+	struct evbuffer *out;
+};
+
+static void
+send_now(struct admin *a, struct evhttp_request *req, const char *action, int code,
+	 struct evbuffer *out)
+{
+	evhttp_send_reply(req, code, code < 300 ? "OK" : "Error", out);
+	metrics_admin(a->gw->metrics, action, code);
+	evbuffer_free(out);
+}
+
+static void
+send_held(void *arg)
+{
+	struct held_reply *h = arg;
+
+	send_now(h->a, h->req, h->action, h->code, h->out);
+	free(h);
+}
+
+void
+admin_send(struct admin *a, struct evhttp_request *req, const char *action, int code,
+	   struct evbuffer *out)
+{
+	struct held_reply *h = malloc(sizeof(*h));
+
+	if (h != NULL) {
+		*h = (struct held_reply){a, req, action, code, out};
+		if (store_await_durable(a->gw->store, send_held, h) == -SGW_EAGAIN)
+			return;
+		free(h);
+	}
+	send_now(a, req, action, code, out);
+}
+
 static void
 send_buf(struct admin *a, struct evhttp_request *req, const char *action, int code,
 	 const char *type, struct evbuffer *out)
@@ -41,8 +84,7 @@ send_buf(struct admin *a, struct evhttp_request *req, const char *action, int co
 	evhttp_add_header(h, "Cache-Control", "no-store");
 	if (code == 401)
 		evhttp_add_header(h, "WWW-Authenticate", "Basic realm=\"scepgw\", Bearer");
-	evhttp_send_reply(req, code, code < 300 ? "OK" : "Error", out);
-	metrics_admin(a->gw->metrics, action, code);
+	admin_send(a, req, action, code, out);
 }
 
 void
@@ -64,7 +106,6 @@ admin_reply_json(struct admin *a, struct evhttp_request *req, const struct admin
 	evbuffer_add(out, "\n", 1);
 	free(txt);
 	send_buf(a, req, action, code, "application/json", out);
-	evbuffer_free(out);
 }
 
 void
@@ -122,7 +163,6 @@ serve_metrics(struct admin *a, struct evhttp_request *req, const struct admin_pr
 		return;
 	}
 	send_buf(a, req, "metrics", 200, "text/plain; version=0.0.4", out);
-	evbuffer_free(out);
 }
 
 static void

@@ -43,6 +43,12 @@ struct admin {
 	struct admin_revoke_job *revokes; /* waiting for a backend */
 };
 
+/* admin_http.c: send a reply whose headers are set; takes `out`.  It waits
+ * until the store's commits are durable (an approval, a rejection or a
+ * one-time challenge is answered only once it would survive power loss). */
+void admin_send(struct admin *a, struct evhttp_request *req, const char *action, int code,
+		struct evbuffer *out);
+
 /* admin_auth.c */
 int admin_tokens_load(struct admin *a, const char *file, struct sgw_err *err);
 /* 0 with *p filled, or -SGW_EAUTH (no or bad credentials). */

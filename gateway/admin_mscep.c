@@ -75,7 +75,5 @@ admin_mscep(struct admin *a, struct evhttp_request *req, const struct admin_prin
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 			  "text/html; charset=utf-16");
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-store");
-	evhttp_send_reply(req, 200, "OK", out);
-	metrics_admin(a->gw->metrics, "mscep_admin", 200);
-	evbuffer_free(out);
+	admin_send(a, req, "mscep_admin", 200, out);
 }

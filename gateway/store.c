@@ -222,17 +222,15 @@ store_cert_clear(struct store_cert *c)
 int
 store_await_durable(struct store *s, store_durable_fn cb, void *arg)
 {
-	(void)s;
-	(void)cb;
-	(void)arg;
-	return 0;
+	if (s == NULL || s->ops->await_durable == NULL)
+		return 0;
+	return s->ops->await_durable(s->priv, cb, arg);
 }
 
 int
 store_attach_loop(struct store *s, struct event_base *base, struct sgw_err *err)
 {
-	(void)s;
-	(void)base;
-	(void)err;
-	return 0;
+	if (s->ops->attach_loop == NULL)
+		return 0;
+	return s->ops->attach_loop(s->priv, base, err);
 }

@@ -86,6 +86,8 @@ typedef int (*store_cert_each)(void *arg, const struct store_cert *c);
 
 struct store; /* opaque: ops + private state */
 
+typedef void (*store_durable_fn)(void *arg); /* store_await_durable() */
+
 struct store_ops {
 	const char *name;
 	int (*open)(void **ret_priv, const struct cfg_store *cfg, struct sgw_err *err);
@@ -131,6 +133,9 @@ struct store_ops {
 	int (*cert_search)(void *priv, const char *subject, const char *serial, size_t max,
 			   store_cert_each each, void *arg);
 	int (*stats)(void *priv, struct store_stats *ret);
+	/* ---- group commit (optional: NULL when every commit is durable at once) ---- */
+	int (*attach_loop)(void *priv, struct event_base *base, struct sgw_err *err);
+	int (*await_durable)(void *priv, store_durable_fn cb, void *arg);
 };
 
 int store_open(const struct cfg_store *cfg, struct store **ret, struct sgw_err *err);
@@ -164,7 +169,6 @@ int store_stats(struct store *s, struct store_stats *ret);
 /* Group commit (store_sync.c): 0 when every commit made so far is durable, so
  * the caller goes on at once; -SGW_EAGAIN when cb(arg) will run on the loop
  * thread once they are (the reply to a request waits for its writes). */
-typedef void (*store_durable_fn)(void *arg);
 int store_await_durable(struct store *s, store_durable_fn cb, void *arg);
 /* From now on, flush commits on a background thread and complete
  * store_await_durable() on `base` (the daemon; without it every commit is

@@ -1,7 +1,9 @@
 /* store_sqlite.c: the SQLite store_ops (the default, embedded store).
  *
  * WAL + synchronous=FULL: every statement or explicit transaction is durable
- * when it returns (kill -9 or power loss loses nothing committed).  Statements
+ * when it returns (kill -9 or power loss loses nothing committed).  In the
+ * daemon (store_attach_loop) the commits are made durable by group commit
+ * instead (store_sqlite_sync.c), and replies wait for it.  Statements
  * are prepared once at open and reset after each use.  Schema changes are
  * numbered migrations recorded in schema_version and applied in one
  * transaction at open. */
@@ -32,6 +34,9 @@ struct sq_store {
 	unsigned nonce_calls;
 	int64_t nonce_swept; /* `now` of the last sweep */
 	struct sq_adm *adm;  /* store_sqlite_adm.c */
+	char *path;
+	int group_commit;     /* store.synchronous: full */
+	struct sq_sync *sync; /* store_sqlite_sync.c, once attached */
 };
 
 struct sq_adm *
@@ -285,11 +290,13 @@ sq_close(void *priv)
 
 	if (q == NULL)
 		return;
+	sqs_detach(q->db, q->sync);
 	sqa_close(q->adm);
 	for (i = 0; i < SQ_STMT_MAX; i++)
 		sqlite3_finalize(q->st[i]);
 	if (q->db != NULL && sqlite3_close(q->db) != SQLITE_OK)
 		log_err("store: sqlite: close: %s", sqlite3_errmsg(q->db));
+	free(q->path);
 	free(q);
 }
 
@@ -305,8 +312,11 @@ sq_open(void **ret_priv, const struct cfg_store *cfg, struct sgw_err *err)
 	if (r < 0)
 		return r;
 	q = calloc(1, sizeof(*q));
-	if (q == NULL)
+	if (q == NULL || (q->path = strdup(cfg->path)) == NULL) {
+		free(q);
 		return sgw_err_set(err, SGW_ENOMEM, "store: out of memory");
+	}
+	q->group_commit = cfg->synchronous == NULL || strcmp(cfg->synchronous, "full") == 0;
 	if (sqlite3_open_v2(cfg->path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
 	    SQLITE_OK) {
 		r = sgw_err_set(err, SGW_EIO, "store.path: %s: %s", cfg->path,
@@ -704,6 +714,24 @@ sq_nonce_check(void *priv, const uint8_t *nonce, size_t len, int64_t now, int tt
 	return r;
 }
 
+/* store.synchronous: full: group commit from now on (store_sqlite_sync.c);
+ * normal: nothing to wait for, SQLite checkpoints as it commits. */
+static int
+sq_attach_loop(void *priv, struct event_base *base, struct sgw_err *err)
+{
+	struct sq_store *q = priv;
+
+	if (!q->group_commit || q->sync != NULL)
+		return 0;
+	return sqs_attach(q->db, q->path, base, &q->sync, err);
+}
+
+static int
+sq_await_durable(void *priv, store_durable_fn cb, void *arg)
+{
+	return sqs_await(((struct sq_store *)priv)->sync, cb, arg);
+}
+
 const struct store_ops store_sqlite_ops = {
     .name = "sqlite",
     .open = sq_open,
@@ -719,4 +747,6 @@ const struct store_ops store_sqlite_ops = {
     .cert_find_serial = sq_cert_find_serial,
     .nonce_check = sq_nonce_check,
     SQA_OPS,
+    .attach_loop = sq_attach_loop,
+    .await_durable = sq_await_durable,
 };

@@ -15,6 +15,13 @@ struct sq_adm *sq_adm_of(void *priv);
 int sq_row_txn(sqlite3_stmt *st, void *ret);  /* one transactions row (SQ_TXN_COLS) */
 int sq_row_cert(sqlite3_stmt *st, void *ret); /* one certificates row (SQ_CERT_COLS) */
 
+/* store_sqlite_sync.c: group commit once the daemon's loop runs */
+struct sq_sync;
+int sqs_attach(sqlite3 *db, const char *path, struct event_base *base, struct sq_sync **ret,
+	       struct sgw_err *err);
+void sqs_detach(sqlite3 *db, struct sq_sync *s); /* accepts NULL */
+int sqs_await(struct sq_sync *s, store_durable_fn cb, void *arg);
+
 /* store_sqlite_adm.c: prepared after the migrations, closed before the db */
 int sqa_open(sqlite3 *db, struct sq_adm **ret, struct sgw_err *err);
 void sqa_close(struct sq_adm *a);

@@ -1,0 +1,188 @@
+/* store_sync.c: the group-commit thread (see store_sync.h).  Counters:
+ * `committed` counts commits (loop thread), `flushed` the commits known
+ * durable (sync thread); a waiter remembers `committed` when it queued and is
+ * released once `flushed` reaches it.  Waiters queue in commit order, so the
+ * loop releases them from the head.  The eventfd wakes the loop as in
+ * worker.c. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "store_sync.h"
+
+struct sync_waiter {
+	uint64_t gen;
+	store_durable_fn cb;
+	void *arg;
+	struct sync_waiter *next;
+};
+
+struct store_sync {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	uint64_t committed; /* under lock */
+	uint64_t flushed;   /* under lock */
+	int stopping;	    /* under lock */
+	pthread_t thread;
+	int efd;
+	struct event *ev;
+	store_flush_fn flush;
+	void *flush_arg;
+	struct sync_waiter *head; /* loop thread only */
+	struct sync_waiter *tail;
+};
+
+static void *
+sync_main(void *arg)
+{
+	struct store_sync *y = arg;
+	uint64_t target, one = 1;
+
+	pthread_mutex_lock(&y->lock);
+	for (;;) {
+		while (y->committed == y->flushed && !y->stopping)
+			pthread_cond_wait(&y->cond, &y->lock);
+		if (y->committed == y->flushed) /* stopping, nothing left */
+			break;
+		target = y->committed;
+		pthread_mutex_unlock(&y->lock);
+		(void)y->flush(y->flush_arg); /* the callback logs its failures */
+		pthread_mutex_lock(&y->lock);
+		y->flushed = target;
+		if (write(y->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+			log_err("store: group commit: cannot wake the loop: %s", strerror(errno));
+	}
+	pthread_mutex_unlock(&y->lock);
+	return NULL;
+}
+
+/* Loop thread: release the waiters whose commits are durable. */
+static void
+release(struct store_sync *y, uint64_t upto)
+{
+	struct sync_waiter *w;
+
+	while ((w = y->head) != NULL && w->gen <= upto) {
+		y->head = w->next;
+		if (y->head == NULL)
+			y->tail = NULL;
+		w->cb(w->arg);
+		free(w);
+	}
+}
+
+static void
+on_flushed(evutil_socket_t fd, short what, void *arg)
+{
+	struct store_sync *y = arg;
+	uint64_t n, upto;
+
+	(void)what;
+	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_err("store: group commit: eventfd: %s", strerror(errno));
+	pthread_mutex_lock(&y->lock);
+	upto = y->flushed;
+	pthread_mutex_unlock(&y->lock);
+	release(y, upto);
+}
+
+int
+store_sync_new(struct event_base *base, store_flush_fn flush, void *arg, struct store_sync **ret,
+	       struct sgw_err *err)
+{
+	struct store_sync *y = calloc(1, sizeof(*y));
+
+	if (y == NULL)
+		return sgw_err_set(err, SGW_ENOMEM, "store: out of memory");
+	y->flush = flush;
+	y->flush_arg = arg;
+	y->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (y->efd < 0) {
+		free(y);
+		return sgw_err_set(err, SGW_EIO, "store: eventfd: %s", strerror(errno));
+	}
+	y->ev = event_new(base, y->efd, EV_READ | EV_PERSIST, on_flushed, y);
+	if (y->ev == NULL || event_add(y->ev, NULL) != 0) {
+		event_free(y->ev);
+		close(y->efd);
+		free(y);
+		return sgw_err_set(err, SGW_ENOMEM, "store: cannot watch the eventfd");
+	}
+	pthread_mutex_init(&y->lock, NULL);
+	pthread_cond_init(&y->cond, NULL);
+	if (pthread_create(&y->thread, NULL, sync_main, y) != 0) {
+		pthread_cond_destroy(&y->cond);
+		pthread_mutex_destroy(&y->lock);
+		event_free(y->ev);
+		close(y->efd);
+		free(y);
+		return sgw_err_set(err, SGW_EIO, "store: cannot start the sync thread");
+	}
+	*ret = y;
+	return 0;
+}
+
+void
+store_sync_committed(struct store_sync *y)
+{
+	pthread_mutex_lock(&y->lock);
+	y->committed++;
+	pthread_cond_signal(&y->cond);
+	pthread_mutex_unlock(&y->lock);
+}
+
+int
+store_sync_await(struct store_sync *y, store_durable_fn cb, void *arg)
+{
+	struct sync_waiter *w;
+	uint64_t gen;
+	int durable;
+
+	pthread_mutex_lock(&y->lock);
+	gen = y->committed;
+	durable = y->flushed == gen;
+	pthread_mutex_unlock(&y->lock);
+	if (durable)
+		return 0;
+	if ((w = malloc(sizeof(*w))) == NULL)
+		return -SGW_ENOMEM;
+	*w = (struct sync_waiter){gen, cb, arg, NULL};
+	if (y->tail != NULL)
+		y->tail->next = w;
+	else
+		y->head = w;
+	y->tail = w;
+	return -SGW_EAGAIN;
+}
+
+void
+store_sync_free(struct store_sync *y)
+{
+	if (y == NULL)
+		return;
+	pthread_mutex_lock(&y->lock);
+	y->stopping = 1;
+	pthread_cond_signal(&y->cond);
+	pthread_mutex_unlock(&y->lock);
+	pthread_join(y->thread, NULL);
+	/* the daemon drains its requests before it closes the store; one still
+	 * waiting here outlived the drain, and its HTTP request is gone */
+	if (y->head != NULL)
+		log_warn("store: requests still waited for the disk at shutdown");
+	while (y->head != NULL) {
+		struct sync_waiter *w = y->head;
+
+		y->head = w->next;
+		free(w);
+	}
+	event_free(y->ev);
+	close(y->efd);
+	pthread_cond_destroy(&y->cond);
+	pthread_mutex_destroy(&y->lock);
+	free(y);
+}
