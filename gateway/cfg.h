@@ -106,8 +106,9 @@ struct cfg_store {
 	char *type;	   /* "sqlite" */
 	char *path;	   /* sqlite database file */
 	int nonce_ttl;	   /* seconds a senderNonce is remembered; default 86400 */
-	char *synchronous; /* "full" (default: fsync each commit) or "normal" (WAL: survives a
-			     crash of the process, may lose the last commits on power loss) */
+	char *synchronous; /* "full" (default: replies wait for the group commit's flush) or
+			      "normal" (no wait: survives a crash of the process, may lose the
+			      last commits on power loss) */
 };
 
 struct cfg_keypair {
