@@ -1,7 +1,9 @@
-/* scep_query.c: query-string and base64 decoding for SCEP over HTTP. */
+/* scep_query.c: query-string decoding for SCEP over HTTP; the message= is
+ * lenient base64 (b64.c, B64_LENIENT). */
 #include <stdlib.h>
 #include <string.h>
 
+#include "b64.h"
 #include "err.h"
 #include "scep_query.h"
 
@@ -117,58 +119,21 @@ scep_query_clear(struct scep_query *q)
 	q->operation[0] = '\0';
 }
 
-static int
-b64val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+' || c == ' ')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
+/* The GET message= is never empty: an input that decodes to nothing is refused. */
 int
 scep_base64_decode(const char *in, size_t len, uint8_t **ret, size_t *ret_len)
 {
-	uint8_t *out = malloc(len / 4 * 3 + 3);
-	uint32_t acc = 0;
-	size_t o = 0, nbits = 0, pad = 0;
-	int v;
+	uint8_t *out;
+	size_t n;
+	int r;
 
-	if (out == NULL)
-		return -SGW_ENOMEM;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)in[i];
-
-		if (c == '\r' || c == '\n')
-			continue;
-		if (c == '=') {
-			pad++;
-			continue;
-		}
-		v = b64val(c);
-		if (v < 0 || pad > 0)
-			goto bad; /* bad character, or data after padding */
-		acc = (acc << 6) | (uint32_t)v;
-		nbits += 6;
-		if (nbits >= 8) {
-			nbits -= 8;
-			out[o++] = (uint8_t)(acc >> nbits);
-		}
+	if ((r = b64_decode(in, len, B64_STD, B64_LENIENT, &out, &n)) < 0)
+		return r;
+	if (n == 0) {
+		free(out);
+		return -SGW_EPARSE;
 	}
-	/* leftover bits must be fewer than 6 and zero-padding is not checked */
-	if (nbits >= 6 || pad > 2 || o == 0)
-		goto bad;
 	*ret = out;
-	*ret_len = o;
+	*ret_len = n;
 	return 0;
-bad:
-	free(out);
-	return -SGW_EPARSE;
 }

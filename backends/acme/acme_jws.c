@@ -12,95 +12,25 @@
 #include <openssl/sha.h>
 
 #include "acme_jws.h"
+#include "b64.h"
 #include "err.h"
 
 #define ACME_B64U_MAX (1024 * 1024)
 
-static const char b64u_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
 int
 acme_b64u_encode(const uint8_t *in, size_t len, char **ret)
 {
-	char *out, *o;
-	size_t i;
-
 	if (len > ACME_B64U_MAX)
 		return -SGW_EINVAL;
-	out = malloc((len + 2) / 3 * 4 + 1);
-	if (out == NULL)
-		return -SGW_ENOMEM;
-	o = out;
-	for (i = 0; i + 2 < len; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-		*o++ = b64u_alphabet[v >> 18 & 63];
-		*o++ = b64u_alphabet[v >> 12 & 63];
-		*o++ = b64u_alphabet[v >> 6 & 63];
-		*o++ = b64u_alphabet[v & 63];
-	}
-	if (len - i == 1) {
-		*o++ = b64u_alphabet[in[i] >> 2];
-		*o++ = b64u_alphabet[(in[i] & 3) << 4];
-	} else if (len - i == 2) {
-		uint32_t v = (uint32_t)in[i] << 8 | in[i + 1];
-		*o++ = b64u_alphabet[v >> 10 & 63];
-		*o++ = b64u_alphabet[v >> 4 & 63];
-		*o++ = b64u_alphabet[(v & 15) << 2];
-	}
-	*o = '\0';
-	*ret = out;
-	return 0;
-}
-
-static int
-b64u_val(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
+	return b64_encode(in, len, B64_URL, B64_STRICT_NOPAD, ret);
 }
 
 int
 acme_b64u_decode(const char *in, size_t len, uint8_t **ret, size_t *ret_len)
 {
-	uint8_t *out;
-	uint32_t acc = 0;
-	size_t n = 0;
-	int bits = 0, v;
-
-	if (len > ACME_B64U_MAX || len % 4 == 1)
+	if (len > ACME_B64U_MAX)
 		return -SGW_EPARSE;
-	out = malloc(len * 3 / 4 + 1);
-	if (out == NULL)
-		return -SGW_ENOMEM;
-	for (size_t i = 0; i < len; i++) {
-		if ((v = b64u_val(in[i])) < 0) {
-			free(out);
-			return -SGW_EPARSE;
-		}
-		acc = (acc << 6 | (uint32_t)v) & 0xffffff;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[n++] = (uint8_t)(acc >> bits);
-		}
-	}
-	/* leftover bits must be zero (canonical encoding) */
-	if ((acc & ((1u << bits) - 1)) != 0) {
-		free(out);
-		return -SGW_EPARSE;
-	}
-	*ret = out;
-	*ret_len = n;
-	return 0;
+	return b64_decode(in, len, B64_URL, B64_STRICT_NOPAD, ret, ret_len);
 }
 
 /* ---- JWK ----------------------------------------------------------------- */

@@ -5,58 +5,17 @@
 
 #include <jansson.h>
 
+#include "b64.h"
 #include "ejbca_json.h"
 
 /* ---- base64 -------------------------------------------------------------- */
 
-static int
-b64_val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 int
 ejbca_b64_decode(const char *s, size_t slen, uint8_t **ret, size_t *ret_len)
 {
-	size_t pad = 0, o = 0;
-	uint8_t *out;
-
-	if (s == NULL || slen == 0 || slen % 4 != 0 || slen > EJBCA_MAX_BODY)
+	if (s == NULL || slen == 0 || slen > EJBCA_MAX_BODY)
 		return -SGW_EPARSE;
-	if (s[slen - 1] == '=')
-		pad = s[slen - 2] == '=' ? 2 : 1;
-	out = malloc(slen / 4 * 3);
-	if (out == NULL)
-		return -SGW_ENOMEM;
-	for (size_t i = 0; i < slen; i += 4) {
-		int v[4];
-		int last = i + 4 == slen;
-		for (size_t k = 0; k < 4; k++) {
-			v[k] = b64_val((unsigned char)s[i + k]);
-			if (v[k] < 0 && !(last && s[i + k] == '=' && k >= 4 - pad)) {
-				free(out);
-				return -SGW_EPARSE;
-			}
-		}
-		out[o++] = (uint8_t)(v[0] << 2 | v[1] >> 4);
-		if (!last || pad < 2)
-			out[o++] = (uint8_t)((v[1] & 15) << 4 | v[2] >> 2);
-		if (!last || pad < 1)
-			out[o++] = (uint8_t)((v[2] & 3) << 6 | v[3]);
-	}
-	*ret = out;
-	*ret_len = o;
-	return 0;
+	return b64_decode(s, slen, B64_STD, B64_STRICT, ret, ret_len);
 }
 
 /* ---- building ------------------------------------------------------------ */
