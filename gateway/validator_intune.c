@@ -13,6 +13,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "b64.h"
 #include "http_client.h"
 #include "log.h"
 #include "validator.h"
@@ -88,11 +89,9 @@ intune_configure(void *priv, const struct cfg_challenge *cfg, struct sgw_err *er
 static char *
 b64(const uint8_t *der, size_t len)
 {
-	char *out = malloc(4 * ((len + 2) / 3) + 1);
+	char *out = NULL;
 
-	if (out != NULL)
-		EVP_EncodeBlock((unsigned char *)out, der, (int)len);
-	return out;
+	return b64_encode(der, len, B64_STD, B64_STRICT, &out) < 0 ? NULL : out;
 }
 
 /* ---- validateRequest ------------------------------------------------------ */
