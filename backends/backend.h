@@ -49,11 +49,20 @@ struct backend_request {
 	const char *template; /* template name from the RA profile */
 	const char *profile;  /* SCEP profile name, for logs */
 	const char *transaction_id;
+	/* Optional: csr_der already decoded, its self-signature verified.  A
+	 * backend that needs an X509_REQ uses it instead of decoding csr_der
+	 * again (OpenSSL 3 runs a key decoder per d2i).  Borrowed and not
+	 * modified until the callback has run; when stop() prevents the
+	 * callback, until the worker pool is freed.  NULL: decode csr_der. */
+	X509_REQ *csr_req;
 };
 
 struct backend_result {
 	enum backend_status status;
-	X509 *cert;		/* owned by the result; ISSUED */
+	/* owned by the result; ISSUED.  The local backend's is built in memory
+	 * with the CSR's SubjectPublicKeyInfo bytes and no decoded key:
+	 * X509_get0_pubkey() on it gives NULL (its DER, once decoded, has it). */
+	X509 *cert;
 	STACK_OF(X509) * chain; /* owned; may be NULL */
 	char handle[256];	/* PENDING */
 	char reason[256];	/* REJECTED / FAIL_*: shown to the device and logged */
@@ -72,6 +81,7 @@ struct backend_env {
 	struct event_base *base;
 	struct worker_pool *workers;
 	struct keyop *keys;
+	struct http_client *http; /* the daemon's: make your own with http_client_new_child() */
 };
 
 struct backend_ops {

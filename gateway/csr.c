@@ -165,7 +165,9 @@ parse_key(struct csr *c, struct sgw_err *err)
 		break;
 	}
 	c->key_bits = EVP_PKEY_get_bits(pkey);
-	len = i2d_PUBKEY(pkey, &spki);
+	/* the SubjectPublicKeyInfo as decoded: i2d_PUBKEY(pkey) would run an
+	 * OSSL_ENCODER to make the same bytes */
+	len = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(c->req), &spki);
 	if (len <= 0)
 		return sgw_err_set(err, SGW_EPARSE, "CSR public key does not encode");
 	ok = EVP_Digest(spki, (size_t)len, c->key_sha256, &mdlen, EVP_sha256(), NULL);

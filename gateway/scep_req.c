@@ -65,10 +65,15 @@ req_free(struct req_ctx *r)
 	if (r->content != NULL)
 		OPENSSL_cleanse(r->content, r->content_len);
 	free(r->content);
+	if (r->pre.content != NULL) /* decrypted, then answered before it was needed */
+		OPENSSL_cleanse(r->pre.content, r->pre.content_len);
+	free(r->pre.content);
 	csr_free(r->csr);
+	csr_free(r->pre.csr);
 	store_txn_clear(&r->txn);
 	sk_X509_pop_free(r->issued, X509_free);
 	X509_CRL_free(r->crl);
+	X509_free(r->new_cert);
 	free(r->reply);
 	free(r);
 }

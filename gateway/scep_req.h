@@ -18,6 +18,24 @@
 #include "scep_msg.h"
 #include "store.h"
 
+/* What txn.c's decode job worked out on a worker thread for a PKIOperation
+ * (the pkiMessage, then the envelope and the CSR in it).  The loop thread
+ * takes each result at the point of the flow where it used to do the work
+ * itself, so the outcomes and reasons stay in the same order. */
+struct req_decoded {
+	int msg_rc; /* scep_msg_decode: 0 or -SGW_E*, the reason in msg_err */
+	struct sgw_err msg_err;
+	int cipher_nid; /* scep_envelope_cipher of the envelope, 0 when unreadable */
+	int decrypt_rc; /* scep_envelope_decrypt */
+	struct sgw_err decrypt_err;
+	uint8_t *content; /* decrypted messageData: owned until taken */
+	size_t content_len;
+	int content_cipher_nid;
+	int csr_rc; /* csr_parse (PKCSReq, RenewalReq) */
+	struct sgw_err csr_err;
+	struct csr *csr; /* owned until taken */
+};
+
 struct req_ctx {
 	struct gw *gw;
 	struct profile *prof;
@@ -30,16 +48,18 @@ struct req_ctx {
 	/* PKIOperation */
 	uint8_t *body;
 	size_t body_len;
-	struct scep_msg *msg;
+	struct scep_msg *msg; /* set by the decode job (txn.c) */
+	struct req_decoded pre;
 	int cipher_nid;
 	uint8_t *content; /* decrypted messageData */
 	size_t content_len;
 	struct csr *csr;
 	struct store_txn txn;
 	int have_txn;
-	int attempts;  /* backend submissions (serial collisions) */
-	int renewal;   /* signed by a certificate of the profile's CA (renewal.c) */
-	X509_CRL *crl; /* GetCRL SUCCESS: owned */
+	int attempts;	/* backend submissions (serial collisions) */
+	int renewal;	/* signed by a certificate of the profile's CA (renewal.c) */
+	X509_CRL *crl;	/* GetCRL SUCCESS: owned */
+	X509 *new_cert; /* the certificate this request just had issued: owned */
 
 	/* outcome and reply */
 	enum scep_outcome outcome;

@@ -1,8 +1,8 @@
 /* txn.c: PKIOperation entry and replies; the transaction state machine
  * (design.md 3) continues in txn_enroll.c (PKCSReq, RenewalReq), txn_poll.c
  * (CertPoll) and txn_result.c (applying backend results).  Runs on the loop
- * thread; private-key work (envelope decryption, CertRep signing) goes to the
- * worker pool. */
+ * thread; decoding (signature and CSR checks, envelope decryption) and CertRep
+ * signing go to the worker pool. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,14 +85,22 @@ txn_reply(struct req_ctx *r)
 
 /* ---- issued certificate lookup ------------------------------------------ */
 
+/* The certificate of an ISSUED transaction: the one this request has just had
+ * issued (kept from the backend result, so not decoded again), else the
+ * store's (a re-sent request, CertPoll). */
 static int
-reply_with_stored_cert(struct req_ctx *r)
+issued_cert(struct req_ctx *r, X509 **ret_x)
 {
 	struct store_cert c = {0};
 	const unsigned char *p;
 	X509 *x;
 	int ret;
 
+	if (r->new_cert != NULL) {
+		*ret_x = r->new_cert;
+		r->new_cert = NULL;
+		return 0;
+	}
 	ret = store_cert_get(r->gw->store, r->prof->issuer, r->txn.cert_serial, &c);
 	if (ret < 0) {
 		log_err("txn=%s: issued certificate %s missing from the store: %s",
@@ -102,7 +110,21 @@ reply_with_stored_cert(struct req_ctx *r)
 	p = c.der;
 	x = d2i_X509(NULL, &p, (long)c.der_len);
 	store_cert_clear(&c);
-	if (x == NULL || (r->issued = sk_X509_new_null()) == NULL || !sk_X509_push(r->issued, x)) {
+	if (x == NULL)
+		return -SGW_ENOMEM;
+	*ret_x = x;
+	return 0;
+}
+
+static int
+reply_with_stored_cert(struct req_ctx *r)
+{
+	X509 *x = NULL;
+	int ret = issued_cert(r, &x);
+
+	if (ret < 0)
+		return ret;
+	if ((r->issued = sk_X509_new_null()) == NULL || !sk_X509_push(r->issued, x)) {
 		X509_free(x);
 		return -SGW_ENOMEM;
 	}
@@ -161,66 +183,68 @@ txn_find_existing(struct req_ctx *r)
 	return 1;
 }
 
-/* ---- envelope decryption (worker) --------------------------------------- */
+/* ---- decoding (worker) -------------------------------------------------- */
 
-struct decrypt_job {
-	struct req_ctx *r;
-	void (*then)(struct req_ctx *r);
-};
-
+/* Worker thread, one job per PKIOperation: the pkiMessage (its signature
+ * verified), then, when it verified and has an envelope, the envelope's
+ * decryption (RA key through keyop), then for PKCSReq / RenewalReq the CSR
+ * (proof of possession verified).  It reads only r's body, the profile's
+ * configuration and RA identity, and writes only r->msg and r->pre; the loop
+ * takes the results in decode_done() and later, in the order of the flow.
+ * A message that is then answered from stored state or refused before its
+ * content is needed (replay, re-sent request, signer refused) has been
+ * decrypted for nothing: the price of doing all of this off the loop in one
+ * job. */
 static void
-decrypt_work(void *arg)
+decode_work(void *arg)
 {
-	struct req_ctx *r = ((struct decrypt_job *)arg)->r;
-	struct ra_identity *id = r->prof->id;
+	struct req_ctx *r = arg;
+	struct req_decoded *d = &r->pre;
+	const struct ra_identity *id = r->prof->id;
+	const struct scep_msg *m;
 
-	r->rc = scep_envelope_decrypt(r->msg->envelope, r->msg->envelope_len, id->enc_key,
-				      id->enc_cert, r->prof->cfg->allow_single_des, &r->content,
-				      &r->content_len, &r->cipher_nid, &r->werr);
-}
-
-static void
-decrypt_done(void *arg)
-{
-	struct decrypt_job *j = arg;
-	struct req_ctx *r = j->r;
-	void (*then)(struct req_ctx *) = j->then;
-
-	free(j);
-	if (r->rc < 0) {
-		enum scep_outcome out = r->rc == -SGW_EALG    ? SCEP_OUT_BAD_ALG
-					: r->rc == -SGW_EAUTH ? SCEP_OUT_BAD_MESSAGE
-							      : SCEP_OUT_BAD_REQUEST;
-		req_set_outcome(r, out, "pkcsPKIEnvelope: %s", r->werr.msg);
-		txn_reply(r);
+	d->decrypt_rc = sgw_err_set(&d->decrypt_err, SGW_EINVAL, "not decrypted");
+	d->csr_rc = sgw_err_set(&d->csr_err, SGW_EINVAL, "no CSR");
+	d->msg_rc =
+	    scep_msg_decode(r->body, r->body_len, r->prof->cfg->allow_md5, &r->msg, &d->msg_err);
+	m = r->msg;
+	if (d->msg_rc < 0 || m->outcome != SCEP_OUT_SUCCESS || m->envelope == NULL)
 		return;
-	}
-	then(r);
+	if (scep_envelope_cipher(m->envelope, m->envelope_len, &d->cipher_nid) < 0)
+		d->cipher_nid = 0;
+	d->decrypt_rc = scep_envelope_decrypt(
+	    m->envelope, m->envelope_len, id->enc_key, id->enc_cert, r->prof->cfg->allow_single_des,
+	    &d->content, &d->content_len, &d->content_cipher_nid, &d->decrypt_err);
+	if (d->decrypt_rc < 0 ||
+	    (m->msg_type != SCEP_MSG_PKCSREQ && m->msg_type != SCEP_MSG_RENEWALREQ))
+		return;
+	d->csr_rc = csr_parse(d->content, d->content_len, &d->csr, &d->csr_err);
 }
 
-void
-txn_decrypt(struct req_ctx *r, void (*then)(struct req_ctx *r))
+int
+txn_take_content(struct req_ctx *r)
 {
-	struct decrypt_job *j = malloc(sizeof(*j));
+	struct req_decoded *d = &r->pre;
 
 	if (r->msg->envelope == NULL) {
-		free(j);
 		req_set_outcome(r, SCEP_OUT_BAD_REQUEST, "no pkcsPKIEnvelope");
 		txn_reply(r);
-		return;
+		return -1;
 	}
-	if (j == NULL) {
-		req_set_outcome(r, SCEP_OUT_HTTP_INTERNAL, "out of memory");
-		req_finish(r);
-		return;
+	if (d->decrypt_rc < 0) {
+		enum scep_outcome out = d->decrypt_rc == -SGW_EALG    ? SCEP_OUT_BAD_ALG
+					: d->decrypt_rc == -SGW_EAUTH ? SCEP_OUT_BAD_MESSAGE
+								      : SCEP_OUT_BAD_REQUEST;
+		req_set_outcome(r, out, "pkcsPKIEnvelope: %s", d->decrypt_err.msg);
+		txn_reply(r);
+		return -1;
 	}
-	j->r = r;
-	j->then = then;
-	if (worker_pool_submit(r->gw->workers, decrypt_work, decrypt_done, j) < 0) {
-		free(j);
-		req_set_outcome(r, SCEP_OUT_HTTP_UNAVAILABLE, "worker pool stopped");
-		req_finish(r);
-	}
+	r->content = d->content;
+	r->content_len = d->content_len;
+	r->cipher_nid = d->content_cipher_nid;
+	d->content = NULL;
+	d->content_len = 0;
+	return 0;
 }
 
 /* ---- entry --------------------------------------------------------------- */
@@ -242,15 +266,39 @@ check_signing_time(struct req_ctx *r)
 	return 0;
 }
 
-void
-txn_pkioperation(struct req_ctx *r)
+static void
+dispatch(struct req_ctx *r)
 {
-	struct sgw_err err = {{0}};
+	switch (r->msg->msg_type) {
+	case SCEP_MSG_PKCSREQ:
+	case SCEP_MSG_RENEWALREQ:
+		txn_op_enroll(r);
+		break;
+	case SCEP_MSG_CERTPOLL:
+		txn_op_certpoll(r);
+		break;
+	case SCEP_MSG_GETCERT:
+	case SCEP_MSG_GETCRL:
+		txn_op_getcert(r);
+		break;
+	default:
+		req_set_outcome(r, SCEP_OUT_BAD_REQUEST, "%s is not offered by this gateway",
+				scep_msg_type_name(r->msg->msg_type));
+		txn_reply(r);
+		break;
+	}
+}
+
+/* Loop thread, after decode_work. */
+static void
+decode_done(void *arg)
+{
+	struct req_ctx *r = arg;
 	int ret;
 
-	ret = scep_msg_decode(r->body, r->body_len, r->prof->cfg->allow_md5, &r->msg, &err);
-	if (ret < 0) {
-		req_set_outcome(r, SCEP_OUT_HTTP_MALFORMED, "not a pkiMessage: %s", err.msg);
+	if (r->pre.msg_rc < 0) {
+		req_set_outcome(r, SCEP_OUT_HTTP_MALFORMED, "not a pkiMessage: %s",
+				r->pre.msg_err.msg);
 		req_finish(r);
 		return;
 	}
@@ -280,22 +328,14 @@ txn_pkioperation(struct req_ctx *r)
 		req_finish(r);
 		return;
 	}
-	switch (r->msg->msg_type) {
-	case SCEP_MSG_PKCSREQ:
-	case SCEP_MSG_RENEWALREQ:
-		txn_op_enroll(r);
-		break;
-	case SCEP_MSG_CERTPOLL:
-		txn_op_certpoll(r);
-		break;
-	case SCEP_MSG_GETCERT:
-	case SCEP_MSG_GETCRL:
-		txn_op_getcert(r);
-		break;
-	default:
-		req_set_outcome(r, SCEP_OUT_BAD_REQUEST, "%s is not offered by this gateway",
-				scep_msg_type_name(r->msg->msg_type));
-		txn_reply(r);
-		break;
+	dispatch(r);
+}
+
+void
+txn_pkioperation(struct req_ctx *r)
+{
+	if (worker_pool_submit(r->gw->workers, decode_work, decode_done, r) < 0) {
+		req_set_outcome(r, SCEP_OUT_HTTP_UNAVAILABLE, "worker pool stopped");
+		req_finish(r);
 	}
 }

@@ -6,7 +6,6 @@
 #include "approval.h"
 #include "log.h"
 #include "renewal.h"
-#include "scep_envelope.h"
 #include "txn_int.h"
 
 static void enroll_submit(struct req_ctx *r);
@@ -62,7 +61,14 @@ backend_done(void *arg, struct backend_result *res)
 		return;
 	}
 	/* committed: tell a remote validator (intune), then the reply */
-	if (notify_validator(r, res) == -SGW_EAGAIN)
+	ret = notify_validator(r, res);
+	if (res->status == BACKEND_ISSUED) {
+		/* the reply sends this very certificate: no read-back from the store */
+		X509_free(r->new_cert);
+		r->new_cert = res->cert;
+		res->cert = NULL;
+	}
+	if (ret == -SGW_EAGAIN)
 		return;
 	txn_reply_from_state(r);
 }
@@ -73,6 +79,7 @@ enroll_submit(struct req_ctx *r)
 	struct backend_request br = {
 	    .csr_der = r->csr->der,
 	    .csr_len = r->csr->der_len,
+	    .csr_req = r->csr->req, /* lives until backend_done(): r->csr is never freed earlier */
 	    .template = r->prof->ra->template,
 	    .profile = r->prof->cfg->name,
 	    .transaction_id = r->msg->transaction_id,
@@ -101,7 +108,8 @@ enroll_validated(void *arg, int verdict, const char *reason)
 	enroll_record(r, verdict < 0 ? -SGW_EDENIED : 0, &err);
 }
 
-/* Loop thread, after decryption: CSR, challenge, policy, then the backend. */
+/* Loop thread, with the decrypted content: the CSR (parsed by the decode
+ * job, txn.c), challenge, policy, then the backend. */
 static void
 enroll_authorize(struct req_ctx *r)
 {
@@ -109,11 +117,13 @@ enroll_authorize(struct req_ctx *r)
 	struct sgw_err err = {{0}};
 	int ret;
 
-	if ((ret = csr_parse(r->content, r->content_len, &r->csr, &err)) < 0) {
-		req_set_outcome(r, SCEP_OUT_BAD_REQUEST, "%s", err.msg);
+	if (r->pre.csr_rc < 0) {
+		req_set_outcome(r, SCEP_OUT_BAD_REQUEST, "%s", r->pre.csr_err.msg);
 		txn_reply(r);
 		return;
 	}
+	r->csr = r->pre.csr;
+	r->pre.csr = NULL;
 	vr = (struct validator_req){r->csr, r->prof->cfg->name, r->msg->transaction_id, r->peer,
 				    r->gw->base};
 	if (r->renewal)
@@ -245,8 +255,7 @@ txn_op_enroll(struct req_ctx *r)
 		txn_reply(r);
 		return;
 	}
-	if (scep_envelope_cipher(r->msg->envelope, r->msg->envelope_len, &r->cipher_nid) < 0)
-		r->cipher_nid = 0;
+	r->cipher_nid = r->pre.cipher_nid;
 	ret = txn_find_existing(r);
 	if (ret < 0) {
 		req_set_outcome(r, SCEP_OUT_HTTP_INTERNAL, "store failure: %s", sgw_strerror(ret));
@@ -265,5 +274,6 @@ txn_op_enroll(struct req_ctx *r)
 			txn_reply(r);
 		return;
 	}
-	txn_decrypt(r, enroll_authorize);
+	if (txn_take_content(r) == 0)
+		enroll_authorize(r);
 }

@@ -7,7 +7,6 @@
 
 #include "log.h"
 #include "renewal.h"
-#include "scep_envelope.h"
 #include "scep_ias.h"
 #include "txn_int.h"
 
@@ -54,7 +53,7 @@ getcert_lookup(struct req_ctx *r, const char *serial)
 	req_set_outcome(r, SCEP_OUT_SUCCESS, NULL);
 }
 
-/* Loop thread, after decryption. */
+/* Loop thread, with the decrypted content. */
 static void
 getcert_content(struct req_ctx *r)
 {
@@ -94,9 +93,8 @@ txn_op_getcert(struct req_ctx *r)
 		txn_reply(r);
 		return;
 	}
-	if (r->msg->envelope != NULL &&
-	    scep_envelope_cipher(r->msg->envelope, r->msg->envelope_len, &r->cipher_nid) < 0)
-		r->cipher_nid = 0;
+	if (r->msg->envelope != NULL)
+		r->cipher_nid = r->pre.cipher_nid;
 	ret = renewal_verify_signer(r->prof, r->gw->store, r->msg->signer, (time_t)txn_now(), &err);
 	if (ret < 0) {
 		req_set_outcome(r,
@@ -107,5 +105,6 @@ txn_op_getcert(struct req_ctx *r)
 		txn_reply(r);
 		return;
 	}
-	txn_decrypt(r, getcert_content);
+	if (txn_take_content(r) == 0)
+		getcert_content(r);
 }

@@ -16,9 +16,11 @@ int64_t txn_now(void);
 int txn_find_existing(struct req_ctx *r);
 /* Answer from r->txn's stored state: the certificate, PENDING or FAILURE. */
 void txn_reply_from_state(struct req_ctx *r);
-/* Decrypt r->msg's envelope on a worker into r->content, then run `then` on
- * the loop; on failure reply with the matching failInfo instead. */
-void txn_decrypt(struct req_ctx *r, void (*then)(struct req_ctx *r));
+/* Take the messageData that the decode job (txn.c) decrypted on a worker
+ * into r->content (and the request's cipher into r->cipher_nid): 0, or -1
+ * after replying with the failInfo of the missing or undecryptable
+ * envelope. */
+int txn_take_content(struct req_ctx *r);
 
 void txn_op_enroll(struct req_ctx *r);	 /* txn_enroll.c: PKCSReq, RenewalReq */
 void txn_op_certpoll(struct req_ctx *r); /* txn_poll.c: CertPoll */

@@ -9,7 +9,6 @@
 
 #include "log.h"
 #include "profile.h"
-#include "scep_envelope.h"
 #include "scep_ias.h"
 #include "txn_int.h"
 
@@ -46,7 +45,7 @@ poll_answer(struct req_ctx *r)
 	txn_reply_from_state(r);
 }
 
-/* Loop thread, after decryption. */
+/* Loop thread, with the decrypted content. */
 static void
 poll_check_subject(struct req_ctx *r)
 {
@@ -77,9 +76,8 @@ txn_op_certpoll(struct req_ctx *r)
 {
 	int ret;
 
-	if (r->msg->envelope != NULL &&
-	    scep_envelope_cipher(r->msg->envelope, r->msg->envelope_len, &r->cipher_nid) < 0)
-		r->cipher_nid = 0;
+	if (r->msg->envelope != NULL)
+		r->cipher_nid = r->pre.cipher_nid;
 	ret = txn_find_existing(r);
 	if (ret < 0) {
 		req_set_outcome(r, SCEP_OUT_HTTP_INTERNAL, "store failure: %s", sgw_strerror(ret));
@@ -96,5 +94,6 @@ txn_op_certpoll(struct req_ctx *r)
 		poll_answer(r);
 		return;
 	}
-	txn_decrypt(r, poll_check_subject);
+	if (txn_take_content(r) == 0)
+		poll_check_subject(r);
 }

@@ -7,8 +7,10 @@
  *
  * Each submit() becomes one worker job that carries its inputs by value
  * (the CSR, a copy of the template, the issuer name, the AKI), so a job never
- * reads the backend's state off the loop thread.  In-flight jobs are listed;
- * stop() detaches them and their results are then dropped silently. */
+ * reads the backend's state off the loop thread; the CSR is the caller's
+ * decoded X509_REQ when it passes one (borrowed until the callback), so it is
+ * not decoded twice.  In-flight jobs are listed; stop() detaches them and
+ * their results are then dropped silently. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +42,8 @@ struct local_job {
 	struct local *owner;	    /* loop thread only; NULL once stopped */
 	backend_cb cb;
 	void *arg;
-	struct tmpl_issue in;	    /* in.req and in.issuer are owned */
+	struct tmpl_issue in;	    /* in.issuer is owned; in.req is own_req or borrowed */
+	X509_REQ *own_req;	    /* decoded here when the request came as DER only */
 	int decided;		    /* outcome known at submit: nothing to sign */
 	enum backend_status status; /* written by the worker */
 	X509 *cert;
@@ -206,7 +209,7 @@ local_start(void *priv, const struct backend_env *env, struct sgw_err *err)
 static void
 job_free(struct local_job *j)
 {
-	X509_REQ_free(j->in.req);
+	X509_REQ_free(j->own_req);
 	X509_NAME_free((X509_NAME *)j->in.issuer);
 	X509_free(j->cert);
 	free(j);
@@ -280,6 +283,29 @@ job_done(void *arg)
 	job_free(j);
 }
 
+/* The request's CSR: the caller's decoded one (already verified), else
+ * csr_der decoded here.  -1 when it does not parse. */
+static int
+job_csr(struct local_job *j, const struct backend_request *req)
+{
+	const unsigned char *p = req->csr_der;
+
+	if (req->csr_der == NULL || req->csr_len == 0 || req->csr_len > LOCAL_MAX_CSR)
+		return -1;
+	if (req->csr_req != NULL) {
+		j->in.req = req->csr_req;
+		j->in.req_verified = 1;
+		return 0;
+	}
+	j->own_req = d2i_X509_REQ(NULL, &p, (long)req->csr_len);
+	if (j->own_req == NULL || p != req->csr_der + req->csr_len) {
+		ERR_clear_error();
+		return -1;
+	}
+	j->in.req = j->own_req;
+	return 0;
+}
+
 /* Fill the job's inputs; a bad request becomes a decided job (outcome by
  * callback like any other). */
 static int
@@ -287,16 +313,12 @@ job_fill(struct local_job *j, const struct local *l, const struct backend_reques
 {
 	const char *name = req->template != NULL ? req->template : "default";
 	const struct tmpl *t = tmpl_find(&l->tmpls, name);
-	const unsigned char *p = req->csr_der;
 
 	if (t == NULL) {
 		job_decide(j, BACKEND_FAIL_PERM, "unknown certificate template '%.64s'", name);
 		return 0;
 	}
-	if (req->csr_der == NULL || req->csr_len == 0 || req->csr_len > LOCAL_MAX_CSR ||
-	    (j->in.req = d2i_X509_REQ(NULL, &p, (long)req->csr_len)) == NULL ||
-	    p != req->csr_der + req->csr_len) {
-		ERR_clear_error();
+	if (job_csr(j, req) < 0) {
 		job_decide(j, BACKEND_FAIL_PERM, "the CSR does not parse");
 		return 0;
 	}

@@ -418,8 +418,9 @@ add_extensions(X509 *x, const struct tmpl_issue *in, struct sgw_err *err)
 	unsigned ku = in->tp.ku;
 	int r, n_san = 0;
 
-	/* RFC 5480 3: no key or data encipherment with an EC key */
-	if (EVP_PKEY_get_base_id(X509_get0_pubkey(x)) == EVP_PKEY_EC)
+	/* RFC 5480 3: no key or data encipherment with an EC key (the CSR's
+	 * key, decoded with it: the certificate's is not decoded again) */
+	if (EVP_PKEY_get_base_id(X509_REQ_get0_pubkey(in->req)) == EVP_PKEY_EC)
 		ku &= ~(KU_BIT(2) | KU_BIT(3));
 	r = add_basic_ku(x, ku);
 	if (r == 0)
@@ -440,17 +441,78 @@ add_extensions(X509 *x, const struct tmpl_issue *in, struct sgw_err *err)
 	return 0;
 }
 
+/* A copy of an AlgorithmIdentifier's parameters, for X509_ALGOR_set0. */
+static int
+param_dup(int ptype, const void *pval, void **ret)
+{
+	*ret = NULL;
+	switch (ptype) {
+	case V_ASN1_UNDEF: /* absent (Ed25519, ...) */
+	case V_ASN1_NULL:  /* rsaEncryption */
+		return 0;
+	case V_ASN1_OBJECT: /* a named curve */
+		*ret = OBJ_dup(pval);
+		break;
+	case V_ASN1_BOOLEAN: /* not a string, and no key type has it */
+		return -SGW_EPARSE;
+	default: /* SEQUENCE (explicit parameters, RSASSA-PSS) and other strings */
+		*ret = ASN1_STRING_dup(pval);
+		break;
+	}
+	return *ret != NULL ? 0 : -SGW_ENOMEM;
+}
+
+/* The CSR's SubjectPublicKeyInfo, copied as it is (algorithm, parameters,
+ * key bits).  X509_set_pubkey() would encode the decoded EVP_PKEY again
+ * (an OSSL_ENCODER run) and decode the result (an OSSL_DECODER run). */
+static int
+copy_pubkey(X509 *x, X509_REQ *req)
+{
+	const ASN1_OBJECT *obj;
+	const unsigned char *bits;
+	const void *pval;
+	X509_ALGOR *alg;
+	ASN1_OBJECT *obj_copy = NULL;
+	unsigned char *bits_copy = NULL;
+	void *pval_copy = NULL;
+	int len, ptype, r;
+
+	if (!X509_PUBKEY_get0_param(NULL, &bits, &len, &alg, X509_REQ_get_X509_PUBKEY(req)) ||
+	    len <= 0)
+		return -SGW_EPARSE;
+	X509_ALGOR_get0(&obj, &ptype, &pval, alg);
+	if ((r = param_dup(ptype, pval, &pval_copy)) < 0)
+		return r;
+	obj_copy = OBJ_dup(obj);
+	bits_copy = OPENSSL_memdup(bits, (size_t)len);
+	if (obj_copy != NULL && bits_copy != NULL &&
+	    X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(x), obj_copy, ptype, pval_copy, bits_copy,
+				   len) == 1)
+		return 0;
+	ASN1_OBJECT_free(obj_copy);
+	OPENSSL_free(bits_copy);
+	if (ptype == V_ASN1_OBJECT)
+		ASN1_OBJECT_free(pval_copy);
+	else
+		ASN1_STRING_free(pval_copy);
+	return -SGW_ENOMEM;
+}
+
 static int
 build(X509 *x, const struct tmpl_issue *in, struct sgw_err *err)
 {
 	EVP_PKEY *pkey = X509_REQ_get0_pubkey(in->req);
 	int r;
 
-	if (pkey == NULL || X509_REQ_verify(in->req, pkey) != 1)
+	if (pkey == NULL || (!in->req_verified && X509_REQ_verify(in->req, pkey) != 1))
 		return sgw_err_set(err, SGW_EAUTH, "CSR signature does not verify");
-	if (X509_set_version(x, X509_VERSION_3) != 1 || X509_set_issuer_name(x, in->issuer) != 1 ||
-	    X509_set_pubkey(x, pkey) != 1)
+	if (X509_set_version(x, X509_VERSION_3) != 1 || X509_set_issuer_name(x, in->issuer) != 1)
 		return sgw_err_set(err, SGW_ENOMEM, "out of memory");
+	r = copy_pubkey(x, in->req);
+	if (r == -SGW_EPARSE)
+		return sgw_err_set(err, r, "CSR public key cannot be copied");
+	if (r < 0)
+		return sgw_err_set(err, r, "out of memory");
 	r = set_serial(x);
 	if (r < 0)
 		return sgw_err_set(err, r, "cannot make a serial number");

@@ -48,7 +48,8 @@ const struct tmpl *tmpl_find(const struct tmpl_set *s, const char *name);
 
 /* Everything one issuance needs, by value or borrowed for its duration. */
 struct tmpl_issue {
-	X509_REQ *req;
+	X509_REQ *req;	  /* borrowed, only read */
+	int req_verified; /* the caller verified req's self-signature already */
 	const X509_NAME *issuer;
 	uint8_t aki[TMPL_MAX_KEYID]; /* the CA's subjectKeyIdentifier */
 	size_t aki_len;
@@ -58,7 +59,9 @@ struct tmpl_issue {
 	const EVP_MD *md;
 };
 
-/* Build and sign the certificate (thread-safe: runs on a worker).  Fails
+/* Build and sign the certificate (thread-safe: runs on a worker).  Its
+ * SubjectPublicKeyInfo is the CSR's, copied as bytes: no key is decoded or
+ * encoded, so X509_get0_pubkey() on *ret gives NULL (use its DER).  Fails
  * with a reason for the device in err. */
 int tmpl_issue(const struct tmpl_issue *in, X509 **ret, struct sgw_err *err);
 

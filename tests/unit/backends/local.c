@@ -305,6 +305,39 @@ issue(struct fx *f, EVP_PKEY *key, const char *tmpl, const char *sans, struct bo
 	run_until(f, &box->calls, 1);
 }
 
+/* The certificate as a device gets it: the backend's X509 carries the CSR's
+ * SubjectPublicKeyInfo bytes without a decoded key. */
+static X509 *
+on_the_wire(X509 *cert)
+{
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	int len = i2d_X509(cert, &der);
+	X509 *x;
+
+	assert_true(len > 0);
+	p = der;
+	x = d2i_X509(NULL, &p, len);
+	assert_non_null(x);
+	OPENSSL_free(der);
+	return x;
+}
+
+/* The certificate's SubjectPublicKeyInfo is the key's, byte for byte. */
+static void
+check_spki(X509 *cert, EVP_PKEY *key)
+{
+	unsigned char *want = NULL, *got = NULL;
+	int want_len = i2d_PUBKEY(key, &want);
+	int got_len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &got);
+
+	assert_true(want_len > 0);
+	assert_int_equal(got_len, want_len);
+	assert_memory_equal(got, want, (size_t)want_len);
+	OPENSSL_free(want);
+	OPENSSL_free(got);
+}
+
 /* ---- checks on an issued certificate ----------------------------------- */
 
 static void
@@ -351,15 +384,23 @@ check_validity(X509 *cert, int days, int backdate)
 	assert_int_equal((long)d * 86400 + secs, (long)days * 86400 + backdate);
 }
 
+/* SKI: SHA-1 of the key's subjectPublicKey bits, computed here from the
+ * device key itself (not from the certificate). */
 static void
-check_key_ids(X509 *cert, X509 *ca)
+check_key_ids(X509 *cert, X509 *ca, EVP_PKEY *key)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int len = 0;
 	const ASN1_OCTET_STRING *ski = X509_get0_subject_key_id(cert);
 	const ASN1_OCTET_STRING *aki = X509_get0_authority_key_id(cert);
+	X509_PUBKEY *pk = NULL;
+	const unsigned char *bits;
+	int bits_len;
 
-	assert_true(X509_pubkey_digest(cert, EVP_sha1(), md, &len));
+	assert_true(X509_PUBKEY_set(&pk, key));
+	assert_true(X509_PUBKEY_get0_param(NULL, &bits, &bits_len, NULL, pk));
+	assert_true(EVP_Digest(bits, (size_t)bits_len, md, &len, EVP_sha1(), NULL));
+	X509_PUBKEY_free(pk);
 	assert_non_null(ski);
 	assert_int_equal(ASN1_STRING_length(ski), (int)len);
 	assert_memory_equal(ASN1_STRING_get0_data(ski), md, len);
@@ -391,7 +432,7 @@ test_issue(void **state)
 {
 	struct fx *f = *state;
 	struct box box;
-	X509 *cert;
+	X509 *cert, *wire;
 	char subj[256];
 	int crit = -1;
 	BASIC_CONSTRAINTS *bc;
@@ -402,13 +443,16 @@ test_issue(void **state)
 	cert = box.res.cert;
 	assert_non_null(cert);
 	assert_int_equal(X509_verify(cert, f->ca_key), 1);
-	check_chain_verifies(f, cert);
+	wire = on_the_wire(cert);
+	check_chain_verifies(f, wire);
+	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(wire), f->dev_ec), 1);
+	X509_free(wire);
+	check_spki(cert, f->dev_ec);
 	assert_int_equal(X509_get_version(cert), X509_VERSION_3);
 	X509_NAME_oneline(X509_get_subject_name(cert), subj, sizeof(subj));
 	assert_string_equal(subj, "/O=Example/CN=dev1.example.com");
 	assert_int_equal(X509_NAME_cmp(X509_get_issuer_name(cert), X509_get_subject_name(f->ca)),
 			 0);
-	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(cert), f->dev_ec), 1);
 	bc = X509_get_ext_d2i(cert, NID_basic_constraints, &crit, NULL);
 	assert_non_null(bc);
 	assert_int_equal(crit, 1);
@@ -419,7 +463,7 @@ test_issue(void **state)
 	assert_int_equal(X509_get_key_usage(cert), KU_DIGITAL_SIGNATURE);
 	assert_int_equal(X509_get_ext_by_critical(cert, 1, -1) >= 0, 1);
 	assert_int_equal(X509_get_extended_key_usage(cert), XKU_SSL_CLIENT | XKU_SSL_SERVER);
-	check_key_ids(cert, f->ca);
+	check_key_ids(cert, f->ca, f->dev_ec);
 	check_sans(cert);
 	check_serial(cert);
 	check_validity(cert, 30, 300);
@@ -440,9 +484,43 @@ test_rsa_and_key_usage(void **state)
 	start_ok(f, TEMPLATES);
 	issue(f, f->dev_rsa, "device", NULL, &box);
 	assert_int_equal(box.res.status, BACKEND_ISSUED);
+	check_spki(box.res.cert, f->dev_rsa);
+	check_key_ids(box.res.cert, f->ca, f->dev_rsa);
 	assert_int_equal(X509_get_key_usage(box.res.cert),
 			 KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT);
 	assert_int_equal(X509_get_ext_by_NID(box.res.cert, NID_subject_alt_name, -1), -1);
+	backend_result_clear(&box.res);
+}
+
+/* The caller's decoded CSR (csr_req) is used as is: the same certificate
+ * content, and the X509_REQ is only borrowed. */
+static void
+test_issue_from_decoded_csr(void **state)
+{
+	struct fx *f = *state;
+	size_t len;
+	uint8_t *der = make_csr(f->dev_rsa, "dev1.example.com", "DNS:dev1.example.com", &len);
+	const unsigned char *p = der;
+	X509_REQ *req = d2i_X509_REQ(NULL, &p, (long)len);
+	struct backend_request br = {der, len, "device", "p1", "txn-1", req};
+	struct box box = {0};
+	X509 *wire;
+
+	assert_non_null(req);
+	start_ok(f, TEMPLATES);
+	assert_int_equal(backend_submit(f->b, &br, on_result, &box), 0);
+	OPENSSL_free(der); /* csr_der: borrowed only during submit */
+	run_until(f, &box.calls, 1);
+	assert_int_equal(box.res.status, BACKEND_ISSUED);
+	check_spki(box.res.cert, f->dev_rsa);
+	check_key_ids(box.res.cert, f->ca, f->dev_rsa);
+	wire = on_the_wire(box.res.cert);
+	check_chain_verifies(f, wire);
+	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(wire), f->dev_rsa), 1);
+	assert_int_equal(X509_NAME_cmp(X509_get_subject_name(wire), X509_REQ_get_subject_name(req)),
+			 0);
+	X509_free(wire);
+	X509_REQ_free(req); /* still the caller's after the callback */
 	backend_result_clear(&box.res);
 }
 
@@ -852,6 +930,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    T(test_issue),
 	    T(test_rsa_and_key_usage),
+	    T(test_issue_from_decoded_csr),
 	    T(test_default_and_minimal_templates),
 	    T(test_serials_unique),
 	    T(test_unknown_template_and_bad_csr),
