@@ -113,6 +113,25 @@ db_int(const struct fx *f, const char *sql)
 	return v;
 }
 
+/* 1 when SQLite's plan for `query` names `index`. */
+static int
+plan_uses(const struct fx *f, const char *query, const char *index)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	char sql[512];
+	int found = 0;
+
+	snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s", query);
+	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		found |= strstr((const char *)sqlite3_column_text(st, 3), index) != NULL;
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return found;
+}
+
 static void
 make_txn(struct store_txn *t, const char *tid, uint8_t keybyte)
 {
@@ -170,13 +189,57 @@ test_open_creates_schema(void **state)
 	snprintf(wal, sizeof(wal), "%s-wal", f->path);
 	assert_int_equal(stat(wal, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
-	assert_int_equal(db_int(f, "SELECT max(version) FROM schema_version"), 2);
+	assert_int_equal(db_int(f, "SELECT max(version) FROM schema_version"), 3);
 	assert_int_equal(db_int(f, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND"
 				   " name IN ('transactions', 'certificates', 'nonces')"),
 			 3);
 	assert_int_equal(db_int(f, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND"
-				   " name IN ('certificates_subject', 'nonces_expires')"),
+				   " name IN ('certificates_serial', 'nonces_expires')"),
 			 2);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM sqlite_master WHERE"
+				   " name = 'certificates_subject'"),
+			 0);
+}
+
+/* Migration 3 on a database left by migrations 1 and 2: the remembered
+ * nonces survive the move to a WITHOUT ROWID table, and a lookup by serial
+ * alone uses the new index instead of a scan. */
+static void
+test_migration_3(void **state)
+{
+	struct fx *f = *state;
+	uint8_t nonce[16];
+	sqlite3 *db = NULL;
+
+	memset(nonce, 0x33, sizeof(nonce));
+	fx_open(f);
+	assert_int_equal(store_nonce_check(f->s, nonce, sizeof(nonce), 1700000000, 600), 0);
+	store_close(f->s);
+	f->s = NULL;
+	/* back to the version-2 layout of the nonces and certificates indexes */
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(db,
+			 "DROP INDEX certificates_serial;"
+			 "CREATE INDEX certificates_subject ON certificates (subject);"
+			 "CREATE TABLE nonces2 (nonce BLOB PRIMARY KEY, expires INTEGER"
+			 " NOT NULL);"
+			 "INSERT INTO nonces2 SELECT nonce, expires FROM nonces;"
+			 "DROP TABLE nonces; ALTER TABLE nonces2 RENAME TO nonces;"
+			 "CREATE INDEX nonces_expires ON nonces (expires);"
+			 "DELETE FROM schema_version WHERE version = 3;",
+			 NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	fx_open(f);
+	assert_int_equal(db_int(f, "SELECT max(version) FROM schema_version"), 3);
+	assert_int_equal(store_nonce_check(f->s, nonce, sizeof(nonce), 1700000001, 600),
+			 -SGW_EEXIST);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM sqlite_master WHERE name = 'nonces' AND"
+				   " sql LIKE '%WITHOUT ROWID%'"),
+			 1);
+	assert_true(plan_uses(f, "SELECT der FROM certificates WHERE serial = 'ab'",
+			      "certificates_serial"));
 }
 
 static void
@@ -218,7 +281,7 @@ test_reopen_keeps_data(void **state)
 	assert_int_equal(store_txn_find(f->s, "ios", "persist", t.signer_key_sha256, &got), 0);
 	assert_int_equal(got.id, t.id);
 	store_txn_clear(&got);
-	assert_int_equal(db_int(f, "SELECT count(*) FROM schema_version"), 2);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM schema_version"), 3);
 }
 
 /* A database from a newer scepgw is refused, not silently used. */
@@ -730,6 +793,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_schema_too_new, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migration_3, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_txn_crud, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_txn_bounds, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_txn_unique, setup, teardown),
