@@ -7,9 +7,15 @@
  * and puts it back: the connection cache lives in the multi handle, so a
  * retry or the next request to the same upstream reuses the connection.
  *
- * Re-entrancy: a completion callback may free the client.  While completions
- * are dispatched (`dispatching` > 0) a free only marks the client dead; the
- * dispatcher destroys it when it unwinds. */
+ * One `struct hc_multi` (multi handle, timer, socket events) is shared by a
+ * client and its children, and lives as long as one of them does.  Each
+ * client keeps its own calls and its own cap: a call over the cap waits in
+ * the client's queue and starts from its (zero) timer when a slot frees.
+ *
+ * Re-entrancy: a completion callback may free any client.  Freeing removes
+ * its calls from the multi handle (curl drops their pending messages); the
+ * shared part goes when the last client does, and not before the dispatch
+ * loop (`dispatching` > 0) unwinds. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,9 +35,11 @@
 #define HC_MAX_BACKOFF_MS 60000L
 #define HC_MAX_RETRIES 10
 #define HC_MAX_HEADERS (16 * 1024)
+#define HC_DEFAULT_MAX_REQUESTS 64L
 
 struct http_call {
-	LIST_ENTRY(http_call) link;
+	LIST_ENTRY(http_call) link;   /* every call of the client */
+	TAILQ_ENTRY(http_call) queue; /* while waiting for a slot */
 	struct http_client *hc;
 	CURL *easy;
 	struct curl_slist *hdrs;
@@ -41,66 +49,78 @@ struct http_call {
 	char rhdrs[HC_MAX_HEADERS]; /* packed "name\0value\0" of the last response */
 	size_t rhdrs_len;
 	int overflow;
+	int queued;   /* in hc->waiting */
+	int has_slot; /* counted in hc->n_active: in the multi or waiting to (re)start */
 	int in_multi;
 	int delivering;
 	int attempts, retries;
 	long backoff_ms;
 	unsigned retry_on;
-	struct event *retry_ev;
+	struct event *retry_ev; /* retry back-off, or the start of a queued call */
 	http_cb cb;
 	void *arg;
 	char errbuf[CURL_ERROR_SIZE];
 };
 
-struct http_client {
+/* the libcurl multi handle and its libevent glue, shared by related clients */
+struct hc_multi {
 	struct event_base *base;
 	CURLM *multi;
 	struct event *timer;
-	LIST_HEAD(, http_call) calls;
-	size_t n_calls;
-	int dispatching;
-	int dead;
+	int refs;	 /* clients on it */
+	int dispatching; /* collect_done() frames on the stack */
 };
 
+struct http_client {
+	struct hc_multi *m;
+	LIST_HEAD(, http_call) calls;
+	TAILQ_HEAD(, http_call) waiting;
+	size_t n_calls;	 /* started, not completed or cancelled */
+	size_t n_active; /* holding a slot */
+	size_t max_active;
+};
+
+/* one watched socket: the event is made once and changed only when curl
+ * asks for other directions */
 struct hc_sock {
 	struct event *ev;
-	struct http_client *hc;
+	short kind;
 };
 
-static void collect_done(struct http_client *hc);
+static void collect_done(struct hc_multi *m);
 
 /* ---- curl <-> libevent -------------------------------------------------- */
 
 static void
 ev_sock_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct http_client *hc = arg;
+	struct hc_multi *m = arg;
 	int running = 0, flags = 0;
 
 	if (what & EV_READ)
 		flags |= CURL_CSELECT_IN;
 	if (what & EV_WRITE)
 		flags |= CURL_CSELECT_OUT;
-	curl_multi_socket_action(hc->multi, fd, flags, &running);
-	collect_done(hc);
+	curl_multi_socket_action(m->multi, fd, flags, &running);
+	collect_done(m);
 }
 
 static void
 ev_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct http_client *hc = arg;
+	struct hc_multi *m = arg;
 	int running = 0;
 
 	(void)fd;
 	(void)what;
-	curl_multi_socket_action(hc->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	collect_done(hc);
+	curl_multi_socket_action(m->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	collect_done(m);
 }
 
 static int
 sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
 {
-	struct http_client *hc = userp;
+	struct hc_multi *m = userp;
 	struct hc_sock *sk = socketp;
 	short kind = EV_PERSIST;
 
@@ -109,7 +129,7 @@ sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
 		if (sk != NULL) {
 			event_free(sk->ev);
 			free(sk);
-			curl_multi_assign(hc->multi, s, NULL);
+			curl_multi_assign(m->multi, s, NULL);
 		}
 		return 0;
 	}
@@ -118,32 +138,73 @@ sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
 	if (what & CURL_POLL_OUT)
 		kind |= EV_WRITE;
 	if (sk == NULL) {
-		sk = calloc(1, sizeof(*sk));
-		if (sk == NULL)
+		if ((sk = calloc(1, sizeof(*sk))) == NULL ||
+		    (sk->ev = event_new(m->base, s, kind, ev_sock_cb, m)) == NULL) {
+			free(sk);
 			return -1;
-		sk->hc = hc;
-		curl_multi_assign(hc->multi, s, sk);
-	} else {
-		event_free(sk->ev);
-	}
-	sk->ev = event_new(hc->base, s, kind, ev_sock_cb, hc);
-	if (sk->ev == NULL || event_add(sk->ev, NULL) < 0)
+		}
+		curl_multi_assign(m->multi, s, sk);
+	} else if (sk->kind == kind) {
+		return 0; /* already watched that way */
+	} else if (event_del(sk->ev) < 0 ||
+		   event_assign(sk->ev, m->base, s, kind, ev_sock_cb, m) < 0) {
 		return -1;
-	return 0;
+	}
+	sk->kind = kind;
+	return event_add(sk->ev, NULL) < 0 ? -1 : 0;
 }
 
 static int
-timer_cb(CURLM *m, long timeout_ms, void *userp)
+timer_cb(CURLM *multi, long timeout_ms, void *userp)
 {
-	struct http_client *hc = userp;
+	struct hc_multi *m = userp;
 	struct timeval tv;
 
-	(void)m;
+	(void)multi;
 	if (timeout_ms < 0)
-		return evtimer_del(hc->timer) < 0 ? -1 : 0;
+		return evtimer_del(m->timer) < 0 ? -1 : 0;
 	tv.tv_sec = timeout_ms / 1000;
 	tv.tv_usec = (timeout_ms % 1000) * 1000;
-	return evtimer_add(hc->timer, &tv) < 0 ? -1 : 0;
+	return evtimer_add(m->timer, &tv) < 0 ? -1 : 0;
+}
+
+/* The last client is gone; once no dispatch loop runs, the handle goes too. */
+static void
+multi_release(struct hc_multi *m)
+{
+	if (m->refs > 0 || m->dispatching > 0)
+		return;
+	if (m->multi != NULL)
+		curl_multi_cleanup(m->multi); /* closes the cached connections (CURL_POLL_REMOVE) */
+	if (m->timer != NULL)
+		event_free(m->timer);
+	free(m);
+	curl_global_cleanup();
+}
+
+static struct hc_multi *
+multi_new(struct event_base *base)
+{
+	struct hc_multi *m;
+
+	if (base == NULL || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return NULL;
+	if ((m = calloc(1, sizeof(*m))) == NULL) {
+		curl_global_cleanup();
+		return NULL;
+	}
+	m->base = base;
+	m->multi = curl_multi_init();
+	m->timer = evtimer_new(base, ev_timer_cb, m);
+	if (m->multi == NULL || m->timer == NULL ||
+	    curl_multi_setopt(m->multi, CURLMOPT_SOCKETFUNCTION, sock_cb) != CURLM_OK ||
+	    curl_multi_setopt(m->multi, CURLMOPT_SOCKETDATA, m) != CURLM_OK ||
+	    curl_multi_setopt(m->multi, CURLMOPT_TIMERFUNCTION, timer_cb) != CURLM_OK ||
+	    curl_multi_setopt(m->multi, CURLMOPT_TIMERDATA, m) != CURLM_OK) {
+		multi_release(m);
+		return NULL;
+	}
+	return m;
 }
 
 /* ---- calls -------------------------------------------------------------- */
@@ -227,7 +288,7 @@ call_free(struct http_call *c)
 	if (c == NULL)
 		return;
 	if (c->in_multi && c->hc != NULL)
-		curl_multi_remove_handle(c->hc->multi, c->easy);
+		curl_multi_remove_handle(c->hc->m->multi, c->easy);
 	if (c->retry_ev != NULL)
 		event_free(c->retry_ev);
 	curl_easy_cleanup(c->easy);
@@ -237,11 +298,42 @@ call_free(struct http_call *c)
 	free(c);
 }
 
+/* Give the free slots to queued calls; each starts from its zero timer, so
+ * never inside the caller's stack. */
+static void
+client_pump(struct http_client *hc)
+{
+	static const struct timeval now = {0, 0};
+	struct http_call *c;
+
+	while (hc->n_active < hc->max_active && (c = TAILQ_FIRST(&hc->waiting)) != NULL) {
+		if (evtimer_add(c->retry_ev, &now) < 0) {
+			log_err("http: cannot schedule a queued request");
+			return; /* stays first in line: the next freed slot tries again */
+		}
+		TAILQ_REMOVE(&hc->waiting, c, queue);
+		c->queued = 0;
+		c->has_slot = 1;
+		hc->n_active++;
+	}
+}
+
+/* The call leaves its client (completed or cancelled); its slot goes on. */
 static void
 call_unlink(struct http_call *c)
 {
+	struct http_client *hc = c->hc;
+
 	LIST_REMOVE(c, link);
-	c->hc->n_calls--;
+	hc->n_calls--;
+	if (c->queued)
+		TAILQ_REMOVE(&hc->waiting, c, queue);
+	c->queued = 0;
+	if (c->has_slot) {
+		hc->n_active--;
+		c->has_slot = 0;
+		client_pump(hc);
+	}
 }
 
 static int
@@ -305,6 +397,7 @@ call_deliver(struct http_call *c, CURLcode rc, long status)
 	call_free(c);
 }
 
+/* A retry after its back-off, or a queued call's first attempt. */
 static void
 retry_fire(evutil_socket_t fd, short what, void *arg)
 {
@@ -316,8 +409,8 @@ retry_fire(evutil_socket_t fd, short what, void *arg)
 	c->rhdrs_len = 0;
 	c->overflow = 0;
 	c->errbuf[0] = '\0';
-	if (curl_multi_add_handle(c->hc->multi, c->easy) != CURLM_OK) {
-		snprintf(c->errbuf, sizeof(c->errbuf), "cannot restart the transfer");
+	if (curl_multi_add_handle(c->hc->m->multi, c->easy) != CURLM_OK) {
+		snprintf(c->errbuf, sizeof(c->errbuf), "cannot start the transfer");
 		call_deliver(c, CURLE_OUT_OF_MEMORY, 0);
 		return;
 	}
@@ -333,7 +426,7 @@ call_finished(struct http_call *c, CURLcode rc)
 	curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (rc == CURLE_FILESIZE_EXCEEDED)
 		c->overflow = 1; /* announced by Content-Length: refused before reading */
-	curl_multi_remove_handle(c->hc->multi, c->easy);
+	curl_multi_remove_handle(c->hc->m->multi, c->easy);
 	c->in_multi = 0;
 	c->attempts++;
 	if (should_retry(c, rc, status)) {
@@ -353,31 +446,15 @@ call_finished(struct http_call *c, CURLcode rc)
 }
 
 static void
-client_destroy(struct http_client *hc)
-{
-	struct http_call *c;
-
-	while ((c = LIST_FIRST(&hc->calls)) != NULL) {
-		call_unlink(c);
-		call_free(c);
-	}
-	curl_multi_cleanup(hc->multi); /* removes the socket events (CURL_POLL_REMOVE) */
-	if (hc->timer != NULL)
-		event_free(hc->timer);
-	free(hc);
-	curl_global_cleanup();
-}
-
-static void
-collect_done(struct http_client *hc)
+collect_done(struct hc_multi *m)
 {
 	struct http_call *c;
 	CURLMsg *msg;
 	char *p;
 	int left;
 
-	hc->dispatching++;
-	while (!hc->dead && (msg = curl_multi_info_read(hc->multi, &left)) != NULL) {
+	m->dispatching++;
+	while (m->refs > 0 && (msg = curl_multi_info_read(m->multi, &left)) != NULL) {
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		p = NULL;
@@ -386,9 +463,8 @@ collect_done(struct http_client *hc)
 		if (c != NULL)
 			call_finished(c, msg->data.result);
 	}
-	hc->dispatching--;
-	if (hc->dead && hc->dispatching == 0)
-		client_destroy(hc);
+	m->dispatching--;
+	multi_release(m);
 }
 
 /* ---- setup -------------------------------------------------------------- */
@@ -451,50 +527,55 @@ call_setup(struct http_call *c, const struct http_request *req)
 	return bad ? -SGW_EINVAL : 0;
 }
 
-struct http_client *
-http_client_new(struct event_base *base, long max_connections)
+static struct http_client *
+client_new(struct hc_multi *m, long max_requests)
 {
-	struct http_client *hc;
+	struct http_client *hc = calloc(1, sizeof(*hc));
 
-	if (base == NULL || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+	if (hc == NULL)
 		return NULL;
-	hc = calloc(1, sizeof(*hc));
-	if (hc == NULL) {
-		curl_global_cleanup();
-		return NULL;
-	}
-	hc->base = base;
+	hc->m = m;
 	LIST_INIT(&hc->calls);
-	hc->multi = curl_multi_init();
-	hc->timer = evtimer_new(base, ev_timer_cb, hc);
-	if (hc->multi == NULL || hc->timer == NULL ||
-	    curl_multi_setopt(hc->multi, CURLMOPT_SOCKETFUNCTION, sock_cb) != CURLM_OK ||
-	    curl_multi_setopt(hc->multi, CURLMOPT_SOCKETDATA, hc) != CURLM_OK ||
-	    curl_multi_setopt(hc->multi, CURLMOPT_TIMERFUNCTION, timer_cb) != CURLM_OK ||
-	    curl_multi_setopt(hc->multi, CURLMOPT_TIMERDATA, hc) != CURLM_OK ||
-	    curl_multi_setopt(hc->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
-			      max_connections > 0 ? max_connections : 64L) != CURLM_OK) {
-		client_destroy(hc);
-		return NULL;
-	}
+	TAILQ_INIT(&hc->waiting);
+	hc->max_active = (size_t)(max_requests > 0 ? max_requests : HC_DEFAULT_MAX_REQUESTS);
+	m->refs++;
 	return hc;
+}
+
+struct http_client *
+http_client_new(struct event_base *base, long max_requests)
+{
+	struct hc_multi *m = multi_new(base);
+	struct http_client *hc = m != NULL ? client_new(m, max_requests) : NULL;
+
+	if (m != NULL && hc == NULL)
+		multi_release(m);
+	return hc;
+}
+
+struct http_client *
+http_client_new_child(struct http_client *parent, long max_requests)
+{
+	return parent != NULL ? client_new(parent->m, max_requests) : NULL;
 }
 
 void
 http_client_free(struct http_client *hc)
 {
 	struct http_call *c;
+	struct hc_multi *m;
 
-	if (hc == NULL || hc->dead)
+	if (hc == NULL)
 		return;
-	hc->dead = 1;
-	/* cancel now, so no callback runs even while dispatching */
+	hc->max_active = 0; /* no queued call takes a freed slot */
 	while ((c = LIST_FIRST(&hc->calls)) != NULL) {
 		call_unlink(c);
 		call_free(c);
 	}
-	if (hc->dispatching == 0)
-		client_destroy(hc);
+	m = hc->m;
+	free(hc);
+	m->refs--;
+	multi_release(m);
 }
 
 int
@@ -504,7 +585,7 @@ http_client_start(struct http_client *hc, const struct http_request *req, http_c
 	struct http_call *c;
 	int r = -SGW_ENOMEM;
 
-	if (hc == NULL || hc->dead || req == NULL || req->url == NULL || cb == NULL)
+	if (hc == NULL || req == NULL || req->url == NULL || cb == NULL)
 		return -SGW_EINVAL;
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
@@ -519,7 +600,7 @@ http_client_start(struct http_client *hc, const struct http_request *req, http_c
 	c->backoff_ms = req->backoff_ms > 0 ? req->backoff_ms : HC_DEFAULT_BACKOFF_MS;
 	c->retry_on = req->retry_on != 0 ? req->retry_on : HTTP_RETRY_CONNECT | HTTP_RETRY_503;
 	c->easy = curl_easy_init();
-	c->retry_ev = evtimer_new(hc->base, retry_fire, c);
+	c->retry_ev = evtimer_new(hc->m->base, retry_fire, c);
 	if (req->body_len > 0) {
 		c->req_body = malloc(req->body_len + 1);
 		if (c->req_body != NULL) {
@@ -531,11 +612,18 @@ http_client_start(struct http_client *hc, const struct http_request *req, http_c
 		goto fail;
 	if ((r = call_setup(c, req)) < 0)
 		goto fail;
-	if (curl_multi_add_handle(hc->multi, c->easy) != CURLM_OK) {
-		r = -SGW_EIO;
-		goto fail;
+	if (hc->n_active < hc->max_active) {
+		if (curl_multi_add_handle(hc->m->multi, c->easy) != CURLM_OK) {
+			r = -SGW_EIO;
+			goto fail;
+		}
+		c->in_multi = 1;
+		c->has_slot = 1;
+		hc->n_active++;
+	} else {
+		c->queued = 1;
+		TAILQ_INSERT_TAIL(&hc->waiting, c, queue);
 	}
-	c->in_multi = 1;
 	LIST_INSERT_HEAD(&hc->calls, c, link);
 	hc->n_calls++;
 	if (ret_call != NULL)

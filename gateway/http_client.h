@@ -5,11 +5,18 @@
  * never blocks the loop.  Each request carries its own TLS material (client
  * certificate + key for mutual TLS, CA bundle), connect and total timeouts, a
  * response body cap and a retry policy (exponential backoff on a timer).
- * Connections are kept in the multi handle's cache and reused.
+ * Connections are kept in the multi handle's cache and reused (curl reuses a
+ * connection only for a request with the same host and TLS settings).
+ *
+ * The daemon owns one client (main.c: http_client_new) and hands it to the
+ * backends (backend_env.http) and validators.  Each of those makes its own
+ * client on it with http_client_new_child(): its own cap on requests in
+ * flight, and http_client_free() cancels its requests only, while the multi
+ * handle, its connection cache and its timer stay shared.
  *
  * The completion callback runs exactly once per started request, on the loop
- * thread, unless the request was cancelled or the client freed first.  A
- * callback may start new requests, cancel others, or free the client. */
+ * thread, unless the request was cancelled or its client freed first.  A
+ * callback may start new requests, cancel others, or free any client. */
 #ifndef SGW_HTTP_CLIENT_H
 #define SGW_HTTP_CLIENT_H
 
@@ -22,7 +29,7 @@
 
 #define HTTP_MAX_HEADERS 8
 
-struct http_client; /* one per event base (or per user until main.c shares one) */
+struct http_client; /* one user's requests, on a multi handle shared with its parent */
 struct http_call;   /* one request in flight, including its retries */
 
 /* What gets retried (bits of http_request.retry_on). */
@@ -66,9 +73,17 @@ struct http_response {
 
 typedef void (*http_cb)(void *arg, const struct http_response *resp);
 
-/* max_connections caps open connections (curl queues the rest); 0: 64. */
-struct http_client *http_client_new(struct event_base *base, long max_connections);
-/* Cancels every request (no callbacks).  Accepts NULL.  Safe inside a callback. */
+/* A client with a new multi handle on `base`.  max_requests caps the client's
+ * requests in flight, so its connections (HTTP/1.1: one request per
+ * connection); beyond it requests wait in order, and their timeouts start
+ * when they leave the queue.  0: 64. */
+struct http_client *http_client_new(struct event_base *base, long max_requests);
+/* A client of its own (requests, cap, cancellation) on parent's multi handle,
+ * connection cache and event base.  NULL when parent is NULL or out of memory.
+ * The shared handle lives until the last client on it is freed. */
+struct http_client *http_client_new_child(struct http_client *parent, long max_requests);
+/* Cancels this client's requests (no callbacks).  Accepts NULL.  Safe inside a
+ * callback.  Children of hc are not affected. */
 void http_client_free(struct http_client *hc);
 
 /* Start a request.  0 with *ret_call set (may be NULL if unwanted), or -SGW_E*
@@ -78,7 +93,7 @@ int http_client_start(struct http_client *hc, const struct http_request *req, ht
 		      struct http_call **ret_call);
 /* No callback after this.  Accepts NULL. */
 void http_call_cancel(struct http_call *c);
-/* Requests started and not yet completed or cancelled. */
+/* Requests started (queued ones too) and not yet completed or cancelled. */
 size_t http_client_inflight(const struct http_client *hc);
 
 /* The value of response header `name` (case-insensitive; the first one when

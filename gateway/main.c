@@ -13,6 +13,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "gw.h"
+#include "http_client.h"
 #include "http_server.h"
 #include "log.h"
 #include "metrics.h"
@@ -41,6 +42,7 @@ struct modules {
 	struct profile_set *profiles;
 	struct event_base *base;
 	struct worker_pool *workers;
+	struct http_client *http_out; /* outbound: backends and validators make children */
 	struct store *store;
 	struct http_server *http;
 	struct daemon_signals *sig;
@@ -56,6 +58,8 @@ modules_free(struct modules *m)
 	http_server_free(m->http);
 	/* backends stop before the workers go, so no callback runs late */
 	profiles_free(m->profiles);
+	/* the outbound client after its children (backends, validators) */
+	http_client_free(m->http_out);
 	admin_free(m->admin); /* after the backends: no callback reaches it late */
 	txn_admin_free(m->txn_admin);
 	metrics_free(m->metrics);
@@ -101,10 +105,13 @@ run(struct modules *m, struct sgw_err *err)
 	m->workers = worker_pool_new(m->base, m->cfg->workers);
 	if (m->workers == NULL)
 		return sgw_err_set(err, SGW_ENOMEM, "cannot start the worker pool");
+	if ((m->http_out = http_client_new(m->base, 0)) == NULL)
+		return sgw_err_set(err, SGW_ENOMEM, "cannot create the HTTP client");
 	if ((r = store_open(&m->cfg->store, &m->store, err)) < 0 ||
 	    (r = store_attach_loop(m->store, m->base, err)) < 0)
 		return r;
-	env = (struct backend_env){m->base, m->workers, m->keys};
+	env = (struct backend_env){
+	    .base = m->base, .workers = m->workers, .keys = m->keys, .http = m->http_out};
 	if ((r = profiles_start(m->profiles, &env, err)) < 0)
 		return r;
 	gw = (struct gw){.cfg = m->cfg,

@@ -363,8 +363,12 @@ profiles_start(struct profile_set *ps, const struct backend_env *env, struct sgw
 	for (size_t i = 0; i < ps->n_backends; i++)
 		if ((r = backend_start(ps->backends[i], env, err)) < 0)
 			return r;
-	for (size_t i = 0; i < ps->n; i++)
+	for (size_t i = 0; i < ps->n; i++) {
+		if ((r = validator_attach_http(ps->v[i].validator, env->http)) < 0)
+			return sgw_err_set(err, -r, "profile %s: the validator has no HTTP client",
+					   ps->v[i].cfg->name);
 		validator_start(ps->v[i].validator, env->base, ps->v[i].backend);
+	}
 	return 0;
 }
 

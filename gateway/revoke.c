@@ -10,6 +10,7 @@
 
 #include <event2/event.h>
 
+#include "http_client.h"
 #include "log.h"
 #include "profile.h"
 #include "revoke.h"
@@ -93,6 +94,7 @@ struct revoke_run {
 	struct store *store;
 	struct event_base *base;
 	struct worker_pool *workers;
+	struct http_client *http;
 	int done, rc;
 	char reason[256];
 };
@@ -128,8 +130,9 @@ setup(struct revoke_run *v, const char *file, struct sgw_err *err)
 		return sgw_err_set(err, SGW_ENOMEM, "out of memory");
 	if ((r = profiles_build(v->cfg, v->keys, &v->ps, err)) < 0)
 		return r;
-	if ((v->workers = worker_pool_new(v->base, 1)) == NULL)
-		return sgw_err_set(err, SGW_ENOMEM, "cannot start a worker");
+	if ((v->workers = worker_pool_new(v->base, 1)) == NULL ||
+	    (v->http = http_client_new(v->base, 0)) == NULL)
+		return sgw_err_set(err, SGW_ENOMEM, "cannot start a worker or the HTTP client");
 	return store_open(&v->cfg->store, &v->store, err);
 }
 
@@ -138,7 +141,8 @@ static int
 backend_do(struct revoke_run *v, struct backend *b, const char *serial, int reason,
 	   struct sgw_err *err)
 {
-	struct backend_env env = {v->base, v->workers, v->keys};
+	struct backend_env env = {
+	    .base = v->base, .workers = v->workers, .keys = v->keys, .http = v->http};
 	int r;
 
 	if ((r = backend_start(b, &env, err)) < 0)
@@ -211,6 +215,7 @@ revoke_command(const char *cfg_file, int argc, char **argv)
 	if (r < 0)
 		fprintf(stderr, "scepgw revoke: %s\n", err.msg[0] ? err.msg : sgw_strerror(r));
 	profiles_free(v.ps); /* stops the backends before the workers go */
+	http_client_free(v.http);
 	worker_pool_free(v.workers);
 	store_close(v.store);
 	if (v.base != NULL)

@@ -72,6 +72,14 @@ validator_attach_store(struct validator *v, struct store *s)
 		v->ops->attach(v->priv, s);
 }
 
+int
+validator_attach_http(struct validator *v, struct http_client *http)
+{
+	if (v == NULL || v->ops->attach_http == NULL)
+		return 0;
+	return v->ops->attach_http(v->priv, http);
+}
+
 void
 validator_start(struct validator *v, struct event_base *base, struct backend *b)
 {

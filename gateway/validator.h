@@ -20,11 +20,12 @@ struct validator_req {
 	const char *profile;
 	const char *transaction_id;
 	const char *peer;
-	struct event_base *base; /* the loop, for remote validators' HTTP client */
+	struct event_base *base; /* the loop (remote validators: HTTP via attach_http) */
 };
 
 struct store;
 struct backend;
+struct http_client;
 
 typedef void (*validator_cb)(void *arg, int verdict, const char *reason);
 
@@ -46,6 +47,9 @@ struct validator_ops {
 	/* optional: the loop and the profile's backend, once started (intune's
 	 * revocation feed) */
 	void (*start)(void *priv, struct event_base *base, struct backend *b);
+	/* optional: the daemon's HTTP client, before start (remote validators
+	 * make their own with http_client_new_child()); 0 or -SGW_ENOMEM */
+	int (*attach_http)(void *priv, struct http_client *http);
 };
 
 struct validator;
@@ -60,6 +64,8 @@ const char *validator_name(const struct validator *v);
 void validator_free(struct validator *v);
 /* Hand the open store to validators that need it (otp); main.c, at startup. */
 void validator_attach_store(struct validator *v, struct store *s);
+/* Hand the daemon's HTTP client over (webhook, intune); profiles_start(). */
+int validator_attach_http(struct validator *v, struct http_client *http);
 /* Hand the loop and the profile's started backend over; profiles_start(). */
 void validator_start(struct validator *v, struct event_base *base, struct backend *b);
 

@@ -313,5 +313,6 @@ const struct validator_ops validator_intune = {
     .configure = intune_configure,
     .check = intune_check,
     .notify = intune_notify,
+    .attach_http = vi_attach_http,
     .free = intune_free,
 };

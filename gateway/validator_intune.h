@@ -71,6 +71,8 @@ struct intune {
 typedef void (*vi_done)(void *arg, int rc, const char *code, const char *desc, const char *reason,
 			const uint8_t *body, size_t len);
 
+/* validator_ops.attach_http: the calls go through a child of the daemon's client */
+int vi_attach_http(void *priv, struct http_client *http);
 /* POST {service}/ScepActions/<action> with body (copied), getting tokens
  * and discovering the service as needed; 0 and done() later, or -SGW_E*.
  * arg must be one malloc'd block: vi_cancel_all() frees it. */

@@ -44,7 +44,7 @@ struct webhook {
 	struct webhook_conf conf;
 	char secret[VI_SECRET_MAX];
 	size_t secret_len;
-	struct http_client *hc;
+	struct http_client *hc; /* a child of the daemon's (webhook_attach_http) */
 };
 
 struct wh_call {
@@ -216,10 +216,8 @@ webhook_check(void *priv, const struct validator_req *req, validator_cb cb, void
 	char *body;
 	int r;
 
-	if (cb == NULL || req->base == NULL)
-		return sgw_err_set(err, SGW_EINVAL, "webhook: no event loop");
-	if (w->hc == NULL && (w->hc = http_client_new(req->base, 16)) == NULL)
-		return sgw_err_set(err, SGW_ENOMEM, "webhook: out of memory");
+	if (cb == NULL || w->hc == NULL)
+		return sgw_err_set(err, SGW_EINVAL, "webhook: no HTTP client");
 	if ((c = calloc(1, sizeof(*c))) == NULL || (body = build_body(w, req)) == NULL) {
 		free(c);
 		return sgw_err_set(err, SGW_ENOMEM, "webhook: out of memory");
@@ -252,6 +250,16 @@ webhook_check(void *priv, const struct validator_req *req, validator_cb cb, void
 	return -SGW_EAGAIN;
 }
 
+static int
+webhook_attach_http(void *priv, struct http_client *http)
+{
+	struct webhook *w = priv;
+
+	if (w->hc == NULL && (w->hc = http_client_new_child(http, 16)) == NULL)
+		return -SGW_ENOMEM;
+	return 0;
+}
+
 static void
 webhook_free(void *priv)
 {
@@ -268,4 +276,5 @@ const struct validator_ops validator_webhook = {
     .configure = webhook_configure,
     .check = webhook_check,
     .free = webhook_free,
+    .attach_http = webhook_attach_http,
 };

@@ -224,7 +224,7 @@ acme_start(void *priv, const struct backend_env *env, struct sgw_err *err)
 		return sgw_err_set(err, SGW_EALG, "%s: account key %s: not P-256 or RSA >= 2048",
 				   a->path, p);
 	load_account_url(a);
-	a->hc = http_client_new(env->base, 16);
+	a->hc = http_client_new_child(env->http, 16);
 	if (a->hc == NULL)
 		return sgw_err_set(err, SGW_ENOMEM, "out of memory");
 	a->base = env->base;

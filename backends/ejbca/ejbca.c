@@ -416,7 +416,7 @@ ejbca_start(void *priv, const struct backend_env *env, struct sgw_err *err)
 {
 	struct ejbca *e = priv;
 
-	e->hc = http_client_new(env->base, e->conf.max_connections);
+	e->hc = http_client_new_child(env->http, e->conf.max_connections);
 	if (e->hc == NULL)
 		return sgw_err_set(err, SGW_ENOMEM, "%s: cannot create the HTTP client", e->path);
 	e->evbase = env->base;

@@ -28,7 +28,10 @@
 
 #define MAX_SLOW 16
 
+struct fx;
+
 struct slow {
+	struct fx *fx;
 	struct evhttp_request *req;
 	struct evhttp_connection *conn;
 	int dead;
@@ -42,6 +45,7 @@ struct fx {
 	int flaky_left; /* 503s still to send on /flaky */
 	int flaky_hits;
 	struct slow slow[MAX_SLOW];
+	int slow_now, slow_max; /* slow requests being answered, and the most at once */
 	SSL_CTX *sctx;
 	char dir[64];
 	char ca[128], cert[128], key[128], bad_cert[128], bad_key[128];
@@ -52,6 +56,7 @@ struct fx {
 	char body[4096];
 	char nonce[64], ctype[64];
 	int ticks;
+	int want; /* count_cb: calls before the loop stops */
 };
 
 /* ---- the server ---------------------------------------------------------- */
@@ -89,6 +94,7 @@ slow_fire(evutil_socket_t fd, short what, void *arg)
 		reply(s->req, 200, "slow");
 	s->dead = 1;
 	s->conn = NULL;
+	s->fx->slow_now--;
 }
 
 static void
@@ -100,8 +106,11 @@ handle_slow(struct fx *f, struct evhttp_request *req, long ms)
 		struct slow *s = &f->slow[i];
 		if (s->req != NULL && !s->dead)
 			continue;
+		s->fx = f;
 		s->req = req;
 		s->dead = 0;
+		if (++f->slow_now > f->slow_max)
+			f->slow_max = f->slow_now;
 		s->conn = evhttp_request_get_connection(req);
 		evhttp_connection_set_closecb(s->conn, slow_close, f);
 		assert_int_equal(event_base_once(f->base, -1, EV_TIMEOUT, slow_fire, s, &tv), 0);
@@ -532,6 +541,85 @@ test_cancel_and_free(void **state)
 }
 
 static void
+count_cb(void *arg, const struct http_response *resp)
+{
+	struct fx *f = arg;
+
+	assert_int_equal(resp->status, 200);
+	if (++f->calls == f->want)
+		event_base_loopbreak(f->base);
+}
+
+static void
+run_until(struct fx *f, int want)
+{
+	f->calls = 0;
+	f->want = want;
+	event_base_dispatch(f->base);
+	assert_int_equal(f->calls, want);
+}
+
+/* children share the parent's connections; each has its own requests */
+static void
+test_children(void **state)
+{
+	struct fx *f = *state;
+	struct http_client *a = http_client_new_child(f->hc, 0),
+			   *b = http_client_new_child(f->hc, 0);
+	char u[128], s[128];
+	struct http_request rq = {.url = u}, slow = {.url = s};
+
+	assert_null(http_client_new_child(NULL, 0));
+	url(f, u, sizeof(u), 0, "/echo");
+	url(f, s, sizeof(s), 0, "/slow/300");
+	assert_int_equal(http_client_start(a, &rq, count_cb, f, NULL), 0);
+	run_until(f, 1);
+	assert_int_equal(http_client_start(b, &rq, count_cb, f, NULL), 0);
+	run_until(f, 1);
+	assert_int_equal(f->conns, 1); /* one connection for both */
+	/* freeing a cancels a's request only */
+	assert_int_equal(http_client_start(a, &slow, done_cb, f, NULL), 0);
+	assert_int_equal(http_client_start(b, &rq, count_cb, f, NULL), 0);
+	assert_int_equal(http_client_inflight(f->hc), 0);
+	http_client_free(a);
+	run_until(f, 1);
+	assert_int_equal(http_client_inflight(b), 0);
+	/* the parent may go first: the shared handle stays for b */
+	http_client_free(f->hc);
+	f->hc = NULL;
+	assert_int_equal(http_client_start(b, &rq, count_cb, f, NULL), 0);
+	run_until(f, 1);
+	http_client_free(b);
+}
+
+/* over the cap, requests wait in order; a queued one can be cancelled */
+static void
+test_queue(void **state)
+{
+	struct fx *f = *state;
+	struct http_client *one = http_client_new_child(f->hc, 1);
+	struct http_call *third = NULL;
+	char u[128];
+	struct http_request rq = {.url = u};
+
+	url(f, u, sizeof(u), 0, "/slow/100");
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(http_client_start(one, &rq, count_cb, f, i == 2 ? &third : NULL),
+				 0);
+	assert_int_equal(http_client_inflight(one), 4);
+	http_call_cancel(third);
+	assert_int_equal(http_client_inflight(one), 3);
+	run_until(f, 3);
+	assert_int_equal(f->slow_max, 1);
+	assert_int_equal(http_client_inflight(one), 0);
+	/* freeing with queued requests: no callbacks, nothing left behind */
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(http_client_start(one, &rq, count_cb, f, NULL), 0);
+	http_client_free(one);
+	assert_int_equal(http_client_inflight(f->hc), 0);
+}
+
+static void
 test_mtls(void **state)
 {
 	struct fx *f = *state;
@@ -588,6 +676,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_body_cap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cancel_and_free, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_children, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_queue, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_mtls, setup, teardown),
 	    cmocka_unit_test(test_escape),
 	};
