@@ -21,7 +21,8 @@
 	"revoke_reason"
 
 enum sqa_stmt {
-	SQA_TXN_LIST,
+	SQA_TXN_LIST,	  /* one state: walks the (state, created) index */
+	SQA_TXN_LIST_ALL, /* any state: rowid order, stops at the limit */
 	SQA_TXN_COUNT,
 	SQA_TXN_DECIDE,
 	SQA_APPROVAL_PUT,
@@ -35,9 +36,14 @@ enum sqa_stmt {
 };
 
 static const char *const sqa_sql[SQA_STMT_MAX] = {
+    /* "?1 < 0 OR state = ?1" would keep SQLite off the index: the approval
+     * timer's sweep then sorted the whole table on the loop thread */
     [SQA_TXN_LIST] = "SELECT " SQA_TXN_COLS " FROM transactions t"
-		     " WHERE (?1 < 0 OR state = ?1) AND (?2 = 0 OR EXISTS (SELECT 1 FROM approvals"
+		     " WHERE state = ?1 AND (?2 = 0 OR EXISTS (SELECT 1 FROM approvals"
 		     " a WHERE a.txn_id = t.id AND a.state = ?4)) ORDER BY created, id LIMIT ?3",
+    [SQA_TXN_LIST_ALL] = "SELECT " SQA_TXN_COLS " FROM transactions t"
+			 " WHERE ?1 < 0 AND (?2 = 0 OR EXISTS (SELECT 1 FROM approvals"
+			 " a WHERE a.txn_id = t.id AND a.state = ?4)) ORDER BY id LIMIT ?3",
     [SQA_TXN_COUNT] = "SELECT count(*) FROM transactions WHERE state = ?1",
     [SQA_TXN_DECIDE] = "UPDATE transactions SET state = ?1, reason = ?2, updated = ?3"
 		       " WHERE id = ?4 AND state = ?5",
@@ -170,7 +176,7 @@ int
 sqa_txn_list(void *priv, const struct store_txn_filter *f, store_txn_each each, void *arg)
 {
 	struct sq_adm *a = sq_adm_of(priv);
-	sqlite3_stmt *st = sqa_stmt(a, SQA_TXN_LIST);
+	sqlite3_stmt *st = sqa_stmt(a, f->state < 0 ? SQA_TXN_LIST_ALL : SQA_TXN_LIST);
 	size_t max = f->max > 0 && f->max < SQA_MAX_ROWS ? f->max : SQA_MAX_ROWS;
 	int bad = 0, rc = SQLITE_DONE, r = 0;
 
