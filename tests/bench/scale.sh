@@ -62,31 +62,8 @@ chmod 0755 "$T"
 RES=${SGW_SCALE_OUT:-$T/results}
 mkdir -p "$RES"
 _PIDS=()
-
-log() { printf '# %s\n' "$*" >&2; }
-
-_stop() {
-	local pid=$1 i
-	kill -TERM "$pid" 2>/dev/null || return 0
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		[ "$(ps -o stat= -p "$pid" 2>/dev/null | cut -c1)" = Z ] && break
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-}
-
-_cleanup() {
-	local st=$? p
-	trap - EXIT INT TERM
-	for p in "${_PIDS[@]}"; do _stop "$p"; done
-	rm -rf "$T"
-	exit "$st"
-}
-trap _cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# shellcheck source=tests/bench/lib.sh
+. "$SRC/tests/bench/lib.sh"
 
 untrack() {
 	local p keep=()
@@ -94,23 +71,7 @@ untrack() {
 	_PIDS=("${keep[@]}")
 }
 
-free_port() {
-	python3 -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
 now() { date +%s.%N; }
-
-# wait_http URL PID: poll every 20 ms until URL answers 200 (at most 60 s).
-wait_http() {
-	local url=$1 pid=$2 i
-	for ((i = 0; i < 3000; i++)); do
-		curl -fsS --max-time 2 -o /dev/null "$url" 2>/dev/null && return 0
-		kill -0 "$pid" 2>/dev/null || return 1
-		sleep 0.02
-	done
-	return 1
-}
 
 # jget FILE EXPR: a field of a JSON file (python expression on d).
 jget() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
@@ -145,35 +106,6 @@ for b in "$SCEPGW" "$SGWLOAD" "$SGWIDLE"; do
 done
 
 # ---- PKI and gateway ------------------------------------------------------------
-
-# mkpki DIR: root CA, issuing CA and RA certificate, RSA-2048 (as run.sh).
-mkpki() {
-	local d=$1 cnf=$SRC/certs/openssl.cnf n
-	mkdir -p "$d"
-	chmod 0700 "$d"
-	for n in root-ca issuing-ca ra; do
-		openssl genpkey -quiet -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
-			-out "$d/$n.key" 2>/dev/null
-		chmod 0600 "$d/$n.key"
-	done
-	openssl req -new -x509 -config "$cnf" -key "$d/root-ca.key" -subj "/CN=scale root CA" \
-		-set_serial "0x$(openssl rand -hex 16)" -days 3650 -sha256 -extensions v3_root \
-		-out "$d/root-ca.pem"
-	openssl req -new -config "$cnf" -key "$d/issuing-ca.key" \
-		-subj "/O=scepgw bench/CN=scale issuing CA" |
-		openssl x509 -req -CA "$d/root-ca.pem" -CAkey "$d/root-ca.key" -days 730 -sha256 \
-			-set_serial "0x$(openssl rand -hex 16)" -extfile "$cnf" -extensions v3_issuing \
-			-out "$d/issuing-ca.pem" 2>/dev/null
-	openssl req -new -config "$cnf" -key "$d/ra.key" -subj "/CN=scale RA" |
-		openssl x509 -req -CA "$d/issuing-ca.pem" -CAkey "$d/issuing-ca.key" -days 730 \
-			-sha256 -set_serial "0x$(openssl rand -hex 16)" -extfile "$cnf" \
-			-extensions v3_ra -out "$d/ra.pem" 2>/dev/null
-	cat "$d/issuing-ca.pem" "$d/root-ca.pem" >"$d/chain.pem"
-	openssl rand -hex 12 | tr -d '\n' >"$d/challenge"
-	openssl rand -hex 24 | tr -d '\n' >"$d/admin.token"
-	echo "bench:$(sha256sum <"$d/admin.token" | cut -d' ' -f1):admin" >"$d/admin.tokens"
-	chmod 0600 "$d/challenge" "$d/admin.token" "$d/admin.tokens"
-}
 
 GW_PID=
 GW_URL=
@@ -523,7 +455,10 @@ echo "# scepgw: $SCEPGW, from $GW_SRC at $(git -C "$GW_SRC" rev-parse --short HE
 echo "# uptime: $(uptime)"
 echo "# RLIMIT_NOFILE: soft $(ulimit -Sn), hard $(ulimit -Hn)"
 P=$T/pki
-mkpki "$P"
+mkpki "$P" 2048
+openssl rand -hex 24 | tr -d '\n' >"$P/admin.token"
+echo "bench:$(sha256sum <"$P/admin.token" | cut -d' ' -f1):admin" >"$P/admin.tokens"
+chmod 0600 "$P/admin.token" "$P/admin.tokens"
 for part in $PARTS; do
 	case $part in
 	rss) part_rss ;;
