@@ -210,11 +210,14 @@ decode_work(void *arg)
 	m = r->msg;
 	if (d->msg_rc < 0 || m->outcome != SCEP_OUT_SUCCESS || m->envelope == NULL)
 		return;
-	if (scep_envelope_cipher(m->envelope, m->envelope_len, &d->cipher_nid) < 0)
-		d->cipher_nid = 0;
 	d->decrypt_rc = scep_envelope_decrypt(
 	    m->envelope, m->envelope_len, id->enc_key, id->enc_cert, r->prof->cfg->allow_single_des,
 	    &d->content, &d->content_len, &d->content_cipher_nid, &d->decrypt_err);
+	/* the envelope is parsed a second time only when it could not be opened */
+	d->cipher_nid = d->content_cipher_nid;
+	if (d->decrypt_rc < 0 &&
+	    scep_envelope_cipher(m->envelope, m->envelope_len, &d->cipher_nid) < 0)
+		d->cipher_nid = 0;
 	if (d->decrypt_rc < 0 ||
 	    (m->msg_type != SCEP_MSG_PKCSREQ && m->msg_type != SCEP_MSG_RENEWALREQ))
 		return;
