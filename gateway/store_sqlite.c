@@ -165,12 +165,18 @@ sq_create_file(const char *path, struct sgw_err *err)
 	return 0;
 }
 
+int
+sq_exec_db(sqlite3 *db, const char *sql, struct sgw_err *err)
+{
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return sgw_err_set(err, SGW_EIO, "store: sqlite: %s", sqlite3_errmsg(db));
+	return 0;
+}
+
 static int
 sq_exec(struct sq_store *q, const char *sql, struct sgw_err *err)
 {
-	if (sqlite3_exec(q->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		return sgw_err_set(err, SGW_EIO, "store: sqlite: %s", sqlite3_errmsg(q->db));
-	return 0;
+	return sq_exec_db(q->db, sql, err);
 }
 
 /* One-row, one-column query run once at open; text or integer result. */

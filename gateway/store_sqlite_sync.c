@@ -81,14 +81,6 @@ sqs_flush(void *arg)
 	return r;
 }
 
-static int
-sqs_exec(sqlite3 *db, const char *sql, struct sgw_err *err)
-{
-	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		return sgw_err_set(err, SGW_EIO, "store: sqlite: %s", sqlite3_errmsg(db));
-	return 0;
-}
-
 void
 sqs_detach(sqlite3 *db, struct sq_sync *s)
 {
@@ -96,7 +88,7 @@ sqs_detach(sqlite3 *db, struct sq_sync *s)
 		return;
 	store_sync_free(s->y); /* the last flush, then the thread ends */
 	(void)sqlite3_wal_hook(db, NULL, NULL);
-	(void)sqs_exec(db, "PRAGMA synchronous = FULL", NULL);
+	(void)sq_exec_db(db, "PRAGMA synchronous = FULL", NULL);
 	if (s->ckpt_db != NULL)
 		sqlite3_close(s->ckpt_db);
 	if (s->wal_fd >= 0)
@@ -130,12 +122,12 @@ sqs_attach(sqlite3 *db, const char *path, struct event_base *base, struct sq_syn
 				s->ckpt_db != NULL ? sqlite3_errmsg(s->ckpt_db) : "out of memory");
 		goto fail;
 	}
-	if ((r = sqs_exec(s->ckpt_db, "PRAGMA synchronous = FULL", err)) < 0 ||
+	if ((r = sq_exec_db(s->ckpt_db, "PRAGMA synchronous = FULL", err)) < 0 ||
 	    (r = store_sync_new(base, sqs_flush, s, &s->y, err)) < 0)
 		goto fail;
 	/* a WAL that starts over is cut back to this size */
-	if ((r = sqs_exec(db, "PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = 33554432",
-			  err)) < 0) {
+	if ((r = sq_exec_db(db, "PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = 33554432",
+			    err)) < 0) {
 		store_sync_free(s->y);
 		s->y = NULL;
 		goto fail;
