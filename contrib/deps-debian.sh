@@ -6,7 +6,7 @@ set -euo pipefail
 pkgs=(
 	meson ninja-build pkg-config gcc clang libclang-rt-14-dev
 	libevent-dev libssl-dev libcurl4-openssl-dev libyaml-dev libjansson-dev
-	libsqlite3-dev libpq-dev libcmocka-dev
+	libsqlite3-dev libpq-dev libcmocka-dev libjemalloc-dev
 	scep certmonger dbus pebble openssl curl ca-certificates python3 clang-format
 )
 

@@ -63,6 +63,7 @@ worker_main(void *arg)
 	struct worker_pool *p = arg;
 	struct job *j;
 	uint64_t one = 1;
+	int wake;
 
 	for (;;) {
 		pthread_mutex_lock(&p->lock);
@@ -80,10 +81,15 @@ worker_main(void *arg)
 
 		j->work(j->arg);
 
+		/* Only the job that makes the done list non-empty wakes the
+		 * loop: on_done() takes the whole list after reading the
+		 * eventfd, so the later ones ride along (one wakeup and one
+		 * read per batch instead of per job). */
 		pthread_mutex_lock(&p->lock);
+		wake = p->done.head == NULL;
 		list_push(&p->done, j);
 		pthread_mutex_unlock(&p->lock);
-		while (write(p->efd, &one, sizeof(one)) < 0 && errno == EINTR)
+		while (wake && write(p->efd, &one, sizeof(one)) < 0 && errno == EINTR)
 			;
 	}
 }
