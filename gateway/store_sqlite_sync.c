@@ -14,7 +14,9 @@
  * copied and never starts over; past SQS_RESTART_PAGES the loop therefore
  * checkpoints once itself, right after a commit, when nothing can race it
  * (little is left to copy; it costs the two fsyncs), and its next commit
- * starts the WAL over. */
+ * starts the WAL over.  From that size on the sync thread stops
+ * checkpointing: its checkpoint would hold the checkpoint lock and make the
+ * loop's fail with SQLITE_BUSY, commit after commit, on a busy machine. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -68,12 +70,10 @@ sqs_flush(void *arg)
 		log_err("store: fdatasync of the WAL: %s", strerror(errno));
 		r = -SGW_EIO;
 	}
-	if (pages < SQS_CKPT_PAGES)
+	if (pages < SQS_CKPT_PAGES || pages >= SQS_RESTART_PAGES) /* the loop's turn */
 		return r;
-	rc = sqlite3_wal_checkpoint_v2(s->ckpt_db, "main",
-				       pages >= SQS_RESTART_PAGES ? SQLITE_CHECKPOINT_RESTART
-								  : SQLITE_CHECKPOINT_PASSIVE,
-				       &nlog, &nckpt);
+	rc =
+	    sqlite3_wal_checkpoint_v2(s->ckpt_db, "main", SQLITE_CHECKPOINT_PASSIVE, &nlog, &nckpt);
 	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 		log_err("store: checkpoint: %s", sqlite3_errmsg(s->ckpt_db));
 	else
