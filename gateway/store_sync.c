@@ -3,17 +3,24 @@
  * durable (sync thread); a waiter remembers `committed` when it queued and is
  * released once `flushed` reaches it.  Waiters queue in commit order, so the
  * loop releases them from the head.  The eventfd wakes the loop as in
- * worker.c. */
+ * worker.c.
+ *
+ * A commit alone does not wake the sync thread (an enrollment commits two or
+ * three times but its reply waits once): a waiter does, through `wanted`.
+ * Commits nobody waits for are flushed after SYNC_LAZY_MS at the latest. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "store_sync.h"
+
+#define SYNC_LAZY_MS 50
 
 struct sync_waiter {
 	uint64_t gen;
@@ -27,6 +34,7 @@ struct store_sync {
 	pthread_cond_t cond;
 	uint64_t committed; /* under lock */
 	uint64_t flushed;   /* under lock */
+	uint64_t wanted;    /* under lock: the newest commit a waiter needs */
 	int stopping;	    /* under lock */
 	pthread_t thread;
 	int efd;
@@ -37,24 +45,50 @@ struct store_sync {
 	struct sync_waiter *tail;
 };
 
+/* Sync thread, under y->lock: until a waiter wants a flush, stopping, or
+ * commits nobody waits for have waited SYNC_LAZY_MS. */
+static void
+sync_wait(struct store_sync *y)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += SYNC_LAZY_MS / 1000;
+	until.tv_nsec += (SYNC_LAZY_MS % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	while (y->wanted <= y->flushed && !y->stopping) {
+		if (y->committed == y->flushed)
+			pthread_cond_wait(&y->cond, &y->lock);
+		else if (pthread_cond_timedwait(&y->cond, &y->lock, &until) == ETIMEDOUT)
+			return;
+	}
+}
+
 static void *
 sync_main(void *arg)
 {
 	struct store_sync *y = arg;
 	uint64_t target, one = 1;
+	int waited;
 
 	pthread_mutex_lock(&y->lock);
 	for (;;) {
-		while (y->committed == y->flushed && !y->stopping)
-			pthread_cond_wait(&y->cond, &y->lock);
-		if (y->committed == y->flushed) /* stopping, nothing left */
-			break;
+		sync_wait(y);
+		if (y->committed == y->flushed) {
+			if (y->stopping) /* nothing left */
+				break;
+			continue;
+		}
 		target = y->committed;
+		waited = y->wanted > y->flushed;
 		pthread_mutex_unlock(&y->lock);
 		(void)y->flush(y->flush_arg); /* the callback logs its failures */
 		pthread_mutex_lock(&y->lock);
 		y->flushed = target;
-		if (write(y->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		if (waited && write(y->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 			log_err("store: group commit: cannot wake the loop: %s", strerror(errno));
 	}
 	pthread_mutex_unlock(&y->lock);
@@ -96,6 +130,7 @@ store_sync_new(struct event_base *base, store_flush_fn flush, void *arg, struct 
 	       struct sgw_err *err)
 {
 	struct store_sync *y = calloc(1, sizeof(*y));
+	pthread_condattr_t ca;
 
 	if (y == NULL)
 		return sgw_err_set(err, SGW_ENOMEM, "store: out of memory");
@@ -114,7 +149,10 @@ store_sync_new(struct event_base *base, store_flush_fn flush, void *arg, struct 
 		return sgw_err_set(err, SGW_ENOMEM, "store: cannot watch the eventfd");
 	}
 	pthread_mutex_init(&y->lock, NULL);
-	pthread_cond_init(&y->cond, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* sync_wait()'s deadline */
+	pthread_cond_init(&y->cond, &ca);
+	pthread_condattr_destroy(&ca);
 	if (pthread_create(&y->thread, NULL, sync_main, y) != 0) {
 		pthread_cond_destroy(&y->cond);
 		pthread_mutex_destroy(&y->lock);
@@ -123,6 +161,7 @@ store_sync_new(struct event_base *base, store_flush_fn flush, void *arg, struct 
 		free(y);
 		return sgw_err_set(err, SGW_EIO, "store: cannot start the sync thread");
 	}
+	(void)pthread_setname_np(y->thread, "scepgw-sync");
 	*ret = y;
 	return 0;
 }
@@ -131,8 +170,8 @@ void
 store_sync_committed(struct store_sync *y)
 {
 	pthread_mutex_lock(&y->lock);
-	y->committed++;
-	pthread_cond_signal(&y->cond);
+	if (y->committed++ == y->flushed) /* the thread sleeps without a deadline */
+		pthread_cond_signal(&y->cond);
 	pthread_mutex_unlock(&y->lock);
 }
 
@@ -146,6 +185,10 @@ store_sync_await(struct store_sync *y, store_durable_fn cb, void *arg)
 	pthread_mutex_lock(&y->lock);
 	gen = y->committed;
 	durable = y->flushed == gen;
+	if (!durable && y->wanted < gen) {
+		y->wanted = gen;
+		pthread_cond_signal(&y->cond);
+	}
 	pthread_mutex_unlock(&y->lock);
 	if (durable)
 		return 0;

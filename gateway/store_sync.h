@@ -21,7 +21,8 @@ typedef int (*store_flush_fn)(void *arg);
 
 int store_sync_new(struct event_base *base, store_flush_fn flush, void *arg,
 		   struct store_sync **ret, struct sgw_err *err);
-/* Loop thread, after each commit. */
+/* Loop thread, after each commit.  Does not start a flush by itself: the
+ * next store_sync_await() does, or a short timer (store_sync.c). */
 void store_sync_committed(struct store_sync *y);
 /* 0 when every commit so far is durable; otherwise cb(arg) runs on the loop
  * once it is, and -SGW_EAGAIN (-SGW_ENOMEM if the waiter cannot be queued:

@@ -144,9 +144,12 @@ worker_pool_new(struct event_base *base, int n)
 	p->ev = event_new(base, p->efd, EV_READ | EV_PERSIST, on_done, p);
 	if (p->ev == NULL || event_add(p->ev, NULL) != 0)
 		goto fail;
-	for (; p->n < n; p->n++)
+	for (; p->n < n; p->n++) {
 		if (pthread_create(&p->threads[p->n], NULL, worker_main, p) != 0)
 			goto fail;
+		/* for top -H and perf; failing to name it is harmless */
+		(void)pthread_setname_np(p->threads[p->n], "scepgw-worker");
+	}
 	return p;
 fail:
 	log_err("worker pool: cannot start %d threads", n);

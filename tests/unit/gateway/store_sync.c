@@ -201,6 +201,23 @@ test_wal_bounded(void **state)
 	assert_true(max < 40 * 1024 * 1024);
 }
 
+/* A commit nobody waits for is flushed anyway, shortly (SYNC_LAZY_MS): a
+ * later await finds it durable without queueing. */
+static void
+test_unawaited_commit_flushed(void **state)
+{
+	struct fx *f = *state;
+	uint8_t csr[64] = {0x30};
+	struct store_txn t;
+
+	fx_open_attached(f);
+	make_txn(&t, 1, csr, sizeof(csr));
+	assert_int_equal(store_txn_insert(f->s, &t), 0);
+	usleep(1000000); /* 20 times the window: room for a loaded machine */
+	assert_int_equal(store_await_durable(f->s, on_durable, f), 0);
+	assert_int_equal(f->released, 0);
+}
+
 /* store.synchronous: normal: nothing ever waits. */
 static void
 test_normal_never_waits(void **state)
@@ -223,6 +240,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_commits_released, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_kill9_after_release, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_wal_bounded, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unawaited_commit_flushed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_normal_never_waits, setup, teardown),
 	};
 
