@@ -71,8 +71,7 @@ static void *
 sync_main(void *arg)
 {
 	struct store_sync *y = arg;
-	uint64_t target, one = 1;
-	int waited;
+	uint64_t target, before, one = 1;
 
 	pthread_mutex_lock(&y->lock);
 	for (;;) {
@@ -83,12 +82,13 @@ sync_main(void *arg)
 			continue;
 		}
 		target = y->committed;
-		waited = y->wanted > y->flushed;
+		before = y->flushed;
 		pthread_mutex_unlock(&y->lock);
 		(void)y->flush(y->flush_arg); /* the callback logs its failures */
 		pthread_mutex_lock(&y->lock);
 		y->flushed = target;
-		if (waited && write(y->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		/* a waiter may have queued during the flush: look only now */
+		if (y->wanted > before && write(y->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 			log_err("store: group commit: cannot wake the loop: %s", strerror(errno));
 	}
 	pthread_mutex_unlock(&y->lock);

@@ -16,6 +16,7 @@
 #include <event2/event.h>
 
 #include "store.h"
+#include "store_sync.h"
 
 struct fx {
 	char dir[64];
@@ -218,6 +219,31 @@ test_unawaited_commit_flushed(void **state)
 	assert_int_equal(f->released, 0);
 }
 
+static int
+slow_flush(void *arg)
+{
+	(void)arg;
+	usleep(300000);
+	return 0;
+}
+
+/* A waiter that queues while a flush nobody waited for is running is
+ * released when that flush ends (the reply must not hang). */
+static void
+test_waiter_during_lazy_flush(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_err err = {{0}};
+	struct store_sync *y = NULL;
+
+	assert_int_equal(store_sync_new(f->base, slow_flush, NULL, &y, &err), 0);
+	store_sync_committed(y);
+	usleep(150000); /* past the lazy window: the slow flush runs */
+	assert_int_equal(store_sync_await(y, on_durable, f), -SGW_EAGAIN);
+	wait_released(f, 1);
+	store_sync_free(y);
+}
+
 /* store.synchronous: normal: nothing ever waits. */
 static void
 test_normal_never_waits(void **state)
@@ -241,6 +267,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_kill9_after_release, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_wal_bounded, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unawaited_commit_flushed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_waiter_during_lazy_flush, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_normal_never_waits, setup, teardown),
 	};
 
