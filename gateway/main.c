@@ -12,6 +12,7 @@
 #include "admin.h"
 #include "config.h"
 #include "daemon.h"
+#include "evloop.h"
 #include "gw.h"
 #include "http_client.h"
 #include "http_server.h"
@@ -99,9 +100,9 @@ run(struct modules *m, struct sgw_err *err)
 	int r;
 
 	daemon_raise_nofile();
-	m->base = event_base_new();
+	m->base = evloop_new();
 	if (m->base == NULL)
-		return sgw_err_set(err, SGW_ENOMEM, "event_base_new failed");
+		return sgw_err_set(err, SGW_ENOMEM, "cannot create the event loop");
 	m->workers = worker_pool_new(m->base, m->cfg->workers);
 	if (m->workers == NULL)
 		return sgw_err_set(err, SGW_ENOMEM, "cannot start the worker pool");

@@ -15,6 +15,7 @@
  * some failed, 2 on a usage or setup error.
  */
 #include "sgwload.h"
+#include "evloop.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -806,7 +807,7 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	r.base = event_base_new();
+	r.base = evloop_new();
 	if (!r.base)
 		return 2;
 	r.o = &o;
