@@ -32,6 +32,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include "bench_args.h"
+
 #define SI_BUF 2048
 #define SI_MAX_CONNS 1000000
 #define SI_SETUP_S 600.0 /* longest setup phase, seconds */
@@ -90,21 +92,6 @@ usage(void)
 	exit(2);
 }
 
-static long
-num_arg(const char *s, long lo, long hi)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || v < lo || v > hi) {
-		fprintf(stderr, "sgwidle: bad number '%s' (%ld..%ld)\n", s, lo, hi);
-		exit(2);
-	}
-	return v;
-}
-
 static void
 parse_opts(int argc, char **argv, struct si_opts *o)
 {
@@ -129,16 +116,16 @@ parse_opts(int argc, char **argv, struct si_opts *o)
 			o->url = optarg;
 			break;
 		case 'c':
-			o->n = num_arg(optarg, 1, SI_MAX_CONNS);
+			o->n = bench_num_arg("sgwidle", optarg, 1, SI_MAX_CONNS);
 			break;
 		case O_CAPS:
 			o->caps = 1;
 			break;
 		case O_HOLD:
-			o->hold = num_arg(optarg, 0, 86400);
+			o->hold = bench_num_arg("sgwidle", optarg, 0, 86400);
 			break;
 		case O_WINDOW:
-			o->window = num_arg(optarg, 1, 65536);
+			o->window = bench_num_arg("sgwidle", optarg, 1, 65536);
 			break;
 		case O_READY:
 			o->ready_file = optarg;

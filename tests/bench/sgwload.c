@@ -15,6 +15,7 @@
  * some failed, 2 on a usage or setup error.
  */
 #include "sgwload.h"
+#include "bench_args.h"
 #include "evloop.h"
 
 #include <errno.h>
@@ -607,21 +608,6 @@ usage(void)
 	exit(2);
 }
 
-static long
-num_arg(const char *s, long lo, long hi)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || v < lo || v > hi) {
-		fprintf(stderr, "sgwload: bad number '%s' (%ld..%ld)\n", s, lo, hi);
-		exit(2);
-	}
-	return v;
-}
-
 static char *
 read_file_str(const char *path)
 {
@@ -687,10 +673,10 @@ parse_opts(int argc, char **argv, struct opts *o)
 				usage();
 			break;
 		case 'n':
-			o->n = num_arg(optarg, 1, 10000000);
+			o->n = bench_num_arg("sgwload", optarg, 1, 10000000);
 			break;
 		case 'c':
-			o->conc = num_arg(optarg, 1, MAX_CONC);
+			o->conc = bench_num_arg("sgwload", optarg, 1, MAX_CONC);
 			break;
 		case 'p':
 			o->challenge = optarg;
@@ -699,10 +685,10 @@ parse_opts(int argc, char **argv, struct opts *o)
 			o->challenge = read_file_str(optarg);
 			break;
 		case 'k':
-			o->nkeys = (int)num_arg(optarg, 1, 1024);
+			o->nkeys = (int)bench_num_arg("sgwload", optarg, 1, 1024);
 			break;
 		case O_BITS:
-			o->key_bits = (int)num_arg(optarg, 1024, 16384);
+			o->key_bits = (int)bench_num_arg("sgwload", optarg, 1024, 16384);
 			break;
 		case O_CIPHER:
 			o->cipher_name = optarg;
@@ -718,10 +704,10 @@ parse_opts(int argc, char **argv, struct opts *o)
 			o->use_get = 1;
 			break;
 		case 't':
-			o->timeout = num_arg(optarg, 1, 3600);
+			o->timeout = bench_num_arg("sgwload", optarg, 1, 3600);
 			break;
 		case 'j':
-			o->threads = (int)num_arg(optarg, 1, 64);
+			o->threads = (int)bench_num_arg("sgwload", optarg, 1, 64);
 			break;
 		case O_PREFIX:
 			o->cn_prefix = optarg;
