@@ -73,3 +73,32 @@ mkpki() {
 	openssl verify -CAfile "$d/root-ca.pem" -untrusted "$d/issuing-ca.pem" "$d/ra.pem" \
 		>/dev/null
 }
+
+# gw_yaml PKI PORT DB LOG_LEVEL [EXTRA]: on stdout, a gateway configuration
+# with one SCEP profile "bench" on 127.0.0.1:PORT, its store in DB, the local
+# CA of PKI (mkpki) and a static challenge; EXTRA (YAML) is appended.
+gw_yaml() {
+	local pki=$1 port=$2 db=$3 level=$4 extra=${5:-}
+	cat <<EOF
+log_level: $level
+default_profile: bench
+listen:
+  - address: "127.0.0.1:$port"
+store: { type: sqlite, path: "$db" }
+ra_identities:
+  bench:
+    sign: { cert: "$pki/ra.pem", key: "$pki/ra.key" }
+    ca_chain: "$pki/chain.pem"
+scep_profiles:
+  bench:
+    ra_identity: bench
+    ra_profile: bench
+    capabilities: [POSTPKIOperation, SHA-1, SHA-256, SHA-512, AES, DES3, SCEPStandard]
+    challenge: { type: static, secret_file: "$pki/challenge" }
+ra_profiles:
+  bench: { backend: local-ca, template: default, approval: auto }
+backends:
+  local-ca: { type: local, ca_cert: "$pki/issuing-ca.pem", ca_chain: "$pki/root-ca.pem", ca_key: "$pki/issuing-ca.key" }
+$extra
+EOF
+}

@@ -76,27 +76,7 @@ gw_start() {
 	local pki=$1 st=$2 port
 	port=$(free_port)
 	mkdir -p "$st"
-	cat >"$st/scepgw.yaml" <<EOF
-log_level: $GW_LOG_LEVEL
-default_profile: bench
-listen:
-  - address: "127.0.0.1:$port"
-store: { type: sqlite, path: "$st/scepgw.db" }
-ra_identities:
-  bench:
-    sign: { cert: "$pki/ra.pem", key: "$pki/ra.key" }
-    ca_chain: "$pki/chain.pem"
-scep_profiles:
-  bench:
-    ra_identity: bench
-    ra_profile: bench
-    capabilities: [POSTPKIOperation, SHA-1, SHA-256, SHA-512, AES, DES3, SCEPStandard]
-    challenge: { type: static, secret_file: "$pki/challenge" }
-ra_profiles:
-  bench: { backend: local-ca, template: default, approval: auto }
-backends:
-  local-ca: { type: local, ca_cert: "$pki/issuing-ca.pem", ca_chain: "$pki/root-ca.pem", ca_key: "$pki/issuing-ca.key" }
-EOF
+	gw_yaml "$pki" "$port" "$st/scepgw.db" "$GW_LOG_LEVEL" >"$st/scepgw.yaml"
 	${GW_WRAP:-} "$SCEPGW" -d -c "$st/scepgw.yaml" >"$st/scepgw.log" 2>&1 &
 	GW_PID=$!
 	_PIDS+=("$GW_PID")

@@ -121,29 +121,10 @@ gw_start() {
 	port=$(free_port)
 	aport=$(free_port)
 	mkdir -p "$st"
-	cat >"$st/scepgw.yaml" <<EOF
-log_level: info
-default_profile: bench
-listen:
-  - address: "127.0.0.1:$port"
-store: { type: sqlite, path: "$st/scepgw.db" }
-admin: { listen: "127.0.0.1:$aport", tokens_file: "$P/admin.tokens" }
-ra_identities:
-  bench:
-    sign: { cert: "$P/ra.pem", key: "$P/ra.key" }
-    ca_chain: "$P/chain.pem"
-scep_profiles:
-  bench:
-    ra_identity: bench
-    ra_profile: bench
-    capabilities: [POSTPKIOperation, SHA-1, SHA-256, SHA-512, AES, DES3, SCEPStandard]
-    challenge: { type: static, secret_file: "$P/challenge" }
-ra_profiles:
-  bench: { backend: local-ca, template: default, approval: auto }
-backends:
-  local-ca: { type: local, ca_cert: "$P/issuing-ca.pem", ca_chain: "$P/root-ca.pem", ca_key: "$P/issuing-ca.key" }
-$extra
-EOF
+	gw_yaml "$P" "$port" "$st/scepgw.db" info \
+		"admin: { listen: \"127.0.0.1:$aport\", tokens_file: \"$P/admin.tokens\" }
+$extra" \
+		>"$st/scepgw.yaml"
 	t0=$(now)
 	lines=0
 	[ ! -f "$st/scepgw.log" ] || lines=$(wc -l <"$st/scepgw.log")
