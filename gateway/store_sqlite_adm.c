@@ -32,6 +32,7 @@ enum sqa_stmt {
 	SQA_OTP_CONSUME,
 	SQA_OTP_COUNT,
 	SQA_CERT_SEARCH,
+	SQA_CERT_SEARCH_SERIAL,
 	SQA_STMT_MAX
 };
 
@@ -58,9 +59,15 @@ static const char *const sqa_sql[SQA_STMT_MAX] = {
     [SQA_OTP_CONSUME] = "UPDATE otps SET used = ?3 WHERE profile = ?1 AND sha256 = ?2"
 			" AND used = 0 AND expires > ?3 RETURNING subject",
     [SQA_OTP_COUNT] = "SELECT count(*) FROM otps WHERE profile = ?1 AND used = 0 AND expires > ?2",
+    /* a substring match scans (newest first, up to the limit) */
     [SQA_CERT_SEARCH] = "SELECT " SQA_CERT_COLS " FROM certificates"
 			" WHERE (?1 = '' OR instr(lower(subject), lower(?1)) > 0)"
-			" AND (?2 = '' OR serial = ?2) ORDER BY id DESC LIMIT ?3",
+			" ORDER BY id DESC LIMIT ?3",
+    /* a serial is a lookup in certificates_serial; "?2 = '' OR serial = ?2"
+     * kept SQLite off that index (669 ms on the loop with 1M certificates) */
+    [SQA_CERT_SEARCH_SERIAL] = "SELECT " SQA_CERT_COLS " FROM certificates"
+			       " WHERE serial = ?2 AND (?1 = '' OR instr(lower(subject),"
+			       " lower(?1)) > 0) ORDER BY id DESC LIMIT ?3",
 };
 
 struct sq_adm {
@@ -340,7 +347,8 @@ sqa_cert_search(void *priv, const char *subject, const char *serial, size_t max,
 		store_cert_each each, void *arg)
 {
 	struct sq_adm *a = sq_adm_of(priv);
-	sqlite3_stmt *st = sqa_stmt(a, SQA_CERT_SEARCH);
+	sqlite3_stmt *st = sqa_stmt(a, serial != NULL && serial[0] != '\0' ? SQA_CERT_SEARCH_SERIAL
+									   : SQA_CERT_SEARCH);
 	int bad = 0, rc = SQLITE_DONE, r = 0;
 
 	bad |= sqa_text(st, 1, subject, 512);

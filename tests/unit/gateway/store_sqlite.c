@@ -775,6 +775,14 @@ test_cert_search(void **state)
 	assert_int_equal(store_cert_search(f->s, "", "a2", 10, cert_each, &n), 0);
 	assert_int_equal(n, 1);
 	n = 0;
+	/* serial and subject together: both must match */
+	assert_int_equal(store_cert_search(f->s, "host-2", "a2", 10, cert_each, &n), 0);
+	assert_int_equal(n, 1);
+	n = 0;
+	assert_int_equal(store_cert_search(f->s, "host-1", "a2", 10, cert_each, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_cert_search(f->s, "", "a9", 10, cert_each, &n), 0);
+	assert_int_equal(n, 0);
 	assert_int_equal(store_cert_search(f->s, "%", "", 10, cert_each, &n), 0);
 	assert_int_equal(n, 0);
 	n = 0;
