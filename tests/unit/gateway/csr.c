@@ -1,5 +1,5 @@
-/* tests for gateway/csr.c and gateway/csr_policy.c: CSRs are built here
- * with the OpenSSL API. */
+/* tests for gateway/csr.c, gateway/csr_fast.c and gateway/csr_policy.c:
+ * CSRs are built here with the OpenSSL API. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +13,7 @@
 #include <openssl/x509v3.h>
 
 #include "csr.h"
+#include "csr_fast.h"
 
 struct keys {
 	EVP_PKEY *rsa2048;
@@ -204,6 +205,116 @@ test_garbage(void **state)
 	csr_free(NULL);
 }
 
+/* ---- csr_fast ---------------------------------------------------------- */
+
+/* csr_fast_d2i gives what d2i_X509_REQ gives for an RSA request */
+static void
+test_fast_rsa(void **state)
+{
+	struct keys *k = *state;
+	struct csr_spec s = {"dev2.example.com", "s3cret", V_ASN1_PRINTABLESTRING,
+			     "DNS:dev2.example.com,IP:192.0.2.8"};
+	size_t len;
+	uint8_t *der = make_csr(k->rsa2048, &s, &len);
+	const unsigned char *p = der;
+	X509_REQ *fast = NULL, *slow = d2i_X509_REQ(NULL, &p, (long)len);
+	unsigned char *enc = NULL;
+	int n;
+
+	assert_non_null(slow);
+	assert_int_equal(csr_fast_d2i(der, len, &fast), 0);
+	assert_non_null(fast);
+	n = i2d_X509_REQ(fast, &enc);
+	assert_int_equal(n, (int)len);
+	assert_memory_equal(enc, der, len);
+	assert_int_equal(
+	    X509_NAME_cmp(X509_REQ_get_subject_name(fast), X509_REQ_get_subject_name(slow)), 0);
+	assert_int_equal(EVP_PKEY_eq(X509_REQ_get0_pubkey(fast), k->rsa2048), 1);
+	assert_int_equal(X509_REQ_get_attr_count(fast), X509_REQ_get_attr_count(slow));
+	assert_int_equal(X509_REQ_verify(fast, X509_REQ_get0_pubkey(fast)), 1);
+	OPENSSL_free(enc);
+	X509_REQ_free(fast);
+	X509_REQ_free(slow);
+	OPENSSL_free(der);
+}
+
+/* EC keys, trailing bytes, truncation: no fast path (csr_parse decides) */
+static void
+test_fast_declines(void **state)
+{
+	struct keys *k = *state;
+	struct csr_spec s = {"dev3", NULL, 0, NULL};
+	X509_REQ *req = (X509_REQ *)1;
+	size_t len;
+	uint8_t *der = make_csr(k->ec, &s, &len), *rsa, *big;
+
+	assert_int_equal(csr_fast_d2i(der, len, &req), -SGW_EPARSE);
+	assert_null(req);
+	OPENSSL_free(der);
+	rsa = make_csr(k->rsa2048, &s, &len);
+	big = calloc(1, len + 1);
+	assert_non_null(big);
+	memcpy(big, rsa, len);
+	assert_int_equal(csr_fast_d2i(big, len + 1, &req), -SGW_EPARSE);
+	assert_int_equal(csr_fast_d2i(rsa, len - 1, &req), -SGW_EPARSE);
+	assert_int_equal(csr_fast_d2i(rsa, 0, &req), -SGW_EPARSE);
+	assert_null(req);
+	free(big);
+	OPENSSL_free(rsa);
+}
+
+/* A request whose attributes are not in DER (sorted) order, signed as sent:
+ * the rebuilt request would encode differently, so the fast path declines,
+ * and csr_parse still verifies it over the bytes the client signed. */
+static void
+test_fast_unsorted_attributes(void **state)
+{
+	struct keys *k = *state;
+	struct csr_spec s = {"dev4", "s3cret", V_ASN1_PRINTABLESTRING, "DNS:dev4.example.com"};
+	size_t len, sig_len = 256, l0, l1;
+	uint8_t *der = make_csr(k->rsa2048, &s, &len), *a0 = NULL, *a1 = NULL, *at0, *at1;
+	const unsigned char *p = der;
+	X509_REQ *req = d2i_X509_REQ(NULL, &p, (long)len), *fast = (X509_REQ *)1;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	struct sgw_err err = {{0}};
+	struct csr *c = NULL;
+	size_t info_len;
+
+	assert_non_null(req);
+	assert_int_equal(X509_REQ_get_attr_count(req), 2);
+	l0 = (size_t)i2d_X509_ATTRIBUTE(X509_REQ_get_attr(req, 0), &a0);
+	l1 = (size_t)i2d_X509_ATTRIBUTE(X509_REQ_get_attr(req, 1), &a1);
+	at0 = memmem(der, len, a0, l0);
+	at1 = memmem(der, len, a1, l1);
+	assert_non_null(at0);
+	assert_ptr_equal(at1, at0 + l0); /* adjacent, in DER order */
+	memcpy(at0, a1, l1);		 /* swap them */
+	memcpy(at0 + l1, a0, l0);
+	/* sign the CertificationRequestInfo again: it starts after the outer
+	 * 4-byte header (30 82 hi lo) with one of the same form */
+	assert_int_equal(der[4], 0x30);
+	assert_int_equal(der[5], 0x82);
+	info_len = 4 + ((size_t)der[6] << 8 | der[7]);
+	assert_true(EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, k->rsa2048) == 1);
+	assert_true(EVP_DigestSign(md, der + len - sig_len, &sig_len, der + 4, info_len) == 1);
+	assert_int_equal(sig_len, 256);
+
+	assert_int_equal(csr_fast_d2i(der, len, &fast), -SGW_EPARSE);
+	assert_null(fast);
+	assert_int_equal(csr_parse(der, len, &c, &err), 0);
+	assert_string_equal(c->challenge, "s3cret");
+	assert_int_equal(c->san_dns.n, 1);
+	csr_free(c);
+	/* and a tampered one still fails on either path */
+	der[len - 1] ^= 1;
+	assert_int_equal(csr_parse(der, len, &c, &err), -SGW_EAUTH);
+	EVP_MD_CTX_free(md);
+	OPENSSL_free(a0);
+	OPENSSL_free(a1);
+	X509_REQ_free(req);
+	OPENSSL_free(der);
+}
+
 /* ---- policy ------------------------------------------------------------ */
 
 static char *dns_patterns[] = {"*.devices.example.com", "vpn.example.com"};
@@ -346,11 +457,19 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_valid_rsa),	   cmocka_unit_test(test_ec_no_challenge),
-	    cmocka_unit_test(test_utf8_challenge), cmocka_unit_test(test_bad_challenge_type),
-	    cmocka_unit_test(test_tampered),	   cmocka_unit_test(test_garbage),
-	    cmocka_unit_test(test_policy_keys),	   cmocka_unit_test(test_policy_require_cn),
-	    cmocka_unit_test(test_policy_san_dns), cmocka_unit_test(test_policy_san_flags),
+	    cmocka_unit_test(test_valid_rsa),
+	    cmocka_unit_test(test_ec_no_challenge),
+	    cmocka_unit_test(test_utf8_challenge),
+	    cmocka_unit_test(test_bad_challenge_type),
+	    cmocka_unit_test(test_tampered),
+	    cmocka_unit_test(test_garbage),
+	    cmocka_unit_test(test_policy_keys),
+	    cmocka_unit_test(test_policy_require_cn),
+	    cmocka_unit_test(test_policy_san_dns),
+	    cmocka_unit_test(test_policy_san_flags),
+	    cmocka_unit_test(test_fast_rsa),
+	    cmocka_unit_test(test_fast_declines),
+	    cmocka_unit_test(test_fast_unsorted_attributes),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
