@@ -1,6 +1,7 @@
 /* admin_api.c: the JSON routes under /api/v1/ (design.md 5): transactions
  * (list, show, approve, reject), one-time challenges, certificates (search,
  * revoke through the backend). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -320,24 +321,39 @@ static void
 cert_list(struct admin *a, struct evhttp_request *req, const struct admin_principal *p,
 	  const struct evkeyvalq *q)
 {
-	const char *subject = evhttp_find_header(q, "subject");
 	const char *serial_in = evhttp_find_header(q, "serial");
-	char serial[80] = "";
-	json_t *arr = json_array();
+	const char *before = evhttp_find_header(q, "before");
+	char serial[80] = "", *end = NULL;
+	struct store_cert_filter f = {
+	    .subject = evhttp_find_header(q, "subject"), .serial = serial, .max = limit_parse(q)};
+	json_t *arr, *o;
+	int64_t next = 0;
 
 	if (serial_in != NULL)
 		serial_norm(serial_in, serial, sizeof(serial));
 	if (serial_in != NULL && serial[0] == '\0')
 		snprintf(serial, sizeof(serial), "-"); /* not hex: matches nothing */
-	if (arr == NULL || store_cert_search(a->gw->store, subject ? subject : "", serial,
-					     limit_parse(q), add_cert, arr) < 0) {
+	if (before != NULL) {
+		errno = 0;
+		f.before = strtoll(before, &end, 10);
+		if (errno != 0 || end == before || *end != '\0' || f.before <= 0) {
+			admin_reply_error(a, req, p, "certificates.list", 400,
+					  "before: a positive integer (the \"next\" of a reply)");
+			return;
+		}
+	}
+	arr = json_array();
+	if (arr == NULL || store_cert_search(a->gw->store, &f, add_cert, arr, &next) < 0) {
 		json_decref(arr);
 		admin_reply_error(a, req, p, "certificates.list", 500, "store failure");
 		return;
 	}
+	o = json_pack("{s:o}", "certificates", arr);
+	/* older certificates were not looked at: ask again with before=next */
+	if (o != NULL && next > 0)
+		json_object_set_new(o, "next", json_integer(next));
 	admin_audit(p, "certificates.list", 200, NULL);
-	admin_reply_json(a, req, p, "certificates.list", 200,
-			 json_pack("{s:o}", "certificates", arr));
+	admin_reply_json(a, req, p, "certificates.list", 200, o);
 }
 
 static void

@@ -187,10 +187,10 @@ store_otp_count(struct store *s, const char *profile, int64_t now, int64_t *ret)
 }
 
 int
-store_cert_search(struct store *s, const char *subject, const char *serial, size_t max,
-		  store_cert_each each, void *arg)
+store_cert_search(struct store *s, const struct store_cert_filter *f, store_cert_each each,
+		  void *arg, int64_t *next)
 {
-	return s->ops->cert_search(s->priv, subject, serial, max, each, arg);
+	return s->ops->cert_search(s->priv, f, each, arg, next);
 }
 
 int

@@ -75,6 +75,21 @@ struct store_txn_filter {
 	size_t max;   /* at most this many rows */
 };
 
+/* Which certificates cert_search returns (newest first).  A serial is a
+ * lookup.  Without one the search reads at most `window` certificates (0:
+ * STORE_CERT_WINDOW) below `before` (0: from the newest), so a substring
+ * match on a large store costs the loop tens of milliseconds, not a scan of
+ * the table, and sets *next to where the following call continues (0:
+ * nothing older is left). */
+#define STORE_CERT_WINDOW 50000
+struct store_cert_filter {
+	const char *subject; /* a substring, case-insensitive ("" or NULL: any) */
+	const char *serial;  /* exact, lower-case hex ("" or NULL: any) */
+	int64_t before;	     /* only certificates older than this position (0: none) */
+	size_t window;
+	size_t max; /* at most this many rows */
+};
+
 /* Time spent in the store since open (metrics). */
 struct store_stats {
 	uint64_t statements;
@@ -129,9 +144,9 @@ struct store_ops {
 	int (*otp_consume)(void *priv, const char *profile, const uint8_t sha256[32], int64_t now,
 			   char *ret_subject, size_t cap);
 	int (*otp_count)(void *priv, const char *profile, int64_t now, int64_t *ret);
-	/* newest first; subject is a substring ("" = any), serial exact ("" = any) */
-	int (*cert_search)(void *priv, const char *subject, const char *serial, size_t max,
-			   store_cert_each each, void *arg);
+	/* see struct store_cert_filter; *next as described there */
+	int (*cert_search)(void *priv, const struct store_cert_filter *f, store_cert_each each,
+			   void *arg, int64_t *next);
 	int (*stats)(void *priv, struct store_stats *ret);
 	/* ---- group commit (optional: NULL when every commit is durable at once) ---- */
 	int (*attach_loop)(void *priv, struct event_base *base, struct sgw_err *err);
@@ -162,8 +177,8 @@ int store_otp_put(struct store *s, const struct store_otp *o);
 int store_otp_consume(struct store *s, const char *profile, const uint8_t sha256[32], int64_t now,
 		      char *ret_subject, size_t cap);
 int store_otp_count(struct store *s, const char *profile, int64_t now, int64_t *ret);
-int store_cert_search(struct store *s, const char *subject, const char *serial, size_t max,
-		      store_cert_each each, void *arg);
+int store_cert_search(struct store *s, const struct store_cert_filter *f, store_cert_each each,
+		      void *arg, int64_t *next);
 int store_stats(struct store *s, struct store_stats *ret);
 
 /* Group commit (store_sync.c): 0 when every commit made so far is durable, so

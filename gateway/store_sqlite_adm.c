@@ -31,6 +31,7 @@ enum sqa_stmt {
 	SQA_OTP_SWEEP,
 	SQA_OTP_CONSUME,
 	SQA_OTP_COUNT,
+	SQA_CERT_TOP,
 	SQA_CERT_SEARCH,
 	SQA_CERT_SEARCH_SERIAL,
 	SQA_STMT_MAX
@@ -59,9 +60,12 @@ static const char *const sqa_sql[SQA_STMT_MAX] = {
     [SQA_OTP_CONSUME] = "UPDATE otps SET used = ?3 WHERE profile = ?1 AND sha256 = ?2"
 			" AND used = 0 AND expires > ?3 RETURNING subject",
     [SQA_OTP_COUNT] = "SELECT count(*) FROM otps WHERE profile = ?1 AND used = 0 AND expires > ?2",
-    /* a substring match scans (newest first, up to the limit) */
-    [SQA_CERT_SEARCH] = "SELECT " SQA_CERT_COLS " FROM certificates"
-			" WHERE (?1 = '' OR instr(lower(subject), lower(?1)) > 0)"
+    /* one past the newest certificate's position */
+    [SQA_CERT_TOP] = "SELECT coalesce(max(id), 0) + 1 FROM certificates",
+    /* a substring match reads the window [?5, ?4) of rowids, newest first */
+    [SQA_CERT_SEARCH] = "SELECT " SQA_CERT_COLS ", id FROM certificates"
+			" WHERE id < ?4 AND id >= ?5"
+			" AND (?1 = '' OR instr(lower(subject), lower(?1)) > 0)"
 			" ORDER BY id DESC LIMIT ?3",
     /* a serial is a lookup in certificates_serial; "?2 = '' OR serial = ?2"
      * kept SQLite off that index (669 ms on the loop with 1M certificates) */
@@ -342,19 +346,42 @@ sqa_otp_count(void *priv, const char *profile, int64_t now, int64_t *ret)
 
 /* ---- certificates, statistics -------------------------------------------- */
 
+/* The window a search without a serial reads: [*lo, *hi). */
+static int
+cert_window(struct sq_adm *a, const struct store_cert_filter *f, int64_t *lo, int64_t *hi)
+{
+	int64_t w = f->window > 0 ? (int64_t)f->window : STORE_CERT_WINDOW;
+	int r = sqa_count(a, sqa_stmt(a, SQA_CERT_TOP), SQLITE_OK, hi);
+
+	if (r < 0)
+		return r;
+	if (f->before > 0 && f->before < *hi)
+		*hi = f->before;
+	*lo = *hi > w ? *hi - w : 0;
+	return 0;
+}
+
 int
-sqa_cert_search(void *priv, const char *subject, const char *serial, size_t max,
-		store_cert_each each, void *arg)
+sqa_cert_search(void *priv, const struct store_cert_filter *f, store_cert_each each, void *arg,
+		int64_t *next)
 {
 	struct sq_adm *a = sq_adm_of(priv);
-	sqlite3_stmt *st = sqa_stmt(a, serial != NULL && serial[0] != '\0' ? SQA_CERT_SEARCH_SERIAL
-									   : SQA_CERT_SEARCH);
+	int by_serial = f->serial != NULL && f->serial[0] != '\0';
+	size_t max = f->max > 0 && f->max < SQA_MAX_ROWS ? f->max : SQA_MAX_ROWS, n = 0;
+	int64_t lo = 0, hi = 0, last = 0;
+	sqlite3_stmt *st;
 	int bad = 0, rc = SQLITE_DONE, r = 0;
 
-	bad |= sqa_text(st, 1, subject, 512);
-	bad |= sqa_text(st, 2, serial, 80);
-	bad |=
-	    sqlite3_bind_int64(st, 3, max > 0 && max < SQA_MAX_ROWS ? (int64_t)max : SQA_MAX_ROWS);
+	*next = 0;
+	if (!by_serial && (r = cert_window(a, f, &lo, &hi)) < 0)
+		return r;
+	st = sqa_stmt(a, by_serial ? SQA_CERT_SEARCH_SERIAL : SQA_CERT_SEARCH);
+	bad |= sqa_text(st, 1, f->subject, 512);
+	bad |= sqlite3_bind_int64(st, 3, (int64_t)max);
+	if (by_serial)
+		bad |= sqa_text(st, 2, f->serial, 80);
+	else
+		bad |= sqlite3_bind_int64(st, 4, hi) | sqlite3_bind_int64(st, 5, lo);
 	if (bad != SQLITE_OK) {
 		sqlite3_reset(st);
 		return sqa_fail(a, "cert search bind");
@@ -364,12 +391,19 @@ sqa_cert_search(void *priv, const char *subject, const char *serial, size_t max,
 
 		if ((r = sq_row_cert(st, &c)) < 0)
 			break;
+		if (!by_serial)
+			last = sqlite3_column_int64(st, 10);
+		n++;
 		r = each(arg, &c) < 0 ? 1 : 0;
 		store_cert_clear(&c);
 	}
 	if (r == 0 && rc != SQLITE_DONE)
 		r = sqa_fail(a, "cert search");
 	sqlite3_reset(st);
+	/* a full page continues below its last row; otherwise below the window
+	 * (rowids start at 1: nothing is below 1) */
+	if (r >= 0 && !by_serial)
+		*next = n == max ? last : lo > 1 ? lo : 0;
 	return r < 0 ? r : 0;
 }
 

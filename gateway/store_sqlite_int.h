@@ -35,8 +35,8 @@ int sqa_otp_put(void *priv, const struct store_otp *o);
 int sqa_otp_consume(void *priv, const char *profile, const uint8_t sha256[32], int64_t now,
 		    char *ret_subject, size_t cap);
 int sqa_otp_count(void *priv, const char *profile, int64_t now, int64_t *ret);
-int sqa_cert_search(void *priv, const char *subject, const char *serial, size_t max,
-		    store_cert_each each, void *arg);
+int sqa_cert_search(void *priv, const struct store_cert_filter *f, store_cert_each each, void *arg,
+		    int64_t *next);
 int sqa_stats(void *priv, struct store_stats *ret);
 
 #define SQA_OPS                                                                                    \

@@ -28,7 +28,7 @@ struct ctl {
 	char url[CTL_PATH], token_file[CTL_PATH], cacert[CTL_PATH], cert[CTL_PATH], key[CTL_PATH];
 	char token[512];
 	int json;
-	const char *reason, *ttl, *subject, *serial, *state;
+	const char *reason, *ttl, *subject, *serial, *state, *before;
 };
 
 struct reply {
@@ -52,7 +52,8 @@ usage(void)
 	      "certificate\n"
 	      "  reject ID --reason TEXT              reject; the device gets FAILURE with TEXT\n"
 	      "  challenge PROFILE [--ttl 1h] [--subject CN]   issue a one-time challenge\n"
-	      "  certs [--subject S] [--serial HEX]   issued certificates\n"
+	      "  certs [--subject S] [--serial HEX] [--before N]   issued certificates, newest "
+	      "first\n"
 	      "  revoke SERIAL [--reason keyCompromise|superseded|...]\n"
 	      "options:\n"
 	      "  --url URL  --token-file FILE  --cacert FILE  --cert FILE --key FILE (mTLS)\n"
@@ -335,9 +336,13 @@ print_human(const char *cmd, const json_t *o)
 {
 	if (!strcmp(cmd, "pending"))
 		print_txns(json_object_get(o, "transactions"));
-	else if (!strcmp(cmd, "certs"))
+	else if (!strcmp(cmd, "certs")) {
 		print_certs(json_object_get(o, "certificates"));
-	else if (!strcmp(cmd, "challenge")) {
+		/* a search reads a bounded window of the store per request */
+		if (json_integer_value(json_object_get(o, "next")) > 0)
+			printf("(older certificates not searched: add --before %lld)\n",
+			       (long long)json_integer_value(json_object_get(o, "next")));
+	} else if (!strcmp(cmd, "challenge")) {
 		time_t e = (time_t)json_integer_value(json_object_get(o, "expires"));
 		char when[64];
 		struct tm tm;
@@ -396,6 +401,7 @@ request_for(const struct ctl *c, const char *cmd, const char *arg, char *p, size
 		snprintf(p, n, "/api/v1/certificates");
 		query_add(p, n, "subject", c->subject);
 		query_add(p, n, "serial", c->serial);
+		query_add(p, n, "before", c->before);
 	} else if (arg == NULL) {
 		return -1;
 	} else if (strspn(arg,
@@ -461,13 +467,11 @@ static int
 parse_args(int argc, char **argv, struct ctl *c, const char **conf)
 {
 	static const struct option lo[] = {
-	    {"url", 1, 0, 'u'},	   {"token-file", 1, 0, 't'},
-	    {"cacert", 1, 0, 'C'}, {"cert", 1, 0, 'E'},
-	    {"key", 1, 0, 'K'},	   {"config", 1, 0, 'c'},
-	    {"json", 0, 0, 'j'},   {"reason", 1, 0, 'r'},
-	    {"ttl", 1, 0, 'T'},	   {"subject", 1, 0, 's'},
-	    {"serial", 1, 0, 'S'}, {"state", 1, 0, 'x'},
-	    {"help", 0, 0, 'h'},   {0, 0, 0, 0},
+	    {"url", 1, 0, 'u'},	    {"token-file", 1, 0, 't'}, {"cacert", 1, 0, 'C'},
+	    {"cert", 1, 0, 'E'},    {"key", 1, 0, 'K'},	       {"config", 1, 0, 'c'},
+	    {"json", 0, 0, 'j'},    {"reason", 1, 0, 'r'},     {"ttl", 1, 0, 'T'},
+	    {"subject", 1, 0, 's'}, {"serial", 1, 0, 'S'},     {"state", 1, 0, 'x'},
+	    {"before", 1, 0, 'b'},  {"help", 0, 0, 'h'},       {0, 0, 0, 0},
 	};
 	int ch;
 
@@ -508,6 +512,9 @@ parse_args(int argc, char **argv, struct ctl *c, const char **conf)
 			break;
 		case 'x':
 			c->state = optarg;
+			break;
+		case 'b':
+			c->before = optarg;
 			break;
 		default:
 			return -1;

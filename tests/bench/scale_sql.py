@@ -28,10 +28,14 @@ TIMED = {
     "SQA_TXN_LIST": [((2, 0, 512, 3), "state=awaiting_approval (sweep, every <= 60 s)"),
                      ((3, 1, 512, 3), "state=submitted + approved (sweep, every <= 60 s)"),
                      ((-1, 0, 100, 3), "state=all limit 100 (admin list)")],
-    "SQA_CERT_SEARCH": [(("no-such-subject", "", 100), "subject=no-such-subject"),
-                        (("", "00ff00ff00ff", 100), "serial=absent"),
-                        (("", "", 100), "no filter, latest 100")],
+    # ?4 and ?5: the rowid window the gateway computes (STORE_CERT_WINDOW below
+    # the newest); "TOP" and "LO" are filled in from DB
+    "SQA_CERT_SEARCH": [(("no-such-subject", "", 100, "TOP", "LO"),
+                         "subject=no-such-subject (one window of 50,000)"),
+                        (("", "", 100, "TOP", "LO"), "no filter, latest 100")],
+    "SQA_CERT_SEARCH_SERIAL": [(("", "00ff00ff00ff", 100), "serial=absent")],
 }
+CERT_WINDOW = 50000  # gateway/store.h STORE_CERT_WINDOW
 
 
 def strip_comments(text):
@@ -113,8 +117,11 @@ def main():
     print()
     print("time on this database (median of 3, ms):")
     stmts = dict(statements(src))
+    top = db.execute("SELECT coalesce(max(id), 0) + 1 FROM certificates").fetchone()[0]
+    fill = {"TOP": top, "LO": max(top - CERT_WINDOW, 0)}
     for name, cases in TIMED.items():
         for args, what in cases:
+            args = tuple(fill.get(a, a) if isinstance(a, str) else a for a in args)
             v = []
             for _ in range(3):
                 t = time.perf_counter()

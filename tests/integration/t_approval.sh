@@ -97,6 +97,14 @@ check "the certificate verifies against chain.pem" openssl verify -CAfile "$PKI/
 check "approving twice: refused (409)" not ctl approve "$ID1"
 check "scepgwctl certs --subject appr-1 lists one certificate" \
 	count_is 1 "$(ctl certs --subject appr-1 | grep -c 'CN=appr-1' || true)"
+check "certificates?before=x: 400 with the reason" bash -c "
+	test \"\$(curl -sS --cacert '$PKI/chain.pem' -H 'Authorization: Bearer $READ_TOKEN' \
+		-o '$T/api.out' -w '%{http_code}' '$ADMIN_URL/api/v1/certificates?before=x')\" = 400 &&
+	grep -q 'before' '$T/api.out'"
+check "certificates?before=<newest>: older ones only, and no next on a small store" bash -c "
+	curl -sS --cacert '$PKI/chain.pem' -H 'Authorization: Bearer $READ_TOKEN' \
+		'$ADMIN_URL/api/v1/certificates?before=1&limit=5' |
+	python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(d[\"certificates\"] != [] or \"next\" in d)'"
 
 # --- rejection -------------------------------------------------------------------
 check "another PKCSReq to the manual profile: PENDING" \

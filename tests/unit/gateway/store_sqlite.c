@@ -745,6 +745,19 @@ cert_each(void *arg, const struct store_cert *c)
 	return 0;
 }
 
+/* store_cert_search: the rows found; *next as it answered */
+static int
+search(struct fx *f, const char *subject, const char *serial, size_t max, size_t window,
+       int64_t before, int64_t *next)
+{
+	struct store_cert_filter q = {
+	    .subject = subject, .serial = serial, .before = before, .window = window, .max = max};
+	int n = 0;
+
+	assert_int_equal(store_cert_search(f->s, &q, cert_each, &n, next), 0);
+	return n;
+}
+
 static void
 test_cert_search(void **state)
 {
@@ -752,7 +765,7 @@ test_cert_search(void **state)
 	struct store_txn t;
 	struct store_cert c;
 	struct store_stats st = {0};
-	int n = 0;
+	int64_t next = -1;
 
 	fx_open(f);
 	for (int i = 0; i < 3; i++) {
@@ -766,28 +779,30 @@ test_cert_search(void **state)
 		snprintf(c.subject, sizeof(c.subject), "CN=Host-%d,O=Example", i);
 		assert_int_equal(store_txn_issue(f->s, &t, &c), 0);
 	}
-	assert_int_equal(store_cert_search(f->s, "", "", 10, cert_each, &n), 0);
-	assert_int_equal(n, 3);
-	n = 0;
-	assert_int_equal(store_cert_search(f->s, "host-1", "", 10, cert_each, &n), 0);
-	assert_int_equal(n, 1);
-	n = 0;
-	assert_int_equal(store_cert_search(f->s, "", "a2", 10, cert_each, &n), 0);
-	assert_int_equal(n, 1);
-	n = 0;
+	assert_int_equal(search(f, "", "", 10, 0, 0, &next), 3);
+	assert_int_equal(next, 0);
+	assert_int_equal(search(f, "host-1", "", 10, 0, 0, &next), 1);
+	assert_int_equal(search(f, "", "a2", 10, 0, 0, &next), 1);
 	/* serial and subject together: both must match */
-	assert_int_equal(store_cert_search(f->s, "host-2", "a2", 10, cert_each, &n), 0);
-	assert_int_equal(n, 1);
-	n = 0;
-	assert_int_equal(store_cert_search(f->s, "host-1", "a2", 10, cert_each, &n), 0);
-	assert_int_equal(n, 0);
-	assert_int_equal(store_cert_search(f->s, "", "a9", 10, cert_each, &n), 0);
-	assert_int_equal(n, 0);
-	assert_int_equal(store_cert_search(f->s, "%", "", 10, cert_each, &n), 0);
-	assert_int_equal(n, 0);
-	n = 0;
-	assert_int_equal(store_cert_search(f->s, "", "", 2, cert_each, &n), 0);
-	assert_int_equal(n, 2);
+	assert_int_equal(search(f, "host-2", "a2", 10, 0, 0, &next), 1);
+	assert_int_equal(search(f, "host-1", "a2", 10, 0, 0, &next), 0);
+	assert_int_equal(search(f, "", "a9", 10, 0, 0, &next), 0);
+	assert_int_equal(search(f, "%", "", 10, 0, 0, &next), 0);
+	/* a full page continues below its last row */
+	assert_int_equal(search(f, "", "", 2, 0, 0, &next), 2);
+	assert_int_equal(next, 2);
+	assert_int_equal(search(f, "", "", 2, 0, next, &next), 1);
+	assert_int_equal(next, 0);
+	/* the window bounds what one call reads: the oldest match is found
+	 * only by following next */
+	assert_int_equal(search(f, "host-0", "", 10, 1, 0, &next), 0);
+	assert_int_equal(next, 3);
+	assert_int_equal(search(f, "host-0", "", 10, 1, next, &next), 0);
+	assert_int_equal(next, 2);
+	assert_int_equal(search(f, "host-0", "", 10, 1, next, &next), 1);
+	assert_int_equal(next, 0);
+	assert_int_equal(search(f, "", "", 10, 2, 0, &next), 2);
+	assert_int_equal(next, 2);
 	assert_int_equal(store_stats(f->s, &st), 0);
 	assert_true(st.statements > 0);
 }
