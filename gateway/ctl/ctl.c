@@ -23,6 +23,7 @@
 
 #define CTL_MAX_REPLY (8 * 1024 * 1024)
 #define CTL_PATH 1024
+#define CTL_CERTS 100 /* rows scepgwctl certs gathers before it stops */
 
 struct ctl {
 	char url[CTL_PATH], token_file[CTL_PATH], cacert[CTL_PATH], cert[CTL_PATH], key[CTL_PATH];
@@ -336,13 +337,9 @@ print_human(const char *cmd, const json_t *o)
 {
 	if (!strcmp(cmd, "pending"))
 		print_txns(json_object_get(o, "transactions"));
-	else if (!strcmp(cmd, "certs")) {
+	else if (!strcmp(cmd, "certs"))
 		print_certs(json_object_get(o, "certificates"));
-		/* a search reads a bounded window of the store per request */
-		if (json_integer_value(json_object_get(o, "next")) > 0)
-			printf("(older certificates not searched: add --before %lld)\n",
-			       (long long)json_integer_value(json_object_get(o, "next")));
-	} else if (!strcmp(cmd, "challenge")) {
+	else if (!strcmp(cmd, "challenge")) {
 		time_t e = (time_t)json_integer_value(json_object_get(o, "expires"));
 		char when[64];
 		struct tm tm;
@@ -429,8 +426,10 @@ request_for(const struct ctl *c, const char *cmd, const char *arg, char *p, size
 	return 0;
 }
 
+/* One request; *ret the parsed reply when it is a 2xx JSON object (the
+ * caller's), else the error printed. */
 static int
-run(struct ctl *c, const char *cmd, const char *arg)
+request(struct ctl *c, const char *cmd, const char *arg, json_t **ret)
 {
 	struct reply r = {0};
 	char path[2 * CTL_PATH], *body;
@@ -438,6 +437,7 @@ run(struct ctl *c, const char *cmd, const char *arg)
 	long code;
 	int rc = 1;
 
+	*ret = NULL;
 	if (request_for(c, cmd, arg, path, sizeof(path), &body) < 0) {
 		usage();
 		return 2;
@@ -447,20 +447,66 @@ run(struct ctl *c, const char *cmd, const char *arg)
 	if (code < 0)
 		goto out;
 	o = r.buf != NULL ? json_loads(r.buf, 0, NULL) : NULL;
-	if (code >= 200 && code < 300 && o != NULL) {
-		if (c->json)
-			fputs(r.buf, stdout);
-		else
-			print_human(cmd, o);
+	if (code >= 200 && code < 300 && json_is_object(o)) {
+		*ret = o;
 		rc = 0;
 	} else {
 		fprintf(stderr, "scepgwctl: %s: HTTP %ld: %s\n", cmd, code,
 			o != NULL ? js(o, "error") : (r.buf != NULL ? r.buf : ""));
+		json_decref(o);
 	}
-	json_decref(o);
 out:
 	free(r.buf);
 	return rc;
+}
+
+/* certs, for a person: one search reads a bounded window of the store
+ * (GET /api/v1/certificates), so follow "next" until CTL_CERTS rows or the
+ * oldest certificate. */
+static int
+run_certs(struct ctl *c)
+{
+	json_t *all = json_array(), *o = NULL;
+	json_int_t next = 0;
+	char before[32];
+	int rc = all == NULL;
+
+	while (rc == 0 && (rc = request(c, "certs", NULL, &o)) == 0) {
+		json_array_extend(all, json_object_get(o, "certificates"));
+		next = json_integer_value(json_object_get(o, "next"));
+		json_decref(o);
+		if (next <= 0 || json_array_size(all) >= CTL_CERTS)
+			break;
+		snprintf(before, sizeof(before), "%lld", (long long)next);
+		c->before = before;
+	}
+	if (rc == 0) {
+		print_certs(all);
+		if (next > 0)
+			printf("(more: scepgwctl certs ... --before %lld)\n", (long long)next);
+	}
+	json_decref(all);
+	return rc;
+}
+
+static int
+run(struct ctl *c, const char *cmd, const char *arg)
+{
+	json_t *o;
+	int rc;
+
+	if (!strcmp(cmd, "certs") && !c->json)
+		return run_certs(c);
+	if ((rc = request(c, cmd, arg, &o)) != 0)
+		return rc;
+	if (c->json) {
+		json_dumpf(o, stdout, JSON_COMPACT);
+		putchar('\n');
+	} else {
+		print_human(cmd, o);
+	}
+	json_decref(o);
+	return 0;
 }
 
 static int
