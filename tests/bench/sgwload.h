@@ -13,7 +13,9 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#define SL_NONCE_LEN 16
+#include "scepc.h"
+
+#define SL_NONCE_LEN SCEPC_NONCE_LEN
 
 /* Failure kinds; sl_kind_name gives the report name.  SL_OK is success. */
 enum sl_kind {

@@ -19,7 +19,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
-static int nid_msgtype, nid_status, nid_failinfo, nid_snonce, nid_rnonce, nid_txid;
+static const struct scepc_nids *scep; /* scepc_nids(), set by sl_init_oids */
 
 const char *
 sl_kind_name(int kind)
@@ -33,47 +33,20 @@ sl_kind_name(int kind)
 	return kind >= 0 && kind < SL_NKINDS ? names[kind] : "unknown";
 }
 
-static int
-oid(const char *num, const char *sn, const char *ln)
-{
-	int nid = OBJ_txt2nid(num);
-
-	if (nid == NID_undef)
-		nid = OBJ_create(num, sn, ln);
-	return nid;
-}
-
 int
 sl_init_oids(void)
 {
-	nid_msgtype = oid("2.16.840.1.113733.1.9.2", "scepMessageType", "SCEP messageType");
-	nid_status = oid("2.16.840.1.113733.1.9.3", "scepPkiStatus", "SCEP pkiStatus");
-	nid_failinfo = oid("2.16.840.1.113733.1.9.4", "scepFailInfo", "SCEP failInfo");
-	nid_snonce = oid("2.16.840.1.113733.1.9.5", "scepSenderNonce", "SCEP senderNonce");
-	nid_rnonce = oid("2.16.840.1.113733.1.9.6", "scepRecipientNonce", "SCEP recipientNonce");
-	nid_txid = oid("2.16.840.1.113733.1.9.7", "scepTransactionID", "SCEP transactionID");
-	return nid_msgtype && nid_status && nid_failinfo && nid_snonce && nid_rnonce && nid_txid
-		   ? 0
-		   : -1;
+	scep = scepc_nids();
+	return scep ? 0 : -1;
 }
 
 /* ---- GetCACert ---------------------------------------------------------- */
-
-static int
-ctype_is(const char *ctype, const char *want)
-{
-	size_t n = strlen(want);
-
-	if (!ctype || strncasecmp(ctype, want, n) != 0)
-		return 0;
-	return ctype[n] == '\0' || ctype[n] == ';' || ctype[n] == ' ';
-}
 
 STACK_OF(X509) * sl_parse_cacert(const char *ctype, const unsigned char *p, size_t n)
 {
 	STACK_OF(X509) *certs = NULL;
 
-	if (ctype_is(ctype, "application/x-x509-ca-cert")) {
+	if (scepc_ctype_is(ctype, "application/x-x509-ca-cert")) {
 		const unsigned char *q = p;
 		X509 *x = d2i_X509(NULL, &q, (long)n);
 
@@ -85,7 +58,7 @@ STACK_OF(X509) * sl_parse_cacert(const char *ctype, const unsigned char *p, size
 		}
 		return certs;
 	}
-	if (ctype_is(ctype, "application/x-x509-ca-ra-cert")) {
+	if (scepc_ctype_is(ctype, "application/x-x509-ca-ra-cert")) {
 		const unsigned char *q = p;
 		CMS_ContentInfo *cms = d2i_CMS_ContentInfo(NULL, &q, (long)n);
 
@@ -174,134 +147,31 @@ fail:
 
 /* ---- PKCSReq ------------------------------------------------------------ */
 
-static int
-printable_ok(const char *s)
-{
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      strchr(" '()+,-./:=?", c)))
-			return 0;
-	}
-	return 1;
-}
-
-static X509_NAME *
-cn_name(const char *cn)
-{
-	X509_NAME *nm = X509_NAME_new();
-
-	if (nm && !X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_UTF8, (const unsigned char *)cn,
-					      -1, -1, 0)) {
-		X509_NAME_free(nm);
-		return NULL;
-	}
-	return nm;
-}
-
-static int
-make_csr(const struct sl_build_params *p, const struct sl_item *it, unsigned char **der, int *len)
-{
-	X509_REQ *req = X509_REQ_new();
-	X509_NAME *nm = cn_name(it->cn);
-	int ok = 0;
-
-	*der = NULL;
-	if (!req || !nm || !X509_REQ_set_version(req, 0) || !X509_REQ_set_subject_name(req, nm) ||
-	    !X509_REQ_set_pubkey(req, it->key))
-		goto out;
-	if (p->challenge &&
-	    !X509_REQ_add1_attr_by_NID(
-		req, NID_pkcs9_challengePassword,
-		printable_ok(p->challenge) ? V_ASN1_PRINTABLESTRING : V_ASN1_UTF8STRING,
-		(const unsigned char *)p->challenge, (int)strlen(p->challenge)))
-		goto out;
-	if (!X509_REQ_sign(req, it->key, p->md))
-		goto out;
-	*len = i2d_X509_REQ(req, der);
-	ok = *len > 0;
-out:
-	X509_NAME_free(nm);
-	X509_REQ_free(req);
-	return ok ? 0 : -1;
-}
-
-static X509 *
-make_signer(const struct sl_build_params *p, const struct sl_item *it)
-{
-	X509 *x = X509_new();
-	X509_NAME *nm = cn_name(it->cn);
-	BIGNUM *bn = BN_new();
-	ASN1_INTEGER *serial = NULL;
-	int ok = 0;
-
-	if (!x || !nm || !bn || !BN_rand(bn, 63, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ANY))
-		goto out;
-	serial = BN_to_ASN1_INTEGER(bn, NULL);
-	ok = serial && X509_set_version(x, 2) && X509_set_serialNumber(x, serial) &&
-	     X509_set_subject_name(x, nm) && X509_set_issuer_name(x, nm) &&
-	     X509_gmtime_adj(X509_getm_notBefore(x), -300) &&
-	     X509_gmtime_adj(X509_getm_notAfter(x), 7 * 86400) && X509_set_pubkey(x, it->key) &&
-	     X509_sign(x, it->key, p->md);
-out:
-	ASN1_INTEGER_free(serial);
-	BN_free(bn);
-	X509_NAME_free(nm);
-	if (!ok) {
-		X509_free(x);
-		x = NULL;
-	}
-	return x;
-}
-
 /* pkiMessage = SignedData(id-data, DER EnvelopedData(CSR)) with the SCEP attributes. */
 int
 sl_build_pkcsreq(const struct sl_build_params *p, struct sl_item *it)
 {
-	unsigned char *csr = NULL, *env_der = NULL;
-	int csrlen = 0, envlen, n, rc = -1;
-	STACK_OF(X509) *recips = sk_X509_new_null();
-	BIO *in = NULL;
-	CMS_ContentInfo *env = NULL, *cms = NULL;
-	CMS_SignerInfo *si;
+	struct scepc_csr c = {
+	    .cn = it->cn, .challenge = p->challenge, .challenge_utf8 = -1, .md = p->md};
+	struct scepc_wrap w = {.msg_type = 19,
+			       .txid = it->txid,
+			       .nonce = it->nonce,
+			       .key = it->key,
+			       .ra_enc = p->ra_enc,
+			       .md = p->md,
+			       .cipher = p->cipher};
+	unsigned char *csr = NULL;
+	const char *why;
+	int csrlen = 0, rc = -1;
 
-	if (!recips || !sk_X509_push(recips, p->ra_enc) || make_csr(p, it, &csr, &csrlen) < 0 ||
+	if (scepc_make_csr(&c, it->key, &csr, &csrlen) < 0 ||
 	    RAND_bytes(it->nonce, SL_NONCE_LEN) != 1)
 		goto out;
-	it->signer = make_signer(p, it);
-	in = BIO_new_mem_buf(csr, csrlen);
-	if (!it->signer || !in)
-		goto out;
-	env = CMS_encrypt(recips, in, p->cipher, CMS_BINARY);
-	envlen = env ? i2d_CMS_ContentInfo(env, &env_der) : -1;
-	if (envlen <= 0)
-		goto out;
-	BIO_free(in);
-	in = BIO_new_mem_buf(env_der, envlen);
-	cms = CMS_sign(NULL, NULL, NULL, NULL, CMS_PARTIAL | CMS_BINARY);
-	si = cms ? CMS_add1_signer(cms, it->signer, it->key, p->md, CMS_BINARY | CMS_NOSMIMECAP)
-		 : NULL;
-	if (!si || !in ||
-	    !CMS_signed_add1_attr_by_NID(si, nid_msgtype, V_ASN1_PRINTABLESTRING, "19", 2) ||
-	    !CMS_signed_add1_attr_by_NID(si, nid_txid, V_ASN1_PRINTABLESTRING, it->txid,
-					 (int)strlen(it->txid)) ||
-	    !CMS_signed_add1_attr_by_NID(si, nid_snonce, V_ASN1_OCTET_STRING, it->nonce,
-					 SL_NONCE_LEN) ||
-	    !CMS_final(cms, in, NULL, CMS_BINARY))
-		goto out;
-	n = i2d_CMS_ContentInfo(cms, &it->der);
-	if (n <= 0)
-		goto out;
-	it->derlen = (size_t)n;
-	rc = 0;
+	w.signer = it->signer = scepc_make_signer(it->cn, it->key, p->md, 0);
+	if (it->signer && scepc_wrap(&w, csr, csrlen, &it->der, &it->derlen, &why) == 0)
+		rc = 0;
 out:
-	CMS_ContentInfo_free(cms);
-	CMS_ContentInfo_free(env);
-	OPENSSL_free(env_der);
 	OPENSSL_free(csr);
-	BIO_free(in);
-	sk_X509_free(recips);
 	return rc;
 }
 
@@ -339,21 +209,6 @@ str_eq(const ASN1_STRING *s, const void *want, size_t n)
 {
 	return s && (size_t)ASN1_STRING_length(s) == n &&
 	       memcmp(ASN1_STRING_get0_data(s), want, n) == 0;
-}
-
-/* The content-encryption algorithm of a DER EnvelopedData (no CMS getter in 3.0). */
-static int
-envelope_cipher_nid(const unsigned char *p, long n)
-{
-	const unsigned char *q = p;
-	PKCS7 *p7 = d2i_PKCS7(NULL, &q, n);
-	int nid = NID_undef;
-
-	if (p7 && PKCS7_type_is_enveloped(p7) && p7->d.enveloped && p7->d.enveloped->enc_data &&
-	    p7->d.enveloped->enc_data->algorithm)
-		nid = OBJ_obj2nid(p7->d.enveloped->enc_data->algorithm->algorithm);
-	PKCS7_free(p7);
-	return nid;
 }
 
 static int
@@ -408,7 +263,7 @@ check_success(const struct sl_verify_params *p, struct sl_item *it, const unsign
 		rc = SL_BAD_REPLY;
 		goto out;
 	}
-	it->reply_cipher_nid = envelope_cipher_nid(data, (long)len);
+	it->reply_cipher_nid = scepc_envelope_cipher_nid(data, (long)len);
 	if (!CMS_decrypt(env, it->key, it->signer, NULL, out, CMS_BINARY))
 		goto out;
 	inner = d2i_CMS_bio(out, NULL);
@@ -466,16 +321,16 @@ verify(const struct sl_verify_params *p, struct sl_item *it)
 	CMS_SignerInfo_get0_algs(si, NULL, NULL, &dig, NULL);
 	X509_ALGOR_get0(&dobj, NULL, NULL, dig);
 	it->reply_md_nid = OBJ_obj2nid(dobj);
-	if (!str_eq(attr(si, nid_msgtype, V_ASN1_PRINTABLESTRING), "3", 1))
+	if (!str_eq(attr(si, scep->msgtype, V_ASN1_PRINTABLESTRING), "3", 1))
 		goto out;
-	if (!str_eq(attr(si, nid_txid, V_ASN1_PRINTABLESTRING), it->txid, strlen(it->txid)) ||
-	    !str_eq(attr(si, nid_rnonce, V_ASN1_OCTET_STRING), it->nonce, SL_NONCE_LEN)) {
+	if (!str_eq(attr(si, scep->txid, V_ASN1_PRINTABLESTRING), it->txid, strlen(it->txid)) ||
+	    !str_eq(attr(si, scep->rnonce, V_ASN1_OCTET_STRING), it->nonce, SL_NONCE_LEN)) {
 		rc = SL_BAD_ECHO;
 		goto out;
 	}
-	s = attr(si, nid_status, V_ASN1_PRINTABLESTRING);
+	s = attr(si, scep->status, V_ASN1_PRINTABLESTRING);
 	if (str_eq(s, "2", 1)) {
-		const ASN1_STRING *f = attr(si, nid_failinfo, V_ASN1_PRINTABLESTRING);
+		const ASN1_STRING *f = attr(si, scep->failinfo, V_ASN1_PRINTABLESTRING);
 
 		if (f && ASN1_STRING_length(f) == 1)
 			it->failinfo = ASN1_STRING_get0_data(f)[0] - '0';

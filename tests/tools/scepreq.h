@@ -12,7 +12,9 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#define SR_NONCE_LEN 16
+#include "scepc.h"
+
+#define SR_NONCE_LEN SCEPC_NONCE_LEN
 
 enum sr_status {
 	SR_SUCCESS = 0,

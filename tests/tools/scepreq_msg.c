@@ -2,6 +2,7 @@
  * scepreq message codec: builds PKCSReq pkiMessages and verifies CertReps with the
  * OpenSSL 3 CMS API.  Deliberately independent of the gateway's codec.
  */
+#include "scepc.h"
 #include "scepreq.h"
 
 #include <stdarg.h>
@@ -18,7 +19,7 @@
 
 int sr_verbose;
 
-static int nid_msgtype, nid_status, nid_failinfo, nid_snonce, nid_rnonce, nid_txid, nid_failtext;
+static const struct scepc_nids *scep; /* scepc_nids(), set by sr_init_oids */
 
 void
 sr_log(const char *tag, const char *fmt, ...)
@@ -51,28 +52,11 @@ sr_ossl_err(const char *tag, const char *fmt, ...)
 	}
 }
 
-static int
-oid(const char *num, const char *sn, const char *ln)
-{
-	int nid = OBJ_txt2nid(num);
-
-	if (nid == NID_undef)
-		nid = OBJ_create(num, sn, ln);
-	return nid;
-}
-
 int
 sr_init_oids(void)
 {
-	nid_msgtype = oid("2.16.840.1.113733.1.9.2", "scepMessageType", "SCEP messageType");
-	nid_status = oid("2.16.840.1.113733.1.9.3", "scepPkiStatus", "SCEP pkiStatus");
-	nid_failinfo = oid("2.16.840.1.113733.1.9.4", "scepFailInfo", "SCEP failInfo");
-	nid_snonce = oid("2.16.840.1.113733.1.9.5", "scepSenderNonce", "SCEP senderNonce");
-	nid_rnonce = oid("2.16.840.1.113733.1.9.6", "scepRecipientNonce", "SCEP recipientNonce");
-	nid_txid = oid("2.16.840.1.113733.1.9.7", "scepTransactionID", "SCEP transactionID");
-	nid_failtext = oid("1.3.6.1.5.5.7.24.1", "scepFailInfoText", "SCEP failInfoText");
-	if (!nid_msgtype || !nid_status || !nid_failinfo || !nid_snonce || !nid_rnonce ||
-	    !nid_txid || !nid_failtext) {
+	scep = scepc_nids();
+	if (!scep) {
 		sr_ossl_err(NULL, "cannot register SCEP OIDs");
 		return -1;
 	}
@@ -114,22 +98,12 @@ sr_describe_cert(const char *tag, const char *what, X509 *x)
 
 /* ---- GetCACert ---- */
 
-static int
-ctype_is(const char *ctype, const char *want)
-{
-	size_t n = strlen(want);
-
-	if (!ctype || strncasecmp(ctype, want, n) != 0)
-		return 0;
-	return ctype[n] == '\0' || ctype[n] == ';' || ctype[n] == ' ';
-}
-
 STACK_OF(X509) *
     sr_parse_cacert(const char *ctype, const unsigned char *p, size_t n, const char *tag)
 {
 	STACK_OF(X509) *certs = NULL;
 
-	if (ctype_is(ctype, "application/x-x509-ca-cert")) {
+	if (scepc_ctype_is(ctype, "application/x-x509-ca-cert")) {
 		const unsigned char *q = p;
 		X509 *x = d2i_X509(NULL, &q, (long)n);
 
@@ -146,7 +120,7 @@ STACK_OF(X509) *
 		}
 		return certs;
 	}
-	if (ctype_is(ctype, "application/x-x509-ca-ra-cert")) {
+	if (scepc_ctype_is(ctype, "application/x-x509-ca-ra-cert")) {
 		BIO *b = BIO_new_mem_buf(p, (int)n);
 		CMS_ContentInfo *cms = b ? d2i_CMS_bio(b, NULL) : NULL;
 
@@ -226,130 +200,24 @@ sr_pick_ra(STACK_OF(X509) * certs, X509 **enc, X509 **sig)
 /* ---- PKCSReq ---- */
 
 static int
-printable_ok(const char *s)
-{
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      strchr(" '()+,-./:=?", c)))
-			return 0;
-	}
-	return 1;
-}
-
-static X509_NAME *
-cn_name(const char *cn)
-{
-	X509_NAME *nm = X509_NAME_new();
-
-	if (nm && !X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_UTF8, (const unsigned char *)cn,
-					      (int)strlen(cn), -1, 0)) {
-		X509_NAME_free(nm);
-		return NULL;
-	}
-	return nm;
-}
-
-static int
-add_san(X509_REQ *req, const char *const *sans, int nsans)
-{
-	GENERAL_NAMES *gens = sk_GENERAL_NAME_new_null();
-	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
-	X509_EXTENSION *ext = NULL;
-	int ok = 0;
-
-	if (!gens || !exts)
-		goto out;
-	for (int i = 0; i < nsans; i++) {
-		GENERAL_NAME *g = GENERAL_NAME_new();
-		ASN1_IA5STRING *s = ASN1_IA5STRING_new();
-
-		if (!g || !s || !ASN1_STRING_set(s, sans[i], (int)strlen(sans[i]))) {
-			GENERAL_NAME_free(g);
-			ASN1_IA5STRING_free(s);
-			goto out;
-		}
-		GENERAL_NAME_set0_value(g, GEN_DNS, s);
-		if (!sk_GENERAL_NAME_push(gens, g)) {
-			GENERAL_NAME_free(g);
-			goto out;
-		}
-	}
-	ext = X509V3_EXT_i2d(NID_subject_alt_name, 0, gens);
-	if (!ext || !sk_X509_EXTENSION_push(exts, ext))
-		goto out;
-	ext = NULL;
-	ok = X509_REQ_add_extensions(req, exts);
-out:
-	X509_EXTENSION_free(ext);
-	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
-	GENERAL_NAMES_free(gens);
-	return ok ? 0 : -1;
-}
-
-static int
 make_csr(const struct sr_req_params *p, EVP_PKEY *key, unsigned char **der, int *derlen)
 {
-	X509_REQ *req = X509_REQ_new();
-	X509_NAME *nm = cn_name(p->cn);
-	int ok = 0;
+	struct scepc_csr c = {.cn = p->cn,
+			      .challenge = p->challenge,
+			      .challenge_utf8 = p->challenge_utf8,
+			      .sans = p->sans,
+			      .nsans = p->nsans,
+			      .md = p->md};
 
-	*der = NULL;
-	if (!req || !nm || !X509_REQ_set_version(req, 0) || !X509_REQ_set_subject_name(req, nm) ||
-	    !X509_REQ_set_pubkey(req, key))
-		goto out;
-	if (p->challenge) {
-		int utf8 = p->challenge_utf8 >= 0 ? p->challenge_utf8 : !printable_ok(p->challenge);
-
-		if (!X509_REQ_add1_attr_by_NID(req, NID_pkcs9_challengePassword,
-					       utf8 ? V_ASN1_UTF8STRING : V_ASN1_PRINTABLESTRING,
-					       (const unsigned char *)p->challenge,
-					       (int)strlen(p->challenge)))
-			goto out;
-	}
-	if (p->nsans > 0 && add_san(req, p->sans, p->nsans) < 0)
-		goto out;
-	if (!X509_REQ_sign(req, key, p->md))
-		goto out;
-	*derlen = i2d_X509_REQ(req, der);
-	ok = *derlen > 0;
-out:
-	X509_NAME_free(nm);
-	X509_REQ_free(req);
-	return ok ? 0 : -1;
+	return scepc_make_csr(&c, key, der, derlen);
 }
 
+/* A skewed client clock shifts the signer validity along with signingTime. */
 static X509 *
 make_signer(const struct sr_req_params *p, EVP_PKEY *key)
 {
-	X509 *x = X509_new();
-	X509_NAME *nm = cn_name(p->cn);
-	BIGNUM *bn = BN_new();
-	ASN1_INTEGER *serial = NULL;
-	/* A skewed client clock shifts the signer validity along with signingTime. */
-	long skew = p->set_signing_time ? p->signing_time_offset : 0;
-	int ok = 0;
-
-	if (!x || !nm || !bn || !BN_rand(bn, 63, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ANY))
-		goto out;
-	serial = BN_to_ASN1_INTEGER(bn, NULL);
-	if (!serial || !X509_set_version(x, 2) || !X509_set_serialNumber(x, serial) ||
-	    !X509_set_subject_name(x, nm) || !X509_set_issuer_name(x, nm) ||
-	    !X509_gmtime_adj(X509_getm_notBefore(x), skew - 300) ||
-	    !X509_gmtime_adj(X509_getm_notAfter(x), skew + 7 * 86400) || !X509_set_pubkey(x, key) ||
-	    !X509_sign(x, key, p->md))
-		goto out;
-	ok = 1;
-out:
-	ASN1_INTEGER_free(serial);
-	BN_free(bn);
-	X509_NAME_free(nm);
-	if (!ok) {
-		X509_free(x);
-		x = NULL;
-	}
-	return x;
+	return scepc_make_signer(p->cn, key, p->md,
+				 p->set_signing_time ? p->signing_time_offset : 0);
 }
 
 static int
@@ -370,34 +238,6 @@ pubkey_txid(EVP_PKEY *key, char *out, size_t outlen)
 	return 0;
 }
 
-/* The content-encryption algorithm of a DER EnvelopedData (no CMS getter in OpenSSL 3.0). */
-static int
-envelope_cipher_nid(const unsigned char *p, long n)
-{
-	const unsigned char *q = p;
-	PKCS7 *p7 = d2i_PKCS7(NULL, &q, n);
-	int nid = NID_undef;
-
-	if (p7 && PKCS7_type_is_enveloped(p7) && p7->d.enveloped && p7->d.enveloped->enc_data &&
-	    p7->d.enveloped->enc_data->algorithm)
-		nid = OBJ_obj2nid(p7->d.enveloped->enc_data->algorithm->algorithm);
-	PKCS7_free(p7);
-	return nid;
-}
-
-static int
-der_of_cms(CMS_ContentInfo *cms, unsigned char **der, size_t *len)
-{
-	int n;
-
-	*der = NULL;
-	n = i2d_CMS_ContentInfo(cms, der);
-	if (n <= 0)
-		return -1;
-	*len = (size_t)n;
-	return 0;
-}
-
 /*
  * pkiMessage = SignedData(id-data, DER EnvelopedData(messageData)) signed by t->signer with the
  * SCEP attributes; t->txid and t->nonce must be set.  Stores the DER in t->der.
@@ -406,87 +246,27 @@ static int
 wrap_pkimessage(const unsigned char *data, int datalen, const struct sr_req_params *p, X509 *ra_enc,
 		struct sr_txn *t, const char *tag)
 {
-	unsigned char *env_der = NULL;
-	size_t envlen = 0;
-	STACK_OF(X509) *recips = sk_X509_new_null();
-	BIO *in = BIO_new_mem_buf(data, datalen);
-	CMS_ContentInfo *env = NULL, *cms = NULL;
-	CMS_SignerInfo *si;
-	char mt[16];
-	int rc = -1;
+	struct scepc_wrap w = {.msg_type = p->msg_type,
+			       .txid = t->txid,
+			       .nonce = t->nonce,
+			       .signer = t->signer,
+			       .key = t->sign_key ? t->sign_key : t->key,
+			       .ra_enc = ra_enc,
+			       .md = p->md,
+			       .cipher = p->cipher,
+			       .set_signing_time = p->set_signing_time,
+			       .signing_time_offset = p->signing_time_offset,
+			       .corrupt_sig = p->corrupt_sig};
+	const char *why = NULL;
 
 	t->cipher_nid = EVP_CIPHER_get_nid(p->cipher);
 	t->md_nid = EVP_MD_get_type(p->md);
-	if (!recips || !in || !sk_X509_push(recips, ra_enc))
-		goto out;
-	env = CMS_encrypt(recips, in, p->cipher, CMS_BINARY);
-	if (!env || der_of_cms(env, &env_der, &envlen) < 0) {
-		sr_ossl_err(tag, "CMS_encrypt with %s failed", EVP_CIPHER_get0_name(p->cipher));
-		goto out;
+	if (scepc_wrap(&w, data, datalen, &t->der, &t->derlen, &why) < 0) {
+		sr_ossl_err(tag, "building the pkiMessage failed: %s (%s, %s)", why,
+			    EVP_CIPHER_get0_name(p->cipher), EVP_MD_get0_name(p->md));
+		return -1;
 	}
-	BIO_free(in);
-	in = BIO_new_mem_buf(env_der, (int)envlen);
-
-	cms = CMS_sign(NULL, NULL, NULL, NULL, CMS_PARTIAL | CMS_BINARY);
-	si = cms ? CMS_add1_signer(cms, t->signer, t->sign_key ? t->sign_key : t->key, p->md,
-				   CMS_BINARY | CMS_NOSMIMECAP)
-		 : NULL;
-	if (!si) {
-		sr_ossl_err(tag, "cannot add the signer (%s)", EVP_MD_get0_name(p->md));
-		goto out;
-	}
-	snprintf(mt, sizeof(mt), "%d", p->msg_type);
-	/* Real lengths everywhere: len -1 would mean "data is an ASN1 object". */
-	if (!CMS_signed_add1_attr_by_NID(si, nid_msgtype, V_ASN1_PRINTABLESTRING, mt,
-					 (int)strlen(mt)) ||
-	    !CMS_signed_add1_attr_by_NID(si, nid_txid, V_ASN1_PRINTABLESTRING, t->txid,
-					 (int)strlen(t->txid)) ||
-	    !CMS_signed_add1_attr_by_NID(si, nid_snonce, V_ASN1_OCTET_STRING, t->nonce,
-					 SR_NONCE_LEN)) {
-		sr_ossl_err(tag, "cannot add the SCEP signed attributes");
-		goto out;
-	}
-	if (p->set_signing_time) {
-		ASN1_TIME *st = X509_time_adj_ex(NULL, 0, p->signing_time_offset, NULL);
-		/* Here len -1 is right: st is an ASN1_TIME object of type st->type. */
-		int ok = st && CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime,
-							   ASN1_STRING_type(st), st, -1);
-
-		ASN1_TIME_free(st);
-		if (!ok) {
-			sr_ossl_err(tag, "cannot add signingTime");
-			goto out;
-		}
-	}
-	if (!in || !CMS_final(cms, in, NULL, CMS_BINARY)) {
-		sr_ossl_err(tag, "CMS_final failed");
-		goto out;
-	}
-	if (p->corrupt_sig) {
-		ASN1_OCTET_STRING *sig = CMS_SignerInfo_get0_signature(si);
-		int len = ASN1_STRING_length(sig);
-		unsigned char *copy = OPENSSL_memdup(ASN1_STRING_get0_data(sig), (size_t)len);
-
-		if (!copy || len < 2) {
-			OPENSSL_free(copy);
-			goto out;
-		}
-		copy[len / 2] ^= 0x5a;
-		ASN1_OCTET_STRING_set(sig, copy, len);
-		OPENSSL_free(copy);
-	}
-	if (der_of_cms(cms, &t->der, &t->derlen) < 0)
-		goto out;
-	rc = 0;
-out:
-	if (rc < 0)
-		sr_ossl_err(tag, "building the pkiMessage failed");
-	CMS_ContentInfo_free(cms);
-	CMS_ContentInfo_free(env);
-	OPENSSL_free(env_der);
-	BIO_free(in);
-	sk_X509_free(recips);
-	return rc;
+	return 0;
 }
 
 int
@@ -509,7 +289,7 @@ sr_build_pkcsreq(const struct sr_req_params *p, X509 *ra_enc, struct sr_txn *t, 
 		snprintf(t->txid, sizeof(t->txid), "%s", p->txid);
 	else if (pubkey_txid(t->key, t->txid, sizeof(t->txid)) < 0)
 		goto out;
-	if (RAND_bytes(t->nonce, SR_NONCE_LEN) != 1)
+	if (RAND_bytes(t->nonce, SCEPC_NONCE_LEN) != 1)
 		goto out;
 	rc = wrap_pkimessage(csr, csrlen, p, ra_enc, t, tag);
 out:
@@ -522,7 +302,7 @@ sr_build_certpoll(const struct sr_txn *orig, X509 *ca, const struct sr_req_param
 		  struct sr_txn *t, const char *tag)
 {
 	const X509_NAME *issuer = X509_get_subject_name(ca);
-	X509_NAME *own = p->poll_cn ? cn_name(p->poll_cn) : NULL;
+	X509_NAME *own = p->poll_cn ? scepc_cn_name(p->poll_cn) : NULL;
 	const X509_NAME *subject = own ? own : X509_get_subject_name(orig->signer);
 	int l1 = i2d_X509_NAME(issuer, NULL), l2 = i2d_X509_NAME(subject, NULL), tot, rc;
 	unsigned char *buf, *q;
@@ -544,7 +324,7 @@ sr_build_certpoll(const struct sr_txn *orig, X509 *ca, const struct sr_req_param
 	EVP_PKEY_up_ref(t->key);
 	X509_up_ref(t->signer);
 	memcpy(t->txid, orig->txid, sizeof(t->txid));
-	rc = RAND_bytes(t->nonce, SR_NONCE_LEN) == 1
+	rc = RAND_bytes(t->nonce, SCEPC_NONCE_LEN) == 1
 		 ? wrap_pkimessage(buf, (int)(q - buf), p, ra_enc, t, tag)
 		 : -1;
 	OPENSSL_free(buf);
@@ -568,7 +348,7 @@ sr_build_ias_request(const struct sr_req_params *p, X509 *ra_enc, const X509_NAM
 		sr_ossl_err(tag, "cannot build the IssuerAndSerialNumber");
 		goto out;
 	}
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1 || RAND_bytes(t->nonce, SR_NONCE_LEN) != 1)
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1 || RAND_bytes(t->nonce, SCEPC_NONCE_LEN) != 1)
 		goto out;
 	for (size_t i = 0; i < sizeof(rnd); i++)
 		snprintf(t->txid + 2 * i, 3, "%02X", rnd[i]);
@@ -680,14 +460,14 @@ sr_load_request(const unsigned char *der, size_t len, struct sr_txn *t, const ch
 		goto out;
 	}
 	si = sk_CMS_SignerInfo_value(sis, 0);
-	s = need_attr(si, nid_txid, V_ASN1_PRINTABLESTRING, "transactionID", tag);
+	s = need_attr(si, scep->txid, V_ASN1_PRINTABLESTRING, "transactionID", tag);
 	if (!s)
 		goto out;
 	str_copy(s, t->txid, sizeof(t->txid));
-	s = need_attr(si, nid_snonce, V_ASN1_OCTET_STRING, "senderNonce", tag);
-	if (!s || ASN1_STRING_length(s) != SR_NONCE_LEN)
+	s = need_attr(si, scep->snonce, V_ASN1_OCTET_STRING, "senderNonce", tag);
+	if (!s || ASN1_STRING_length(s) != SCEPC_NONCE_LEN)
 		goto out;
-	memcpy(t->nonce, ASN1_STRING_get0_data(s), SR_NONCE_LEN);
+	memcpy(t->nonce, ASN1_STRING_get0_data(s), SCEPC_NONCE_LEN);
 	CMS_SignerInfo_get0_algs(si, NULL, NULL, &dig, NULL);
 	X509_ALGOR_get0(&dobj, NULL, NULL, dig);
 	t->md_nid = OBJ_obj2nid(dobj);
@@ -704,8 +484,8 @@ sr_load_request(const unsigned char *der, size_t len, struct sr_txn *t, const ch
 	}
 	pos = CMS_get0_content(cms);
 	if (pos && *pos)
-		t->cipher_nid =
-		    envelope_cipher_nid(ASN1_STRING_get0_data(*pos), ASN1_STRING_length(*pos));
+		t->cipher_nid = scepc_envelope_cipher_nid(ASN1_STRING_get0_data(*pos),
+							  ASN1_STRING_length(*pos));
 	t->der = OPENSSL_memdup(der, len);
 	t->derlen = len;
 	rc = t->der ? 0 : -1;
@@ -731,7 +511,7 @@ decrypt_success(const unsigned char *p, size_t n, const struct sr_txn *t, struct
 		sr_ossl_err(tag, "SUCCESS: content is not an EnvelopedData");
 		goto out;
 	}
-	r->cipher_nid = envelope_cipher_nid(p, (long)n);
+	r->cipher_nid = scepc_envelope_cipher_nid(p, (long)n);
 	ris = CMS_get0_RecipientInfos(env);
 	for (int i = 0; i < sk_CMS_RecipientInfo_num(ris); i++) {
 		CMS_RecipientInfo *ri = sk_CMS_RecipientInfo_value(ris, i);
@@ -894,7 +674,7 @@ sr_parse_certrep(const unsigned char *p, size_t n, X509 *ra_sig, const struct sr
 	X509_ALGOR_get0(&dobj, NULL, NULL, dig);
 	r->md_nid = OBJ_obj2nid(dobj);
 
-	s = need_attr(si, nid_msgtype, V_ASN1_PRINTABLESTRING, "messageType", tag);
+	s = need_attr(si, scep->msgtype, V_ASN1_PRINTABLESTRING, "messageType", tag);
 	if (!s)
 		goto out;
 	if (!str_eq(s, "3")) {
@@ -904,7 +684,7 @@ sr_parse_certrep(const unsigned char *p, size_t n, X509 *ra_sig, const struct sr
 		sr_log(tag, "reply messageType is '%s', expected 3 (CertRep)", mt);
 		goto out;
 	}
-	s = need_attr(si, nid_txid, V_ASN1_PRINTABLESTRING, "transactionID", tag);
+	s = need_attr(si, scep->txid, V_ASN1_PRINTABLESTRING, "transactionID", tag);
 	if (!s)
 		goto out;
 	if (!str_eq(s, t->txid)) {
@@ -914,24 +694,24 @@ sr_parse_certrep(const unsigned char *p, size_t n, X509 *ra_sig, const struct sr
 		sr_log(tag, "reply transactionID '%s' != ours '%s'", got, t->txid);
 		goto out;
 	}
-	s = need_attr(si, nid_rnonce, V_ASN1_OCTET_STRING, "recipientNonce", tag);
+	s = need_attr(si, scep->rnonce, V_ASN1_OCTET_STRING, "recipientNonce", tag);
 	if (!s)
 		goto out;
-	if (ASN1_STRING_length(s) != SR_NONCE_LEN ||
-	    memcmp(ASN1_STRING_get0_data(s), t->nonce, SR_NONCE_LEN) != 0) {
+	if (ASN1_STRING_length(s) != SCEPC_NONCE_LEN ||
+	    memcmp(ASN1_STRING_get0_data(s), t->nonce, SCEPC_NONCE_LEN) != 0) {
 		sr_log(tag, "reply recipientNonce does not equal our senderNonce");
 		goto out;
 	}
-	s = need_attr(si, nid_snonce, V_ASN1_OCTET_STRING, "senderNonce", tag);
+	s = need_attr(si, scep->snonce, V_ASN1_OCTET_STRING, "senderNonce", tag);
 	if (!s)
 		goto out;
-	if (ASN1_STRING_length(s) != SR_NONCE_LEN) {
+	if (ASN1_STRING_length(s) != SCEPC_NONCE_LEN) {
 		sr_log(tag, "reply senderNonce is %d bytes, expected 16", ASN1_STRING_length(s));
 		goto out;
 	}
-	if (memcmp(ASN1_STRING_get0_data(s), t->nonce, SR_NONCE_LEN) == 0)
+	if (memcmp(ASN1_STRING_get0_data(s), t->nonce, SCEPC_NONCE_LEN) == 0)
 		sr_log(tag, "note: reply senderNonce merely echoes ours");
-	s = need_attr(si, nid_status, V_ASN1_PRINTABLESTRING, "pkiStatus", tag);
+	s = need_attr(si, scep->status, V_ASN1_PRINTABLESTRING, "pkiStatus", tag);
 	if (!s)
 		goto out;
 	if (str_eq(s, "0")) {
@@ -948,7 +728,7 @@ sr_parse_certrep(const unsigned char *p, size_t n, X509 *ra_sig, const struct sr
 		goto out;
 	}
 
-	s = get_attr(si, nid_failinfo, V_ASN1_PRINTABLESTRING, "failInfo", &present, tag);
+	s = get_attr(si, scep->failinfo, V_ASN1_PRINTABLESTRING, "failInfo", &present, tag);
 	if (present && !s)
 		goto out;
 	if (s) {
@@ -966,7 +746,7 @@ sr_parse_certrep(const unsigned char *p, size_t n, X509 *ra_sig, const struct sr
 		sr_log(tag, "FAILURE reply without failInfo");
 		goto out;
 	}
-	s = get_attr(si, nid_failtext, V_ASN1_UTF8STRING, "failInfoText", &present, tag);
+	s = get_attr(si, scep->failtext, V_ASN1_UTF8STRING, "failInfoText", &present, tag);
 	if (present && !s)
 		goto out;
 	if (s)
