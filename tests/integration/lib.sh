@@ -321,13 +321,14 @@ finish() {
 	exit 0
 }
 
-# certmonger_run DIR BODY: run the certmonger daemon on a private D-Bus session
-# with private state under DIR (the system's certmonger is never touched),
-# executing BODY as its script (certmonger clears the environment: BODY must
-# use literal paths), and wait until it exits (180 s at most).  Returns 0 when
-# certmonger finished in time.
-certmonger_run() {
-	local cm=$1 body=$2 pg i
+# certmonger_start DIR BODY: start the certmonger daemon on a private D-Bus
+# session with private state under DIR (the system's certmonger is never
+# touched), executing BODY as its script from DIR (certmonger clears the
+# environment: BODY must use literal paths).  The bus's socket and config live
+# in DIR, so every process of it carries DIR on its command line
+# (certmonger_survivors).  CM_PG: its process group, stopped at exit.
+certmonger_start() {
+	local cm=$1 body=$2
 	mkdir -p "$cm"/{requests,cas,localca,tmp,config,out}
 	chmod 0700 "$cm"
 	cat >"$cm/dbus.conf" <<EOF2
@@ -351,11 +352,33 @@ EOF2
 		CERTMONGER_CONFIG_DIR="$cm/config" CERTMONGER_SYSTEM_LOCK_FILE="$cm/lock" \
 		setsid dbus-run-session --config-file="$cm/dbus.conf" -- \
 		certmonger -s -n -c "$cm/run.sh" >"$cm/certmonger.log" 2>&1 &
-	pg=$!
-	track_pgrp "$pg"
-	for ((i = 0; i < 1800; i++)); do
-		kill -0 "$pg" 2>/dev/null || { wait "$pg" 2>/dev/null || true; return 0; }
+	CM_PG=$!
+	track_pgrp "$CM_PG"
+}
+
+# certmonger_wait [SECONDS]: until the certmonger of certmonger_start exits
+# (180 s by default).  0 when it did, with its exit status in CM_RC.
+certmonger_wait() {
+	local i
+	CM_RC=
+	for ((i = 0; i < ${1:-180} * 10; i++)); do
+		if ! kill -0 "$CM_PG" 2>/dev/null; then
+			CM_RC=0
+			wait "$CM_PG" 2>/dev/null || CM_RC=$?
+			return 0
+		fi
 		sleep 0.1
 	done
 	return 1
+}
+
+# certmonger_run DIR BODY: certmonger_start, then certmonger_wait.
+certmonger_run() {
+	certmonger_start "$1" "$2"
+	certmonger_wait 180
+}
+
+# certmonger_survivors DIR: the live processes of the certmonger run in DIR.
+certmonger_survivors() {
+	ps -eo pid=,stat=,args= | awk -v cm="$1/" '$2 !~ /^Z/ && index($0, cm) && !/awk/'
 }

@@ -18,29 +18,12 @@ gw_config "$CFG"
 gw_start
 MANUAL=$BASE/scep/manual/pkiclient.exe
 CM=$T/cm
-mkdir -p "$CM"/{requests,cas,localca,tmp,config,out}
-chmod 0700 "$CM"
-cat >"$CM/dbus.conf" <<EOF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:dir=$CM</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-EOF
-
 # The script certmonger runs: it hands control to this test through files in
 # $CM (NAME.waiting when a request sits in the waiting state, NAME.go when the
 # operator decided) and records each `getcert list` it saw.
-cat >"$CM/run.sh" <<EOF
-#!/bin/bash
-cd "$CM"
+log "running certmonger on a private session bus"
+certmonger_start "$CM" "$(
+	cat <<EOF
 status() { getcert list -s -f "\$1" | sed -n 's/^[[:space:]]*status: //p' | head -n 1; }
 # wait_status FILE SECONDS REGEX: until the request's status matches REGEX
 wait_status() {
@@ -67,16 +50,7 @@ getcert add-scep-ca -s -c scepgw -u "$MANUAL" >add.out 2>&1; echo \$? >add.rc
 one approve MONITORING
 one reject 'CA_REJECTED|CA_UNCONFIGURED'
 EOF
-chmod 0700 "$CM/run.sh"
-
-log "running certmonger on a private session bus"
-env CERTMONGER_REQUESTS_DIR="$CM/requests" CERTMONGER_CAS_DIR="$CM/cas" \
-	CERTMONGER_LOCAL_CA_DIR="$CM/localca" CERTMONGER_TMPDIR="$CM/tmp" \
-	CERTMONGER_CONFIG_DIR="$CM/config" CERTMONGER_SYSTEM_LOCK_FILE="$CM/lock" \
-	setsid dbus-run-session --config-file="$CM/dbus.conf" -- \
-	certmonger -s -n -c "$CM/run.sh" >"$CM/certmonger.log" 2>&1 &
-CM_PG=$!
-track_pgrp "$CM_PG"
+)"
 
 status_of() { sed -n 's/^[[:space:]]*status: //p' "$1" 2>/dev/null | head -n 1; }
 wait_file() {
@@ -113,10 +87,7 @@ check "scepgwctl reject $IDR" ctl reject "$IDR" --reason "cm-reject is not an as
 touch "$CM/reject.go"
 
 cm_done=0
-for ((i = 0; i < 1800; i++)); do
-	kill -0 "$CM_PG" 2>/dev/null || { cm_done=1; break; }
-	sleep 0.1
-done
+certmonger_wait 180 && cm_done=1
 check "certmonger ran the script and exited" test "$cm_done" = 1
 st=$(status_of "$CM/approve.list2.out")
 check "after the approval certmonger's next poll reaches MONITORING (got '$st')" test "$st" = MONITORING
@@ -131,8 +102,7 @@ check "the rejection reason is in the device's answer (logged)" \
 check "nothing was issued for the rejected request" test ! -e "$CM/out/reject.pem"
 
 _stop_pgrp "$CM_PG"
-survivors() { ps -eo pid=,stat=,args= | awk -v cm="$CM/" '$2 !~ /^Z/ && index($0, cm) && !/awk/'; }
-check "no certmonger or dbus process survives" test -z "$(survivors)"
+check "no certmonger or dbus process survives" test -z "$(certmonger_survivors "$CM")"
 if [ "$NFAIL" -gt 0 ]; then
 	for f in "$CM"/*.out; do echo "--- $f ---"; cat "$f"; done
 	tail -n 20 "$CM/certmonger.log"

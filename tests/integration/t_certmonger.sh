@@ -15,32 +15,12 @@ gw_config "$CFG"
 gw_start "$CFG"
 
 CM=$T/cm
-mkdir -p "$CM"/{requests,cas,localca,tmp,config,out}
-chmod 0700 "$CM"
-
-# A private session bus whose socket and config live in $CM: every process of
-# this test carries $CM on its command line, which is how the end check finds
-# survivors.
-cat >"$CM/dbus.conf" <<EOF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:dir=$CM</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-EOF
-
 # certmonger clears the environment of the command it runs: the script holds
 # literal paths.  Each step's output and exit status go to files in $CM.
-cat >"$CM/run.sh" <<EOF
-#!/bin/bash
-cd "$CM"
+log "running certmonger on a private session bus"
+mark=$(gw_log_mark)
+certmonger_start "$CM" "$(
+	cat <<EOF
 getcert add-scep-ca -s -c scepgw -u "$URL" >add.out 2>&1; echo \$? >add.rc
 getcert list-cas -s -c scepgw >cas.out 2>&1 || true
 getcert request -s -c scepgw -k "$CM/out/key.pem" -f "$CM/out/cert.pem" -g 2048 \\
@@ -53,28 +33,13 @@ getcert request -s -c scepgw -k "$CM/out/bad-key.pem" -f "$CM/out/bad-cert.pem" 
 	-N CN=dev-certmonger-bad -L "wrong-$CHALLENGE" -w --wait-timeout 60 >req2.out 2>&1; echo \$? >req2.rc
 getcert list -s -f "$CM/out/bad-cert.pem" >list2.out 2>&1 || true
 EOF
-chmod 0700 "$CM/run.sh"
-
-log "running certmonger on a private session bus"
-mark=$(gw_log_mark)
-env CERTMONGER_REQUESTS_DIR="$CM/requests" CERTMONGER_CAS_DIR="$CM/cas" \
-	CERTMONGER_LOCAL_CA_DIR="$CM/localca" CERTMONGER_TMPDIR="$CM/tmp" \
-	CERTMONGER_CONFIG_DIR="$CM/config" CERTMONGER_SYSTEM_LOCK_FILE="$CM/lock" \
-	setsid dbus-run-session --config-file="$CM/dbus.conf" -- \
-	certmonger -s -n -c "$CM/run.sh" >"$CM/certmonger.log" 2>&1 &
-CM_PG=$!
-track_pgrp "$CM_PG"
+)"
 
 # certmonger exits when run.sh is done; two requests of at most 60 s each.
 cm_done=0
-for ((i = 0; i < 1800; i++)); do
-	kill -0 "$CM_PG" 2>/dev/null || { cm_done=1; break; }
-	sleep 0.1
-done
-cm_rc=0
-if [ "$cm_done" = 1 ]; then wait "$CM_PG" || cm_rc=$?; fi
+certmonger_wait 180 && cm_done=1
 check "certmonger ran the script and exited within 180 s" test "$cm_done" = 1
-check "dbus-run-session/certmonger exited 0 (got $cm_rc)" test "$cm_rc" = 0
+check "dbus-run-session/certmonger exited 0 (got $CM_RC)" test "$CM_RC" = 0
 
 status_of() { sed -n 's/^[[:space:]]*status: //p' "$1" | head -n 1; }
 rc_of() { cat "$1" 2>/dev/null || echo missing; }
@@ -131,8 +96,7 @@ check "nothing was issued for the wrong challenge" test ! -e "$CM/out/bad-cert.p
 
 # --- no process of this test survives -------------------------------------------
 _stop_pgrp "$CM_PG"
-survivors() { ps -eo pid=,stat=,args= | awk -v cm="$CM/" '$2 !~ /^Z/ && index($0, cm) && !/awk/'; }
-check "no certmonger or dbus process survives" test -z "$(survivors)"
+check "no certmonger or dbus process survives" test -z "$(certmonger_survivors "$CM")"
 
 if [ "$NFAIL" -gt 0 ]; then
 	echo "--- certmonger output ---"
