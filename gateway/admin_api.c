@@ -1,7 +1,6 @@
 /* admin_api.c: the JSON routes under /api/v1/ (design.md 5): transactions
  * (list, show, approve, reject), one-time challenges, certificates (search,
  * revoke through the backend). */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -323,7 +322,7 @@ cert_list(struct admin *a, struct evhttp_request *req, const struct admin_princi
 {
 	const char *serial_in = evhttp_find_header(q, "serial");
 	const char *before = evhttp_find_header(q, "before");
-	char serial[80] = "", *end = NULL;
+	char serial[80] = "";
 	struct store_cert_filter f = {
 	    .subject = evhttp_find_header(q, "subject"), .serial = serial, .max = limit_parse(q)};
 	json_t *arr, *o;
@@ -333,14 +332,10 @@ cert_list(struct admin *a, struct evhttp_request *req, const struct admin_princi
 		serial_norm(serial_in, serial, sizeof(serial));
 	if (serial_in != NULL && serial[0] == '\0')
 		snprintf(serial, sizeof(serial), "-"); /* not hex: matches nothing */
-	if (before != NULL) {
-		errno = 0;
-		f.before = strtoll(before, &end, 10);
-		if (errno != 0 || end == before || *end != '\0' || f.before <= 0) {
-			admin_reply_error(a, req, p, "certificates.list", 400,
-					  "before: a positive integer (the \"next\" of a reply)");
-			return;
-		}
+	if (before != NULL && id_parse(before, &f.before) < 0) {
+		admin_reply_error(a, req, p, "certificates.list", 400,
+				  "before: a positive integer (the \"next\" of a reply)");
+		return;
 	}
 	arr = json_array();
 	if (arr == NULL || store_cert_search(a->gw->store, &f, add_cert, arr, &next) < 0) {
