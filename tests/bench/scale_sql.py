@@ -35,7 +35,6 @@ TIMED = {
                         (("", "", 100, "TOP", "LO"), "no filter, latest 100")],
     "SQA_CERT_SEARCH_SERIAL": [(("", "00ff00ff00ff", 100), "serial=absent")],
 }
-CERT_WINDOW = 50000  # gateway/store.h STORE_CERT_WINDOW
 
 
 def strip_comments(text):
@@ -118,7 +117,9 @@ def main():
     print("time on this database (median of 3, ms):")
     stmts = dict(statements(src))
     top = db.execute("SELECT coalesce(max(id), 0) + 1 FROM certificates").fetchone()[0]
-    fill = {"TOP": top, "LO": max(top - CERT_WINDOW, 0)}
+    window = int(re.search(r"#define STORE_CERT_WINDOW (\d+)",
+                           open("%s/gateway/store.h" % src).read()).group(1))
+    fill = {"TOP": top, "LO": max(top - window, 0)}
     for name, cases in TIMED.items():
         for args, what in cases:
             args = tuple(fill.get(a, a) if isinstance(a, str) else a for a in args)
