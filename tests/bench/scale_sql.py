@@ -2,10 +2,10 @@
 """scale_sql.py SRC DB: EXPLAIN QUERY PLAN for every statement of the SQLite store.
 
 For tests/bench/scale.sh (issue 9, scope item 4).  Reads the statements from
-the sources, as compiled: sq_sql[] in gateway/store_sqlite_sql.h, sqa_sql[] in
-gateway/store_sqlite_adm.c (string literals and the *_COLS macros), and the
+the sources, as compiled: sq_sql[] in gateway/store/store_sqlite_sql.h, sqa_sql[] in
+gateway/store/store_sqlite_adm.c (string literals and the *_COLS macros), and the
 literal SQL passed to sq_query1() / sq_exec() / sqlite3_exec() in
-gateway/store_sqlite*.c.  Prints the plan of each on DB and flags every full
+gateway/store/store_sqlite*.c.  Prints the plan of each on DB and flags every full
 scan (a SCAN step, through an index or not) of a table whose size grows with
 use: transactions, certificates, nonces, approvals, otps.  Then times, on DB,
 the scanning SELECTs the gateway runs, with the parameters it binds (median of
@@ -63,8 +63,8 @@ def join_tokens(expr, mac):
 
 
 def statements(src):
-    files = ["gateway/store_sqlite_sql.h", "gateway/store_sqlite_adm.c",
-             "gateway/store_sqlite.c"]
+    files = ["gateway/store/store_sqlite_sql.h", "gateway/store/store_sqlite_adm.c",
+             "gateway/store/store_sqlite.c"]
     text = strip_comments("\n".join(open("%s/%s" % (src, f)).read() for f in files))
     mac = macros(text)
     out = []
@@ -118,7 +118,7 @@ def main():
     stmts = dict(statements(src))
     top = db.execute("SELECT coalesce(max(id), 0) + 1 FROM certificates").fetchone()[0]
     window = int(re.search(r"#define STORE_CERT_WINDOW (\d+)",
-                           open("%s/gateway/store.h" % src).read()).group(1))
+                           open("%s/gateway/store/store.h" % src).read()).group(1))
     fill = {"TOP": top, "LO": max(top - window, 0)}
     for name, cases in TIMED.items():
         for args, what in cases:

@@ -24,7 +24,7 @@ if grep -nE "$banned" gateway/*.[ch] gateway/*/*.[ch] backends/*.[ch] backends/*
 	fail=1
 fi
 
-for f in gateway/*.c backends/*.c backends/*/*.c; do
+for f in gateway/*.c gateway/*/*.c backends/*.c backends/*/*.c; do
 	n=$(wc -l <"$f")
 	if [ "$n" -gt 1000 ]; then
 		echo "$f has $n lines (hard cap 1000): split it by job"
