@@ -9,10 +9,14 @@
 #include <openssl/x509v3.h>
 
 #include "log.h"
+#include "pem_chain.h"
 #include "profile.h"
 #include "scep_caps.h"
 #include "scep_certrep.h"
 #include "scep_envelope.h"
+
+/* Certificates in an RA identity's CA chain file, at most. */
+#define PROFILE_MAX_CHAIN 16
 
 int
 x509_name_string(const X509_NAME *name, char *buf, size_t size)
@@ -39,38 +43,10 @@ x509_name_string(const X509_NAME *name, char *buf, size_t size)
 }
 
 static int
-load_certs(const char *path, STACK_OF(X509) * *ret, struct sgw_err *err)
-{
-	STACK_OF(X509) *sk = sk_X509_new_null();
-	BIO *b = BIO_new_file(path, "r");
-	X509 *x;
-	int r = sgw_err_set(err, SGW_EIO, "%s: cannot read", path);
-
-	if (sk == NULL || b == NULL)
-		goto out;
-	while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL)
-		if (!sk_X509_push(sk, x)) {
-			X509_free(x);
-			goto out;
-		}
-	ERR_clear_error();
-	r = sgw_err_set(err, SGW_EPARSE, "%s: no PEM certificate", path);
-	if (sk_X509_num(sk) == 0)
-		goto out;
-	*ret = sk;
-	sk = NULL;
-	r = 0;
-out:
-	sk_X509_pop_free(sk, X509_free);
-	BIO_free(b);
-	return r;
-}
-
-static int
 load_cert(const char *path, X509 **ret, struct sgw_err *err)
 {
 	STACK_OF(X509) *sk = NULL;
-	int r = load_certs(path, &sk, err);
+	int r = pem_chain_load(path, PROFILE_MAX_CHAIN, &sk, err);
 
 	if (r < 0)
 		return r;
@@ -135,7 +111,7 @@ identity_build(struct ra_identity *id, const struct cfg_ra_identity *c, struct k
 		log_warn("ra_identities.%s: signing certificate lacks keyUsage digitalSignature; "
 			 "Apple clients will refuse it",
 			 c->name);
-	return load_certs(c->ca_chain, &id->ca_chain, err);
+	return pem_chain_load(c->ca_chain, PROFILE_MAX_CHAIN, &id->ca_chain, err);
 }
 
 static int

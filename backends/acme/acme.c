@@ -29,6 +29,7 @@
 #include "acme_int.h"
 #include "acme_jws.h"
 #include "log.h"
+#include "secret_file.h"
 
 static const struct cfg_field acme_fields[] = {
     {"type", CFG_STR, offsetof(struct acme_conf, type), 1},
@@ -145,7 +146,7 @@ load_eab(struct acme *a, struct sgw_err *err)
 
 	if (a->eab.kid == NULL)
 		return 0;
-	if ((r = keyop_check_file_mode(a->eab.mac_key_file, err)) < 0)
+	if ((r = secret_file_check(a->eab.mac_key_file, err)) < 0)
 		return r;
 	if ((f = fopen(a->eab.mac_key_file, "re")) == NULL)
 		return sgw_err_set(err, SGW_EIO, "%s: %s", a->eab.mac_key_file, strerror(errno));

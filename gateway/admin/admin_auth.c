@@ -16,6 +16,7 @@
 
 #include "admin_int.h"
 #include "keyop.h"
+#include "secret_file.h"
 
 #define TOKEN_LINE_MAX 512
 #define SECRET_MAX 256
@@ -75,7 +76,7 @@ admin_tokens_load(struct admin *a, const char *file, struct sgw_err *err)
 	FILE *f;
 	int r, lineno = 0;
 
-	if ((r = keyop_check_file_mode(file, err)) < 0)
+	if ((r = secret_file_check(file, err)) < 0)
 		return r;
 	if ((f = fopen(file, "re")) == NULL)
 		return sgw_err_set(err, SGW_EIO, "admin.tokens_file: cannot open %s", file);

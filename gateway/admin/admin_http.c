@@ -18,6 +18,7 @@
 #include "keyop.h"
 #include "log.h"
 #include "metrics.h"
+#include "secret_file.h"
 #include "store.h"
 
 #define ADMIN_MAX_BODY (64 * 1024)
@@ -257,7 +258,7 @@ tls_setup(struct admin *a, struct sgw_err *err)
 		return sgw_err_set(err, SGW_ENOMEM, "SSL_CTX_new failed");
 	SSL_CTX_set_min_proto_version(a->ssl, TLS1_2_VERSION);
 	SSL_CTX_set_options(a->ssl, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET);
-	if ((r = keyop_check_file_mode(c->tls_files.key, err)) < 0)
+	if ((r = secret_file_check(c->tls_files.key, err)) < 0)
 		goto out;
 	r = -SGW_EINVAL;
 	if (SSL_CTX_use_certificate_chain_file(a->ssl, c->tls_files.cert) != 1 ||

@@ -146,3 +146,31 @@ out:
 	free(out);
 	return r;
 }
+
+int
+b64_hex_nibble(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+b64_hex_decode(const char *in, size_t len, uint8_t *out, size_t out_len)
+{
+	if (len != 2 * out_len)
+		return -SGW_EPARSE;
+	for (size_t i = 0; i < out_len; i++) {
+		int hi = b64_hex_nibble((unsigned char)in[2 * i]);
+		int lo = b64_hex_nibble((unsigned char)in[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -SGW_EPARSE;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}

@@ -1,6 +1,6 @@
 /* b64.h: the one base64 (RFC 4648 4) and base64url (RFC 4648 5) encoder and
- * decoder of scepgw.  Pure: no I/O, no logging, no globals (style.md 10);
- * fuzzed by tests/fuzz/fuzz_b64.c.  Size caps are the caller's: each caller
+ * decoder of scepgw, and its one hex decoder.  Pure: no I/O, no logging, no
+ * globals (style.md 10); fuzzed by tests/fuzz/fuzz_b64.c.  Size caps are the caller's: each caller
  * knows what it is decoding (a query, a JWS member, an EJBCA JSON field). */
 #ifndef SGW_B64_H
 #define SGW_B64_H
@@ -44,5 +44,12 @@ int b64_encode(const uint8_t *in, size_t len, enum b64_alphabet a, enum b64_mode
  * mode.  Reads exactly len bytes of in, which need not be NUL-terminated. */
 int b64_decode(const char *in, size_t len, enum b64_alphabet a, enum b64_mode m, uint8_t **ret,
 	       size_t *ret_len);
+
+/* The one hex helper: the value of a hex digit (either case), or -1. */
+int b64_hex_nibble(int c);
+/* Exactly out_len bytes from exactly 2 * out_len hex digits of in (which need
+ * not be NUL-terminated); -SGW_EPARSE otherwise.  out is written even on
+ * failure. */
+int b64_hex_decode(const char *in, size_t len, uint8_t *out, size_t out_len);
 
 #endif

@@ -15,6 +15,7 @@
 #include <openssl/pem.h>
 
 #include "keyop.h"
+#include "secret_file.h"
 
 #define KEYOP_MAX_KEYS 64
 #define KEYOP_MAX_FILE (64 * 1024)
@@ -47,83 +48,10 @@ keyop_free(struct keyop *k)
 	free(k);
 }
 
-static int
-check_stat(const char *path, const struct stat *st, struct sgw_err *err)
-{
-	if (!S_ISREG(st->st_mode))
-		return sgw_err_set(err, SGW_EINVAL, "%s: not a regular file", path);
-	if ((st->st_mode & 077) != 0)
-		return sgw_err_set(err, SGW_EDENIED,
-				   "%s: private key is accessible by group or others (mode %04o); "
-				   "chmod 600 it",
-				   path, (unsigned)(st->st_mode & 07777));
-	if (st->st_uid != geteuid() && st->st_uid != 0)
-		return sgw_err_set(err, SGW_EDENIED,
-				   "%s: private key is owned by uid %u, not by uid %u or root",
-				   path, (unsigned)st->st_uid, (unsigned)geteuid());
-	return 0;
-}
-
-int
-keyop_check_file_mode(const char *path, struct sgw_err *err)
-{
-	struct stat st;
-
-	if (stat(path, &st) != 0)
-		return sgw_err_set(err, SGW_EIO, "%s: %s", path, strerror(errno));
-	return check_stat(path, &st, err);
-}
-
-/* Read the whole file, checking the mode on the open descriptor (no race
- * between check and read). */
-static int
-read_key_file(const char *path, unsigned char **ret_buf, size_t *ret_len, struct sgw_err *err)
-{
-	struct stat st;
-	unsigned char *buf = NULL;
-	size_t len = 0;
-	ssize_t n;
-	int fd, r;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return sgw_err_set(err, SGW_EIO, "%s: %s", path, strerror(errno));
-	r = fstat(fd, &st) != 0 ? sgw_err_set(err, SGW_EIO, "%s: %s", path, strerror(errno))
-				: check_stat(path, &st, err);
-	if (r < 0)
-		goto out;
-	r = sgw_err_set(err, SGW_EINVAL, "%s: key file too large", path);
-	if (st.st_size <= 0 || st.st_size > KEYOP_MAX_FILE)
-		goto out;
-	r = sgw_err_set(err, SGW_ENOMEM, "out of memory");
-	buf = OPENSSL_secure_malloc((size_t)st.st_size + 1);
-	if (buf == NULL)
-		goto out;
-	while (len < (size_t)st.st_size) {
-		n = read(fd, buf + len, (size_t)st.st_size - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			r = sgw_err_set(err, SGW_EIO, "%s: short read", path);
-			goto out;
-		}
-		len += (size_t)n;
-	}
-	*ret_buf = buf;
-	*ret_len = len;
-	buf = NULL;
-	r = 0;
-out:
-	if (buf != NULL)
-		OPENSSL_secure_clear_free(buf, (size_t)st.st_size + 1);
-	close(fd);
-	return r;
-}
-
 int
 keyop_load(struct keyop *k, const char *id, const char *path, struct sgw_err *err)
 {
-	unsigned char *buf = NULL;
+	uint8_t *buf = NULL;
 	size_t len = 0;
 	BIO *bio = NULL;
 	EVP_PKEY *pkey = NULL;
@@ -133,7 +61,7 @@ keyop_load(struct keyop *k, const char *id, const char *path, struct sgw_err *er
 		return sgw_err_set(err, SGW_EEXIST, "key '%s' loaded twice", id);
 	if (k->n == KEYOP_MAX_KEYS)
 		return sgw_err_set(err, SGW_EINVAL, "too many keys (max %d)", KEYOP_MAX_KEYS);
-	r = read_key_file(path, &buf, &len, err);
+	r = secret_file_read(path, KEYOP_MAX_FILE, 0, &buf, &len, err);
 	if (r < 0)
 		return r;
 	r = sgw_err_set(err, SGW_EPARSE, "%s: not a PEM private key", path);
@@ -154,7 +82,7 @@ keyop_load(struct keyop *k, const char *id, const char *path, struct sgw_err *er
 out:
 	EVP_PKEY_free(pkey);
 	BIO_free(bio);
-	OPENSSL_secure_clear_free(buf, len + 1);
+	secret_file_free(buf, len);
 	return r;
 }
 

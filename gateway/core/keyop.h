@@ -15,12 +15,8 @@ struct keyop_key; /* one private key */
 struct keyop *keyop_new(void);
 void keyop_free(struct keyop *k);
 
-/* Refuse a key file that is not a regular file, is group/world accessible
- * (mode & 077) or is owned by another user than the effective uid or root. */
-int keyop_check_file_mode(const char *path, struct sgw_err *err);
-
-/* Load a PEM private key under `id` ("ra:dmz:sign", "ca:local-ca").  Checks
- * the mode first.  Loading an id twice is -SGW_EEXIST. */
+/* Load a PEM private key under `id` ("ra:dmz:sign", "ca:local-ca"), read
+ * with secret_file_read() (owner and mode checked).  Loading an id twice is -SGW_EEXIST. */
 int keyop_load(struct keyop *k, const char *id, const char *path, struct sgw_err *err);
 const struct keyop_key *keyop_find(const struct keyop *k, const char *id);
 

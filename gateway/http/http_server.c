@@ -17,6 +17,7 @@
 #include "http_server.h"
 #include "keyop.h"
 #include "log.h"
+#include "secret_file.h"
 
 #define HTTP_MAX_LISTENERS 16
 
@@ -90,7 +91,7 @@ tls_ctx_new(const struct cfg_tls *t, struct sgw_err *err)
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-	if ((r = keyop_check_file_mode(t->key, err)) < 0)
+	if ((r = secret_file_check(t->key, err)) < 0)
 		goto fail;
 	if (SSL_CTX_use_certificate_chain_file(ctx, t->cert) != 1) {
 		sgw_err_set(err, SGW_EPARSE, "%s: cannot load the TLS certificate chain", t->cert);

@@ -7,18 +7,6 @@
 #include "err.h"
 #include "scep_query.h"
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decode [s, s+len) into a new NUL-terminated string.  '+' stays '+'
  * (it is meaningful in base64; RFC 3986 query semantics, not forms). */
 static int
@@ -39,8 +27,8 @@ pct_decode(const char *s, size_t len, char **ret, size_t *ret_len)
 			free(out);
 			return -SGW_EPARSE;
 		}
-		hi = hexval(s[i + 1]);
-		lo = hexval(s[i + 2]);
+		hi = b64_hex_nibble((unsigned char)s[i + 1]);
+		lo = b64_hex_nibble((unsigned char)s[i + 2]);
 		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
 			free(out);
 			return -SGW_EPARSE;

@@ -17,6 +17,7 @@
 #include "intune_json.h"
 #include "keyop.h"
 #include "log.h"
+#include "secret_file.h"
 #include "validator_intune.h"
 
 #define VI_MARGIN 300 /* seconds before a token's expiry when it is renewed */
@@ -31,7 +32,7 @@ vi_read_secret(const char *path, char *buf, size_t size, size_t *ret_len, struct
 	ssize_t n;
 	int fd, r;
 
-	if ((r = keyop_check_file_mode(path, err)) < 0)
+	if ((r = secret_file_check(path, err)) < 0)
 		return r;
 	if ((fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC)) < 0)
 		return sgw_err_set(err, SGW_EIO, "cannot open '%s': %s", path, strerror(errno));

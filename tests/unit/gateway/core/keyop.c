@@ -16,6 +16,7 @@
 #include <openssl/x509.h>
 
 #include "keyop.h"
+#include "secret_file.h"
 
 static char dir[] = "/tmp/sgw-keyop-XXXXXX";
 static EVP_PKEY *pkey;
@@ -86,15 +87,15 @@ test_mode_checks(void **state)
 
 	(void)state;
 	path(p, sizeof(p), "good.key");
-	assert_int_equal(keyop_check_file_mode(p, &err), 0);
+	assert_int_equal(secret_file_check(p, &err), 0);
 	path(p, sizeof(p), "group.key");
-	assert_int_equal(keyop_check_file_mode(p, &err), -SGW_EDENIED);
+	assert_int_equal(secret_file_check(p, &err), -SGW_EDENIED);
 	assert_non_null(strstr(err.msg, "mode 0640"));
 	path(p, sizeof(p), "world.key");
-	assert_int_equal(keyop_check_file_mode(p, &err), -SGW_EDENIED);
+	assert_int_equal(secret_file_check(p, &err), -SGW_EDENIED);
 	path(p, sizeof(p), "missing.key");
-	assert_int_equal(keyop_check_file_mode(p, &err), -SGW_EIO);
-	assert_int_equal(keyop_check_file_mode(dir, &err), -SGW_EINVAL);
+	assert_int_equal(secret_file_check(p, &err), -SGW_EIO);
+	assert_int_equal(secret_file_check(dir, &err), -SGW_EINVAL);
 }
 
 static void

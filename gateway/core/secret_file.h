@@ -1,0 +1,29 @@
+/* secret_file.h: the one reader of secret files (private keys, static
+ * challenges, client secrets, admin token lists).  A secret file must be a
+ * regular file (no symlink followed), not accessible by group or others
+ * (mode & 077 == 0) and owned by the effective uid or root; the checks run
+ * on the open descriptor, so nothing can swap the file between check and
+ * read.  Contents live in OpenSSL's secure heap and are wiped when freed. */
+#ifndef SGW_SECRET_FILE_H
+#define SGW_SECRET_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+/* Owner and mode checks on `path` without reading it (for files a library
+ * opens itself, such as the TLS key given to OpenSSL). */
+int secret_file_check(const char *path, struct sgw_err *err);
+
+/* The whole file (1 to max bytes) into *ret_buf, NUL-terminated (the NUL is
+ * not counted in *ret_len).  With SECRET_FILE_TRIM, trailing CR and LF are
+ * dropped and what remains must not be empty.  Free with secret_file_free(). */
+#define SECRET_FILE_TRIM 1u
+int secret_file_read(const char *path, size_t max, unsigned flags, uint8_t **ret_buf,
+		     size_t *ret_len, struct sgw_err *err);
+/* NULL-safe; wipes and frees what secret_file_read() returned (len is its
+ * *ret_len: the bytes trimmed past it are zero already). */
+void secret_file_free(uint8_t *buf, size_t len);
+
+#endif
