@@ -140,13 +140,3 @@ backend_free(struct backend *b)
 	free(b->name);
 	free(b);
 }
-
-void
-backend_result_clear(struct backend_result *r)
-{
-	if (r == NULL)
-		return;
-	X509_free(r->cert);
-	sk_X509_pop_free(r->chain, X509_free);
-	memset(r, 0, sizeof(*r));
-}
