@@ -5,8 +5,7 @@
 
 #include "backend.h"
 
-extern const struct backend_ops backend_ejbca; /* backends/ejbca/ejbca.c */
-
+/* every backend type (declared in backend.h), NULL-terminated */
 static const struct backend_ops *const registry[] = {
     &backend_local,
     &backend_acme,

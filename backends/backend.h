@@ -88,6 +88,13 @@ struct backend_ops {
 	void (*free)(void *priv); /* release configure()'s allocations */
 };
 
+/* The registry: every backend type, each defined in its own folder and
+ * declared only here; backend.c lists them once, NULL-terminated, and
+ * backend_lookup() finds one by its YAML type:. */
+extern const struct backend_ops backend_local; /* local/local.c */
+extern const struct backend_ops backend_acme;  /* acme/acme.c */
+extern const struct backend_ops backend_ejbca; /* ejbca/ejbca.c */
+
 struct backend; /* an instance: ops + name + priv */
 
 const struct backend_ops *backend_lookup(const char *type);
@@ -104,8 +111,5 @@ unsigned backend_caps(const struct backend *b);
 STACK_OF(X509) * backend_ca_chain(struct backend *b); /* borrowed */
 const char *backend_name(const struct backend *b);
 void backend_free(struct backend *b); /* stops first; accepts NULL */
-
-extern const struct backend_ops backend_local;
-extern const struct backend_ops backend_acme;
 
 #endif
