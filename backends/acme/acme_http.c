@@ -11,6 +11,7 @@
 
 #include "acme_int.h"
 #include "acme_jws.h"
+#include "acme_op.h"
 #include "log.h"
 
 #define ACME_BADNONCE_RETRIES 20

@@ -8,8 +8,10 @@
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
 
+#include "acme_account.h"
 #include "acme_int.h"
 #include "acme_jws.h"
+#include "acme_op.h"
 #include "log.h"
 
 static void
@@ -110,7 +112,7 @@ acme_revoke(void *priv, const char *serial_hex, int reason, backend_op_cb cb, vo
 	op->cert_len = len;
 	OPENSSL_free(der);
 	op->after_ready = revoke_send;
-	if (op->cert_der == NULL || acme_op_later(op, 0, acme_op_ready_step) < 0) {
+	if (op->cert_der == NULL || acme_op_later(op, 0, acme_account_ready_step) < 0) {
 		acme_op_free(op);
 		return -SGW_ENOMEM;
 	}
