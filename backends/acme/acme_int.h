@@ -146,8 +146,6 @@ int acme_get(struct acme_op *op, const char *url, acme_step next);
 int acme_post(struct acme_op *op, const char *url, const char *payload, int use_jwk,
 	      acme_step next);
 void acme_nonces_clear(struct acme *a);
-/* Run step(op, NULL) after `seconds` on the loop. */
-int acme_op_later(struct acme_op *op, int seconds, acme_step step);
 
 /* acme_revoke.c */
 int acme_revoke(void *priv, const char *serial_hex, int reason, backend_op_cb cb, void *arg);

@@ -35,6 +35,29 @@ acme_op_new(struct acme *a, enum acme_op_kind kind, const char *txn)
 	return op;
 }
 
+static void
+on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct acme_op *op = arg;
+	acme_step step = op->timer_step;
+
+	(void)fd;
+	(void)what;
+	op->timer_step = NULL;
+	step(op, NULL);
+}
+
+int
+acme_op_later(struct acme_op *op, int seconds, acme_step step)
+{
+	struct timeval tv = {seconds > 0 ? seconds : 0, 0};
+
+	if (op->timer == NULL && (op->timer = evtimer_new(op->a->base, on_timer, op)) == NULL)
+		return -SGW_ENOMEM;
+	op->timer_step = step;
+	return evtimer_add(op->timer, &tv) == 0 ? 0 : -SGW_ENOMEM;
+}
+
 void
 acme_op_free(struct acme_op *op)
 {

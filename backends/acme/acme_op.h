@@ -6,6 +6,8 @@
 
 struct acme_op *acme_op_new(struct acme *a, enum acme_op_kind kind, const char *txn);
 void acme_op_free(struct acme_op *op); /* no callback */
+/* Run step(op, NULL) after `seconds` on the loop. */
+int acme_op_later(struct acme_op *op, int seconds, acme_step step);
 
 /* Each of these ends the op with its one callback and frees it. */
 void acme_op_result(struct acme_op *op, enum backend_status st, const char *fmt, ...)
