@@ -24,6 +24,7 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 
+#include "ejbca_cert.h"
 #include "ejbca_int.h"
 #include "log.h"
 

@@ -10,6 +10,7 @@
 #include <openssl/rand.h>
 
 #include "ejbca_int.h"
+#include "ejbca_user.h"
 #include "log.h"
 
 /* ---- entry points -------------------------------------------------------- */
