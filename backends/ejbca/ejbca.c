@@ -177,21 +177,10 @@ check_file(const struct ejbca *e, const char *key, const char *file, struct sgw_
 static int
 load_chain_file(struct ejbca *e, struct sgw_err *err)
 {
-	FILE *f = fopen(e->conf.ca_chain, "r");
-	uint8_t buf[64 * 1024];
-	size_t n;
-	int r;
+	struct sgw_err lerr = {{0}};
+	int r = ejbca_chain_load(e->conf.ca_chain, &e->chain, &lerr);
 
-	if (f == NULL)
-		return sgw_err_set(err, SGW_EIO, "%s.ca_chain: %s: cannot read", e->path,
-				   e->conf.ca_chain);
-	n = fread(buf, 1, sizeof(buf), f);
-	fclose(f);
-	r = ejbca_chain_from_pem(buf, n, &e->chain);
-	if (r < 0)
-		return sgw_err_set(err, r, "%s.ca_chain: %s: no PEM certificate", e->path,
-				   e->conf.ca_chain);
-	return 0;
+	return r < 0 ? sgw_err_set(err, r, "%s.ca_chain: %s", e->path, lerr.msg) : 0;
 }
 
 static int
