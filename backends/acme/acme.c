@@ -30,6 +30,8 @@
 #include "log.h"
 #include "secret_file.h"
 
+#define ACME_MAX_EAB_FILE 1024 /* the EAB MAC key file, at most */
+
 static const struct cfg_field acme_fields[] = {
     {"type", CFG_STR, offsetof(struct acme_conf, type), 1},
     {"directory", CFG_STR, offsetof(struct acme_conf, directory), 1},
@@ -129,23 +131,19 @@ acme_configure(void *priv, const char *bname, const struct cfg_node *node, const
 static int
 load_eab(struct acme *a, struct sgw_err *err)
 {
-	char buf[1024];
-	size_t n;
-	FILE *f;
+	uint8_t *buf = NULL;
+	size_t len = 0, n;
 	int r;
 
 	if (a->eab.kid == NULL)
 		return 0;
-	if ((r = secret_file_check(a->eab.mac_key_file, err)) < 0)
+	r = secret_file_read(a->eab.mac_key_file, ACME_MAX_EAB_FILE, 0, &buf, &len, err);
+	if (r < 0)
 		return r;
-	if ((f = fopen(a->eab.mac_key_file, "re")) == NULL)
-		return sgw_err_set(err, SGW_EIO, "%s: %s", a->eab.mac_key_file, strerror(errno));
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
-		n--;
-	r = acme_b64u_decode(buf, n, &a->eab_mac, &a->eab_mac_len);
-	OPENSSL_cleanse(buf, sizeof(buf));
+	for (n = len; n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '); n--)
+		;
+	r = acme_b64u_decode((const char *)buf, n, &a->eab_mac, &a->eab_mac_len);
+	secret_file_free(buf, len);
 	if (r < 0 || a->eab_mac_len == 0)
 		return sgw_err_set(err, SGW_EPARSE, "%s.eab.mac_key_file: not base64url", a->path);
 	return 0;
