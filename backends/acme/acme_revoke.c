@@ -12,6 +12,7 @@
 #include "acme_int.h"
 #include "acme_jws.h"
 #include "acme_op.h"
+#include "b64.h"
 #include "log.h"
 
 static void
@@ -64,10 +65,10 @@ load_issued(struct acme *a, const char *serial_hex, uint8_t **der, size_t *len)
 	while (*serial_hex == '0' && serial_hex[1] != '\0')
 		serial_hex++;
 	for (; *serial_hex && n < 128; serial_hex++) {
-		char c = *serial_hex >= 'A' && *serial_hex <= 'F' ? *serial_hex + 32 : *serial_hex;
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+		int v = b64_hex_nibble(*serial_hex);
+		if (v < 0)
 			return -SGW_EINVAL;
-		name[n++] = c;
+		name[n++] = "0123456789abcdef"[v]; /* the name acme_order.c saved */
 	}
 	name[n] = '\0';
 	if (n == 0 || *serial_hex != '\0')
