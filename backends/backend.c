@@ -5,8 +5,7 @@
 
 #include "backend.h"
 
-extern const struct backend_ops backend_ejbca; /* backends/ejbca/ejbca.c */
-
+/* every backend type (declared in backend.h), NULL-terminated */
 static const struct backend_ops *const registry[] = {
     &backend_local,
     &backend_acme,
@@ -139,14 +138,4 @@ backend_free(struct backend *b)
 	free(b->priv);
 	free(b->name);
 	free(b);
-}
-
-void
-backend_result_clear(struct backend_result *r)
-{
-	if (r == NULL)
-		return;
-	X509_free(r->cert);
-	sk_X509_pop_free(r->chain, X509_free);
-	memset(r, 0, sizeof(*r));
 }

@@ -28,14 +28,7 @@
 #include "keyop.h"
 #include "worker.h"
 
-enum backend_status {
-	BACKEND_ISSUED,	   /* cert (+ chain) present */
-	BACKEND_PENDING,   /* handle present; poll later */
-	BACKEND_REJECTED,  /* the CA said no; reason for the device */
-	BACKEND_FAIL_TEMP, /* try again later (CA offline, timeout) */
-	BACKEND_FAIL_PERM, /* will not work (bad CSR for this CA, misconfiguration) */
-	BACKEND_STATUS_MAX
-};
+#include "backend_result.h" /* enum backend_status, struct backend_result */
 
 enum backend_cap {
 	BACKEND_CAP_REVOKE = 1u << 0,
@@ -55,17 +48,6 @@ struct backend_request {
 	 * modified until the callback has run; when stop() prevents the
 	 * callback, until the worker pool is freed.  NULL: decode csr_der. */
 	X509_REQ *csr_req;
-};
-
-struct backend_result {
-	enum backend_status status;
-	/* owned by the result; ISSUED.  The local backend's is built in memory
-	 * with the CSR's SubjectPublicKeyInfo bytes and no decoded key:
-	 * X509_get0_pubkey() on it gives NULL (its DER, once decoded, has it). */
-	X509 *cert;
-	STACK_OF(X509) * chain; /* owned; may be NULL */
-	char handle[256];	/* PENDING */
-	char reason[256];	/* REJECTED / FAIL_*: shown to the device and logged */
 };
 
 /* The callback takes ownership of nothing: it must copy or steal (set to NULL)
@@ -106,6 +88,13 @@ struct backend_ops {
 	void (*free)(void *priv); /* release configure()'s allocations */
 };
 
+/* The registry: every backend type, each defined in its own folder and
+ * declared only here; backend.c lists them once, NULL-terminated, and
+ * backend_lookup() finds one by its YAML type:. */
+extern const struct backend_ops backend_local; /* local/local.c */
+extern const struct backend_ops backend_acme;  /* acme/acme.c */
+extern const struct backend_ops backend_ejbca; /* ejbca/ejbca.c */
+
 struct backend; /* an instance: ops + name + priv */
 
 const struct backend_ops *backend_lookup(const char *type);
@@ -122,10 +111,5 @@ unsigned backend_caps(const struct backend *b);
 STACK_OF(X509) * backend_ca_chain(struct backend *b); /* borrowed */
 const char *backend_name(const struct backend *b);
 void backend_free(struct backend *b); /* stops first; accepts NULL */
-
-void backend_result_clear(struct backend_result *r);
-
-extern const struct backend_ops backend_local;
-extern const struct backend_ops backend_acme;
 
 #endif

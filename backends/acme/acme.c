@@ -16,20 +16,21 @@
  * that finalize needs) and issued/<serial>.pem (for revokeCert, which wants
  * the whole certificate). */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
-#include <openssl/pem.h>
 
+#include "acme_account.h"
 #include "acme_int.h"
 #include "acme_jws.h"
+#include "acme_op.h"
 #include "log.h"
 #include "secret_file.h"
+
+#define ACME_MAX_EAB_FILE 1024 /* the EAB MAC key file, at most */
 
 static const struct cfg_field acme_fields[] = {
     {"type", CFG_STR, offsetof(struct acme_conf, type), 1},
@@ -126,36 +127,23 @@ acme_configure(void *priv, const char *bname, const struct cfg_node *node, const
 
 /* ---- start --------------------------------------------------------------- */
 
-int
-acme_state_path(const struct acme *a, const char *sub, const char *name, char *buf, size_t size)
-{
-	int n = sub != NULL ? snprintf(buf, size, "%s/%s/%s", a->conf.state_dir, sub, name)
-			    : snprintf(buf, size, "%s/%s", a->conf.state_dir, name);
-
-	return n > 0 && (size_t)n < size ? 0 : -SGW_EINVAL;
-}
-
 /* The EAB MAC key: base64url text in an owner-only file. */
 static int
 load_eab(struct acme *a, struct sgw_err *err)
 {
-	char buf[1024];
-	size_t n;
-	FILE *f;
+	uint8_t *buf = NULL;
+	size_t len = 0, n;
 	int r;
 
 	if (a->eab.kid == NULL)
 		return 0;
-	if ((r = secret_file_check(a->eab.mac_key_file, err)) < 0)
+	r = secret_file_read(a->eab.mac_key_file, ACME_MAX_EAB_FILE, 0, &buf, &len, err);
+	if (r < 0)
 		return r;
-	if ((f = fopen(a->eab.mac_key_file, "re")) == NULL)
-		return sgw_err_set(err, SGW_EIO, "%s: %s", a->eab.mac_key_file, strerror(errno));
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
-		n--;
-	r = acme_b64u_decode(buf, n, &a->eab_mac, &a->eab_mac_len);
-	OPENSSL_cleanse(buf, sizeof(buf));
+	for (n = len; n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '); n--)
+		;
+	r = acme_b64u_decode((const char *)buf, n, &a->eab_mac, &a->eab_mac_len);
+	secret_file_free(buf, len);
 	if (r < 0 || a->eab_mac_len == 0)
 		return sgw_err_set(err, SGW_EPARSE, "%s.eab.mac_key_file: not base64url", a->path);
 	return 0;
@@ -166,26 +154,6 @@ mkdir_private(const char *dir, struct sgw_err *err)
 {
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return sgw_err_set(err, SGW_EIO, "%s: %s", dir, strerror(errno));
-	return 0;
-}
-
-static int
-load_account_url(struct acme *a)
-{
-	char p[1100], buf[ACME_MAX_URL + 2];
-	FILE *f;
-	size_t n;
-
-	if (acme_state_path(a, NULL, "account.url", p, sizeof(p)) < 0 ||
-	    (f = fopen(p, "re")) == NULL)
-		return 0; /* registered on first use */
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-		n--;
-	buf[n] = '\0';
-	if (n > 0 && n <= ACME_MAX_URL && strchr(buf, '\n') == NULL)
-		a->kid = strdup(buf);
 	return 0;
 }
 
@@ -224,258 +192,13 @@ acme_start(void *priv, const struct backend_env *env, struct sgw_err *err)
 	if (r < 0 || (r = acme_jwk_thumbprint(a->jwk, &a->thumbprint)) < 0)
 		return sgw_err_set(err, SGW_EALG, "%s: account key %s: not P-256 or RSA >= 2048",
 				   a->path, p);
-	load_account_url(a);
+	acme_account_load_url(a);
 	a->hc = http_client_new_child(env->http, 16);
 	if (a->hc == NULL)
 		return sgw_err_set(err, SGW_ENOMEM, "out of memory");
 	a->base = env->base;
 	a->running = 1;
 	return 0;
-}
-
-/* ---- ops and results ----------------------------------------------------- */
-
-struct acme_op *
-acme_op_new(struct acme *a, enum acme_op_kind kind, const char *txn)
-{
-	struct acme_op *op = calloc(1, sizeof(*op));
-
-	if (op == NULL)
-		return NULL;
-	op->a = a;
-	op->kind = kind;
-	snprintf(op->txn_buf, sizeof(op->txn_buf), "%s", txn != NULL ? txn : "-");
-	op->txn = op->txn_buf;
-	op->deadline = time(NULL) + a->conf.wait;
-	LIST_INSERT_HEAD(&a->ops, op, link);
-	return op;
-}
-
-void
-acme_op_free(struct acme_op *op)
-{
-	LIST_REMOVE(op, link);
-	http_call_cancel(op->call);
-	acme_hook_cancel(op->hook);
-	if (op->timer != NULL)
-		event_free(op->timer);
-	free(op->req_url);
-	free(op->req_payload);
-	free(op->order_url);
-	acme_order_clear(&op->order);
-	acme_authz_clear(&op->authz);
-	free(op->csr);
-	free(op->txt_name);
-	free(op->txt_value);
-	free(op->cert_der);
-	free(op);
-}
-
-static void
-op_deliver(struct acme_op *op, struct backend_result *res)
-{
-	backend_cb cb = op->cb;
-	void *arg = op->arg;
-
-	acme_op_free(op);
-	cb(arg, res); /* may free the backend */
-	backend_result_clear(res);
-}
-
-void
-acme_op_result(struct acme_op *op, enum backend_status st, const char *fmt, ...)
-{
-	struct backend_result res = {.status = st};
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(res.reason, sizeof(res.reason), fmt, ap);
-	va_end(ap);
-	if (op->kind == ACME_OP_REVOKE) {
-		backend_op_cb cb = op->op_cb;
-		void *arg = op->arg;
-		log_warn("acme %s: revoke failed: %s", op->a->name, res.reason);
-		acme_op_free(op);
-		cb(arg, st == BACKEND_ISSUED ? 0 : -SGW_EBACKEND, res.reason);
-		return;
-	}
-	log_info("acme %s: txn=%s: %s: %s", op->a->name, op->txn,
-		 st == BACKEND_REJECTED ? "rejected" : "failed", res.reason);
-	op_deliver(op, &res);
-}
-
-void
-acme_op_pending(struct acme_op *op)
-{
-	struct backend_result res = {.status = BACKEND_PENDING};
-
-	snprintf(res.handle, sizeof(res.handle), "%s", op->order_url);
-	log_info("acme %s: txn=%s: order %s is %s: PENDING", op->a->name, op->txn, op->order_url,
-		 acme_status_name(op->order.status));
-	op_deliver(op, &res);
-}
-
-void
-acme_op_issued(struct acme_op *op, X509 *cert, STACK_OF(X509) * chain)
-{
-	struct backend_result res = {.status = BACKEND_ISSUED, .cert = cert, .chain = chain};
-
-	log_info("acme %s: txn=%s: order %s is valid: certificate issued", op->a->name, op->txn,
-		 op->order_url);
-	op_deliver(op, &res);
-}
-
-/* Problem types that mean the CA refused this request (REJECTED), that
- * will pass (FAIL_TEMP), or that our account or config is wrong (FAIL_PERM). */
-static enum backend_status
-problem_status(const struct acme_problem *p, long http)
-{
-	static const char *const temp[] = {
-	    "rateLimited", "serverInternal", "badNonce", "connection", "dns", "incorrectResponse"};
-	static const char *const perm[] = {"externalAccountRequired", "accountDoesNotExist",
-					   "badSignatureAlgorithm",   "invalidContact",
-					   "unsupportedContact",      "userActionRequired"};
-	const char *t = acme_problem_short(p);
-
-	for (size_t i = 0; i < sizeof(temp) / sizeof(temp[0]); i++)
-		if (strcmp(t, temp[i]) == 0)
-			return BACKEND_FAIL_TEMP;
-	for (size_t i = 0; i < sizeof(perm) / sizeof(perm[0]); i++)
-		if (strcmp(t, perm[i]) == 0)
-			return BACKEND_FAIL_PERM;
-	if (t[0] == '\0' && http >= 500)
-		return BACKEND_FAIL_TEMP;
-	return BACKEND_REJECTED;
-}
-
-void
-acme_op_fail_resp(struct acme_op *op, const char *what, const struct acme_resp *r)
-{
-	if (r == NULL || r->err != 0)
-		acme_op_result(op, BACKEND_FAIL_TEMP, "ACME %s: %s", what,
-			       r != NULL && r->error[0] ? r->error : "no response");
-	else if (r->has_problem)
-		acme_op_result(op, problem_status(&r->prob, r->status), "ACME %s: %s: %s", what,
-			       acme_problem_short(&r->prob), r->prob.detail);
-	else
-		acme_op_result(op, r->status >= 500 ? BACKEND_FAIL_TEMP : BACKEND_FAIL_PERM,
-			       "ACME %s: HTTP %ld", what, r->status);
-}
-
-/* ---- directory and account ----------------------------------------------- */
-
-static void
-save_account_url(struct acme *a)
-{
-	char p[1100], tmp[1110];
-	FILE *f;
-
-	if (acme_state_path(a, NULL, "account.url", p, sizeof(p)) < 0)
-		return;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", p);
-	if ((f = fopen(tmp, "we")) == NULL)
-		return;
-	if (fprintf(f, "%s\n", a->kid) < 0 || fclose(f) != 0 || rename(tmp, p) != 0) {
-		log_warn("acme %s: cannot save %s: %s", a->name, p, strerror(errno));
-		unlink(tmp);
-	}
-}
-
-static void
-account_done(struct acme_op *op, struct acme_resp *r)
-{
-	struct acme *a = op->a;
-	struct acme_account acct;
-
-	if (r->err != 0 || (r->status != 200 && r->status != 201) || r->location == NULL) {
-		acme_op_fail_resp(op, "newAccount", r);
-		return;
-	}
-	if (acme_account_parse(r->body, r->len, &acct) < 0 || acct.status != ACME_ST_VALID) {
-		acme_op_result(op, BACKEND_FAIL_PERM, "ACME newAccount: account is not valid");
-		return;
-	}
-	free(a->kid);
-	a->kid = r->location;
-	r->location = NULL;
-	log_info("acme %s: account %s (%s)", a->name, a->kid,
-		 r->status == 201 ? "created" : "existing");
-	save_account_url(a);
-	op->after_ready(op, NULL);
-}
-
-static void
-account_register(struct acme_op *op)
-{
-	struct acme *a = op->a;
-	json_t *p = json_pack("{s:b}", "termsOfServiceAgreed", 1), *eab = NULL, *contact;
-	char *payload = NULL;
-
-	if (p == NULL)
-		goto fail;
-	if (a->conf.contact.n > 0) {
-		contact = json_array();
-		for (size_t i = 0; contact != NULL && i < a->conf.contact.n; i++)
-			json_array_append_new(contact, json_string(a->conf.contact.v[i]));
-		json_object_set_new(p, "contact", contact);
-	}
-	if (a->eab_mac != NULL) {
-		if (acme_eab_new(a->eab.kid, a->eab_mac, a->eab_mac_len, a->dir.new_account, a->jwk,
-				 &eab) < 0)
-			goto fail;
-		json_object_set_new(p, "externalAccountBinding", eab);
-	}
-	payload = json_dumps(p, JSON_COMPACT);
-	json_decref(p);
-	p = NULL;
-	if (payload == NULL || acme_post(op, a->dir.new_account, payload, 1, account_done) < 0)
-		goto fail;
-	free(payload);
-	return;
-fail:
-	json_decref(p);
-	free(payload);
-	acme_op_result(op, BACKEND_FAIL_TEMP, "ACME newAccount: cannot build the request");
-}
-
-static void
-dir_done(struct acme_op *op, struct acme_resp *r)
-{
-	struct acme *a = op->a;
-
-	if (r->err != 0 || r->status != 200) {
-		acme_op_fail_resp(op, "directory", r);
-		return;
-	}
-	if (!a->have_dir) {
-		if (acme_dir_parse(r->body, r->len, &a->dir) < 0) {
-			acme_op_result(op, BACKEND_FAIL_TEMP, "ACME directory: does not parse");
-			return;
-		}
-		a->have_dir = 1;
-		if (a->dir.eab_required && a->eab_mac == NULL)
-			log_warn("acme %s: the CA requires external account binding and no eab: "
-				 "is configured",
-				 a->name);
-	}
-	acme_op_ready(op);
-}
-
-void
-acme_op_ready(struct acme_op *op)
-{
-	struct acme *a = op->a;
-
-	if (!a->have_dir) {
-		if (acme_get(op, a->conf.directory, dir_done) < 0)
-			acme_op_result(op, BACKEND_FAIL_TEMP, "ACME directory: cannot start");
-		return;
-	}
-	if (a->kid == NULL) {
-		account_register(op);
-		return;
-	}
-	op->after_ready(op, NULL);
 }
 
 /* ---- submit, poll -------------------------------------------------------- */
@@ -512,18 +235,11 @@ acme_submit(void *priv, const struct backend_request *req, backend_cb cb, void *
 		memcpy(op->csr, req->csr_der, req->csr_len);
 		op->csr_len = req->csr_len;
 		op->after_ready = acme_order_start;
-		r = acme_op_later(op, 0, acme_op_ready_step);
+		r = acme_op_later(op, 0, acme_account_ready_step);
 	}
 	if (r < 0)
 		acme_op_free(op);
 	return r;
-}
-
-void
-acme_op_ready_step(struct acme_op *op, struct acme_resp *r)
-{
-	(void)r;
-	acme_op_ready(op);
 }
 
 static int
@@ -540,7 +256,7 @@ acme_poll(void *priv, const char *handle, backend_cb cb, void *arg)
 	op->arg = arg;
 	op->after_ready = acme_order_resume;
 	if ((op->order_url = strdup(handle)) == NULL ||
-	    acme_op_later(op, 0, acme_op_ready_step) < 0) {
+	    acme_op_later(op, 0, acme_account_ready_step) < 0) {
 		acme_op_free(op);
 		return -SGW_ENOMEM;
 	}

@@ -11,6 +11,7 @@
 
 #include "acme_int.h"
 #include "acme_jws.h"
+#include "acme_op.h"
 #include "log.h"
 
 #define ACME_BADNONCE_RETRIES 20
@@ -234,27 +235,4 @@ fail_now(struct acme_op *op, const char *why)
 
 	snprintf(r.error, sizeof(r.error), "%s", why);
 	op->next(op, &r);
-}
-
-static void
-on_timer(evutil_socket_t fd, short what, void *arg)
-{
-	struct acme_op *op = arg;
-	acme_step step = op->timer_step;
-
-	(void)fd;
-	(void)what;
-	op->timer_step = NULL;
-	step(op, NULL);
-}
-
-int
-acme_op_later(struct acme_op *op, int seconds, acme_step step)
-{
-	struct timeval tv = {seconds > 0 ? seconds : 0, 0};
-
-	if (op->timer == NULL && (op->timer = evtimer_new(op->a->base, on_timer, op)) == NULL)
-		return -SGW_ENOMEM;
-	op->timer_step = step;
-	return evtimer_add(op->timer, &tv) == 0 ? 0 : -SGW_ENOMEM;
 }

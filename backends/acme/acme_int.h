@@ -1,10 +1,15 @@
 /* acme_int.h: state shared by the ACME backend's files.
  *
- *   acme.c        config, start/stop, the backend_ops vtable, account, revoke
- *   acme_http.c   transport: nonces, signed POSTs with one badNonce retry
- *   acme_order.c  the order machine: newOrder .. certificate, resumable
- *   acme_revoke.c revokeCert
- *   acme_hook.c   the dns-01 hook as a child process watched by libevent
+ *   acme.c         config, start/stop, submit/poll, the backend_ops vtable
+ *   acme_revoke.c  revokeCert
+ *   acme_order.c   the order machine: newOrder .. certificate, resumable
+ *   acme_account.c the directory and the account (acme_account.h)
+ *   acme_http.c    transport: nonces, signed POSTs with badNonce retries
+ *   acme_op.c      one operation's life and outcome, state_dir paths (acme_op.h)
+ *   acme_hook.c    the dns-01 hook as a child process watched by libevent
+ *
+ * Each file calls only the files listed below it (and acme_json.c,
+ * acme_jws.c, acme_ident.c, which call none of them).
  *
  * Everything runs on the loop thread.  One `struct acme_op` is one submit,
  * poll or revoke; it owns at most one HTTP call, one timer and one hook
@@ -141,23 +146,6 @@ int acme_get(struct acme_op *op, const char *url, acme_step next);
 int acme_post(struct acme_op *op, const char *url, const char *payload, int use_jwk,
 	      acme_step next);
 void acme_nonces_clear(struct acme *a);
-/* Run step(op, NULL) after `seconds` on the loop. */
-int acme_op_later(struct acme_op *op, int seconds, acme_step step);
-
-/* acme.c */
-struct acme_op *acme_op_new(struct acme *a, enum acme_op_kind kind, const char *txn);
-void acme_op_free(struct acme_op *op); /* no callback */
-void acme_op_ready_step(struct acme_op *op, struct acme_resp *unused);
-void acme_op_result(struct acme_op *op, enum backend_status st, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-void acme_op_issued(struct acme_op *op, X509 *cert, STACK_OF(X509) * chain);
-void acme_op_pending(struct acme_op *op);
-/* Map a failed response (problem document or transport error) to a result. */
-void acme_op_fail_resp(struct acme_op *op, const char *what, const struct acme_resp *r);
-/* Ensure directory and account, then run op->after_ready. */
-void acme_op_ready(struct acme_op *op);
-int acme_state_path(const struct acme *a, const char *sub, const char *name, char *buf,
-		    size_t size);
 
 /* acme_revoke.c */
 int acme_revoke(void *priv, const char *serial_hex, int reason, backend_op_cb cb, void *arg);

@@ -6,11 +6,10 @@
 #include <string.h>
 
 #include <jansson.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
 
 #include "acme_json.h"
 #include "err.h"
+#include "pem_chain.h"
 
 #define ACME_MAX_CHAIN 16
 
@@ -373,37 +372,13 @@ int
 acme_chain_parse(const uint8_t *buf, size_t len, X509 **ret_cert, STACK_OF(X509) * *ret_chain)
 {
 	STACK_OF(X509) *sk = NULL;
-	BIO *bio = NULL;
-	X509 *x, *leaf = NULL;
-	int r = -SGW_EPARSE, n = 0;
+	int r;
 
 	if (buf == NULL || len == 0 || len > ACME_MAX_JSON)
+		return -SGW_EPARSE;
+	if ((r = pem_chain_from_mem(buf, len, ACME_MAX_CHAIN, &sk)) < 0)
 		return r;
-	bio = BIO_new_mem_buf(buf, (int)len);
-	sk = sk_X509_new_null();
-	if (bio == NULL || sk == NULL) {
-		r = -SGW_ENOMEM;
-		goto out;
-	}
-	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
-		if (++n > ACME_MAX_CHAIN || (leaf != NULL && !sk_X509_push(sk, x))) {
-			X509_free(x);
-			goto out;
-		}
-		if (leaf == NULL)
-			leaf = x;
-	}
-	if (leaf == NULL)
-		goto out;
-	*ret_cert = leaf;
+	*ret_cert = sk_X509_shift(sk); /* the leaf comes first; the rest stays */
 	*ret_chain = sk;
-	leaf = NULL;
-	sk = NULL;
-	r = 0;
-out:
-	ERR_clear_error();
-	X509_free(leaf);
-	sk_X509_pop_free(sk, X509_free);
-	BIO_free(bio);
-	return r;
+	return 0;
 }

@@ -27,6 +27,7 @@
 
 #include "acme_int.h"
 #include "acme_jws.h"
+#include "acme_op.h"
 #include "log.h"
 
 #define ACME_MAX_FETCHES 60

@@ -8,8 +8,11 @@
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
 
+#include "acme_account.h"
 #include "acme_int.h"
 #include "acme_jws.h"
+#include "acme_op.h"
+#include "b64.h"
 #include "log.h"
 
 static void
@@ -62,10 +65,10 @@ load_issued(struct acme *a, const char *serial_hex, uint8_t **der, size_t *len)
 	while (*serial_hex == '0' && serial_hex[1] != '\0')
 		serial_hex++;
 	for (; *serial_hex && n < 128; serial_hex++) {
-		char c = *serial_hex >= 'A' && *serial_hex <= 'F' ? *serial_hex + 32 : *serial_hex;
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+		int v = b64_hex_nibble(*serial_hex);
+		if (v < 0)
 			return -SGW_EINVAL;
-		name[n++] = c;
+		name[n++] = "0123456789abcdef"[v]; /* the name acme_order.c saved */
 	}
 	name[n] = '\0';
 	if (n == 0 || *serial_hex != '\0')
@@ -110,7 +113,7 @@ acme_revoke(void *priv, const char *serial_hex, int reason, backend_op_cb cb, vo
 	op->cert_len = len;
 	OPENSSL_free(der);
 	op->after_ready = revoke_send;
-	if (op->cert_der == NULL || acme_op_later(op, 0, acme_op_ready_step) < 0) {
+	if (op->cert_der == NULL || acme_op_later(op, 0, acme_account_ready_step) < 0) {
 		acme_op_free(op);
 		return -SGW_ENOMEM;
 	}

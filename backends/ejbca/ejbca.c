@@ -1,6 +1,8 @@
-/* ejbca.c: the EJBCA REST backend: configuration, lifecycle, usernames and
- * CA data.  The REST calls themselves are in ejbca_flow.c; the JSON in
- * ejbca_json.c.  Facts about the API: shared/protocols.md section 1.
+/* ejbca.c: the EJBCA REST backend: configuration, lifecycle and the
+ * backend_ops vtable.  The requests are in ejbca_req.c, the REST calls
+ * themselves in ejbca_flow.c, usernames in ejbca_user.c, certificate
+ * decoding in ejbca_cert.c, the JSON in ejbca_json.c.  Facts about the API:
+ * shared/protocols.md section 1.
  *
  *   backends:
  *     ejbca:
@@ -21,10 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/x509v3.h>
-
+#include "ejbca_cert.h"
 #include "ejbca_int.h"
 #include "keyop.h"
 #include "log.h"
@@ -178,21 +177,10 @@ check_file(const struct ejbca *e, const char *key, const char *file, struct sgw_
 static int
 load_chain_file(struct ejbca *e, struct sgw_err *err)
 {
-	FILE *f = fopen(e->conf.ca_chain, "r");
-	uint8_t buf[64 * 1024];
-	size_t n;
-	int r;
+	struct sgw_err lerr = {{0}};
+	int r = ejbca_chain_load(e->conf.ca_chain, &e->chain, &lerr);
 
-	if (f == NULL)
-		return sgw_err_set(err, SGW_EIO, "%s.ca_chain: %s: cannot read", e->path,
-				   e->conf.ca_chain);
-	n = fread(buf, 1, sizeof(buf), f);
-	fclose(f);
-	r = ejbca_chain_from_pem(buf, n, &e->chain);
-	if (r < 0)
-		return sgw_err_set(err, r, "%s.ca_chain: %s: no PEM certificate", e->path,
-				   e->conf.ca_chain);
-	return 0;
+	return r < 0 ? sgw_err_set(err, r, "%s.ca_chain: %s", e->path, lerr.msg) : 0;
 }
 
 static int
@@ -261,152 +249,6 @@ ejbca_configure(void *priv, const char *bname, const struct cfg_node *node, cons
 	r = parse_templates(e, err);
 	e->conf.username = NULL; /* borrowed from the config tree: not kept */
 	e->conf.templates = NULL;
-	return r;
-}
-
-/* ---- usernames ----------------------------------------------------------- */
-
-const struct ejbca_tmpl *
-ejbca_tmpl_find(const struct ejbca *e, const char *name)
-{
-	if (name == NULL)
-		name = "default";
-	for (size_t i = 0; i < e->n_tmpls; i++)
-		if (strcmp(e->tmpls[i].name, name) == 0)
-			return &e->tmpls[i];
-	return strcmp(name, "default") == 0 ? &e->dflt : NULL;
-}
-
-static int
-name_cn(X509_REQ *req, char *out, size_t size)
-{
-	const X509_NAME *nm = X509_REQ_get_subject_name(req);
-	int i = X509_NAME_get_index_by_NID(nm, NID_commonName, -1);
-	unsigned char *utf8 = NULL;
-	int len;
-
-	if (i < 0)
-		return -SGW_ENOTFOUND;
-	len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(nm, i)));
-	if (len < 0)
-		return -SGW_EPARSE;
-	snprintf(out, size, "%.*s", len, (const char *)utf8);
-	OPENSSL_free(utf8);
-	return 0;
-}
-
-static int
-name_san(X509_REQ *req, int type, char *out, size_t size)
-{
-	STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(req);
-	GENERAL_NAMES *gns =
-	    exts != NULL ? X509V3_get_d2i(exts, NID_subject_alt_name, NULL, NULL) : NULL;
-	int r = -SGW_ENOTFOUND;
-
-	for (int i = 0; i < sk_GENERAL_NAME_num(gns) && r < 0; i++) {
-		GENERAL_NAME *g = sk_GENERAL_NAME_value(gns, i);
-		if (g->type != type)
-			continue;
-		snprintf(out, size, "%.*s", ASN1_STRING_length(g->d.ia5),
-			 (const char *)ASN1_STRING_get0_data(g->d.ia5));
-		r = 0;
-	}
-	GENERAL_NAMES_free(gns);
-	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
-	return r;
-}
-
-/* EJBCA accepts most characters; keep a conservative set, the rest -> '_' */
-static void
-sanitize(char *s)
-{
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || strchr("-_.@+", *s) != NULL))
-			*s = '_';
-}
-
-int
-ejbca_username(const struct ejbca_tmpl *t, X509_REQ *req, const char *txid, char *out, size_t size)
-{
-	char v[EJBCA_MAX_USERNAME];
-	int r = -SGW_ENOTFOUND;
-
-	v[0] = '\0';
-	switch (t->user_from) {
-	case EJBCA_USER_CN:
-		r = name_cn(req, v, sizeof(v));
-		break;
-	case EJBCA_USER_SAN_DNS:
-		r = name_san(req, GEN_DNS, v, sizeof(v));
-		break;
-	case EJBCA_USER_SAN_EMAIL:
-		r = name_san(req, GEN_EMAIL, v, sizeof(v));
-		break;
-	default:
-		r = txid != NULL && txid[0] ? 0 : -SGW_ENOTFOUND;
-		snprintf(v, sizeof(v), "%s", txid != NULL ? txid : "");
-		break;
-	}
-	if (r == 0 && v[0] == '\0')
-		r = -SGW_ENOTFOUND;
-	if (r < 0)
-		return r;
-	if ((size_t)snprintf(out, size, "%s%s%s", t->user_prefix, v, t->user_suffix) >= size)
-		return -SGW_EINVAL;
-	sanitize(out);
-	return 0;
-}
-
-/* ---- CA data ------------------------------------------------------------- */
-
-X509 *
-ejbca_x509_from_der(const uint8_t *der, size_t len)
-{
-	const unsigned char *p = der;
-	X509 *x = len > 0 && len < EJBCA_MAX_BODY ? d2i_X509(NULL, &p, (long)len) : NULL;
-
-	if (x != NULL && p != der + len) {
-		X509_free(x);
-		x = NULL;
-	}
-	ERR_clear_error();
-	return x;
-}
-
-int
-ejbca_chain_from_pem(const uint8_t *pem, size_t len, STACK_OF(X509) * *ret)
-{
-	BIO *b = BIO_new_mem_buf(pem, (int)len);
-	STACK_OF(X509) *sk = sk_X509_new_null();
-	X509 *x;
-	int r = -SGW_ENOMEM, n;
-
-	if (b == NULL || sk == NULL || len > EJBCA_MAX_BODY)
-		goto out;
-	while (sk_X509_num(sk) < EJBCA_MAX_CHAIN && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)))
-		if (!sk_X509_push(sk, x)) {
-			X509_free(x);
-			goto out;
-		}
-	ERR_clear_error();
-	r = -SGW_EPARSE;
-	n = sk_X509_num(sk);
-	if (n == 0)
-		goto out;
-	/* some versions list the root first: issuing CA first, as everywhere here */
-	if (n > 1 && X509_check_issued(sk_X509_value(sk, 0), sk_X509_value(sk, 0)) == X509_V_OK)
-		for (int i = 0; i < n / 2; i++) {
-			X509 *t = sk_X509_value(sk, i);
-			sk_X509_set(sk, i, sk_X509_value(sk, n - 1 - i));
-			sk_X509_set(sk, n - 1 - i, t);
-		}
-	*ret = sk;
-	sk = NULL;
-	r = 0;
-out:
-	sk_X509_pop_free(sk, X509_free);
-	BIO_free(b);
 	return r;
 }
 

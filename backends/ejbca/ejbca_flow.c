@@ -21,9 +21,9 @@
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
-#include <openssl/pem.h>
 #include <openssl/rand.h>
 
+#include "ejbca_cert.h"
 #include "ejbca_int.h"
 #include "log.h"
 

@@ -1,5 +1,13 @@
-/* ejbca_int.h: state shared by ejbca.c (configuration, lifecycle, CA data)
- * and ejbca_flow.c (the REST calls and their outcomes). */
+/* ejbca_int.h: state shared by the EJBCA backend's files.
+ *
+ *   ejbca.c       configuration, start/stop, the backend_ops vtable
+ *   ejbca_req.c   submit, poll, revoke, get_crl: what each request sends
+ *   ejbca_flow.c  the REST calls and their outcomes
+ *   ejbca_user.c  template lookup and usernames (ejbca_user.h)
+ *   ejbca_cert.c  certificates from DER and PEM, issuing CA first (ejbca_cert.h)
+ *   ejbca_json.c  the JSON bodies (ejbca_json.h)
+ *
+ * Each file calls only the files listed below it. */
 #ifndef SGW_EJBCA_INT_H
 #define SGW_EJBCA_INT_H
 
@@ -69,15 +77,6 @@ struct ejbca {
 	int running;
 	LIST_HEAD(, ejbca_op) ops;
 };
-
-/* ejbca.c */
-const struct ejbca_tmpl *ejbca_tmpl_find(const struct ejbca *e, const char *name);
-int ejbca_username(const struct ejbca_tmpl *t, X509_REQ *req, const char *txid, char *out,
-		   size_t size);
-/* PEM text (one or more certificates) -> stack, issuing CA first */
-int ejbca_chain_from_pem(const uint8_t *pem, size_t len, STACK_OF(X509) * *ret);
-/* DER -> X509 with all input consumed */
-X509 *ejbca_x509_from_der(const uint8_t *der, size_t len);
 
 /* one backend operation (ejbca_flow.c) */
 enum op_kind { OP_INIT, OP_ENROLL, OP_FINALIZE, OP_REVOKE, OP_CRL, OP_KIND_MAX };

@@ -9,7 +9,9 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 
+#include "b64.h"
 #include "ejbca_int.h"
+#include "ejbca_user.h"
 #include "log.h"
 
 /* ---- entry points -------------------------------------------------------- */
@@ -163,10 +165,12 @@ ejbca_revoke(void *priv, const char *serial_hex, int reason, backend_op_cb cb, v
 {
 	struct ejbca *e = priv;
 	struct ejbca_op *op;
-	size_t n = serial_hex != NULL ? strlen(serial_hex) : 0;
+	size_t n = serial_hex != NULL ? strlen(serial_hex) : 0, i;
 
-	if (!e->running || cb == NULL || n == 0 || n >= 80 ||
-	    strspn(serial_hex, "0123456789abcdefABCDEF") != n || ejbca_reason_name(reason) == NULL)
+	for (i = 0; i < n && b64_hex_nibble(serial_hex[i]) >= 0; i++)
+		;
+	if (!e->running || cb == NULL || n == 0 || n >= 80 || i < n ||
+	    ejbca_reason_name(reason) == NULL)
 		return -SGW_EINVAL;
 	if ((op = ejbca_op_new(e, OP_REVOKE, NULL)) == NULL)
 		return -SGW_ENOMEM;
@@ -178,10 +182,9 @@ ejbca_revoke(void *priv, const char *serial_hex, int reason, backend_op_cb cb, v
 		serial_hex++;
 		n--;
 	}
-	for (size_t i = 0; i <= n; i++)
-		op->serial[i] =
-		    (char)(serial_hex[i] >= 'a' && serial_hex[i] <= 'f' ? serial_hex[i] - 'a' + 'A'
-									: serial_hex[i]);
+	for (i = 0; i < n; i++) /* EJBCA: upper case */
+		op->serial[i] = "0123456789ABCDEF"[b64_hex_nibble(serial_hex[i])];
+	op->serial[n] = '\0';
 	return start_or_free(op);
 }
 

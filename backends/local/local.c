@@ -18,11 +18,11 @@
 #include <sys/queue.h>
 
 #include <openssl/err.h>
-#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include "backend.h"
 #include "local_int.h"
+#include "pem_chain.h"
 #include "template.h"
 
 static const struct cfg_field local_fields[] = {
@@ -93,39 +93,28 @@ local_configure(void *priv, const char *bname, const struct cfg_node *node, cons
 
 /* ---- start ------------------------------------------------------------- */
 
-static X509 *
-read_cert(BIO *bio)
-{
-	return PEM_read_bio_X509(bio, NULL, NULL, NULL);
-}
-
 static int
 load_certs(const struct local *l, const char *file, const char *key, STACK_OF(X509) * sk, int max,
 	   struct sgw_err *err)
 {
-	BIO *bio = BIO_new_file(file, "r");
+	STACK_OF(X509) *in = NULL;
+	struct sgw_err lerr = {{0}};
 	X509 *x;
-	int n = 0, r = 0;
+	int r = pem_chain_load(file, (size_t)max, &in, &lerr);
 
-	if (bio == NULL)
+	if (r == -SGW_EIO)
 		return sgw_err_set(err, SGW_EIO, "%s.%s: %s: cannot open", l->path, key, file);
-	while (r == 0 && (x = read_cert(bio)) != NULL) {
-		n++;
+	if (r < 0)
+		return sgw_err_set(err, r, "%s.%s: %s", l->path, key, lerr.msg);
+	while (r == 0 && (x = sk_X509_shift(in)) != NULL) {
 		if (l->ca != NULL && X509_cmp(x, l->ca) == 0) {
 			X509_free(x); /* a chain file that repeats the issuing CA */
-			continue;
-		}
-		if (n > max || !sk_X509_push(sk, x)) {
+		} else if (!sk_X509_push(sk, x)) {
 			X509_free(x);
-			r = sgw_err_set(err, SGW_EINVAL, "%s.%s: %s: too many certificates",
-					l->path, key, file);
+			r = sgw_err_set(err, SGW_ENOMEM, "out of memory");
 		}
 	}
-	BIO_free(bio);
-	ERR_clear_error();
-	if (r == 0 && n == 0)
-		r = sgw_err_set(err, SGW_EPARSE, "%s.%s: %s: no PEM certificate", l->path, key,
-				file);
+	sk_X509_pop_free(in, X509_free);
 	return r;
 }
 
