@@ -4,21 +4,12 @@
  * The schema is migration 2 in store_sqlite_sql.h. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
-#include "log.h"
 #include "store_sqlite_int.h"
+#include "store_sqlite_row.h"
 
 #define SQA_MAX_ROWS 10000
 #define SQA_OTP_SWEEP_LIMIT 1000
-
-/* Same columns and order as SQ_TXN_COLS / SQ_CERT_COLS (sq_row_txn, sq_row_cert). */
-#define SQA_TXN_COLS                                                                               \
-	"id, profile, transaction_id, signer_key_sha256, state, msg_type, subject, peer, reason, " \
-	"cert_serial, backend_handle, csr, created, updated"
-#define SQA_CERT_COLS                                                                              \
-	"serial, issuer, subject, not_before, not_after, der, txn_id, revoked, revoked_at, "       \
-	"revoke_reason"
 
 enum sqa_stmt {
 	SQA_TXN_LIST,	  /* one state: walks the (state, created) index */
@@ -40,10 +31,10 @@ enum sqa_stmt {
 static const char *const sqa_sql[SQA_STMT_MAX] = {
     /* "?1 < 0 OR state = ?1" would keep SQLite off the index: the approval
      * timer's sweep then sorted the whole table on the loop thread */
-    [SQA_TXN_LIST] = "SELECT " SQA_TXN_COLS " FROM transactions t"
+    [SQA_TXN_LIST] = "SELECT " SQ_TXN_COLS " FROM transactions t"
 		     " WHERE state = ?1 AND (?2 = 0 OR EXISTS (SELECT 1 FROM approvals"
 		     " a WHERE a.txn_id = t.id AND a.state = ?4)) ORDER BY created, id LIMIT ?3",
-    [SQA_TXN_LIST_ALL] = "SELECT " SQA_TXN_COLS " FROM transactions t"
+    [SQA_TXN_LIST_ALL] = "SELECT " SQ_TXN_COLS " FROM transactions t"
 			 " WHERE ?1 < 0 AND (?2 = 0 OR EXISTS (SELECT 1 FROM approvals"
 			 " a WHERE a.txn_id = t.id AND a.state = ?4)) ORDER BY id LIMIT ?3",
     [SQA_TXN_COUNT] = "SELECT count(*) FROM transactions WHERE state = ?1",
@@ -63,13 +54,13 @@ static const char *const sqa_sql[SQA_STMT_MAX] = {
     /* one past the newest certificate's position */
     [SQA_CERT_TOP] = "SELECT coalesce(max(id), 0) + 1 FROM certificates",
     /* a substring match reads the window [?5, ?4) of rowids, newest first */
-    [SQA_CERT_SEARCH] = "SELECT " SQA_CERT_COLS ", id FROM certificates"
+    [SQA_CERT_SEARCH] = "SELECT " SQ_CERT_COLS ", id FROM certificates"
 			" WHERE id < ?4 AND id >= ?5"
 			" AND (?1 = '' OR instr(lower(subject), lower(?1)) > 0)"
 			" ORDER BY id DESC LIMIT ?3",
     /* a serial is a lookup in certificates_serial; "?2 = '' OR serial = ?2"
      * kept SQLite off that index (669 ms on the loop with 1M certificates) */
-    [SQA_CERT_SEARCH_SERIAL] = "SELECT " SQA_CERT_COLS " FROM certificates"
+    [SQA_CERT_SEARCH_SERIAL] = "SELECT " SQ_CERT_COLS " FROM certificates"
 			       " WHERE serial = ?2 AND (?1 = '' OR instr(lower(subject),"
 			       " lower(?1)) > 0) ORDER BY id DESC LIMIT ?3",
 };
@@ -130,12 +121,7 @@ sqa_close(struct sq_adm *a)
 static int
 sqa_fail(struct sq_adm *a, const char *what)
 {
-	int ext = sqlite3_extended_errcode(a->db);
-
-	if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
-		return -SGW_EEXIST;
-	log_err("store: sqlite: %s: %s", what, sqlite3_errmsg(a->db));
-	return ext == SQLITE_NOMEM ? -SGW_ENOMEM : -SGW_EIO;
+	return sq_fail_db(a->db, what);
 }
 
 static sqlite3_stmt *
@@ -144,14 +130,6 @@ sqa_stmt(struct sq_adm *a, enum sqa_stmt id)
 	sqlite3_reset(a->st[id]);
 	sqlite3_clear_bindings(a->st[id]);
 	return a->st[id];
-}
-
-static int
-sqa_text(sqlite3_stmt *st, int idx, const char *s, size_t cap)
-{
-	if (s == NULL)
-		s = "";
-	return sqlite3_bind_text(st, idx, s, (int)strnlen(s, cap - 1), SQLITE_STATIC);
 }
 
 /* Run a statement without rows; *changes gets sqlite3_changes() when given. */
@@ -230,7 +208,7 @@ sqa_decide_locked(struct sq_adm *a, const struct store_txn *t, const char *admin
 	int bad = 0, n = 0, r;
 
 	bad |= sqlite3_bind_int(st, 1, t->state);
-	bad |= sqa_text(st, 2, t->reason, sizeof(t->reason));
+	bad |= sq_bind_str(st, 2, t->reason, sizeof(t->reason));
 	bad |= sqlite3_bind_int64(st, 3, t->updated);
 	bad |= sqlite3_bind_int64(st, 4, t->id);
 	bad |= sqlite3_bind_int(st, 5, TXN_AWAITING_APPROVAL);
@@ -240,9 +218,9 @@ sqa_decide_locked(struct sq_adm *a, const struct store_txn *t, const char *admin
 		return -SGW_ENOTFOUND;
 	st = sqa_stmt(a, SQA_APPROVAL_PUT);
 	bad = sqlite3_bind_int64(st, 1, t->id);
-	bad |= sqa_text(st, 2, admin, 64);
+	bad |= sq_bind_str(st, 2, admin, 64);
 	bad |= sqlite3_bind_int(st, 3, t->state);
-	bad |= sqa_text(st, 4, t->reason, sizeof(t->reason));
+	bad |= sq_bind_str(st, 4, t->reason, sizeof(t->reason));
 	bad |= sqlite3_bind_int64(st, 5, t->updated);
 	return sqa_done(a, st, bad, "approval insert", NULL);
 }
@@ -299,10 +277,10 @@ sqa_otp_put(void *priv, const struct store_otp *o)
 	if ((r = sqa_done(a, st, bad, "otp sweep", NULL)) < 0)
 		return r;
 	st = sqa_stmt(a, SQA_OTP_PUT);
-	bad = sqa_text(st, 1, o->profile, sizeof(o->profile));
+	bad = sq_bind_str(st, 1, o->profile, sizeof(o->profile));
 	bad |= sqlite3_bind_blob(st, 2, o->sha256, 32, SQLITE_STATIC);
-	bad |= sqa_text(st, 3, o->subject, sizeof(o->subject));
-	bad |= sqa_text(st, 4, o->issued_by, sizeof(o->issued_by));
+	bad |= sq_bind_str(st, 3, o->subject, sizeof(o->subject));
+	bad |= sq_bind_str(st, 4, o->issued_by, sizeof(o->issued_by));
 	bad |= sqlite3_bind_int64(st, 5, o->created);
 	bad |= sqlite3_bind_int64(st, 6, o->expires);
 	return sqa_done(a, st, bad, "otp insert", NULL);
@@ -316,7 +294,7 @@ sqa_otp_consume(void *priv, const char *profile, const uint8_t sha256[32], int64
 	sqlite3_stmt *st = sqa_stmt(a, SQA_OTP_CONSUME);
 	int bad = 0, rc, r = -SGW_ENOTFOUND;
 
-	bad |= sqa_text(st, 1, profile, 64);
+	bad |= sq_bind_str(st, 1, profile, 64);
 	bad |= sqlite3_bind_blob(st, 2, sha256, 32, SQLITE_STATIC);
 	bad |= sqlite3_bind_int64(st, 3, now);
 	rc = bad != SQLITE_OK ? SQLITE_ERROR : sqlite3_step(st);
@@ -338,7 +316,7 @@ sqa_otp_count(void *priv, const char *profile, int64_t now, int64_t *ret)
 {
 	struct sq_adm *a = sq_adm_of(priv);
 	sqlite3_stmt *st = sqa_stmt(a, SQA_OTP_COUNT);
-	int bad = sqa_text(st, 1, profile, 64);
+	int bad = sq_bind_str(st, 1, profile, 64);
 
 	bad |= sqlite3_bind_int64(st, 2, now);
 	return sqa_count(a, st, bad, ret);
@@ -376,10 +354,10 @@ sqa_cert_search(void *priv, const struct store_cert_filter *f, store_cert_each e
 	if (!by_serial && (r = cert_window(a, f, &lo, &hi)) < 0)
 		return r;
 	st = sqa_stmt(a, by_serial ? SQA_CERT_SEARCH_SERIAL : SQA_CERT_SEARCH);
-	bad |= sqa_text(st, 1, f->subject, 512);
+	bad |= sq_bind_str(st, 1, f->subject, 512);
 	bad |= sqlite3_bind_int64(st, 3, (int64_t)max);
 	if (by_serial)
-		bad |= sqa_text(st, 2, f->serial, 80);
+		bad |= sq_bind_str(st, 2, f->serial, 80);
 	else
 		bad |= sqlite3_bind_int64(st, 4, hi) | sqlite3_bind_int64(st, 5, lo);
 	if (bad != SQLITE_OK) {

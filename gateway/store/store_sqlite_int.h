@@ -11,10 +11,7 @@
 struct sq_adm; /* store_sqlite_adm.c: its statements and statistics */
 
 /* store_sqlite.c */
-int sq_exec_db(sqlite3 *db, const char *sql, struct sgw_err *err); /* sqlite3_exec */
 struct sq_adm *sq_adm_of(void *priv);
-int sq_row_txn(sqlite3_stmt *st, void *ret);  /* one transactions row (SQ_TXN_COLS) */
-int sq_row_cert(sqlite3_stmt *st, void *ret); /* one certificates row (SQ_CERT_COLS) */
 
 /* store_sqlite_sync.c: group commit once the daemon's loop runs */
 struct sq_sync;

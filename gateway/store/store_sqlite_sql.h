@@ -64,13 +64,6 @@ enum sq_stmt {
 	SQ_STMT_MAX
 };
 
-#define SQ_TXN_COLS                                                                                \
-	"id, profile, transaction_id, signer_key_sha256, state, msg_type, subject, peer, reason, " \
-	"cert_serial, backend_handle, csr, created, updated"
-#define SQ_CERT_COLS                                                                               \
-	"serial, issuer, subject, not_before, not_after, der, txn_id, revoked, revoked_at, "       \
-	"revoke_reason"
-
 static const char *const sq_sql[SQ_STMT_MAX] = {
     [SQ_BEGIN] = "BEGIN IMMEDIATE",
     [SQ_COMMIT] = "COMMIT",
