@@ -367,10 +367,9 @@ sqa_cert_search(void *priv, const struct store_cert_filter *f, store_cert_each e
 	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct store_cert c;
 
-		if ((r = sq_row_cert(st, &c)) < 0)
+		r = by_serial ? sq_row_cert(st, &c) : sq_row_cert_at(st, &c, &last);
+		if (r < 0)
 			break;
-		if (!by_serial)
-			last = sqlite3_column_int64(st, 10);
 		n++;
 		r = each(arg, &c) < 0 ? 1 : 0;
 		store_cert_clear(&c);

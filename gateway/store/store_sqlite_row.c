@@ -2,6 +2,7 @@
  * store_sqlite.c and its spokes (store_sqlite_adm.c, store_sqlite_sync.c):
  * running a statement, mapping a failed call to an SGW code, binding text,
  * and decoding one row into a record. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,28 +40,77 @@ sq_bind_str(sqlite3_stmt *st, int idx, const char *s, size_t cap)
 	return sqlite3_bind_text(st, idx, s, (int)strnlen(s, cap - 1), SQLITE_STATIC);
 }
 
-static void
-sq_col_str(sqlite3_stmt *st, int col, char *dst, size_t cap)
-{
-	const unsigned char *p = sqlite3_column_text(st, col);
-	size_t n = (size_t)sqlite3_column_bytes(st, col);
+/* Each column of a row is checked for its type and size before it is read
+ * (a conversion first would hide a wrong type).  The checks return 0 or
+ * -SGW_EIO, so a decoder ORs them together. */
 
-	if (p == NULL)
-		n = 0;
-	if (n > cap - 1)
-		n = cap - 1;
-	if (n > 0)
-		memcpy(dst, p, n);
-	dst[n] = '\0';
+static int
+col_int64(sqlite3_stmt *st, int col, int64_t *ret)
+{
+	if (sqlite3_column_type(st, col) != SQLITE_INTEGER)
+		return -SGW_EIO;
+	*ret = sqlite3_column_int64(st, col);
+	return 0;
 }
 
 static int
-sq_col_blob(sqlite3_stmt *st, int col, uint8_t **ret, size_t *ret_len)
+col_int(sqlite3_stmt *st, int col, int lo, int hi, int *ret)
 {
-	const void *p = sqlite3_column_blob(st, col);
-	int n = sqlite3_column_bytes(st, col);
-	uint8_t *copy;
+	int64_t v = 0;
 
+	if (col_int64(st, col, &v) < 0 || v < lo || v > hi)
+		return -SGW_EIO;
+	*ret = (int)v;
+	return 0;
+}
+
+/* Text that fits a char[cap] with its NUL. */
+static int
+col_text(sqlite3_stmt *st, int col, char *dst, size_t cap)
+{
+	const unsigned char *p;
+	size_t n;
+
+	if (sqlite3_column_type(st, col) != SQLITE_TEXT)
+		return -SGW_EIO;
+	p = sqlite3_column_text(st, col);
+	n = (size_t)sqlite3_column_bytes(st, col);
+	if (p == NULL || n > cap - 1)
+		return -SGW_EIO;
+	memcpy(dst, p, n);
+	dst[n] = '\0';
+	return 0;
+}
+
+/* A blob of exactly len bytes. */
+static int
+col_fixed(sqlite3_stmt *st, int col, uint8_t *dst, size_t len)
+{
+	const void *p;
+
+	if (sqlite3_column_type(st, col) != SQLITE_BLOB)
+		return -SGW_EIO;
+	p = sqlite3_column_blob(st, col);
+	if (p == NULL || sqlite3_column_bytes(st, col) != (int)len)
+		return -SGW_EIO;
+	memcpy(dst, p, len);
+	return 0;
+}
+
+/* A copy of a blob of at most SQ_MAX_BLOB bytes; NULL (when the column may
+ * be NULL) or an empty blob give *ret = NULL, *ret_len = 0. */
+static int
+col_blob(sqlite3_stmt *st, int col, int nullable, uint8_t **ret, size_t *ret_len)
+{
+	int type = sqlite3_column_type(st, col);
+	const void *p;
+	uint8_t *copy;
+	int n;
+
+	if (type != SQLITE_BLOB && !(nullable && type == SQLITE_NULL))
+		return -SGW_EIO;
+	p = sqlite3_column_blob(st, col);
+	n = sqlite3_column_bytes(st, col);
 	if (p == NULL || n <= 0) {
 		*ret = NULL;
 		*ret_len = 0;
@@ -82,32 +132,59 @@ int
 sq_row_txn(sqlite3_stmt *st, void *ret)
 {
 	struct store_txn t;
-	const void *key;
-	int r;
+	int r = 0;
 
+	if (sqlite3_column_count(st) != SQ_TXN_NCOLS)
+		return -SGW_EIO;
 	memset(&t, 0, sizeof(t));
-	key = sqlite3_column_blob(st, 3);
-	if (key == NULL || sqlite3_column_bytes(st, 3) != (int)sizeof(t.signer_key_sha256))
-		return -SGW_EIO;
-	memcpy(t.signer_key_sha256, key, sizeof(t.signer_key_sha256));
-	t.id = sqlite3_column_int64(st, 0);
-	sq_col_str(st, 1, t.profile, sizeof(t.profile));
-	sq_col_str(st, 2, t.transaction_id, sizeof(t.transaction_id));
-	t.state = sqlite3_column_int(st, 4);
-	t.msg_type = sqlite3_column_int(st, 5);
-	sq_col_str(st, 6, t.subject, sizeof(t.subject));
-	sq_col_str(st, 7, t.peer, sizeof(t.peer));
-	sq_col_str(st, 8, t.reason, sizeof(t.reason));
-	sq_col_str(st, 9, t.cert_serial, sizeof(t.cert_serial));
-	sq_col_str(st, 10, t.backend_handle, sizeof(t.backend_handle));
-	t.created = sqlite3_column_int64(st, 12);
-	t.updated = sqlite3_column_int64(st, 13);
-	if (t.state < 0 || t.state >= TXN_STATE_MAX)
-		return -SGW_EIO;
-	r = sq_col_blob(st, 11, &t.csr_der, &t.csr_len);
+	r |= col_int64(st, 0, &t.id);
+	r |= col_text(st, 1, t.profile, sizeof(t.profile));
+	r |= col_text(st, 2, t.transaction_id, sizeof(t.transaction_id));
+	r |= col_fixed(st, 3, t.signer_key_sha256, sizeof(t.signer_key_sha256));
+	r |= col_int(st, 4, 0, TXN_STATE_MAX - 1, &t.state);
+	r |= col_int(st, 5, INT_MIN, INT_MAX, &t.msg_type);
+	r |= col_text(st, 6, t.subject, sizeof(t.subject));
+	r |= col_text(st, 7, t.peer, sizeof(t.peer));
+	r |= col_text(st, 8, t.reason, sizeof(t.reason));
+	r |= col_text(st, 9, t.cert_serial, sizeof(t.cert_serial));
+	r |= col_text(st, 10, t.backend_handle, sizeof(t.backend_handle));
+	r |= col_int64(st, 12, &t.created);
+	r |= col_int64(st, 13, &t.updated);
+	if (r == 0) /* last: nothing to free on the way out */
+		r = col_blob(st, 11, 1, &t.csr_der, &t.csr_len);
 	if (r < 0)
 		return r;
 	memcpy(ret, &t, sizeof(t));
+	return 0;
+}
+
+/* SQ_CERT_COLS followed by `extra` columns the caller reads. */
+static int
+row_cert(sqlite3_stmt *st, int extra, struct store_cert *ret)
+{
+	struct store_cert c;
+	int r = 0;
+
+	if (sqlite3_column_count(st) != SQ_CERT_NCOLS + extra)
+		return -SGW_EIO;
+	memset(&c, 0, sizeof(c));
+	r |= col_text(st, 0, c.serial, sizeof(c.serial));
+	r |= col_text(st, 1, c.issuer, sizeof(c.issuer));
+	r |= col_text(st, 2, c.subject, sizeof(c.subject));
+	r |= col_int64(st, 3, &c.not_before);
+	r |= col_int64(st, 4, &c.not_after);
+	if (sqlite3_column_type(st, 6) != SQLITE_NULL) /* no transaction: 0 */
+		r |= col_int64(st, 6, &c.txn_id);
+	r |= col_int(st, 7, 0, 1, &c.revoked);
+	r |= col_int64(st, 8, &c.revoked_at);
+	r |= col_int(st, 9, INT_MIN, INT_MAX, &c.revoke_reason);
+	if (r == 0)
+		r = col_blob(st, 5, 0, &c.der, &c.der_len);
+	if (r == 0 && c.der == NULL)
+		r = -SGW_EIO;
+	if (r < 0)
+		return r;
+	memcpy(ret, &c, sizeof(c));
 	return 0;
 }
 
@@ -115,24 +192,19 @@ sq_row_txn(sqlite3_stmt *st, void *ret)
 int
 sq_row_cert(sqlite3_stmt *st, void *ret)
 {
-	struct store_cert c;
+	return row_cert(st, 0, ret);
+}
+
+int
+sq_row_cert_at(sqlite3_stmt *st, struct store_cert *ret, int64_t *ret_id)
+{
+	int64_t id = 0;
 	int r;
 
-	memset(&c, 0, sizeof(c));
-	sq_col_str(st, 0, c.serial, sizeof(c.serial));
-	sq_col_str(st, 1, c.issuer, sizeof(c.issuer));
-	sq_col_str(st, 2, c.subject, sizeof(c.subject));
-	c.not_before = sqlite3_column_int64(st, 3);
-	c.not_after = sqlite3_column_int64(st, 4);
-	c.txn_id = sqlite3_column_int64(st, 6);
-	c.revoked = sqlite3_column_int(st, 7) != 0;
-	c.revoked_at = sqlite3_column_int64(st, 8);
-	c.revoke_reason = sqlite3_column_int(st, 9);
-	r = sq_col_blob(st, 5, &c.der, &c.der_len);
-	if (r < 0)
-		return r;
-	if (c.der == NULL)
+	if (sqlite3_column_count(st) != SQ_CERT_NCOLS + 1 || col_int64(st, SQ_CERT_NCOLS, &id) < 0)
 		return -SGW_EIO;
-	memcpy(ret, &c, sizeof(c));
-	return 0;
+	r = row_cert(st, 1, ret);
+	if (r == 0)
+		*ret_id = id;
+	return r;
 }
