@@ -18,7 +18,7 @@
 
 #include "log.h"
 #include "store.h"
-#include "store_sqlite_int.h"
+#include "store_sqlite_adm.h"
 #include "store_sqlite_row.h"
 #include "store_sqlite_sql.h"
 

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "store_sqlite_int.h"
+#include "store_sqlite_adm.h"
 #include "store_sqlite_row.h"
 
 #define SQA_MAX_ROWS 10000

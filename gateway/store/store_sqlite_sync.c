@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "store_sqlite_int.h"
+#include "store_sqlite_adm.h"
 #include "store_sqlite_row.h"
 #include "store_sync.h"
 
