@@ -21,6 +21,7 @@
 #include "store_sqlite_adm.h"
 #include "store_sqlite_row.h"
 #include "store_sqlite_sql.h"
+#include "store_sqlite_sync.h"
 
 #define SQ_BUSY_TIMEOUT_MS 2000
 #define SQ_MAX_NONCE 64	    /* senderNonce is 16 bytes in practice */
@@ -38,12 +39,6 @@ struct sq_store {
 	int group_commit;     /* store.synchronous: full */
 	struct sq_sync *sync; /* store_sqlite_sync.c, once attached */
 };
-
-struct sq_adm *
-sq_adm_of(void *priv)
-{
-	return ((struct sq_store *)priv)->adm;
-}
 
 #define SQ_CAP(type, field) sizeof(((type *)0)->field)
 
@@ -601,6 +596,66 @@ sq_nonce_check(void *priv, const uint8_t *nonce, size_t len, int64_t now, int tt
 	return r;
 }
 
+/* ---- admin queries: store_sqlite_adm.c, on its own state ------------------ */
+
+#define SQ_ADM(priv) (((struct sq_store *)(priv))->adm)
+
+static int
+sq_txn_list(void *priv, const struct store_txn_filter *f, store_txn_each each, void *arg)
+{
+	return sqa_txn_list(SQ_ADM(priv), f, each, arg);
+}
+
+static int
+sq_txn_count(void *priv, int state, int64_t *ret)
+{
+	return sqa_txn_count(SQ_ADM(priv), state, ret);
+}
+
+static int
+sq_txn_decide(void *priv, const struct store_txn *t, const char *admin)
+{
+	return sqa_txn_decide(SQ_ADM(priv), t, admin);
+}
+
+static int
+sq_txn_decider(void *priv, int64_t id, char *ret_admin, size_t cap)
+{
+	return sqa_txn_decider(SQ_ADM(priv), id, ret_admin, cap);
+}
+
+static int
+sq_otp_put(void *priv, const struct store_otp *o)
+{
+	return sqa_otp_put(SQ_ADM(priv), o);
+}
+
+static int
+sq_otp_consume(void *priv, const char *profile, const uint8_t sha256[32], int64_t now,
+	       char *ret_subject, size_t cap)
+{
+	return sqa_otp_consume(SQ_ADM(priv), profile, sha256, now, ret_subject, cap);
+}
+
+static int
+sq_otp_count(void *priv, const char *profile, int64_t now, int64_t *ret)
+{
+	return sqa_otp_count(SQ_ADM(priv), profile, now, ret);
+}
+
+static int
+sq_cert_search(void *priv, const struct store_cert_filter *f, store_cert_each each, void *arg,
+	       int64_t *next)
+{
+	return sqa_cert_search(SQ_ADM(priv), f, each, arg, next);
+}
+
+static int
+sq_stats(void *priv, struct store_stats *ret)
+{
+	return sqa_stats(SQ_ADM(priv), ret);
+}
+
 /* store.synchronous: full: group commit from now on (store_sqlite_sync.c);
  * normal: nothing to wait for, SQLite checkpoints as it commits. */
 static int
@@ -633,7 +688,15 @@ const struct store_ops store_sqlite_ops = {
     .cert_revoke = sq_cert_revoke,
     .cert_find_serial = sq_cert_find_serial,
     .nonce_check = sq_nonce_check,
-    SQA_OPS,
+    .txn_list = sq_txn_list,
+    .txn_count = sq_txn_count,
+    .txn_decide = sq_txn_decide,
+    .txn_decider = sq_txn_decider,
+    .otp_put = sq_otp_put,
+    .otp_consume = sq_otp_consume,
+    .otp_count = sq_otp_count,
+    .cert_search = sq_cert_search,
+    .stats = sq_stats,
     .attach_loop = sq_attach_loop,
     .await_durable = sq_await_durable,
 };

@@ -162,9 +162,8 @@ sqa_count(struct sq_adm *a, sqlite3_stmt *st, int bad, int64_t *ret)
 /* ---- transactions -------------------------------------------------------- */
 
 int
-sqa_txn_list(void *priv, const struct store_txn_filter *f, store_txn_each each, void *arg)
+sqa_txn_list(struct sq_adm *a, const struct store_txn_filter *f, store_txn_each each, void *arg)
 {
-	struct sq_adm *a = sq_adm_of(priv);
 	sqlite3_stmt *st = sqa_stmt(a, f->state < 0 ? SQA_TXN_LIST_ALL : SQA_TXN_LIST);
 	size_t max = f->max > 0 && f->max < SQA_MAX_ROWS ? f->max : SQA_MAX_ROWS;
 	int bad = 0, rc = SQLITE_DONE, r = 0;
@@ -193,9 +192,8 @@ sqa_txn_list(void *priv, const struct store_txn_filter *f, store_txn_each each, 
 }
 
 int
-sqa_txn_count(void *priv, int state, int64_t *ret)
+sqa_txn_count(struct sq_adm *a, int state, int64_t *ret)
 {
-	struct sq_adm *a = sq_adm_of(priv);
 	sqlite3_stmt *st = sqa_stmt(a, SQA_TXN_COUNT);
 
 	return sqa_count(a, st, sqlite3_bind_int(st, 1, state), ret);
@@ -226,9 +224,8 @@ sqa_decide_locked(struct sq_adm *a, const struct store_txn *t, const char *admin
 }
 
 int
-sqa_txn_decide(void *priv, const struct store_txn *t, const char *admin)
+sqa_txn_decide(struct sq_adm *a, const struct store_txn *t, const char *admin)
 {
-	struct sq_adm *a = sq_adm_of(priv);
 	int r;
 
 	if (t->state < 0 || t->state >= TXN_STATE_MAX || admin == NULL)
@@ -244,9 +241,8 @@ sqa_txn_decide(void *priv, const struct store_txn *t, const char *admin)
 }
 
 int
-sqa_txn_decider(void *priv, int64_t id, char *ret_admin, size_t cap)
+sqa_txn_decider(struct sq_adm *a, int64_t id, char *ret_admin, size_t cap)
 {
-	struct sq_adm *a = sq_adm_of(priv);
 	sqlite3_stmt *st = sqa_stmt(a, SQA_APPROVAL_GET);
 	int rc, r = -SGW_ENOTFOUND;
 
@@ -266,9 +262,8 @@ sqa_txn_decider(void *priv, int64_t id, char *ret_admin, size_t cap)
 /* ---- one-time challenges ------------------------------------------------- */
 
 int
-sqa_otp_put(void *priv, const struct store_otp *o)
+sqa_otp_put(struct sq_adm *a, const struct store_otp *o)
 {
-	struct sq_adm *a = sq_adm_of(priv);
 	sqlite3_stmt *st = sqa_stmt(a, SQA_OTP_SWEEP);
 	int bad = 0, r;
 
@@ -287,10 +282,9 @@ sqa_otp_put(void *priv, const struct store_otp *o)
 }
 
 int
-sqa_otp_consume(void *priv, const char *profile, const uint8_t sha256[32], int64_t now,
+sqa_otp_consume(struct sq_adm *a, const char *profile, const uint8_t sha256[32], int64_t now,
 		char *ret_subject, size_t cap)
 {
-	struct sq_adm *a = sq_adm_of(priv);
 	sqlite3_stmt *st = sqa_stmt(a, SQA_OTP_CONSUME);
 	int bad = 0, rc, r = -SGW_ENOTFOUND;
 
@@ -312,9 +306,8 @@ sqa_otp_consume(void *priv, const char *profile, const uint8_t sha256[32], int64
 }
 
 int
-sqa_otp_count(void *priv, const char *profile, int64_t now, int64_t *ret)
+sqa_otp_count(struct sq_adm *a, const char *profile, int64_t now, int64_t *ret)
 {
-	struct sq_adm *a = sq_adm_of(priv);
 	sqlite3_stmt *st = sqa_stmt(a, SQA_OTP_COUNT);
 	int bad = sq_bind_str(st, 1, profile, 64);
 
@@ -340,10 +333,9 @@ cert_window(struct sq_adm *a, const struct store_cert_filter *f, int64_t *lo, in
 }
 
 int
-sqa_cert_search(void *priv, const struct store_cert_filter *f, store_cert_each each, void *arg,
-		int64_t *next)
+sqa_cert_search(struct sq_adm *a, const struct store_cert_filter *f, store_cert_each each,
+		void *arg, int64_t *next)
 {
-	struct sq_adm *a = sq_adm_of(priv);
 	int by_serial = f->serial != NULL && f->serial[0] != '\0';
 	size_t max = f->max > 0 && f->max < SQA_MAX_ROWS ? f->max : SQA_MAX_ROWS, n = 0;
 	int64_t lo = 0, hi = 0, last = 0;
@@ -385,8 +377,8 @@ sqa_cert_search(void *priv, const struct store_cert_filter *f, store_cert_each e
 }
 
 int
-sqa_stats(void *priv, struct store_stats *ret)
+sqa_stats(struct sq_adm *a, struct store_stats *ret)
 {
-	*ret = sq_adm_of(priv)->stats;
+	*ret = a->stats;
 	return 0;
 }
