@@ -6,24 +6,20 @@
  * instead (store_sqlite_sync.c), and replies wait for it.  Statements
  * are prepared once at open and reset after each use.  Schema changes are
  * numbered migrations recorded in schema_version and applied in one
- * transaction at open. */
-#include <errno.h>
-#include <fcntl.h>
+ * transaction at open (store_sqlite_schema.c). */
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "log.h"
 #include "store.h"
 #include "store_sqlite_adm.h"
 #include "store_sqlite_row.h"
+#include "store_sqlite_schema.h"
 #include "store_sqlite_sql.h"
 #include "store_sqlite_sync.h"
 
-#define SQ_BUSY_TIMEOUT_MS 2000
 #define SQ_MAX_NONCE 64	    /* senderNonce is 16 bytes in practice */
 #define SQ_SWEEP_CALLS 1000 /* sweep expired nonces every N checks ... */
 #define SQ_SWEEP_SECONDS 60 /* ... or every N seconds */
@@ -78,137 +74,7 @@ sq_rollback(struct sq_store *q)
 		(void)sq_step_done(q, SQ_ROLLBACK, "rollback");
 }
 
-/* ---- open / close / migrations ----------------------------------------- */
-
-/* Create the file with mode 0600 before SQLite sees it (SQLite would use 0644
- * less umask); SQLite gives the -wal and -shm files the same mode. */
-static int
-sq_create_file(const char *path, struct sgw_err *err)
-{
-	struct stat sb;
-	int fd;
-
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0 && errno == ENOENT)
-		return sgw_err_set(err, SGW_EIO, "store.path: %s: parent directory does not exist",
-				   path);
-	if (fd < 0)
-		return sgw_err_set(err, SGW_EIO, "store.path: %s: %s", path, strerror(errno));
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		close(fd);
-		return sgw_err_set(err, SGW_EIO, "store.path: %s: not a regular file", path);
-	}
-	if ((sb.st_mode & 077) != 0)
-		log_warn("store: %s is accessible by group or others (mode %03o)", path,
-			 (unsigned)(sb.st_mode & 0777));
-	close(fd);
-	return 0;
-}
-
-static int
-sq_exec(struct sq_store *q, const char *sql, struct sgw_err *err)
-{
-	return sq_exec_db(q->db, sql, err);
-}
-
-/* One-row, one-column query run once at open; text or integer result. */
-static int
-sq_query1(struct sq_store *q, const char *sql, int64_t *ret_int, char *ret_txt, size_t cap,
-	  struct sgw_err *err)
-{
-	sqlite3_stmt *st = NULL;
-	int r = -SGW_EIO;
-
-	if (sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_ROW) {
-		sgw_err_set(err, SGW_EIO, "store: sqlite: %s: %s", sql, sqlite3_errmsg(q->db));
-		goto out;
-	}
-	if (ret_int != NULL)
-		*ret_int = sqlite3_column_int64(st, 0);
-	if (ret_txt != NULL) {
-		const unsigned char *p = sqlite3_column_text(st, 0);
-
-		snprintf(ret_txt, cap, "%s", p != NULL ? (const char *)p : "");
-	}
-	r = 0;
-out:
-	sqlite3_finalize(st);
-	return r;
-}
-
-static int
-sq_migrate_locked(struct sq_store *q, struct sgw_err *err)
-{
-	char sql[128];
-	int64_t v = 0;
-	int r;
-
-	r = sq_exec(q,
-		    "CREATE TABLE IF NOT EXISTS schema_version"
-		    " (version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)",
-		    err);
-	if (r == 0)
-		r = sq_query1(q, "SELECT coalesce(max(version), 0) FROM schema_version", &v, NULL,
-			      0, err);
-	if (r < 0)
-		return r;
-	if (v > SQ_SCHEMA_VERSION)
-		return sgw_err_set(err, SGW_EIO,
-				   "store: database schema version %lld is newer than this scepgw "
-				   "(%d)",
-				   (long long)v, SQ_SCHEMA_VERSION);
-	for (; v < SQ_SCHEMA_VERSION && r == 0; v++) {
-		r = sq_exec(q, sq_migrations[v], err);
-		snprintf(sql, sizeof(sql),
-			 "INSERT INTO schema_version (version, applied)"
-			 " VALUES (%lld, strftime('%%s', 'now'))",
-			 (long long)v + 1);
-		if (r == 0)
-			r = sq_exec(q, sql, err);
-	}
-	return r;
-}
-
-static int
-sq_migrate(struct sq_store *q, struct sgw_err *err)
-{
-	int r;
-
-	r = sq_exec(q, "BEGIN IMMEDIATE", err);
-	if (r < 0)
-		return r;
-	r = sq_migrate_locked(q, err);
-	if (r == 0)
-		r = sq_exec(q, "COMMIT", err);
-	if (r < 0 && !sqlite3_get_autocommit(q->db))
-		(void)sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
-	return r;
-}
-
-static int
-sq_configure(struct sq_store *q, const struct cfg_store *cfg, struct sgw_err *err)
-{
-	char mode[16];
-	int r;
-
-	if (sqlite3_extended_result_codes(q->db, 1) != SQLITE_OK ||
-	    sqlite3_busy_timeout(q->db, SQ_BUSY_TIMEOUT_MS) != SQLITE_OK)
-		return sgw_err_set(err, SGW_EIO, "store: sqlite: %s", sqlite3_errmsg(q->db));
-	r = sq_query1(q, "PRAGMA journal_mode = WAL", NULL, mode, sizeof(mode), err);
-	if (r < 0)
-		return r;
-	if (strcmp(mode, "wal") != 0)
-		return sgw_err_set(err, SGW_EIO, "store: sqlite: cannot enable WAL (mode '%s')",
-				   mode);
-	/* FULL: each commit is fsync'd before the reply (the default).  NORMAL
-	 * (WAL): a commit survives a crash of the process, kill -9 included,
-	 * but the last ones may be lost on power loss; the database stays
-	 * consistent either way. */
-	if (cfg->synchronous != NULL && strcmp(cfg->synchronous, "normal") == 0)
-		return sq_exec(q, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;", err);
-	return sq_exec(q, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;", err);
-}
+/* ---- open / close (the file and its schema: store_sqlite_schema.c) ------ */
 
 static int
 sq_prepare_all(struct sq_store *q, struct sgw_err *err)
@@ -249,7 +115,7 @@ sq_open(void **ret_priv, const struct cfg_store *cfg, struct sgw_err *err)
 
 	if (cfg->path == NULL || cfg->path[0] == '\0')
 		return sgw_err_set(err, SGW_EINVAL, "store.path: missing");
-	r = sq_create_file(cfg->path, err);
+	r = sq_schema_create(cfg->path, err);
 	if (r < 0)
 		return r;
 	q = calloc(1, sizeof(*q));
@@ -264,9 +130,7 @@ sq_open(void **ret_priv, const struct cfg_store *cfg, struct sgw_err *err)
 				q->db != NULL ? sqlite3_errmsg(q->db) : "out of memory");
 		goto fail;
 	}
-	r = sq_configure(q, cfg, err);
-	if (r == 0)
-		r = sq_migrate(q, err);
+	r = sq_schema_setup(q->db, cfg, err);
 	if (r == 0)
 		r = sq_prepare_all(q, err);
 	if (r == 0)

@@ -1,7 +1,7 @@
 /* store_sqlite_adm.c: the SQLite store's queries for the admin API: listing
  * transactions, recording approvals and rejections, one-time challenges,
  * certificate search, and the time spent in SQLite (SQLITE_TRACE_PROFILE).
- * The schema is migration 2 in store_sqlite_sql.h. */
+ * The schema is migration 2 in store_sqlite_schema.c. */
 #include <stdio.h>
 #include <stdlib.h>
 
