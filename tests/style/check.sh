@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# check.sh: the house rules a machine can check (style.md 16, 19).
+# check.sh: the house rules a machine can check (docs/conventions.md 16, 19).
 #  - clang-format (.clang-format) has nothing to change in any C file
 #  - banned calls: sprintf, vsprintf, strcpy, strcat, atoi, gets, and
 #    curl_easy_perform (it blocks the event loop) in gateway/ and backends/
