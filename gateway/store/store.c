@@ -15,26 +15,6 @@ static const struct store_ops *const store_registry[] = {
     NULL,
 };
 
-static const char *const txn_state_names[TXN_STATE_MAX] = {
-    [TXN_RECEIVED] = "RECEIVED",
-    [TXN_AUTHORIZED] = "AUTHORIZED",
-    [TXN_AWAITING_APPROVAL] = "AWAITING_APPROVAL",
-    [TXN_SUBMITTED] = "SUBMITTED",
-    [TXN_BACKEND_PENDING] = "BACKEND_PENDING",
-    [TXN_ISSUED] = "ISSUED",
-    [TXN_REJECTED] = "REJECTED",
-    [TXN_FAILED] = "FAILED",
-    [TXN_EXPIRED] = "EXPIRED",
-};
-
-const char *
-txn_state_name(int state)
-{
-	if (state < 0 || state >= TXN_STATE_MAX)
-		return "UNKNOWN";
-	return txn_state_names[state];
-}
-
 static const struct store_ops *
 store_lookup(const char *type)
 {
@@ -197,26 +177,6 @@ int
 store_stats(struct store *s, struct store_stats *ret)
 {
 	return s->ops->stats(s->priv, ret);
-}
-
-void
-store_txn_clear(struct store_txn *t)
-{
-	if (t == NULL)
-		return;
-	free(t->csr_der);
-	t->csr_der = NULL;
-	t->csr_len = 0;
-}
-
-void
-store_cert_clear(struct store_cert *c)
-{
-	if (c == NULL)
-		return;
-	free(c->der);
-	c->der = NULL;
-	c->der_len = 0;
 }
 
 int

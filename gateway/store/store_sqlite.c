@@ -6,27 +6,24 @@
  * instead (store_sqlite_sync.c), and replies wait for it.  Statements
  * are prepared once at open and reset after each use.  Schema changes are
  * numbered migrations recorded in schema_version and applied in one
- * transaction at open. */
-#include <errno.h>
-#include <fcntl.h>
+ * transaction at open (store_sqlite_schema.c). */
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "log.h"
 #include "store.h"
-#include "store_sqlite_int.h"
+#include "store_sqlite_adm.h"
+#include "store_sqlite_row.h"
+#include "store_sqlite_schema.h"
 #include "store_sqlite_sql.h"
+#include "store_sqlite_sync.h"
 
-#define SQ_BUSY_TIMEOUT_MS 2000
-#define SQ_MAX_BLOB (256 * 1024) /* CSR or certificate DER */
-#define SQ_MAX_NONCE 64		 /* senderNonce is 16 bytes in practice */
-#define SQ_SWEEP_CALLS 1000	 /* sweep expired nonces every N checks ... */
-#define SQ_SWEEP_SECONDS 60	 /* ... or every N seconds */
-#define SQ_SWEEP_LIMIT 1000	 /* rows deleted per sweep at most */
+#define SQ_MAX_NONCE 64	    /* senderNonce is 16 bytes in practice */
+#define SQ_SWEEP_CALLS 1000 /* sweep expired nonces every N checks ... */
+#define SQ_SWEEP_SECONDS 60 /* ... or every N seconds */
+#define SQ_SWEEP_LIMIT 1000 /* rows deleted per sweep at most */
 
 struct sq_store {
 	sqlite3 *db;
@@ -39,28 +36,14 @@ struct sq_store {
 	struct sq_sync *sync; /* store_sqlite_sync.c, once attached */
 };
 
-struct sq_adm *
-sq_adm_of(void *priv)
-{
-	return ((struct sq_store *)priv)->adm;
-}
-
 #define SQ_CAP(type, field) sizeof(((type *)0)->field)
 
 /* ---- small helpers ------------------------------------------------------ */
 
-/* Map a failed sqlite call to an SGW code; unique-key clashes are not logged. */
 static int
 sq_fail(struct sq_store *q, const char *what)
 {
-	int ext = sqlite3_extended_errcode(q->db);
-
-	if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
-		return -SGW_EEXIST;
-	log_err("store: sqlite: %s: %s", what, sqlite3_errmsg(q->db));
-	if (ext == SQLITE_NOMEM)
-		return -SGW_ENOMEM;
-	return -SGW_EIO;
+	return sq_fail_db(q->db, what);
 }
 
 /* The return of reset repeats the last step's error, already handled there. */
@@ -69,53 +52,6 @@ sq_reset(sqlite3_stmt *st)
 {
 	(void)sqlite3_reset(st);
 	(void)sqlite3_clear_bindings(st);
-}
-
-/* Bind at most cap - 1 bytes: what a char[cap] field holds with its NUL. */
-static int
-sq_bind_str(sqlite3_stmt *st, int idx, const char *s, size_t cap)
-{
-	if (s == NULL)
-		s = "";
-	return sqlite3_bind_text(st, idx, s, (int)strnlen(s, cap - 1), SQLITE_STATIC);
-}
-
-static void
-sq_col_str(sqlite3_stmt *st, int col, char *dst, size_t cap)
-{
-	const unsigned char *p = sqlite3_column_text(st, col);
-	size_t n = (size_t)sqlite3_column_bytes(st, col);
-
-	if (p == NULL)
-		n = 0;
-	if (n > cap - 1)
-		n = cap - 1;
-	if (n > 0)
-		memcpy(dst, p, n);
-	dst[n] = '\0';
-}
-
-static int
-sq_col_blob(sqlite3_stmt *st, int col, uint8_t **ret, size_t *ret_len)
-{
-	const void *p = sqlite3_column_blob(st, col);
-	int n = sqlite3_column_bytes(st, col);
-	uint8_t *copy;
-
-	if (p == NULL || n <= 0) {
-		*ret = NULL;
-		*ret_len = 0;
-		return 0;
-	}
-	if (n > SQ_MAX_BLOB)
-		return -SGW_EIO;
-	copy = malloc((size_t)n);
-	if (copy == NULL)
-		return -SGW_ENOMEM;
-	memcpy(copy, p, (size_t)n);
-	*ret = copy;
-	*ret_len = (size_t)n;
-	return 0;
 }
 
 /* Run a prepared statement that returns no rows. */
@@ -138,142 +74,7 @@ sq_rollback(struct sq_store *q)
 		(void)sq_step_done(q, SQ_ROLLBACK, "rollback");
 }
 
-/* ---- open / close / migrations ----------------------------------------- */
-
-/* Create the file with mode 0600 before SQLite sees it (SQLite would use 0644
- * less umask); SQLite gives the -wal and -shm files the same mode. */
-static int
-sq_create_file(const char *path, struct sgw_err *err)
-{
-	struct stat sb;
-	int fd;
-
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0 && errno == ENOENT)
-		return sgw_err_set(err, SGW_EIO, "store.path: %s: parent directory does not exist",
-				   path);
-	if (fd < 0)
-		return sgw_err_set(err, SGW_EIO, "store.path: %s: %s", path, strerror(errno));
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		close(fd);
-		return sgw_err_set(err, SGW_EIO, "store.path: %s: not a regular file", path);
-	}
-	if ((sb.st_mode & 077) != 0)
-		log_warn("store: %s is accessible by group or others (mode %03o)", path,
-			 (unsigned)(sb.st_mode & 0777));
-	close(fd);
-	return 0;
-}
-
-int
-sq_exec_db(sqlite3 *db, const char *sql, struct sgw_err *err)
-{
-	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		return sgw_err_set(err, SGW_EIO, "store: sqlite: %s", sqlite3_errmsg(db));
-	return 0;
-}
-
-static int
-sq_exec(struct sq_store *q, const char *sql, struct sgw_err *err)
-{
-	return sq_exec_db(q->db, sql, err);
-}
-
-/* One-row, one-column query run once at open; text or integer result. */
-static int
-sq_query1(struct sq_store *q, const char *sql, int64_t *ret_int, char *ret_txt, size_t cap,
-	  struct sgw_err *err)
-{
-	sqlite3_stmt *st = NULL;
-	int r = -SGW_EIO;
-
-	if (sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_ROW) {
-		sgw_err_set(err, SGW_EIO, "store: sqlite: %s: %s", sql, sqlite3_errmsg(q->db));
-		goto out;
-	}
-	if (ret_int != NULL)
-		*ret_int = sqlite3_column_int64(st, 0);
-	if (ret_txt != NULL)
-		sq_col_str(st, 0, ret_txt, cap);
-	r = 0;
-out:
-	sqlite3_finalize(st);
-	return r;
-}
-
-static int
-sq_migrate_locked(struct sq_store *q, struct sgw_err *err)
-{
-	char sql[128];
-	int64_t v = 0;
-	int r;
-
-	r = sq_exec(q,
-		    "CREATE TABLE IF NOT EXISTS schema_version"
-		    " (version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)",
-		    err);
-	if (r == 0)
-		r = sq_query1(q, "SELECT coalesce(max(version), 0) FROM schema_version", &v, NULL,
-			      0, err);
-	if (r < 0)
-		return r;
-	if (v > SQ_SCHEMA_VERSION)
-		return sgw_err_set(err, SGW_EIO,
-				   "store: database schema version %lld is newer than this scepgw "
-				   "(%d)",
-				   (long long)v, SQ_SCHEMA_VERSION);
-	for (; v < SQ_SCHEMA_VERSION && r == 0; v++) {
-		r = sq_exec(q, sq_migrations[v], err);
-		snprintf(sql, sizeof(sql),
-			 "INSERT INTO schema_version (version, applied)"
-			 " VALUES (%lld, strftime('%%s', 'now'))",
-			 (long long)v + 1);
-		if (r == 0)
-			r = sq_exec(q, sql, err);
-	}
-	return r;
-}
-
-static int
-sq_migrate(struct sq_store *q, struct sgw_err *err)
-{
-	int r;
-
-	r = sq_exec(q, "BEGIN IMMEDIATE", err);
-	if (r < 0)
-		return r;
-	r = sq_migrate_locked(q, err);
-	if (r == 0)
-		r = sq_exec(q, "COMMIT", err);
-	if (r < 0 && !sqlite3_get_autocommit(q->db))
-		(void)sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
-	return r;
-}
-
-static int
-sq_configure(struct sq_store *q, const struct cfg_store *cfg, struct sgw_err *err)
-{
-	char mode[16];
-	int r;
-
-	if (sqlite3_extended_result_codes(q->db, 1) != SQLITE_OK ||
-	    sqlite3_busy_timeout(q->db, SQ_BUSY_TIMEOUT_MS) != SQLITE_OK)
-		return sgw_err_set(err, SGW_EIO, "store: sqlite: %s", sqlite3_errmsg(q->db));
-	r = sq_query1(q, "PRAGMA journal_mode = WAL", NULL, mode, sizeof(mode), err);
-	if (r < 0)
-		return r;
-	if (strcmp(mode, "wal") != 0)
-		return sgw_err_set(err, SGW_EIO, "store: sqlite: cannot enable WAL (mode '%s')",
-				   mode);
-	/* FULL: each commit is fsync'd before the reply (the default).  NORMAL
-	 * (WAL): a commit survives a crash of the process, kill -9 included,
-	 * but the last ones may be lost on power loss; the database stays
-	 * consistent either way. */
-	if (cfg->synchronous != NULL && strcmp(cfg->synchronous, "normal") == 0)
-		return sq_exec(q, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;", err);
-	return sq_exec(q, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;", err);
-}
+/* ---- open / close (the file and its schema: store_sqlite_schema.c) ------ */
 
 static int
 sq_prepare_all(struct sq_store *q, struct sgw_err *err)
@@ -314,7 +115,7 @@ sq_open(void **ret_priv, const struct cfg_store *cfg, struct sgw_err *err)
 
 	if (cfg->path == NULL || cfg->path[0] == '\0')
 		return sgw_err_set(err, SGW_EINVAL, "store.path: missing");
-	r = sq_create_file(cfg->path, err);
+	r = sq_schema_create(cfg->path, err);
 	if (r < 0)
 		return r;
 	q = calloc(1, sizeof(*q));
@@ -329,9 +130,7 @@ sq_open(void **ret_priv, const struct cfg_store *cfg, struct sgw_err *err)
 				q->db != NULL ? sqlite3_errmsg(q->db) : "out of memory");
 		goto fail;
 	}
-	r = sq_configure(q, cfg, err);
-	if (r == 0)
-		r = sq_migrate(q, err);
+	r = sq_schema_setup(q->db, cfg, err);
 	if (r == 0)
 		r = sq_prepare_all(q, err);
 	if (r == 0)
@@ -387,40 +186,6 @@ sq_txn_insert(void *priv, struct store_txn *t)
 		t->id = sqlite3_last_insert_rowid(q->db);
 	sq_reset(st);
 	return r;
-}
-
-/* Decode one transactions row (SQ_TXN_COLS order); ret is written on success. */
-int
-sq_row_txn(sqlite3_stmt *st, void *ret)
-{
-	struct store_txn t;
-	const void *key;
-	int r;
-
-	memset(&t, 0, sizeof(t));
-	key = sqlite3_column_blob(st, 3);
-	if (key == NULL || sqlite3_column_bytes(st, 3) != (int)sizeof(t.signer_key_sha256))
-		return -SGW_EIO;
-	memcpy(t.signer_key_sha256, key, sizeof(t.signer_key_sha256));
-	t.id = sqlite3_column_int64(st, 0);
-	sq_col_str(st, 1, t.profile, sizeof(t.profile));
-	sq_col_str(st, 2, t.transaction_id, sizeof(t.transaction_id));
-	t.state = sqlite3_column_int(st, 4);
-	t.msg_type = sqlite3_column_int(st, 5);
-	sq_col_str(st, 6, t.subject, sizeof(t.subject));
-	sq_col_str(st, 7, t.peer, sizeof(t.peer));
-	sq_col_str(st, 8, t.reason, sizeof(t.reason));
-	sq_col_str(st, 9, t.cert_serial, sizeof(t.cert_serial));
-	sq_col_str(st, 10, t.backend_handle, sizeof(t.backend_handle));
-	t.created = sqlite3_column_int64(st, 12);
-	t.updated = sqlite3_column_int64(st, 13);
-	if (t.state < 0 || t.state >= TXN_STATE_MAX)
-		return -SGW_EIO;
-	r = sq_col_blob(st, 11, &t.csr_der, &t.csr_len);
-	if (r < 0)
-		return r;
-	memcpy(ret, &t, sizeof(t));
-	return 0;
 }
 
 /* Step a bound one-row SELECT, decode the row into ret, reset. */
@@ -550,31 +315,6 @@ sq_txn_issue(void *priv, struct store_txn *t, const struct store_cert *c)
 	t->state = TXN_ISSUED;
 	snprintf(t->cert_serial, sizeof(t->cert_serial), "%.*s", (int)sizeof(t->cert_serial) - 1,
 		 c->serial);
-	return 0;
-}
-
-int
-sq_row_cert(sqlite3_stmt *st, void *ret)
-{
-	struct store_cert c;
-	int r;
-
-	memset(&c, 0, sizeof(c));
-	sq_col_str(st, 0, c.serial, sizeof(c.serial));
-	sq_col_str(st, 1, c.issuer, sizeof(c.issuer));
-	sq_col_str(st, 2, c.subject, sizeof(c.subject));
-	c.not_before = sqlite3_column_int64(st, 3);
-	c.not_after = sqlite3_column_int64(st, 4);
-	c.txn_id = sqlite3_column_int64(st, 6);
-	c.revoked = sqlite3_column_int(st, 7) != 0;
-	c.revoked_at = sqlite3_column_int64(st, 8);
-	c.revoke_reason = sqlite3_column_int(st, 9);
-	r = sq_col_blob(st, 5, &c.der, &c.der_len);
-	if (r < 0)
-		return r;
-	if (c.der == NULL)
-		return -SGW_EIO;
-	memcpy(ret, &c, sizeof(c));
 	return 0;
 }
 
@@ -720,6 +460,66 @@ sq_nonce_check(void *priv, const uint8_t *nonce, size_t len, int64_t now, int tt
 	return r;
 }
 
+/* ---- admin queries: store_sqlite_adm.c, on its own state ------------------ */
+
+#define SQ_ADM(priv) (((struct sq_store *)(priv))->adm)
+
+static int
+sq_txn_list(void *priv, const struct store_txn_filter *f, store_txn_each each, void *arg)
+{
+	return sqa_txn_list(SQ_ADM(priv), f, each, arg);
+}
+
+static int
+sq_txn_count(void *priv, int state, int64_t *ret)
+{
+	return sqa_txn_count(SQ_ADM(priv), state, ret);
+}
+
+static int
+sq_txn_decide(void *priv, const struct store_txn *t, const char *admin)
+{
+	return sqa_txn_decide(SQ_ADM(priv), t, admin);
+}
+
+static int
+sq_txn_decider(void *priv, int64_t id, char *ret_admin, size_t cap)
+{
+	return sqa_txn_decider(SQ_ADM(priv), id, ret_admin, cap);
+}
+
+static int
+sq_otp_put(void *priv, const struct store_otp *o)
+{
+	return sqa_otp_put(SQ_ADM(priv), o);
+}
+
+static int
+sq_otp_consume(void *priv, const char *profile, const uint8_t sha256[32], int64_t now,
+	       char *ret_subject, size_t cap)
+{
+	return sqa_otp_consume(SQ_ADM(priv), profile, sha256, now, ret_subject, cap);
+}
+
+static int
+sq_otp_count(void *priv, const char *profile, int64_t now, int64_t *ret)
+{
+	return sqa_otp_count(SQ_ADM(priv), profile, now, ret);
+}
+
+static int
+sq_cert_search(void *priv, const struct store_cert_filter *f, store_cert_each each, void *arg,
+	       int64_t *next)
+{
+	return sqa_cert_search(SQ_ADM(priv), f, each, arg, next);
+}
+
+static int
+sq_stats(void *priv, struct store_stats *ret)
+{
+	return sqa_stats(SQ_ADM(priv), ret);
+}
+
 /* store.synchronous: full: group commit from now on (store_sqlite_sync.c);
  * normal: nothing to wait for, SQLite checkpoints as it commits. */
 static int
@@ -752,7 +552,15 @@ const struct store_ops store_sqlite_ops = {
     .cert_revoke = sq_cert_revoke,
     .cert_find_serial = sq_cert_find_serial,
     .nonce_check = sq_nonce_check,
-    SQA_OPS,
+    .txn_list = sq_txn_list,
+    .txn_count = sq_txn_count,
+    .txn_decide = sq_txn_decide,
+    .txn_decider = sq_txn_decider,
+    .otp_put = sq_otp_put,
+    .otp_consume = sq_otp_consume,
+    .otp_count = sq_otp_count,
+    .cert_search = sq_cert_search,
+    .stats = sq_stats,
     .attach_loop = sq_attach_loop,
     .await_durable = sq_await_durable,
 };

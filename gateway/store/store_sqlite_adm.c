@@ -1,24 +1,15 @@
 /* store_sqlite_adm.c: the SQLite store's queries for the admin API: listing
  * transactions, recording approvals and rejections, one-time challenges,
  * certificate search, and the time spent in SQLite (SQLITE_TRACE_PROFILE).
- * The schema is migration 2 in store_sqlite_sql.h. */
+ * The schema is migration 2 in store_sqlite_schema.c. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
-#include "log.h"
-#include "store_sqlite_int.h"
+#include "store_sqlite_adm.h"
+#include "store_sqlite_row.h"
 
 #define SQA_MAX_ROWS 10000
 #define SQA_OTP_SWEEP_LIMIT 1000
-
-/* Same columns and order as SQ_TXN_COLS / SQ_CERT_COLS (sq_row_txn, sq_row_cert). */
-#define SQA_TXN_COLS                                                                               \
-	"id, profile, transaction_id, signer_key_sha256, state, msg_type, subject, peer, reason, " \
-	"cert_serial, backend_handle, csr, created, updated"
-#define SQA_CERT_COLS                                                                              \
-	"serial, issuer, subject, not_before, not_after, der, txn_id, revoked, revoked_at, "       \
-	"revoke_reason"
 
 enum sqa_stmt {
 	SQA_TXN_LIST,	  /* one state: walks the (state, created) index */
@@ -40,10 +31,10 @@ enum sqa_stmt {
 static const char *const sqa_sql[SQA_STMT_MAX] = {
     /* "?1 < 0 OR state = ?1" would keep SQLite off the index: the approval
      * timer's sweep then sorted the whole table on the loop thread */
-    [SQA_TXN_LIST] = "SELECT " SQA_TXN_COLS " FROM transactions t"
+    [SQA_TXN_LIST] = "SELECT " SQ_TXN_COLS " FROM transactions t"
 		     " WHERE state = ?1 AND (?2 = 0 OR EXISTS (SELECT 1 FROM approvals"
 		     " a WHERE a.txn_id = t.id AND a.state = ?4)) ORDER BY created, id LIMIT ?3",
-    [SQA_TXN_LIST_ALL] = "SELECT " SQA_TXN_COLS " FROM transactions t"
+    [SQA_TXN_LIST_ALL] = "SELECT " SQ_TXN_COLS " FROM transactions t"
 			 " WHERE ?1 < 0 AND (?2 = 0 OR EXISTS (SELECT 1 FROM approvals"
 			 " a WHERE a.txn_id = t.id AND a.state = ?4)) ORDER BY id LIMIT ?3",
     [SQA_TXN_COUNT] = "SELECT count(*) FROM transactions WHERE state = ?1",
@@ -63,13 +54,13 @@ static const char *const sqa_sql[SQA_STMT_MAX] = {
     /* one past the newest certificate's position */
     [SQA_CERT_TOP] = "SELECT coalesce(max(id), 0) + 1 FROM certificates",
     /* a substring match reads the window [?5, ?4) of rowids, newest first */
-    [SQA_CERT_SEARCH] = "SELECT " SQA_CERT_COLS ", id FROM certificates"
+    [SQA_CERT_SEARCH] = "SELECT " SQ_CERT_COLS ", id FROM certificates"
 			" WHERE id < ?4 AND id >= ?5"
 			" AND (?1 = '' OR instr(lower(subject), lower(?1)) > 0)"
 			" ORDER BY id DESC LIMIT ?3",
     /* a serial is a lookup in certificates_serial; "?2 = '' OR serial = ?2"
      * kept SQLite off that index (669 ms on the loop with 1M certificates) */
-    [SQA_CERT_SEARCH_SERIAL] = "SELECT " SQA_CERT_COLS " FROM certificates"
+    [SQA_CERT_SEARCH_SERIAL] = "SELECT " SQ_CERT_COLS " FROM certificates"
 			       " WHERE serial = ?2 AND (?1 = '' OR instr(lower(subject),"
 			       " lower(?1)) > 0) ORDER BY id DESC LIMIT ?3",
 };
@@ -130,12 +121,7 @@ sqa_close(struct sq_adm *a)
 static int
 sqa_fail(struct sq_adm *a, const char *what)
 {
-	int ext = sqlite3_extended_errcode(a->db);
-
-	if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
-		return -SGW_EEXIST;
-	log_err("store: sqlite: %s: %s", what, sqlite3_errmsg(a->db));
-	return ext == SQLITE_NOMEM ? -SGW_ENOMEM : -SGW_EIO;
+	return sq_fail_db(a->db, what);
 }
 
 static sqlite3_stmt *
@@ -144,14 +130,6 @@ sqa_stmt(struct sq_adm *a, enum sqa_stmt id)
 	sqlite3_reset(a->st[id]);
 	sqlite3_clear_bindings(a->st[id]);
 	return a->st[id];
-}
-
-static int
-sqa_text(sqlite3_stmt *st, int idx, const char *s, size_t cap)
-{
-	if (s == NULL)
-		s = "";
-	return sqlite3_bind_text(st, idx, s, (int)strnlen(s, cap - 1), SQLITE_STATIC);
 }
 
 /* Run a statement without rows; *changes gets sqlite3_changes() when given. */
@@ -184,9 +162,8 @@ sqa_count(struct sq_adm *a, sqlite3_stmt *st, int bad, int64_t *ret)
 /* ---- transactions -------------------------------------------------------- */
 
 int
-sqa_txn_list(void *priv, const struct store_txn_filter *f, store_txn_each each, void *arg)
+sqa_txn_list(struct sq_adm *a, const struct store_txn_filter *f, store_txn_each each, void *arg)
 {
-	struct sq_adm *a = sq_adm_of(priv);
 	sqlite3_stmt *st = sqa_stmt(a, f->state < 0 ? SQA_TXN_LIST_ALL : SQA_TXN_LIST);
 	size_t max = f->max > 0 && f->max < SQA_MAX_ROWS ? f->max : SQA_MAX_ROWS;
 	int bad = 0, rc = SQLITE_DONE, r = 0;
@@ -215,9 +192,8 @@ sqa_txn_list(void *priv, const struct store_txn_filter *f, store_txn_each each, 
 }
 
 int
-sqa_txn_count(void *priv, int state, int64_t *ret)
+sqa_txn_count(struct sq_adm *a, int state, int64_t *ret)
 {
-	struct sq_adm *a = sq_adm_of(priv);
 	sqlite3_stmt *st = sqa_stmt(a, SQA_TXN_COUNT);
 
 	return sqa_count(a, st, sqlite3_bind_int(st, 1, state), ret);
@@ -230,7 +206,7 @@ sqa_decide_locked(struct sq_adm *a, const struct store_txn *t, const char *admin
 	int bad = 0, n = 0, r;
 
 	bad |= sqlite3_bind_int(st, 1, t->state);
-	bad |= sqa_text(st, 2, t->reason, sizeof(t->reason));
+	bad |= sq_bind_str(st, 2, t->reason, sizeof(t->reason));
 	bad |= sqlite3_bind_int64(st, 3, t->updated);
 	bad |= sqlite3_bind_int64(st, 4, t->id);
 	bad |= sqlite3_bind_int(st, 5, TXN_AWAITING_APPROVAL);
@@ -240,17 +216,16 @@ sqa_decide_locked(struct sq_adm *a, const struct store_txn *t, const char *admin
 		return -SGW_ENOTFOUND;
 	st = sqa_stmt(a, SQA_APPROVAL_PUT);
 	bad = sqlite3_bind_int64(st, 1, t->id);
-	bad |= sqa_text(st, 2, admin, 64);
+	bad |= sq_bind_str(st, 2, admin, 64);
 	bad |= sqlite3_bind_int(st, 3, t->state);
-	bad |= sqa_text(st, 4, t->reason, sizeof(t->reason));
+	bad |= sq_bind_str(st, 4, t->reason, sizeof(t->reason));
 	bad |= sqlite3_bind_int64(st, 5, t->updated);
 	return sqa_done(a, st, bad, "approval insert", NULL);
 }
 
 int
-sqa_txn_decide(void *priv, const struct store_txn *t, const char *admin)
+sqa_txn_decide(struct sq_adm *a, const struct store_txn *t, const char *admin)
 {
-	struct sq_adm *a = sq_adm_of(priv);
 	int r;
 
 	if (t->state < 0 || t->state >= TXN_STATE_MAX || admin == NULL)
@@ -266,9 +241,8 @@ sqa_txn_decide(void *priv, const struct store_txn *t, const char *admin)
 }
 
 int
-sqa_txn_decider(void *priv, int64_t id, char *ret_admin, size_t cap)
+sqa_txn_decider(struct sq_adm *a, int64_t id, char *ret_admin, size_t cap)
 {
-	struct sq_adm *a = sq_adm_of(priv);
 	sqlite3_stmt *st = sqa_stmt(a, SQA_APPROVAL_GET);
 	int rc, r = -SGW_ENOTFOUND;
 
@@ -288,9 +262,8 @@ sqa_txn_decider(void *priv, int64_t id, char *ret_admin, size_t cap)
 /* ---- one-time challenges ------------------------------------------------- */
 
 int
-sqa_otp_put(void *priv, const struct store_otp *o)
+sqa_otp_put(struct sq_adm *a, const struct store_otp *o)
 {
-	struct sq_adm *a = sq_adm_of(priv);
 	sqlite3_stmt *st = sqa_stmt(a, SQA_OTP_SWEEP);
 	int bad = 0, r;
 
@@ -299,24 +272,23 @@ sqa_otp_put(void *priv, const struct store_otp *o)
 	if ((r = sqa_done(a, st, bad, "otp sweep", NULL)) < 0)
 		return r;
 	st = sqa_stmt(a, SQA_OTP_PUT);
-	bad = sqa_text(st, 1, o->profile, sizeof(o->profile));
+	bad = sq_bind_str(st, 1, o->profile, sizeof(o->profile));
 	bad |= sqlite3_bind_blob(st, 2, o->sha256, 32, SQLITE_STATIC);
-	bad |= sqa_text(st, 3, o->subject, sizeof(o->subject));
-	bad |= sqa_text(st, 4, o->issued_by, sizeof(o->issued_by));
+	bad |= sq_bind_str(st, 3, o->subject, sizeof(o->subject));
+	bad |= sq_bind_str(st, 4, o->issued_by, sizeof(o->issued_by));
 	bad |= sqlite3_bind_int64(st, 5, o->created);
 	bad |= sqlite3_bind_int64(st, 6, o->expires);
 	return sqa_done(a, st, bad, "otp insert", NULL);
 }
 
 int
-sqa_otp_consume(void *priv, const char *profile, const uint8_t sha256[32], int64_t now,
+sqa_otp_consume(struct sq_adm *a, const char *profile, const uint8_t sha256[32], int64_t now,
 		char *ret_subject, size_t cap)
 {
-	struct sq_adm *a = sq_adm_of(priv);
 	sqlite3_stmt *st = sqa_stmt(a, SQA_OTP_CONSUME);
 	int bad = 0, rc, r = -SGW_ENOTFOUND;
 
-	bad |= sqa_text(st, 1, profile, 64);
+	bad |= sq_bind_str(st, 1, profile, 64);
 	bad |= sqlite3_bind_blob(st, 2, sha256, 32, SQLITE_STATIC);
 	bad |= sqlite3_bind_int64(st, 3, now);
 	rc = bad != SQLITE_OK ? SQLITE_ERROR : sqlite3_step(st);
@@ -334,11 +306,10 @@ sqa_otp_consume(void *priv, const char *profile, const uint8_t sha256[32], int64
 }
 
 int
-sqa_otp_count(void *priv, const char *profile, int64_t now, int64_t *ret)
+sqa_otp_count(struct sq_adm *a, const char *profile, int64_t now, int64_t *ret)
 {
-	struct sq_adm *a = sq_adm_of(priv);
 	sqlite3_stmt *st = sqa_stmt(a, SQA_OTP_COUNT);
-	int bad = sqa_text(st, 1, profile, 64);
+	int bad = sq_bind_str(st, 1, profile, 64);
 
 	bad |= sqlite3_bind_int64(st, 2, now);
 	return sqa_count(a, st, bad, ret);
@@ -362,10 +333,9 @@ cert_window(struct sq_adm *a, const struct store_cert_filter *f, int64_t *lo, in
 }
 
 int
-sqa_cert_search(void *priv, const struct store_cert_filter *f, store_cert_each each, void *arg,
-		int64_t *next)
+sqa_cert_search(struct sq_adm *a, const struct store_cert_filter *f, store_cert_each each,
+		void *arg, int64_t *next)
 {
-	struct sq_adm *a = sq_adm_of(priv);
 	int by_serial = f->serial != NULL && f->serial[0] != '\0';
 	size_t max = f->max > 0 && f->max < SQA_MAX_ROWS ? f->max : SQA_MAX_ROWS, n = 0;
 	int64_t lo = 0, hi = 0, last = 0;
@@ -376,10 +346,10 @@ sqa_cert_search(void *priv, const struct store_cert_filter *f, store_cert_each e
 	if (!by_serial && (r = cert_window(a, f, &lo, &hi)) < 0)
 		return r;
 	st = sqa_stmt(a, by_serial ? SQA_CERT_SEARCH_SERIAL : SQA_CERT_SEARCH);
-	bad |= sqa_text(st, 1, f->subject, 512);
+	bad |= sq_bind_str(st, 1, f->subject, 512);
 	bad |= sqlite3_bind_int64(st, 3, (int64_t)max);
 	if (by_serial)
-		bad |= sqa_text(st, 2, f->serial, 80);
+		bad |= sq_bind_str(st, 2, f->serial, 80);
 	else
 		bad |= sqlite3_bind_int64(st, 4, hi) | sqlite3_bind_int64(st, 5, lo);
 	if (bad != SQLITE_OK) {
@@ -389,10 +359,9 @@ sqa_cert_search(void *priv, const struct store_cert_filter *f, store_cert_each e
 	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct store_cert c;
 
-		if ((r = sq_row_cert(st, &c)) < 0)
+		r = by_serial ? sq_row_cert(st, &c) : sq_row_cert_at(st, &c, &last);
+		if (r < 0)
 			break;
-		if (!by_serial)
-			last = sqlite3_column_int64(st, 10);
 		n++;
 		r = each(arg, &c) < 0 ? 1 : 0;
 		store_cert_clear(&c);
@@ -408,8 +377,8 @@ sqa_cert_search(void *priv, const struct store_cert_filter *f, store_cert_each e
 }
 
 int
-sqa_stats(void *priv, struct store_stats *ret)
+sqa_stats(struct sq_adm *a, struct store_stats *ret)
 {
-	*ret = sq_adm_of(priv)->stats;
+	*ret = a->stats;
 	return 0;
 }

@@ -1,50 +1,9 @@
-/* store_sqlite_sql.h: the SQL of the SQLite store, in one place: the schema
- * migrations and every statement that store_sqlite.c prepares at open.
- * Private to store_sqlite.c (it defines static data); include nowhere else. */
+/* store_sqlite_sql.h: every statement that store_sqlite.c prepares at open
+ * (the schema and its migrations are in store_sqlite_schema.c, the admin
+ * API's statements in store_sqlite_adm.c).  Private to store_sqlite.c (it
+ * defines static data); include nowhere else. */
 #ifndef SGW_STORE_SQLITE_SQL_H
 #define SGW_STORE_SQLITE_SQL_H
-
-/* Migration i (0-based) brings the schema to version i + 1.  Never edit one
- * that has shipped: append a new one. */
-static const char *const sq_migrations[] = {
-    "CREATE TABLE transactions (id INTEGER PRIMARY KEY, profile TEXT NOT NULL,"
-    " transaction_id TEXT NOT NULL,"
-    " signer_key_sha256 BLOB NOT NULL CHECK (length(signer_key_sha256) = 32),"
-    " state INTEGER NOT NULL, msg_type INTEGER NOT NULL, subject TEXT NOT NULL,"
-    " peer TEXT NOT NULL, reason TEXT NOT NULL, cert_serial TEXT NOT NULL,"
-    " backend_handle TEXT NOT NULL, csr BLOB, created INTEGER NOT NULL, updated INTEGER NOT NULL,"
-    " UNIQUE (profile, transaction_id, signer_key_sha256));"
-    "CREATE TABLE certificates (id INTEGER PRIMARY KEY, serial TEXT NOT NULL,"
-    " issuer TEXT NOT NULL, subject TEXT NOT NULL, not_before INTEGER NOT NULL,"
-    " not_after INTEGER NOT NULL, der BLOB NOT NULL, txn_id INTEGER REFERENCES transactions (id),"
-    " revoked INTEGER NOT NULL DEFAULT 0, revoked_at INTEGER NOT NULL DEFAULT 0,"
-    " revoke_reason INTEGER NOT NULL DEFAULT 0, UNIQUE (issuer, serial));"
-    "CREATE INDEX certificates_subject ON certificates (subject);"
-    "CREATE INDEX certificates_txn ON certificates (txn_id);"
-    "CREATE TABLE nonces (nonce BLOB PRIMARY KEY, expires INTEGER NOT NULL);"
-    "CREATE INDEX nonces_expires ON nonces (expires);",
-    /* 2: approvals and one-time challenges (admin API) */
-    "CREATE INDEX transactions_state ON transactions (state, created);"
-    "CREATE TABLE approvals (txn_id INTEGER PRIMARY KEY REFERENCES transactions (id),"
-    " admin TEXT NOT NULL, state INTEGER NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL);"
-    "CREATE TABLE otps (id INTEGER PRIMARY KEY, profile TEXT NOT NULL,"
-    " sha256 BLOB NOT NULL UNIQUE CHECK (length(sha256) = 32), subject TEXT NOT NULL,"
-    " issued_by TEXT NOT NULL, created INTEGER NOT NULL, expires INTEGER NOT NULL,"
-    " used INTEGER NOT NULL DEFAULT 0);"
-    "CREATE INDEX otps_expires ON otps (expires);",
-    /* 3: fewer pages written per enrollment, no scan by serial.  The subject
-     * index served nothing (the admin search is a substring match); serial
-     * alone is how `scepgw revoke` and the admin API look a certificate up;
-     * nonces are their own key (one b-tree instead of table + index). */
-    "DROP INDEX certificates_subject;"
-    "CREATE INDEX certificates_serial ON certificates (serial);"
-    "CREATE TABLE nonces3 (nonce BLOB PRIMARY KEY, expires INTEGER NOT NULL) WITHOUT ROWID;"
-    "INSERT INTO nonces3 (nonce, expires) SELECT nonce, expires FROM nonces;"
-    "DROP TABLE nonces;"
-    "ALTER TABLE nonces3 RENAME TO nonces;"
-    "CREATE INDEX nonces_expires ON nonces (expires);",
-};
-#define SQ_SCHEMA_VERSION ((int)(sizeof(sq_migrations) / sizeof(sq_migrations[0])))
 
 enum sq_stmt {
 	SQ_BEGIN,
@@ -63,13 +22,6 @@ enum sq_stmt {
 	SQ_NONCE_PUT,
 	SQ_STMT_MAX
 };
-
-#define SQ_TXN_COLS                                                                                \
-	"id, profile, transaction_id, signer_key_sha256, state, msg_type, subject, peer, reason, " \
-	"cert_serial, backend_handle, csr, created, updated"
-#define SQ_CERT_COLS                                                                               \
-	"serial, issuer, subject, not_before, not_after, der, txn_id, revoked, revoked_at, "       \
-	"revoke_reason"
 
 static const char *const sq_sql[SQ_STMT_MAX] = {
     [SQ_BEGIN] = "BEGIN IMMEDIATE",

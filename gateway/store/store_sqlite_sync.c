@@ -25,7 +25,8 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "store_sqlite_int.h"
+#include "store_sqlite_row.h"
+#include "store_sqlite_sync.h"
 #include "store_sync.h"
 
 #define SQS_CKPT_PAGES 1000    /* SQLite's own wal_autocheckpoint default */

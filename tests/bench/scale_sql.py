@@ -3,14 +3,16 @@
 
 For tests/bench/scale.sh (issue 9, scope item 4).  Reads the statements from
 the sources, as compiled: sq_sql[] in gateway/store/store_sqlite_sql.h, sqa_sql[] in
-gateway/store/store_sqlite_adm.c (string literals and the *_COLS macros), and the
-literal SQL passed to sq_query1() / sq_exec() / sqlite3_exec() in
-gateway/store/store_sqlite*.c.  Prints the plan of each on DB and flags every full
+gateway/store/store_sqlite_adm.c (string literals and the *_COLS macros of
+store_sqlite_row.h), and the literal SQL passed to sq_query1() / sq_exec_db() /
+sqlite3_exec() in gateway/store/store_sqlite*.[ch] (the schema's in
+store_sqlite_schema.c).  Prints the plan of each on DB and flags every full
 scan (a SCAN step, through an index or not) of a table whose size grows with
 use: transactions, certificates, nonces, approvals, otps.  Then times, on DB,
 the scanning SELECTs the gateway runs, with the parameters it binds (median of
 3 runs).
 """
+import glob
 import re
 import sqlite3
 import statistics
@@ -63,9 +65,10 @@ def join_tokens(expr, mac):
 
 
 def statements(src):
-    files = ["gateway/store/store_sqlite_sql.h", "gateway/store/store_sqlite_adm.c",
-             "gateway/store/store_sqlite.c"]
-    text = strip_comments("\n".join(open("%s/%s" % (src, f)).read() for f in files))
+    files = sorted(glob.glob("%s/gateway/store/store_sqlite*.[ch]" % src))
+    if not files:
+        raise SystemExit("scale_sql: no gateway/store/store_sqlite*.[ch] under %s" % src)
+    text = strip_comments("\n".join(open(f).read() for f in files))
     mac = macros(text)
     out = []
     for arr in ("sq_sql", "sqa_sql"):
@@ -76,7 +79,7 @@ def statements(src):
         parts = re.split(r"\[(\w+)\]\s*=", m.group(1))
         for name, expr in zip(parts[1::2], parts[2::2]):
             out.append((name, join_tokens(expr.rstrip().rstrip(","), mac)))
-    for i, m in enumerate(re.finditer(r"(?:sq_query1|sq_exec|sqlite3_exec)\(\s*[\w>-]+,\s*"
+    for i, m in enumerate(re.finditer(r"(?:sq_query1|sq_exec_db|sqlite3_exec)\(\s*[\w>-]+,\s*"
                                       r"((?:%s\s*)+)" % STR, text)):
         out.append(("inline-%d" % (i + 1), join_tokens(m.group(1), mac)))
     return out

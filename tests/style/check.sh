@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# check.sh: the house rules a machine can check (style.md 16, 19).
+# check.sh: the house rules a machine can check (docs/conventions.md 16, 19).
 #  - clang-format (.clang-format) has nothing to change in any C file
 #  - banned calls: sprintf, vsprintf, strcpy, strcat, atoi, gets, and
 #    curl_easy_perform (it blocks the event loop) in gateway/ and backends/
 #    (gateway/ctl/ is scepgwctl, a separate short-lived CLI: blocking libcurl
 #    is fine there, so the grep covers gateway/*.[ch] but not gateway/ctl/)
 #  - no source file in gateway/ or backends/ over 1,000 lines
+#  - the layer rule (gateway/core/ includes only itself, backends/ only itself
+#    and gateway/core/) and no cycle between .c files, from the objects in
+#    SGW_BUILD_ROOT (layers.py; cycles.allow lists cycles still being removed)
 set -uo pipefail
 cd "${SGW_SOURCE_ROOT:?}" || exit 1
 fail=0
@@ -32,5 +35,16 @@ for f in gateway/*.c gateway/*/*.c backends/*.c backends/*/*.c; do
 	fi
 done
 
-[ "$fail" -eq 0 ] && echo "style: ${#files[@]} files clean"
+# layers.py prints its summary (files, levels, cycles) last: it ends this output
+if ! layers=$(python3 tests/style/layers.py 2>&1); then
+	fail=1
+fi
+printf '%s\n' "$layers" | sed '$d'
+summary=$(printf '%s\n' "$layers" | tail -n 1)
+
+if [ "$fail" -eq 0 ]; then
+	echo "style: ${#files[@]} files clean; $summary"
+else
+	echo "style: failed; $summary"
+fi
 exit "$fail"

@@ -1,4 +1,5 @@
-/* tests for gateway/store.c + gateway/store_sqlite.c (each test gets a fresh temp dir) */
+/* tests for gateway/store/store.c, store_record.c and the SQLite store
+ * (store_sqlite*.c); each test gets a fresh temp dir */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>

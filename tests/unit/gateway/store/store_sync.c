@@ -1,4 +1,4 @@
-/* tests for gateway/store_sync.c + gateway/store_sqlite_sync.c: group commit
+/* tests for gateway/store/store_sync.c + store_sqlite_sync.c: group commit
  * in the daemon's mode (store_attach_loop). */
 #include <setjmp.h>
 #include <signal.h>

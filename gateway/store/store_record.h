@@ -1,0 +1,61 @@
+/* store_record.h: the records the store keeps (transactions and
+ * certificates) and the helpers every layer of the store and its callers
+ * share: state names and freeing what a record owns.  store.h includes it;
+ * the store's implementations include it without the store's entry points. */
+#ifndef SGW_STORE_RECORD_H
+#define SGW_STORE_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum txn_state {
+	TXN_RECEIVED = 0,
+	TXN_AUTHORIZED,
+	TXN_AWAITING_APPROVAL,
+	TXN_SUBMITTED,
+	TXN_BACKEND_PENDING,
+	TXN_ISSUED,
+	TXN_REJECTED,
+	TXN_FAILED,
+	TXN_EXPIRED, /* awaited approval longer than the RA profile's pending_ttl */
+	TXN_STATE_MAX
+};
+const char *txn_state_name(int state);
+
+struct store_txn {
+	int64_t id; /* store-assigned */
+	char profile[64];
+	char transaction_id[129];
+	uint8_t signer_key_sha256[32];
+	int state;    /* enum txn_state */
+	int msg_type; /* PKCSReq / RenewalReq */
+	char subject[512];
+	char peer[64];
+	char reason[256];	  /* why rejected/failed; shown to the device */
+	char cert_serial[80];	  /* hex serial once ISSUED */
+	char backend_handle[256]; /* backend's id while pending */
+	int64_t created;	  /* unix seconds */
+	int64_t updated;
+	uint8_t *csr_der; /* owned by the record */
+	size_t csr_len;
+};
+
+struct store_cert {
+	char serial[80];  /* lowercase hex, no leading zeros beyond one */
+	char issuer[512]; /* RFC 2253 */
+	char subject[512];
+	int64_t not_before;
+	int64_t not_after;
+	int64_t txn_id; /* 0 if none */
+	int revoked;	/* 0/1 */
+	int64_t revoked_at;
+	int revoke_reason;
+	uint8_t *der; /* owned by the record */
+	size_t der_len;
+};
+
+/* Free what a found record owns (csr_der / der); the struct itself is the caller's. */
+void store_txn_clear(struct store_txn *t);
+void store_cert_clear(struct store_cert *c);
+
+#endif

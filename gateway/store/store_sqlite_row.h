@@ -1,0 +1,44 @@
+/* store_sqlite_row.h: the lowest level of the SQLite store
+ * (store_sqlite_row.c), shared by store_sqlite.c and its spokes
+ * store_sqlite_adm.c and store_sqlite_sync.c; it calls none of them. */
+#ifndef SGW_STORE_SQLITE_ROW_H
+#define SGW_STORE_SQLITE_ROW_H
+
+#include <stddef.h>
+
+#include <sqlite3.h>
+
+#include "err.h"
+#include "store_record.h"
+
+#define SQ_MAX_BLOB (256 * 1024) /* CSR or certificate DER */
+
+/* The columns sq_row_txn and sq_row_cert decode, in this order: a row with
+ * another number of columns, a column of another type (NULL only where the
+ * schema allows it), a text longer than its field or a blob of another size
+ * is corrupt. */
+#define SQ_TXN_COLS                                                                                \
+	"id, profile, transaction_id, signer_key_sha256, state, msg_type, subject, peer, reason, " \
+	"cert_serial, backend_handle, csr, created, updated"
+#define SQ_CERT_COLS                                                                               \
+	"serial, issuer, subject, not_before, not_after, der, txn_id, revoked, revoked_at, "       \
+	"revoke_reason"
+#define SQ_TXN_NCOLS 14
+#define SQ_CERT_NCOLS 10
+
+/* sqlite3_exec; the error (if any) in err */
+int sq_exec_db(sqlite3 *db, const char *sql, struct sgw_err *err);
+/* Map the failed call on db to an SGW code: -SGW_EEXIST for a unique-key
+ * clash (not logged), otherwise logged "store: sqlite: what: ..." */
+int sq_fail_db(sqlite3 *db, const char *what);
+/* Bind at most cap - 1 bytes of s (NULL: ""): what a char[cap] field holds. */
+int sq_bind_str(sqlite3_stmt *st, int idx, const char *s, size_t cap);
+
+/* Decode the current row into ret (written on success only); -SGW_EIO for a
+ * corrupt row, -SGW_ENOMEM. */
+int sq_row_txn(sqlite3_stmt *st, void *ret);  /* struct store_txn, SQ_TXN_COLS */
+int sq_row_cert(sqlite3_stmt *st, void *ret); /* struct store_cert, SQ_CERT_COLS */
+/* SQ_CERT_COLS and then the row's id (its position for a paged search). */
+int sq_row_cert_at(sqlite3_stmt *st, struct store_cert *ret, int64_t *ret_id);
+
+#endif
