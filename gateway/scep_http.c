@@ -12,7 +12,7 @@
 #include "profile.h"
 #include "scep_http.h"
 #include "scep_query.h"
-#include "scep_req.h"
+#include "txn_pkiop.h"
 
 int
 scep_http_route(const char *path, const char *default_profile, char *name, size_t size)

@@ -18,7 +18,7 @@
 #include "scep_msg.h"
 #include "store.h"
 
-/* What txn.c's decode job worked out on a worker thread for a PKIOperation
+/* What txn_pkiop.c's decode job worked out on a worker thread for a PKIOperation
  * (the pkiMessage, then the envelope and the CSR in it).  The loop thread
  * takes each result at the point of the flow where it used to do the work
  * itself, so the outcomes and reasons stay in the same order. */
@@ -48,7 +48,7 @@ struct req_ctx {
 	/* PKIOperation */
 	uint8_t *body;
 	size_t body_len;
-	struct scep_msg *msg; /* set by the decode job (txn.c) */
+	struct scep_msg *msg; /* set by the decode job (txn_pkiop.c) */
 	struct req_decoded pre;
 	int cipher_nid;
 	uint8_t *content; /* decrypted messageData */
@@ -81,8 +81,6 @@ void req_set_outcome(struct req_ctx *r, enum scep_outcome out, const char *fmt, 
  * line, free r. */
 void req_finish(struct req_ctx *r);
 
-/* PKIOperation (txn.c): takes the DER body (owned by r from now). */
-void txn_pkioperation(struct req_ctx *r);
 /* Build and send the CertRep for r->outcome (on a worker), then finish. */
 void txn_reply(struct req_ctx *r);
 

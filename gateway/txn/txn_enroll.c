@@ -6,7 +6,12 @@
 #include "approval.h"
 #include "log.h"
 #include "renewal.h"
-#include "txn_int.h"
+#include "txn.h"
+#include "txn_enroll.h"
+#include "txn_result.h"
+
+#define TXN_MAX_ATTEMPTS 3    /* backend submissions per request (serial collisions) */
+#define TXN_STALE_SECONDS 120 /* an in-progress transaction older than this is retried */
 
 static void enroll_submit(struct req_ctx *r);
 
@@ -109,7 +114,7 @@ enroll_validated(void *arg, int verdict, const char *reason)
 }
 
 /* Loop thread, with the decrypted content: the CSR (parsed by the decode
- * job, txn.c), challenge, policy, then the backend. */
+ * job, txn_pkiop.c), challenge, policy, then the backend. */
 static void
 enroll_authorize(struct req_ctx *r)
 {

@@ -8,7 +8,8 @@
 #include "log.h"
 #include "renewal.h"
 #include "scep_ias.h"
-#include "txn_int.h"
+#include "txn.h"
+#include "txn_getcert.h"
 
 static void
 getcrl_done(void *arg, X509_CRL *crl, const char *reason)

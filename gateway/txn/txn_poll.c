@@ -10,7 +10,9 @@
 #include "log.h"
 #include "profile.h"
 #include "scep_ias.h"
-#include "txn_int.h"
+#include "txn.h"
+#include "txn_poll.h"
+#include "txn_result.h"
 
 static void
 poll_done(void *arg, struct backend_result *res)
