@@ -1,83 +1,16 @@
 /* txn.c: what the PKIOperation operations share, one level below them (see
- * txn.h): the clock, the CertRep of an outcome, the lookup of a request's
- * stored transaction, the answer from its state, the decrypted content.
- * Loop thread; the CertRep is signed on the worker pool. */
+ * txn.h): the clock, the lookup of a request's stored transaction, the
+ * answer from its state, the decrypted content.  Loop thread. */
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
-#include <openssl/objects.h>
-
 #include "log.h"
-#include "scep_certrep.h"
 #include "txn.h"
 
 int64_t
 txn_now(void)
 {
 	return (int64_t)time(NULL);
-}
-
-/* ---- CertRep (worker) ---------------------------------------------------- */
-
-static void
-certrep_work(void *arg)
-{
-	struct req_ctx *r = arg;
-	const struct scep_fail_map *m = scep_fail_lookup(r->outcome);
-	struct scep_certrep_params p = {0};
-	int digest = r->msg->digest_nid;
-
-	/* mirror the request's digest, unless that digest is the problem */
-	if (EVP_get_digestbynid(digest) == NULL || (digest == NID_md5 && !r->prof->cfg->allow_md5))
-		digest = NID_sha256;
-	p.pki_status = m->pki_status;
-	p.fail_info = m->fail_info;
-	p.fail_info_text = r->reason[0] != '\0' ? r->reason : NULL;
-	p.transaction_id = r->msg->transaction_id;
-	p.recipient_nonce = r->msg->sender_nonce;
-	p.digest_nid = digest;
-	p.cipher_nid = r->cipher_nid;
-	p.recipient = r->msg->signer;
-	p.ra_cert = r->prof->id->sign_cert;
-	p.ra_key = r->prof->id->sign_key;
-	p.certs = r->issued;
-	p.crl = r->crl;
-	r->rc = scep_certrep_build(&p, &r->reply, &r->reply_len, &r->werr);
-}
-
-static void
-certrep_done(void *arg)
-{
-	struct req_ctx *r = arg;
-
-	if (r->rc < 0) {
-		log_err("txn=%s profile=%s: cannot build CertRep: %s", r->msg->transaction_id,
-			r->prof->cfg->name, r->werr.msg);
-		free(r->reply);
-		r->reply = NULL;
-		req_set_outcome(r, SCEP_OUT_HTTP_INTERNAL, "cannot build CertRep");
-	}
-	r->reply_type = "application/x-pki-message";
-	req_finish(r);
-}
-
-void
-txn_reply(struct req_ctx *r)
-{
-	if (scep_fail_lookup(r->outcome)->pki_status < 0 || r->msg == NULL) {
-		req_finish(r);
-		return;
-	}
-	if (r->outcome == SCEP_OUT_SUCCESS && r->cipher_nid <= 0) {
-		/* never fall back to another cipher than the request's */
-		req_set_outcome(r, SCEP_OUT_BAD_ALG, "cannot determine the request's cipher");
-	}
-	if (worker_pool_submit(r->gw->workers, certrep_work, certrep_done, r) < 0) {
-		req_set_outcome(r, SCEP_OUT_HTTP_UNAVAILABLE, "worker pool stopped");
-		req_finish(r);
-	}
 }
 
 /* ---- issued certificate lookup ------------------------------------------ */
@@ -113,8 +46,9 @@ issued_cert(struct req_ctx *r, X509 **ret_x)
 	return 0;
 }
 
+/* r->issued: the certificate, then the chain the profile sends with it. */
 static int
-reply_with_stored_cert(struct req_ctx *r)
+stored_cert_chain(struct req_ctx *r)
 {
 	X509 *x = NULL;
 	int ret = issued_cert(r, &x);
@@ -132,7 +66,6 @@ reply_with_stored_cert(struct req_ctx *r)
 			return -SGW_ENOMEM;
 	}
 	snprintf(r->serial, sizeof(r->serial), "%s", r->txn.cert_serial);
-	req_set_outcome(r, SCEP_OUT_SUCCESS, NULL);
 	return 0;
 }
 
@@ -142,26 +75,27 @@ txn_reply_from_state(struct req_ctx *r)
 {
 	switch (r->txn.state) {
 	case TXN_ISSUED:
-		if (reply_with_stored_cert(r) < 0)
-			req_set_outcome(r, SCEP_OUT_HTTP_INTERNAL, "stored certificate unreadable");
+		if (stored_cert_chain(r) < 0)
+			req_end(r, SCEP_OUT_HTTP_INTERNAL, "stored certificate unreadable");
+		else
+			req_end(r, SCEP_OUT_SUCCESS, NULL);
 		break;
 	case TXN_REJECTED:
-		req_set_outcome(r, SCEP_OUT_DENIED, "%s", r->txn.reason);
+		req_end(r, SCEP_OUT_DENIED, "%s", r->txn.reason);
 		break;
 	case TXN_FAILED:
-		req_set_outcome(r, SCEP_OUT_BACKEND_FAILED, "%s", r->txn.reason);
+		req_end(r, SCEP_OUT_BACKEND_FAILED, "%s", r->txn.reason);
 		break;
 	case TXN_EXPIRED: /* the approval never came (txn_admin.c) */
-		req_set_outcome(r,
-				r->msg->msg_type == SCEP_MSG_CERTPOLL ? SCEP_OUT_BAD_CERT_ID
-								      : SCEP_OUT_DENIED,
-				"%s", r->txn.reason);
+		req_end(r,
+			r->msg->msg_type == SCEP_MSG_CERTPOLL ? SCEP_OUT_BAD_CERT_ID
+							      : SCEP_OUT_DENIED,
+			"%s", r->txn.reason);
 		break;
 	default:
-		req_set_outcome(r, SCEP_OUT_PENDING, NULL);
+		req_end(r, SCEP_OUT_PENDING, NULL);
 		break;
 	}
-	txn_reply(r);
 }
 
 /* Known transaction key: answer from its state; an in-progress one that was
@@ -186,16 +120,14 @@ txn_take_content(struct req_ctx *r)
 	struct req_decoded *d = &r->pre;
 
 	if (r->msg->envelope == NULL) {
-		req_set_outcome(r, SCEP_OUT_BAD_REQUEST, "no pkcsPKIEnvelope");
-		txn_reply(r);
+		req_end(r, SCEP_OUT_BAD_REQUEST, "no pkcsPKIEnvelope");
 		return -1;
 	}
 	if (d->decrypt_rc < 0) {
 		enum scep_outcome out = d->decrypt_rc == -SGW_EALG    ? SCEP_OUT_BAD_ALG
 					: d->decrypt_rc == -SGW_EAUTH ? SCEP_OUT_BAD_MESSAGE
 								      : SCEP_OUT_BAD_REQUEST;
-		req_set_outcome(r, out, "pkcsPKIEnvelope: %s", d->decrypt_err.msg);
-		txn_reply(r);
+		req_end(r, out, "pkcsPKIEnvelope: %s", d->decrypt_err.msg);
 		return -1;
 	}
 	r->content = d->content;

@@ -4,14 +4,14 @@
  * message goes to its operation: txn_enroll.c (PKCSReq, RenewalReq),
  * txn_poll.c (CertPoll), txn_getcert.c (GetCert, GetCRL), or is answered from
  * its held transaction (txn_admin.c).  Those call only downwards: txn.c
- * (lookup, answer from state, the CertRep), txn_result.c (backend results),
- * scep_req.c (the request in flight). */
+ * (lookup, answer from state), txn_result.c (backend results), scep_req.c
+ * (the request in flight and its one terminal, req_end). */
+#include "txn_pkiop.h"
 #include "scep_envelope.h"
 #include "txn.h"
 #include "txn_admin.h"
 #include "txn_enroll.h"
 #include "txn_getcert.h"
-#include "txn_pkiop.h"
 #include "txn_poll.h"
 
 /* ---- decoding (worker) -------------------------------------------------- */
@@ -57,6 +57,7 @@ decode_work(void *arg)
 
 /* ---- entry --------------------------------------------------------------- */
 
+/* 0, or -1 after ending r with badTime. */
 static int
 check_signing_time(struct req_ctx *r)
 {
@@ -67,8 +68,8 @@ check_signing_time(struct req_ctx *r)
 		return 0;
 	d = (int64_t)r->msg->signing_time - txn_now();
 	if (d > skew || d < -skew) {
-		req_set_outcome(r, SCEP_OUT_BAD_TIME, "signingTime is %lld s off (allowed %d)",
-				(long long)d, skew);
+		req_end(r, SCEP_OUT_BAD_TIME, "signingTime is %lld s off (allowed %d)",
+			(long long)d, skew);
 		return -1;
 	}
 	return 0;
@@ -90,9 +91,8 @@ dispatch(struct req_ctx *r)
 		txn_op_getcert(r);
 		break;
 	default:
-		req_set_outcome(r, SCEP_OUT_BAD_REQUEST, "%s is not offered by this gateway",
-				scep_msg_type_name(r->msg->msg_type));
-		txn_reply(r);
+		req_end(r, SCEP_OUT_BAD_REQUEST, "%s is not offered by this gateway",
+			scep_msg_type_name(r->msg->msg_type));
 		break;
 	}
 }
@@ -105,21 +105,16 @@ decode_done(void *arg)
 	int ret;
 
 	if (r->pre.msg_rc < 0) {
-		req_set_outcome(r, SCEP_OUT_HTTP_MALFORMED, "not a pkiMessage: %s",
-				r->pre.msg_err.msg);
-		req_finish(r);
+		req_end(r, SCEP_OUT_HTTP_MALFORMED, "not a pkiMessage: %s", r->pre.msg_err.msg);
 		return;
 	}
 	r->op = scep_msg_type_name(r->msg->msg_type);
 	if (r->msg->outcome != SCEP_OUT_SUCCESS) {
-		req_set_outcome(r, r->msg->outcome, "%s", r->msg->reason);
-		txn_reply(r);
+		req_end(r, r->msg->outcome, "%s", r->msg->reason);
 		return;
 	}
-	if (check_signing_time(r) < 0) {
-		txn_reply(r);
+	if (check_signing_time(r) < 0)
 		return;
-	}
 	ret = store_nonce_check(r->gw->store, r->msg->sender_nonce, SCEP_NONCE_LEN, txn_now(),
 				r->gw->cfg->store.nonce_ttl);
 	if (ret == -SGW_EEXIST && txn_resend_of_held(r)) {
@@ -127,13 +122,11 @@ decode_done(void *arg)
 		return;
 	}
 	if (ret == -SGW_EEXIST) {
-		req_set_outcome(r, SCEP_OUT_DENIED, "replayed senderNonce");
-		txn_reply(r);
+		req_end(r, SCEP_OUT_DENIED, "replayed senderNonce");
 		return;
 	}
 	if (ret < 0) {
-		req_set_outcome(r, SCEP_OUT_HTTP_INTERNAL, "store failure: %s", sgw_strerror(ret));
-		req_finish(r);
+		req_end(r, SCEP_OUT_HTTP_INTERNAL, "store failure: %s", sgw_strerror(ret));
 		return;
 	}
 	dispatch(r);
@@ -143,7 +136,6 @@ void
 txn_pkioperation(struct req_ctx *r)
 {
 	if (worker_pool_submit(r->gw->workers, decode_work, decode_done, r) < 0) {
-		req_set_outcome(r, SCEP_OUT_HTTP_UNAVAILABLE, "worker pool stopped");
-		req_finish(r);
+		req_end(r, SCEP_OUT_HTTP_UNAVAILABLE, "worker pool stopped");
 	}
 }
