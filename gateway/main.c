@@ -18,7 +18,7 @@
 #include "http_server.h"
 #include "log.h"
 #include "metrics.h"
-#include "revoke.h"
+#include "revoke_cli.h"
 #include "scep_envelope.h"
 #include "scep_http.h"
 #include "scep_msg.h"

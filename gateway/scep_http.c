@@ -12,7 +12,7 @@
 #include "profile.h"
 #include "scep_http.h"
 #include "scep_query.h"
-#include "scep_req.h"
+#include "txn_pkiop.h"
 
 int
 scep_http_route(const char *path, const char *default_profile, char *name, size_t size)
@@ -45,16 +45,16 @@ reply_static(struct req_ctx *r, const void *data, size_t len, const char *type)
 {
 	r->reply = malloc(len ? len : 1);
 	if (r->reply == NULL) {
-		req_set_outcome(r, SCEP_OUT_HTTP_INTERNAL, "out of memory");
-	} else {
-		memcpy(r->reply, data, len);
-		r->reply_len = len;
-		r->reply_type = type;
-		req_set_outcome(r, SCEP_OUT_SUCCESS, NULL);
+		req_end(r, SCEP_OUT_HTTP_INTERNAL, "out of memory");
+		return;
 	}
-	req_finish(r);
+	memcpy(r->reply, data, len);
+	r->reply_len = len;
+	r->reply_type = type;
+	req_end(r, SCEP_OUT_SUCCESS, NULL);
 }
 
+/* The PKIOperation message into r->body: 0, or -1 after ending r. */
 static int
 take_body(struct req_ctx *r, const struct scep_query *q)
 {
@@ -65,23 +65,23 @@ take_body(struct req_ctx *r, const struct scep_query *q)
 		in = evhttp_request_get_input_buffer(r->http);
 		len = evbuffer_get_length(in);
 		if (len == 0) {
-			req_set_outcome(r, SCEP_OUT_HTTP_MALFORMED, "empty POST body");
+			req_end(r, SCEP_OUT_HTTP_MALFORMED, "empty POST body");
 			return -1;
 		}
 		r->body = malloc(len);
 		if (r->body == NULL || evbuffer_remove(in, r->body, len) != (int)len) {
-			req_set_outcome(r, SCEP_OUT_HTTP_INTERNAL, "out of memory");
+			req_end(r, SCEP_OUT_HTTP_INTERNAL, "out of memory");
 			return -1;
 		}
 		r->body_len = len;
 		return 0;
 	}
 	if (q->message == NULL) {
-		req_set_outcome(r, SCEP_OUT_HTTP_MALFORMED, "GET PKIOperation without message");
+		req_end(r, SCEP_OUT_HTTP_MALFORMED, "GET PKIOperation without message");
 		return -1;
 	}
 	if (scep_base64_decode(q->message, q->message_len, &r->body, &r->body_len) < 0) {
-		req_set_outcome(r, SCEP_OUT_HTTP_MALFORMED, "message is not base64");
+		req_end(r, SCEP_OUT_HTTP_MALFORMED, "message is not base64");
 		return -1;
 	}
 	return 0;
@@ -95,16 +95,12 @@ dispatch(struct req_ctx *r, const struct scep_query *q)
 
 	if (strcasecmp(q->operation, "PKIOperation") == 0) {
 		r->op = "PKIOperation";
-		if (take_body(r, q) < 0) {
-			req_finish(r);
-			return;
-		}
-		txn_pkioperation(r);
+		if (take_body(r, q) == 0)
+			txn_pkioperation(r);
 		return;
 	}
 	if (post) {
-		req_set_outcome(r, SCEP_OUT_HTTP_METHOD, "POST is only for PKIOperation");
-		req_finish(r);
+		req_end(r, SCEP_OUT_HTTP_METHOD, "POST is only for PKIOperation");
 		return;
 	}
 	/* a message= parameter is tolerated (MobileIron, Windows "default") */
@@ -121,13 +117,11 @@ dispatch(struct req_ctx *r, const struct scep_query *q)
 				     "application/x-x509-next-ca-cert");
 			return;
 		}
-		req_set_outcome(r, SCEP_OUT_HTTP_BAD_OP,
-				"GetNextCACert: no CA rollover is configured for this profile");
-		req_finish(r);
+		req_end(r, SCEP_OUT_HTTP_BAD_OP,
+			"GetNextCACert: no CA rollover is configured for this profile");
 	} else {
-		req_set_outcome(r, SCEP_OUT_HTTP_BAD_OP, "%s operation '%.31s'",
-				q->operation[0] ? "unknown" : "missing", q->operation);
-		req_finish(r);
+		req_end(r, SCEP_OUT_HTTP_BAD_OP, "%s operation '%.31s'",
+			q->operation[0] ? "unknown" : "missing", q->operation);
 	}
 }
 
@@ -141,9 +135,8 @@ crl_done(void *arg, X509_CRL *crl, const char *reason)
 	int n = crl != NULL ? i2d_X509_CRL(crl, &der) : -1;
 
 	if (n <= 0) {
-		req_set_outcome(r, SCEP_OUT_HTTP_UNAVAILABLE, "no CRL: %s",
-				reason != NULL ? reason : "cannot encode it");
-		req_finish(r);
+		req_end(r, SCEP_OUT_HTTP_UNAVAILABLE, "no CRL: %s",
+			reason != NULL ? reason : "cannot encode it");
 	} else {
 		reply_static(r, der, (size_t)n, "application/pkix-crl");
 	}
@@ -166,17 +159,14 @@ serve_crl(struct req_ctx *r, const char *path)
 		if (strlen(backend_name(ps->backends[i])) == n - 4 &&
 		    strncmp(backend_name(ps->backends[i]), name, n - 4) == 0)
 			b = ps->backends[i];
-	if (b == NULL) {
-		req_set_outcome(r, SCEP_OUT_HTTP_NO_PROFILE, "no CA at '%.100s'", path);
-	} else if (evhttp_request_get_command(r->http) != EVHTTP_REQ_GET) {
-		req_set_outcome(r, SCEP_OUT_HTTP_METHOD, "a CRL is fetched with GET");
-	} else if (backend_get_crl(b, crl_done, r) == 0) {
-		return 1;
-	} else {
-		req_set_outcome(r, SCEP_OUT_HTTP_NO_PROFILE, "backend %s publishes no CRL",
-				backend_name(b));
-	}
-	req_finish(r);
+	if (b == NULL)
+		req_end(r, SCEP_OUT_HTTP_NO_PROFILE, "no CA at '%.100s'", path);
+	else if (evhttp_request_get_command(r->http) != EVHTTP_REQ_GET)
+		req_end(r, SCEP_OUT_HTTP_METHOD, "a CRL is fetched with GET");
+	else if (backend_get_crl(b, crl_done, r) < 0)
+		req_end(r, SCEP_OUT_HTTP_NO_PROFILE, "backend %s publishes no CRL",
+			backend_name(b));
+	/* else crl_done() ends r */
 	return 1;
 }
 
@@ -197,9 +187,8 @@ scep_http_handle(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if (gw->draining || gw->inflight > gw->max_inflight) {
-		req_set_outcome(r, SCEP_OUT_HTTP_UNAVAILABLE, "%s",
-				gw->draining ? "shutting down" : "too many requests in progress");
-		req_finish(r);
+		req_end(r, SCEP_OUT_HTTP_UNAVAILABLE, "%s",
+			gw->draining ? "shutting down" : "too many requests in progress");
 		return;
 	}
 	if (path != NULL && serve_crl(r, path))
@@ -207,15 +196,12 @@ scep_http_handle(struct evhttp_request *req, void *arg)
 	if (path == NULL ||
 	    scep_http_route(path, gw->cfg->default_profile, name, sizeof(name)) < 0 ||
 	    (r->prof = profiles_find(gw->profiles, name)) == NULL) {
-		req_set_outcome(r, SCEP_OUT_HTTP_NO_PROFILE, "no SCEP profile at path '%.100s'",
-				path != NULL ? path : "");
-		req_finish(r);
+		req_end(r, SCEP_OUT_HTTP_NO_PROFILE, "no SCEP profile at path '%.100s'",
+			path != NULL ? path : "");
 		return;
 	}
 	if (query == NULL || scep_query_parse(query, strlen(query), &q) < 0) {
-		req_set_outcome(r, SCEP_OUT_HTTP_BAD_OP, "%s",
-				query ? "bad query string" : "no query");
-		req_finish(r);
+		req_end(r, SCEP_OUT_HTTP_BAD_OP, "%s", query ? "bad query string" : "no query");
 		return;
 	}
 	dispatch(r, &q);

@@ -12,6 +12,7 @@
 #include "admin_int.h"
 #include "csr.h"
 #include "log.h"
+#include "revoke.h"
 #include "txn.h"
 #include "validator_otp.h"
 
@@ -19,9 +20,7 @@ struct admin_revoke_job {
 	struct admin *a;
 	struct evhttp_request *req;
 	struct admin_principal p;
-	char issuer[512];
-	char serial[80];
-	int reason;
+	struct revoke_op op;
 	struct admin_revoke_job *next;
 };
 
@@ -364,25 +363,24 @@ revoke_job_free(struct admin_revoke_job *j)
 }
 
 static void
-revoke_done(void *arg, int rc, const char *reason)
+revoke_done(void *arg, struct revoke_op *op)
 {
 	struct admin_revoke_job *j = arg;
 	struct admin *a = j->a;
 	char what[200];
-	int r = rc;
 
-	if (rc == 0)
-		r = store_cert_revoke(a->gw->store, j->issuer, j->serial, j->reason,
-				      (int64_t)time(NULL));
-	snprintf(what, sizeof(what), "serial=%s reason=%d", j->serial, j->reason);
-	if (r < 0 && r != -SGW_EEXIST) {
+	snprintf(what, sizeof(what), "serial=%s reason=%d", op->serial, op->reason);
+	if (op->backend_rc < 0 && op->backend_rc != -SGW_EEXIST) {
 		admin_reply_error(a, j->req, &j->p, "certificates.revoke", 502, "%s: %s", what,
-				  rc < 0 && reason != NULL ? reason : "store failure");
+				  op->backend_why[0] ? op->backend_why : "store failure");
+	} else if (op->store_rc < 0 && op->store_rc != -SGW_EEXIST) {
+		admin_reply_error(a, j->req, &j->p, "certificates.revoke", 502, "%s: %s", what,
+				  "store failure");
 	} else {
 		admin_audit(&j->p, "certificates.revoke", 200, what);
 		admin_reply_json(a, j->req, &j->p, "certificates.revoke", 200,
-				 json_pack("{s:s,s:b,s:s}", "serial", j->serial, "revoked", 1,
-					   "reason", crl_reasons[j->reason]));
+				 json_pack("{s:s,s:b,s:s}", "serial", op->serial, "revoked", 1,
+					   "reason", crl_reasons[op->reason]));
 	}
 	revoke_job_free(j);
 }
@@ -400,25 +398,32 @@ reason_parse(const json_t *v)
 	return -1;
 }
 
-static struct profile *
-profile_by_issuer(struct admin *a, const char *issuer)
+/* revoke_start()'s refusals, as this API has always worded them. */
+static void
+revoke_refused(struct admin *a, struct evhttp_request *req, const struct admin_principal *p,
+	       const char *serial, int r)
 {
-	for (size_t i = 0; i < a->gw->profiles->n; i++)
-		if (strcmp(a->gw->profiles->v[i].issuer, issuer) == 0)
-			return &a->gw->profiles->v[i];
-	return NULL;
+	if (r == -SGW_ENOTFOUND || r == -SGW_EIO)
+		admin_reply_error(a, req, p, "certificates.revoke", r == -SGW_ENOTFOUND ? 404 : 409,
+				  "serial %.80s: %s", serial,
+				  r == -SGW_ENOTFOUND ? "not found" : "ambiguous or store failure");
+	else if (r == -SGW_EEXIST || r == -SGW_EINVAL || r == -SGW_ENOMEM)
+		admin_reply_error(a, req, p, "certificates.revoke", 409, "serial %s: %s", serial,
+				  r == -SGW_EEXIST ? "already revoked"
+						   : "no backend for its issuer");
+	else
+		admin_reply_error(a, req, p, "certificates.revoke", 409,
+				  "the backend cannot revoke %s", serial);
 }
 
 static void
 cert_revoke(struct admin *a, struct evhttp_request *req, const struct admin_principal *p,
 	    const char *serial_in)
 {
-	struct store_cert c = {0};
 	char serial[80];
 	json_t *in = admin_body_json(req);
 	int reason = reason_parse(json_object_get(in, "reason")), r;
-	struct admin_revoke_job *j = NULL;
-	struct profile *prof;
+	struct admin_revoke_job *j;
 
 	json_decref(in);
 	serial_norm(serial_in, serial, sizeof(serial));
@@ -426,27 +431,21 @@ cert_revoke(struct admin *a, struct evhttp_request *req, const struct admin_prin
 		admin_reply_error(a, req, p, "certificates.revoke", 400, "unknown CRL reason");
 		return;
 	}
-	if ((r = store_cert_find_serial(a->gw->store, serial, &c)) < 0) {
-		admin_reply_error(a, req, p, "certificates.revoke", r == -SGW_ENOTFOUND ? 404 : 409,
-				  "serial %.80s: %s", serial,
-				  r == -SGW_ENOTFOUND ? "not found" : "ambiguous or store failure");
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		revoke_refused(a, req, p, serial, -SGW_ENOMEM);
 		return;
 	}
-	prof = profile_by_issuer(a, c.issuer);
-	if (prof == NULL || c.revoked || (j = calloc(1, sizeof(*j))) == NULL) {
-		admin_reply_error(a, req, p, "certificates.revoke", 409, "serial %s: %s", c.serial,
-				  c.revoked ? "already revoked" : "no backend for its issuer");
-		store_cert_clear(&c);
-		return;
-	}
-	*j = (struct admin_revoke_job){a, req, *p, "", "", reason, a->revokes};
-	snprintf(j->issuer, sizeof(j->issuer), "%s", c.issuer);
-	snprintf(j->serial, sizeof(j->serial), "%s", c.serial);
-	store_cert_clear(&c);
+	*j = (struct admin_revoke_job){.a = a, .req = req, .p = *p, .next = a->revokes};
+	j->op = (struct revoke_op){.store = a->gw->store,
+				   .profiles = a->gw->profiles,
+				   .reason = reason,
+				   .refuse_revoked = 1,
+				   .cb = revoke_done,
+				   .arg = j};
+	snprintf(j->op.serial, sizeof(j->op.serial), "%s", serial);
 	a->revokes = j;
-	if (backend_revoke(prof->backend, j->serial, reason, revoke_done, j) < 0) {
-		admin_reply_error(a, req, p, "certificates.revoke", 409,
-				  "the backend cannot revoke %s", j->serial);
+	if ((r = revoke_start(&j->op, NULL)) < 0) {
+		revoke_refused(a, req, p, serial, r);
 		revoke_job_free(j);
 	}
 }

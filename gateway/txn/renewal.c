@@ -5,7 +5,7 @@
 #include <openssl/evp.h>
 
 #include "renewal.h"
-#include "txn.h"
+#include "txn_result.h"
 
 int
 renewal_signer_claims_ca(const struct profile *p, X509 *signer)

@@ -1,9 +1,19 @@
-/* revoke.h: `scepgw -c FILE revoke SERIAL [--reason R]` and the CRLReason
- * names (RFC 5280 5.3.1) shared with the admin API. */
+/* revoke.h: revocation, in one place (revoke.c): the CRLReason names (RFC
+ * 5280 5.3.1), the serial as the store keeps it, and revoke_start(), which
+ * finds the certificate in the store, asks the backend that issued it to
+ * revoke it (the backend publishes the CRL) and marks the store row.  The
+ * admin API, the Intune revocation feed and `scepgw revoke` (revoke_cli.c)
+ * all revoke through it.  Loop thread. */
 #ifndef SGW_REVOKE_H
 #define SGW_REVOKE_H
 
 #include <stddef.h>
+
+#include "backend.h"
+#include "err.h"
+#include "store.h"
+
+struct profile_set;
 
 /* "keyCompromise" (any case) or a decimal code -> the code; -1 if unknown,
  * unused (7) or removeFromCRL (8, delta CRLs only). */
@@ -15,8 +25,42 @@ const char *revoke_reason_name(int code);
  * zero); -1 if not hex or too long. */
 int revoke_serial_normalize(const char *in, char *out, size_t size);
 
-/* The subcommand: marks the certificate revoked in the store and in its CA
- * backend (which publishes the CRL).  Returns the process exit status. */
-int revoke_command(const char *cfg_file, int argc, char **argv);
+struct revoke_op;
+/* The end of a revocation that revoke_start() began: op says how it went. */
+typedef void (*revoke_cb)(void *arg, struct revoke_op *op);
+
+/* One revocation.  The caller owns it (embeds it in its own job) and keeps
+ * it until the callback. */
+struct revoke_op {
+	/* set by the caller */
+	struct store *store;
+	const struct profile_set *profiles; /* the backend: the profile's that issues under
+					       the certificate's issuer ... */
+	struct backend *backend;	    /* ... unless set here (the Intune feed's); then
+					       the one asked */
+	const struct backend_env *start;    /* set: start that backend first (a process
+					       whose backends do not run: the CLI) */
+	char serial[80];		    /* the store's form (revoke_serial_normalize) */
+	int reason;			    /* CRLReason code */
+	int refuse_revoked;		    /* the store marks it revoked: -SGW_EEXIST at once */
+	revoke_cb cb;
+	void *arg;
+	/* set by revoke_start(), for the callback */
+	char issuer[512];      /* the certificate's, as stored */
+	int backend_rc;	       /* 0, -SGW_EEXIST (the CA had revoked it already), or -SGW_E* */
+	char backend_why[256]; /* the backend's reason when backend_rc < 0, else "" */
+	int store_rc;	       /* when the backend revoked it: store_cert_revoke()'s 0,
+				  -SGW_EEXIST (marked before) or -SGW_E*; else 0 */
+};
+
+/* Find op->serial in the store, choose and ask the backend; 0 when op->cb
+ * follows (on the loop, perhaps before this returns), after the store row is
+ * marked if the backend revoked it.  Else no callback, err says why and:
+ * -SGW_ENOTFOUND  no certificate with this serial in the store;
+ * -SGW_EIO        the store failed, or holds the serial under two issuers;
+ * -SGW_EEXIST     the store marks it revoked already (refuse_revoked);
+ * -SGW_EINVAL     no profile's backend issues under its issuer;
+ * -SGW_EBACKEND   the backend did not start, or cannot revoke. */
+int revoke_start(struct revoke_op *op, struct sgw_err *err);
 
 #endif

@@ -1,4 +1,6 @@
-/* scep_req.c: request context lifecycle, the reply and the one log line. */
+/* scep_req.c: the request in flight: its context, and its one terminal,
+ * req_end(): the outcome, the CertRep (signed on a worker) when the request
+ * carries a pkiMessage, the reply, the one log line, the metrics, the free. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "scep_certrep.h"
 #include "scep_req.h"
 
 struct req_ctx *
@@ -37,19 +40,15 @@ req_new(struct gw *gw, struct evhttp_request *http, const char *op)
 	return r;
 }
 
-void
-req_set_outcome(struct req_ctx *r, enum scep_outcome out, const char *fmt, ...)
+static void
+set_outcome_v(struct req_ctx *r, enum scep_outcome out, const char *fmt, va_list ap)
 {
-	va_list ap;
-
 	r->outcome = out;
 	if (fmt == NULL) {
 		r->reason[0] = '\0';
 		return;
 	}
-	va_start(ap, fmt);
 	vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
-	va_end(ap);
 	/* reasons may quote client data: keep the log line one parseable line */
 	for (char *c = r->reason; *c != '\0'; c++)
 		if ((unsigned char)*c < 0x20 || *c == 0x7f || *c == '"' || *c == '\\')
@@ -140,12 +139,88 @@ req_finish_now(void *arg)
 	req_free(r);
 }
 
+static void __attribute__((format(printf, 3, 4)))
+set_outcome(struct req_ctx *r, enum scep_outcome out, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	set_outcome_v(r, out, fmt, ap);
+	va_end(ap);
+}
+
 /* A PKIOperation's reply waits until the store's commits are durable (group
  * commit): the device never holds an answer the gateway could forget. */
-void
-req_finish(struct req_ctx *r)
+static void
+finish(struct req_ctx *r)
 {
 	if (r->body != NULL && store_await_durable(r->gw->store, req_finish_now, r) == -SGW_EAGAIN)
 		return;
 	req_finish_now(r);
+}
+
+/* ---- CertRep (worker) ---------------------------------------------------- */
+
+static void
+certrep_work(void *arg)
+{
+	struct req_ctx *r = arg;
+	const struct scep_fail_map *m = scep_fail_lookup(r->outcome);
+	struct scep_certrep_params p = {0};
+	int digest = r->msg->digest_nid;
+
+	/* mirror the request's digest, unless that digest is the problem */
+	if (EVP_get_digestbynid(digest) == NULL || (digest == NID_md5 && !r->prof->cfg->allow_md5))
+		digest = NID_sha256;
+	p.pki_status = m->pki_status;
+	p.fail_info = m->fail_info;
+	p.fail_info_text = r->reason[0] != '\0' ? r->reason : NULL;
+	p.transaction_id = r->msg->transaction_id;
+	p.recipient_nonce = r->msg->sender_nonce;
+	p.digest_nid = digest;
+	p.cipher_nid = r->cipher_nid;
+	p.recipient = r->msg->signer;
+	p.ra_cert = r->prof->id->sign_cert;
+	p.ra_key = r->prof->id->sign_key;
+	p.certs = r->issued;
+	p.crl = r->crl;
+	r->rc = scep_certrep_build(&p, &r->reply, &r->reply_len, &r->werr);
+}
+
+static void
+certrep_done(void *arg)
+{
+	struct req_ctx *r = arg;
+
+	if (r->rc < 0) {
+		log_err("txn=%s profile=%s: cannot build CertRep: %s", r->msg->transaction_id,
+			r->prof->cfg->name, r->werr.msg);
+		free(r->reply);
+		r->reply = NULL;
+		set_outcome(r, SCEP_OUT_HTTP_INTERNAL, "cannot build CertRep");
+	}
+	r->reply_type = "application/x-pki-message";
+	finish(r);
+}
+
+void
+req_end(struct req_ctx *r, enum scep_outcome out, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	set_outcome_v(r, out, fmt, ap);
+	va_end(ap);
+	if (scep_fail_lookup(r->outcome)->pki_status < 0 || r->msg == NULL) {
+		finish(r); /* an HTTP-only outcome, or nothing to answer with a CertRep */
+		return;
+	}
+	if (r->outcome == SCEP_OUT_SUCCESS && r->cipher_nid <= 0) {
+		/* never fall back to another cipher than the request's */
+		set_outcome(r, SCEP_OUT_BAD_ALG, "cannot determine the request's cipher");
+	}
+	if (worker_pool_submit(r->gw->workers, certrep_work, certrep_done, r) < 0) {
+		set_outcome(r, SCEP_OUT_HTTP_UNAVAILABLE, "worker pool stopped");
+		finish(r);
+	}
 }

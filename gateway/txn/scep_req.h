@@ -1,6 +1,7 @@
 /* scep_req.h: one SCEP HTTP request in flight (the nginx request pool idea):
- * everything it owns hangs off this struct and is freed in req_free(), which
- * req_finish() calls after the reply is sent and the log line written. */
+ * everything it owns hangs off this struct and is freed in exactly one
+ * place, after the reply is sent and the log line written.  A request has
+ * one way to end: req_end(). */
 #ifndef SGW_SCEP_REQ_H
 #define SGW_SCEP_REQ_H
 
@@ -18,7 +19,7 @@
 #include "scep_msg.h"
 #include "store.h"
 
-/* What txn.c's decode job worked out on a worker thread for a PKIOperation
+/* What txn_pkiop.c's decode job worked out on a worker thread for a PKIOperation
  * (the pkiMessage, then the envelope and the CSR in it).  The loop thread
  * takes each result at the point of the flow where it used to do the work
  * itself, so the outcomes and reasons stay in the same order. */
@@ -39,7 +40,7 @@ struct req_decoded {
 struct req_ctx {
 	struct gw *gw;
 	struct profile *prof;
-	struct evhttp_request *http; /* replied to exactly once, in req_finish */
+	struct evhttp_request *http; /* replied to exactly once, through req_end */
 	char peer[64];
 	const char *method;
 	const char *op; /* for the log: GetCACaps, PKCSReq, CertPoll, ... */
@@ -48,7 +49,7 @@ struct req_ctx {
 	/* PKIOperation */
 	uint8_t *body;
 	size_t body_len;
-	struct scep_msg *msg; /* set by the decode job (txn.c) */
+	struct scep_msg *msg; /* set by the decode job (txn_pkiop.c) */
 	struct req_decoded pre;
 	int cipher_nid;
 	uint8_t *content; /* decrypted messageData */
@@ -74,16 +75,14 @@ struct req_ctx {
 };
 
 struct req_ctx *req_new(struct gw *gw, struct evhttp_request *http, const char *op);
-/* Record the outcome (and a reason for the log / failInfoText). */
-void req_set_outcome(struct req_ctx *r, enum scep_outcome out, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-/* Send the reply (r->reply, or an HTTP error for HTTP-only outcomes), log one
- * line, free r. */
-void req_finish(struct req_ctx *r);
 
-/* PKIOperation (txn.c): takes the DER body (owned by r from now). */
-void txn_pkioperation(struct req_ctx *r);
-/* Build and send the CertRep for r->outcome (on a worker), then finish. */
-void txn_reply(struct req_ctx *r);
+/* The request's one terminal: record the outcome (and a reason, fmt may be
+ * NULL, for the log line and failInfoText), then, when r carries a
+ * pkiMessage and the outcome is a pkiStatus, build the CertRep on a worker
+ * (SUCCESS carries r->issued or r->crl); send it (or r->reply as set, or
+ * the outcome's HTTP error), log the one line, count it, free r.  r is gone
+ * when this returns, or soon after. */
+void req_end(struct req_ctx *r, enum scep_outcome out, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif

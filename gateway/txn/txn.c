@@ -1,86 +1,16 @@
-/* txn.c: PKIOperation entry and replies; the transaction state machine
- * (design.md 3) continues in txn_enroll.c (PKCSReq, RenewalReq), txn_poll.c
- * (CertPoll) and txn_result.c (applying backend results).  Runs on the loop
- * thread; decoding (signature and CSR checks, envelope decryption) and CertRep
- * signing go to the worker pool. */
+/* txn.c: what the PKIOperation operations share, one level below them (see
+ * txn.h): the clock, the lookup of a request's stored transaction, the
+ * answer from its state, the decrypted content.  Loop thread. */
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
-#include <openssl/objects.h>
-
 #include "log.h"
-#include "scep_certrep.h"
-#include "scep_envelope.h"
-#include "txn_admin.h"
-#include "txn_int.h"
+#include "txn.h"
 
 int64_t
 txn_now(void)
 {
 	return (int64_t)time(NULL);
-}
-
-/* ---- CertRep (worker) ---------------------------------------------------- */
-
-static void
-certrep_work(void *arg)
-{
-	struct req_ctx *r = arg;
-	const struct scep_fail_map *m = scep_fail_lookup(r->outcome);
-	struct scep_certrep_params p = {0};
-	int digest = r->msg->digest_nid;
-
-	/* mirror the request's digest, unless that digest is the problem */
-	if (EVP_get_digestbynid(digest) == NULL || (digest == NID_md5 && !r->prof->cfg->allow_md5))
-		digest = NID_sha256;
-	p.pki_status = m->pki_status;
-	p.fail_info = m->fail_info;
-	p.fail_info_text = r->reason[0] != '\0' ? r->reason : NULL;
-	p.transaction_id = r->msg->transaction_id;
-	p.recipient_nonce = r->msg->sender_nonce;
-	p.digest_nid = digest;
-	p.cipher_nid = r->cipher_nid;
-	p.recipient = r->msg->signer;
-	p.ra_cert = r->prof->id->sign_cert;
-	p.ra_key = r->prof->id->sign_key;
-	p.certs = r->issued;
-	p.crl = r->crl;
-	r->rc = scep_certrep_build(&p, &r->reply, &r->reply_len, &r->werr);
-}
-
-static void
-certrep_done(void *arg)
-{
-	struct req_ctx *r = arg;
-
-	if (r->rc < 0) {
-		log_err("txn=%s profile=%s: cannot build CertRep: %s", r->msg->transaction_id,
-			r->prof->cfg->name, r->werr.msg);
-		free(r->reply);
-		r->reply = NULL;
-		req_set_outcome(r, SCEP_OUT_HTTP_INTERNAL, "cannot build CertRep");
-	}
-	r->reply_type = "application/x-pki-message";
-	req_finish(r);
-}
-
-void
-txn_reply(struct req_ctx *r)
-{
-	if (scep_fail_lookup(r->outcome)->pki_status < 0 || r->msg == NULL) {
-		req_finish(r);
-		return;
-	}
-	if (r->outcome == SCEP_OUT_SUCCESS && r->cipher_nid <= 0) {
-		/* never fall back to another cipher than the request's */
-		req_set_outcome(r, SCEP_OUT_BAD_ALG, "cannot determine the request's cipher");
-	}
-	if (worker_pool_submit(r->gw->workers, certrep_work, certrep_done, r) < 0) {
-		req_set_outcome(r, SCEP_OUT_HTTP_UNAVAILABLE, "worker pool stopped");
-		req_finish(r);
-	}
 }
 
 /* ---- issued certificate lookup ------------------------------------------ */
@@ -116,8 +46,9 @@ issued_cert(struct req_ctx *r, X509 **ret_x)
 	return 0;
 }
 
+/* r->issued: the certificate, then the chain the profile sends with it. */
 static int
-reply_with_stored_cert(struct req_ctx *r)
+stored_cert_chain(struct req_ctx *r)
 {
 	X509 *x = NULL;
 	int ret = issued_cert(r, &x);
@@ -135,7 +66,6 @@ reply_with_stored_cert(struct req_ctx *r)
 			return -SGW_ENOMEM;
 	}
 	snprintf(r->serial, sizeof(r->serial), "%s", r->txn.cert_serial);
-	req_set_outcome(r, SCEP_OUT_SUCCESS, NULL);
 	return 0;
 }
 
@@ -145,26 +75,27 @@ txn_reply_from_state(struct req_ctx *r)
 {
 	switch (r->txn.state) {
 	case TXN_ISSUED:
-		if (reply_with_stored_cert(r) < 0)
-			req_set_outcome(r, SCEP_OUT_HTTP_INTERNAL, "stored certificate unreadable");
+		if (stored_cert_chain(r) < 0)
+			req_end(r, SCEP_OUT_HTTP_INTERNAL, "stored certificate unreadable");
+		else
+			req_end(r, SCEP_OUT_SUCCESS, NULL);
 		break;
 	case TXN_REJECTED:
-		req_set_outcome(r, SCEP_OUT_DENIED, "%s", r->txn.reason);
+		req_end(r, SCEP_OUT_DENIED, "%s", r->txn.reason);
 		break;
 	case TXN_FAILED:
-		req_set_outcome(r, SCEP_OUT_BACKEND_FAILED, "%s", r->txn.reason);
+		req_end(r, SCEP_OUT_BACKEND_FAILED, "%s", r->txn.reason);
 		break;
 	case TXN_EXPIRED: /* the approval never came (txn_admin.c) */
-		req_set_outcome(r,
-				r->msg->msg_type == SCEP_MSG_CERTPOLL ? SCEP_OUT_BAD_CERT_ID
-								      : SCEP_OUT_DENIED,
-				"%s", r->txn.reason);
+		req_end(r,
+			r->msg->msg_type == SCEP_MSG_CERTPOLL ? SCEP_OUT_BAD_CERT_ID
+							      : SCEP_OUT_DENIED,
+			"%s", r->txn.reason);
 		break;
 	default:
-		req_set_outcome(r, SCEP_OUT_PENDING, NULL);
+		req_end(r, SCEP_OUT_PENDING, NULL);
 		break;
 	}
-	txn_reply(r);
 }
 
 /* Known transaction key: answer from its state; an in-progress one that was
@@ -183,63 +114,20 @@ txn_find_existing(struct req_ctx *r)
 	return 1;
 }
 
-/* ---- decoding (worker) -------------------------------------------------- */
-
-/* Worker thread, one job per PKIOperation: the pkiMessage (its signature
- * verified), then, when it verified and has an envelope, the envelope's
- * decryption (RA key through keyop), then for PKCSReq / RenewalReq the CSR
- * (proof of possession verified).  It reads only r's body, the profile's
- * configuration and RA identity, and writes only r->msg and r->pre; the loop
- * takes the results in decode_done() and later, in the order of the flow.
- * A message that is then answered from stored state or refused before its
- * content is needed (replay, re-sent request, signer refused) has been
- * decrypted for nothing: the price of doing all of this off the loop in one
- * job. */
-static void
-decode_work(void *arg)
-{
-	struct req_ctx *r = arg;
-	struct req_decoded *d = &r->pre;
-	const struct ra_identity *id = r->prof->id;
-	const struct scep_msg *m;
-
-	d->decrypt_rc = sgw_err_set(&d->decrypt_err, SGW_EINVAL, "not decrypted");
-	d->csr_rc = sgw_err_set(&d->csr_err, SGW_EINVAL, "no CSR");
-	d->msg_rc =
-	    scep_msg_decode(r->body, r->body_len, r->prof->cfg->allow_md5, &r->msg, &d->msg_err);
-	m = r->msg;
-	if (d->msg_rc < 0 || m->outcome != SCEP_OUT_SUCCESS || m->envelope == NULL)
-		return;
-	d->decrypt_rc = scep_envelope_decrypt(
-	    m->envelope, m->envelope_len, id->enc_key, id->enc_cert, r->prof->cfg->allow_single_des,
-	    &d->content, &d->content_len, &d->content_cipher_nid, &d->decrypt_err);
-	/* the envelope is parsed a second time only when it could not be opened */
-	d->cipher_nid = d->content_cipher_nid;
-	if (d->decrypt_rc < 0 &&
-	    scep_envelope_cipher(m->envelope, m->envelope_len, &d->cipher_nid) < 0)
-		d->cipher_nid = 0;
-	if (d->decrypt_rc < 0 ||
-	    (m->msg_type != SCEP_MSG_PKCSREQ && m->msg_type != SCEP_MSG_RENEWALREQ))
-		return;
-	d->csr_rc = csr_parse(d->content, d->content_len, &d->csr, &d->csr_err);
-}
-
 int
 txn_take_content(struct req_ctx *r)
 {
 	struct req_decoded *d = &r->pre;
 
 	if (r->msg->envelope == NULL) {
-		req_set_outcome(r, SCEP_OUT_BAD_REQUEST, "no pkcsPKIEnvelope");
-		txn_reply(r);
+		req_end(r, SCEP_OUT_BAD_REQUEST, "no pkcsPKIEnvelope");
 		return -1;
 	}
 	if (d->decrypt_rc < 0) {
 		enum scep_outcome out = d->decrypt_rc == -SGW_EALG    ? SCEP_OUT_BAD_ALG
 					: d->decrypt_rc == -SGW_EAUTH ? SCEP_OUT_BAD_MESSAGE
 								      : SCEP_OUT_BAD_REQUEST;
-		req_set_outcome(r, out, "pkcsPKIEnvelope: %s", d->decrypt_err.msg);
-		txn_reply(r);
+		req_end(r, out, "pkcsPKIEnvelope: %s", d->decrypt_err.msg);
 		return -1;
 	}
 	r->content = d->content;
@@ -248,97 +136,4 @@ txn_take_content(struct req_ctx *r)
 	d->content = NULL;
 	d->content_len = 0;
 	return 0;
-}
-
-/* ---- entry --------------------------------------------------------------- */
-
-static int
-check_signing_time(struct req_ctx *r)
-{
-	int skew = r->prof->cfg->signing_time_skew;
-	int64_t d;
-
-	if (skew <= 0 || r->msg->signing_time == 0)
-		return 0;
-	d = (int64_t)r->msg->signing_time - txn_now();
-	if (d > skew || d < -skew) {
-		req_set_outcome(r, SCEP_OUT_BAD_TIME, "signingTime is %lld s off (allowed %d)",
-				(long long)d, skew);
-		return -1;
-	}
-	return 0;
-}
-
-static void
-dispatch(struct req_ctx *r)
-{
-	switch (r->msg->msg_type) {
-	case SCEP_MSG_PKCSREQ:
-	case SCEP_MSG_RENEWALREQ:
-		txn_op_enroll(r);
-		break;
-	case SCEP_MSG_CERTPOLL:
-		txn_op_certpoll(r);
-		break;
-	case SCEP_MSG_GETCERT:
-	case SCEP_MSG_GETCRL:
-		txn_op_getcert(r);
-		break;
-	default:
-		req_set_outcome(r, SCEP_OUT_BAD_REQUEST, "%s is not offered by this gateway",
-				scep_msg_type_name(r->msg->msg_type));
-		txn_reply(r);
-		break;
-	}
-}
-
-/* Loop thread, after decode_work. */
-static void
-decode_done(void *arg)
-{
-	struct req_ctx *r = arg;
-	int ret;
-
-	if (r->pre.msg_rc < 0) {
-		req_set_outcome(r, SCEP_OUT_HTTP_MALFORMED, "not a pkiMessage: %s",
-				r->pre.msg_err.msg);
-		req_finish(r);
-		return;
-	}
-	r->op = scep_msg_type_name(r->msg->msg_type);
-	if (r->msg->outcome != SCEP_OUT_SUCCESS) {
-		req_set_outcome(r, r->msg->outcome, "%s", r->msg->reason);
-		txn_reply(r);
-		return;
-	}
-	if (check_signing_time(r) < 0) {
-		txn_reply(r);
-		return;
-	}
-	ret = store_nonce_check(r->gw->store, r->msg->sender_nonce, SCEP_NONCE_LEN, txn_now(),
-				r->gw->cfg->store.nonce_ttl);
-	if (ret == -SGW_EEXIST && txn_resend_of_held(r)) {
-		txn_reply_from_state(r); /* a held request re-sent as is: no side effect */
-		return;
-	}
-	if (ret == -SGW_EEXIST) {
-		req_set_outcome(r, SCEP_OUT_DENIED, "replayed senderNonce");
-		txn_reply(r);
-		return;
-	}
-	if (ret < 0) {
-		req_set_outcome(r, SCEP_OUT_HTTP_INTERNAL, "store failure: %s", sgw_strerror(ret));
-		req_finish(r);
-		return;
-	}
-	dispatch(r);
-}
-
-void
-txn_pkioperation(struct req_ctx *r)
-{
-	if (worker_pool_submit(r->gw->workers, decode_work, decode_done, r) < 0) {
-		req_set_outcome(r, SCEP_OUT_HTTP_UNAVAILABLE, "worker pool stopped");
-		req_finish(r);
-	}
 }

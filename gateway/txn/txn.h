@@ -1,20 +1,29 @@
-/* txn.h: the transaction state machine's entry points that do not depend on
- * an HTTP request (admin approvals, background backend polls use them). */
+/* txn.h: what the operations of a PKIOperation (txn_enroll.c, txn_poll.c,
+ * txn_getcert.c, txn_admin.c) share, one level below them and below the
+ * entry (txn_pkiop.c): the clock, the lookup of a request's stored
+ * transaction, the answer from its state and the envelope's content
+ * (txn.c).  Loop thread only. */
 #ifndef SGW_TXN_H
 #define SGW_TXN_H
 
-#include "backend.h"
-#include "store.h"
+#include <stdint.h>
 
-/* Apply a backend result to transaction t and commit it: the only code that
- * moves a transaction after submission.  ISSUED stores the certificate and
- * the state in one commit; -SGW_EEXIST on a serial collision (nothing
- * changed, the caller submits again).  PENDING records the backend handle,
- * REJECTED / FAIL_* the reason.  `issuer` is the RFC 2253 issuer name. */
-int txn_apply_result(struct store *s, const char *issuer, struct store_txn *t,
-		     const struct backend_result *res);
+#include "scep_req.h"
 
-/* Serial of a certificate as stored: lowercase hex, no leading zeros. */
-int txn_cert_serial(X509 *x, char *buf, size_t size);
+int64_t txn_now(void);
+
+/* 1 when (profile, transactionID, signer key) has a transaction (loaded into
+ * r->txn), 0 when not, < 0 on a store error. */
+int txn_find_existing(struct req_ctx *r);
+
+/* End r with the answer from r->txn's stored state: the certificate,
+ * PENDING or FAILURE. */
+void txn_reply_from_state(struct req_ctx *r);
+
+/* Take the messageData that the decode job (txn_pkiop.c) decrypted on a
+ * worker into r->content (and the request's cipher into r->cipher_nid): 0,
+ * or -1 after ending r with the failInfo of the missing or undecryptable
+ * envelope. */
+int txn_take_content(struct req_ctx *r);
 
 #endif

@@ -9,8 +9,9 @@
 #include "log.h"
 #include "metrics.h"
 #include "scep_envelope.h"
+#include "txn.h"
 #include "txn_admin.h"
-#include "txn_int.h"
+#include "txn_result.h"
 
 #define TA_MAX_ATTEMPTS 3    /* submissions per approval (serial collisions) */
 #define TA_STALE_SECONDS 120 /* an approved SUBMITTED one older than this is resubmitted */

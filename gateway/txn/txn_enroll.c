@@ -6,7 +6,12 @@
 #include "approval.h"
 #include "log.h"
 #include "renewal.h"
-#include "txn_int.h"
+#include "txn.h"
+#include "txn_enroll.h"
+#include "txn_result.h"
+
+#define TXN_MAX_ATTEMPTS 3    /* backend submissions per request (serial collisions) */
+#define TXN_STALE_SECONDS 120 /* an in-progress transaction older than this is retried */
 
 static void enroll_submit(struct req_ctx *r);
 
@@ -56,8 +61,7 @@ backend_done(void *arg, struct backend_result *res)
 	if (ret < 0) {
 		log_err("txn=%s: cannot store the backend result: %s", r->msg->transaction_id,
 			sgw_strerror(ret));
-		req_set_outcome(r, SCEP_OUT_HTTP_INTERNAL, "store failure");
-		txn_reply(r);
+		req_end(r, SCEP_OUT_HTTP_INTERNAL, "store failure");
 		return;
 	}
 	/* committed: tell a remote validator (intune), then the reply */
@@ -87,8 +91,7 @@ enroll_submit(struct req_ctx *r)
 
 	r->attempts++;
 	if (backend_submit(r->prof->backend, &br, backend_done, r) < 0) {
-		req_set_outcome(r, SCEP_OUT_BACKEND_FAILED, "backend refused the submission");
-		txn_reply(r);
+		req_end(r, SCEP_OUT_BACKEND_FAILED, "backend refused the submission");
 	}
 }
 
@@ -109,7 +112,7 @@ enroll_validated(void *arg, int verdict, const char *reason)
 }
 
 /* Loop thread, with the decrypted content: the CSR (parsed by the decode
- * job, txn.c), challenge, policy, then the backend. */
+ * job, txn_pkiop.c), challenge, policy, then the backend. */
 static void
 enroll_authorize(struct req_ctx *r)
 {
@@ -118,8 +121,7 @@ enroll_authorize(struct req_ctx *r)
 	int ret;
 
 	if (r->pre.csr_rc < 0) {
-		req_set_outcome(r, SCEP_OUT_BAD_REQUEST, "%s", r->pre.csr_err.msg);
-		txn_reply(r);
+		req_end(r, SCEP_OUT_BAD_REQUEST, "%s", r->pre.csr_err.msg);
 		return;
 	}
 	r->csr = r->pre.csr;
@@ -151,8 +153,7 @@ enroll_record(struct req_ctx *r, int ret, struct sgw_err *err)
 	if (ret < 0) {
 		/* not stored: the device may retry with the right challenge and
 		 * the same key and transactionID (scepclient does) */
-		req_set_outcome(r, SCEP_OUT_DENIED, "%s", err->msg);
-		txn_reply(r);
+		req_end(r, SCEP_OUT_DENIED, "%s", err->msg);
 		return;
 	}
 	snprintf(r->txn.profile, sizeof(r->txn.profile), "%s", r->prof->cfg->name);
@@ -176,13 +177,11 @@ enroll_record(struct req_ctx *r, int ret, struct sgw_err *err)
 	r->txn.csr_len = 0;
 	if (ret == -SGW_EEXIST) {
 		/* the same request is being processed right now */
-		req_set_outcome(r, SCEP_OUT_PENDING, "duplicate of a request in progress");
-		txn_reply(r);
+		req_end(r, SCEP_OUT_PENDING, "duplicate of a request in progress");
 		return;
 	}
 	if (ret < 0) {
-		req_set_outcome(r, SCEP_OUT_HTTP_INTERNAL, "store failure: %s", sgw_strerror(ret));
-		txn_reply(r);
+		req_end(r, SCEP_OUT_HTTP_INTERNAL, "store failure: %s", sgw_strerror(ret));
 		return;
 	}
 	r->have_txn = 1;
@@ -218,7 +217,8 @@ renews_own_result(struct req_ctx *r)
 
 /* RenewalReq, or a PKCSReq signed by a certificate of this CA (draft-nourse,
  * macOS): the signer must chain to the CA, be valid and not revoked.  A
- * PKCSReq like that on a profile without renewal is an ordinary PKCSReq. */
+ * PKCSReq like that on a profile without renewal is an ordinary PKCSReq.
+ * 0, or -1 after ending r. */
 static int
 renewal_authorize(struct req_ctx *r)
 {
@@ -231,17 +231,17 @@ renewal_authorize(struct req_ctx *r)
 	if (!r->renewal)
 		return 0;
 	if (!rules->enabled) {
-		req_set_outcome(r, SCEP_OUT_DENIED, "RenewalReq: renewal is not enabled here");
+		req_end(r, SCEP_OUT_DENIED, "RenewalReq: renewal is not enabled here");
 		return -1;
 	}
 	ret = renewal_verify_signer(r->prof, r->gw->store, r->msg->signer, (time_t)txn_now(), &err);
 	if (ret == 0)
 		return 0;
-	req_set_outcome(r,
-			ret == -SGW_EAUTH     ? SCEP_OUT_BAD_MESSAGE
-			: ret == -SGW_EDENIED ? SCEP_OUT_DENIED
-					      : SCEP_OUT_HTTP_INTERNAL,
-			"renewal: %s", err.msg);
+	req_end(r,
+		ret == -SGW_EAUTH     ? SCEP_OUT_BAD_MESSAGE
+		: ret == -SGW_EDENIED ? SCEP_OUT_DENIED
+				      : SCEP_OUT_HTTP_INTERNAL,
+		"renewal: %s", err.msg);
 	return -1;
 }
 
@@ -251,15 +251,13 @@ txn_op_enroll(struct req_ctx *r)
 	int ret;
 
 	if (r->msg->envelope == NULL) {
-		req_set_outcome(r, SCEP_OUT_BAD_REQUEST, "no pkcsPKIEnvelope");
-		txn_reply(r);
+		req_end(r, SCEP_OUT_BAD_REQUEST, "no pkcsPKIEnvelope");
 		return;
 	}
 	r->cipher_nid = r->pre.cipher_nid;
 	ret = txn_find_existing(r);
 	if (ret < 0) {
-		req_set_outcome(r, SCEP_OUT_HTTP_INTERNAL, "store failure: %s", sgw_strerror(ret));
-		req_finish(r);
+		req_end(r, SCEP_OUT_HTTP_INTERNAL, "store failure: %s", sgw_strerror(ret));
 		return;
 	}
 	if (ret == 1 && !(in_progress(&r->txn) && r->txn.updated < txn_now() - TXN_STALE_SECONDS) &&
@@ -267,13 +265,6 @@ txn_op_enroll(struct req_ctx *r)
 		txn_reply_from_state(r);
 		return;
 	}
-	if (renewal_authorize(r) < 0) {
-		if (r->outcome == SCEP_OUT_HTTP_INTERNAL)
-			req_finish(r);
-		else
-			txn_reply(r);
-		return;
-	}
-	if (txn_take_content(r) == 0)
+	if (renewal_authorize(r) == 0 && txn_take_content(r) == 0)
 		enroll_authorize(r);
 }

@@ -8,7 +8,8 @@
 #include "log.h"
 #include "renewal.h"
 #include "scep_ias.h"
-#include "txn_int.h"
+#include "txn.h"
+#include "txn_getcert.h"
 
 static void
 getcrl_done(void *arg, X509_CRL *crl, const char *reason)
@@ -16,15 +17,15 @@ getcrl_done(void *arg, X509_CRL *crl, const char *reason)
 	struct req_ctx *r = arg;
 
 	if (crl == NULL)
-		req_set_outcome(r, SCEP_OUT_BACKEND_FAILED, "no CRL from the CA backend: %s",
-				reason != NULL ? reason : "unknown");
+		req_end(r, SCEP_OUT_BACKEND_FAILED, "no CRL from the CA backend: %s",
+			reason != NULL ? reason : "unknown");
 	else if ((r->crl = X509_CRL_dup(crl)) == NULL)
-		req_set_outcome(r, SCEP_OUT_HTTP_INTERNAL, "out of memory");
+		req_end(r, SCEP_OUT_HTTP_INTERNAL, "out of memory");
 	else
-		req_set_outcome(r, SCEP_OUT_SUCCESS, NULL);
-	txn_reply(r);
+		req_end(r, SCEP_OUT_SUCCESS, NULL);
 }
 
+/* GetCert: end r with the certificate of this CA with this serial. */
 static void
 getcert_lookup(struct req_ctx *r, const char *serial)
 {
@@ -34,11 +35,11 @@ getcert_lookup(struct req_ctx *r, const char *serial)
 	int ret = store_cert_get(r->gw->store, r->prof->issuer, serial, &c);
 
 	if (ret == -SGW_ENOTFOUND) {
-		req_set_outcome(r, SCEP_OUT_BAD_CERT_ID, "no certificate with serial %s", serial);
+		req_end(r, SCEP_OUT_BAD_CERT_ID, "no certificate with serial %s", serial);
 		return;
 	}
 	if (ret < 0) {
-		req_set_outcome(r, SCEP_OUT_HTTP_INTERNAL, "store failure: %s", sgw_strerror(ret));
+		req_end(r, SCEP_OUT_HTTP_INTERNAL, "store failure: %s", sgw_strerror(ret));
 		return;
 	}
 	p = c.der;
@@ -46,11 +47,11 @@ getcert_lookup(struct req_ctx *r, const char *serial)
 	store_cert_clear(&c);
 	if (x == NULL || (r->issued = sk_X509_new_null()) == NULL || !sk_X509_push(r->issued, x)) {
 		X509_free(x);
-		req_set_outcome(r, SCEP_OUT_HTTP_INTERNAL, "stored certificate unreadable");
+		req_end(r, SCEP_OUT_HTTP_INTERNAL, "stored certificate unreadable");
 		return;
 	}
 	snprintf(r->serial, sizeof(r->serial), "%s", serial);
-	req_set_outcome(r, SCEP_OUT_SUCCESS, NULL);
+	req_end(r, SCEP_OUT_SUCCESS, NULL);
 }
 
 /* Loop thread, with the decrypted content. */
@@ -61,23 +62,17 @@ getcert_content(struct req_ctx *r)
 	struct scep_ias ias;
 
 	if (scep_ias_parse(r->content, r->content_len, &ias) < 0) {
-		req_set_outcome(r, SCEP_OUT_BAD_REQUEST,
-				"messageData is not an IssuerAndSerialNumber");
-		txn_reply(r);
+		req_end(r, SCEP_OUT_BAD_REQUEST, "messageData is not an IssuerAndSerialNumber");
 		return;
 	}
-	if (X509_NAME_cmp(ias.issuer, X509_get_subject_name(ca)) != 0) {
-		req_set_outcome(r, SCEP_OUT_BAD_CERT_ID, "issuer is not this profile's CA");
-	} else if (r->msg->msg_type == SCEP_MSG_GETCERT) {
+	if (X509_NAME_cmp(ias.issuer, X509_get_subject_name(ca)) != 0)
+		req_end(r, SCEP_OUT_BAD_CERT_ID, "issuer is not this profile's CA");
+	else if (r->msg->msg_type == SCEP_MSG_GETCERT)
 		getcert_lookup(r, ias.serial);
-	} else if (backend_get_crl(r->prof->backend, getcrl_done, r) == 0) {
-		scep_ias_clear(&ias);
-		return; /* getcrl_done replies */
-	} else {
-		req_set_outcome(r, SCEP_OUT_DENIED, "the CA backend publishes no CRL");
-	}
+	else if (backend_get_crl(r->prof->backend, getcrl_done, r) < 0)
+		req_end(r, SCEP_OUT_DENIED, "the CA backend publishes no CRL");
+	/* else getcrl_done() ends r */
 	scep_ias_clear(&ias);
-	txn_reply(r);
 }
 
 void
@@ -88,21 +83,19 @@ txn_op_getcert(struct req_ctx *r)
 	int ret;
 
 	if (!(crl ? r->prof->cfg->getcrl : r->prof->cfg->getcert)) {
-		req_set_outcome(r, SCEP_OUT_DENIED, "%s is not enabled on this profile",
-				crl ? "GetCRL" : "GetCert");
-		txn_reply(r);
+		req_end(r, SCEP_OUT_DENIED, "%s is not enabled on this profile",
+			crl ? "GetCRL" : "GetCert");
 		return;
 	}
 	if (r->msg->envelope != NULL)
 		r->cipher_nid = r->pre.cipher_nid;
 	ret = renewal_verify_signer(r->prof, r->gw->store, r->msg->signer, (time_t)txn_now(), &err);
 	if (ret < 0) {
-		req_set_outcome(r,
-				ret == -SGW_EAUTH     ? SCEP_OUT_BAD_MESSAGE
-				: ret == -SGW_EDENIED ? SCEP_OUT_DENIED
-						      : SCEP_OUT_HTTP_INTERNAL,
-				"%s: %s", crl ? "GetCRL" : "GetCert", err.msg);
-		txn_reply(r);
+		req_end(r,
+			ret == -SGW_EAUTH     ? SCEP_OUT_BAD_MESSAGE
+			: ret == -SGW_EDENIED ? SCEP_OUT_DENIED
+					      : SCEP_OUT_HTTP_INTERNAL,
+			"%s: %s", crl ? "GetCRL" : "GetCert", err.msg);
 		return;
 	}
 	if (txn_take_content(r) == 0)

@@ -10,7 +10,9 @@
 #include "log.h"
 #include "profile.h"
 #include "scep_ias.h"
-#include "txn_int.h"
+#include "txn.h"
+#include "txn_poll.h"
+#include "txn_result.h"
 
 static void
 poll_done(void *arg, struct backend_result *res)
@@ -29,8 +31,7 @@ poll_done(void *arg, struct backend_result *res)
 	if (ret < 0) {
 		log_err("txn=%s: cannot store the backend result: %s", r->msg->transaction_id,
 			sgw_strerror(ret));
-		req_set_outcome(r, SCEP_OUT_HTTP_INTERNAL, "store failure");
-		txn_reply(r);
+		req_end(r, SCEP_OUT_HTTP_INTERNAL, "store failure");
 		return;
 	}
 	txn_reply_from_state(r);
@@ -54,18 +55,16 @@ poll_check_subject(struct req_ctx *r)
 	int ok;
 
 	if (scep_ias_subject_parse(r->content, r->content_len, &ias) < 0) {
-		req_set_outcome(r, SCEP_OUT_BAD_REQUEST, "messageData is not an IssuerAndSubject");
-		txn_reply(r);
+		req_end(r, SCEP_OUT_BAD_REQUEST, "messageData is not an IssuerAndSubject");
 		return;
 	}
 	ok = x509_name_string(ias.subject, subject, sizeof(subject)) == 0 &&
 	     strcmp(subject, r->txn.subject) == 0;
 	scep_ias_subject_clear(&ias);
 	if (!ok) {
-		req_set_outcome(r, SCEP_OUT_BAD_CERT_ID,
-				"IssuerAndSubject names another subject than transaction %s",
-				r->msg->transaction_id);
-		txn_reply(r);
+		req_end(r, SCEP_OUT_BAD_CERT_ID,
+			"IssuerAndSubject names another subject than transaction %s",
+			r->msg->transaction_id);
 		return;
 	}
 	poll_answer(r);
@@ -80,14 +79,12 @@ txn_op_certpoll(struct req_ctx *r)
 		r->cipher_nid = r->pre.cipher_nid;
 	ret = txn_find_existing(r);
 	if (ret < 0) {
-		req_set_outcome(r, SCEP_OUT_HTTP_INTERNAL, "store failure: %s", sgw_strerror(ret));
-		req_finish(r);
+		req_end(r, SCEP_OUT_HTTP_INTERNAL, "store failure: %s", sgw_strerror(ret));
 		return;
 	}
 	if (ret == 0) {
-		req_set_outcome(r, SCEP_OUT_BAD_CERT_ID, "no transaction %s for this signer key",
-				r->msg->transaction_id);
-		txn_reply(r);
+		req_end(r, SCEP_OUT_BAD_CERT_ID, "no transaction %s for this signer key",
+			r->msg->transaction_id);
 		return;
 	}
 	if (r->msg->envelope == NULL) { /* tolerated: the transaction key suffices */

@@ -7,7 +7,7 @@
 #include <openssl/crypto.h>
 
 #include "profile.h"
-#include "txn.h"
+#include "txn_result.h"
 
 int
 txn_cert_serial(X509 *x, char *buf, size_t size)

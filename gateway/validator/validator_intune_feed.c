@@ -81,21 +81,14 @@ upload(struct vi_feed *f)
 struct vi_rev {
 	struct vi_feed *f;
 	size_t i;
+	struct revoke_op op;
 };
 
 static void
 revoked(struct vi_feed *f, size_t i, int rc, const char *reason)
 {
-	struct store_cert c = {0};
-
 	f->ok[i] = rc == 0 || rc == -SGW_EEXIST;
 	snprintf(f->err[i], sizeof(f->err[i]), "%s", f->ok[i] ? "" : reason ? reason : "failed");
-	if (f->ok[i] && f->in != NULL && f->in->store != NULL &&
-	    store_cert_find_serial(f->in->store, f->req[i].serial, &c) == 0) {
-		(void)store_cert_revoke(f->in->store, c.issuer, f->req[i].serial, 0,
-					(int64_t)time(NULL));
-		store_cert_clear(&c);
-	}
 	log_info("intune revocation feed: serial %s: %s", f->req[i].serial,
 		 f->ok[i] ? "revoked" : f->err[i]);
 	if (--f->pending > 0)
@@ -106,27 +99,38 @@ revoked(struct vi_feed *f, size_t i, int rc, const char *reason)
 		upload(f);
 }
 
+/* revoke.c revoked it (and marked the store) or says why not. */
 static void
-revoke_cb(void *arg, int rc, const char *reason)
+revoke_done(void *arg, struct revoke_op *op)
 {
 	struct vi_rev *v = arg;
 
-	revoked(v->f, v->i, rc, reason);
+	revoked(v->f, v->i, op->backend_rc, op->backend_why[0] ? op->backend_why : NULL);
 	free(v);
 }
 
 /* Only certificates this gateway issued (in its store) are revoked. */
-static int
-issued_here(struct intune *in, const char *serial)
+static void
+revoke_one(struct vi_feed *f, size_t i, const char *serial)
 {
-	struct store_cert c = {0};
-	int r;
+	struct vi_rev *v = calloc(1, sizeof(*v));
+	int rc;
 
-	if (in->store == NULL)
-		return 0;
-	r = store_cert_find_serial(in->store, serial, &c);
-	store_cert_clear(&c);
-	return r == 0;
+	if (v == NULL) {
+		revoked(f, i, -SGW_ENOMEM, "out of memory");
+		return;
+	}
+	*v = (struct vi_rev){.f = f, .i = i};
+	v->op = (struct revoke_op){
+	    .store = f->in->store, .backend = f->in->backend, .cb = revoke_done, .arg = v};
+	snprintf(v->op.serial, sizeof(v->op.serial), "%s", serial);
+	if ((rc = revoke_start(&v->op, NULL)) < 0) {
+		free(v);
+		revoked(f, i, rc,
+			rc == -SGW_ENOTFOUND || rc == -SGW_EIO
+			    ? "no certificate with this serial number"
+			    : "the backend cannot revoke");
+	}
 }
 
 static void
@@ -134,7 +138,6 @@ download_done(void *arg, int rc, const char *code, const char *desc, const char 
 	      const uint8_t *body, size_t len)
 {
 	struct vi_feed *f = arg;
-	struct vi_rev *v;
 	char serial[80];
 
 	(void)code;
@@ -156,19 +159,7 @@ download_done(void *arg, int rc, const char *code, const char *desc, const char 
 			continue;
 		}
 		snprintf(f->req[i].serial, sizeof(f->req[i].serial), "%s", serial);
-		if (!issued_here(f->in, serial)) {
-			revoked(f, i, -SGW_ENOTFOUND, "no certificate with this serial number");
-			continue;
-		}
-		if ((v = calloc(1, sizeof(*v))) == NULL) {
-			revoked(f, i, -SGW_ENOMEM, "out of memory");
-			continue;
-		}
-		*v = (struct vi_rev){f, i};
-		if ((rc = backend_revoke(f->in->backend, serial, 0, revoke_cb, v)) < 0) {
-			free(v);
-			revoked(f, i, rc, "the backend cannot revoke");
-		}
+		revoke_one(f, i, serial);
 	}
 	if (--f->pending == 0)
 		upload(f);

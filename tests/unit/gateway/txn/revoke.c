@@ -1,13 +1,10 @@
-/* tests for gateway/revoke.c: CRLReason names and serial normalization (the
- * subcommand itself runs in tests/integration/t_getcert.sh) */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <cmocka.h>
-
+/* tests for gateway/txn/revoke.c: CRLReason names, serial normalization and
+ * revoke_start() against the store and a fake backend (engine_fixture.h:
+ * the certificates are issued through the engine).  The subcommand
+ * (revoke_cli.c) runs in tests/integration/t_getcert.sh, the admin API's
+ * revocation in t_approval.sh, the Intune feed's in t_intune.sh. */
 #include "revoke.h"
+#include "engine_fixture.h"
 
 static void
 test_reasons(void **state)
@@ -57,13 +54,161 @@ test_serial(void **state)
 	assert_int_equal(revoke_serial_normalize("abc", out, 4), -1); /* "0abc" does not fit */
 }
 
+struct rv {
+	struct revoke_op op;
+	int done;
+};
+
+static void
+rv_done(void *arg, struct revoke_op *op)
+{
+	struct rv *v = arg;
+
+	assert_ptr_equal(op, &v->op);
+	v->done = 1;
+}
+
+/* revoke_start() for v->op as set; its return, and when 0 the loop runs
+ * until the callback. */
+static int
+rv_run(struct rv *v, const char *serial, int reason)
+{
+	struct sgw_err err = {{0}};
+	int r;
+
+	v->done = 0;
+	v->op.reason = reason;
+	v->op.cb = rv_done;
+	v->op.arg = v;
+	snprintf(v->op.serial, sizeof(v->op.serial), "%s", serial);
+	r = revoke_start(&v->op, &err);
+	while (r == 0 && !v->done)
+		assert_true(event_base_loop(fx->base, EVLOOP_ONCE) >= 0);
+	if (r < 0)
+		assert_true(err.msg[0] != '\0');
+	return r;
+}
+
+/* As the admin API asks: the store, the profiles, refusing what is revoked. */
+static struct rv
+admin_style(void)
+{
+	struct rv v = {{0}};
+
+	v.op.store = fx->store;
+	v.op.profiles = fx->ps;
+	v.op.refuse_revoked = 1;
+	return v;
+}
+
+/* A certificate issued through the engine: its serial. */
+static void
+issue(const char *txid, char *serial, size_t size)
+{
+	struct sr_txn t;
+	struct sr_reply rep;
+
+	pkcsreq(&t, "rev-dev", txid);
+	send_req("auto", &t, &rep);
+	assert_reply(&rep, SR_SUCCESS, -1);
+	assert_int_equal(txn_cert_serial(rep.cert, serial, size), 0);
+	sr_reply_clear(&rep);
+	sr_txn_clear(&t);
+}
+
+/* The store's revocation reason for serial, or -1 while not revoked. */
+static int
+stored_reason(const char *serial)
+{
+	struct store_cert c = {0};
+	int r;
+
+	assert_int_equal(store_cert_find_serial(fx->store, serial, &c), 0);
+	r = c.revoked ? c.revoke_reason : -1;
+	store_cert_clear(&c);
+	return r;
+}
+
+static void
+test_revoke_start(void **state)
+{
+	struct rv v = admin_style();
+	char serial[80];
+
+	(void)state;
+	issue("rev-1", serial, sizeof(serial));
+	assert_int_equal(rv_run(&v, serial, 1), 0);
+	assert_int_equal(v.op.backend_rc, 0);
+	assert_int_equal(v.op.store_rc, 0);
+	assert_string_equal(v.op.issuer, fx->ps->v[0].issuer);
+	assert_ptr_equal(v.op.backend, fx->fake_b); /* the profile's that issues under it */
+	assert_int_equal(fx->fb.revokes, 1);
+	assert_string_equal(fx->fb.revoked_serial, serial);
+	assert_int_equal(fx->fb.revoked_reason, 1);
+	assert_int_equal(stored_reason(serial), 1);
+	/* revoked in the store: refused at once, the backend not asked */
+	v = admin_style();
+	assert_int_equal(rv_run(&v, serial, 1), -SGW_EEXIST);
+	assert_int_equal(fx->fb.revokes, 1);
+	/* asked anyway (the CLI): the CA had revoked it, the store had it marked */
+	v = admin_style();
+	v.op.refuse_revoked = 0;
+	fx->fb.revoke_rc = -SGW_EEXIST;
+	assert_int_equal(rv_run(&v, serial, 4), 0);
+	assert_int_equal(v.op.backend_rc, -SGW_EEXIST);
+	assert_int_equal(v.op.store_rc, -SGW_EEXIST);
+	assert_int_equal(fx->fb.revokes, 2);
+	assert_int_equal(stored_reason(serial), 1);
+	v = admin_style();
+	assert_int_equal(rv_run(&v, "0badbeef", 1), -SGW_ENOTFOUND);
+}
+
+static void
+test_revoke_refused(void **state)
+{
+	struct rv v = admin_style();
+	char serial[80];
+
+	(void)state;
+	issue("rev-2", serial, sizeof(serial));
+	/* the CA refuses: the store is left as it was */
+	fx->fb.revoke_rc = -SGW_EBACKEND;
+	assert_int_equal(rv_run(&v, serial, 0), 0);
+	assert_int_equal(v.op.backend_rc, -SGW_EBACKEND);
+	assert_string_equal(v.op.backend_why, "the fake CA refuses");
+	assert_int_equal(stored_reason(serial), -1);
+	/* no profile's backend issues under its issuer */
+	v = admin_style();
+	v.op.profiles = NULL;
+	assert_int_equal(rv_run(&v, serial, 0), -SGW_EINVAL);
+	/* a backend that is not running (the configured one, never started) */
+	v = admin_style();
+	v.op.backend = fx->orig_b[0];
+	assert_int_equal(rv_run(&v, serial, 0), -SGW_EBACKEND);
+	/* the Intune feed's way: its own backend, and without a store nothing is ours */
+	v = (struct rv){.op = {.backend = fx->fake_b}};
+	assert_int_equal(rv_run(&v, serial, 0), -SGW_ENOTFOUND);
+	v.op.store = fx->store;
+	fx->fb.revoke_rc = 0;
+	assert_int_equal(rv_run(&v, serial, 0), 0);
+	assert_int_equal(v.op.backend_rc, 0);
+	assert_int_equal(v.op.store_rc, 0);
+	assert_int_equal(stored_reason(serial), 0);
+	assert_int_equal(fx->fb.revokes, 2);
+}
+
 int
 main(void)
 {
-	const struct CMUnitTest tests[] = {
+	const struct CMUnitTest pure[] = {
 	    cmocka_unit_test(test_reasons),
 	    cmocka_unit_test(test_serial),
 	};
+	const struct CMUnitTest engine[] = {
+	    cmocka_unit_test_setup(test_revoke_start, reset),
+	    cmocka_unit_test_setup(test_revoke_refused, reset),
+	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(pure, NULL, NULL) |
+	       cmocka_run_group_tests(engine, setup, teardown);
 }

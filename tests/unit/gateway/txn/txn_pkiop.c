@@ -1,0 +1,239 @@
+/* tests for the transaction engine, gateway/txn/: txn_pkiop.c (the entry)
+ * and what it drives below it (txn_enroll.c, txn_poll.c, txn_getcert.c,
+ * txn_result.c, txn.c, scep_req.c), through engine_fixture.h: real
+ * pkiMessages over HTTP, a fake backend, a fake validator.  Each test
+ * asserts the state in the store and the reply's pkiStatus and failInfo.
+ * The state machine (approvals and expiry: tests/unit/gateway/txn/txn_admin.c):
+ *
+ *   (none) --PKCSReq, validator allows, approval auto----> SUBMITTED
+ *   (none) --PKCSReq, validator allows, approval manual--> AWAITING_APPROVAL
+ *   (none) --PKCSReq, validator or CSR policy denies-----> (none: no row)
+ *   AWAITING_APPROVAL --txn_approve--> SUBMITTED (submitted in the background)
+ *   AWAITING_APPROVAL --txn_reject---> REJECTED
+ *   AWAITING_APPROVAL --pending_ttl over (sweep, or an approval)--> EXPIRED
+ *   SUBMITTED --backend ISSUED--> ISSUED; PENDING--> BACKEND_PENDING;
+ *             REJECTED--> REJECTED; FAIL_TEMP or FAIL_PERM--> FAILED
+ *   BACKEND_PENDING --CertPoll, backend poll: ISSUED--> ISSUED; REJECTED-->
+ *             REJECTED; FAIL_PERM--> FAILED; PENDING or FAIL_TEMP--> (stays) */
+#include "engine_fixture.h"
+
+/* (none) -> SUBMITTED -> ISSUED; then every answer an ISSUED one gets. */
+static void
+test_auto_issue(void **state)
+{
+	struct sr_txn t, again;
+	struct sr_reply rep, rep2;
+	struct store_txn row_t;
+	struct store_cert c = {0};
+	struct call call;
+	char serial[80];
+
+	(void)state;
+	fx->fb.hold = 1;
+	pkcsreq(&t, "dev-1", "txn-issue");
+	call_start(&call, "auto", &t);
+	until_backend_holds(1);
+	assert_int_equal(row("auto", "txn-issue", NULL), TXN_SUBMITTED);
+	assert_int_equal(fx->fv.checks, 1);
+	/* while the backend works: a CertPoll, and the PKCSReq again, get PENDING */
+	assert_false(poll_expect("auto", &t, SR_PENDING, -1));
+	pkcsreq(&again, "dev-1", "txn-issue");
+	send_req("auto", &again, &rep2);
+	assert_reply(&rep2, SR_PENDING, -1);
+	sr_reply_clear(&rep2);
+	sr_txn_clear(&again);
+	assert_int_equal(fx->fb.submits, 1);
+	fake_answer(BACKEND_ISSUED);
+	fx->fb.hold = 0;
+	call_wait(&call, &t, &rep);
+	assert_reply(&rep, SR_SUCCESS, -1);
+	assert_non_null(rep.cert);
+	assert_int_equal(txn_cert_serial(rep.cert, serial, sizeof(serial)), 0);
+	assert_int_equal(row("auto", "txn-issue", &row_t), TXN_ISSUED);
+	assert_string_equal(row_t.cert_serial, serial);
+	assert_int_equal(store_cert_get(fx->store, fx->ps->v[0].issuer, serial, &c), 0);
+	assert_int_equal(c.txn_id, row_t.id);
+	store_cert_clear(&c);
+	assert_int_equal(fx->fv.notifies, 1); /* the validator hears of the certificate */
+	assert_true(fx->fv.notified_cert);
+	/* CertPoll: the certificate */
+	assert_true(poll_expect("auto", &t, SR_SUCCESS, -1));
+	/* the same PKCSReq again (same key and transactionID, new nonce): the
+	 * same certificate, from the store, the backend not asked again */
+	pkcsreq(&again, "dev-1", "txn-issue");
+	send_req("auto", &again, &rep2);
+	assert_reply(&rep2, SR_SUCCESS, -1);
+	assert_int_equal(X509_cmp(rep.cert, rep2.cert), 0);
+	assert_int_equal(fx->fb.submits, 1);
+	assert_int_equal(fx->fv.checks, 1);
+	sr_reply_clear(&rep2);
+	/* the very same bytes again: a replayed senderNonce */
+	send_req("auto", &again, &rep2);
+	assert_reply(&rep2, SR_FAILURE, FI_BADREQUEST);
+	assert_string_equal(rep2.failtext, "replayed senderNonce");
+	sr_reply_clear(&rep2);
+	/* GetCert, signed by the issued certificate: its own, by serial */
+	getcert(rep.cert, 21, serial, &rep2);
+	assert_reply(&rep2, SR_SUCCESS, -1);
+	assert_int_equal(X509_cmp(rep.cert, rep2.cert), 0);
+	sr_reply_clear(&rep2);
+	getcert(rep.cert, 21, "0badbeef", &rep2);
+	assert_reply(&rep2, SR_FAILURE, FI_BADCERTID);
+	sr_reply_clear(&rep2);
+	getcert(rep.cert, 22, serial, &rep2); /* GetCRL: the backend's CRL */
+	assert_reply(&rep2, SR_SUCCESS, -1);
+	assert_int_equal(sk_X509_CRL_num(rep2.crls), 1);
+	sr_reply_clear(&rep2);
+	assert_int_equal(row("auto", "txn-issue", NULL), TXN_ISSUED);
+	sr_reply_clear(&rep);
+	sr_txn_clear(&again);
+	sr_txn_clear(&t);
+}
+
+/* SUBMITTED -> BACKEND_PENDING; each CertPoll asks the backend:
+ * FAIL_TEMP and PENDING keep it, ISSUED ends it. */
+static void
+test_backend_pending(void **state)
+{
+	struct sr_txn t;
+	struct sr_reply rep;
+	struct store_txn row_t;
+
+	(void)state;
+	fx->fb.submit_st = BACKEND_PENDING;
+	pkcsreq(&t, "dev-6", "txn-pending");
+	send_req("auto", &t, &rep);
+	assert_reply(&rep, SR_PENDING, -1);
+	sr_reply_clear(&rep);
+	assert_int_equal(row("auto", "txn-pending", &row_t), TXN_BACKEND_PENDING);
+	assert_string_equal(row_t.backend_handle, "h0");
+	assert_int_equal(fx->fv.notifies, 0); /* nothing to tell yet */
+	fx->fb.poll_st = BACKEND_FAIL_TEMP;
+	assert_false(poll_expect("auto", &t, SR_PENDING, -1));
+	assert_int_equal(row("auto", "txn-pending", NULL), TXN_BACKEND_PENDING);
+	fx->fb.poll_st = BACKEND_PENDING;
+	assert_false(poll_expect("auto", &t, SR_PENDING, -1));
+	assert_int_equal(row("auto", "txn-pending", NULL), TXN_BACKEND_PENDING);
+	fx->fb.poll_st = BACKEND_ISSUED;
+	assert_true(poll_expect("auto", &t, SR_SUCCESS, -1));
+	assert_int_equal(row("auto", "txn-pending", &row_t), TXN_ISSUED);
+	assert_true(row_t.cert_serial[0] != '\0');
+	assert_int_equal(fx->fb.polls, 3);
+	assert_int_equal(fx->fb.submits, 1);
+	assert_true(poll_expect("auto", &t, SR_SUCCESS, -1)); /* from the store now */
+	assert_int_equal(fx->fb.polls, 3);
+	sr_txn_clear(&t);
+}
+
+/* SUBMITTED -> REJECTED and -> FAILED (FAIL_PERM, and FAIL_TEMP at submission);
+ * BACKEND_PENDING -> REJECTED and -> FAILED through a poll. */
+static void
+test_backend_refuses(void **state)
+{
+	static const struct {
+		const char *txid;
+		enum backend_status submit, poll;
+		int state;
+		const char *text;
+	} cases[] = {
+	    {"txn-rej", BACKEND_REJECTED, 0, TXN_REJECTED,
+	     "CA rejected the request: fake status 2"},
+	    {"txn-perm", BACKEND_FAIL_PERM, 0, TXN_FAILED, "CA backend failed: fake status 4"},
+	    {"txn-temp", BACKEND_FAIL_TEMP, 0, TXN_FAILED, "CA backend failed: fake status 3"},
+	    {"txn-prej", BACKEND_PENDING, BACKEND_REJECTED, TXN_REJECTED,
+	     "CA rejected the request: fake status 2"},
+	    {"txn-pperm", BACKEND_PENDING, BACKEND_FAIL_PERM, TXN_FAILED,
+	     "CA backend failed: fake status 4"},
+	};
+	struct sr_txn t, poll_t;
+	struct sr_reply rep;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fx->fb.submit_st = cases[i].submit;
+		pkcsreq(&t, "dev-7", cases[i].txid);
+		send_req("auto", &t, &rep);
+		if (cases[i].submit == BACKEND_PENDING) {
+			assert_int_equal(row("auto", cases[i].txid, NULL), TXN_BACKEND_PENDING);
+			assert_reply(&rep, SR_PENDING, -1);
+			sr_reply_clear(&rep);
+			fx->fb.poll_st = cases[i].poll;
+			certpoll(&t, &poll_t);
+			send_req("auto", &poll_t, &rep);
+			sr_txn_clear(&poll_t);
+		}
+		assert_int_equal(row("auto", cases[i].txid, NULL), cases[i].state);
+		assert_reply(&rep, SR_FAILURE, FI_BADREQUEST);
+		assert_string_equal(rep.failtext, cases[i].text);
+		sr_reply_clear(&rep);
+		/* its answer from now on, to a CertPoll */
+		assert_false(poll_expect("auto", &t, SR_FAILURE, FI_BADREQUEST));
+		sr_txn_clear(&t);
+	}
+	/* a failure at submission is told to the validator (Intune's failureNotification) */
+	assert_int_equal(fx->fv.notifies, 3);
+	assert_false(fx->fv.notified_cert);
+	assert_string_equal(fx->fv.notified_reason, "fake status 3");
+}
+
+/* The validator's verdict: a denial stores nothing, an asynchronous one
+ * continues where a synchronous one would. */
+static void
+test_validator(void **state)
+{
+	struct sr_txn t;
+	struct sr_reply rep;
+
+	(void)state;
+	fx->fv.verdict = -SGW_EDENIED;
+	pkcsreq(&t, "dev-8", "txn-denied");
+	send_req("auto", &t, &rep);
+	assert_reply(&rep, SR_FAILURE, FI_BADREQUEST);
+	assert_string_equal(rep.failtext, "the fake says no");
+	sr_reply_clear(&rep);
+	sr_txn_clear(&t);
+	assert_int_equal(row("auto", "txn-denied", NULL), -1);
+	fx->fv.async = 1;
+	pkcsreq(&t, "dev-8", "txn-denied");
+	send_req("auto", &t, &rep);
+	assert_reply(&rep, SR_FAILURE, FI_BADREQUEST);
+	sr_reply_clear(&rep);
+	sr_txn_clear(&t);
+	assert_int_equal(row("auto", "txn-denied", NULL), -1);
+	fx->fv.verdict = 0; /* the same transaction, allowed now */
+	pkcsreq(&t, "dev-8", "txn-denied");
+	send_req("auto", &t, &rep);
+	assert_reply(&rep, SR_SUCCESS, -1);
+	sr_reply_clear(&rep);
+	sr_txn_clear(&t);
+	assert_int_equal(row("auto", "txn-denied", NULL), TXN_ISSUED);
+	assert_int_equal(fx->fv.checks, 3);
+	assert_int_equal(fx->fb.submits, 1);
+}
+
+/* CertPoll for a transaction nobody made: badCertId. */
+static void
+test_certpoll_unknown(void **state)
+{
+	struct sr_txn t;
+
+	(void)state;
+	pkcsreq(&t, "dev-9", "txn-never-sent");
+	assert_false(poll_expect("auto", &t, SR_FAILURE, FI_BADCERTID));
+	assert_int_equal(row("auto", "txn-never-sent", NULL), -1);
+	sr_txn_clear(&t);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup(test_auto_issue, reset),
+	    cmocka_unit_test_setup(test_backend_pending, reset),
+	    cmocka_unit_test_setup(test_backend_refuses, reset),
+	    cmocka_unit_test_setup(test_validator, reset),
+	    cmocka_unit_test_setup(test_certpoll_unknown, reset),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
