@@ -14,7 +14,7 @@
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 
-#include "admin_int.h"
+#include "admin_auth.h"
 #include "keyop.h"
 #include "secret_file.h"
 
