@@ -1,28 +1,22 @@
-/* admin_http.c: the admin listener: its own evhttp socket (loopback by
- * default), TLS with optional client certificates, authentication and
- * routing to the routes (admin_api.c, admin_mscep.c); the replies and the
- * audit line are admin_reply.c's. */
-#include <errno.h>
-#include <stdio.h>
+/* admin_http.c: the admin listener: its own socket (loopback by default;
+ * an http_listener, TLS with optional client certificates), authentication
+ * and routing to the routes (admin_api.c, admin_mscep.c); the replies and
+ * the audit line are admin_reply.c's. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/keyvalq_struct.h>
-#include <openssl/err.h>
+#include <openssl/crypto.h>
 
 #include "admin_api.h"
 #include "admin_auth.h"
 #include "admin_mscep.h"
 #include "admin_reply.h"
-#include "http_server.h"
-#include "keyop.h"
+#include "http_listen.h"
 #include "log.h"
 #include "metrics.h"
-#include "secret_file.h"
-#include "store.h"
 
 #define ADMIN_MAX_HEADERS (16 * 1024)
 #define ADMIN_TIMEOUT 30
@@ -116,111 +110,53 @@ on_request(struct evhttp_request *req, void *arg)
 
 /* ---- listener ------------------------------------------------------------ */
 
-static struct bufferevent *
-tls_bevcb(struct event_base *base, void *arg)
+/* The admin listener's spec: its own limits, GET and POST only, no TLS
+ * session tickets, and client certificates when client_ca is set. */
+static void
+admin_spec(const struct cfg_admin *c, struct http_spec *ret)
 {
-	SSL *ssl = SSL_new(((struct admin *)arg)->ssl);
-
-	if (ssl == NULL)
-		return NULL;
-	return bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
-					      BEV_OPT_CLOSE_ON_FREE);
-}
-
-/* Any verification result is accepted at the handshake (bearer tokens work
- * without a client certificate); admin_auth.c reads it per request. */
-static int
-verify_any(int ok, X509_STORE_CTX *ctx)
-{
-	(void)ok;
-	(void)ctx;
-	return 1;
-}
-
-static int
-tls_setup(struct admin *a, struct sgw_err *err)
-{
-	const struct cfg_admin *c = a->cfg;
-	int r = -SGW_EINVAL;
-
-	if ((a->ssl = SSL_CTX_new(TLS_server_method())) == NULL)
-		return sgw_err_set(err, SGW_ENOMEM, "SSL_CTX_new failed");
-	SSL_CTX_set_min_proto_version(a->ssl, TLS1_2_VERSION);
-	SSL_CTX_set_options(a->ssl, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET);
-	if ((r = secret_file_check(c->tls_files.key, err)) < 0)
-		goto out;
-	r = -SGW_EINVAL;
-	if (SSL_CTX_use_certificate_chain_file(a->ssl, c->tls_files.cert) != 1 ||
-	    SSL_CTX_use_PrivateKey_file(a->ssl, c->tls_files.key, SSL_FILETYPE_PEM) != 1 ||
-	    SSL_CTX_check_private_key(a->ssl) != 1) {
-		sgw_err_set(err, SGW_EPARSE, "admin.tls: cannot load %s / %s", c->tls_files.cert,
-			    c->tls_files.key);
-		goto out;
-	}
-	if (c->client_ca != NULL) {
-		STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(c->client_ca);
-
-		if (names == NULL ||
-		    SSL_CTX_load_verify_locations(a->ssl, c->client_ca, NULL) != 1) {
-			sk_X509_NAME_pop_free(names, X509_NAME_free);
-			sgw_err_set(err, SGW_EPARSE, "admin.client_ca: cannot load %s",
-				    c->client_ca);
-			goto out;
-		}
-		SSL_CTX_set_client_CA_list(a->ssl, names);
-		SSL_CTX_set_verify(a->ssl, SSL_VERIFY_PEER, verify_any);
-	}
-	r = 0;
-out:
-	ERR_clear_error();
-	return r;
+	*ret = (struct http_spec){
+	    .what = "admin.listen",
+	    .address = c->listen,
+	    .cert = c->tls ? c->tls_files.cert : NULL,
+	    .key = c->tls ? c->tls_files.key : NULL,
+	    .client_ca = c->tls ? c->client_ca : NULL,
+	    .tls_flags = HTTP_TLS_NO_TICKETS,
+	    .max_body = ADMIN_MAX_BODY,
+	    .max_headers = ADMIN_MAX_HEADERS,
+	    .timeout = ADMIN_TIMEOUT,
+	    .methods = EVHTTP_REQ_GET | EVHTTP_REQ_POST,
+	};
 }
 
 int
 admin_new(struct gw *gw, struct txn_admin *ta, struct admin **ret, struct sgw_err *err)
 {
 	const struct cfg_admin *c = &gw->cfg->admin;
+	struct http_spec spec;
 	struct admin *a;
-	char host[64];
-	unsigned short port;
-	int r = -SGW_ENOMEM;
+	int r;
 
 	*ret = NULL;
 	if (!c->enabled)
 		return 0;
-	if (http_parse_address(c->listen, host, sizeof(host), &port) < 0)
-		return sgw_err_set(err, SGW_EINVAL, "admin.listen: bad address '%s'", c->listen);
-	if ((a = calloc(1, sizeof(*a))) == NULL)
+	admin_spec(c, &spec);
+	if ((r = http_spec_check(&spec, err)) < 0)
 		return r;
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return -SGW_ENOMEM;
 	a->gw = gw;
 	a->ta = ta;
 	a->cfg = c;
-	if (c->tokens_file != NULL && (r = admin_tokens_load(a, c->tokens_file, err)) < 0)
-		goto fail;
-	if (c->tls && (r = tls_setup(a, err)) < 0)
-		goto fail;
-	r = sgw_err_set(err, SGW_ENOMEM, "out of memory");
-	if ((a->http = evhttp_new(gw->base)) == NULL)
-		goto fail;
-	evhttp_set_max_body_size(a->http, ADMIN_MAX_BODY);
-	evhttp_set_max_headers_size(a->http, ADMIN_MAX_HEADERS);
-	evhttp_set_timeout(a->http, ADMIN_TIMEOUT);
-	evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
-	evhttp_set_gencb(a->http, on_request, a);
-	if (a->ssl != NULL)
-		evhttp_set_bevcb(a->http, tls_bevcb, a);
-	if (evhttp_bind_socket(a->http, host, port) != 0) {
-		r = sgw_err_set(err, SGW_EIO, "admin.listen %s: cannot bind: %s", c->listen,
-				strerror(errno));
-		goto fail;
+	if ((c->tokens_file != NULL && (r = admin_tokens_load(a, c->tokens_file, err)) < 0) ||
+	    (r = http_listener_new(gw->base, &spec, on_request, a, &a->listener, err)) < 0) {
+		admin_free(a);
+		return r;
 	}
-	log_info("admin API on %s://%s (%zu token(s)%s)", a->ssl != NULL ? "https" : "http",
-		 c->listen, a->n_tokens, c->client_ca != NULL ? ", client certificates" : "");
+	log_info("admin API on %s://%s (%zu token(s)%s)", c->tls ? "https" : "http", c->listen,
+		 a->n_tokens, spec.client_ca != NULL ? ", client certificates" : "");
 	*ret = a;
 	return 0;
-fail:
-	admin_free(a);
-	return r;
 }
 
 void
@@ -229,9 +165,7 @@ admin_free(struct admin *a)
 	if (a == NULL)
 		return;
 	admin_api_free(a);
-	if (a->http != NULL)
-		evhttp_free(a->http);
-	SSL_CTX_free(a->ssl);
+	http_listener_free(a->listener);
 	if (a->tokens != NULL)
 		OPENSSL_cleanse(a->tokens, ADMIN_MAX_TOKENS * sizeof(*a->tokens));
 	free(a->tokens);

@@ -5,9 +5,6 @@
 #ifndef SGW_ADMIN_INT_H
 #define SGW_ADMIN_INT_H
 
-#include <event2/http.h>
-#include <openssl/ssl.h>
-
 #include "admin.h"
 
 #define ADMIN_NAME_MAX 64
@@ -34,13 +31,13 @@ struct admin_principal {
 };
 
 struct admin_revoke_job;
+struct http_listener;
 
 struct admin {
 	struct gw *gw;
 	struct txn_admin *ta;
 	const struct cfg_admin *cfg;
-	struct evhttp *http;
-	SSL_CTX *ssl;
+	struct http_listener *listener;
 	struct admin_token *tokens;
 	size_t n_tokens;
 	struct admin_revoke_job *revokes; /* waiting for a backend */
