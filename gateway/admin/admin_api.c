@@ -9,7 +9,8 @@
 #include <event2/keyvalq_struct.h>
 #include <openssl/crypto.h>
 
-#include "admin_int.h"
+#include "admin_api.h"
+#include "admin_reply.h"
 #include "csr.h"
 #include "log.h"
 #include "revoke.h"

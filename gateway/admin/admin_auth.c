@@ -12,26 +12,16 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include "admin_int.h"
-#include "keyop.h"
+#include "admin_auth.h"
+#include "b64.h"
 #include "secret_file.h"
 
 #define TOKEN_LINE_MAX 512
+#define TOKENS_FILE_MAX (1024 * 1024)
 #define SECRET_MAX 256
-
-static int
-hexnib(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 static int
 role_parse(const char *s, unsigned *ret)
@@ -53,54 +43,57 @@ token_parse(char *line, struct admin_token *t)
 {
 	char *name = strtok(line, ":"), *hex = strtok(NULL, ":"), *role = strtok(NULL, ":");
 
-	if (name == NULL || hex == NULL || strtok(NULL, ":") != NULL || strlen(hex) != 64 ||
+	if (name == NULL || hex == NULL || strtok(NULL, ":") != NULL ||
 	    strlen(name) >= sizeof(t->name) ||
 	    strspn(name, "abcdefghijklmnopqrstuvwxyz"
-			 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._@-") != strlen(name))
+			 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._@-") != strlen(name) ||
+	    b64_hex_decode(hex, strlen(hex), t->sha256, sizeof(t->sha256)) < 0)
 		return -SGW_EINVAL;
-	for (int i = 0; i < 32; i++) {
-		int hi = hexnib(hex[2 * i]), lo = hexnib(hex[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -SGW_EINVAL;
-		t->sha256[i] = (uint8_t)(hi << 4 | lo);
-	}
 	snprintf(t->name, sizeof(t->name), "%s", name);
 	return role_parse(role, &t->role);
+}
+
+/* One line of the tokens file, NUL-terminated: blank, a comment or a token. */
+static int
+tokens_line(struct admin *a, const char *file, int lineno, char *line, struct sgw_err *err)
+{
+	if (line[0] == '\0' || line[0] == '#')
+		return 0;
+	if (a->n_tokens == ADMIN_MAX_TOKENS)
+		return sgw_err_set(err, SGW_EINVAL, "%s: more than %d tokens", file,
+				   ADMIN_MAX_TOKENS);
+	if (strlen(line) >= TOKEN_LINE_MAX || token_parse(line, &a->tokens[a->n_tokens]) < 0)
+		return sgw_err_set(err, SGW_EINVAL,
+				   "%s:%d: expected name:sha256hex[:admin|read|challenge]", file,
+				   lineno);
+	a->n_tokens++;
+	return 0;
 }
 
 int
 admin_tokens_load(struct admin *a, const char *file, struct sgw_err *err)
 {
-	char line[TOKEN_LINE_MAX];
-	FILE *f;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	char *line, *next;
 	int r, lineno = 0;
 
-	if ((r = secret_file_check(file, err)) < 0)
+	if ((r = secret_file_read(file, TOKENS_FILE_MAX, 0, &buf, &len, err)) < 0)
 		return r;
-	if ((f = fopen(file, "re")) == NULL)
-		return sgw_err_set(err, SGW_EIO, "admin.tokens_file: cannot open %s", file);
-	a->tokens = calloc(ADMIN_MAX_TOKENS, sizeof(*a->tokens));
-	r = a->tokens == NULL ? -SGW_ENOMEM : 0;
-	while (r == 0 && fgets(line, sizeof(line), f) != NULL) {
-		lineno++;
-		line[strcspn(line, "\r\n")] = '\0';
-		if (line[0] == '\0' || line[0] == '#')
-			continue;
-		if (a->n_tokens == ADMIN_MAX_TOKENS)
-			r = sgw_err_set(err, SGW_EINVAL, "%s: more than %d tokens", file,
-					ADMIN_MAX_TOKENS);
-		else if (token_parse(line, &a->tokens[a->n_tokens]) < 0)
-			r = sgw_err_set(err, SGW_EINVAL,
-					"%s:%d: expected name:sha256hex[:admin|read|challenge]",
-					file, lineno);
-		else
-			a->n_tokens++;
+	r = -SGW_ENOMEM;
+	if ((a->tokens = calloc(ADMIN_MAX_TOKENS, sizeof(*a->tokens))) == NULL)
+		goto out;
+	r = 0;
+	for (line = (char *)buf; r == 0 && line != NULL; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		line[strcspn(line, "\r")] = '\0';
+		r = tokens_line(a, file, ++lineno, line, err);
 	}
-	OPENSSL_cleanse(line, sizeof(line));
-	fclose(f);
 	if (r == 0 && a->n_tokens == 0)
 		r = sgw_err_set(err, SGW_EINVAL, "%s: no tokens", file);
+out:
+	secret_file_free(buf, len); /* wiped */
 	return r;
 }
 

@@ -1,143 +1,26 @@
-/* admin_http.c: the admin listener: its own evhttp socket (loopback by
- * default), TLS with optional client certificates, authentication, routing,
- * JSON replies and one audit line per call. */
-#include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
+/* admin_http.c: the admin listener: its own socket (loopback by default;
+ * an http_listener, TLS with optional client certificates), authentication
+ * and routing to the routes (admin_api.c, admin_mscep.c); the replies and
+ * the audit line are admin_reply.c's. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/keyvalq_struct.h>
-#include <openssl/err.h>
+#include <openssl/crypto.h>
 
-#include "admin_int.h"
-#include "http_server.h"
-#include "keyop.h"
+#include "admin_api.h"
+#include "admin_auth.h"
+#include "admin_mscep.h"
+#include "admin_reply.h"
+#include "http_listen.h"
 #include "log.h"
 #include "metrics.h"
-#include "secret_file.h"
-#include "store.h"
 
-#define ADMIN_MAX_BODY (64 * 1024)
 #define ADMIN_MAX_HEADERS (16 * 1024)
 #define ADMIN_TIMEOUT 30
 #define ADMIN_MAX_SEGS 8
-
-void
-admin_audit(const struct admin_principal *p, const char *action, int code, const char *what)
-{
-	log_info("audit admin=%s action=%s status=%d%s%s", p != NULL && p->name[0] ? p->name : "-",
-		 action, code, what != NULL && what[0] ? " " : "", what != NULL ? what : "");
-}
-
-/* A reply held until the store's commits are durable (store_await_durable). */
-struct held_reply {
-	struct admin *a;
-	struct evhttp_request *req;
-	const char *action;
-	int code;
-	struct evbuffer *out;
-};
-
-static void
-send_now(struct admin *a, struct evhttp_request *req, const char *action, int code,
-	 struct evbuffer *out)
-{
-	evhttp_send_reply(req, code, code < 300 ? "OK" : "Error", out);
-	metrics_admin(a->gw->metrics, action, code);
-	evbuffer_free(out);
-}
-
-static void
-send_held(void *arg)
-{
-	struct held_reply *h = arg;
-
-	send_now(h->a, h->req, h->action, h->code, h->out);
-	free(h);
-}
-
-void
-admin_send(struct admin *a, struct evhttp_request *req, const char *action, int code,
-	   struct evbuffer *out)
-{
-	struct held_reply *h = malloc(sizeof(*h));
-
-	if (h != NULL) {
-		*h = (struct held_reply){a, req, action, code, out};
-		if (store_await_durable(a->gw->store, send_held, h) == -SGW_EAGAIN)
-			return;
-		free(h);
-	}
-	send_now(a, req, action, code, out);
-}
-
-static void
-send_buf(struct admin *a, struct evhttp_request *req, const char *action, int code,
-	 const char *type, struct evbuffer *out)
-{
-	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-
-	evhttp_add_header(h, "Content-Type", type);
-	evhttp_add_header(h, "Cache-Control", "no-store");
-	if (code == 401)
-		evhttp_add_header(h, "WWW-Authenticate", "Basic realm=\"scepgw\", Bearer");
-	admin_send(a, req, action, code, out);
-}
-
-void
-admin_reply_json(struct admin *a, struct evhttp_request *req, const struct admin_principal *p,
-		 const char *action, int code, json_t *body)
-{
-	struct evbuffer *out = evbuffer_new();
-	char *txt = body != NULL ? json_dumps(body, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
-
-	(void)p;
-	json_decref(body);
-	if (out == NULL || txt == NULL) {
-		evbuffer_free(out);
-		free(txt);
-		evhttp_send_error(req, 500, NULL);
-		return;
-	}
-	evbuffer_add(out, txt, strlen(txt));
-	evbuffer_add(out, "\n", 1);
-	free(txt);
-	send_buf(a, req, action, code, "application/json", out);
-}
-
-void
-admin_reply_error(struct admin *a, struct evhttp_request *req, const struct admin_principal *p,
-		  const char *action, int code, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	for (char *c = msg; *c != '\0'; c++)
-		if ((unsigned char)*c < 0x20 || *c == '"')
-			*c = '?';
-	admin_audit(p, action, code, msg);
-	admin_reply_json(a, req, p, action, code, json_pack("{s:s}", "error", msg));
-}
-
-json_t *
-admin_body_json(struct evhttp_request *req)
-{
-	struct evbuffer *in = evhttp_request_get_input_buffer(req);
-	size_t len = evbuffer_get_length(in);
-	unsigned char *p;
-
-	if (len == 0 || len > ADMIN_MAX_BODY)
-		return NULL;
-	p = evbuffer_pullup(in, (ev_ssize_t)len);
-	return p != NULL ? json_loadb((const char *)p, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
-}
 
 /* Split "/a/b/c" into at most ADMIN_MAX_SEGS segments (in place). */
 static int
@@ -163,7 +46,7 @@ serve_metrics(struct admin *a, struct evhttp_request *req, const struct admin_pr
 		admin_reply_error(a, req, p, "metrics", 500, "cannot render the metrics");
 		return;
 	}
-	send_buf(a, req, "metrics", 200, "text/plain; version=0.0.4", out);
+	admin_reply_buf(a, req, "metrics", 200, "text/plain; version=0.0.4", out);
 }
 
 static void
@@ -227,111 +110,53 @@ on_request(struct evhttp_request *req, void *arg)
 
 /* ---- listener ------------------------------------------------------------ */
 
-static struct bufferevent *
-tls_bevcb(struct event_base *base, void *arg)
+/* The admin listener's spec: its own limits, GET and POST only, no TLS
+ * session tickets, and client certificates when client_ca is set. */
+static void
+admin_spec(const struct cfg_admin *c, struct http_spec *ret)
 {
-	SSL *ssl = SSL_new(((struct admin *)arg)->ssl);
-
-	if (ssl == NULL)
-		return NULL;
-	return bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
-					      BEV_OPT_CLOSE_ON_FREE);
-}
-
-/* Any verification result is accepted at the handshake (bearer tokens work
- * without a client certificate); admin_auth.c reads it per request. */
-static int
-verify_any(int ok, X509_STORE_CTX *ctx)
-{
-	(void)ok;
-	(void)ctx;
-	return 1;
-}
-
-static int
-tls_setup(struct admin *a, struct sgw_err *err)
-{
-	const struct cfg_admin *c = a->cfg;
-	int r = -SGW_EINVAL;
-
-	if ((a->ssl = SSL_CTX_new(TLS_server_method())) == NULL)
-		return sgw_err_set(err, SGW_ENOMEM, "SSL_CTX_new failed");
-	SSL_CTX_set_min_proto_version(a->ssl, TLS1_2_VERSION);
-	SSL_CTX_set_options(a->ssl, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET);
-	if ((r = secret_file_check(c->tls_files.key, err)) < 0)
-		goto out;
-	r = -SGW_EINVAL;
-	if (SSL_CTX_use_certificate_chain_file(a->ssl, c->tls_files.cert) != 1 ||
-	    SSL_CTX_use_PrivateKey_file(a->ssl, c->tls_files.key, SSL_FILETYPE_PEM) != 1 ||
-	    SSL_CTX_check_private_key(a->ssl) != 1) {
-		sgw_err_set(err, SGW_EPARSE, "admin.tls: cannot load %s / %s", c->tls_files.cert,
-			    c->tls_files.key);
-		goto out;
-	}
-	if (c->client_ca != NULL) {
-		STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(c->client_ca);
-
-		if (names == NULL ||
-		    SSL_CTX_load_verify_locations(a->ssl, c->client_ca, NULL) != 1) {
-			sk_X509_NAME_pop_free(names, X509_NAME_free);
-			sgw_err_set(err, SGW_EPARSE, "admin.client_ca: cannot load %s",
-				    c->client_ca);
-			goto out;
-		}
-		SSL_CTX_set_client_CA_list(a->ssl, names);
-		SSL_CTX_set_verify(a->ssl, SSL_VERIFY_PEER, verify_any);
-	}
-	r = 0;
-out:
-	ERR_clear_error();
-	return r;
+	*ret = (struct http_spec){
+	    .what = "admin.listen",
+	    .address = c->listen,
+	    .cert = c->tls ? c->tls_files.cert : NULL,
+	    .key = c->tls ? c->tls_files.key : NULL,
+	    .client_ca = c->tls ? c->client_ca : NULL,
+	    .tls_flags = HTTP_TLS_NO_TICKETS,
+	    .max_body = ADMIN_MAX_BODY,
+	    .max_headers = ADMIN_MAX_HEADERS,
+	    .timeout = ADMIN_TIMEOUT,
+	    .methods = EVHTTP_REQ_GET | EVHTTP_REQ_POST,
+	};
 }
 
 int
 admin_new(struct gw *gw, struct txn_admin *ta, struct admin **ret, struct sgw_err *err)
 {
 	const struct cfg_admin *c = &gw->cfg->admin;
+	struct http_spec spec;
 	struct admin *a;
-	char host[64];
-	unsigned short port;
-	int r = -SGW_ENOMEM;
+	int r;
 
 	*ret = NULL;
 	if (!c->enabled)
 		return 0;
-	if (http_parse_address(c->listen, host, sizeof(host), &port) < 0)
-		return sgw_err_set(err, SGW_EINVAL, "admin.listen: bad address '%s'", c->listen);
-	if ((a = calloc(1, sizeof(*a))) == NULL)
+	admin_spec(c, &spec);
+	if ((r = http_spec_check(&spec, err)) < 0)
 		return r;
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return -SGW_ENOMEM;
 	a->gw = gw;
 	a->ta = ta;
 	a->cfg = c;
-	if (c->tokens_file != NULL && (r = admin_tokens_load(a, c->tokens_file, err)) < 0)
-		goto fail;
-	if (c->tls && (r = tls_setup(a, err)) < 0)
-		goto fail;
-	r = sgw_err_set(err, SGW_ENOMEM, "out of memory");
-	if ((a->http = evhttp_new(gw->base)) == NULL)
-		goto fail;
-	evhttp_set_max_body_size(a->http, ADMIN_MAX_BODY);
-	evhttp_set_max_headers_size(a->http, ADMIN_MAX_HEADERS);
-	evhttp_set_timeout(a->http, ADMIN_TIMEOUT);
-	evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
-	evhttp_set_gencb(a->http, on_request, a);
-	if (a->ssl != NULL)
-		evhttp_set_bevcb(a->http, tls_bevcb, a);
-	if (evhttp_bind_socket(a->http, host, port) != 0) {
-		r = sgw_err_set(err, SGW_EIO, "admin.listen %s: cannot bind: %s", c->listen,
-				strerror(errno));
-		goto fail;
+	if ((c->tokens_file != NULL && (r = admin_tokens_load(a, c->tokens_file, err)) < 0) ||
+	    (r = http_listener_new(gw->base, &spec, on_request, a, &a->listener, err)) < 0) {
+		admin_free(a);
+		return r;
 	}
-	log_info("admin API on %s://%s (%zu token(s)%s)", a->ssl != NULL ? "https" : "http",
-		 c->listen, a->n_tokens, c->client_ca != NULL ? ", client certificates" : "");
+	log_info("admin API on %s://%s (%zu token(s)%s)", c->tls ? "https" : "http", c->listen,
+		 a->n_tokens, spec.client_ca != NULL ? ", client certificates" : "");
 	*ret = a;
 	return 0;
-fail:
-	admin_free(a);
-	return r;
 }
 
 void
@@ -340,9 +165,7 @@ admin_free(struct admin *a)
 	if (a == NULL)
 		return;
 	admin_api_free(a);
-	if (a->http != NULL)
-		evhttp_free(a->http);
-	SSL_CTX_free(a->ssl);
+	http_listener_free(a->listener);
 	if (a->tokens != NULL)
 		OPENSSL_cleanse(a->tokens, ADMIN_MAX_TOKENS * sizeof(*a->tokens));
 	free(a->tokens);

@@ -10,7 +10,8 @@
 #include <event2/keyvalq_struct.h>
 #include <openssl/crypto.h>
 
-#include "admin_int.h"
+#include "admin_mscep.h"
+#include "admin_reply.h"
 #include "metrics.h"
 #include "validator_otp.h"
 

@@ -1,5 +1,5 @@
-/* http_server.h: evhttp listeners, plain and TLS, with the configured limits;
- * every request goes to one handler. */
+/* http_server.h: the SCEP listeners (listen:), plain and TLS, with the
+ * configured limits (limits:); every request goes to one handler. */
 #ifndef SGW_HTTP_SERVER_H
 #define SGW_HTTP_SERVER_H
 
@@ -8,18 +8,14 @@
 
 #include "cfg.h"
 #include "err.h"
+#include "http_listen.h"
 
 struct http_server;
-
-typedef void (*http_handler)(struct evhttp_request *req, void *arg);
 
 int http_server_new(struct event_base *base, const struct cfg *c, http_handler h, void *arg,
 		    struct http_server **ret, struct sgw_err *err);
 /* Stop accepting new connections (drain); existing ones finish. */
 void http_server_close_listeners(struct http_server *s);
 void http_server_free(struct http_server *s);
-
-/* Split "host:port" / "[v6]:port"; host written to buf. */
-int http_parse_address(const char *addr, char *host, size_t hostlen, unsigned short *ret_port);
 
 #endif

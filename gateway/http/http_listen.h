@@ -1,0 +1,26 @@
+/* http_listen.h: one evhttp listener bound from an http_spec, with the
+ * spec's limits and TLS, and the accept back-off: when accept() fails
+ * (EMFILE, ENFILE, ...) the listener logs it and pauses for 200 ms instead
+ * of spinning on a socket that stays readable (nginx does the same). */
+#ifndef SGW_HTTP_LISTEN_H
+#define SGW_HTTP_LISTEN_H
+
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "err.h"
+#include "http_spec.h"
+
+struct http_listener;
+
+typedef void (*http_handler)(struct evhttp_request *req, void *arg);
+
+/* Checks s (http_spec_check), loads its TLS files and binds; every request
+ * goes to h(req, arg).  The caller logs that it listens. */
+int http_listener_new(struct event_base *base, const struct http_spec *s, http_handler h, void *arg,
+		      struct http_listener **ret, struct sgw_err *err);
+/* Stop accepting new connections (drain); existing ones finish. */
+void http_listener_close(struct http_listener *l);
+void http_listener_free(struct http_listener *l); /* accepts NULL */
+
+#endif
