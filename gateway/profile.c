@@ -315,10 +315,13 @@ profiles_build(const struct cfg *c, struct keyop *keys, struct profile_set **ret
 			ps->n_ids++;
 			goto fail;
 		}
-	for (; ps->n_backends < c->n_backends; ps->n_backends++)
-		if ((r = backend_new(&c->backends[ps->n_backends], &ps->backends[ps->n_backends],
-				     err)) < 0)
+	for (; ps->n_backends < c->n_backends; ps->n_backends++) {
+		const struct cfg_backend *cb = &c->backends[ps->n_backends];
+
+		if ((r = backend_new(cb->name, cb->type, cb->node, cb->path,
+				     &ps->backends[ps->n_backends], err)) < 0)
 			goto fail;
+	}
 	for (; ps->n < c->n_scep_profiles; ps->n++)
 		if ((r = profile_build(ps, &ps->v[ps->n], c, &c->scep_profiles[ps->n], err)) < 0) {
 			ps->n++;

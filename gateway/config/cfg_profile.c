@@ -15,7 +15,8 @@
 #include <openssl/evp.h>
 
 #include "cfg.h"
-#include "cfg_int.h"
+#include "cfg_profile.h"
+#include "cfg_util.h"
 
 #define SECRET_MAX 4096
 

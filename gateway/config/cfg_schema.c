@@ -11,7 +11,9 @@
 #include <string.h>
 
 #include "cfg.h"
-#include "cfg_int.h"
+#include "cfg_admin.h"
+#include "cfg_profile.h"
+#include "cfg_util.h"
 
 const char *
 cfg_subpath(char *buf, const char *path, const char *key)
