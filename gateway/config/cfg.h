@@ -198,12 +198,13 @@ int cfg_parse(const char *file, const uint8_t *buf, size_t len, struct cfg **ret
 int cfg_load(const char *path, struct cfg **ret, struct sgw_err *err);
 void cfg_free(struct cfg *c);
 
+/* Lookups by name (cfg_find.c); NULL when absent. */
 const struct cfg_scep_profile *cfg_scep_profile_find(const struct cfg *c, const char *name);
 const struct cfg_ra_profile *cfg_ra_profile_find(const struct cfg *c, const char *name);
 const struct cfg_ra_identity *cfg_ra_identity_find(const struct cfg *c, const char *name);
 const struct cfg_backend *cfg_backend_find(const struct cfg *c, const char *name);
 
-/* "POSTPKIOperation" -> SCEP_CAP_POSTPKIOPERATION; 0 when unknown. */
+/* "POSTPKIOperation" -> SCEP_CAP_POSTPKIOPERATION; 0 when unknown (cfg_profile.c). */
 unsigned cfg_cap_parse(const char *name);
 const char *cfg_cap_name(unsigned cap_bit);
 
