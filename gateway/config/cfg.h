@@ -70,24 +70,13 @@ struct cfg_ra_identity {
 	char *ca_chain;		    /* PEM: issuing CA first, then up to the root */
 };
 
-enum cfg_challenge_type {
-	CHALLENGE_NONE,
-	CHALLENGE_STATIC,
-	CHALLENGE_OTP,
-	CHALLENGE_WEBHOOK,
-	CHALLENGE_INTUNE,
-	CHALLENGE_TYPE_MAX
-};
-
+/* challenge: the validator's mapping.  profile.c hands it to validator_new(),
+ * which looks `type` up in the validator registry (validator.c); the validator
+ * parses the rest of the keys itself. */
 struct cfg_challenge {
-	enum cfg_challenge_type type;
-	uint8_t sha256[32]; /* static: SHA-256 of the challenge */
-	int otp_ttl;	    /* otp: default lifetime of an issued challenge, seconds */
-	int otp_max_active; /* otp: unused, unexpired challenges per profile at most */
-	/* webhook, intune: the whole challenge mapping (borrowed from the tree)
-	 * and its key path; the validator parses its keys in configure() */
-	const struct cfg_node *node;
-	char node_path[256];
+	char *type;		     /* registry key: "none", "static", "otp", "webhook", ... */
+	const struct cfg_node *node; /* the whole mapping (borrowed from the tree) */
+	char *path;		     /* "scep_profiles.<name>.challenge" */
 };
 
 enum csr_key_type { CSR_KEY_RSA = 1u << 0, CSR_KEY_EC = 1u << 1 };
@@ -190,9 +179,10 @@ struct cfg {
 
 /* Parse a whole config from memory or a file.  Cross references
  * (profile -> ra_identity, ra_profile -> backend, default_profile) are
- * checked here; file existence and key modes are checked by their loaders.
- * The one file cfg_parse() reads is a static challenge's secret_file (hashed
- * at load).  cfg_parse_map() frees and NULLs its strings/lists on failure. */
+ * checked here; file existence and key modes are checked by their loaders,
+ * a backend's and a validator's own keys when they are configured (so
+ * cfg_parse() reads no file).  cfg_parse_map() frees and NULLs its
+ * strings/lists on failure. */
 int cfg_parse(const char *file, const uint8_t *buf, size_t len, struct cfg **ret,
 	      struct sgw_err *err);
 int cfg_load(const char *path, struct cfg **ret, struct sgw_err *err);

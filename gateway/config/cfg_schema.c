@@ -200,22 +200,16 @@ parse_backend(struct cfg *c, void *elem, const char *name, const struct cfg_node
 	      const char *path, struct sgw_err *err)
 {
 	struct cfg_backend *b = elem;
-	const struct cfg_node *type = cfg_node_get(n, "type");
-	char sub[CFG_PATH_MAX];
+	const char *type;
+	int r;
 
 	(void)c;
-	if (cfg_node_type(n) != CFG_NODE_MAP)
-		return cfg_err(err, SGW_EINVAL, n, path, "expected a mapping");
-	if (type == NULL)
-		return cfg_err(err, SGW_EINVAL, n, cfg_subpath(sub, path, "type"),
-			       "missing required key");
-	if (cfg_node_scalar(type) == NULL || cfg_node_scalar(type)[0] == '\0')
-		return cfg_err(err, SGW_EINVAL, type, cfg_subpath(sub, path, "type"),
-			       "expected a backend type");
+	if ((r = cfg_check_typed(n, path, "backend", &type, err)) < 0)
+		return r;
 	b->node = n;
 	if (cfg_set_name(&b->name, name, err) < 0 || cfg_set_name(&b->path, path, err) < 0)
 		return -SGW_ENOMEM;
-	return cfg_set_name(&b->type, cfg_node_scalar(type), err);
+	return cfg_set_name(&b->type, type, err);
 }
 
 struct ra_profile_raw {

@@ -46,6 +46,24 @@ cfg_check_range(const struct cfg_node *map, const char *path, const char *key, l
 }
 
 int
+cfg_check_typed(const struct cfg_node *n, const char *path, const char *what, const char **ret_type,
+		struct sgw_err *err)
+{
+	const struct cfg_node *type = cfg_node_get(n, "type");
+	char sub[CFG_PATH_MAX];
+
+	if (cfg_node_type(n) != CFG_NODE_MAP)
+		return cfg_err(err, SGW_EINVAL, n, path, "expected a mapping");
+	cfg_subpath(sub, path, "type");
+	if (type == NULL)
+		return cfg_err(err, SGW_EINVAL, n, sub, "missing required key");
+	if (cfg_node_scalar(type) == NULL || cfg_node_scalar(type)[0] == '\0')
+		return cfg_err(err, SGW_EINVAL, type, sub, "expected a %s type", what);
+	*ret_type = cfg_node_scalar(type);
+	return 0;
+}
+
+int
 cfg_set_name(char **dst, const char *name, struct sgw_err *err)
 {
 	*dst = strdup(name);

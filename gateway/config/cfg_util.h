@@ -18,6 +18,10 @@ int cfg_check_enum(const struct cfg_node *n, const char *path, const char *s,
 /* Fails unless min <= v <= max; the message points at map's `key`. */
 int cfg_check_range(const struct cfg_node *map, const char *path, const char *key, long v, long min,
 		    long max, struct sgw_err *err);
+/* A mapping with a non-empty scalar `type:`, the registry key of a backend or
+ * a validator (`what` for messages); *ret_type borrows it from the tree. */
+int cfg_check_typed(const struct cfg_node *n, const char *path, const char *what,
+		    const char **ret_type, struct sgw_err *err);
 /* *dst = strdup(name), with an "out of memory" error. */
 int cfg_set_name(char **dst, const char *name, struct sgw_err *err);
 

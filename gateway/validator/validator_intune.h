@@ -11,7 +11,6 @@
 
 #include <event2/event.h>
 
-#include "cfg.h"
 #include "err.h"
 
 #define VI_SECRET_MAX 1024
@@ -50,7 +49,7 @@ struct intune {
 	struct intune_conf conf;
 	char secret[VI_SECRET_MAX];
 	size_t secret_len;
-	struct http_client *hc;
+	struct http_client *hc; /* a child of the daemon's (intune_start) */
 	struct vi_token tok[VI_SCOPE_MAX];
 	char service[VI_SVC_MAX][512]; /* discovered uris; "" until discovered */
 	/* transactionIDs allowed and not yet notified (ring) */
@@ -71,8 +70,6 @@ struct intune {
 typedef void (*vi_done)(void *arg, int rc, const char *code, const char *desc, const char *reason,
 			const uint8_t *body, size_t len);
 
-/* validator_ops.attach_http: the calls go through a child of the daemon's client */
-int vi_attach_http(void *priv, struct http_client *http);
 /* POST {service}/ScepActions/<action> with body (copied), getting tokens
  * and discovering the service as needed; 0 and done() later, or -SGW_E*.
  * arg must be one malloc'd block: vi_cancel_all() frees it. */

@@ -284,19 +284,6 @@ op_next(struct vi_op *op)
 	}
 }
 
-/* The ops slot validator_intune.attach_http (to be registered in
- * validator_intune.c, declared in validator_intune.h): the calls go through a
- * child of the daemon's client, which intune_free() frees. */
-int
-vi_attach_http(void *priv, struct http_client *http)
-{
-	struct intune *in = priv;
-
-	if (in->hc == NULL && (in->hc = http_client_new_child(http, 16)) == NULL)
-		return -SGW_ENOMEM;
-	return 0;
-}
-
 int
 vi_call(struct intune *in, struct event_base *base, enum vi_svc svc, const char *action,
 	const char *body, const char *txn, vi_done done, void *arg)
@@ -306,7 +293,7 @@ vi_call(struct intune *in, struct event_base *base, enum vi_svc svc, const char 
 
 	if (base == NULL)
 		return -SGW_EINVAL;
-	/* not attached to the daemon's client (unit tests): a client of its own */
+	/* not started with the daemon's client (unit tests): a client of its own */
 	if (in->hc == NULL && (in->hc = http_client_new(base, 16)) == NULL)
 		return -SGW_ENOMEM;
 	if ((op = calloc(1, sizeof(*op))) == NULL || (op->body = strdup(body)) == NULL) {

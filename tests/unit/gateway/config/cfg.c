@@ -1,4 +1,6 @@
-/* tests for gateway/cfg.c and gateway/cfg_schema.c */
+/* tests for gateway/config (cfg_schema.c and the sections it calls) and
+ * gateway/core/cfg.c, cfg_yaml.c (the node tree).  A challenge's own keys are
+ * its validator's: tests/unit/gateway/validator/. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +11,6 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <openssl/evp.h>
 
 #include "cfg.h"
 
@@ -49,12 +50,6 @@ expect_err(const char *yaml, const char *msg)
 	assert_true(parse(yaml, &c, &err) < 0);
 	assert_null(c);
 	assert_string_equal(err.msg, msg);
-}
-
-static void
-sha256(const void *p, size_t n, uint8_t out[32])
-{
-	assert_true(EVP_Digest(p, n, out, NULL, EVP_sha256(), NULL));
 }
 
 /* Writes `data` to a fresh temporary file; the caller unlinks it. */
@@ -111,7 +106,8 @@ test_defaults(void **state)
 	assert_int_equal(p->getcacert_include_chain, 1);
 	assert_int_equal(p->certrep_include_ca, 0);
 	assert_int_equal(p->signing_time_skew, 0);
-	assert_int_equal(p->challenge.type, CHALLENGE_NONE);
+	assert_string_equal(p->challenge.type, "none");
+	assert_string_equal(p->challenge.path, "scep_profiles.p1.challenge");
 	assert_int_equal(p->csr_policy.key_types, CSR_KEY_RSA | CSR_KEY_EC);
 	assert_int_equal(p->csr_policy.min_rsa_bits, 2048);
 	assert_int_equal(p->csr_policy.san_dns.n, 0);
@@ -175,10 +171,6 @@ static const char full_yaml[] =
 static void
 test_full(void **state)
 {
-	static const uint8_t want[32] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
-					 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff,
-					 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
-					 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
 	struct sgw_err err = {{0}};
 	struct cfg *c = NULL;
 	const struct cfg_scep_profile *p;
@@ -232,8 +224,9 @@ test_full(void **state)
 	assert_int_equal(p->renewal.allow_key_reuse, 1);
 	assert_int_equal(p->renewal.require_challenge, 0);
 	assert_int_equal(p->signing_time_skew, 300);
-	assert_int_equal(p->challenge.type, CHALLENGE_STATIC);
-	assert_memory_equal(p->challenge.sha256, want, 32);
+	/* its sha256: tests/unit/gateway/validator/validator_static.c */
+	assert_string_equal(p->challenge.type, "static");
+	assert_int_equal(cfg_node_line(p->challenge.node), 29);
 	assert_int_equal(p->csr_policy.key_types, CSR_KEY_EC);
 	assert_int_equal(p->csr_policy.min_rsa_bits, 3072);
 	assert_int_equal(p->csr_policy.san_dns.n, 2);
@@ -394,66 +387,18 @@ test_errors_refs(void **state)
 	HEAD "scep_profiles:\n  p1:\n    ra_identity: ra\n    ra_profile: rp\n"                    \
 	     "    challenge: " x "\n" TAIL
 
+/* The other challenge errors come from the validators (validator_new):
+ * tests/unit/gateway/validator/. */
 static void
 test_errors_challenge(void **state)
 {
 	(void)state;
-	expect_err(CHALLENGE("{type: x}"),
-		   "t.yaml:10: scep_profiles.p1.challenge.type: unknown validator 'x'");
 	expect_err(CHALLENGE("{sha256: ab}"),
 		   "t.yaml:10: scep_profiles.p1.challenge.type: missing required key");
-	expect_err(CHALLENGE("{type: static}"),
-		   "t.yaml:10: scep_profiles.p1.challenge: type static needs exactly one of sha256 "
-		   "or secret_file");
-	expect_err(CHALLENGE("{type: static, sha256: "
-			     "00112233445566778899aabbccddeeff00112233445566778899aabbccddeefg}"),
-		   "t.yaml:10: scep_profiles.p1.challenge.sha256: expected 64 hex characters");
-	expect_err(CHALLENGE("{type: static, sha256: abcd}"),
-		   "t.yaml:10: scep_profiles.p1.challenge.sha256: expected 64 hex characters");
-	expect_err(
-	    CHALLENGE("{type: none, sha256: abcd}"),
-	    "t.yaml:10: scep_profiles.p1.challenge: sha256 and secret_file need type static");
-	expect_err(CHALLENGE("{type: static, secret_file: /nonexistent/x}"),
-		   "t.yaml:10: scep_profiles.p1.challenge.secret_file: cannot open "
-		   "'/nonexistent/x': No such file or directory");
-}
-
-static void
-secret_case(const char *content, size_t len, const char *expect_secret)
-{
-	char path[64], yaml[2048], want_msg[256];
-	struct sgw_err err = {{0}};
-	struct cfg *c = NULL;
-	uint8_t want[32];
-
-	tmpfile_with(path, content, len);
-	snprintf(yaml, sizeof(yaml), CHALLENGE("{type: static, secret_file: %s}"), path);
-	if (expect_secret == NULL) {
-		snprintf(want_msg, sizeof(want_msg),
-			 "t.yaml:10: scep_profiles.p1.challenge.secret_file: '%s' is empty or "
-			 "unreadable",
-			 path);
-		expect_err(yaml, want_msg);
-	} else {
-		assert_int_equal(parse(yaml, &c, &err), 0);
-		sha256(expect_secret, strlen(expect_secret), want);
-		assert_int_equal(c->scep_profiles[0].challenge.type, CHALLENGE_STATIC);
-		assert_memory_equal(c->scep_profiles[0].challenge.sha256, want, 32);
-		cfg_free(c);
-	}
-	unlink(path);
-}
-
-static void
-test_secret_file(void **state)
-{
-	(void)state;
-	secret_case("hunter2\n", 8, "hunter2");
-	secret_case("hunter2", 7, "hunter2");
-	secret_case("hunter2\r\n", 9, "hunter2");
-	secret_case("hunter2\n\n", 9, "hunter2\n");
-	secret_case("\n", 1, NULL);
-	secret_case("", 0, NULL);
+	expect_err(CHALLENGE("{type: \"\"}"),
+		   "t.yaml:10: scep_profiles.p1.challenge.type: expected a validator type");
+	expect_err(CHALLENGE("[static]"),
+		   "t.yaml:10: scep_profiles.p1.challenge: expected a mapping");
 }
 
 static void
@@ -642,7 +587,6 @@ test_example_profile(void **state)
 	struct sgw_err err = {{0}};
 	struct cfg *c = NULL;
 	const struct cfg_scep_profile *p;
-	uint8_t want[32];
 
 	(void)state;
 	tmpfile_with(tmp, "s3cret\n", 7);
@@ -655,8 +599,8 @@ test_example_profile(void **state)
 		fail_msg("%s", err.msg);
 	p = cfg_scep_profile_find(c, "devices");
 	assert_non_null(p);
-	sha256("s3cret", 6, want);
-	assert_memory_equal(p->challenge.sha256, want, 32);
+	/* the secret's hash: tests/unit/gateway/validator/validator_static.c */
+	assert_string_equal(p->challenge.type, "static");
 	assert_int_equal(p->allow_single_des, 0);
 	assert_int_equal(c->n_listen, 2);
 	assert_int_equal(c->listen[1].tls, 1);
@@ -696,7 +640,6 @@ main(void)
 	    cmocka_unit_test(test_errors_required),
 	    cmocka_unit_test(test_errors_refs),
 	    cmocka_unit_test(test_errors_challenge),
-	    cmocka_unit_test(test_secret_file),
 	    cmocka_unit_test(test_node_getters),
 	    cmocka_unit_test(test_suffixes),
 	    cmocka_unit_test(test_caps),
