@@ -16,6 +16,7 @@
 #include "b64.h"
 #include "http_client.h"
 #include "log.h"
+#include "secret_file.h"
 #include "validator.h"
 #include "validator_intune.h"
 
@@ -82,8 +83,8 @@ intune_configure(void *priv, const struct cfg_node *node, const char *path, stru
 				   path);
 	if (c->intune_url != NULL && c->intune_url[strlen(c->intune_url) - 1] == '/')
 		c->intune_url[strlen(c->intune_url) - 1] = '\0';
-	return vi_read_secret(c->client_secret_file, in->secret, sizeof(in->secret),
-			      &in->secret_len, err);
+	return secret_file_read(c->client_secret_file, VI_SECRET_MAX - 1, SECRET_FILE_TRIM,
+				&in->secret, &in->secret_len, err);
 }
 
 static char *
@@ -289,7 +290,7 @@ intune_free(void *priv)
 	http_client_free(in->hc);
 	vi_cancel_all(in);
 	cfg_fields_free(intune_fields, &in->conf);
-	OPENSSL_cleanse(in->secret, sizeof(in->secret));
+	secret_file_free(in->secret, in->secret_len);
 	OPENSSL_cleanse(in->tok, sizeof(in->tok));
 }
 

@@ -2,17 +2,15 @@
  * SHA-256 (given as `sha256:` or hashed from `secret_file:` at load) and
  * compared in constant time; and the explicit `none`.  Both know the keys of
  * the other local types (otp.c) only to say which type they need. */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
+#include "b64.h"
+#include "secret_file.h"
 #include "validator.h"
 
 #define SECRET_MAX 4096
@@ -52,67 +50,41 @@ subpath(char buf[CFG_PATH_MAX], const char *path, const char *key)
 	return buf;
 }
 
-static int
-hexval(char ch)
+/* secret_file_read()'s message without its leading "<file>: " */
+static const char *
+why(const struct sgw_err *e, const char *file)
 {
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
+	size_t n = strlen(file);
+
+	return strncmp(e->msg, file, n) == 0 && strncmp(e->msg + n, ": ", 2) == 0 ? e->msg + n + 2
+										  : e->msg;
 }
 
-static int
-parse_hex32(const char *s, uint8_t out[32])
-{
-	if (strlen(s) != 64)
-		return -SGW_EINVAL;
-	for (size_t i = 0; i < 32; i++) {
-		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -SGW_EINVAL;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
-}
-
-/* SHA-256 of a regular file's contents, minus one trailing newline. */
+/* SHA-256 of a secret file's contents, minus one trailing newline. */
 static int
 hash_secret_file(const struct cfg_node *n, const char *path, const char *file, uint8_t out[32],
 		 struct sgw_err *err)
 {
-	uint8_t buf[SECRET_MAX + 1];
-	struct stat st;
-	ssize_t len;
-	int fd, r = -SGW_EINVAL;
+	struct sgw_err e = {{0}};
+	uint8_t *buf = NULL;
+	size_t len = 0, used;
+	int r;
 
-	fd = open(file, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0)
-		return cfg_err(err, SGW_EIO, n, path, "cannot open '%s': %s", file,
-			       strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > SECRET_MAX) {
-		r = cfg_err(err, SGW_EINVAL, n, path,
-			    "'%s' is not a regular file of at most %d bytes", file, SECRET_MAX);
-		goto out;
-	}
-	len = read(fd, buf, sizeof(buf));
-	if (len > 0 && buf[len - 1] == '\n')
-		len -= len > 1 && buf[len - 2] == '\r' ? 2 : 1;
-	if (len <= 0 || len > SECRET_MAX) {
+	r = secret_file_read(file, SECRET_MAX, 0, &buf, &len, &e);
+	if (r == -SGW_EIO)
+		return cfg_err(err, SGW_EIO, n, path, "cannot open '%s': %s", file, why(&e, file));
+	if (r == -SGW_EINVAL)
+		return cfg_err(err, SGW_EINVAL, n, path, "'%s' is empty or unreadable", file);
+	if (r < 0)
+		return cfg_err(err, r, n, path, "%s", e.msg);
+	used = len;
+	if (used > 0 && buf[used - 1] == '\n')
+		used -= used > 1 && buf[used - 2] == '\r' ? 2 : 1;
+	if (used == 0)
 		r = cfg_err(err, SGW_EINVAL, n, path, "'%s' is empty or unreadable", file);
-		goto out;
-	}
-	if (!EVP_Digest(buf, (size_t)len, out, NULL, EVP_sha256(), NULL)) {
+	else if (!EVP_Digest(buf, used, out, NULL, EVP_sha256(), NULL))
 		r = cfg_err(err, SGW_EINVAL, n, path, "SHA-256 failed");
-		goto out;
-	}
-	r = 0;
-out:
-	OPENSSL_cleanse(buf, sizeof(buf));
-	close(fd);
+	secret_file_free(buf, len);
 	return r;
 }
 
@@ -137,7 +109,7 @@ static_configure(void *priv, const struct cfg_node *node, const char *path, stru
 		r = hash_secret_file(cfg_node_get(node, "secret_file"),
 				     subpath(sub, path, "secret_file"), c.secret_file, p->sha256,
 				     err);
-	else if (parse_hex32(c.sha256, p->sha256) < 0)
+	else if (b64_hex_decode(c.sha256, strlen(c.sha256), p->sha256, sizeof(p->sha256)) < 0)
 		r = cfg_err(err, SGW_EINVAL, cfg_node_get(node, "sha256"),
 			    subpath(sub, path, "sha256"), "expected 64 hex characters");
 	cfg_fields_free(local_fields, &c);

@@ -22,8 +22,10 @@
 
 #include "http_client.h"
 #include "log.h"
+#include "secret_file.h"
 #include "validator.h"
-#include "validator_intune.h"
+
+#define HMAC_SECRET_MAX 1023 /* bytes in hmac_secret_file */
 
 struct webhook_conf {
 	char *type, *url, *hmac_secret_file, *ca_bundle;
@@ -42,7 +44,7 @@ static const struct cfg_field webhook_fields[] = {
 
 struct webhook {
 	struct webhook_conf conf;
-	char secret[VI_SECRET_MAX];
+	uint8_t *secret; /* secure heap (secret_file_read) */
 	size_t secret_len;
 	struct http_client *hc; /* a child of the daemon's (webhook_start) */
 };
@@ -68,8 +70,8 @@ webhook_configure(void *priv, const struct cfg_node *node, const char *path, str
 		return sgw_err_set(err, SGW_EINVAL, "%s.url: expected http:// or https://", path);
 	if (w->conf.timeout <= 0 || w->conf.timeout > 300)
 		return sgw_err_set(err, SGW_EINVAL, "%s.timeout: 1s to 300s", path);
-	return vi_read_secret(w->conf.hmac_secret_file, w->secret, sizeof(w->secret),
-			      &w->secret_len, err);
+	return secret_file_read(w->conf.hmac_secret_file, HMAC_SECRET_MAX, SECRET_FILE_TRIM,
+				&w->secret, &w->secret_len, err);
 }
 
 /* "sha256=" + hex HMAC-SHA256(secret, ts "." data) into out[7 + 65]. */
@@ -266,7 +268,7 @@ webhook_free(void *priv)
 
 	http_client_free(w->hc);
 	cfg_fields_free(webhook_fields, &w->conf);
-	OPENSSL_cleanse(w->secret, sizeof(w->secret));
+	secret_file_free(w->secret, w->secret_len);
 }
 
 const struct validator_ops validator_webhook = {

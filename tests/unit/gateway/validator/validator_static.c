@@ -96,6 +96,33 @@ test_secret_file(void **state)
 	secret_case("", 0, NULL);
 }
 
+/* secret_file goes through secret_file_read(): owner-only mode, no symlink. */
+static void
+test_secret_file_checks(void **state)
+{
+	char path[64], link[80], yaml[2048], want[512];
+	struct static_priv p = {{0}};
+	struct sgw_err err = {{0}};
+
+	(void)state;
+	assert_int_equal(fixture_tmpfile(path, "hunter2\n", 8), 0);
+	assert_int_equal(chmod(path, 0644), 0);
+	snprintf(yaml, sizeof(yaml), CHALLENGE("{type: static, secret_file: %s}"), path);
+	assert_int_equal(configure(yaml, &p, &err), -SGW_EDENIED);
+	snprintf(want, sizeof(want),
+		 "t.yaml:10: scep_profiles.p1.challenge.secret_file: %s: secret file is "
+		 "accessible by group or others (mode 0644); chmod 600 it",
+		 path);
+	assert_string_equal(err.msg, want);
+	assert_int_equal(chmod(path, 0600), 0);
+	snprintf(link, sizeof(link), "%s.lnk", path);
+	assert_int_equal(symlink(path, link), 0);
+	snprintf(yaml, sizeof(yaml), CHALLENGE("{type: static, secret_file: %s}"), link);
+	assert_int_equal(configure(yaml, &p, &err), -SGW_EIO);
+	unlink(link);
+	unlink(path);
+}
+
 /* The check compares SHA-256(challengePassword) with the configured hash. */
 static void
 test_check(void **state)
@@ -169,9 +196,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_sha256_hex),
-	    cmocka_unit_test(test_secret_file),
-	    cmocka_unit_test(test_check),
+	    cmocka_unit_test(test_sha256_hex),	       cmocka_unit_test(test_secret_file),
+	    cmocka_unit_test(test_secret_file_checks), cmocka_unit_test(test_check),
 	    cmocka_unit_test(test_example_profile),
 	};
 
