@@ -32,26 +32,27 @@ backend_lookup(const char *type)
 }
 
 int
-backend_new(const struct cfg_backend *cb, struct backend **ret, struct sgw_err *err)
+backend_new(const char *name, const char *type, const struct cfg_node *node, const char *path,
+	    struct backend **ret, struct sgw_err *err)
 {
-	const struct backend_ops *ops = backend_lookup(cb->type);
+	const struct backend_ops *ops = backend_lookup(type);
 	struct backend *b;
 	int r;
 
 	if (ops == NULL)
-		return cfg_err(err, SGW_EINVAL, cb->node, cb->path, "unknown backend type '%s'",
-			       cb->type != NULL ? cb->type : "(none)");
+		return cfg_err(err, SGW_EINVAL, node, path, "unknown backend type '%s'",
+			       type != NULL ? type : "(none)");
 	b = calloc(1, sizeof(*b));
 	if (b == NULL)
 		return sgw_err_set(err, SGW_ENOMEM, "out of memory");
 	b->ops = ops;
-	b->name = strdup(cb->name);
+	b->name = strdup(name);
 	b->priv = calloc(1, ops->priv_size > 0 ? ops->priv_size : 1);
 	if (b->name == NULL || b->priv == NULL) {
 		r = sgw_err_set(err, SGW_ENOMEM, "out of memory");
 		goto fail;
 	}
-	r = ops->configure(b->priv, b->name, cb->node, cb->path, err);
+	r = ops->configure(b->priv, b->name, node, path, err);
 	if (r < 0)
 		goto fail;
 	*ret = b;

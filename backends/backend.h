@@ -23,7 +23,7 @@
 #include <event2/event.h>
 #include <openssl/x509.h>
 
-#include "cfg.h"
+#include "cfg_node.h"
 #include "err.h"
 #include "keyop.h"
 #include "worker.h"
@@ -98,8 +98,10 @@ extern const struct backend_ops backend_ejbca; /* ejbca/ejbca.c */
 struct backend; /* an instance: ops + name + priv */
 
 const struct backend_ops *backend_lookup(const char *type);
-/* configure an instance from its YAML mapping */
-int backend_new(const struct cfg_backend *cb, struct backend **ret, struct sgw_err *err);
+/* configure an instance named `name` from its YAML mapping `node` (at key
+ * path `path`, "backends.<name>"), by the registry entry for `type` */
+int backend_new(const char *name, const char *type, const struct cfg_node *node, const char *path,
+		struct backend **ret, struct sgw_err *err);
 int backend_start(struct backend *b, const struct backend_env *env, struct sgw_err *err);
 int backend_submit(struct backend *b, const struct backend_request *req, backend_cb cb, void *arg);
 int backend_poll(struct backend *b, const char *handle, backend_cb cb, void *arg);

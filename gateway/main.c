@@ -113,7 +113,7 @@ run(struct modules *m, struct sgw_err *err)
 		return r;
 	env = (struct backend_env){
 	    .base = m->base, .workers = m->workers, .keys = m->keys, .http = m->http_out};
-	if ((r = profiles_start(m->profiles, &env, err)) < 0)
+	if ((r = profiles_start(m->profiles, &env, m->store, err)) < 0)
 		return r;
 	gw = (struct gw){.cfg = m->cfg,
 			 .base = m->base,
@@ -122,8 +122,6 @@ run(struct modules *m, struct sgw_err *err)
 			 .store = m->store,
 			 .profiles = m->profiles,
 			 .max_inflight = (unsigned)m->cfg->limits.max_connections};
-	for (size_t i = 0; i < m->profiles->n; i++)
-		validator_attach_store(m->profiles->v[i].validator, m->store);
 	if ((gw.metrics = m->metrics = metrics_new()) == NULL ||
 	    (m->txn_admin = txn_admin_new(&gw)) == NULL)
 		return sgw_err_set(err, SGW_ENOMEM, "out of memory");

@@ -271,7 +271,8 @@ profile_build(struct profile_set *ps, struct profile *p, const struct cfg *c,
 	if (p->ra == NULL || p->id == NULL || p->backend == NULL)
 		return sgw_err_set(err, SGW_EINVAL, "scep_profiles.%s: dangling reference",
 				   pc->name);
-	if ((r = validator_new(&pc->challenge, &p->validator, err)) < 0)
+	if ((r = validator_new(pc->challenge.type, pc->challenge.node, pc->challenge.path,
+			       &p->validator, err)) < 0)
 		return r;
 	if (scep_caps_text(pc->caps, p->caps_text, sizeof(p->caps_text)) < 0)
 		return sgw_err_set(err, SGW_EINVAL, "scep_profiles.%s: capabilities", pc->name);
@@ -315,10 +316,13 @@ profiles_build(const struct cfg *c, struct keyop *keys, struct profile_set **ret
 			ps->n_ids++;
 			goto fail;
 		}
-	for (; ps->n_backends < c->n_backends; ps->n_backends++)
-		if ((r = backend_new(&c->backends[ps->n_backends], &ps->backends[ps->n_backends],
-				     err)) < 0)
+	for (; ps->n_backends < c->n_backends; ps->n_backends++) {
+		const struct cfg_backend *cb = &c->backends[ps->n_backends];
+
+		if ((r = backend_new(cb->name, cb->type, cb->node, cb->path,
+				     &ps->backends[ps->n_backends], err)) < 0)
 			goto fail;
+	}
 	for (; ps->n < c->n_scep_profiles; ps->n++)
 		if ((r = profile_build(ps, &ps->v[ps->n], c, &c->scep_profiles[ps->n], err)) < 0) {
 			ps->n++;
@@ -332,18 +336,23 @@ fail:
 }
 
 int
-profiles_start(struct profile_set *ps, const struct backend_env *env, struct sgw_err *err)
+profiles_start(struct profile_set *ps, const struct backend_env *env, struct store *store,
+	       struct sgw_err *err)
 {
+	struct sgw_err verr = {{0}};
 	int r;
 
 	for (size_t i = 0; i < ps->n_backends; i++)
 		if ((r = backend_start(ps->backends[i], env, err)) < 0)
 			return r;
 	for (size_t i = 0; i < ps->n; i++) {
-		if ((r = validator_attach_http(ps->v[i].validator, env->http)) < 0)
-			return sgw_err_set(err, -r, "profile %s: the validator has no HTTP client",
-					   ps->v[i].cfg->name);
-		validator_start(ps->v[i].validator, env->base, ps->v[i].backend);
+		struct validator_env venv = {.base = env->base,
+					     .http = env->http,
+					     .store = store,
+					     .backend = ps->v[i].backend};
+
+		if ((r = validator_start(ps->v[i].validator, &venv, &verr)) < 0)
+			return sgw_err_set(err, -r, "profile %s: %s", ps->v[i].cfg->name, verr.msg);
 	}
 	return 0;
 }

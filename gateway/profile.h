@@ -55,7 +55,10 @@ struct profile_set {
  * `scepgw -n` too, so every config error surfaces before the daemon runs. */
 int profiles_build(const struct cfg *c, struct keyop *keys, struct profile_set **ret,
 		   struct sgw_err *err);
-int profiles_start(struct profile_set *ps, const struct backend_env *env, struct sgw_err *err);
+/* Start the backends, then each profile's validator with the loop, the HTTP
+ * client, the open store and the profile's backend (struct validator_env). */
+int profiles_start(struct profile_set *ps, const struct backend_env *env, struct store *store,
+		   struct sgw_err *err);
 struct profile *profiles_find(struct profile_set *ps, const char *name);
 void profiles_free(struct profile_set *ps);
 

@@ -11,7 +11,7 @@
 
 #include <openssl/x509.h>
 
-#include "cfg.h"
+#include "cfg_node.h"
 #include "err.h"
 #include "keyop.h"
 

@@ -245,6 +245,7 @@ challenge_issue(struct admin *a, struct evhttp_request *req, const struct admin_
 		const char *profile)
 {
 	struct profile *prof = profiles_find(a->gw->profiles, profile);
+	struct otp *otp = prof != NULL ? validator_as_otp(prof->validator) : NULL;
 	json_t *in = admin_body_json(req);
 	const char *subject = json_string_value(json_object_get(in, "subject"));
 	int ttl = ttl_parse(json_object_get(in, "ttl"));
@@ -254,14 +255,14 @@ challenge_issue(struct admin *a, struct evhttp_request *req, const struct admin_
 
 	if (!(p->role & ADMIN_ROLE_CHALLENGE)) {
 		admin_reply_error(a, req, p, "challenges.issue", 403, "not allowed");
-	} else if (prof == NULL || prof->cfg->challenge.type != CHALLENGE_OTP) {
+	} else if (otp == NULL) {
 		admin_reply_error(a, req, p, "challenges.issue", prof == NULL ? 404 : 409,
 				  "profile %.64s %s", profile,
 				  prof == NULL ? "does not exist" : "has no otp challenge");
 	} else if (ttl < 0 || (subject != NULL && strlen(subject) >= 256)) {
 		admin_reply_error(a, req, p, "challenges.issue", 400, "bad ttl or subject");
-	} else if ((r = otp_issue(a->gw->store, profile, &prof->cfg->challenge, ttl, subject,
-				  p->name, secret, sizeof(secret), &expires)) < 0) {
+	} else if ((r = otp_issue(otp, profile, ttl, subject, p->name, secret, sizeof(secret),
+				  &expires)) < 0) {
 		admin_reply_error(
 		    a, req, p, "challenges.issue", r == -SGW_EDENIED ? 429 : 500, "%s",
 		    r == -SGW_EDENIED ? "too many active challenges" : "cannot issue a challenge");

@@ -32,26 +32,25 @@ admin_mscep(struct admin *a, struct evhttp_request *req, const struct admin_prin
 {
 	const char *profile = a->cfg->mscep_profile;
 	struct profile *prof = profile != NULL ? profiles_find(a->gw->profiles, profile) : NULL;
+	struct otp *otp = prof != NULL ? validator_as_otp(prof->validator) : NULL;
 	char secret[OTP_SECRET_LEN + 1], html[1024], what[128];
 	struct evbuffer *out;
 	int64_t expires = 0;
 	int r, minutes;
 
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET || prof == NULL ||
-	    prof->cfg->challenge.type != CHALLENGE_OTP) {
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET || otp == NULL) {
 		admin_reply_error(a, req, p, "mscep_admin", 409,
 				  "admin.mscep_profile must name a profile with an otp challenge");
 		return;
 	}
-	r = otp_issue(a->gw->store, profile, &prof->cfg->challenge, 0, NULL, p->name, secret,
-		      sizeof(secret), &expires);
+	r = otp_issue(otp, profile, 0, NULL, p->name, secret, sizeof(secret), &expires);
 	if (r < 0) {
 		admin_reply_error(a, req, p, "mscep_admin", r == -SGW_EDENIED ? 429 : 500, "%s",
 				  r == -SGW_EDENIED ? "The password cache is full."
 						    : "cannot issue a challenge");
 		return;
 	}
-	minutes = (prof->cfg->challenge.otp_ttl + 59) / 60;
+	minutes = (otp_ttl(otp) + 59) / 60;
 	snprintf(html, sizeof(html),
 		 "<HTML><Head><Meta HTTP-Equiv=\"Content-Type\" Content=\"text/html; "
 		 "charset=UTF-16\">\r\n<Title>Network Device Enrollment Service</Title></Head>\r\n"

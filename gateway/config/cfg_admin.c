@@ -5,7 +5,8 @@
 #include <string.h>
 
 #include "cfg.h"
-#include "cfg_int.h"
+#include "cfg_admin.h"
+#include "cfg_util.h"
 
 #define PENDING_TTL_DEFAULT (7 * 86400)
 

@@ -1,23 +1,14 @@
 /* cfg_profile.c: the scep_profiles section of the schema: capabilities,
- * challenge (and its secret_file, the only file the config parser reads),
- * csr_policy, and the capability keyword table. */
-#include <errno.h>
-#include <fcntl.h>
+ * getcacert, renewal, certrep, csr_policy, the challenge's type (its
+ * validator parses the rest), and the capability keyword table. */
 #include <stddef.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include "cfg.h"
-#include "cfg_int.h"
-
-#define SECRET_MAX 4096
+#include "cfg_profile.h"
+#include "cfg_util.h"
 
 #define CAPS_DEFAULT                                                                               \
 	(SCEP_CAP_POSTPKIOPERATION | SCEP_CAP_SHA1 | SCEP_CAP_SHA256 | SCEP_CAP_SHA512 |           \
@@ -48,142 +39,21 @@ cfg_cap_name(unsigned cap_bit)
 
 /* ---- scep profiles ------------------------------------------------------- */
 
-struct challenge_raw {
-	char *type;
-	char *sha256;
-	char *secret_file;
-	int ttl, max_active; /* otp */
-};
-
-static const struct cfg_field challenge_fields[] = {
-    {"type", CFG_STR, offsetof(struct challenge_raw, type), 1},
-    {"sha256", CFG_STR, offsetof(struct challenge_raw, sha256), 0},
-    {"secret_file", CFG_STR, offsetof(struct challenge_raw, secret_file), 0},
-    {"ttl", CFG_DURATION, offsetof(struct challenge_raw, ttl), 0},
-    {"max_active", CFG_INT, offsetof(struct challenge_raw, max_active), 0},
-    {NULL},
-};
-
-static int
-hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-static int
-parse_hex32(const char *s, uint8_t out[32])
-{
-	if (strlen(s) != 64)
-		return -SGW_EINVAL;
-	for (size_t i = 0; i < 32; i++) {
-		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -SGW_EINVAL;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
-}
-
-/* SHA-256 of a regular file's contents, minus one trailing newline. */
-static int
-hash_secret_file(const struct cfg_node *n, const char *path, const char *file, uint8_t out[32],
-		 struct sgw_err *err)
-{
-	uint8_t buf[SECRET_MAX + 1];
-	struct stat st;
-	ssize_t len;
-	int fd, r = -SGW_EINVAL;
-
-	fd = open(file, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0)
-		return cfg_err(err, SGW_EIO, n, path, "cannot open '%s': %s", file,
-			       strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > SECRET_MAX) {
-		r = cfg_err(err, SGW_EINVAL, n, path,
-			    "'%s' is not a regular file of at most %d bytes", file, SECRET_MAX);
-		goto out;
-	}
-	len = read(fd, buf, sizeof(buf));
-	if (len > 0 && buf[len - 1] == '\n')
-		len -= len > 1 && buf[len - 2] == '\r' ? 2 : 1;
-	if (len <= 0 || len > SECRET_MAX) {
-		r = cfg_err(err, SGW_EINVAL, n, path, "'%s' is empty or unreadable", file);
-		goto out;
-	}
-	if (!EVP_Digest(buf, (size_t)len, out, NULL, EVP_sha256(), NULL)) {
-		r = cfg_err(err, SGW_EINVAL, n, path, "SHA-256 failed");
-		goto out;
-	}
-	r = 0;
-out:
-	OPENSSL_cleanse(buf, sizeof(buf));
-	close(fd);
-	return r;
-}
-
-static int
-challenge_eval(const struct cfg_node *n, const char *path, const struct challenge_raw *raw,
-	       struct cfg_challenge *ch, struct sgw_err *err)
-{
-	static const char *const types[] = {"static", "none", "otp", NULL};
-	char sub[CFG_PATH_MAX];
-	int r;
-
-	if ((r = cfg_check_enum(cfg_node_get(n, "type"), cfg_subpath(sub, path, "type"), raw->type,
-				types, "validator", err)) < 0)
-		return r;
-	if ((raw->ttl != 0 || raw->max_active != 0) && strcmp(raw->type, "otp") != 0)
-		return cfg_err(err, SGW_EINVAL, n, path, "ttl and max_active need type otp");
-	ch->otp_ttl = raw->ttl > 0 ? raw->ttl : 3600;
-	ch->otp_max_active = raw->max_active > 0 ? raw->max_active : 10000;
-	if (strcmp(raw->type, "none") == 0 || strcmp(raw->type, "otp") == 0) {
-		ch->type = strcmp(raw->type, "otp") == 0 ? CHALLENGE_OTP : CHALLENGE_NONE;
-		if (raw->sha256 != NULL || raw->secret_file != NULL)
-			return cfg_err(err, SGW_EINVAL, n, path,
-				       "sha256 and secret_file need type static");
-		return 0;
-	}
-	ch->type = CHALLENGE_STATIC;
-	if ((raw->sha256 != NULL) == (raw->secret_file != NULL))
-		return cfg_err(err, SGW_EINVAL, n, path,
-			       "type static needs exactly one of sha256 or secret_file");
-	if (raw->secret_file != NULL)
-		return hash_secret_file(cfg_node_get(n, "secret_file"),
-					cfg_subpath(sub, path, "secret_file"), raw->secret_file,
-					ch->sha256, err);
-	if (parse_hex32(raw->sha256, ch->sha256) < 0)
-		return cfg_err(err, SGW_EINVAL, cfg_node_get(n, "sha256"),
-			       cfg_subpath(sub, path, "sha256"), "expected 64 hex characters");
-	return 0;
-}
-
+/* The validator named by `type` parses the rest when the profiles are built
+ * (validator_new()). */
 static int
 parse_challenge(const struct cfg_node *n, const char *path, struct cfg_challenge *ch,
 		struct sgw_err *err)
 {
-	struct challenge_raw raw = {0};
-	const char *type = cfg_node_scalar(cfg_node_get(n, "type"));
+	const char *type;
 	int r;
 
-	/* remote validators parse their own keys (validator_webhook.c, _intune.c) */
-	if (type != NULL && (strcmp(type, "webhook") == 0 || strcmp(type, "intune") == 0)) {
-		ch->type = type[0] == 'w' ? CHALLENGE_WEBHOOK : CHALLENGE_INTUNE;
-		ch->node = n;
-		snprintf(ch->node_path, sizeof(ch->node_path), "%s", path);
-		return 0;
-	}
-	if ((r = cfg_parse_map(n, path, challenge_fields, &raw, err)) < 0)
+	if ((r = cfg_check_typed(n, path, "validator", &type, err)) < 0)
 		return r;
-	r = challenge_eval(n, path, &raw, ch, err);
-	cfg_fields_free(challenge_fields, &raw);
-	return r;
+	ch->node = n;
+	if (cfg_set_name(&ch->type, type, err) < 0 || cfg_set_name(&ch->path, path, err) < 0)
+		return -SGW_ENOMEM;
+	return 0;
 }
 
 /* A list of keywords -> bits; unknown and repeated keywords are errors. */
@@ -450,6 +320,8 @@ cfg_profiles_free(struct cfg_scep_profile *p, size_t n)
 		free(p[i].ra_profile);
 		free(p[i].next_ra_identity);
 		strlist_free(&p[i].csr_policy.san_dns);
+		free(p[i].challenge.type);
+		free(p[i].challenge.path);
 	}
 	free(p);
 }

@@ -11,52 +11,14 @@
 #include <string.h>
 
 #include "cfg.h"
-#include "cfg_int.h"
-
-const char *
-cfg_subpath(char *buf, const char *path, const char *key)
-{
-	if (snprintf(buf, CFG_PATH_MAX, "%s%s%s", path, path[0] != '\0' ? "." : "", key) < 0)
-		buf[0] = '\0';
-	return buf;
-}
-
-const char *
-cfg_itempath(char *buf, const char *path, size_t i)
-{
-	if (snprintf(buf, CFG_PATH_MAX, "%s[%zu]", path, i) < 0)
-		buf[0] = '\0';
-	return buf;
-}
+#include "cfg_admin.h"
+#include "cfg_profile.h"
+#include "cfg_util.h"
 
 static int
 nomem(struct sgw_err *err)
 {
 	return sgw_err_set(err, SGW_ENOMEM, "out of memory");
-}
-
-/* Fails unless `s` is one of the NULL-terminated `allowed`. */
-int
-cfg_check_enum(const struct cfg_node *n, const char *path, const char *s,
-	       const char *const *allowed, const char *what, struct sgw_err *err)
-{
-	for (; *allowed != NULL; allowed++)
-		if (strcmp(s, *allowed) == 0)
-			return 0;
-	return cfg_err(err, SGW_EINVAL, n, path, "unknown %s '%s'", what, s);
-}
-
-int
-cfg_check_range(const struct cfg_node *map, const char *path, const char *key, long v, long min,
-		long max, struct sgw_err *err)
-{
-	const struct cfg_node *n = cfg_node_get(map, key);
-	char sub[CFG_PATH_MAX];
-
-	if (v >= min && v <= max)
-		return 0;
-	return cfg_err(err, SGW_EINVAL, n != NULL ? n : map, cfg_subpath(sub, path, key),
-		       "must be between %ld and %ld", min, max);
 }
 
 /* ---- listen -------------------------------------------------------------- */
@@ -233,34 +195,21 @@ each_named(struct cfg *c, const struct cfg_node *map, const char *path, size_t e
 	return 0;
 }
 
-int
-cfg_set_name(char **dst, const char *name, struct sgw_err *err)
-{
-	*dst = strdup(name);
-	return *dst == NULL ? nomem(err) : 0;
-}
-
 static int
 parse_backend(struct cfg *c, void *elem, const char *name, const struct cfg_node *n,
 	      const char *path, struct sgw_err *err)
 {
 	struct cfg_backend *b = elem;
-	const struct cfg_node *type = cfg_node_get(n, "type");
-	char sub[CFG_PATH_MAX];
+	const char *type;
+	int r;
 
 	(void)c;
-	if (cfg_node_type(n) != CFG_NODE_MAP)
-		return cfg_err(err, SGW_EINVAL, n, path, "expected a mapping");
-	if (type == NULL)
-		return cfg_err(err, SGW_EINVAL, n, cfg_subpath(sub, path, "type"),
-			       "missing required key");
-	if (cfg_node_scalar(type) == NULL || cfg_node_scalar(type)[0] == '\0')
-		return cfg_err(err, SGW_EINVAL, type, cfg_subpath(sub, path, "type"),
-			       "expected a backend type");
+	if ((r = cfg_check_typed(n, path, "backend", &type, err)) < 0)
+		return r;
 	b->node = n;
 	if (cfg_set_name(&b->name, name, err) < 0 || cfg_set_name(&b->path, path, err) < 0)
 		return -SGW_ENOMEM;
-	return cfg_set_name(&b->type, cfg_node_scalar(type), err);
+	return cfg_set_name(&b->type, type, err);
 }
 
 struct ra_profile_raw {
@@ -475,57 +424,6 @@ cfg_load(const char *path, struct cfg **ret, struct sgw_err *err)
 	free(buf);
 	return r;
 }
-
-/* Every named element starts with `char *name`; unset ones (after a failed
- * parse) are NULL and skipped. */
-static const void *
-find_named(const void *arr, size_t count, size_t size, const char *key)
-{
-	for (size_t i = 0; arr != NULL && key != NULL && i < count; i++) {
-		const char *const *name = (const void *)((const char *)arr + i * size);
-
-		if (*name != NULL && strcmp(*name, key) == 0)
-			return name;
-	}
-	return NULL;
-}
-
-const struct cfg_scep_profile *
-cfg_scep_profile_find(const struct cfg *c, const char *name)
-{
-	return c == NULL ? NULL
-			 : find_named(c->scep_profiles, c->n_scep_profiles,
-				      sizeof(*c->scep_profiles), name);
-}
-
-const struct cfg_ra_profile *
-cfg_ra_profile_find(const struct cfg *c, const char *name)
-{
-	return c == NULL
-		   ? NULL
-		   : find_named(c->ra_profiles, c->n_ra_profiles, sizeof(*c->ra_profiles), name);
-}
-
-const struct cfg_ra_identity *
-cfg_ra_identity_find(const struct cfg *c, const char *name)
-{
-	return c == NULL ? NULL
-			 : find_named(c->ra_identities, c->n_ra_identities,
-				      sizeof(*c->ra_identities), name);
-}
-
-const struct cfg_backend *
-cfg_backend_find(const struct cfg *c, const char *name)
-{
-	return c == NULL ? NULL
-			 : find_named(c->backends, c->n_backends, sizeof(*c->backends), name);
-}
-
-_Static_assert(offsetof(struct cfg_scep_profile, name) == 0 &&
-		   offsetof(struct cfg_ra_profile, name) == 0 &&
-		   offsetof(struct cfg_ra_identity, name) == 0 &&
-		   offsetof(struct cfg_backend, name) == 0,
-	       "find_named() needs `name` first");
 
 static void
 identities_free(struct cfg_ra_identity *id, size_t n)

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "cfg.h"
 #include "cfg_int.h"
+#include "cfg_node.h"
 
 int
 cfg_err(struct sgw_err *err, int code, const struct cfg_node *n, const char *path, const char *fmt,

@@ -11,8 +11,8 @@
 
 #include <yaml.h>
 
-#include "cfg.h"
 #include "cfg_int.h"
+#include "cfg_node.h"
 
 #define CFG_MAX_INPUT (1u << 20)
 #define CFG_MAX_DEPTH 32

@@ -1,45 +1,74 @@
-/* validator.c: validator registry and the constant-time secret check. */
+/* validator.c: the validator registry and the instance wrapper around
+ * struct validator_ops (validator.h). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/sha.h>
 
 #include "validator.h"
+
+static const struct validator_ops *const registry[] = {
+    &validator_none, &validator_static, &validator_otp, &validator_webhook, &validator_intune, NULL,
+};
 
 struct validator {
 	const struct validator_ops *ops;
 	void *priv;
+	int started;
 };
 
-static const struct validator_ops *const validators[CHALLENGE_TYPE_MAX] = {
-    [CHALLENGE_NONE] = &validator_none,	    [CHALLENGE_STATIC] = &validator_static,
-    [CHALLENGE_OTP] = &validator_otp,	    [CHALLENGE_WEBHOOK] = &validator_webhook,
-    [CHALLENGE_INTUNE] = &validator_intune,
-};
+const struct validator_ops *
+validator_lookup(const char *type)
+{
+	for (const struct validator_ops *const *o = registry; type != NULL && *o != NULL; o++)
+		if (strcmp((*o)->name, type) == 0)
+			return *o;
+	return NULL;
+}
 
 int
-validator_new(const struct cfg_challenge *cfg, struct validator **ret, struct sgw_err *err)
+validator_new(const char *type, const struct cfg_node *node, const char *path,
+	      struct validator **ret, struct sgw_err *err)
 {
+	const struct validator_ops *ops = validator_lookup(type);
+	char sub[CFG_PATH_MAX];
 	struct validator *v;
 	int r;
 
-	if ((unsigned)cfg->type >= CHALLENGE_TYPE_MAX || validators[cfg->type] == NULL)
-		return sgw_err_set(err, SGW_EINVAL, "unknown challenge type %d", (int)cfg->type);
+	if (ops == NULL) {
+		if (snprintf(sub, sizeof(sub), "%s.type", path) < 0)
+			sub[0] = '\0';
+		return cfg_err(err, SGW_EINVAL, cfg_node_get(node, "type"), sub,
+			       "unknown validator '%s'", type != NULL ? type : "(none)");
+	}
 	v = calloc(1, sizeof(*v));
 	if (v == NULL)
-		return -SGW_ENOMEM;
-	v->ops = validators[cfg->type];
-	if (v->ops->priv_size > 0 && (v->priv = calloc(1, v->ops->priv_size)) == NULL) {
-		free(v);
-		return -SGW_ENOMEM;
+		return sgw_err_set(err, SGW_ENOMEM, "out of memory");
+	v->ops = ops;
+	if ((v->priv = calloc(1, ops->priv_size > 0 ? ops->priv_size : 1)) == NULL) {
+		r = sgw_err_set(err, SGW_ENOMEM, "out of memory");
+		goto fail;
 	}
-	r = v->ops->configure != NULL ? v->ops->configure(v->priv, cfg, err) : 0;
-	if (r < 0) {
-		validator_free(v);
-		return r;
-	}
+	if ((r = ops->configure(v->priv, node, path, err)) < 0)
+		goto fail;
 	*ret = v;
+	return 0;
+fail:
+	validator_free(v);
+	return r;
+}
+
+int
+validator_start(struct validator *v, const struct validator_env *env, struct sgw_err *err)
+{
+	int r;
+
+	if (v->started)
+		return sgw_err_set(err, SGW_EINVAL, "validator %s: started twice", v->ops->name);
+	if (v->ops->start != NULL && (r = v->ops->start(v->priv, env, err)) < 0)
+		return r;
+	v->started = 1;
 	return 0;
 }
 
@@ -65,26 +94,10 @@ validator_name(const struct validator *v)
 	return v->ops->name;
 }
 
-void
-validator_attach_store(struct validator *v, struct store *s)
+struct otp *
+validator_as_otp(struct validator *v)
 {
-	if (v != NULL && v->ops->attach != NULL)
-		v->ops->attach(v->priv, s);
-}
-
-int
-validator_attach_http(struct validator *v, struct http_client *http)
-{
-	if (v == NULL || v->ops->attach_http == NULL)
-		return 0;
-	return v->ops->attach_http(v->priv, http);
-}
-
-void
-validator_start(struct validator *v, struct event_base *base, struct backend *b)
-{
-	if (v != NULL && v->ops->start != NULL)
-		v->ops->start(v->priv, base, b);
+	return v != NULL && v->ops == &validator_otp ? v->priv : NULL;
 }
 
 void
@@ -92,24 +105,10 @@ validator_free(struct validator *v)
 {
 	if (v == NULL)
 		return;
-	if (v->ops->free != NULL)
+	if (v->ops->free != NULL && v->priv != NULL)
 		v->ops->free(v->priv);
 	if (v->priv != NULL)
-		OPENSSL_cleanse(v->priv, v->ops->priv_size);
+		OPENSSL_cleanse(v->priv, v->ops->priv_size > 0 ? v->ops->priv_size : 1);
 	free(v->priv);
 	free(v);
-}
-
-int
-validator_secret_matches(const char *secret, const uint8_t want[32])
-{
-	uint8_t got[SHA256_DIGEST_LENGTH];
-	int eq;
-
-	if (secret == NULL)
-		return 0;
-	SHA256((const unsigned char *)secret, strlen(secret), got);
-	eq = CRYPTO_memcmp(got, want, sizeof(got)) == 0;
-	OPENSSL_cleanse(got, sizeof(got));
-	return eq;
 }

@@ -1,7 +1,13 @@
-/* validator.h: challenge validation behind a vtable (static now; otp, intune,
- * webhook and renewal slot in).  check() answers at once with 0 (allowed) or
- * -SGW_EDENIED (reason in err), or returns -SGW_EAGAIN and calls cb later on
- * the loop thread (remote validators). */
+/* validator.h: challenge validation behind one vtable, registered by name
+ * like the backends (backend.h): the YAML `challenge.type` picks the entry
+ * ("none", "static", "otp", "webhook", "intune") and the validator parses
+ * the rest of its mapping itself.
+ *
+ * Lifecycle: configure (at load: its own keys, may fail with file:line) ->
+ * start (once, with the env) -> check/notify any number of times -> free.
+ * check() answers at once with 0 (allowed) or -SGW_EDENIED (reason in err),
+ * or returns -SGW_EAGAIN and calls cb later on the loop thread (remote
+ * validators). */
 #ifndef SGW_VALIDATOR_H
 #define SGW_VALIDATOR_H
 
@@ -11,7 +17,7 @@
 #include <event2/event.h>
 #include <openssl/x509.h>
 
-#include "cfg.h"
+#include "cfg_node.h"
 #include "csr.h"
 #include "err.h"
 
@@ -20,60 +26,64 @@ struct validator_req {
 	const char *profile;
 	const char *transaction_id;
 	const char *peer;
-	struct event_base *base; /* the loop (remote validators: HTTP via attach_http) */
+	struct event_base *base; /* the loop (remote validators) */
 };
 
 struct store;
 struct backend;
 struct http_client;
 
+/* Everything a validator may use, handed over once by start(). */
+struct validator_env {
+	struct event_base *base;
+	struct http_client *http; /* the daemon's: make your own with http_client_new_child() */
+	struct store *store;	  /* the open store (otp; intune's revocation feed) */
+	struct backend *backend;  /* the profile's started backend (intune's revocation feed) */
+};
+
 typedef void (*validator_cb)(void *arg, int verdict, const char *reason);
 
 struct validator_ops {
-	const char *name;
-	size_t priv_size;
-	int (*configure)(void *priv, const struct cfg_challenge *cfg, struct sgw_err *err);
+	const char *name; /* YAML challenge.type */
+	size_t priv_size; /* zeroed private state allocated by validator.c */
+	/* the whole challenge mapping `node` (type: included), at key path
+	 * `path` for messages ("scep_profiles.<name>.challenge") */
+	int (*configure)(void *priv, const struct cfg_node *node, const char *path,
+			 struct sgw_err *err);
+	/* optional: once, before the daemon serves requests */
+	int (*start)(void *priv, const struct validator_env *env, struct sgw_err *err);
 	int (*check)(void *priv, const struct validator_req *req, validator_cb cb, void *arg,
 		     struct sgw_err *err);
-	void (*free)(void *priv);
-	/* optional: the store, once open (validators that keep state there) */
-	void (*attach)(void *priv, struct store *s);
 	/* optional: after the backend answered a request this validator allowed:
 	 * cert != NULL when issued, else `reason` says why it failed.  0 when
 	 * done (or sent without waiting: the validator's choice, per profile),
 	 * -SGW_EAGAIN when cb(arg, 0 or -SGW_E*, reason) follows on the loop. */
 	int (*notify)(void *priv, const struct validator_req *req, X509 *cert, const char *reason,
 		      validator_cb cb, void *arg);
-	/* optional: the loop and the profile's backend, once started (intune's
-	 * revocation feed) */
-	void (*start)(void *priv, struct event_base *base, struct backend *b);
-	/* optional: the daemon's HTTP client, before start (remote validators
-	 * make their own with http_client_new_child()); 0 or -SGW_ENOMEM */
-	int (*attach_http)(void *priv, struct http_client *http);
+	void (*free)(void *priv); /* optional: release configure()'s and start()'s */
 };
 
-struct validator;
+struct validator; /* an instance: ops + priv */
+struct otp;	  /* the otp validator's state (validator_otp.h) */
 
-int validator_new(const struct cfg_challenge *cfg, struct validator **ret, struct sgw_err *err);
+const struct validator_ops *validator_lookup(const char *type);
+/* Configure an instance of `type` from its challenge mapping (at `path`). */
+int validator_new(const char *type, const struct cfg_node *node, const char *path,
+		  struct validator **ret, struct sgw_err *err);
+int validator_start(struct validator *v, const struct validator_env *env, struct sgw_err *err);
 int validator_check(struct validator *v, const struct validator_req *req, validator_cb cb,
 		    void *arg, struct sgw_err *err);
 /* The notify hook, or 0 when the validator has none. */
 int validator_notify(struct validator *v, const struct validator_req *req, X509 *cert,
 		     const char *reason, validator_cb cb, void *arg);
 const char *validator_name(const struct validator *v);
-void validator_free(struct validator *v);
-/* Hand the open store to validators that need it (otp); main.c, at startup. */
-void validator_attach_store(struct validator *v, struct store *s);
-/* Hand the daemon's HTTP client over (webhook, intune); profiles_start(). */
-int validator_attach_http(struct validator *v, struct http_client *http);
-/* Hand the loop and the profile's started backend over; profiles_start(). */
-void validator_start(struct validator *v, struct event_base *base, struct backend *b);
+/* The otp validator's state when v is one (one-time challenges are issued
+ * through it, validator_otp.h), else NULL; accepts NULL. */
+struct otp *validator_as_otp(struct validator *v);
+void validator_free(struct validator *v); /* accepts NULL */
 
-/* Constant-time: 1 when SHA-256(secret) equals want. */
-int validator_secret_matches(const char *secret, const uint8_t want[32]);
-
-extern const struct validator_ops validator_static;
 extern const struct validator_ops validator_none;
+extern const struct validator_ops validator_static;
 extern const struct validator_ops validator_otp;
 extern const struct validator_ops validator_webhook;
 extern const struct validator_ops validator_intune;

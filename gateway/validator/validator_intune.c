@@ -16,6 +16,7 @@
 #include "b64.h"
 #include "http_client.h"
 #include "log.h"
+#include "secret_file.h"
 #include "validator.h"
 #include "validator_intune.h"
 
@@ -52,7 +53,7 @@ dflt(char **s, const char *v)
 }
 
 static int
-intune_configure(void *priv, const struct cfg_challenge *cfg, struct sgw_err *err)
+intune_configure(void *priv, const struct cfg_node *node, const char *path, struct sgw_err *err)
 {
 	struct intune *in = priv;
 	struct intune_conf *c = &in->conf;
@@ -61,7 +62,7 @@ intune_configure(void *priv, const struct cfg_challenge *cfg, struct sgw_err *er
 	LIST_INIT(&in->ops);
 	c->timeout = 30;
 	c->notify_wait = -1;
-	if ((r = cfg_parse_map(cfg->node, cfg->node_path, intune_fields, c, err)) < 0)
+	if ((r = cfg_parse_map(node, path, intune_fields, c, err)) < 0)
 		return r;
 	c->notify_wait = c->notify_wait != 0;
 	if (dflt(&c->authority_url, "https://login.microsoftonline.com/") < 0 ||
@@ -73,17 +74,17 @@ intune_configure(void *priv, const struct cfg_challenge *cfg, struct sgw_err *er
 	if (c->revocation_max == 0)
 		c->revocation_max = 100;
 	if (c->revocation_max < 1 || c->revocation_max > 500 || c->revocation_interval < 0)
-		return sgw_err_set(err, SGW_EINVAL, "%s: revocation_max 1..500", cfg->node_path);
+		return sgw_err_set(err, SGW_EINVAL, "%s: revocation_max 1..500", path);
 	if (c->timeout <= 0 || c->timeout > 300)
-		return sgw_err_set(err, SGW_EINVAL, "%s.timeout: 1s to 300s", cfg->node_path);
+		return sgw_err_set(err, SGW_EINVAL, "%s.timeout: 1s to 300s", path);
 	if (c->authority_url[strlen(c->authority_url) - 1] != '/' ||
 	    c->graph_url[strlen(c->graph_url) - 1] != '/')
 		return sgw_err_set(err, SGW_EINVAL, "%s: authority_url and graph_url end with '/'",
-				   cfg->node_path);
+				   path);
 	if (c->intune_url != NULL && c->intune_url[strlen(c->intune_url) - 1] == '/')
 		c->intune_url[strlen(c->intune_url) - 1] = '\0';
-	return vi_read_secret(c->client_secret_file, in->secret, sizeof(in->secret),
-			      &in->secret_len, err);
+	return secret_file_read(c->client_secret_file, VI_SECRET_MAX - 1, SECRET_FILE_TRIM,
+				&in->secret, &in->secret_len, err);
 }
 
 static char *
@@ -289,30 +290,30 @@ intune_free(void *priv)
 	http_client_free(in->hc);
 	vi_cancel_all(in);
 	cfg_fields_free(intune_fields, &in->conf);
-	OPENSSL_cleanse(in->secret, sizeof(in->secret));
+	secret_file_free(in->secret, in->secret_len);
 	OPENSSL_cleanse(in->tok, sizeof(in->tok));
 }
 
-static void
-intune_attach(void *priv, struct store *s)
+/* The calls go through a child of the daemon's HTTP client; the revocation
+ * feed (when configured) revokes through the profile's backend. */
+static int
+intune_start(void *priv, const struct validator_env *env, struct sgw_err *err)
 {
-	((struct intune *)priv)->store = s;
-}
+	struct intune *in = priv;
 
-static void
-intune_start(void *priv, struct event_base *base, struct backend *b)
-{
-	vi_feed_start(priv, base, b);
+	if ((in->hc = http_client_new_child(env->http, 16)) == NULL)
+		return sgw_err_set(err, SGW_ENOMEM, "the validator has no HTTP client");
+	in->store = env->store;
+	vi_feed_start(in, env->base, env->backend);
+	return 0;
 }
 
 const struct validator_ops validator_intune = {
-    .attach = intune_attach,
-    .start = intune_start,
     .name = "intune",
     .priv_size = sizeof(struct intune),
     .configure = intune_configure,
+    .start = intune_start,
     .check = intune_check,
     .notify = intune_notify,
-    .attach_http = vi_attach_http,
     .free = intune_free,
 };

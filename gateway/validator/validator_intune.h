@@ -1,5 +1,5 @@
-/* validator_intune.h: shared by the remote validators (validator_webhook.c,
- * validator_intune.c, validator_intune_http.c). */
+/* validator_intune.h: shared by the Intune validator's files
+ * (validator_intune.c, validator_intune_http.c, validator_intune_feed.c). */
 #ifndef SGW_VALIDATOR_INTUNE_H
 #define SGW_VALIDATOR_INTUNE_H
 
@@ -11,14 +11,10 @@
 
 #include <event2/event.h>
 
-#include "cfg.h"
 #include "err.h"
 
-#define VI_SECRET_MAX 1024
+#define VI_SECRET_MAX 1024 /* client_secret_file: less than this many bytes */
 
-/* Read a secret file (mode-checked with keyop_check_file_mode), minus one
- * trailing newline, into buf; *ret_len its length.  The caller cleanses. */
-int vi_read_secret(const char *path, char *buf, size_t size, size_t *ret_len, struct sgw_err *err);
 /* A random RFC 4122 version 4 UUID, lowercase, into out[37]. */
 void vi_uuid(char out[37]);
 
@@ -48,9 +44,9 @@ LIST_HEAD(vi_op_list, vi_op);
 
 struct intune {
 	struct intune_conf conf;
-	char secret[VI_SECRET_MAX];
+	uint8_t *secret; /* secure heap (secret_file_read), NUL-terminated */
 	size_t secret_len;
-	struct http_client *hc;
+	struct http_client *hc; /* a child of the daemon's (intune_start) */
 	struct vi_token tok[VI_SCOPE_MAX];
 	char service[VI_SVC_MAX][512]; /* discovered uris; "" until discovered */
 	/* transactionIDs allowed and not yet notified (ring) */
@@ -71,8 +67,6 @@ struct intune {
 typedef void (*vi_done)(void *arg, int rc, const char *code, const char *desc, const char *reason,
 			const uint8_t *body, size_t len);
 
-/* validator_ops.attach_http: the calls go through a child of the daemon's client */
-int vi_attach_http(void *priv, struct http_client *http);
 /* POST {service}/ScepActions/<action> with body (copied), getting tokens
  * and discovering the service as needed; 0 and done() later, or -SGW_E*.
  * arg must be one malloc'd block: vi_cancel_all() frees it. */

@@ -1,23 +1,18 @@
 /* validator_intune_http.c: the Intune client (protocols.md section 2.2):
  * client-credentials tokens per scope, cached until expiry minus a margin and
  * refreshed once on a 401; service discovery through Graph, cached and
- * cleared on failure; POST {service}/ScepActions/<action>.  Also the secret
- * file reader and the UUIDs shared with validator_webhook.c. */
-#include <errno.h>
-#include <fcntl.h>
+ * cleared on failure; POST {service}/ScepActions/<action>.  Also the UUIDs of
+ * the request ids. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "http_client.h"
 #include "intune_json.h"
-#include "keyop.h"
 #include "log.h"
-#include "secret_file.h"
 #include "validator_intune.h"
 
 #define VI_MARGIN 300 /* seconds before a token's expiry when it is renewed */
@@ -25,29 +20,6 @@
 static const char *const vi_services[VI_SVC_MAX] = {"ScepRequestValidationFEService",
 						    "PkiConnectorFEService"};
 static const char *const vi_api_version[VI_SVC_MAX] = {"2018-02-20", "5019-05-05"};
-
-int
-vi_read_secret(const char *path, char *buf, size_t size, size_t *ret_len, struct sgw_err *err)
-{
-	ssize_t n;
-	int fd, r;
-
-	if ((r = secret_file_check(path, err)) < 0)
-		return r;
-	if ((fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC)) < 0)
-		return sgw_err_set(err, SGW_EIO, "cannot open '%s': %s", path, strerror(errno));
-	n = read(fd, buf, size - 1);
-	close(fd);
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		n--;
-	if (n <= 0 || (size_t)n >= size - 1) {
-		OPENSSL_cleanse(buf, size);
-		return sgw_err_set(err, SGW_EINVAL, "'%s' is empty, unreadable or too long", path);
-	}
-	buf[n] = '\0';
-	*ret_len = (size_t)n;
-	return 0;
-}
 
 void
 vi_uuid(char out[37])
@@ -132,7 +104,7 @@ token_fetch(struct vi_op *op, enum vi_scope s)
 	op->want = s;
 	snprintf(url, sizeof(url), "%s%s/oauth2/v2.0/token", c->authority_url, c->tenant);
 	if (http_escape(c->client_id, id, sizeof(id)) < 0 ||
-	    http_escape(op->in->secret, sec, sizeof(sec)) < 0 ||
+	    http_escape((const char *)op->in->secret, sec, sizeof(sec)) < 0 ||
 	    http_escape(s == VI_GRAPH ? c->graph_scope : c->intune_scope, scope, sizeof(scope)) < 0)
 		return -SGW_EINVAL;
 	flen = strlen(id) + strlen(sec) + strlen(scope) + 80;
@@ -284,19 +256,6 @@ op_next(struct vi_op *op)
 	}
 }
 
-/* The ops slot validator_intune.attach_http (to be registered in
- * validator_intune.c, declared in validator_intune.h): the calls go through a
- * child of the daemon's client, which intune_free() frees. */
-int
-vi_attach_http(void *priv, struct http_client *http)
-{
-	struct intune *in = priv;
-
-	if (in->hc == NULL && (in->hc = http_client_new_child(http, 16)) == NULL)
-		return -SGW_ENOMEM;
-	return 0;
-}
-
 int
 vi_call(struct intune *in, struct event_base *base, enum vi_svc svc, const char *action,
 	const char *body, const char *txn, vi_done done, void *arg)
@@ -306,7 +265,7 @@ vi_call(struct intune *in, struct event_base *base, enum vi_svc svc, const char 
 
 	if (base == NULL)
 		return -SGW_EINVAL;
-	/* not attached to the daemon's client (unit tests): a client of its own */
+	/* not started with the daemon's client (unit tests): a client of its own */
 	if (in->hc == NULL && (in->hc = http_client_new(base, 16)) == NULL)
 		return -SGW_ENOMEM;
 	if ((op = calloc(1, sizeof(*op))) == NULL || (op->body = strdup(body)) == NULL) {

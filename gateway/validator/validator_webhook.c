@@ -22,8 +22,10 @@
 
 #include "http_client.h"
 #include "log.h"
+#include "secret_file.h"
 #include "validator.h"
-#include "validator_intune.h"
+
+#define HMAC_SECRET_MAX 1023 /* bytes in hmac_secret_file */
 
 struct webhook_conf {
 	char *type, *url, *hmac_secret_file, *ca_bundle;
@@ -42,9 +44,9 @@ static const struct cfg_field webhook_fields[] = {
 
 struct webhook {
 	struct webhook_conf conf;
-	char secret[VI_SECRET_MAX];
+	uint8_t *secret; /* secure heap (secret_file_read) */
 	size_t secret_len;
-	struct http_client *hc; /* a child of the daemon's (webhook_attach_http) */
+	struct http_client *hc; /* a child of the daemon's (webhook_start) */
 };
 
 struct wh_call {
@@ -56,21 +58,20 @@ struct wh_call {
 };
 
 static int
-webhook_configure(void *priv, const struct cfg_challenge *cfg, struct sgw_err *err)
+webhook_configure(void *priv, const struct cfg_node *node, const char *path, struct sgw_err *err)
 {
 	struct webhook *w = priv;
 	int r;
 
 	w->conf.timeout = 10;
-	if ((r = cfg_parse_map(cfg->node, cfg->node_path, webhook_fields, &w->conf, err)) < 0)
+	if ((r = cfg_parse_map(node, path, webhook_fields, &w->conf, err)) < 0)
 		return r;
 	if (strncmp(w->conf.url, "http://", 7) != 0 && strncmp(w->conf.url, "https://", 8) != 0)
-		return sgw_err_set(err, SGW_EINVAL, "%s.url: expected http:// or https://",
-				   cfg->node_path);
+		return sgw_err_set(err, SGW_EINVAL, "%s.url: expected http:// or https://", path);
 	if (w->conf.timeout <= 0 || w->conf.timeout > 300)
-		return sgw_err_set(err, SGW_EINVAL, "%s.timeout: 1s to 300s", cfg->node_path);
-	return vi_read_secret(w->conf.hmac_secret_file, w->secret, sizeof(w->secret),
-			      &w->secret_len, err);
+		return sgw_err_set(err, SGW_EINVAL, "%s.timeout: 1s to 300s", path);
+	return secret_file_read(w->conf.hmac_secret_file, HMAC_SECRET_MAX, SECRET_FILE_TRIM,
+				&w->secret, &w->secret_len, err);
 }
 
 /* "sha256=" + hex HMAC-SHA256(secret, ts "." data) into out[7 + 65]. */
@@ -251,12 +252,12 @@ webhook_check(void *priv, const struct validator_req *req, validator_cb cb, void
 }
 
 static int
-webhook_attach_http(void *priv, struct http_client *http)
+webhook_start(void *priv, const struct validator_env *env, struct sgw_err *err)
 {
 	struct webhook *w = priv;
 
-	if (w->hc == NULL && (w->hc = http_client_new_child(http, 16)) == NULL)
-		return -SGW_ENOMEM;
+	if ((w->hc = http_client_new_child(env->http, 16)) == NULL)
+		return sgw_err_set(err, SGW_ENOMEM, "the validator has no HTTP client");
 	return 0;
 }
 
@@ -267,14 +268,14 @@ webhook_free(void *priv)
 
 	http_client_free(w->hc);
 	cfg_fields_free(webhook_fields, &w->conf);
-	OPENSSL_cleanse(w->secret, sizeof(w->secret));
+	secret_file_free(w->secret, w->secret_len);
 }
 
 const struct validator_ops validator_webhook = {
     .name = "webhook",
     .priv_size = sizeof(struct webhook),
     .configure = webhook_configure,
+    .start = webhook_start,
     .check = webhook_check,
     .free = webhook_free,
-    .attach_http = webhook_attach_http,
 };

@@ -21,6 +21,7 @@
 #include <openssl/x509v3.h>
 
 #include "backend.h"
+#include "cfg.h"
 #include "local/crl.h"
 
 struct fx {
@@ -209,13 +210,14 @@ configure(struct fx *f, const char *cert, const char *key, const char *extra, st
 {
 	char yaml[4096];
 	struct cfg *c = NULL;
+	const struct cfg_backend *cb;
 	int r;
 
 	snprintf(yaml, sizeof(yaml), CFG_HEAD "    ca_cert: %s\n    ca_key: %s\n%s", cert, key,
 		 extra);
 	r = cfg_parse("t.yaml", (const uint8_t *)yaml, strlen(yaml), &c, err);
-	if (r == 0)
-		r = backend_new(cfg_backend_find(c, "ca"), &f->b, err);
+	if (r == 0 && (cb = cfg_backend_find(c, "ca")) != NULL)
+		r = backend_new(cb->name, cb->type, cb->node, cb->path, &f->b, err);
 	cfg_free(c); /* the backend keeps nothing from the tree */
 	return r;
 }
@@ -691,9 +693,10 @@ test_lifecycle_errors(void **state)
 	assert_int_equal(cfg_parse("t.yaml", (const uint8_t *)yaml, strlen(yaml), &c, &err), 0);
 	cb = *cfg_backend_find(c, "ca");
 	cb.type = "nope";
-	assert_int_equal(backend_new(&cb, &f->b, &err), -SGW_EINVAL);
+	assert_int_equal(backend_new(cb.name, cb.type, cb.node, cb.path, &f->b, &err), -SGW_EINVAL);
 	assert_string_equal(err.msg, "t.yaml:11: backends.ca: unknown backend type 'nope'");
-	assert_int_equal(backend_new(cfg_backend_find(c, "ca"), &f->b, &err), 0);
+	cb = *cfg_backend_find(c, "ca");
+	assert_int_equal(backend_new(cb.name, cb.type, cb.node, cb.path, &f->b, &err), 0);
 	cfg_free(c);
 	/* not started: no submit, and no callback */
 	assert_int_equal(backend_submit(f->b, &req, on_result, &box), -SGW_EINVAL);

@@ -1,4 +1,6 @@
-/* tests for gateway/cfg.c and gateway/cfg_schema.c */
+/* tests for gateway/config: cfg_schema.c and the sections it calls, through
+ * cfg_parse().  The node tree and cfg_parse_map: tests/unit/gateway/core/cfg.c;
+ * a challenge's own keys are its validator's: tests/unit/gateway/validator/. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +11,6 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <openssl/evp.h>
 
 #include "cfg.h"
 
@@ -49,12 +50,6 @@ expect_err(const char *yaml, const char *msg)
 	assert_true(parse(yaml, &c, &err) < 0);
 	assert_null(c);
 	assert_string_equal(err.msg, msg);
-}
-
-static void
-sha256(const void *p, size_t n, uint8_t out[32])
-{
-	assert_true(EVP_Digest(p, n, out, NULL, EVP_sha256(), NULL));
 }
 
 /* Writes `data` to a fresh temporary file; the caller unlinks it. */
@@ -111,7 +106,8 @@ test_defaults(void **state)
 	assert_int_equal(p->getcacert_include_chain, 1);
 	assert_int_equal(p->certrep_include_ca, 0);
 	assert_int_equal(p->signing_time_skew, 0);
-	assert_int_equal(p->challenge.type, CHALLENGE_NONE);
+	assert_string_equal(p->challenge.type, "none");
+	assert_string_equal(p->challenge.path, "scep_profiles.p1.challenge");
 	assert_int_equal(p->csr_policy.key_types, CSR_KEY_RSA | CSR_KEY_EC);
 	assert_int_equal(p->csr_policy.min_rsa_bits, 2048);
 	assert_int_equal(p->csr_policy.san_dns.n, 0);
@@ -175,10 +171,6 @@ static const char full_yaml[] =
 static void
 test_full(void **state)
 {
-	static const uint8_t want[32] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
-					 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff,
-					 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
-					 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
 	struct sgw_err err = {{0}};
 	struct cfg *c = NULL;
 	const struct cfg_scep_profile *p;
@@ -232,8 +224,9 @@ test_full(void **state)
 	assert_int_equal(p->renewal.allow_key_reuse, 1);
 	assert_int_equal(p->renewal.require_challenge, 0);
 	assert_int_equal(p->signing_time_skew, 300);
-	assert_int_equal(p->challenge.type, CHALLENGE_STATIC);
-	assert_memory_equal(p->challenge.sha256, want, 32);
+	/* its sha256: tests/unit/gateway/validator/validator_static.c */
+	assert_string_equal(p->challenge.type, "static");
+	assert_int_equal(cfg_node_line(p->challenge.node), 29);
 	assert_int_equal(p->csr_policy.key_types, CSR_KEY_EC);
 	assert_int_equal(p->csr_policy.min_rsa_bits, 3072);
 	assert_int_equal(p->csr_policy.san_dns.n, 2);
@@ -394,186 +387,18 @@ test_errors_refs(void **state)
 	HEAD "scep_profiles:\n  p1:\n    ra_identity: ra\n    ra_profile: rp\n"                    \
 	     "    challenge: " x "\n" TAIL
 
+/* The other challenge errors come from the validators (validator_new):
+ * tests/unit/gateway/validator/. */
 static void
 test_errors_challenge(void **state)
 {
 	(void)state;
-	expect_err(CHALLENGE("{type: x}"),
-		   "t.yaml:10: scep_profiles.p1.challenge.type: unknown validator 'x'");
 	expect_err(CHALLENGE("{sha256: ab}"),
 		   "t.yaml:10: scep_profiles.p1.challenge.type: missing required key");
-	expect_err(CHALLENGE("{type: static}"),
-		   "t.yaml:10: scep_profiles.p1.challenge: type static needs exactly one of sha256 "
-		   "or secret_file");
-	expect_err(CHALLENGE("{type: static, sha256: "
-			     "00112233445566778899aabbccddeeff00112233445566778899aabbccddeefg}"),
-		   "t.yaml:10: scep_profiles.p1.challenge.sha256: expected 64 hex characters");
-	expect_err(CHALLENGE("{type: static, sha256: abcd}"),
-		   "t.yaml:10: scep_profiles.p1.challenge.sha256: expected 64 hex characters");
-	expect_err(
-	    CHALLENGE("{type: none, sha256: abcd}"),
-	    "t.yaml:10: scep_profiles.p1.challenge: sha256 and secret_file need type static");
-	expect_err(CHALLENGE("{type: static, secret_file: /nonexistent/x}"),
-		   "t.yaml:10: scep_profiles.p1.challenge.secret_file: cannot open "
-		   "'/nonexistent/x': No such file or directory");
-}
-
-static void
-secret_case(const char *content, size_t len, const char *expect_secret)
-{
-	char path[64], yaml[2048], want_msg[256];
-	struct sgw_err err = {{0}};
-	struct cfg *c = NULL;
-	uint8_t want[32];
-
-	tmpfile_with(path, content, len);
-	snprintf(yaml, sizeof(yaml), CHALLENGE("{type: static, secret_file: %s}"), path);
-	if (expect_secret == NULL) {
-		snprintf(want_msg, sizeof(want_msg),
-			 "t.yaml:10: scep_profiles.p1.challenge.secret_file: '%s' is empty or "
-			 "unreadable",
-			 path);
-		expect_err(yaml, want_msg);
-	} else {
-		assert_int_equal(parse(yaml, &c, &err), 0);
-		sha256(expect_secret, strlen(expect_secret), want);
-		assert_int_equal(c->scep_profiles[0].challenge.type, CHALLENGE_STATIC);
-		assert_memory_equal(c->scep_profiles[0].challenge.sha256, want, 32);
-		cfg_free(c);
-	}
-	unlink(path);
-}
-
-static void
-test_secret_file(void **state)
-{
-	(void)state;
-	secret_case("hunter2\n", 8, "hunter2");
-	secret_case("hunter2", 7, "hunter2");
-	secret_case("hunter2\r\n", 9, "hunter2");
-	secret_case("hunter2\n\n", 9, "hunter2\n");
-	secret_case("\n", 1, NULL);
-	secret_case("", 0, NULL);
-}
-
-static void
-test_node_getters(void **state)
-{
-	static const char y[] = "a: 1\nb:\n  - x\n  - {k: v}\nc: {}\n";
-	struct sgw_err err = {{0}};
-	struct cfg_node *root = NULL;
-	const struct cfg_node *b, *m;
-
-	(void)state;
-	assert_int_equal(cfg_node_parse("n.yaml", (const uint8_t *)y, strlen(y), &root, &err), 0);
-	assert_int_equal(cfg_node_type(root), CFG_NODE_MAP);
-	assert_string_equal(cfg_node_file(root), "n.yaml");
-	assert_int_equal(cfg_node_count(root), 3);
-	assert_string_equal(cfg_node_key(root, 0), "a");
-	assert_string_equal(cfg_node_key(root, 2), "c");
-	assert_null(cfg_node_key(root, 3));
-	assert_string_equal(cfg_node_scalar(cfg_node_item(root, 0)), "1");
-	assert_null(cfg_node_scalar(root));
-	b = cfg_node_get(root, "b");
-	assert_int_equal(cfg_node_type(b), CFG_NODE_SEQ);
-	assert_int_equal(cfg_node_line(b), 2);
-	assert_int_equal(cfg_node_count(b), 2);
-	assert_null(cfg_node_key(b, 0));
-	assert_int_equal(cfg_node_line(cfg_node_item(b, 0)), 3);
-	m = cfg_node_item(b, 1);
-	assert_int_equal(cfg_node_line(m), 4);
-	assert_string_equal(cfg_node_scalar(cfg_node_get(m, "k")), "v");
-	assert_null(cfg_node_item(b, 2));
-	assert_null(cfg_node_get(root, "zz"));
-	assert_null(cfg_node_get(b, "k"));
-	assert_int_equal(cfg_node_count(cfg_node_get(root, "c")), 0);
-	assert_int_equal(cfg_node_count(cfg_node_item(root, 0)), 0);
-	cfg_node_free(root);
-	cfg_node_free(NULL);
-}
-
-struct sample {
-	char *s;
-	int i, b, d;
-	size_t z;
-	struct cfg_strlist l;
-	const struct cfg_node *n;
-};
-
-static const struct cfg_field sample_fields[] = {
-    {"s", CFG_STR, offsetof(struct sample, s), 1},
-    {"i", CFG_INT, offsetof(struct sample, i), 0},
-    {"b", CFG_BOOL, offsetof(struct sample, b), 0},
-    {"d", CFG_DURATION, offsetof(struct sample, d), 0},
-    {"z", CFG_SIZE, offsetof(struct sample, z), 0},
-    {"l", CFG_STRLIST, offsetof(struct sample, l), 0},
-    {"n", CFG_NODE, offsetof(struct sample, n), 0},
-    {NULL},
-};
-
-/* Parses "{s: x, <fields>}" (s: only when not given) with sample_fields; returns the result code.
- */
-static int
-sample_parse(const char *fields, struct sample *out, struct sgw_err *err)
-{
-	char y[256];
-	struct cfg_node *root = NULL;
-	int r;
-
-	snprintf(y, sizeof(y), "{%s%s}", strncmp(fields, "s:", 2) == 0 ? "" : "s: x, ", fields);
-	assert_int_equal(cfg_node_parse("s.yaml", (const uint8_t *)y, strlen(y), &root, err), 0);
-	memset(out, 0, sizeof(*out));
-	r = cfg_parse_map(root, "sec", sample_fields, out, err);
-	if (r == 0)
-		cfg_fields_free(sample_fields, out);
-	assert_null(out->s);
-	assert_null(out->l.v);
-	cfg_node_free(root);
-	return r;
-}
-
-static void
-test_suffixes(void **state)
-{
-	struct sgw_err err = {{0}};
-	struct sample s;
-
-	(void)state;
-	assert_int_equal(sample_parse("z: 512, d: 45", &s, &err), 0);
-	assert_int_equal(s.z, 512);
-	assert_int_equal(s.d, 45);
-	assert_int_equal(sample_parse("z: 64k, d: 30s", &s, &err), 0);
-	assert_int_equal(s.z, 65536);
-	assert_int_equal(s.d, 30);
-	assert_int_equal(sample_parse("z: 2M, d: 5m", &s, &err), 0);
-	assert_int_equal(s.z, 2097152);
-	assert_int_equal(s.d, 300);
-	assert_int_equal(sample_parse("d: 2h, i: -7, b: Off", &s, &err), 0);
-	assert_int_equal(s.d, 7200);
-	assert_int_equal(s.i, -7);
-	assert_int_equal(s.b, 0);
-	assert_int_equal(sample_parse("d: 1d, b: TRUE", &s, &err), 0);
-	assert_int_equal(s.d, 86400);
-	assert_int_equal(s.b, 1);
-	assert_true(sample_parse("d: 99999999999d", &s, &err) < 0);
-	assert_string_equal(err.msg, "s.yaml:1: sec.d: expected a duration (e.g. 30, 30s, 5m, 2h, "
-				     "1d), got '99999999999d'");
-	assert_true(sample_parse("z: k", &s, &err) < 0);
-	assert_true(sample_parse("z: -1k", &s, &err) < 0);
-	assert_true(sample_parse("z: 1g", &s, &err) < 0);
-	assert_true(sample_parse("i: 1.5", &s, &err) < 0);
-	assert_true(sample_parse("i: \" 1\"", &s, &err) < 0);
-	/* a failure after a list was allocated frees it (sample_parse checks) */
-	assert_int_equal(sample_parse("l: [a, b], n: {x: 1}", &s, &err), 0);
-	assert_true(sample_parse("l: [a, b], i: x", &s, &err) < 0);
-	assert_true(sample_parse("l: [a, [b]]", &s, &err) < 0);
-	assert_string_equal(err.msg, "s.yaml:1: sec.l[1]: expected a non-empty string");
-	assert_true(sample_parse("s: ''", &s, &err) < 0);
-	assert_string_equal(err.msg, "s.yaml:1: sec.s: empty value");
-	assert_true(sample_parse("i: 1", &s, &err) == 0);
-	assert_true(sample_parse("n: 1", &s, &err) == 0);
-	assert_true(sample_parse("i: 1, q: 2", &s, &err) < 0);
-	assert_string_equal(err.msg, "s.yaml:1: sec.q: unknown key");
+	expect_err(CHALLENGE("{type: \"\"}"),
+		   "t.yaml:10: scep_profiles.p1.challenge.type: expected a validator type");
+	expect_err(CHALLENGE("[static]"),
+		   "t.yaml:10: scep_profiles.p1.challenge: expected a mapping");
 }
 
 static void
@@ -590,28 +415,6 @@ test_caps(void **state)
 	assert_null(cfg_cap_name(SCEP_CAP_MAX));
 	assert_null(cfg_cap_name(SCEP_CAP_AES | SCEP_CAP_DES3));
 	assert_null(cfg_cap_name(0));
-}
-
-static void
-test_limits(void **state)
-{
-	struct sgw_err err = {{0}};
-	struct cfg_node *root = NULL;
-	size_t n = (1u << 20) + 1;
-	uint8_t *big = malloc(n);
-	char deep[200] = "";
-
-	(void)state;
-	assert_non_null(big);
-	memset(big, ' ', n);
-	assert_true(cfg_node_parse("b.yaml", big, n, &root, &err) < 0);
-	assert_string_equal(err.msg, "b.yaml: larger than 1048576 bytes");
-	free(big);
-	memset(deep, '[', 40);
-	assert_true(cfg_node_parse("d.yaml", (const uint8_t *)deep, strlen(deep), &root, &err) < 0);
-	assert_string_equal(err.msg,
-			    "d.yaml:1: [0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0]"
-			    "[0][0][0][0][0][0][0][0][0][0][0][0][0]: nested too deeply");
 }
 
 /* Reads a file under SGW_SOURCE_ROOT into a NUL-terminated buffer. */
@@ -642,7 +445,6 @@ test_example_profile(void **state)
 	struct sgw_err err = {{0}};
 	struct cfg *c = NULL;
 	const struct cfg_scep_profile *p;
-	uint8_t want[32];
 
 	(void)state;
 	tmpfile_with(tmp, "s3cret\n", 7);
@@ -655,8 +457,8 @@ test_example_profile(void **state)
 		fail_msg("%s", err.msg);
 	p = cfg_scep_profile_find(c, "devices");
 	assert_non_null(p);
-	sha256("s3cret", 6, want);
-	assert_memory_equal(p->challenge.sha256, want, 32);
+	/* the secret's hash: tests/unit/gateway/validator/validator_static.c */
+	assert_string_equal(p->challenge.type, "static");
 	assert_int_equal(p->allow_single_des, 0);
 	assert_int_equal(c->n_listen, 2);
 	assert_int_equal(c->listen[1].tls, 1);
@@ -689,20 +491,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_defaults),
-	    cmocka_unit_test(test_full),
-	    cmocka_unit_test(test_errors_syntax),
-	    cmocka_unit_test(test_errors_types),
-	    cmocka_unit_test(test_errors_required),
-	    cmocka_unit_test(test_errors_refs),
-	    cmocka_unit_test(test_errors_challenge),
-	    cmocka_unit_test(test_secret_file),
-	    cmocka_unit_test(test_node_getters),
-	    cmocka_unit_test(test_suffixes),
-	    cmocka_unit_test(test_caps),
-	    cmocka_unit_test(test_limits),
-	    cmocka_unit_test(test_example_profile),
-	    cmocka_unit_test(test_load),
+	    cmocka_unit_test(test_defaults),	     cmocka_unit_test(test_full),
+	    cmocka_unit_test(test_errors_syntax),    cmocka_unit_test(test_errors_types),
+	    cmocka_unit_test(test_errors_required),  cmocka_unit_test(test_errors_refs),
+	    cmocka_unit_test(test_errors_challenge), cmocka_unit_test(test_caps),
+	    cmocka_unit_test(test_example_profile),  cmocka_unit_test(test_load),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,73 +1,20 @@
-/* cfg.h: configuration.  YAML (libyaml) becomes a node tree that remembers
- * file:line (cfg.c); table-driven schemas turn it into the typed structs below
- * (cfg_schema.c).  Unknown keys are errors.  Error text reads
- *   profiles/scepgw.yaml:42: scep_profiles.ios.challenge.type: unknown validator 'x'
+/* cfg.h: the daemon's configuration schema.  Table-driven section parsers
+ * (cfg_schema.c and the files it calls) turn core's node tree (cfg_node.h)
+ * into the typed structs below.  Unknown keys are errors.  Error text reads
+ *   profiles/scepgw.yaml:42: scep_profiles.ios.ra_identity: unknown ra_identity 'x'
  *
  * Ownership: struct cfg owns every string, array and the node tree; cfg_free()
- * releases all of it.  Backends keep a borrowed `const struct cfg_node *` and
- * parse their own keys with cfg_parse_map() in their configure() op. */
+ * releases all of it.  Backends and validators keep a borrowed
+ * `const struct cfg_node *` (cfg_backend.node, cfg_challenge.node) and parse
+ * their own keys with cfg_parse_map() when they are configured. */
 #ifndef SGW_CFG_H
 #define SGW_CFG_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cfg_node.h"
 #include "err.h"
-
-/* ---- node tree (cfg.c) ------------------------------------------------- */
-
-enum cfg_node_type { CFG_NODE_SCALAR, CFG_NODE_MAP, CFG_NODE_SEQ, CFG_NODE_TYPE_MAX };
-
-struct cfg_node; /* opaque */
-
-/* Parse YAML from memory; `file` is only used in messages.  Pure: no I/O. */
-int cfg_node_parse(const char *file, const uint8_t *buf, size_t len, struct cfg_node **ret_root,
-		   struct sgw_err *err);
-void cfg_node_free(struct cfg_node *n);
-
-enum cfg_node_type cfg_node_type(const struct cfg_node *n);
-const char *cfg_node_file(const struct cfg_node *n);
-int cfg_node_line(const struct cfg_node *n);
-const char *cfg_node_scalar(const struct cfg_node *n); /* NULL unless scalar */
-size_t cfg_node_count(const struct cfg_node *n);       /* map pairs or seq items */
-const struct cfg_node *cfg_node_item(const struct cfg_node *n, size_t i); /* seq item / map value */
-const char *cfg_node_key(const struct cfg_node *n, size_t i);		  /* map key */
-const struct cfg_node *cfg_node_get(const struct cfg_node *map, const char *key);
-
-/* Table-driven mapping parser (nginx ngx_command_t, h2o parse_mapping).
- * `path` is the dotted key path of `n` for messages ("backends.local-ca"). */
-enum cfg_field_type {
-	CFG_STR,      /* char * (strdup'd) */
-	CFG_INT,      /* int, decimal */
-	CFG_BOOL,     /* int 0/1: true/false/yes/no/on/off */
-	CFG_SIZE,     /* size_t; accepts suffix k, m (x1024) */
-	CFG_DURATION, /* int seconds; accepts suffix s, m, h, d */
-	CFG_STRLIST,  /* struct cfg_strlist */
-	CFG_NODE,     /* const struct cfg_node * (borrowed, for nested/custom parsing) */
-	CFG_FIELD_TYPE_MAX
-};
-
-struct cfg_strlist {
-	char **v;
-	size_t n;
-};
-
-struct cfg_field {
-	const char *key;
-	enum cfg_field_type type;
-	size_t offset; /* offsetof() into the target struct */
-	int required;
-};
-
-/* Fields are terminated by an entry with key == NULL.  Fails on an unknown
- * key, a missing required key or a type mismatch, with file:line: path.key. */
-int cfg_parse_map(const struct cfg_node *n, const char *path, const struct cfg_field *fields,
-		  void *out, struct sgw_err *err);
-/* Frees what cfg_parse_map allocated in `out` (strings and string lists). */
-void cfg_fields_free(const struct cfg_field *fields, void *out);
-/* Format "file:line: path: " + message into err, returns -code. */
-int cfg_err(struct sgw_err *err, int code, const struct cfg_node *n, const char *path,
-	    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* ---- typed configuration (cfg_schema.c) -------------------------------- */
 
@@ -123,24 +70,13 @@ struct cfg_ra_identity {
 	char *ca_chain;		    /* PEM: issuing CA first, then up to the root */
 };
 
-enum cfg_challenge_type {
-	CHALLENGE_NONE,
-	CHALLENGE_STATIC,
-	CHALLENGE_OTP,
-	CHALLENGE_WEBHOOK,
-	CHALLENGE_INTUNE,
-	CHALLENGE_TYPE_MAX
-};
-
+/* challenge: the validator's mapping.  profile.c hands it to validator_new(),
+ * which looks `type` up in the validator registry (validator.c); the validator
+ * parses the rest of the keys itself. */
 struct cfg_challenge {
-	enum cfg_challenge_type type;
-	uint8_t sha256[32]; /* static: SHA-256 of the challenge */
-	int otp_ttl;	    /* otp: default lifetime of an issued challenge, seconds */
-	int otp_max_active; /* otp: unused, unexpired challenges per profile at most */
-	/* webhook, intune: the whole challenge mapping (borrowed from the tree)
-	 * and its key path; the validator parses its keys in configure() */
-	const struct cfg_node *node;
-	char node_path[256];
+	char *type;		     /* registry key: "none", "static", "otp", "webhook", ... */
+	const struct cfg_node *node; /* the whole mapping (borrowed from the tree) */
+	char *path;		     /* "scep_profiles.<name>.challenge" */
 };
 
 enum csr_key_type { CSR_KEY_RSA = 1u << 0, CSR_KEY_EC = 1u << 1 };
@@ -243,20 +179,22 @@ struct cfg {
 
 /* Parse a whole config from memory or a file.  Cross references
  * (profile -> ra_identity, ra_profile -> backend, default_profile) are
- * checked here; file existence and key modes are checked by their loaders.
- * The one file cfg_parse() reads is a static challenge's secret_file (hashed
- * at load).  cfg_parse_map() frees and NULLs its strings/lists on failure. */
+ * checked here; file existence and key modes are checked by their loaders,
+ * a backend's and a validator's own keys when they are configured (so
+ * cfg_parse() reads no file).  cfg_parse_map() frees and NULLs its
+ * strings/lists on failure. */
 int cfg_parse(const char *file, const uint8_t *buf, size_t len, struct cfg **ret,
 	      struct sgw_err *err);
 int cfg_load(const char *path, struct cfg **ret, struct sgw_err *err);
 void cfg_free(struct cfg *c);
 
+/* Lookups by name (cfg_find.c); NULL when absent. */
 const struct cfg_scep_profile *cfg_scep_profile_find(const struct cfg *c, const char *name);
 const struct cfg_ra_profile *cfg_ra_profile_find(const struct cfg *c, const char *name);
 const struct cfg_ra_identity *cfg_ra_identity_find(const struct cfg *c, const char *name);
 const struct cfg_backend *cfg_backend_find(const struct cfg *c, const char *name);
 
-/* "POSTPKIOperation" -> SCEP_CAP_POSTPKIOPERATION; 0 when unknown. */
+/* "POSTPKIOperation" -> SCEP_CAP_POSTPKIOPERATION; 0 when unknown (cfg_profile.c). */
 unsigned cfg_cap_parse(const char *name);
 const char *cfg_cap_name(unsigned cap_bit);
 
