@@ -8,7 +8,7 @@
 #  - no source file in gateway/ or backends/ over 1,000 lines
 #  - the layer rule (gateway/core/ includes only itself, backends/ only itself
 #    and gateway/core/) and no cycle between .c files, from the objects in
-#    SGW_BUILD_ROOT (layers.py; cycles.allow lists cycles still being removed)
+#    SGW_BUILD_ROOT (layers.py)
 set -uo pipefail
 cd "${SGW_SOURCE_ROOT:?}" || exit 1
 fail=0

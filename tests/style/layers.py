@@ -15,10 +15,7 @@ Run from the source root with SGW_BUILD_ROOT set (meson test sets both).
     gateway (their *.p folders in the build root), mapped back to their
     sources through compile_commands.json.  Every strongly connected
     component of more than one file is a cycle, reported as a chain of files
-    with the symbols of each step.  tests/style/cycles.allow may list
-    components still being removed: one a line, its files sorted and
-    separated by spaces ('#' starts a comment); a component whose files all
-    appear on one line is printed but does not fail.
+    with the symbols of each step.  There is no allow-list: any cycle fails.
 
 The last line printed is a summary: the number of files, the number of
 levels (the longest chain of dependencies) and of cycles.
@@ -194,17 +191,6 @@ def levels(comps, graph):
     return max(depth.values(), default=0)
 
 
-def allow_list(path):
-    sets = []
-    if os.path.isfile(path):
-        with open(path) as f:
-            for line in f:
-                line = line.split("#", 1)[0].split()
-                if line:
-                    sets.append(frozenset(line))
-    return sets
-
-
 def main():
     build = os.environ.get("SGW_BUILD_ROOT")
     if not build:
@@ -218,28 +204,15 @@ def main():
         return 1
     nodes, graph = symbol_graph(objs)
     comps = components(nodes, graph)
-    allowed = allow_list("tests/style/cycles.allow")
-    used, bad, ok = set(), 0, 0
+    bad = 0
     for comp in comps:
         if len(comp) < 2:
             continue
-        hit = [a for a in allowed if set(comp) <= a]
         for line in describe(comp, graph):
-            print(("allowed by cycles.allow: " if hit else "") + line)
-        if hit:
-            used.update(hit)
-            ok += 1
-        else:
-            bad += 1
-    for a in allowed:
-        if a not in used:
-            print("cycles.allow: no cycle left among %s: remove the line" % " ".join(sorted(a)))
+            print(line)
+        bad += 1
     summary = "%d .c files in %d levels, " % (len(nodes), levels(comps, graph))
-    if bad:
-        summary += "%d cycle%s" % (bad, "" if bad == 1 else "s")
-        summary += " (and %d in cycles.allow)" % ok if ok else ""
-    else:
-        summary += "no cycle but the %d in cycles.allow" % ok if ok else "no cycle"
+    summary += "%d cycle%s" % (bad, "" if bad == 1 else "s") if bad else "no cycle"
     if problems:
         summary += ", %d upward include%s" % (len(problems), "" if len(problems) == 1 else "s")
     print(summary)
