@@ -1,5 +1,5 @@
 /* backend.c: the backend registry and the instance wrapper around
- * struct backend_ops (style.md 1; unbound module_func_block). */
+ * struct backend_ops (docs/conventions.md 1; unbound module_func_block). */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,4 +1,4 @@
-/* backend.h: the CA backend contract (style.md 1-2; unbound module_func_block).
+/* backend.h: the CA backend contract (docs/conventions.md 1-2; unbound module_func_block).
  *
  * A backend turns a CSR into a certificate.  It never sees SCEP and never
  * touches the store: gateway/txn.c owns the transaction and persists every

@@ -2,7 +2,7 @@
  * backend_ops vtable.  The requests are in ejbca_req.c, the REST calls
  * themselves in ejbca_flow.c, usernames in ejbca_user.c, certificate
  * decoding in ejbca_cert.c, the JSON in ejbca_json.c.  Facts about the API:
- * shared/protocols.md section 1.
+ * docs/protocol-notes.md section 1.
  *
  *   backends:
  *     ejbca:

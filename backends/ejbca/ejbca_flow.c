@@ -1,4 +1,4 @@
-/* ejbca_flow.c: the EJBCA REST calls (shared/protocols.md 1.2-1.5).
+/* ejbca_flow.c: the EJBCA REST calls (docs/protocol-notes.md 1.2-1.5).
  *
  * One `struct ejbca_op` per backend operation.  An operation may need up to
  * three requests: the CA list (to learn the CA's DN as EJBCA spells it), the

@@ -1,5 +1,5 @@
-/* ejbca_json.h: the EJBCA REST JSON (shared/protocols.md 1.2-1.4), built and
- * parsed with jansson.  Pure: no I/O, no logging, no globals (style.md 10);
+/* ejbca_json.h: the EJBCA REST JSON (docs/protocol-notes.md 1.2-1.4), built and
+ * parsed with jansson.  Pure: no I/O, no logging, no globals (docs/conventions.md 10);
  * fuzzed by tests/fuzz/fuzz_ejbca_json.c.  Field names are snake_case; byte
  * arrays are standard base64 with padding. */
 #ifndef SGW_EJBCA_JSON_H

@@ -1,4 +1,4 @@
-/* admin.h: the admin API listener (design.md 5): JSON over HTTPS on its own
+/* admin.h: the admin API listener (docs/architecture.md, admin API): JSON over HTTPS on its own
  * socket, authenticated by client certificate (mTLS) and/or bearer tokens
  * stored hashed; the NDES-compatible /certsrv/mscep_admin/ page; /metrics. */
 #ifndef SGW_ADMIN_H

@@ -1,4 +1,4 @@
-/* admin_api.c: the JSON routes under /api/v1/ (design.md 5): transactions
+/* admin_api.c: the JSON routes under /api/v1/ (docs/architecture.md, admin API): transactions
  * (list, show, approve, reject), one-time challenges, certificates (search,
  * revoke through the backend). */
 #include <stdio.h>

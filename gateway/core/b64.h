@@ -1,7 +1,7 @@
 /* b64.h: the one base64 (RFC 4648 4) and base64url (RFC 4648 5) encoder and
  * decoder of scepgw, and its one hex decoder.  Pure: no I/O, no logging, no
- * globals (style.md 10); fuzzed by tests/fuzz/fuzz_b64.c.  Size caps are the caller's: each caller
- * knows what it is decoding (a query, a JWS member, an EJBCA JSON field). */
+ * globals (docs/conventions.md 10); fuzzed by tests/fuzz/fuzz_b64.c.  Size caps are the caller's:
+ * each caller knows what it is decoding (a query, a JWS member, an EJBCA JSON field). */
 #ifndef SGW_B64_H
 #define SGW_B64_H
 

@@ -1,4 +1,4 @@
-/* http_client.h: outbound HTTP(S) for backends and validators (design.md 1).
+/* http_client.h: outbound HTTP(S) for backends and validators (docs/architecture.md).
  *
  * One libcurl multi handle driven by the libevent base (CURLMOPT_SOCKETFUNCTION
  * and CURLMOPT_TIMERFUNCTION, curl's docs/examples/multi-event.c): a request

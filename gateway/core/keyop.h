@@ -1,6 +1,10 @@
-/* keyop.h: the only holder of private keys (style.md 12; relayd ca.c).
+/* keyop.h: the holder of the private keys the gateway signs and decrypts with
+ * (RA signer and decrypter, local CA, ACME account; docs/conventions.md 12).
  * Everything else names keys by id and asks keyop to use them.  Keys are
- * immutable after loading, so operations may run on any worker thread. */
+ * immutable after loading, so operations may run on any worker thread.  Two
+ * keys are not here: a TLS listener's key goes to OpenSSL's SSL_CTX by path
+ * (gateway/http/http_tls.c) and the EJBCA client key to libcurl by path
+ * (backends/ejbca/ejbca.c), each after secret_file_check(). */
 #ifndef SGW_KEYOP_H
 #define SGW_KEYOP_H
 

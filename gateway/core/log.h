@@ -9,7 +9,7 @@
 
 enum log_level { LOG_LVL_ERR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG, LOG_LVL_MAX };
 
-extern int log_verbosity; /* one of the only mutable globals (style.md 17) */
+extern int log_verbosity; /* one of the only mutable globals (docs/conventions.md 17) */
 
 void log_init(int level, const char *ident);
 int log_level_parse(const char *name); /* -1 when unknown */

@@ -14,7 +14,7 @@
 #define SCEP_ENVELOPE_MAX_LEN (1024 * 1024)
 
 /* OpenSSL 3.0 has no CMS getter for the content-encryption algorithm, so
- * read it through the public PKCS7 structures (protocols.md 4.11).  This
+ * read it through the public PKCS7 structures (docs/protocol-notes.md 3.1).  This
  * parses issuerAndSerialNumber recipients only, which is what SCEP uses. */
 int
 scep_envelope_cipher(const uint8_t *der, size_t len, int *ret_nid)

@@ -1,4 +1,4 @@
-/* scep_fail.c: the one table from outcomes to the wire (style.md 2.6). */
+/* scep_fail.c: the one table from outcomes to the wire (docs/conventions.md 6). */
 #include <stddef.h>
 
 #include "scep_fail.h"

@@ -1,5 +1,5 @@
 /* intune_json.h: the JSON answers of Entra ID and the Intune SCEP service
- * (protocols.md section 2.2).  Pure: no I/O, no logging, no globals. */
+ * (docs/protocol-notes.md 2.2).  Pure: no I/O, no logging, no globals. */
 #ifndef SGW_INTUNE_JSON_H
 #define SGW_INTUNE_JSON_H
 

@@ -1,5 +1,5 @@
 /* validator_intune.c: Microsoft Intune SCEP challenge validation
- * (protocols.md section 2): validateRequest decides; after the backend
+ * (docs/protocol-notes.md section 2): validateRequest decides; after the backend
  * answered an allowed request, successNotification (thumbprint, serial,
  * expiry, issuer) or failureNotification, exactly once per transaction.
  * Whether the device's reply waits for the notification is notify_wait. */

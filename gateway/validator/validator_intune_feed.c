@@ -1,4 +1,4 @@
-/* validator_intune_feed.c: Intune's revocation feed (protocols.md 2.2 item
+/* validator_intune_feed.c: Intune's revocation feed (docs/protocol-notes.md 2.2 item
  * 4, IntuneRevocationClient): every revocation_interval, download up to
  * revocation_max requests from PkiConnectorFEService, revoke each through the
  * profile's backend (and mark it in the store), then upload the results. */

@@ -1,4 +1,4 @@
-/* validator_intune_http.c: the Intune client (protocols.md section 2.2):
+/* validator_intune_http.c: the Intune client (docs/protocol-notes.md 2.2):
  * client-credentials tokens per scope, cached until expiry minus a margin and
  * refreshed once on a 401; service discovery through Graph, cached and
  * cleared on failure; POST {service}/ScepActions/<action>.  Also the UUIDs of

@@ -111,7 +111,7 @@ check "scepclient enrolls through the EJBCA profile" scepclient_run "$D" ejbca-s
 check "the certificate verifies against the fake CA's chain" openssl verify -CAfile "$FK/ca-chain.pem" "$D/cert.pem"
 check "the issuer is the fake EJBCA CA" issuer_is_fake "$D/cert.pem"
 
-# The wire shape of that pkcs10enroll (shared/protocols.md 1.2).
+# The wire shape of that pkcs10enroll (docs/protocol-notes.md 1.2).
 enroll_shape() {
 	local line
 	line=$(requests_to certificate/pkcs10enroll | grep -F '"username": "scep-ejbca-scepclient"' | tail -n 1)

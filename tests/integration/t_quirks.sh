@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# t_quirks: the per-profile client-quirk switches (shared/clients.md):
+# t_quirks: the per-profile client-quirk switches (docs/protocol-notes.md 4):
 # GetCACert with or without the root, the single-certificate GetCACert mode,
 # CertRep with or without the CA certificate, message= on every operation.
 # shellcheck disable=SC2317  # the check functions run through check()

@@ -1,6 +1,6 @@
 /* tests for backends/ejbca/ejbca_json.c: the request bodies EJBCA expects
  * (snake_case, PEM CSR with escaped newlines) and every reply shape of
- * shared/protocols.md 1.2-1.4, including the early versions. */
+ * docs/protocol-notes.md 1.2-1.4, including the early versions. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /* tests for gateway/intune_json.c: the Entra ID token answer, Graph service
- * discovery, the ScepActions result and the revocation feed (protocols.md 2.2). */
+ * discovery, the ScepActions result and the revocation feed (docs/protocol-notes.md 2.2). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
