@@ -4,7 +4,7 @@
  * (revoke_cli.c) runs in tests/integration/t_getcert.sh, the admin API's
  * revocation in t_approval.sh, the Intune feed's in t_intune.sh. */
 #include "revoke.h"
-#include "engine_fixture.h"
+#include "gateway/txn/engine_fixture.h"
 
 static void
 test_reasons(void **state)
