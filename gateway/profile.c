@@ -366,6 +366,17 @@ profiles_find(struct profile_set *ps, const char *name)
 	return NULL;
 }
 
+struct backend *
+profiles_backend_of(const void *ps, const char *issuer)
+{
+	const struct profile_set *set = ps;
+
+	for (size_t i = 0; set != NULL && i < set->n; i++)
+		if (strcmp(set->v[i].issuer, issuer) == 0)
+			return set->v[i].backend;
+	return NULL;
+}
+
 void
 profiles_free(struct profile_set *ps)
 {

@@ -60,6 +60,10 @@ int profiles_build(const struct cfg *c, struct keyop *keys, struct profile_set *
 int profiles_start(struct profile_set *ps, const struct backend_env *env, struct store *store,
 		   struct sgw_err *err);
 struct profile *profiles_find(struct profile_set *ps, const char *name);
+/* The backend of the first profile whose CA is `issuer` (the certificate's
+ * issuer as stored), or NULL; ps is a const struct profile_set * (the shape
+ * of revoke_op's backend_of). */
+struct backend *profiles_backend_of(const void *ps, const char *issuer);
 void profiles_free(struct profile_set *ps);
 
 /* helpers shared with txn.c */

@@ -85,7 +85,8 @@ revoke_run(struct revoke_run *v, const char *file, struct sgw_err *err)
 	env = (struct backend_env){
 	    .base = v->base, .workers = v->workers, .keys = v->keys, .http = v->http};
 	v->op.store = v->store;
-	v->op.profiles = v->ps;
+	v->op.backend_of = profiles_backend_of;
+	v->op.backend_of_ctx = v->ps;
 	v->op.start = &env;
 	v->op.cb = revoked_cb;
 	v->op.arg = v;

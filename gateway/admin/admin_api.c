@@ -439,7 +439,8 @@ cert_revoke(struct admin *a, struct evhttp_request *req, const struct admin_prin
 	}
 	*j = (struct admin_revoke_job){.a = a, .req = req, .p = *p, .next = a->revokes};
 	j->op = (struct revoke_op){.store = a->gw->store,
-				   .profiles = a->gw->profiles,
+				   .backend_of = profiles_backend_of,
+				   .backend_of_ctx = a->gw->profiles,
 				   .reason = reason,
 				   .refuse_revoked = 1,
 				   .cb = revoke_done,

@@ -11,7 +11,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include "profile.h"
 #include "revoke.h"
 
 static const char *const reasons[] = {
@@ -85,15 +84,6 @@ revoke_serial_normalize(const char *in, char *out, size_t size)
 
 /* ---- revoke_start ------------------------------------------------------- */
 
-static struct backend *
-backend_of(const struct profile_set *ps, const char *issuer)
-{
-	for (size_t i = 0; ps != NULL && i < ps->n; i++)
-		if (strcmp(ps->v[i].issuer, issuer) == 0)
-			return ps->v[i].backend;
-	return NULL;
-}
-
 static void
 backend_done(void *arg, int rc, const char *reason)
 {
@@ -126,7 +116,9 @@ find(struct revoke_op *op, struct sgw_err *err)
 	store_cert_clear(&c);
 	if (op->refuse_revoked && revoked)
 		return sgw_err_set(err, SGW_EEXIST, "%s was already revoked", op->serial);
-	if (op->backend == NULL && (op->backend = backend_of(op->profiles, op->issuer)) == NULL)
+	if (op->backend == NULL && op->backend_of != NULL)
+		op->backend = op->backend_of(op->backend_of_ctx, op->issuer);
+	if (op->backend == NULL)
 		return sgw_err_set(err, SGW_EINVAL, "no backend issues under %s", op->issuer);
 	return 0;
 }

@@ -13,8 +13,6 @@
 #include "err.h"
 #include "store.h"
 
-struct profile_set;
-
 /* "keyCompromise" (any case) or a decimal code -> the code; -1 if unknown,
  * unused (7) or removeFromCRL (8, delta CRLs only). */
 int revoke_reason_parse(const char *name);
@@ -34,15 +32,17 @@ typedef void (*revoke_cb)(void *arg, struct revoke_op *op);
 struct revoke_op {
 	/* set by the caller */
 	struct store *store;
-	const struct profile_set *profiles; /* the backend: the profile's that issues under
-					       the certificate's issuer ... */
-	struct backend *backend;	    /* ... unless set here (the Intune feed's); then
-					       the one asked */
-	const struct backend_env *start;    /* set: start that backend first (a process
-					       whose backends do not run: the CLI) */
-	char serial[80];		    /* the store's form (revoke_serial_normalize) */
-	int reason;			    /* CRLReason code */
-	int refuse_revoked;		    /* the store marks it revoked: -SGW_EEXIST at once */
+	/* the backend to ask: this one when set (the Intune feed's), else the
+	 * one backend_of(backend_of_ctx, issuer) names for the certificate's
+	 * issuer (the admin API and the CLI pass profiles_backend_of()) */
+	struct backend *backend;
+	struct backend *(*backend_of)(const void *ctx, const char *issuer);
+	const void *backend_of_ctx;
+	const struct backend_env *start; /* set: start that backend first (a process
+					    whose backends do not run: the CLI) */
+	char serial[80];		 /* the store's form (revoke_serial_normalize) */
+	int reason;			 /* CRLReason code */
+	int refuse_revoked;		 /* the store marks it revoked: -SGW_EEXIST at once */
 	revoke_cb cb;
 	void *arg;
 	/* set by revoke_start(), for the callback */
@@ -59,7 +59,7 @@ struct revoke_op {
  * -SGW_ENOTFOUND  no certificate with this serial in the store;
  * -SGW_EIO        the store failed, or holds the serial under two issuers;
  * -SGW_EEXIST     the store marks it revoked already (refuse_revoked);
- * -SGW_EINVAL     no profile's backend issues under its issuer;
+ * -SGW_EINVAL     no backend issues under its issuer;
  * -SGW_EBACKEND   the backend did not start, or cannot revoke. */
 int revoke_start(struct revoke_op *op, struct sgw_err *err);
 

@@ -1,4 +1,4 @@
-/* tests for gateway/txn/revoke.c: CRLReason names, serial normalization and
+/* tests for gateway/revoke/revoke.c: CRLReason names, serial normalization and
  * revoke_start() against the store and a fake backend (engine_fixture.h:
  * the certificates are issued through the engine).  The subcommand
  * (revoke_cli.c) runs in tests/integration/t_getcert.sh, the admin API's
@@ -96,7 +96,8 @@ admin_style(void)
 	struct rv v = {{0}};
 
 	v.op.store = fx->store;
-	v.op.profiles = fx->ps;
+	v.op.backend_of = profiles_backend_of;
+	v.op.backend_of_ctx = fx->ps;
 	v.op.refuse_revoked = 1;
 	return v;
 }
@@ -179,7 +180,8 @@ test_revoke_refused(void **state)
 	assert_int_equal(stored_reason(serial), -1);
 	/* no profile's backend issues under its issuer */
 	v = admin_style();
-	v.op.profiles = NULL;
+	v.op.backend_of = profiles_backend_of;
+	v.op.backend_of_ctx = NULL;
 	assert_int_equal(rv_run(&v, serial, 0), -SGW_EINVAL);
 	/* a backend that is not running (the configured one, never started) */
 	v = admin_style();
