@@ -70,28 +70,21 @@ def include_problems(build):
 
 
 def objects(build):
-    """{object path: source path relative to the source root}"""
+    """{object path: source path relative to the source root}, for the objects
+    of the libraries that compile_commands.json names (an object left behind
+    by a file that moved is not among them)."""
     src = os.getcwd()
     with open(os.path.join(build, "compile_commands.json")) as f:
         cmds = json.load(f)
-    by_out = {}
+    objs = {}
     for e in cmds:
         o = os.path.abspath(os.path.join(e["directory"], e["output"]))
-        by_out[o] = os.path.relpath(os.path.normpath(os.path.join(e["directory"], e["file"])),
-                                    src)
-    objs = {}
-    for root, dirs, files in os.walk(build):
-        dirs.sort()
-        if os.path.basename(root) not in LIBS:
+        if os.path.basename(os.path.dirname(o)) not in LIBS:
             continue
-        for name in sorted(files):
-            if not name.endswith(".o"):
-                continue
-            o = os.path.abspath(os.path.join(root, name))
-            if o not in by_out:
-                raise SystemExit("layers: %s is in no compile command: reconfigure" % o)
-            objs[o] = by_out[o]
-    return objs
+        if not os.path.isfile(o):
+            raise SystemExit("layers: %s is not built: build first" % o)
+        objs[o] = os.path.relpath(os.path.normpath(os.path.join(e["directory"], e["file"])), src)
+    return dict(sorted(objs.items()))
 
 
 def symbol_graph(objs):
