@@ -22,6 +22,25 @@ load(const uint8_t *buf, size_t len)
 	return o;
 }
 
+/* An object whose "value" member is an array (Graph and Intune lists):
+ * *ret_obj owns it, *ret_value borrows the array.  -SGW_EPARSE otherwise. */
+static int
+load_value_array(const uint8_t *buf, size_t len, json_t **ret_obj, json_t **ret_value)
+{
+	json_t *o = load(buf, len), *v;
+
+	if (o == NULL)
+		return -SGW_EPARSE;
+	v = json_object_get(o, "value");
+	if (!json_is_array(v)) {
+		json_decref(o);
+		return -SGW_EPARSE;
+	}
+	*ret_obj = o;
+	*ret_value = v;
+	return 0;
+}
+
 int
 intune_json_token(const uint8_t *buf, size_t len, char *tok, size_t size, long *ret_expires_in)
 {
@@ -53,15 +72,12 @@ out:
 int
 intune_json_discovery(const uint8_t *buf, size_t len, const char *provider, char *uri, size_t size)
 {
-	json_t *o = load(buf, len), *v, *it;
+	json_t *o, *v, *it;
 	size_t i, n;
-	int r = -SGW_EPARSE;
+	int r;
 
-	if (o == NULL)
+	if ((r = load_value_array(buf, len, &o, &v)) < 0)
 		return r;
-	v = json_object_get(o, "value");
-	if (!json_is_array(v))
-		goto out;
 	r = -SGW_ENOTFOUND;
 	json_array_foreach(v, i, it)
 	{
@@ -82,7 +98,6 @@ intune_json_discovery(const uint8_t *buf, size_t len, const char *provider, char
 		r = 0;
 		break;
 	}
-out:
 	json_decref(o);
 	return r;
 }
@@ -128,15 +143,13 @@ int
 intune_json_revocations(const uint8_t *buf, size_t len, struct intune_revocation *out, size_t max,
 			size_t *ret_n)
 {
-	json_t *o = load(buf, len), *v, *it;
+	json_t *o, *v, *it;
 	size_t i, n = 0;
-	int r = -SGW_EPARSE;
+	int r;
 
-	if (o == NULL)
+	if ((r = load_value_array(buf, len, &o, &v)) < 0)
 		return r;
-	v = json_object_get(o, "value");
-	if (!json_is_array(v))
-		goto out;
+	r = -SGW_EPARSE;
 	json_array_foreach(v, i, it)
 	{
 		if (n == max)
