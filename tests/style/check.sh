@@ -9,6 +9,8 @@
 #  - the layer rule (gateway/core/ includes only itself, backends/ only itself
 #    and gateway/core/) and no cycle between .c files, from the objects in
 #    SGW_BUILD_ROOT (layers.py)
+#  - docs/architecture.md names every source file of gateway/ and backends/,
+#    and every source file it names exists (docmap.py)
 set -uo pipefail
 cd "${SGW_SOURCE_ROOT:?}" || exit 1
 fail=0
@@ -34,6 +36,12 @@ for f in gateway/*.c gateway/*/*.c backends/*.c backends/*/*.c; do
 		fail=1
 	fi
 done
+
+# docs/architecture.md names every source file, and only files that exist
+if ! docmap=$(python3 tests/style/docmap.py 2>&1); then
+	printf '%s\n' "$docmap" | sed '$d'
+	fail=1
+fi
 
 # layers.py prints its summary (files, levels, cycles) last: it ends this output
 if ! layers=$(python3 tests/style/layers.py 2>&1); then
