@@ -1,6 +1,7 @@
 /* fuzz_scep_msg.c: scep_msg_decode (gateway/scep_msg.c) on arbitrary bytes.
  * Seeds in corpus/scep_msg: micromdm scepclient captures and messages built by
- * tests/unit/gateway/scep_codec.c (SGW_WRITE_SEEDS). */
+ * the SCEP codec's unit tests (tests/unit/gateway/scep/scep_fixture.c,
+ * SGW_WRITE_SEEDS). */
 #include <stddef.h>
 #include <stdint.h>
 

@@ -1,4 +1,4 @@
-/* tests for gateway/b64.c: RFC 4648 10 vectors in both alphabets, the strict
+/* tests for gateway/core/b64.c: RFC 4648 10 vectors in both alphabets, the strict
  * refusals and what the lenient mode lets through. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* tests for gateway/http_client.c: an in-process evhttp server (plain and
+/* tests for gateway/core/http_client.c: an in-process evhttp server (plain and
  * mutual TLS) on 127.0.0.1 shares the event base with the client, so a test
  * that blocks the loop would deadlock and fail by the watchdog. */
 #include <arpa/inet.h>

@@ -1,4 +1,4 @@
-/* tests for gateway/keyop.c: owner/mode checks, loading, matching, use. */
+/* tests for gateway/core/keyop.c: owner/mode checks, loading, matching, use. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

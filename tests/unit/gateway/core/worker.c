@@ -1,4 +1,4 @@
-/* tests for gateway/worker.c: jobs run off the loop thread, done callbacks
+/* tests for gateway/core/worker.c: jobs run off the loop thread, done callbacks
  * run on it, every job completes exactly once. */
 #include <pthread.h>
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* tests for gateway/csr.c, gateway/csr_fast.c and gateway/csr_policy.c:
+/* tests for gateway/csr/csr.c, csr_fast.c and csr_policy.c:
  * CSRs are built here with the OpenSSL API. */
 #include <setjmp.h>
 #include <stdarg.h>

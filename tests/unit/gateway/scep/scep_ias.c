@@ -1,4 +1,4 @@
-/* tests for gateway/scep_ias.c: IssuerAndSerialNumber and IssuerAndSubject */
+/* tests for gateway/scep/scep_ias.c: IssuerAndSerialNumber and IssuerAndSubject */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* tests for gateway/scep_query.c */
+/* tests for gateway/scep/scep_query.c */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /* challenge_fixture.h: a minimal configuration whose one profile's challenge
- * a test replaces (line 10 of t.yaml, as in tests/unit/gateway/config/cfg.c),
+ * a test replaces (line 10 of t.yaml, as in tests/unit/gateway/config/cfg_schema.c),
  * and the validator configured from it. */
 #ifndef SGW_TEST_CHALLENGE_FIXTURE_H
 #define SGW_TEST_CHALLENGE_FIXTURE_H

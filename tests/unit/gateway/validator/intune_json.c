@@ -1,4 +1,4 @@
-/* tests for gateway/intune_json.c: the Entra ID token answer, Graph service
+/* tests for gateway/validator/intune_json.c: the Entra ID token answer, Graph service
  * discovery, the ScepActions result and the revocation feed (docs/protocol-notes.md 2.2). */
 #include <setjmp.h>
 #include <stdarg.h>

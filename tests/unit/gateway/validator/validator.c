@@ -33,7 +33,7 @@ expect_err(const char *yaml, const char *msg)
 	cfg_free(c);
 }
 
-/* Moved from tests/unit/gateway/config/cfg.c: these came from cfg_parse()
+/* Moved from tests/unit/gateway/config/cfg_schema.c: these came from cfg_parse()
  * before each validator parsed its own keys. */
 static void
 test_errors_challenge(void **state)

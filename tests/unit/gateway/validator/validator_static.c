@@ -37,7 +37,7 @@ configure(const char *yaml, struct static_priv *p, struct sgw_err *err)
 	return r;
 }
 
-/* Moved from tests/unit/gateway/config/cfg.c (test_full): mixed-case hex. */
+/* Moved from tests/unit/gateway/config/cfg_schema.c (test_full): mixed-case hex. */
 static void
 test_sha256_hex(void **state)
 {
@@ -58,7 +58,7 @@ test_sha256_hex(void **state)
 	assert_memory_equal(p.sha256, want, 32);
 }
 
-/* Moved from tests/unit/gateway/config/cfg.c. */
+/* Moved from tests/unit/gateway/config/cfg_schema.c. */
 static void
 secret_case(const char *content, size_t len, const char *expect_secret)
 {
@@ -161,7 +161,7 @@ read_source(const char *rel)
 	return buf;
 }
 
-/* Moved from tests/unit/gateway/config/cfg.c (test_example_profile): the
+/* Moved from tests/unit/gateway/config/cfg_schema.c (test_example_profile): the
  * example's static challenge, its secret_file pointed at a temp file. */
 static void
 test_example_profile(void **state)

@@ -1,6 +1,8 @@
-/* tests for gateway/config: cfg_schema.c and the sections it calls, through
- * cfg_parse().  The node tree and cfg_parse_map: tests/unit/gateway/core/cfg.c;
- * a challenge's own keys are its validator's: tests/unit/gateway/validator/. */
+/* tests for gateway/config/cfg_schema.c, through cfg_parse(): the schema and
+ * the sections it calls (cfg_profile.c, cfg_admin.c, with cfg_find.c and
+ * cfg_util.c below them).  The node tree: tests/unit/gateway/core/cfg_yaml.c;
+ * cfg_parse_map: tests/unit/gateway/core/cfg.c; a challenge's own keys are its
+ * validator's: tests/unit/gateway/validator/. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
