@@ -1,5 +1,5 @@
 /* fuzz_envelope.c: scep_envelope_cipher and scep_envelope_decrypt
- * (gateway/scep_envelope.c) on arbitrary bytes.  The decryption key is an
+ * (gateway/scep/scep_envelope.c) on arbitrary bytes.  The decryption key is an
  * RSA key made once; inputs are not encrypted to it, so this exercises the
  * parsing and recipient matching, not the plaintext handling. */
 #include <stdint.h>

@@ -1,5 +1,5 @@
 /* fuzz_intune_json.c: the Entra ID / Graph / Intune answer parsers
- * (gateway/intune_json.c).  Every input goes through all three. */
+ * (gateway/validator/intune_json.c).  Every input goes through all three. */
 #include <stdint.h>
 #include <stdlib.h>
 

@@ -1,4 +1,4 @@
-/* fuzz_scep_msg.c: scep_msg_decode (gateway/scep_msg.c) on arbitrary bytes.
+/* fuzz_scep_msg.c: scep_msg_decode (gateway/scep/scep_msg.c) on arbitrary bytes.
  * Seeds in corpus/scep_msg: micromdm scepclient captures and messages built by
  * the SCEP codec's unit tests (tests/unit/gateway/scep/scep_fixture.c,
  * SGW_WRITE_SEEDS). */
