@@ -88,7 +88,11 @@ static void
 revoked(struct vi_feed *f, size_t i, int rc, const char *reason)
 {
 	f->ok[i] = rc == 0 || rc == -SGW_EEXIST;
-	snprintf(f->err[i], sizeof(f->err[i]), "%s", f->ok[i] ? "" : reason ? reason : "failed");
+	/* the feed's error text is capped; the reason may be longer */
+	snprintf(f->err[i], sizeof(f->err[i]), "%.*s", (int)sizeof(f->err[i]) - 1,
+		 f->ok[i] ? ""
+		 : reason ? reason
+			  : "failed");
 	log_info("intune revocation feed: serial %s: %s", f->req[i].serial,
 		 f->ok[i] ? "revoked" : f->err[i]);
 	if (--f->pending > 0)
