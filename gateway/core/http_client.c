@@ -24,7 +24,6 @@
 
 #include <curl/curl.h>
 
-#include "config.h"
 #include "http_client.h"
 #include "log.h"
 
@@ -489,7 +488,7 @@ call_setup(struct http_call *c, const struct http_request *req)
 	bad |= curl_easy_setopt(e, CURLOPT_PRIVATE, c) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, "scepgw/" SGW_VERSION) != CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, SGW_USER_AGENT) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, c) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb) != CURLE_OK;

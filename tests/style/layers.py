@@ -4,8 +4,8 @@
 Run from the source root with SGW_BUILD_ROOT set (meson test sets both).
 
  a. Layer rule on quoted includes.  A file in gateway/core/ may include only
-    headers in gateway/core/ (and the build's generated config.h); a file in
-    backends/ only headers in backends/ or gateway/core/.  An include is
+    headers in gateway/core/ (not even the build's generated config.h); a
+    file in backends/ only headers in backends/ or gateway/core/.  An include is
     resolved as the compiler does: against the including file's folder, then
     the allowed folders; it fails when the first file found is outside them or
     nothing is found.  gateway/ctl/ (scepgwctl, a separate CLI) is not checked.
@@ -60,12 +60,9 @@ def include_problems(build):
                         if os.path.isfile(p):
                             found = p
                             break
-                    if found is None and hdr == "config.h" and \
-                            os.path.isfile(os.path.join(build, "config.h")):
-                        continue
                     if found is None or not inside(found, allowed):
                         out.append("%s includes %s: a %s file may include only headers in %s"
-                                   " (and the build's config.h)" % (path, hdr, layer, words))
+                                   % (path, hdr, layer, words))
     return out
 
 
