@@ -1,8 +1,9 @@
 /* engine_fixture.h: what the transaction engine's tests share (txn_pkiop.c,
  * txn_admin.c, revoke.c here): the engine running in the test process as
  * in the daemon (config, profiles, store with group commit, workers,
- * txn_admin, the SCEP HTTP listener on a loopback port) with a fake backend
- * and a fake validator in place of the configured ones, and a device that
+ * txn_admin, the SCEP HTTP listener on a loopback port) with a fake backend,
+ * a fake validator in place of the configured ones and a clock the tests
+ * move (gw.now, reset to the real time before each test), and a device that
  * sends real pkiMessages and checks the CertReps with the project's
  * independent client (tests/tools/scepreq_msg.c).
  *
@@ -110,9 +111,16 @@ struct fx {
 	struct fake_validator fv;
 	struct backend *fake_b, *orig_b[4];
 	struct validator *fake_v, *orig_v[4];
+	int64_t clock; /* what the engine reads as the time: fake_clock() */
 };
 
 static struct fx *fx; /* the fakes' ops reach the fixture here */
+
+static int64_t
+fake_clock(void)
+{
+	return fx->clock;
+}
 
 static X509 *make_cert(EVP_PKEY *key, const X509_NAME *subject, EVP_PKEY *signer, X509 *issuer,
 		       const char *ku);
@@ -459,6 +467,7 @@ setup(void **state)
 	assert_int_equal(profiles_build(fx->cfg, fx->keys, &fx->ps, &err), 0);
 	assert_non_null(fx->base = event_base_new());
 	assert_non_null(fx->workers = worker_pool_new(fx->base, 2));
+	fx->clock = (int64_t)time(NULL);
 	assert_int_equal(store_open(&fx->cfg->store, &fx->store, &err), 0);
 	assert_int_equal(store_attach_loop(fx->store, fx->base, &err), 0);
 	fx->gw = (struct gw){.cfg = fx->cfg,
@@ -468,6 +477,7 @@ setup(void **state)
 			     .store = fx->store,
 			     .profiles = fx->ps,
 			     .metrics = metrics_new(),
+			     .now = fake_clock,
 			     .max_inflight = 64};
 	swap_in_fakes();
 	assert_non_null(fx->ta = txn_admin_new(&fx->gw));
@@ -511,11 +521,13 @@ teardown(void **state)
 	return 0;
 }
 
-/* Before each test: the fakes answer at once, issue, revoke and allow. */
+/* Before each test: the fakes answer at once, issue, revoke and allow; the
+ * clock shows the real time. */
 static int
 reset(void **state)
 {
 	(void)state;
+	fx->clock = (int64_t)time(NULL);
 	assert_int_equal(fx->fb.nq, 0);
 	fx->fb.hold = 0;
 	fx->fb.submit_st = BACKEND_ISSUED;
