@@ -71,6 +71,7 @@ struct fake_call {
 struct fake_backend {
 	int hold; /* 1: calls wait for fake_answer(); 0: answered at once (later on the loop) */
 	enum backend_status submit_st, poll_st;
+	int submit_rc; /* submit()'s answer: 0 (queued), or -SGW_E* (refused, nothing queued) */
 	int revoke_rc; /* revoke()'s answer: 0, -SGW_EEXIST (revoked before), -SGW_E* */
 	int submits, polls, revokes;
 	char revoked_serial[80];
@@ -226,6 +227,8 @@ fake_submit(void *priv, const struct backend_request *req, backend_cb cb, void *
 
 	(void)priv;
 	fx->fb.submits++;
+	if (fx->fb.submit_rc < 0)
+		return fx->fb.submit_rc;
 	c.csr = d2i_X509_REQ(NULL, &p, (long)req->csr_len);
 	assert_non_null(c.csr);
 	return fake_queue(&c);
@@ -389,6 +392,8 @@ write_config(const char *path)
 		"  auto: { ra_identity: t, ra_profile: auto, challenge: { type: none },"
 		" getcert: true, getcrl: true }\n"
 		"  manual: { ra_identity: t, ra_profile: manual, challenge: { type: none } }\n"
+		"  renew: { ra_identity: t, ra_profile: auto, challenge: { type: none },"
+		" renewal: { enabled: true, window_percent: 10, allow_key_reuse: true } }\n"
 		"ra_profiles:\n"
 		"  auto: { backend: ca, template: default, approval: auto }\n"
 		"  manual: { backend: ca, template: default, approval: manual, pending_ttl: 1h }\n"
@@ -533,6 +538,7 @@ reset(void **state)
 	fx->fb.submit_st = BACKEND_ISSUED;
 	fx->fb.poll_st = BACKEND_ISSUED;
 	fx->fb.revoke_rc = 0;
+	fx->fb.submit_rc = 0;
 	fx->fb.submits = fx->fb.polls = fx->fb.revokes = 0;
 	fx->fv = (struct fake_validator){0};
 	return 0;
@@ -616,12 +622,14 @@ enum { FI_BADREQUEST = 2, FI_BADCERTID = 4 }; /* RFC 8894 3.2.1.4.5 */
 static const struct sr_req_params base_params = {
     .challenge_utf8 = -1, .msg_type = 19, .set_signing_time = 1};
 
-/* A PKCSReq (or, with poll set, a CertPoll for it) from the device key. */
+/* A PKCSReq (msg_type 19) or RenewalReq (17) for the device key, signed with
+ * it by signer (a certificate of that key), or by a self-signed one (NULL). */
 static void
-pkcsreq(struct sr_txn *t, const char *cn, const char *txid)
+signed_req(struct sr_txn *t, int msg_type, const char *cn, const char *txid, X509 *signer)
 {
 	struct sr_req_params p = base_params;
 
+	p.msg_type = msg_type;
 	p.cn = cn;
 	p.txid = txid;
 	p.cipher = EVP_aes_128_cbc();
@@ -629,7 +637,18 @@ pkcsreq(struct sr_txn *t, const char *cn, const char *txid)
 	memset(t, 0, sizeof(*t));
 	assert_true(EVP_PKEY_up_ref(fx->dev_key));
 	t->key = fx->dev_key;
+	if (signer != NULL) {
+		assert_true(X509_up_ref(signer));
+		t->signer = signer;
+	}
 	assert_int_equal(sr_build_pkcsreq(&p, fx->ra, t, "test"), 0);
+}
+
+/* A PKCSReq from the device key, signed by a self-signed certificate. */
+static void
+pkcsreq(struct sr_txn *t, const char *cn, const char *txid)
+{
+	signed_req(t, 19, cn, txid, NULL);
 }
 
 __attribute__((unused)) static void

@@ -95,7 +95,7 @@ test_auto_issue(void **state)
 static void
 test_backend_pending(void **state)
 {
-	struct sr_txn t;
+	struct sr_txn t, again;
 	struct sr_reply rep;
 	struct store_txn row_t;
 
@@ -114,6 +114,13 @@ test_backend_pending(void **state)
 	fx->fb.poll_st = BACKEND_PENDING;
 	assert_false(poll_expect("auto", &t, SR_PENDING, -1));
 	assert_int_equal(row("auto", "txn-pending", NULL), TXN_BACKEND_PENDING);
+	/* the PKCSReq again: PENDING from the store, the backend not asked */
+	pkcsreq(&again, "dev-6", "txn-pending");
+	send_req("auto", &again, &rep);
+	assert_reply(&rep, SR_PENDING, -1);
+	sr_reply_clear(&rep);
+	sr_txn_clear(&again);
+	assert_int_equal(fx->fb.polls, 2);
 	fx->fb.poll_st = BACKEND_ISSUED;
 	assert_true(poll_expect("auto", &t, SR_SUCCESS, -1));
 	assert_int_equal(row("auto", "txn-pending", &row_t), TXN_ISSUED);
@@ -166,9 +173,16 @@ test_backend_refuses(void **state)
 		assert_reply(&rep, SR_FAILURE, FI_BADREQUEST);
 		assert_string_equal(rep.failtext, cases[i].text);
 		sr_reply_clear(&rep);
-		/* its answer from now on, to a CertPoll */
+		/* its answer from now on, to a CertPoll and to the PKCSReq again */
 		assert_false(poll_expect("auto", &t, SR_FAILURE, FI_BADREQUEST));
 		sr_txn_clear(&t);
+		pkcsreq(&t, "dev-7", cases[i].txid);
+		send_req("auto", &t, &rep);
+		assert_reply(&rep, SR_FAILURE, FI_BADREQUEST);
+		assert_string_equal(rep.failtext, cases[i].text);
+		sr_reply_clear(&rep);
+		sr_txn_clear(&t);
+		assert_int_equal(fx->fb.submits, (int)i + 1);
 	}
 	/* a failure at submission is told to the validator (Intune's failureNotification) */
 	assert_int_equal(fx->fv.notifies, 3);
