@@ -108,7 +108,9 @@ test_stale_submitted(void **state)
 /* ISSUED + RenewalReq or PKCSReq signed by the row's certificate: the row
  * is reused for a new request (renewal rules checked, no challenge); signed
  * by an older certificate of the row it is a re-send, answered from the
- * store; refused (renewal window not open) it leaves the row as it was. */
+ * store; refused (renewal window not open) it leaves the row as it was.  A
+ * RenewalReq with a new transactionID starts a row of its own, or none when
+ * refused. */
 static void
 test_renewal_reuses_row(void **state)
 {
