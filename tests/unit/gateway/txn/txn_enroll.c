@@ -105,6 +105,43 @@ test_stale_submitted(void **state)
 	assert_int_equal(after.updated, t0 + 121); /* the backend's answer, on the engine's clock */
 }
 
+/* A request signed by signer, refused with a reason containing text; the
+ * transaction's row (or its absence) stays as it was. */
+static void
+refused(const char *profile, int msg_type, const char *txid, X509 *signer, const char *text)
+{
+	struct sr_txn t;
+	struct store_txn before, after;
+	int st = row(profile, txid, &before);
+
+	signed_req(&t, msg_type, "dev-r", txid, signer);
+	assert_null(send_expect(profile, &t, SR_FAILURE, FI_BADREQUEST, text));
+	assert_int_equal(row(profile, txid, &after), st);
+	assert_string_equal(after.cert_serial, before.cert_serial);
+}
+
+/* A request signed by signer, the certificate of the ISSUED row `was`: a
+ * new request on that row, which names the new certificate it returns. */
+static X509 *
+reissued(const char *profile, int msg_type, const struct store_txn *was, X509 *signer)
+{
+	struct sr_txn t;
+	struct store_txn after;
+	char old[80], s[80];
+	X509 *x;
+
+	serial_of(signer, old);
+	assert_string_equal(was->cert_serial, old);
+	signed_req(&t, msg_type, "dev-r", was->transaction_id, signer);
+	assert_non_null(x = send_expect(profile, &t, SR_SUCCESS, -1, NULL));
+	serial_of(x, s);
+	assert_string_not_equal(old, s);
+	assert_int_equal(row(profile, was->transaction_id, &after), TXN_ISSUED);
+	assert_string_equal(after.cert_serial, s);
+	assert_true(after.id == was->id && after.created == was->created);
+	return x;
+}
+
 /* ISSUED + RenewalReq or PKCSReq signed by the row's certificate: the row
  * is reused for a new request (renewal rules checked, no challenge); signed
  * by an older certificate of the row it is a re-send, answered from the
@@ -115,34 +152,22 @@ static void
 test_renewal_reuses_row(void **state)
 {
 	struct sr_txn t;
-	struct store_txn before, after;
+	struct store_txn r;
 	X509 *c1, *c2, *c3, *x;
-	char s1[80], s2[80], s3[80];
 
 	(void)state;
 	pkcsreq(&t, "dev-r", "txn-renew");
 	assert_non_null(c1 = send_expect("renew", &t, SR_SUCCESS, -1, NULL));
-	serial_of(c1, s1);
-	assert_int_equal(row("renew", "txn-renew", &before), TXN_ISSUED);
+	assert_int_equal(row("renew", "txn-renew", &r), TXN_ISSUED);
 	assert_int_equal(fx->fv.checks, 1);
 	/* today: the window (the last 10% of c1's validity) is not open yet */
-	signed_req(&t, 17, "dev-r", "txn-renew", c1);
-	assert_null(send_expect("renew", &t, SR_FAILURE, FI_BADREQUEST, "renewal window not open"));
-	assert_int_equal(row("renew", "txn-renew", &after), TXN_ISSUED);
-	assert_string_equal(after.cert_serial, s1);
-	signed_req(&t, 17, "dev-r", "txn-renew-new", c1); /* nor with a new transactionID */
-	assert_null(send_expect("renew", &t, SR_FAILURE, FI_BADREQUEST, "renewal window not open"));
+	refused("renew", 17, "txn-renew", c1, "renewal window not open");
+	refused("renew", 17, "txn-renew-new", c1, "renewal window not open");
 	assert_int_equal(row("renew", "txn-renew-new", NULL), -1);
 	assert_int_equal(fx->fb.submits, 1);
 	/* a day before c1 expires: a new certificate on the same row */
 	fx->clock = not_after(c1) - 86400;
-	signed_req(&t, 17, "dev-r", "txn-renew", c1);
-	assert_non_null(c2 = send_expect("renew", &t, SR_SUCCESS, -1, NULL));
-	serial_of(c2, s2);
-	assert_string_not_equal(s1, s2);
-	assert_int_equal(row("renew", "txn-renew", &after), TXN_ISSUED);
-	assert_string_equal(after.cert_serial, s2);
-	assert_true(after.id == before.id && after.created == before.created);
+	c2 = reissued("renew", 17, &r, c1);
 	assert_int_equal(fx->fb.submits, 2);
 	assert_int_equal(fx->fv.checks, 1); /* renewal: the old certificate authorizes */
 	signed_req(&t, 17, "dev-r", "txn-renew-new", c1); /* a new transactionID: a new row */
@@ -156,13 +181,8 @@ test_renewal_reuses_row(void **state)
 	X509_free(x);
 	assert_int_equal(fx->fb.submits, 3);
 	/* a PKCSReq signed by c2 renews c2 */
-	signed_req(&t, 19, "dev-r", "txn-renew", c2);
-	assert_non_null(c3 = send_expect("renew", &t, SR_SUCCESS, -1, NULL));
-	serial_of(c3, s3);
-	assert_string_not_equal(s2, s3);
-	assert_int_equal(row("renew", "txn-renew", &after), TXN_ISSUED);
-	assert_string_equal(after.cert_serial, s3);
-	assert_int_equal(after.id, before.id);
+	assert_int_equal(row("renew", "txn-renew", &r), TXN_ISSUED);
+	c3 = reissued("renew", 19, &r, c2);
 	assert_int_equal(fx->fb.submits, 4);
 	X509_free(c1);
 	X509_free(c2);
@@ -176,28 +196,16 @@ static void
 test_reissue_without_renewal(void **state)
 {
 	struct sr_txn t;
-	struct store_txn before, after;
+	struct store_txn r;
 	X509 *c1, *c2;
-	char s1[80], s2[80];
 
 	(void)state;
-	pkcsreq(&t, "dev-x", "txn-reissue");
+	pkcsreq(&t, "dev-r", "txn-reissue");
 	assert_non_null(c1 = send_expect("auto", &t, SR_SUCCESS, -1, NULL));
-	serial_of(c1, s1);
-	assert_int_equal(row("auto", "txn-reissue", &before), TXN_ISSUED);
-	signed_req(&t, 17, "dev-x", "txn-reissue", c1);
-	assert_null(send_expect("auto", &t, SR_FAILURE, FI_BADREQUEST,
-				"RenewalReq: renewal is not enabled here"));
-	assert_int_equal(row("auto", "txn-reissue", &after), TXN_ISSUED);
-	assert_string_equal(after.cert_serial, s1);
+	assert_int_equal(row("auto", "txn-reissue", &r), TXN_ISSUED);
+	refused("auto", 17, "txn-reissue", c1, "RenewalReq: renewal is not enabled here");
 	assert_int_equal(fx->fb.submits, 1);
-	signed_req(&t, 19, "dev-x", "txn-reissue", c1);
-	assert_non_null(c2 = send_expect("auto", &t, SR_SUCCESS, -1, NULL));
-	serial_of(c2, s2);
-	assert_string_not_equal(s1, s2);
-	assert_int_equal(row("auto", "txn-reissue", &after), TXN_ISSUED);
-	assert_string_equal(after.cert_serial, s2);
-	assert_int_equal(after.id, before.id);
+	c2 = reissued("auto", 19, &r, c1);
 	assert_int_equal(fx->fv.checks, 2);
 	assert_int_equal(fx->fb.submits, 2);
 	X509_free(c1);
