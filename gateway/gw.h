@@ -1,7 +1,9 @@
 /* gw.h: the runtime context the loop thread passes around explicitly (no
- * globals): config, event base, keys, workers, store, profiles. */
+ * globals): config, event base, keys, workers, store, profiles, clock. */
 #ifndef SGW_GW_H
 #define SGW_GW_H
+
+#include <stdint.h>
 
 #include <event2/event.h>
 
@@ -22,6 +24,10 @@ struct gw {
 	unsigned inflight;	 /* requests being processed */
 	unsigned max_inflight;	 /* from limits.max_connections */
 	int draining;		 /* SIGTERM received: refuse new work */
+	/* The wall clock in seconds since the epoch, for every time the
+	 * transaction engine reads or stores: time() in the daemon (main.c);
+	 * the engine's tests move it. */
+	int64_t (*now)(void);
 };
 
 #endif

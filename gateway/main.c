@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 
@@ -92,6 +93,12 @@ load(struct modules *m, const char *file, struct sgw_err *err)
 	return profiles_build(m->cfg, m->keys, &m->profiles, err);
 }
 
+static int64_t
+wall_clock(void)
+{
+	return (int64_t)time(NULL);
+}
+
 static int
 run(struct modules *m, struct sgw_err *err)
 {
@@ -121,6 +128,7 @@ run(struct modules *m, struct sgw_err *err)
 			 .workers = m->workers,
 			 .store = m->store,
 			 .profiles = m->profiles,
+			 .now = wall_clock,
 			 .max_inflight = (unsigned)m->cfg->limits.max_connections};
 	if ((gw.metrics = m->metrics = metrics_new()) == NULL ||
 	    (m->txn_admin = txn_admin_new(&gw)) == NULL)

@@ -2,15 +2,14 @@
  * txn.h): the clock, the lookup of a request's stored transaction, the
  * answer from its state, the decrypted content.  Loop thread. */
 #include <stdio.h>
-#include <time.h>
 
 #include "log.h"
 #include "txn.h"
 
 int64_t
-txn_now(void)
+txn_now(const struct gw *gw)
 {
-	return (int64_t)time(NULL);
+	return gw->now();
 }
 
 /* ---- issued certificate lookup ------------------------------------------ */

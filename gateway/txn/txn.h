@@ -10,7 +10,8 @@
 
 #include "scep_req.h"
 
-int64_t txn_now(void);
+/* The wall clock (gw->now): seconds since the epoch. */
+int64_t txn_now(const struct gw *gw);
 
 /* 1 when (profile, transactionID, signer key) has a transaction (loaded into
  * r->txn), 0 when not, < 0 on a store error. */

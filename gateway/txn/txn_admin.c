@@ -34,12 +34,6 @@ struct txn_admin {
 	size_t n_jobs;
 };
 
-static int64_t
-now_s(void)
-{
-	return (int64_t)time(NULL);
-}
-
 static void
 job_unlink_free(struct ta_job *j)
 {
@@ -74,7 +68,7 @@ job_done(void *arg, struct backend_result *res)
 	    ta->gw->metrics, backend_name(j->prof->backend),
 	    (unsigned)res->status < BACKEND_STATUS_MAX ? status_names[res->status] : "?",
 	    (double)(t1.tv_sec - j->t0.tv_sec) + (double)(t1.tv_nsec - j->t0.tv_nsec) / 1e9);
-	r = txn_apply_result(ta->gw->store, j->prof->issuer, &j->t, res);
+	r = txn_apply_result(ta->gw->store, j->prof->issuer, &j->t, res, txn_now(ta->gw));
 	if (r == -SGW_EEXIST && j->attempts < TA_MAX_ATTEMPTS) {
 		log_warn("txn=%s profile=%s: serial already issued by this CA; issuing again",
 			 j->t.transaction_id, j->t.profile);
@@ -158,7 +152,7 @@ static int
 decide(struct txn_admin *ta, struct store_txn *t, int state, const char *admin, const char *reason)
 {
 	t->state = state;
-	t->updated = now_s();
+	t->updated = txn_now(ta->gw);
 	snprintf(t->reason, sizeof(t->reason), "%s", reason != NULL ? reason : "");
 	return store_txn_decide(ta->gw->store, t, admin);
 }
@@ -180,7 +174,7 @@ load_pending(struct txn_admin *ta, int64_t id, struct store_txn *t, struct profi
 	if (*ret_prof == NULL)
 		return sgw_err_set(err, SGW_EINVAL, "profile %s is no longer configured",
 				   t->profile);
-	if (expired(*ret_prof, t, now_s())) {
+	if (expired(*ret_prof, t, txn_now(ta->gw))) {
 		(void)txn_expire_pending(ta);
 		return sgw_err_set(err, SGW_EDENIED, "transaction %lld expired", (long long)id);
 	}
@@ -290,7 +284,7 @@ txn_expire_pending(struct txn_admin *ta)
 {
 	struct store_txn_filter f = {.state = TXN_AWAITING_APPROVAL, .max = TA_SWEEP_MAX};
 	struct id_list *l = calloc(1, sizeof(*l));
-	int64_t now = now_s();
+	int64_t now = txn_now(ta->gw);
 	int n = 0;
 
 	if (l == NULL || store_txn_list(ta->gw->store, &f, collect_id, l) < 0)
@@ -324,7 +318,7 @@ resume_approved(struct txn_admin *ta, int64_t stale)
 {
 	struct store_txn_filter f = {.state = TXN_SUBMITTED, .approved = 1, .max = TA_SWEEP_MAX};
 	struct id_list *l = calloc(1, sizeof(*l));
-	int64_t now = now_s();
+	int64_t now = txn_now(ta->gw);
 
 	if (l == NULL || store_txn_list(ta->gw->store, &f, collect_id, l) < 0) {
 		free(l);

@@ -50,7 +50,7 @@ static void
 backend_done(void *arg, struct backend_result *res)
 {
 	struct req_ctx *r = arg;
-	int ret = txn_apply_result(r->gw->store, r->prof->issuer, &r->txn, res);
+	int ret = txn_apply_result(r->gw->store, r->prof->issuer, &r->txn, res, txn_now(r->gw));
 
 	if (ret == -SGW_EEXIST && r->attempts < TXN_MAX_ATTEMPTS) {
 		log_warn("txn=%s: serial already issued by this CA; issuing again",
@@ -130,7 +130,7 @@ enroll_authorize(struct req_ctx *r)
 				    r->gw->base};
 	if (r->renewal)
 		ret = renewal_check_rules(&r->prof->cfg->renewal, r->msg->signer, r->csr,
-					  (time_t)txn_now(), &err);
+					  (time_t)txn_now(r->gw), &err);
 	else
 		ret = 0;
 	/* a renewal is authorized by the old certificate, the challenge optional */
@@ -165,7 +165,7 @@ enroll_record(struct req_ctx *r, int ret, struct sgw_err *err)
 	r->txn.msg_type = r->msg->msg_type;
 	manual = approval_decide(r->prof->ra, r->csr) == APPROVAL_MANUAL;
 	r->txn.state = manual ? TXN_AWAITING_APPROVAL : TXN_SUBMITTED;
-	r->txn.updated = txn_now();
+	r->txn.updated = txn_now(r->gw);
 	r->txn.created = r->have_txn ? r->txn.created : r->txn.updated;
 	/* the record borrows the CSR bytes for the write only */
 	store_txn_clear(&r->txn);
@@ -234,7 +234,8 @@ renewal_authorize(struct req_ctx *r)
 		req_end(r, SCEP_OUT_DENIED, "RenewalReq: renewal is not enabled here");
 		return -1;
 	}
-	ret = renewal_verify_signer(r->prof, r->gw->store, r->msg->signer, (time_t)txn_now(), &err);
+	ret = renewal_verify_signer(r->prof, r->gw->store, r->msg->signer, (time_t)txn_now(r->gw),
+				    &err);
 	if (ret == 0)
 		return 0;
 	req_end(r,
@@ -260,7 +261,8 @@ txn_op_enroll(struct req_ctx *r)
 		req_end(r, SCEP_OUT_HTTP_INTERNAL, "store failure: %s", sgw_strerror(ret));
 		return;
 	}
-	if (ret == 1 && !(in_progress(&r->txn) && r->txn.updated < txn_now() - TXN_STALE_SECONDS) &&
+	if (ret == 1 &&
+	    !(in_progress(&r->txn) && r->txn.updated < txn_now(r->gw) - TXN_STALE_SECONDS) &&
 	    !renews_own_result(r)) {
 		txn_reply_from_state(r);
 		return;

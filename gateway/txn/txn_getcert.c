@@ -89,7 +89,8 @@ txn_op_getcert(struct req_ctx *r)
 	}
 	if (r->msg->envelope != NULL)
 		r->cipher_nid = r->pre.cipher_nid;
-	ret = renewal_verify_signer(r->prof, r->gw->store, r->msg->signer, (time_t)txn_now(), &err);
+	ret = renewal_verify_signer(r->prof, r->gw->store, r->msg->signer, (time_t)txn_now(r->gw),
+				    &err);
 	if (ret < 0) {
 		req_end(r,
 			ret == -SGW_EAUTH     ? SCEP_OUT_BAD_MESSAGE

@@ -66,7 +66,7 @@ check_signing_time(struct req_ctx *r)
 
 	if (skew <= 0 || r->msg->signing_time == 0)
 		return 0;
-	d = (int64_t)r->msg->signing_time - txn_now();
+	d = (int64_t)r->msg->signing_time - txn_now(r->gw);
 	if (d > skew || d < -skew) {
 		req_end(r, SCEP_OUT_BAD_TIME, "signingTime is %lld s off (allowed %d)",
 			(long long)d, skew);
@@ -115,7 +115,7 @@ decode_done(void *arg)
 	}
 	if (check_signing_time(r) < 0)
 		return;
-	ret = store_nonce_check(r->gw->store, r->msg->sender_nonce, SCEP_NONCE_LEN, txn_now(),
+	ret = store_nonce_check(r->gw->store, r->msg->sender_nonce, SCEP_NONCE_LEN, txn_now(r->gw),
 				r->gw->cfg->store.nonce_ttl);
 	if (ret == -SGW_EEXIST && txn_resend_of_held(r)) {
 		txn_reply_from_state(r); /* a held request re-sent as is: no side effect */

@@ -27,7 +27,7 @@ poll_done(void *arg, struct backend_result *res)
 		txn_reply_from_state(r);
 		return;
 	}
-	ret = txn_apply_result(r->gw->store, r->prof->issuer, &r->txn, res);
+	ret = txn_apply_result(r->gw->store, r->prof->issuer, &r->txn, res, txn_now(r->gw));
 	if (ret < 0) {
 		log_err("txn=%s: cannot store the backend result: %s", r->msg->transaction_id,
 			sgw_strerror(ret));

@@ -53,13 +53,13 @@ cert_record(const char *issuer, const struct store_txn *t, X509 *x, struct store
 
 int
 txn_apply_result(struct store *s, const char *issuer, struct store_txn *t,
-		 const struct backend_result *res)
+		 const struct backend_result *res, int64_t now)
 {
 	struct store_cert c = {0};
 	struct store_txn before = *t;
 	int r;
 
-	t->updated = (int64_t)time(NULL);
+	t->updated = now;
 	switch (res->status) {
 	case BACKEND_ISSUED:
 		if ((r = cert_record(issuer, t, res->cert, &c)) < 0)

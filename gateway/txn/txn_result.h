@@ -12,9 +12,9 @@
  * certificate and the state in one commit; -SGW_EEXIST on a serial collision
  * (nothing changed, the caller submits again).  PENDING records the backend
  * handle, REJECTED / FAIL_* the reason.  `issuer` is the RFC 2253 issuer
- * name. */
+ * name; `now` (txn_now()) becomes t's updated time. */
 int txn_apply_result(struct store *s, const char *issuer, struct store_txn *t,
-		     const struct backend_result *res);
+		     const struct backend_result *res, int64_t now);
 
 /* Serial of a certificate as stored: lowercase hex, no leading zeros. */
 int txn_cert_serial(X509 *x, char *buf, size_t size);

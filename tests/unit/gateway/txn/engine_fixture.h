@@ -1,8 +1,9 @@
 /* engine_fixture.h: what the transaction engine's tests share (txn_pkiop.c,
  * txn_admin.c, revoke.c here): the engine running in the test process as
  * in the daemon (config, profiles, store with group commit, workers,
- * txn_admin, the SCEP HTTP listener on a loopback port) with a fake backend
- * and a fake validator in place of the configured ones, and a device that
+ * txn_admin, the SCEP HTTP listener on a loopback port) with a fake backend,
+ * a fake validator in place of the configured ones and a clock the tests
+ * move (gw.now, reset to the real time before each test), and a device that
  * sends real pkiMessages and checks the CertReps with the project's
  * independent client (tests/tools/scepreq_msg.c).
  *
@@ -70,6 +71,7 @@ struct fake_call {
 struct fake_backend {
 	int hold; /* 1: calls wait for fake_answer(); 0: answered at once (later on the loop) */
 	enum backend_status submit_st, poll_st;
+	int submit_rc; /* submit()'s answer: 0 (queued), or -SGW_E* (refused, nothing queued) */
 	int revoke_rc; /* revoke()'s answer: 0, -SGW_EEXIST (revoked before), -SGW_E* */
 	int submits, polls, revokes;
 	char revoked_serial[80];
@@ -110,9 +112,16 @@ struct fx {
 	struct fake_validator fv;
 	struct backend *fake_b, *orig_b[4];
 	struct validator *fake_v, *orig_v[4];
+	int64_t clock; /* what the engine reads as the time: fake_clock() */
 };
 
 static struct fx *fx; /* the fakes' ops reach the fixture here */
+
+static int64_t
+fake_clock(void)
+{
+	return fx->clock;
+}
 
 static X509 *make_cert(EVP_PKEY *key, const X509_NAME *subject, EVP_PKEY *signer, X509 *issuer,
 		       const char *ku);
@@ -218,6 +227,8 @@ fake_submit(void *priv, const struct backend_request *req, backend_cb cb, void *
 
 	(void)priv;
 	fx->fb.submits++;
+	if (fx->fb.submit_rc < 0)
+		return fx->fb.submit_rc;
 	c.csr = d2i_X509_REQ(NULL, &p, (long)req->csr_len);
 	assert_non_null(c.csr);
 	return fake_queue(&c);
@@ -381,6 +392,8 @@ write_config(const char *path)
 		"  auto: { ra_identity: t, ra_profile: auto, challenge: { type: none },"
 		" getcert: true, getcrl: true }\n"
 		"  manual: { ra_identity: t, ra_profile: manual, challenge: { type: none } }\n"
+		"  renew: { ra_identity: t, ra_profile: auto, challenge: { type: none },"
+		" renewal: { enabled: true, window_percent: 10, allow_key_reuse: true } }\n"
 		"ra_profiles:\n"
 		"  auto: { backend: ca, template: default, approval: auto }\n"
 		"  manual: { backend: ca, template: default, approval: manual, pending_ttl: 1h }\n"
@@ -459,6 +472,7 @@ setup(void **state)
 	assert_int_equal(profiles_build(fx->cfg, fx->keys, &fx->ps, &err), 0);
 	assert_non_null(fx->base = event_base_new());
 	assert_non_null(fx->workers = worker_pool_new(fx->base, 2));
+	fx->clock = (int64_t)time(NULL);
 	assert_int_equal(store_open(&fx->cfg->store, &fx->store, &err), 0);
 	assert_int_equal(store_attach_loop(fx->store, fx->base, &err), 0);
 	fx->gw = (struct gw){.cfg = fx->cfg,
@@ -468,6 +482,7 @@ setup(void **state)
 			     .store = fx->store,
 			     .profiles = fx->ps,
 			     .metrics = metrics_new(),
+			     .now = fake_clock,
 			     .max_inflight = 64};
 	swap_in_fakes();
 	assert_non_null(fx->ta = txn_admin_new(&fx->gw));
@@ -511,16 +526,19 @@ teardown(void **state)
 	return 0;
 }
 
-/* Before each test: the fakes answer at once, issue, revoke and allow. */
+/* Before each test: the fakes answer at once, issue, revoke and allow; the
+ * clock shows the real time. */
 static int
 reset(void **state)
 {
 	(void)state;
+	fx->clock = (int64_t)time(NULL);
 	assert_int_equal(fx->fb.nq, 0);
 	fx->fb.hold = 0;
 	fx->fb.submit_st = BACKEND_ISSUED;
 	fx->fb.poll_st = BACKEND_ISSUED;
 	fx->fb.revoke_rc = 0;
+	fx->fb.submit_rc = 0;
 	fx->fb.submits = fx->fb.polls = fx->fb.revokes = 0;
 	fx->fv = (struct fake_validator){0};
 	return 0;
@@ -604,12 +622,14 @@ enum { FI_BADREQUEST = 2, FI_BADCERTID = 4 }; /* RFC 8894 3.2.1.4.5 */
 static const struct sr_req_params base_params = {
     .challenge_utf8 = -1, .msg_type = 19, .set_signing_time = 1};
 
-/* A PKCSReq (or, with poll set, a CertPoll for it) from the device key. */
+/* A PKCSReq (msg_type 19) or RenewalReq (17) for the device key, signed with
+ * it by signer (a certificate of that key), or by a self-signed one (NULL). */
 static void
-pkcsreq(struct sr_txn *t, const char *cn, const char *txid)
+signed_req(struct sr_txn *t, int msg_type, const char *cn, const char *txid, X509 *signer)
 {
 	struct sr_req_params p = base_params;
 
+	p.msg_type = msg_type;
 	p.cn = cn;
 	p.txid = txid;
 	p.cipher = EVP_aes_128_cbc();
@@ -617,7 +637,18 @@ pkcsreq(struct sr_txn *t, const char *cn, const char *txid)
 	memset(t, 0, sizeof(*t));
 	assert_true(EVP_PKEY_up_ref(fx->dev_key));
 	t->key = fx->dev_key;
+	if (signer != NULL) {
+		assert_true(X509_up_ref(signer));
+		t->signer = signer;
+	}
 	assert_int_equal(sr_build_pkcsreq(&p, fx->ra, t, "test"), 0);
+}
+
+/* A PKCSReq from the device key, signed by a self-signed certificate. */
+static void
+pkcsreq(struct sr_txn *t, const char *cn, const char *txid)
+{
+	signed_req(t, 19, cn, txid, NULL);
 }
 
 __attribute__((unused)) static void

@@ -77,6 +77,11 @@ test_manual_reject(void **state)
 	send_req("manual", &again, &rep);
 	assert_reply(&rep, SR_FAILURE, FI_BADREQUEST);
 	sr_reply_clear(&rep);
+	/* the very same bytes again: decided by an operator, so held: its answer */
+	send_req("manual", &again, &rep);
+	assert_reply(&rep, SR_FAILURE, FI_BADREQUEST);
+	assert_string_equal(rep.failtext, "not this one");
+	sr_reply_clear(&rep);
 	assert_int_equal(fx->fb.submits, 0);
 	assert_int_equal(txn_approve(fx->ta, row_t.id, "tester", &got, &err), -SGW_EEXIST);
 	sr_txn_clear(&again);
@@ -115,10 +120,178 @@ test_expiry(void **state)
 	send_req("manual", &again, &rep);
 	assert_reply(&rep, SR_FAILURE, FI_BADREQUEST);
 	sr_reply_clear(&rep);
+	/* the very same bytes again: held, so its answer, not a replay refused */
+	send_req("manual", &again, &rep);
+	assert_reply(&rep, SR_FAILURE, FI_BADREQUEST);
+	assert_string_equal(rep.failtext, "not approved within 0 s");
+	sr_reply_clear(&rep);
 	assert_int_equal(fx->fb.submits, 0);
 	sr_txn_clear(&again);
 	sr_txn_clear(&late);
 	sr_txn_clear(&t);
+}
+
+/* A manual PKCSReq sent at the clock's time: AWAITING_APPROVAL; its row id. */
+static int64_t
+held(const char *cn, const char *txid, struct sr_txn *t)
+{
+	struct sr_reply rep;
+	struct store_txn row_t;
+
+	pkcsreq(t, cn, txid);
+	send_req("manual", t, &rep);
+	assert_reply(&rep, SR_PENDING, -1);
+	sr_reply_clear(&rep);
+	assert_int_equal(row("manual", txid, &row_t), TXN_AWAITING_APPROVAL);
+	assert_int_equal(row_t.created, fx->clock);
+	return row_t.id;
+}
+
+/* AWAITING_APPROVAL -> EXPIRED once created + pending_ttl (1 h) <= now, on
+ * the clock: a late rejection, a late approval, the sweep; an approval at
+ * 1 h - 1 s still counts. */
+static void
+test_expiry_clock(void **state)
+{
+	int64_t t0 = fx->clock, rej, appr, in_time;
+	struct sr_txn t[4];
+	struct store_txn got;
+	struct sgw_err err = {{0}};
+
+	(void)state;
+	rej = held("dev-e1", "txn-ttl-reject", &t[0]);
+	fx->clock = t0 + 10;
+	appr = held("dev-e2", "txn-ttl-approve", &t[1]);
+	fx->clock = t0 + 20;
+	(void)held("dev-e3", "txn-ttl-sweep", &t[2]);
+	in_time = held("dev-e4", "txn-ttl-in-time", &t[3]);
+	fx->clock = t0 + 3600;
+	assert_int_equal(txn_reject(fx->ta, rej, "tester", "late", &got, &err), -SGW_EDENIED);
+	assert_int_equal(row("manual", "txn-ttl-reject", NULL), TXN_EXPIRED);
+	assert_int_equal(row("manual", "txn-ttl-approve", NULL), TXN_AWAITING_APPROVAL);
+	fx->clock = t0 + 3610;
+	assert_int_equal(txn_approve(fx->ta, appr, "tester", &got, &err), -SGW_EDENIED);
+	assert_non_null(strstr(err.msg, "expired"));
+	assert_int_equal(row("manual", "txn-ttl-approve", NULL), TXN_EXPIRED);
+	fx->clock = t0 + 3619;
+	(void)txn_expire_pending(fx->ta);
+	assert_int_equal(row("manual", "txn-ttl-sweep", NULL), TXN_AWAITING_APPROVAL);
+	fx->fb.hold = 1;
+	assert_int_equal(txn_approve(fx->ta, in_time, "tester", &got, &err), 0);
+	until_backend_holds(1);
+	fake_answer(BACKEND_ISSUED);
+	fx->fb.hold = 0;
+	assert_int_equal(row("manual", "txn-ttl-in-time", NULL), TXN_ISSUED);
+	fx->clock = t0 + 3620;
+	assert_true(txn_expire_pending(fx->ta) >= 1);
+	assert_int_equal(row("manual", "txn-ttl-sweep", &got), TXN_EXPIRED);
+	assert_string_equal(got.reason, "not approved within 3600 s");
+	assert_false(poll_expect("manual", &t[2], SR_FAILURE, FI_BADCERTID));
+	assert_int_equal(fx->fb.submits, 1);
+	for (size_t i = 0; i < 4; i++)
+		sr_txn_clear(&t[i]);
+}
+
+/* What a restart does: a new txn_admin, with its start-up sweep and
+ * resubmission, and its timer. */
+static void
+restart(void)
+{
+	txn_admin_free(fx->ta);
+	assert_non_null(fx->ta = txn_admin_new(&fx->gw));
+}
+
+/* The loop runs until the backend has answered every call. */
+static void
+until_backend_idle(void)
+{
+	while (fx->fb.nq > 0)
+		assert_true(event_base_loop(fx->base, EVLOOP_ONCE) >= 0);
+}
+
+/* An approved transaction whose submission the backend refused: it stays
+ * SUBMITTED; at start-up it is submitted again at once, whatever its age. */
+static void
+test_restart_resubmits(void **state)
+{
+	struct sr_txn t;
+	struct store_txn got;
+	struct sgw_err err = {{0}};
+	int64_t id;
+
+	(void)state;
+	id = held("dev-rs", "txn-restart", &t);
+	fx->fb.submit_rc = -SGW_EIO;
+	assert_int_equal(txn_approve(fx->ta, id, "tester", &got, &err), 0);
+	assert_int_equal(fx->fb.submits, 1);
+	assert_int_equal(row("manual", "txn-restart", NULL), TXN_SUBMITTED);
+	assert_false(poll_expect("manual", &t, SR_PENDING, -1));
+	fx->fb.submit_rc = 0;
+	restart();
+	assert_int_equal(fx->fb.submits, 2);
+	until_backend_idle();
+	assert_int_equal(row("manual", "txn-restart", NULL), TXN_ISSUED);
+	assert_true(poll_expect("manual", &t, SR_SUCCESS, -1));
+	sr_txn_clear(&t);
+}
+
+static void
+witness(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	*(int *)arg = 1;
+}
+
+/* The loop runs past the timer's next sweep: it runs every second here, and
+ * a timeout due later than it fires after it. */
+static void
+past_next_sweep(void)
+{
+	struct timeval tv = {1, 100000};
+	int fired = 0;
+
+	assert_int_equal(event_base_once(fx->base, -1, EV_TIMEOUT, witness, &fired, &tv), 0);
+	while (!fired)
+		assert_true(event_base_loop(fx->base, EVLOOP_ONCE) >= 0);
+}
+
+/* The timer (every pending_ttl / 4, 1 s here): it expires what waited too
+ * long, and submits again an approved transaction left SUBMITTED once its
+ * last update is 120 s old. */
+static void
+test_timer(void **state)
+{
+	struct cfg_ra_profile *ra = (struct cfg_ra_profile *)profiles_find(fx->ps, "manual")->ra;
+	int ttl = ra->pending_ttl;
+	int64_t t0 = fx->clock, id;
+	struct sr_txn a, b;
+	struct store_txn got;
+	struct sgw_err err = {{0}};
+
+	(void)state;
+	(void)held("dev-ta", "txn-timer-expire", &a);
+	id = held("dev-tb", "txn-timer-resume", &b);
+	fx->fb.submit_rc = -SGW_EIO;
+	assert_int_equal(txn_approve(fx->ta, id, "tester", &got, &err), 0);
+	ra->pending_ttl = 4;
+	restart(); /* the backend still refuses the start-up resubmission */
+	assert_int_equal(fx->fb.submits, 2);
+	fx->fb.submit_rc = 0;
+	fx->clock = t0 + 119;
+	past_next_sweep();
+	assert_int_equal(row("manual", "txn-timer-expire", NULL), TXN_EXPIRED);
+	assert_int_equal(row("manual", "txn-timer-resume", NULL), TXN_SUBMITTED);
+	assert_int_equal(fx->fb.submits, 2);
+	fx->clock = t0 + 120;
+	past_next_sweep();
+	assert_int_equal(fx->fb.submits, 3);
+	until_backend_idle();
+	assert_int_equal(row("manual", "txn-timer-resume", NULL), TXN_ISSUED);
+	ra->pending_ttl = ttl;
+	restart();
+	sr_txn_clear(&a);
+	sr_txn_clear(&b);
 }
 
 int
@@ -128,6 +301,9 @@ main(void)
 	    cmocka_unit_test_setup(test_manual_approve, reset),
 	    cmocka_unit_test_setup(test_manual_reject, reset),
 	    cmocka_unit_test_setup(test_expiry, reset),
+	    cmocka_unit_test_setup(test_expiry_clock, reset),
+	    cmocka_unit_test_setup(test_restart_resubmits, reset),
+	    cmocka_unit_test_setup(test_timer, reset),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

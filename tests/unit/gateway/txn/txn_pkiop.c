@@ -1,20 +1,70 @@
 /* tests for the transaction engine, gateway/txn/: txn_pkiop.c (the entry)
  * and what it drives below it (txn_enroll.c, txn_poll.c, txn_getcert.c,
  * txn_result.c, txn.c, scep_req.c), through engine_fixture.h: real
- * pkiMessages over HTTP, a fake backend, a fake validator.  Each test
- * asserts the state in the store and the reply's pkiStatus and failInfo.
- * The state machine (approvals and expiry: tests/unit/gateway/txn/txn_admin.c):
+ * pkiMessages over HTTP, a fake backend, a fake validator, a fake clock.
+ * Each test asserts the state in the store and the reply's pkiStatus and
+ * failInfo.  The state machine:
  *
- *   (none) --PKCSReq, validator allows, approval auto----> SUBMITTED
- *   (none) --PKCSReq, validator allows, approval manual--> AWAITING_APPROVAL
- *   (none) --PKCSReq, validator or CSR policy denies-----> (none: no row)
- *   AWAITING_APPROVAL --txn_approve--> SUBMITTED (submitted in the background)
- *   AWAITING_APPROVAL --txn_reject---> REJECTED
- *   AWAITING_APPROVAL --pending_ttl over (sweep, or an approval)--> EXPIRED
- *   SUBMITTED --backend ISSUED--> ISSUED; PENDING--> BACKEND_PENDING;
- *             REJECTED--> REJECTED; FAIL_TEMP or FAIL_PERM--> FAILED
- *   BACKEND_PENDING --CertPoll, backend poll: ISSUED--> ISSUED; REJECTED-->
- *             REJECTED; FAIL_PERM--> FAILED; PENDING or FAIL_TEMP--> (stays) */
+ *  (no row) --PKCSReq/RenewalReq refused: validator denies, CSR policy fails, renewal
+ *             signer or rules fail, RenewalReq where renewal is off--> (no row), FAILURE badRequest
+ *  (no row) --authorized, approval auto (or auto_if met)----> SUBMITTED (submitted at once)
+ *  (no row) --authorized, approval manual (or auto_if unmet)--> AWAITING_APPROVAL
+ *  AWAITING_APPROVAL --admin approve--> SUBMITTED (backend submit runs in background)
+ *  AWAITING_APPROVAL --admin reject----> REJECTED (the admin's reason goes to the device)
+ *  AWAITING_APPROVAL --created + pending_ttl <= now: timer sweep, or a late approve or
+ *                      reject (refused; it runs the sweep)--> EXPIRED
+ *  SUBMITTED --backend answer: ISSUED----------> ISSUED
+ *                              PENDING---------> BACKEND_PENDING
+ *                              REJECTED--------> REJECTED
+ *                              FAIL_TEMP/PERM--> FAILED
+ *  SUBMITTED --backend refuses the submission--> unchanged (the request: FAILURE badRequest)
+ *  BACKEND_PENDING --CertPoll asks backend: ISSUED->ISSUED, REJECTED->REJECTED,
+ *                    FAIL_PERM->FAILED, PENDING or FAIL_TEMP->unchanged
+ *                    (a re-sent PKCSReq does not ask it)
+ *  SUBMITTED updated > 120 s ago + PKCSReq/RenewalReq re-sent --> processed again from the
+ *                    start (validator, policy, approval, submit) on the same row
+ *  SUBMITTED after an approval, updated >= 120 s ago --timer--> submitted again
+ *                    (at start-up: at once, whatever its age)
+ *  ISSUED + PKCSReq/RenewalReq signed by that same cert --> row reused (a new request, as
+ *                    from (no row); refused, the row stays ISSUED); signed by an older
+ *                    certificate of the row: a re-send
+ *  Timer: at start-up, then every min(60 s, shortest pending_ttl / 4), at least 1 s.
+ *  Answers (CertPoll / re-sent PKCSReq): AWAITING_APPROVAL, SUBMITTED, BACKEND_PENDING -> PENDING;
+ *    ISSUED -> SUCCESS; REJECTED, FAILED -> FAILURE badRequest;
+ *    EXPIRED -> badCertId (CertPoll) or badRequest (PKCSReq); no row -> badCertId (CertPoll).
+ *    The same bytes again (replayed senderNonce): FAILURE badRequest, unless the transaction
+ *    is held (AWAITING_APPROVAL, or decided by an admin or the sweep): then its answer above.
+ *
+ * Each line and its tests (pkiop: this file, enroll: txn_enroll.c, admin: txn_admin.c):
+ *  (no row) refused: validator          pkiop test_validator
+ *                    CSR policy         enroll test_policy_denied
+ *                    renewal rules      enroll test_renewal_reuses_row
+ *                    renewal off        enroll test_reissue_without_renewal (on an ISSUED row)
+ *  (no row) -> SUBMITTED                pkiop test_auto_issue; enroll test_renewal_reuses_row
+ *  (no row) -> AWAITING_APPROVAL        admin test_manual_approve
+ *  AWAITING_APPROVAL -> SUBMITTED       admin test_manual_approve, test_expiry_clock
+ *  AWAITING_APPROVAL -> REJECTED        admin test_manual_reject
+ *  AWAITING_APPROVAL -> EXPIRED         admin test_expiry (pending_ttl 0), test_expiry_clock
+ *                                       (sweep, late approve, late reject), test_timer (timer)
+ *  SUBMITTED -> ISSUED                  pkiop test_auto_issue; admin test_manual_approve
+ *  SUBMITTED -> BACKEND_PENDING         pkiop test_backend_pending
+ *  SUBMITTED -> REJECTED, FAILED        pkiop test_backend_refuses
+ *  SUBMITTED, submission refused        enroll test_stale_submitted; admin test_restart_resubmits
+ *  BACKEND_PENDING -> ISSUED, unchanged pkiop test_backend_pending
+ *  BACKEND_PENDING -> REJECTED, FAILED  pkiop test_backend_refuses
+ *  SUBMITTED > 120 s, re-sent           enroll test_stale_submitted
+ *  SUBMITTED approved, timer / start-up admin test_timer / test_restart_resubmits
+ *  ISSUED, signed by its cert: reused   enroll test_renewal_reuses_row,
+ *                                       test_reissue_without_renewal
+ *  answers: PENDING                     pkiop test_auto_issue, test_backend_pending;
+ *                                       admin test_manual_approve; enroll test_stale_submitted
+ *           SUCCESS                     pkiop test_auto_issue; enroll test_renewal_reuses_row
+ *           REJECTED, FAILED            pkiop test_backend_refuses; admin test_manual_reject
+ *           EXPIRED                     admin test_expiry, test_expiry_clock
+ *           no row                      pkiop test_certpoll_unknown
+ *           replayed senderNonce        pkiop test_auto_issue (refused); admin
+ *                                       test_manual_approve, test_manual_reject,
+ *                                       test_expiry (held: answered) */
 #include "engine_fixture.h"
 
 /* (none) -> SUBMITTED -> ISSUED; then every answer an ISSUED one gets. */
@@ -95,7 +145,7 @@ test_auto_issue(void **state)
 static void
 test_backend_pending(void **state)
 {
-	struct sr_txn t;
+	struct sr_txn t, again;
 	struct sr_reply rep;
 	struct store_txn row_t;
 
@@ -114,6 +164,13 @@ test_backend_pending(void **state)
 	fx->fb.poll_st = BACKEND_PENDING;
 	assert_false(poll_expect("auto", &t, SR_PENDING, -1));
 	assert_int_equal(row("auto", "txn-pending", NULL), TXN_BACKEND_PENDING);
+	/* the PKCSReq again: PENDING from the store, the backend not asked */
+	pkcsreq(&again, "dev-6", "txn-pending");
+	send_req("auto", &again, &rep);
+	assert_reply(&rep, SR_PENDING, -1);
+	sr_reply_clear(&rep);
+	sr_txn_clear(&again);
+	assert_int_equal(fx->fb.polls, 2);
 	fx->fb.poll_st = BACKEND_ISSUED;
 	assert_true(poll_expect("auto", &t, SR_SUCCESS, -1));
 	assert_int_equal(row("auto", "txn-pending", &row_t), TXN_ISSUED);
@@ -166,9 +223,16 @@ test_backend_refuses(void **state)
 		assert_reply(&rep, SR_FAILURE, FI_BADREQUEST);
 		assert_string_equal(rep.failtext, cases[i].text);
 		sr_reply_clear(&rep);
-		/* its answer from now on, to a CertPoll */
+		/* its answer from now on, to a CertPoll and to the PKCSReq again */
 		assert_false(poll_expect("auto", &t, SR_FAILURE, FI_BADREQUEST));
 		sr_txn_clear(&t);
+		pkcsreq(&t, "dev-7", cases[i].txid);
+		send_req("auto", &t, &rep);
+		assert_reply(&rep, SR_FAILURE, FI_BADREQUEST);
+		assert_string_equal(rep.failtext, cases[i].text);
+		sr_reply_clear(&rep);
+		sr_txn_clear(&t);
+		assert_int_equal(fx->fb.submits, (int)i + 1);
 	}
 	/* a failure at submission is told to the validator (Intune's failureNotification) */
 	assert_int_equal(fx->fv.notifies, 3);
