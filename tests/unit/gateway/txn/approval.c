@@ -1,5 +1,5 @@
-/* tests for gateway/approval.c and the approval / admin parts of
- * gateway/cfg_admin.c (through cfg_parse) */
+/* tests for gateway/txn/approval.c and the approval / admin parts of
+ * gateway/config/cfg_admin.c (through cfg_parse) */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
