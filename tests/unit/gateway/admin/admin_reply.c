@@ -2,7 +2,6 @@
  * reads them.  A plain listener on 127.0.0.1:0 shares the event base with an
  * in-process client (core's http_client); the handler answers with the
  * admin_reply call the path names. */
-#include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +16,7 @@
 #include <event2/buffer.h>
 
 #include "admin_reply.h"
+#include "fixture/http_fixture.h"
 #include "http/http_listen.c" /* the bound port of the opaque listener */
 #include "http_client.h"
 
@@ -96,26 +96,13 @@ call(struct fx *f, const char *path, const char *body, size_t len)
 
 	snprintf(u, sizeof(u), "http://127.0.0.1:%d%s", f->port, path);
 	rq.method = body != NULL ? "POST" : "GET";
-	f->calls = 0;
-	assert_int_equal(http_client_start(f->hc, &rq, done_cb, f, NULL), 0);
-	event_base_dispatch(f->base);
-	assert_int_equal(f->calls, 1);
-}
-
-static void
-watchdog(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-	fail_msg("watchdog: the loop did not finish in 20 s");
+	http_fixture_run(f->base, f->hc, &rq, done_cb, f, &f->calls);
 }
 
 static int
 setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct timeval tv = {20, 0};
 	struct http_spec s = {.what = "test",
 			      .address = "127.0.0.1:0",
 			      .max_body = 4 * ADMIN_MAX_BODY, /* admin_body_json's own cap shows */
@@ -123,17 +110,13 @@ setup(void **state)
 			      .timeout = 10,
 			      .methods = EVHTTP_REQ_GET | EVHTTP_REQ_POST};
 	struct sgw_err err = {{0}};
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
 
 	f->base = event_base_new();
 	f->gw.base = f->base; /* no store: replies go out at once; no metrics */
 	f->a.gw = &f->gw;
 	assert_int_equal(http_listener_new(f->base, &s, handler, f, &f->l, &err), 0);
-	assert_int_equal(
-	    getsockname(evhttp_bound_socket_get_fd(f->l->bound), (struct sockaddr *)&sin, &len), 0);
-	f->port = ntohs(sin.sin_port);
-	event_base_once(f->base, -1, EV_TIMEOUT, watchdog, NULL, &tv);
+	f->port = http_fixture_port(f->l->bound);
+	http_fixture_watchdog(f->base);
 	f->hc = http_client_new(f->base, 0);
 	*state = f;
 	return 0;
