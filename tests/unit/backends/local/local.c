@@ -22,6 +22,7 @@
 
 #include "backend.h"
 #include "cfg.h"
+#include "fixture/cfg_fixture.h"
 #include "fixture/pki_fixture.h"
 #include "local/crl.h"
 
@@ -152,11 +153,7 @@ per_test_teardown(void **state)
 /* ---- config and lifecycle helpers -------------------------------------- */
 
 #define CFG_HEAD                                                                                   \
-	"listen:\n"                                                                                \
-	"  - address: \"127.0.0.1:8080\"\n"                                                        \
-	"store: {type: sqlite, path: /tmp/x.db}\n"                                                 \
-	"ra_identities:\n"                                                                         \
-	"  ra: {sign: {cert: s.pem, key: s.key}, ca_chain: ca.pem}\n"                              \
+	CFG_FIXTURE_HEAD                                                                           \
 	"scep_profiles:\n"                                                                         \
 	"  p1: {ra_identity: ra, ra_profile: rp, challenge: {type: none}}\n"                       \
 	"ra_profiles:\n"                                                                           \

@@ -15,26 +15,12 @@
 #include <cmocka.h>
 
 #include "cfg.h"
+#include "fixture/cfg_fixture.h"
 
-/* A minimal valid configuration in three parts, so that error cases can
- * replace one part and still know their line numbers. */
-#define HEAD                                                                                       \
-	"listen:\n"                                                                                \
-	"  - address: \"127.0.0.1:8080\"\n"                                                        \
-	"store: {type: sqlite, path: /tmp/x.db}\n"                                                 \
-	"ra_identities:\n"                                                                         \
-	"  ra: {sign: {cert: s.pem, key: s.key}, ca_chain: ca.pem}\n"
-#define PROFILE                                                                                    \
-	"scep_profiles:\n"                                                                         \
-	"  p1:\n"                                                                                  \
-	"    ra_identity: ra\n"                                                                    \
-	"    ra_profile: rp\n"                                                                     \
-	"    challenge: {type: none}\n"
-#define TAIL                                                                                       \
-	"ra_profiles:\n"                                                                           \
-	"  rp: {backend: b}\n"                                                                     \
-	"backends:\n"                                                                              \
-	"  b: {type: local}\n"
+/* The minimal valid configuration in three parts (tests/unit/fixture/cfg_fixture.h). */
+#define HEAD CFG_FIXTURE_HEAD
+#define PROFILE CFG_FIXTURE_PROFILE("{type: none}")
+#define TAIL CFG_FIXTURE_TAIL
 #define MINIMAL HEAD PROFILE TAIL
 
 static int
@@ -52,19 +38,6 @@ expect_err(const char *yaml, const char *msg)
 	assert_true(parse(yaml, &c, &err) < 0);
 	assert_null(c);
 	assert_string_equal(err.msg, msg);
-}
-
-/* Writes `data` to a fresh temporary file; the caller unlinks it. */
-static void
-tmpfile_with(char path[64], const char *data, size_t len)
-{
-	int fd;
-
-	snprintf(path, 64, "/tmp/scepgw-cfg-XXXXXX");
-	fd = mkstemp(path);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, data, len), (ssize_t)len);
-	close(fd);
 }
 
 static void
@@ -333,30 +306,22 @@ test_errors_required(void **state)
 		   "t.yaml:7: scep_profiles.p1.challenge: missing required key");
 	expect_err("listen: [{address: \":80\"}]\n", "t.yaml:1: store: missing required key");
 	expect_err("listen: []\n"
-		   "store: {type: sqlite, path: x}\n"
-		   "ra_identities:\n"
-		   "  ra: {sign: {cert: s.pem, key: s.key}, ca_chain: ca.pem}\n" PROFILE TAIL,
+		   "store: {type: sqlite, path: x}\n" CFG_FIXTURE_RA PROFILE TAIL,
 		   "t.yaml:1: listen: expected a non-empty list");
 	expect_err(HEAD "scep_profiles: {}\n" TAIL,
 		   "t.yaml:6: scep_profiles: expected a non-empty mapping");
 	expect_err("listen:\n  - address: localhost\n"
-		   "store: {type: sqlite, path: /tmp/x.db}\n"
-		   "ra_identities:\n"
-		   "  ra: {sign: {cert: s.pem, key: s.key}, ca_chain: ca.pem}\n" PROFILE TAIL,
+		   "store: {type: sqlite, path: /tmp/x.db}\n" CFG_FIXTURE_RA PROFILE TAIL,
 		   "t.yaml:2: listen[0].address: expected host:port or [v6]:port, got 'localhost'");
 	expect_err("listen:\n  - {address: \":80\", tls: {cert: a}}\n"
-		   "store: {type: sqlite, path: /tmp/x.db}\n"
-		   "ra_identities:\n"
-		   "  ra: {sign: {cert: s.pem, key: s.key}, ca_chain: ca.pem}\n" PROFILE TAIL,
+		   "store: {type: sqlite, path: /tmp/x.db}\n" CFG_FIXTURE_RA PROFILE TAIL,
 		   "t.yaml:2: listen[0].tls.key: missing required key");
-	expect_err("listen:\n  - address: \":80\"\nstore: {type: postgres, path: x}\n"
-		   "ra_identities:\n"
-		   "  ra: {sign: {cert: s.pem, key: s.key}, ca_chain: ca.pem}\n" PROFILE TAIL,
-		   "t.yaml:3: store.type: unknown store type 'postgres'");
+	expect_err(
+	    "listen:\n  - address: \":80\"\nstore: {type: postgres, path: x}\n" CFG_FIXTURE_RA
+		PROFILE TAIL,
+	    "t.yaml:3: store.type: unknown store type 'postgres'");
 	expect_err("listen:\n  - address: \":80\"\n"
-		   "store: {type: sqlite, path: x, synchronous: off}\n"
-		   "ra_identities:\n"
-		   "  ra: {sign: {cert: s.pem, key: s.key}, ca_chain: ca.pem}\n" PROFILE TAIL,
+		   "store: {type: sqlite, path: x, synchronous: off}\n" CFG_FIXTURE_RA PROFILE TAIL,
 		   "t.yaml:3: store.synchronous: unknown synchronous mode 'off'");
 	expect_err(HEAD PROFILE "ra_profiles:\n  rp: {backend: b}\nbackends:\n  b: {url: x}\n",
 		   "t.yaml:14: backends.b.type: missing required key");
@@ -385,9 +350,7 @@ test_errors_refs(void **state)
 		   "t.yaml:7: scep_profiles.p/1: name must match [A-Za-z0-9._-]+");
 }
 
-#define CHALLENGE(x)                                                                               \
-	HEAD "scep_profiles:\n  p1:\n    ra_identity: ra\n    ra_profile: rp\n"                    \
-	     "    challenge: " x "\n" TAIL
+#define CHALLENGE(x) CFG_FIXTURE_CHALLENGE(x)
 
 /* The other challenge errors come from the validators (validator_new):
  * tests/unit/gateway/validator/. */
@@ -419,46 +382,16 @@ test_caps(void **state)
 	assert_null(cfg_cap_name(0));
 }
 
-/* Reads a file under SGW_SOURCE_ROOT into a NUL-terminated buffer. */
-static char *
-read_source(const char *rel)
-{
-	const char *root = getenv("SGW_SOURCE_ROOT");
-	char path[1024];
-	char *buf = calloc(1, 65536);
-	FILE *f;
-
-	assert_non_null(root);
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	f = fopen(path, "r");
-	assert_non_null(f);
-	assert_non_null(buf);
-	assert_true(fread(buf, 1, 65535, f) > 0);
-	fclose(f);
-	return buf;
-}
-
 /* profiles/scepgw.yaml parses, with its secret_file pointed at a temp file. */
 static void
 test_example_profile(void **state)
 {
-	static const char secret_path[] = "/etc/scepgw/devices.challenge";
-	char *text = read_source("profiles/scepgw.yaml"), tmp[64], *at;
-	struct sgw_err err = {{0}};
+	char tmp[64];
 	struct cfg *c = NULL;
 	const struct cfg_scep_profile *p;
 
 	(void)state;
-	tmpfile_with(tmp, "s3cret\n", 7);
-	at = strstr(text, secret_path);
-	assert_non_null(at);
-	/* same length: "/tmp/scepgw-cfg-XXXXXX" is shorter, so pad with spaces */
-	memset(at, ' ', strlen(secret_path));
-	memcpy(at, tmp, strlen(tmp));
-	if (cfg_parse("profiles/scepgw.yaml", (const uint8_t *)text, strlen(text), &c, &err) != 0)
-		fail_msg("%s", err.msg);
-	p = cfg_scep_profile_find(c, "devices");
-	assert_non_null(p);
+	p = cfg_fixture_example(tmp, &c);
 	/* the secret's hash: tests/unit/gateway/validator/validator_static.c */
 	assert_string_equal(p->challenge.type, "static");
 	assert_int_equal(p->allow_single_des, 0);
@@ -469,7 +402,6 @@ test_example_profile(void **state)
 	assert_string_equal(cfg_backend_find(c, "local-ca")->type, "local");
 	cfg_free(c);
 	unlink(tmp);
-	free(text);
 }
 
 static void
@@ -480,7 +412,7 @@ test_load(void **state)
 	struct cfg *c = NULL;
 
 	(void)state;
-	tmpfile_with(path, MINIMAL, strlen(MINIMAL));
+	assert_int_equal(cfg_fixture_tmpfile(path, MINIMAL, strlen(MINIMAL)), 0);
 	assert_int_equal(cfg_load(path, &c, &err), 0);
 	assert_string_equal(c->file, path);
 	cfg_free(c);
