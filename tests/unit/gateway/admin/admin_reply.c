@@ -21,14 +21,12 @@
 #include "http_client.h"
 
 struct fx {
-	struct event_base *base;
-	struct http_client *hc;
+	struct http_fixture h; /* the loop, the client, its answers */
 	struct http_listener *l;
 	struct gw gw;
 	struct admin a;
 	int port;
 	/* the client's last answer */
-	int calls;
 	long status;
 	char body[1024], ctype[64], cache[64], auth[64];
 };
@@ -79,13 +77,13 @@ done_cb(void *arg, const struct http_response *resp)
 {
 	struct fx *f = arg;
 
-	f->calls++;
+	f->h.calls++;
 	f->status = resp->status;
 	snprintf(f->body, sizeof(f->body), "%.*s", (int)resp->body_len, (const char *)resp->body);
 	copy_header(resp, "content-type", f->ctype, sizeof(f->ctype));
 	copy_header(resp, "cache-control", f->cache, sizeof(f->cache));
 	copy_header(resp, "www-authenticate", f->auth, sizeof(f->auth));
-	event_base_loopbreak(f->base);
+	event_base_loopbreak(f->h.base);
 }
 
 static void
@@ -96,7 +94,7 @@ call(struct fx *f, const char *path, const char *body, size_t len)
 
 	snprintf(u, sizeof(u), "http://127.0.0.1:%d%s", f->port, path);
 	rq.method = body != NULL ? "POST" : "GET";
-	http_fixture_run(f->base, f->hc, &rq, done_cb, f, &f->calls);
+	http_fixture_run(&f->h, &rq, done_cb, f);
 }
 
 static int
@@ -111,13 +109,11 @@ setup(void **state)
 			      .methods = EVHTTP_REQ_GET | EVHTTP_REQ_POST};
 	struct sgw_err err = {{0}};
 
-	f->base = event_base_new();
-	f->gw.base = f->base; /* no store: replies go out at once; no metrics */
+	http_fixture_init(&f->h);
+	f->gw.base = f->h.base; /* no store: replies go out at once; no metrics */
 	f->a.gw = &f->gw;
-	assert_int_equal(http_listener_new(f->base, &s, handler, f, &f->l, &err), 0);
+	assert_int_equal(http_listener_new(f->h.base, &s, handler, f, &f->l, &err), 0);
 	f->port = http_fixture_port(f->l->bound);
-	http_fixture_watchdog(f->base);
-	f->hc = http_client_new(f->base, 0);
 	*state = f;
 	return 0;
 }
@@ -127,9 +123,8 @@ teardown(void **state)
 {
 	struct fx *f = *state;
 
-	http_client_free(f->hc);
 	http_listener_free(f->l);
-	event_base_free(f->base);
+	http_fixture_clean(&f->h);
 	free(f);
 	return 0;
 }

@@ -38,7 +38,7 @@ struct slow {
 };
 
 struct fx {
-	struct event_base *base;
+	struct http_fixture h; /* the loop, the client, its answers */
 	struct evhttp *http, *https;
 	int port, tls_port, closed_port;
 	int conns;	/* plain connections accepted */
@@ -48,9 +48,7 @@ struct fx {
 	int slow_now, slow_max; /* slow requests being answered, and the most at once */
 	SSL_CTX *sctx;
 	struct pki_fixture_tls pki;
-	struct http_client *hc;
 	/* results */
-	int calls;
 	struct http_response last;
 	char body[4096];
 	char nonce[64], ctype[64];
@@ -112,7 +110,7 @@ handle_slow(struct fx *f, struct evhttp_request *req, long ms)
 			f->slow_max = f->slow_now;
 		s->conn = evhttp_request_get_connection(req);
 		evhttp_connection_set_closecb(s->conn, slow_close, f);
-		assert_int_equal(event_base_once(f->base, -1, EV_TIMEOUT, slow_fire, s, &tv), 0);
+		assert_int_equal(event_base_once(f->h.base, -1, EV_TIMEOUT, slow_fire, s, &tv), 0);
 		return;
 	}
 	fail_msg("too many slow requests");
@@ -204,10 +202,10 @@ setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
-	f->base = event_base_new();
+	http_fixture_init(&f->h);
 	make_sctx(f);
-	f->http = evhttp_new(f->base);
-	f->https = evhttp_new(f->base);
+	f->http = evhttp_new(f->h.base);
+	f->https = evhttp_new(f->h.base);
 	evhttp_set_gencb(f->http, server_cb, f);
 	evhttp_set_gencb(f->https, server_cb, f);
 	evhttp_set_bevcb(f->http, plain_bevcb, f);
@@ -224,9 +222,6 @@ setup(void **state)
 		f->closed_port = ntohs(sin.sin_port);
 		close(s);
 	}
-	http_fixture_watchdog(f->base);
-	f->hc = http_client_new(f->base, 0);
-	assert_non_null(f->hc);
 	*state = f;
 	return 0;
 }
@@ -236,11 +231,10 @@ teardown(void **state)
 {
 	struct fx *f = *state;
 
-	http_client_free(f->hc);
 	evhttp_free(f->http);
 	evhttp_free(f->https);
 	SSL_CTX_free(f->sctx);
-	event_base_free(f->base);
+	http_fixture_clean(&f->h);
 	pki_fixture_tls_remove(&f->pki);
 	free(f);
 	return 0;
@@ -256,20 +250,20 @@ done_cb(void *arg, const struct http_response *resp)
 	snprintf(f->nonce, sizeof(f->nonce), "%s", nonce != NULL ? nonce : "(none)");
 	snprintf(f->ctype, sizeof(f->ctype), "%s", resp->ctype);
 	assert_null(http_response_header(resp, "X-Absent"));
-	f->calls++;
+	f->h.calls++;
 	f->last = *resp;
 	snprintf(f->body, sizeof(f->body), "%.*s",
 		 (int)(resp->body_len < 4000 ? resp->body_len : 4000), (const char *)resp->body);
 	f->last.body = NULL;
 	f->last.ctype = NULL;
 	f->last.error = NULL;
-	event_base_loopbreak(f->base);
+	event_base_loopbreak(f->h.base);
 }
 
 static void
 run(struct fx *f, struct http_request *rq)
 {
-	http_fixture_run(f->base, f->hc, rq, done_cb, f, &f->calls);
+	http_fixture_run(&f->h, rq, done_cb, f);
 }
 
 static void
@@ -325,7 +319,7 @@ test_loop_not_blocked(void **state)
 {
 	struct fx *f = *state;
 	struct timeval tv = {0, 50000};
-	struct event *t = event_new(f->base, -1, EV_PERSIST, tick, f);
+	struct event *t = event_new(f->h.base, -1, EV_PERSIST, tick, f);
 	char u[128];
 	struct http_request rq = {.url = u};
 
@@ -421,10 +415,10 @@ free_in_cb(void *arg, const struct http_response *resp)
 	struct fx *f = arg;
 
 	(void)resp;
-	f->calls++;
-	http_client_free(f->hc);
-	f->hc = NULL;
-	event_base_loopbreak(f->base);
+	f->h.calls++;
+	http_client_free(f->h.hc);
+	f->h.hc = NULL;
+	event_base_loopbreak(f->h.base);
 }
 
 static void
@@ -438,17 +432,17 @@ test_cancel_and_free(void **state)
 	url(f, u1, sizeof(u1), 0, "/slow/200");
 	url(f, u2, sizeof(u2), 0, "/echo");
 	url(f, u3, sizeof(u3), 0, "/slow/300");
-	f->calls = 0;
-	assert_int_equal(http_client_start(f->hc, &r1, done_cb, f, &c1), 0);
-	assert_int_equal(http_client_start(f->hc, &r3, done_cb, f, NULL), 0);
-	assert_int_equal(http_client_start(f->hc, &r2, free_in_cb, f, NULL), 0);
-	assert_int_equal(http_client_inflight(f->hc), 3);
+	f->h.calls = 0;
+	assert_int_equal(http_client_start(f->h.hc, &r1, done_cb, f, &c1), 0);
+	assert_int_equal(http_client_start(f->h.hc, &r3, done_cb, f, NULL), 0);
+	assert_int_equal(http_client_start(f->h.hc, &r2, free_in_cb, f, NULL), 0);
+	assert_int_equal(http_client_inflight(f->h.hc), 3);
 	http_call_cancel(c1);
-	assert_int_equal(http_client_inflight(f->hc), 2);
-	event_base_dispatch(f->base);
+	assert_int_equal(http_client_inflight(f->h.hc), 2);
+	event_base_dispatch(f->h.base);
 	/* /echo answered first and freed the client: the others never call back */
-	assert_int_equal(f->calls, 1);
-	assert_null(f->hc);
+	assert_int_equal(f->h.calls, 1);
+	assert_null(f->h.hc);
 }
 
 static void
@@ -457,17 +451,17 @@ count_cb(void *arg, const struct http_response *resp)
 	struct fx *f = arg;
 
 	assert_int_equal(resp->status, 200);
-	if (++f->calls == f->want)
-		event_base_loopbreak(f->base);
+	if (++f->h.calls == f->want)
+		event_base_loopbreak(f->h.base);
 }
 
 static void
 run_until(struct fx *f, int want)
 {
-	f->calls = 0;
+	f->h.calls = 0;
 	f->want = want;
-	event_base_dispatch(f->base);
-	assert_int_equal(f->calls, want);
+	event_base_dispatch(f->h.base);
+	assert_int_equal(f->h.calls, want);
 }
 
 /* children share the parent's connections; each has its own requests */
@@ -475,8 +469,8 @@ static void
 test_children(void **state)
 {
 	struct fx *f = *state;
-	struct http_client *a = http_client_new_child(f->hc, 0),
-			   *b = http_client_new_child(f->hc, 0);
+	struct http_client *a = http_client_new_child(f->h.hc, 0),
+			   *b = http_client_new_child(f->h.hc, 0);
 	char u[128], s[128];
 	struct http_request rq = {.url = u}, slow = {.url = s};
 
@@ -491,13 +485,13 @@ test_children(void **state)
 	/* freeing a cancels a's request only */
 	assert_int_equal(http_client_start(a, &slow, done_cb, f, NULL), 0);
 	assert_int_equal(http_client_start(b, &rq, count_cb, f, NULL), 0);
-	assert_int_equal(http_client_inflight(f->hc), 0);
+	assert_int_equal(http_client_inflight(f->h.hc), 0);
 	http_client_free(a);
 	run_until(f, 1);
 	assert_int_equal(http_client_inflight(b), 0);
 	/* the parent may go first: the shared handle stays for b */
-	http_client_free(f->hc);
-	f->hc = NULL;
+	http_client_free(f->h.hc);
+	f->h.hc = NULL;
 	assert_int_equal(http_client_start(b, &rq, count_cb, f, NULL), 0);
 	run_until(f, 1);
 	http_client_free(b);
@@ -508,7 +502,7 @@ static void
 test_queue(void **state)
 {
 	struct fx *f = *state;
-	struct http_client *one = http_client_new_child(f->hc, 1);
+	struct http_client *one = http_client_new_child(f->h.hc, 1);
 	struct http_call *third = NULL;
 	char u[128];
 	struct http_request rq = {.url = u};
@@ -527,7 +521,7 @@ test_queue(void **state)
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(http_client_start(one, &rq, count_cb, f, NULL), 0);
 	http_client_free(one);
-	assert_int_equal(http_client_inflight(f->hc), 0);
+	assert_int_equal(http_client_inflight(f->h.hc), 0);
 }
 
 static void

@@ -31,15 +31,13 @@
 #include "http/http_server.c"
 
 struct fx {
-	struct event_base *base;
-	struct http_client *hc;
+	struct http_fixture h; /* the loop, the client, its answers */
 	struct pki_fixture_tls pki;
 	/* what the handler saw */
 	int requests;
 	long verify;   /* SSL_get_verify_result, -1: no TLS */
 	char peer[64]; /* the client certificate's CN, "" if none */
 	/* the client's last answer */
-	int calls;
 	struct http_response last;
 };
 
@@ -50,11 +48,8 @@ setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
-	f->base = event_base_new();
+	http_fixture_init(&f->h);
 	pki_fixture_tls_make(&f->pki, "hl");
-	http_fixture_watchdog(f->base);
-	f->hc = http_client_new(f->base, 0);
-	assert_non_null(f->hc);
 	*state = f;
 	return 0;
 }
@@ -64,8 +59,7 @@ teardown(void **state)
 {
 	struct fx *f = *state;
 
-	http_client_free(f->hc);
-	event_base_free(f->base);
+	http_fixture_clean(&f->h);
 	pki_fixture_tls_remove(&f->pki);
 	free(f);
 	return 0;
@@ -99,19 +93,19 @@ done_cb(void *arg, const struct http_response *resp)
 {
 	struct fx *f = arg;
 
-	f->calls++;
+	f->h.calls++;
 	f->last = *resp;
 	f->last.body = NULL;
 	f->last.ctype = NULL;
 	f->last.error = NULL;
 	f->last.hdrs = NULL;
-	event_base_loopbreak(f->base);
+	event_base_loopbreak(f->h.base);
 }
 
 static void
 run(struct fx *f, struct http_request *rq)
 {
-	http_fixture_run(f->base, f->hc, rq, done_cb, f, &f->calls);
+	http_fixture_run(&f->h, rq, done_cb, f);
 }
 
 static struct http_spec
@@ -203,8 +197,8 @@ run_for(struct fx *f, long ms)
 {
 	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
 
-	assert_int_equal(event_base_once(f->base, -1, EV_TIMEOUT, stop_loop, f->base, &tv), 0);
-	event_base_dispatch(f->base);
+	assert_int_equal(event_base_once(f->h.base, -1, EV_TIMEOUT, stop_loop, f->h.base, &tv), 0);
+	event_base_dispatch(f->h.base);
 }
 
 static int
@@ -250,7 +244,7 @@ test_mtls(void **state)
 	char u[128];
 	struct http_request rq = {.url = u, .ca_bundle = f->pki.ca};
 
-	assert_int_equal(http_listener_new(f->base, &s, handler, f, &l, &err), 0);
+	assert_int_equal(http_listener_new(f->h.base, &s, handler, f, &l, &err), 0);
 	snprintf(u, sizeof(u), "https://127.0.0.1:%d/x", http_fixture_port(l->bound));
 	/* a certificate of the client CA: verified, named */
 	rq.client_cert = f->pki.cli;
@@ -285,7 +279,7 @@ test_limits(void **state)
 	char u[128];
 	struct http_request rq = {.url = u, .method = "POST"};
 
-	assert_int_equal(http_listener_new(f->base, &s, handler, f, &l, &err), 0);
+	assert_int_equal(http_listener_new(f->h.base, &s, handler, f, &l, &err), 0);
 	snprintf(u, sizeof(u), "http://127.0.0.1:%d/x", http_fixture_port(l->bound));
 	rq.body = (const uint8_t *)"0123456789abcdef"; /* max_body: 16 */
 	rq.body_len = 16;
@@ -313,20 +307,20 @@ test_bind_errors(void **state)
 	char addr[64];
 
 	s.address = "127.0.0.1";
-	assert_int_equal(http_listener_new(f->base, &s, handler, f, &l, &err), -SGW_EINVAL);
+	assert_int_equal(http_listener_new(f->h.base, &s, handler, f, &l, &err), -SGW_EINVAL);
 	assert_string_equal(err.msg, "admin.listen: bad address '127.0.0.1'");
 	s.address = "127.0.0.1:0";
-	assert_int_equal(http_listener_new(f->base, &s, handler, f, &l, &err), 0);
+	assert_int_equal(http_listener_new(f->h.base, &s, handler, f, &l, &err), 0);
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d", http_fixture_port(l->bound));
 	s.address = addr; /* taken */
-	assert_int_equal(http_listener_new(f->base, &s, handler, f, &l2, &err), -SGW_EIO);
+	assert_int_equal(http_listener_new(f->h.base, &s, handler, f, &l2, &err), -SGW_EIO);
 	assert_null(l2);
 	assert_non_null(strstr(err.msg, ": cannot bind: Address already in use"));
 	assert_int_equal(strncmp(err.msg, "admin.listen 127.0.0.1:", 23), 0);
 	s.address = "127.0.0.1:0";
 	s.cert = f->pki.srv;
 	s.key = f->pki.bad_key; /* TLS fails before the bind */
-	assert_int_equal(http_listener_new(f->base, &s, handler, f, &l2, &err), -SGW_EPARSE);
+	assert_int_equal(http_listener_new(f->h.base, &s, handler, f, &l2, &err), -SGW_EPARSE);
 	assert_null(l2);
 	http_listener_free(l);
 	http_listener_free(NULL);
@@ -361,7 +355,7 @@ test_server(void **state)
 	assert_null(spec.cert);
 	assert_null(spec.key);
 
-	assert_int_equal(http_server_new(f->base, &c, handler, f, &srv, &err), 0);
+	assert_int_equal(http_server_new(f->h.base, &c, handler, f, &srv, &err), 0);
 	assert_int_equal(srv->n, 2);
 	snprintf(u, sizeof(u), "https://127.0.0.1:%d/x", http_fixture_port(srv->l[1]->bound));
 	run(f, &rq);
@@ -379,11 +373,11 @@ test_server(void **state)
 
 	ls[1].address = "nowhere";
 	srv = NULL;
-	assert_int_equal(http_server_new(f->base, &c, handler, f, &srv, &err), -SGW_EINVAL);
+	assert_int_equal(http_server_new(f->h.base, &c, handler, f, &srv, &err), -SGW_EINVAL);
 	assert_null(srv);
 	assert_string_equal(err.msg, "listen: bad address 'nowhere'");
 	c.n_listen = HTTP_MAX_LISTENERS + 1;
-	assert_int_equal(http_server_new(f->base, &c, handler, f, &srv, &err), -SGW_EINVAL);
+	assert_int_equal(http_server_new(f->h.base, &c, handler, f, &srv, &err), -SGW_EINVAL);
 	assert_string_equal(err.msg, "too many listeners (max 16)");
 }
 
@@ -412,7 +406,7 @@ test_backoff_emfile(void **state)
 	char buf[256];
 	ssize_t got;
 
-	assert_int_equal(http_listener_new(f->base, &s, handler, f, &l, &err), 0);
+	assert_int_equal(http_listener_new(f->h.base, &s, handler, f, &l, &err), 0);
 	port = http_fixture_port(l->bound);
 	assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
 	low = saved;
@@ -451,7 +445,7 @@ test_backoff_close_free(void **state)
 	struct sgw_err err = {{0}};
 	struct http_listener *l = NULL;
 
-	assert_int_equal(http_listener_new(f->base, &s, handler, f, &l, &err), 0);
+	assert_int_equal(http_listener_new(f->h.base, &s, handler, f, &l, &err), 0);
 	errno = EMFILE;
 	on_accept_error(evhttp_bound_socket_get_listener(l->bound), l->http);
 	assert_non_null(pending_pause(l));
@@ -463,7 +457,7 @@ test_backoff_close_free(void **state)
 	http_listener_free(l);
 
 	l = NULL;
-	assert_int_equal(http_listener_new(f->base, &s, handler, f, &l, &err), 0);
+	assert_int_equal(http_listener_new(f->h.base, &s, handler, f, &l, &err), 0);
 	on_accept_error(evhttp_bound_socket_get_listener(l->bound), l->http);
 	assert_non_null(pending_pause(l));
 	http_listener_free(l); /* cancels the pause (ASan: no use after free, no leak) */
