@@ -67,7 +67,7 @@ secret_case(const char *content, size_t len, const char *expect_secret)
 	struct sgw_err err = {{0}};
 	uint8_t want[32];
 
-	assert_int_equal(cfg_fixture_tmpfile(path, content, len), 0);
+	cfg_fixture_tmpfile(path, content, len);
 	snprintf(yaml, sizeof(yaml), CHALLENGE("{type: static, secret_file: %s}"), path);
 	if (expect_secret == NULL) {
 		snprintf(want_msg, sizeof(want_msg),
@@ -105,7 +105,7 @@ test_secret_file_checks(void **state)
 	struct sgw_err err = {{0}};
 
 	(void)state;
-	assert_int_equal(cfg_fixture_tmpfile(path, "hunter2\n", 8), 0);
+	cfg_fixture_tmpfile(path, "hunter2\n", 8);
 	assert_int_equal(chmod(path, 0644), 0);
 	snprintf(yaml, sizeof(yaml), CHALLENGE("{type: static, secret_file: %s}"), path);
 	assert_int_equal(configure(yaml, &p, &err), -SGW_EDENIED);
