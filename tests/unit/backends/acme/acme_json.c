@@ -17,6 +17,7 @@
 #include "acme/acme_ident.h"
 #include "acme/acme_json.h"
 #include "err.h"
+#include "fixture/pki_fixture.h"
 
 #define S(x) (const uint8_t *)(x), strlen(x)
 
@@ -172,26 +173,15 @@ test_retry_after(void **state)
 	assert_int_equal(acme_retry_after("12x", 0, 3600, &s), -SGW_EPARSE);
 }
 
-static X509 *
-self_signed(EVP_PKEY *k, const char *cn)
-{
-	X509 *x = X509_new();
-
-	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
-				   (const unsigned char *)cn, -1, -1, 0);
-	X509_set_issuer_name(x, X509_get_subject_name(x));
-	X509_gmtime_adj(X509_getm_notBefore(x), 0);
-	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-	X509_set_pubkey(x, k);
-	X509_sign(x, k, EVP_sha256());
-	return x;
-}
-
 static void
 test_chain(void **state)
 {
 	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	X509 *a = self_signed(k, "leaf"), *b = self_signed(k, "inter"), *cert = NULL;
+	X509 *a =
+	    pki_fixture_cert(&(struct pki_fixture_cert){.key = k, .cn = "leaf", .not_after = 3600});
+	X509 *b = pki_fixture_cert(
+	    &(struct pki_fixture_cert){.key = k, .cn = "inter", .not_after = 3600});
+	X509 *cert = NULL;
 	STACK_OF(X509) *chain = NULL;
 	BIO *bio = BIO_new(BIO_s_mem());
 	char *pem;

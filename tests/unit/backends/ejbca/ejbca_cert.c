@@ -17,27 +17,12 @@
 
 #include "ejbca/ejbca_cert.h"
 #include "ejbca/ejbca_json.h"
+#include "fixture/pki_fixture.h"
 
 struct fx {
 	EVP_PKEY *key;
 	X509 *root, *inter;
 };
-
-static X509 *
-cert_new(EVP_PKEY *k, const char *cn, const char *issuer)
-{
-	X509 *x = X509_new();
-
-	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
-				   (const unsigned char *)cn, -1, -1, 0);
-	X509_NAME_add_entry_by_txt(X509_get_issuer_name(x), "CN", MBSTRING_ASC,
-				   (const unsigned char *)issuer, -1, -1, 0);
-	X509_gmtime_adj(X509_getm_notBefore(x), 0);
-	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-	X509_set_pubkey(x, k);
-	X509_sign(x, k, EVP_sha256());
-	return x;
-}
 
 static int
 setup(void **state)
@@ -45,8 +30,10 @@ setup(void **state)
 	struct fx *f = calloc(1, sizeof(*f));
 
 	f->key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	f->root = cert_new(f->key, "Root", "Root");
-	f->inter = cert_new(f->key, "Issuing", "Root");
+	f->root = pki_fixture_cert(
+	    &(struct pki_fixture_cert){.key = f->key, .cn = "Root", .not_after = 3600});
+	f->inter = pki_fixture_cert(&(struct pki_fixture_cert){
+	    .key = f->key, .cn = "Issuing", .issuer = f->root, .not_after = 3600});
 	*state = f;
 	return 0;
 }

@@ -22,6 +22,8 @@
 
 #include "backend.h"
 #include "cfg.h"
+#include "fixture/cfg_fixture.h"
+#include "fixture/pki_fixture.h"
 #include "local/crl.h"
 
 struct fx {
@@ -47,48 +49,19 @@ struct box {
 
 /* ---- fixtures: keys and certificates ----------------------------------- */
 
+/* self-signed, serial 1, ten years; a CA's extensions when ca */
 static X509 *
-make_cert(EVP_PKEY *key, EVP_PKEY *signer, const char *cn, int ca)
+make_cert(EVP_PKEY *key, const char *cn, int ca)
 {
-	X509 *x = X509_new();
-	X509V3_CTX ctx;
-	X509_EXTENSION *e;
-	const char *ext[][2] = {
-	    {"basicConstraints", ca ? "critical,CA:TRUE" : "CA:FALSE"},
-	    {"keyUsage", ca ? "critical,keyCertSign,cRLSign" : "digitalSignature"},
-	    {"subjectKeyIdentifier", "hash"}};
-
-	assert_true(X509_set_version(x, X509_VERSION_3));
-	assert_true(ASN1_INTEGER_set(X509_get_serialNumber(x), 1));
-	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
-				   (const unsigned char *)cn, -1, -1, 0);
-	assert_true(X509_set_issuer_name(x, X509_get_subject_name(x)));
-	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-	X509_gmtime_adj(X509_getm_notAfter(x), 86400L * 3650);
-	assert_true(X509_set_pubkey(x, key));
-	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
-	for (size_t i = 0; i < 3; i++) {
-		e = X509V3_EXT_conf(NULL, &ctx, ext[i][0], ext[i][1]);
-		assert_non_null(e);
-		assert_true(X509_add_ext(x, e, -1));
-		X509_EXTENSION_free(e);
-	}
-	assert_true(X509_sign(x, signer, EVP_sha256()) > 0);
-	return x;
-}
-
-static void
-write_pem(const char *path, X509 *x, EVP_PKEY *k, mode_t mode)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	if (x != NULL)
-		assert_true(PEM_write_X509(f, x));
-	if (k != NULL)
-		assert_true(PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL));
-	fclose(f);
-	assert_int_equal(chmod(path, mode), 0);
+	return pki_fixture_cert(&(struct pki_fixture_cert){
+	    .key = key,
+	    .cn = cn,
+	    .serial = 1,
+	    .not_before = -3600,
+	    .not_after = 86400L * 3650,
+	    .ext = {{"basicConstraints", ca ? "critical,CA:TRUE" : "CA:FALSE"},
+		    {"keyUsage", ca ? "critical,keyCertSign,cRLSign" : "digitalSignature"},
+		    {"subjectKeyIdentifier", "hash"}}});
 }
 
 /* issuing CA and root in one file, as many deployments ship them */
@@ -119,15 +92,15 @@ setup(void **state)
 	f->ca_key = EVP_EC_gen("P-256");
 	f->dev_ec = EVP_EC_gen("P-256");
 	f->dev_rsa = EVP_RSA_gen(2048);
-	f->ca = make_cert(f->ca_key, f->ca_key, "Test Issuing CA", 1);
-	f->root = make_cert(root_key, root_key, "Test Root CA", 1);
-	notca = make_cert(f->ca_key, f->ca_key, "Not a CA", 0);
-	write_pem(f->path[P_CA], f->ca, NULL, 0644);
-	write_pem(f->path[P_KEY], NULL, f->ca_key, 0600);
-	write_pem(f->path[P_ROOT], f->root, NULL, 0644);
-	write_pem(f->path[P_OPENKEY], NULL, f->ca_key, 0644);
-	write_pem(f->path[P_NOTCA], notca, NULL, 0644);
-	write_pem(f->path[P_OTHERKEY], NULL, other, 0600);
+	f->ca = make_cert(f->ca_key, "Test Issuing CA", 1);
+	f->root = make_cert(root_key, "Test Root CA", 1);
+	notca = make_cert(f->ca_key, "Not a CA", 0);
+	pki_fixture_pem(f->path[P_CA], f->ca, NULL, 0644);
+	pki_fixture_pem(f->path[P_KEY], NULL, f->ca_key, 0600);
+	pki_fixture_pem(f->path[P_ROOT], f->root, NULL, 0644);
+	pki_fixture_pem(f->path[P_OPENKEY], NULL, f->ca_key, 0644);
+	pki_fixture_pem(f->path[P_NOTCA], notca, NULL, 0644);
+	pki_fixture_pem(f->path[P_OTHERKEY], NULL, other, 0600);
 	write_full_chain(f->path[P_FULL], f->ca, f->root);
 	X509_free(notca);
 	EVP_PKEY_free(root_key);
@@ -180,11 +153,7 @@ per_test_teardown(void **state)
 /* ---- config and lifecycle helpers -------------------------------------- */
 
 #define CFG_HEAD                                                                                   \
-	"listen:\n"                                                                                \
-	"  - address: \"127.0.0.1:8080\"\n"                                                        \
-	"store: {type: sqlite, path: /tmp/x.db}\n"                                                 \
-	"ra_identities:\n"                                                                         \
-	"  ra: {sign: {cert: s.pem, key: s.key}, ca_chain: ca.pem}\n"                              \
+	CFG_FIXTURE_HEAD                                                                           \
 	"scep_profiles:\n"                                                                         \
 	"  p1: {ra_identity: ra, ra_profile: rp, challenge: {type: none}}\n"                       \
 	"ra_profiles:\n"                                                                           \

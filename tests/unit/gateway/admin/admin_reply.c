@@ -2,7 +2,6 @@
  * reads them.  A plain listener on 127.0.0.1:0 shares the event base with an
  * in-process client (core's http_client); the handler answers with the
  * admin_reply call the path names. */
-#include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,18 +16,17 @@
 #include <event2/buffer.h>
 
 #include "admin_reply.h"
+#include "fixture/http_fixture.h"
 #include "http/http_listen.c" /* the bound port of the opaque listener */
 #include "http_client.h"
 
 struct fx {
-	struct event_base *base;
-	struct http_client *hc;
+	struct http_fixture h; /* the loop, the client, its answers */
 	struct http_listener *l;
 	struct gw gw;
 	struct admin a;
 	int port;
 	/* the client's last answer */
-	int calls;
 	long status;
 	char body[1024], ctype[64], cache[64], auth[64];
 };
@@ -79,13 +77,13 @@ done_cb(void *arg, const struct http_response *resp)
 {
 	struct fx *f = arg;
 
-	f->calls++;
+	f->h.calls++;
 	f->status = resp->status;
 	snprintf(f->body, sizeof(f->body), "%.*s", (int)resp->body_len, (const char *)resp->body);
 	copy_header(resp, "content-type", f->ctype, sizeof(f->ctype));
 	copy_header(resp, "cache-control", f->cache, sizeof(f->cache));
 	copy_header(resp, "www-authenticate", f->auth, sizeof(f->auth));
-	event_base_loopbreak(f->base);
+	event_base_loopbreak(f->h.base);
 }
 
 static void
@@ -96,26 +94,13 @@ call(struct fx *f, const char *path, const char *body, size_t len)
 
 	snprintf(u, sizeof(u), "http://127.0.0.1:%d%s", f->port, path);
 	rq.method = body != NULL ? "POST" : "GET";
-	f->calls = 0;
-	assert_int_equal(http_client_start(f->hc, &rq, done_cb, f, NULL), 0);
-	event_base_dispatch(f->base);
-	assert_int_equal(f->calls, 1);
-}
-
-static void
-watchdog(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-	fail_msg("watchdog: the loop did not finish in 20 s");
+	http_fixture_run(&f->h, &rq, done_cb, f);
 }
 
 static int
 setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct timeval tv = {20, 0};
 	struct http_spec s = {.what = "test",
 			      .address = "127.0.0.1:0",
 			      .max_body = 4 * ADMIN_MAX_BODY, /* admin_body_json's own cap shows */
@@ -123,18 +108,12 @@ setup(void **state)
 			      .timeout = 10,
 			      .methods = EVHTTP_REQ_GET | EVHTTP_REQ_POST};
 	struct sgw_err err = {{0}};
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
 
-	f->base = event_base_new();
-	f->gw.base = f->base; /* no store: replies go out at once; no metrics */
+	http_fixture_init(&f->h);
+	f->gw.base = f->h.base; /* no store: replies go out at once; no metrics */
 	f->a.gw = &f->gw;
-	assert_int_equal(http_listener_new(f->base, &s, handler, f, &f->l, &err), 0);
-	assert_int_equal(
-	    getsockname(evhttp_bound_socket_get_fd(f->l->bound), (struct sockaddr *)&sin, &len), 0);
-	f->port = ntohs(sin.sin_port);
-	event_base_once(f->base, -1, EV_TIMEOUT, watchdog, NULL, &tv);
-	f->hc = http_client_new(f->base, 0);
+	assert_int_equal(http_listener_new(f->h.base, &s, handler, f, &f->l, &err), 0);
+	f->port = http_fixture_port(f->l->bound);
 	*state = f;
 	return 0;
 }
@@ -144,9 +123,8 @@ teardown(void **state)
 {
 	struct fx *f = *state;
 
-	http_client_free(f->hc);
 	http_listener_free(f->l);
-	event_base_free(f->base);
+	http_fixture_clean(&f->h);
 	free(f);
 	return 0;
 }

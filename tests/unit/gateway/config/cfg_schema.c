@@ -15,26 +15,12 @@
 #include <cmocka.h>
 
 #include "cfg.h"
+#include "fixture/cfg_fixture.h"
 
-/* A minimal valid configuration in three parts, so that error cases can
- * replace one part and still know their line numbers. */
-#define HEAD                                                                                       \
-	"listen:\n"                                                                                \
-	"  - address: \"127.0.0.1:8080\"\n"                                                        \
-	"store: {type: sqlite, path: /tmp/x.db}\n"                                                 \
-	"ra_identities:\n"                                                                         \
-	"  ra: {sign: {cert: s.pem, key: s.key}, ca_chain: ca.pem}\n"
-#define PROFILE                                                                                    \
-	"scep_profiles:\n"                                                                         \
-	"  p1:\n"                                                                                  \
-	"    ra_identity: ra\n"                                                                    \
-	"    ra_profile: rp\n"                                                                     \
-	"    challenge: {type: none}\n"
-#define TAIL                                                                                       \
-	"ra_profiles:\n"                                                                           \
-	"  rp: {backend: b}\n"                                                                     \
-	"backends:\n"                                                                              \
-	"  b: {type: local}\n"
+/* The minimal valid configuration in three parts (tests/unit/fixture/cfg_fixture.h). */
+#define HEAD CFG_FIXTURE_HEAD
+#define PROFILE CFG_FIXTURE_PROFILE("{type: none}")
+#define TAIL CFG_FIXTURE_TAIL
 #define MINIMAL HEAD PROFILE TAIL
 
 static int
@@ -54,38 +40,68 @@ expect_err(const char *yaml, const char *msg)
 	assert_string_equal(err.msg, msg);
 }
 
-/* Writes `data` to a fresh temporary file; the caller unlinks it. */
-static void
-tmpfile_with(char path[64], const char *data, size_t len)
+/* The configuration yaml (which must parse) gives. */
+static struct cfg *
+parse_ok(const char *yaml)
 {
-	int fd;
+	struct sgw_err err = {{0}};
+	struct cfg *c = NULL;
 
-	snprintf(path, 64, "/tmp/scepgw-cfg-XXXXXX");
-	fd = mkstemp(path);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, data, len), (ssize_t)len);
-	close(fd);
+	assert_int_equal(parse(yaml, &c, &err), 0);
+	return c;
+}
+
+/* The limits: section, field by field. */
+static void
+expect_limits(const struct cfg_limits *l, struct cfg_limits want)
+{
+	assert_int_equal(l->max_body, want.max_body);
+	assert_int_equal(l->max_headers, want.max_headers);
+	assert_int_equal(l->timeout, want.timeout);
+	assert_int_equal(l->max_connections, want.max_connections);
+}
+
+/* A profile's csr_policy, field by field (of san_dns, the count). */
+static void
+expect_csr_policy(const struct cfg_csr_policy *p, struct cfg_csr_policy want)
+{
+	assert_int_equal(p->key_types, want.key_types);
+	assert_int_equal(p->min_rsa_bits, want.min_rsa_bits);
+	assert_int_equal(p->san_dns.n, want.san_dns.n);
+	assert_int_equal(p->allow_san_ip, want.allow_san_ip);
+	assert_int_equal(p->allow_san_email, want.allow_san_email);
+	assert_int_equal(p->require_cn, want.require_cn);
+}
+
+/* The profile settings test_defaults and test_full both check. */
+static void
+expect_profile(const struct cfg_scep_profile *p, struct cfg_scep_profile want)
+{
+	assert_int_equal(p->allow_single_des, want.allow_single_des);
+	assert_int_equal(p->allow_md5, want.allow_md5);
+	assert_int_equal(p->getcacert_include_root, want.getcacert_include_root);
+	assert_int_equal(p->getcacert_include_chain, want.getcacert_include_chain);
+	assert_int_equal(p->certrep_include_ca, want.certrep_include_ca);
+	assert_int_equal(p->signing_time_skew, want.signing_time_skew);
 }
 
 static void
 test_defaults(void **state)
 {
-	struct sgw_err err = {{0}};
-	struct cfg *c = NULL;
+	struct cfg *c = parse_ok(MINIMAL);
 	const struct cfg_scep_profile *p;
 	const struct cfg_ra_identity *id;
 
 	(void)state;
-	assert_int_equal(parse(MINIMAL, &c, &err), 0);
 	assert_string_equal(c->file, "t.yaml");
 	assert_string_equal(c->log_level, "info");
 	assert_null(c->user);
 	assert_null(c->default_profile);
 	assert_int_equal(c->workers, 0);
-	assert_int_equal(c->limits.max_body, 65536);
-	assert_int_equal(c->limits.max_headers, 8192);
-	assert_int_equal(c->limits.timeout, 60);
-	assert_int_equal(c->limits.max_connections, 1024);
+	expect_limits(&c->limits, (struct cfg_limits){.max_body = 65536,
+						      .max_headers = 8192,
+						      .timeout = 60,
+						      .max_connections = 1024});
 	assert_int_equal(c->n_listen, 1);
 	assert_string_equal(c->listen[0].address, "127.0.0.1:8080");
 	assert_int_equal(c->listen[0].tls, 0);
@@ -102,20 +118,21 @@ test_defaults(void **state)
 	assert_int_equal(p->caps, SCEP_CAP_POSTPKIOPERATION | SCEP_CAP_SHA1 | SCEP_CAP_SHA256 |
 				      SCEP_CAP_SHA512 | SCEP_CAP_AES | SCEP_CAP_DES3 |
 				      SCEP_CAP_SCEPSTANDARD);
-	assert_int_equal(p->allow_single_des, 0);
-	assert_int_equal(p->allow_md5, 0);
-	assert_int_equal(p->getcacert_include_root, 1);
-	assert_int_equal(p->getcacert_include_chain, 1);
-	assert_int_equal(p->certrep_include_ca, 0);
-	assert_int_equal(p->signing_time_skew, 0);
+	expect_profile(p, (struct cfg_scep_profile){.allow_single_des = 0,
+						    .allow_md5 = 0,
+						    .getcacert_include_root = 1,
+						    .getcacert_include_chain = 1,
+						    .certrep_include_ca = 0,
+						    .signing_time_skew = 0});
 	assert_string_equal(p->challenge.type, "none");
 	assert_string_equal(p->challenge.path, "scep_profiles.p1.challenge");
-	assert_int_equal(p->csr_policy.key_types, CSR_KEY_RSA | CSR_KEY_EC);
-	assert_int_equal(p->csr_policy.min_rsa_bits, 2048);
-	assert_int_equal(p->csr_policy.san_dns.n, 0);
-	assert_int_equal(p->csr_policy.allow_san_ip, 1);
-	assert_int_equal(p->csr_policy.allow_san_email, 1);
-	assert_int_equal(p->csr_policy.require_cn, 1);
+	expect_csr_policy(&p->csr_policy,
+			  (struct cfg_csr_policy){.key_types = CSR_KEY_RSA | CSR_KEY_EC,
+						  .min_rsa_bits = 2048,
+						  .san_dns = {.n = 0},
+						  .allow_san_ip = 1,
+						  .allow_san_email = 1,
+						  .require_cn = 1});
 	assert_string_equal(cfg_ra_profile_find(c, "rp")->template, "default");
 	assert_string_equal(cfg_ra_profile_find(c, "rp")->approval, "auto");
 	assert_string_equal(cfg_backend_find(c, "b")->path, "backends.b");
@@ -173,21 +190,19 @@ static const char full_yaml[] =
 static void
 test_full(void **state)
 {
-	struct sgw_err err = {{0}};
-	struct cfg *c = NULL;
+	struct cfg *c = parse_ok(full_yaml);
 	const struct cfg_scep_profile *p;
 	const struct cfg_backend *b;
 
 	(void)state;
-	assert_int_equal(parse(full_yaml, &c, &err), 0);
 	assert_string_equal(c->log_level, "debug");
 	assert_string_equal(c->user, "scepgw");
 	assert_string_equal(c->default_profile, "ios");
 	assert_int_equal(c->workers, 4);
-	assert_int_equal(c->limits.max_body, 1048576);
-	assert_int_equal(c->limits.max_headers, 16384);
-	assert_int_equal(c->limits.timeout, 120);
-	assert_int_equal(c->limits.max_connections, 50);
+	expect_limits(&c->limits, (struct cfg_limits){.max_body = 1048576,
+						      .max_headers = 16384,
+						      .timeout = 120,
+						      .max_connections = 50});
 	assert_int_equal(c->n_listen, 2);
 	assert_string_equal(c->listen[0].address, "0.0.0.0:8080");
 	assert_int_equal(c->listen[0].tls, 0);
@@ -211,11 +226,12 @@ test_full(void **state)
 	assert_string_equal(p->ra_profile, "corp");
 	assert_int_equal(p->caps, SCEP_CAP_POSTPKIOPERATION | SCEP_CAP_SHA256 | SCEP_CAP_RENEWAL |
 				      SCEP_CAP_GETNEXTCACERT);
-	assert_int_equal(p->allow_single_des, 1);
-	assert_int_equal(p->allow_md5, 1);
-	assert_int_equal(p->getcacert_include_root, 0);
-	assert_int_equal(p->getcacert_include_chain, 0);
-	assert_int_equal(p->certrep_include_ca, 1);
+	expect_profile(p, (struct cfg_scep_profile){.allow_single_des = 1,
+						    .allow_md5 = 1,
+						    .getcacert_include_root = 0,
+						    .getcacert_include_chain = 0,
+						    .certrep_include_ca = 1,
+						    .signing_time_skew = 300});
 	assert_int_equal(p->getcacert_single, 1);
 	assert_int_equal(p->getcert, 1);
 	assert_int_equal(p->getcrl, 0);
@@ -225,18 +241,14 @@ test_full(void **state)
 	assert_int_equal(p->renewal.same_subject, 1);
 	assert_int_equal(p->renewal.allow_key_reuse, 1);
 	assert_int_equal(p->renewal.require_challenge, 0);
-	assert_int_equal(p->signing_time_skew, 300);
 	/* its sha256: tests/unit/gateway/validator/validator_static.c */
 	assert_string_equal(p->challenge.type, "static");
 	assert_int_equal(cfg_node_line(p->challenge.node), 29);
-	assert_int_equal(p->csr_policy.key_types, CSR_KEY_EC);
-	assert_int_equal(p->csr_policy.min_rsa_bits, 3072);
-	assert_int_equal(p->csr_policy.san_dns.n, 2);
+	expect_csr_policy(&p->csr_policy, (struct cfg_csr_policy){.key_types = CSR_KEY_EC,
+								  .min_rsa_bits = 3072,
+								  .san_dns = {.n = 2}});
 	assert_string_equal(p->csr_policy.san_dns.v[0], "*.example.com");
 	assert_string_equal(p->csr_policy.san_dns.v[1], "host.example.org");
-	assert_int_equal(p->csr_policy.allow_san_ip, 0);
-	assert_int_equal(p->csr_policy.allow_san_email, 0);
-	assert_int_equal(p->csr_policy.require_cn, 0);
 	assert_ptr_equal(cfg_scep_profile_find(c, "x.y_z-1"), &c->scep_profiles[1]);
 	assert_int_equal(c->n_ra_profiles, 1);
 	assert_string_equal(c->ra_profiles[0].name, "corp");
@@ -333,30 +345,22 @@ test_errors_required(void **state)
 		   "t.yaml:7: scep_profiles.p1.challenge: missing required key");
 	expect_err("listen: [{address: \":80\"}]\n", "t.yaml:1: store: missing required key");
 	expect_err("listen: []\n"
-		   "store: {type: sqlite, path: x}\n"
-		   "ra_identities:\n"
-		   "  ra: {sign: {cert: s.pem, key: s.key}, ca_chain: ca.pem}\n" PROFILE TAIL,
+		   "store: {type: sqlite, path: x}\n" CFG_FIXTURE_RA PROFILE TAIL,
 		   "t.yaml:1: listen: expected a non-empty list");
 	expect_err(HEAD "scep_profiles: {}\n" TAIL,
 		   "t.yaml:6: scep_profiles: expected a non-empty mapping");
 	expect_err("listen:\n  - address: localhost\n"
-		   "store: {type: sqlite, path: /tmp/x.db}\n"
-		   "ra_identities:\n"
-		   "  ra: {sign: {cert: s.pem, key: s.key}, ca_chain: ca.pem}\n" PROFILE TAIL,
+		   "store: {type: sqlite, path: /tmp/x.db}\n" CFG_FIXTURE_RA PROFILE TAIL,
 		   "t.yaml:2: listen[0].address: expected host:port or [v6]:port, got 'localhost'");
 	expect_err("listen:\n  - {address: \":80\", tls: {cert: a}}\n"
-		   "store: {type: sqlite, path: /tmp/x.db}\n"
-		   "ra_identities:\n"
-		   "  ra: {sign: {cert: s.pem, key: s.key}, ca_chain: ca.pem}\n" PROFILE TAIL,
+		   "store: {type: sqlite, path: /tmp/x.db}\n" CFG_FIXTURE_RA PROFILE TAIL,
 		   "t.yaml:2: listen[0].tls.key: missing required key");
-	expect_err("listen:\n  - address: \":80\"\nstore: {type: postgres, path: x}\n"
-		   "ra_identities:\n"
-		   "  ra: {sign: {cert: s.pem, key: s.key}, ca_chain: ca.pem}\n" PROFILE TAIL,
-		   "t.yaml:3: store.type: unknown store type 'postgres'");
+	expect_err(
+	    "listen:\n  - address: \":80\"\nstore: {type: postgres, path: x}\n" CFG_FIXTURE_RA
+		PROFILE TAIL,
+	    "t.yaml:3: store.type: unknown store type 'postgres'");
 	expect_err("listen:\n  - address: \":80\"\n"
-		   "store: {type: sqlite, path: x, synchronous: off}\n"
-		   "ra_identities:\n"
-		   "  ra: {sign: {cert: s.pem, key: s.key}, ca_chain: ca.pem}\n" PROFILE TAIL,
+		   "store: {type: sqlite, path: x, synchronous: off}\n" CFG_FIXTURE_RA PROFILE TAIL,
 		   "t.yaml:3: store.synchronous: unknown synchronous mode 'off'");
 	expect_err(HEAD PROFILE "ra_profiles:\n  rp: {backend: b}\nbackends:\n  b: {url: x}\n",
 		   "t.yaml:14: backends.b.type: missing required key");
@@ -385,9 +389,7 @@ test_errors_refs(void **state)
 		   "t.yaml:7: scep_profiles.p/1: name must match [A-Za-z0-9._-]+");
 }
 
-#define CHALLENGE(x)                                                                               \
-	HEAD "scep_profiles:\n  p1:\n    ra_identity: ra\n    ra_profile: rp\n"                    \
-	     "    challenge: " x "\n" TAIL
+#define CHALLENGE(x) CFG_FIXTURE_CHALLENGE(x)
 
 /* The other challenge errors come from the validators (validator_new):
  * tests/unit/gateway/validator/. */
@@ -419,46 +421,16 @@ test_caps(void **state)
 	assert_null(cfg_cap_name(0));
 }
 
-/* Reads a file under SGW_SOURCE_ROOT into a NUL-terminated buffer. */
-static char *
-read_source(const char *rel)
-{
-	const char *root = getenv("SGW_SOURCE_ROOT");
-	char path[1024];
-	char *buf = calloc(1, 65536);
-	FILE *f;
-
-	assert_non_null(root);
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	f = fopen(path, "r");
-	assert_non_null(f);
-	assert_non_null(buf);
-	assert_true(fread(buf, 1, 65535, f) > 0);
-	fclose(f);
-	return buf;
-}
-
 /* profiles/scepgw.yaml parses, with its secret_file pointed at a temp file. */
 static void
 test_example_profile(void **state)
 {
-	static const char secret_path[] = "/etc/scepgw/devices.challenge";
-	char *text = read_source("profiles/scepgw.yaml"), tmp[64], *at;
-	struct sgw_err err = {{0}};
+	char tmp[64];
 	struct cfg *c = NULL;
 	const struct cfg_scep_profile *p;
 
 	(void)state;
-	tmpfile_with(tmp, "s3cret\n", 7);
-	at = strstr(text, secret_path);
-	assert_non_null(at);
-	/* same length: "/tmp/scepgw-cfg-XXXXXX" is shorter, so pad with spaces */
-	memset(at, ' ', strlen(secret_path));
-	memcpy(at, tmp, strlen(tmp));
-	if (cfg_parse("profiles/scepgw.yaml", (const uint8_t *)text, strlen(text), &c, &err) != 0)
-		fail_msg("%s", err.msg);
-	p = cfg_scep_profile_find(c, "devices");
-	assert_non_null(p);
+	p = cfg_fixture_example(tmp, &c);
 	/* the secret's hash: tests/unit/gateway/validator/validator_static.c */
 	assert_string_equal(p->challenge.type, "static");
 	assert_int_equal(p->allow_single_des, 0);
@@ -469,7 +441,6 @@ test_example_profile(void **state)
 	assert_string_equal(cfg_backend_find(c, "local-ca")->type, "local");
 	cfg_free(c);
 	unlink(tmp);
-	free(text);
 }
 
 static void
@@ -480,7 +451,7 @@ test_load(void **state)
 	struct cfg *c = NULL;
 
 	(void)state;
-	tmpfile_with(path, MINIMAL, strlen(MINIMAL));
+	cfg_fixture_tmpfile(path, MINIMAL, strlen(MINIMAL));
 	assert_int_equal(cfg_load(path, &c, &err), 0);
 	assert_string_equal(c->file, path);
 	cfg_free(c);

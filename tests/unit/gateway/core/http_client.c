@@ -20,10 +20,10 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 
+#include "fixture/http_fixture.h"
+#include "fixture/pki_fixture.h"
 #include "http_client.h"
 
 #define MAX_SLOW 16
@@ -38,7 +38,7 @@ struct slow {
 };
 
 struct fx {
-	struct event_base *base;
+	struct http_fixture h; /* the loop, the client, its answers */
 	struct evhttp *http, *https;
 	int port, tls_port, closed_port;
 	int conns;	/* plain connections accepted */
@@ -47,11 +47,8 @@ struct fx {
 	struct slow slow[MAX_SLOW];
 	int slow_now, slow_max; /* slow requests being answered, and the most at once */
 	SSL_CTX *sctx;
-	char dir[64];
-	char ca[128], cert[128], key[128], bad_cert[128], bad_key[128];
-	struct http_client *hc;
+	struct pki_fixture_tls pki;
 	/* results */
-	int calls;
 	struct http_response last;
 	char body[4096];
 	char nonce[64], ctype[64];
@@ -113,7 +110,7 @@ handle_slow(struct fx *f, struct evhttp_request *req, long ms)
 			f->slow_max = f->slow_now;
 		s->conn = evhttp_request_get_connection(req);
 		evhttp_connection_set_closecb(s->conn, slow_close, f);
-		assert_int_equal(event_base_once(f->base, -1, EV_TIMEOUT, slow_fire, s, &tv), 0);
+		assert_int_equal(event_base_once(f->h.base, -1, EV_TIMEOUT, slow_fire, s, &tv), 0);
 		return;
 	}
 	fail_msg("too many slow requests");
@@ -179,118 +176,36 @@ static int
 bind_any(struct evhttp *h)
 {
 	struct evhttp_bound_socket *s = evhttp_bind_socket_with_handle(h, "127.0.0.1", 0);
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
 
 	assert_non_null(s);
-	assert_int_equal(getsockname(evhttp_bound_socket_get_fd(s), (struct sockaddr *)&sin, &len),
-			 0);
-	return ntohs(sin.sin_port);
+	return http_fixture_port(s);
 }
 
-/* ---- certificates -------------------------------------------------------- */
+/* ---- TLS ----------------------------------------------------------------- */
 
-static X509 *
-make_cert(EVP_PKEY *key, EVP_PKEY *signer, X509 *issuer, const char *cn, const char *san)
-{
-	X509 *x = X509_new();
-	X509V3_CTX ctx;
-	X509_EXTENSION *e;
-
-	X509_set_version(x, X509_VERSION_3);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), (long)(random() & 0xffff) + 2);
-	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
-				   (const unsigned char *)cn, -1, -1, 0);
-	X509_set_issuer_name(x, X509_get_subject_name(issuer != NULL ? issuer : x));
-	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-	X509_set_pubkey(x, key);
-	X509V3_set_ctx(&ctx, issuer != NULL ? issuer : x, x, NULL, NULL, 0);
-	e = X509V3_EXT_conf(NULL, &ctx, "basicConstraints", san == NULL ? "CA:TRUE" : "CA:FALSE");
-	X509_add_ext(x, e, -1);
-	X509_EXTENSION_free(e);
-	if (san != NULL && san[0] != '\0') {
-		e = X509V3_EXT_conf(NULL, &ctx, "subjectAltName", san);
-		X509_add_ext(x, e, -1);
-		X509_EXTENSION_free(e);
-	}
-	assert_true(X509_sign(x, signer, EVP_sha256()) > 0);
-	return x;
-}
-
+/* The TLS server's context: srv.pem, and a client certificate of ca.pem. */
 static void
-write_pem(const char *path, X509 *x, EVP_PKEY *k)
+make_sctx(struct fx *f)
 {
-	FILE *fp = fopen(path, "w");
-
-	assert_non_null(fp);
-	if (x != NULL)
-		PEM_write_X509(fp, x);
-	if (k != NULL)
-		PEM_write_PrivateKey(fp, k, NULL, NULL, 0, NULL, NULL);
-	fclose(fp);
-}
-
-static void
-make_pki(struct fx *f)
-{
-	EVP_PKEY *cak = EVP_EC_gen("P-256"), *sk = EVP_EC_gen("P-256");
-	EVP_PKEY *ck = EVP_EC_gen("P-256"), *bk = EVP_EC_gen("P-256");
-	X509 *ca = make_cert(cak, cak, NULL, "Test Admin CA", NULL);
-	X509 *srv = make_cert(sk, cak, ca, "127.0.0.1", "IP:127.0.0.1");
-	X509 *cli = make_cert(ck, cak, ca, "admin", "");
-	X509 *bad = make_cert(bk, bk, NULL, "stranger", "");
-	X509_STORE *st;
-
-	snprintf(f->dir, sizeof(f->dir), "/tmp/scepgw-hc-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->ca, sizeof(f->ca), "%s/ca.pem", f->dir);
-	snprintf(f->cert, sizeof(f->cert), "%s/cli.pem", f->dir);
-	snprintf(f->key, sizeof(f->key), "%s/cli.key", f->dir);
-	snprintf(f->bad_cert, sizeof(f->bad_cert), "%s/bad.pem", f->dir);
-	snprintf(f->bad_key, sizeof(f->bad_key), "%s/bad.key", f->dir);
-	write_pem(f->ca, ca, NULL);
-	write_pem(f->cert, cli, NULL);
-	write_pem(f->key, NULL, ck);
-	write_pem(f->bad_cert, bad, NULL);
-	write_pem(f->bad_key, NULL, bk);
+	pki_fixture_tls_make(&f->pki, "hc");
 	f->sctx = SSL_CTX_new(TLS_server_method());
-	assert_int_equal(SSL_CTX_use_certificate(f->sctx, srv), 1);
-	assert_int_equal(SSL_CTX_use_PrivateKey(f->sctx, sk), 1);
-	st = SSL_CTX_get_cert_store(f->sctx);
-	X509_STORE_add_cert(st, ca);
+	assert_int_equal(SSL_CTX_use_certificate_file(f->sctx, f->pki.srv, SSL_FILETYPE_PEM), 1);
+	assert_int_equal(SSL_CTX_use_PrivateKey_file(f->sctx, f->pki.srv_key, SSL_FILETYPE_PEM), 1);
+	X509_STORE_load_file(SSL_CTX_get_cert_store(f->sctx), f->pki.ca);
 	SSL_CTX_set_verify(f->sctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
-	X509_free(ca);
-	X509_free(srv);
-	X509_free(cli);
-	X509_free(bad);
-	EVP_PKEY_free(cak);
-	EVP_PKEY_free(sk);
-	EVP_PKEY_free(ck);
-	EVP_PKEY_free(bk);
 }
 
 /* ---- fixture ------------------------------------------------------------- */
-
-static void
-watchdog(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-	fail_msg("watchdog: the loop did not finish in 20 s");
-}
 
 static int
 setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct timeval tv = {20, 0};
 
-	f->base = event_base_new();
-	make_pki(f);
-	f->http = evhttp_new(f->base);
-	f->https = evhttp_new(f->base);
+	http_fixture_init(&f->h);
+	make_sctx(f);
+	f->http = evhttp_new(f->h.base);
+	f->https = evhttp_new(f->h.base);
 	evhttp_set_gencb(f->http, server_cb, f);
 	evhttp_set_gencb(f->https, server_cb, f);
 	evhttp_set_bevcb(f->http, plain_bevcb, f);
@@ -307,9 +222,6 @@ setup(void **state)
 		f->closed_port = ntohs(sin.sin_port);
 		close(s);
 	}
-	event_base_once(f->base, -1, EV_TIMEOUT, watchdog, NULL, &tv);
-	f->hc = http_client_new(f->base, 0);
-	assert_non_null(f->hc);
 	*state = f;
 	return 0;
 }
@@ -318,16 +230,12 @@ static int
 teardown(void **state)
 {
 	struct fx *f = *state;
-	const char *files[] = {f->ca, f->cert, f->key, f->bad_cert, f->bad_key};
 
-	http_client_free(f->hc);
 	evhttp_free(f->http);
 	evhttp_free(f->https);
 	SSL_CTX_free(f->sctx);
-	event_base_free(f->base);
-	for (size_t i = 0; i < 5; i++)
-		unlink(files[i]);
-	rmdir(f->dir);
+	http_fixture_clean(&f->h);
+	pki_fixture_tls_remove(&f->pki);
 	free(f);
 	return 0;
 }
@@ -342,23 +250,20 @@ done_cb(void *arg, const struct http_response *resp)
 	snprintf(f->nonce, sizeof(f->nonce), "%s", nonce != NULL ? nonce : "(none)");
 	snprintf(f->ctype, sizeof(f->ctype), "%s", resp->ctype);
 	assert_null(http_response_header(resp, "X-Absent"));
-	f->calls++;
+	f->h.calls++;
 	f->last = *resp;
 	snprintf(f->body, sizeof(f->body), "%.*s",
 		 (int)(resp->body_len < 4000 ? resp->body_len : 4000), (const char *)resp->body);
 	f->last.body = NULL;
 	f->last.ctype = NULL;
 	f->last.error = NULL;
-	event_base_loopbreak(f->base);
+	event_base_loopbreak(f->h.base);
 }
 
 static void
 run(struct fx *f, struct http_request *rq)
 {
-	f->calls = 0;
-	assert_int_equal(http_client_start(f->hc, rq, done_cb, f, NULL), 0);
-	event_base_dispatch(f->base);
-	assert_int_equal(f->calls, 1);
+	http_fixture_run(&f->h, rq, done_cb, f);
 }
 
 static void
@@ -414,7 +319,7 @@ test_loop_not_blocked(void **state)
 {
 	struct fx *f = *state;
 	struct timeval tv = {0, 50000};
-	struct event *t = event_new(f->base, -1, EV_PERSIST, tick, f);
+	struct event *t = event_new(f->h.base, -1, EV_PERSIST, tick, f);
 	char u[128];
 	struct http_request rq = {.url = u};
 
@@ -510,10 +415,10 @@ free_in_cb(void *arg, const struct http_response *resp)
 	struct fx *f = arg;
 
 	(void)resp;
-	f->calls++;
-	http_client_free(f->hc);
-	f->hc = NULL;
-	event_base_loopbreak(f->base);
+	f->h.calls++;
+	http_client_free(f->h.hc);
+	f->h.hc = NULL;
+	event_base_loopbreak(f->h.base);
 }
 
 static void
@@ -527,17 +432,17 @@ test_cancel_and_free(void **state)
 	url(f, u1, sizeof(u1), 0, "/slow/200");
 	url(f, u2, sizeof(u2), 0, "/echo");
 	url(f, u3, sizeof(u3), 0, "/slow/300");
-	f->calls = 0;
-	assert_int_equal(http_client_start(f->hc, &r1, done_cb, f, &c1), 0);
-	assert_int_equal(http_client_start(f->hc, &r3, done_cb, f, NULL), 0);
-	assert_int_equal(http_client_start(f->hc, &r2, free_in_cb, f, NULL), 0);
-	assert_int_equal(http_client_inflight(f->hc), 3);
+	f->h.calls = 0;
+	assert_int_equal(http_client_start(f->h.hc, &r1, done_cb, f, &c1), 0);
+	assert_int_equal(http_client_start(f->h.hc, &r3, done_cb, f, NULL), 0);
+	assert_int_equal(http_client_start(f->h.hc, &r2, free_in_cb, f, NULL), 0);
+	assert_int_equal(http_client_inflight(f->h.hc), 3);
 	http_call_cancel(c1);
-	assert_int_equal(http_client_inflight(f->hc), 2);
-	event_base_dispatch(f->base);
+	assert_int_equal(http_client_inflight(f->h.hc), 2);
+	event_base_dispatch(f->h.base);
 	/* /echo answered first and freed the client: the others never call back */
-	assert_int_equal(f->calls, 1);
-	assert_null(f->hc);
+	assert_int_equal(f->h.calls, 1);
+	assert_null(f->h.hc);
 }
 
 static void
@@ -546,17 +451,17 @@ count_cb(void *arg, const struct http_response *resp)
 	struct fx *f = arg;
 
 	assert_int_equal(resp->status, 200);
-	if (++f->calls == f->want)
-		event_base_loopbreak(f->base);
+	if (++f->h.calls == f->want)
+		event_base_loopbreak(f->h.base);
 }
 
 static void
 run_until(struct fx *f, int want)
 {
-	f->calls = 0;
+	f->h.calls = 0;
 	f->want = want;
-	event_base_dispatch(f->base);
-	assert_int_equal(f->calls, want);
+	event_base_dispatch(f->h.base);
+	assert_int_equal(f->h.calls, want);
 }
 
 /* children share the parent's connections; each has its own requests */
@@ -564,8 +469,8 @@ static void
 test_children(void **state)
 {
 	struct fx *f = *state;
-	struct http_client *a = http_client_new_child(f->hc, 0),
-			   *b = http_client_new_child(f->hc, 0);
+	struct http_client *a = http_client_new_child(f->h.hc, 0),
+			   *b = http_client_new_child(f->h.hc, 0);
 	char u[128], s[128];
 	struct http_request rq = {.url = u}, slow = {.url = s};
 
@@ -580,13 +485,13 @@ test_children(void **state)
 	/* freeing a cancels a's request only */
 	assert_int_equal(http_client_start(a, &slow, done_cb, f, NULL), 0);
 	assert_int_equal(http_client_start(b, &rq, count_cb, f, NULL), 0);
-	assert_int_equal(http_client_inflight(f->hc), 0);
+	assert_int_equal(http_client_inflight(f->h.hc), 0);
 	http_client_free(a);
 	run_until(f, 1);
 	assert_int_equal(http_client_inflight(b), 0);
 	/* the parent may go first: the shared handle stays for b */
-	http_client_free(f->hc);
-	f->hc = NULL;
+	http_client_free(f->h.hc);
+	f->h.hc = NULL;
 	assert_int_equal(http_client_start(b, &rq, count_cb, f, NULL), 0);
 	run_until(f, 1);
 	http_client_free(b);
@@ -597,7 +502,7 @@ static void
 test_queue(void **state)
 {
 	struct fx *f = *state;
-	struct http_client *one = http_client_new_child(f->hc, 1);
+	struct http_client *one = http_client_new_child(f->h.hc, 1);
 	struct http_call *third = NULL;
 	char u[128];
 	struct http_request rq = {.url = u};
@@ -616,7 +521,7 @@ test_queue(void **state)
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(http_client_start(one, &rq, count_cb, f, NULL), 0);
 	http_client_free(one);
-	assert_int_equal(http_client_inflight(f->hc), 0);
+	assert_int_equal(http_client_inflight(f->h.hc), 0);
 }
 
 static void
@@ -624,17 +529,17 @@ test_mtls(void **state)
 {
 	struct fx *f = *state;
 	char u[128];
-	struct http_request rq = {.url = u, .ca_bundle = f->ca};
+	struct http_request rq = {.url = u, .ca_bundle = f->pki.ca};
 
 	url(f, u, sizeof(u), 1, "/echo");
-	rq.client_cert = f->cert;
-	rq.client_key = f->key;
+	rq.client_cert = f->pki.cli;
+	rq.client_key = f->pki.cli_key;
 	run(f, &rq);
 	assert_int_equal(f->last.err, 0);
 	assert_int_equal(f->last.status, 200);
 	/* a client certificate the server does not trust */
-	rq.client_cert = f->bad_cert;
-	rq.client_key = f->bad_key;
+	rq.client_cert = f->pki.bad;
+	rq.client_key = f->pki.bad_key;
 	run(f, &rq);
 	assert_int_equal(f->last.err, -SGW_EIO);
 	/* none at all */
@@ -643,9 +548,9 @@ test_mtls(void **state)
 	run(f, &rq);
 	assert_int_equal(f->last.err, -SGW_EIO);
 	/* a server the CA bundle does not vouch for */
-	rq.client_cert = f->cert;
-	rq.client_key = f->key;
-	rq.ca_bundle = f->bad_cert;
+	rq.client_cert = f->pki.cli;
+	rq.client_key = f->pki.cli_key;
+	rq.ca_bundle = f->pki.bad;
 	run(f, &rq);
 	assert_int_equal(f->last.err, -SGW_EIO);
 }

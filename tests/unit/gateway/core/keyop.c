@@ -15,6 +15,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "fixture/pki_fixture.h"
 #include "keyop.h"
 #include "secret_file.h"
 
@@ -49,16 +50,10 @@ setup(void **state)
 	if (mkdtemp(dir) == NULL)
 		return -1;
 	pkey = EVP_RSA_gen(2048);
-	cert = X509_new();
-	if (pkey == NULL || cert == NULL)
+	if (pkey == NULL)
 		return -1;
-	X509_set_pubkey(cert, pkey);
-	X509_NAME_add_entry_by_txt(X509_get_subject_name(cert), "CN", MBSTRING_ASC,
-				   (const unsigned char *)"t", -1, -1, 0);
-	X509_set_issuer_name(cert, X509_get_subject_name(cert));
-	X509_gmtime_adj(X509_getm_notBefore(cert), 0);
-	X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
-	X509_sign(cert, pkey, EVP_sha256());
+	cert =
+	    pki_fixture_cert(&(struct pki_fixture_cert){.key = pkey, .cn = "t", .not_after = 3600});
 	write_key("good.key", 0600);
 	write_key("group.key", 0640);
 	write_key("world.key", 0604);

@@ -21,125 +21,35 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
-#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "fixture/http_fixture.h"
+#include "fixture/pki_fixture.h"
 #include "http_client.h"
 
 #include "http/http_listen.c"
 #include "http/http_server.c"
 
 struct fx {
-	struct event_base *base;
-	struct http_client *hc;
-	char dir[64];
-	char ca[128], cert[128], key[128], cli[128], cli_key[128], bad[128], bad_key[128];
+	struct http_fixture h; /* the loop, the client, its answers */
+	struct pki_fixture_tls pki;
 	/* what the handler saw */
 	int requests;
 	long verify;   /* SSL_get_verify_result, -1: no TLS */
 	char peer[64]; /* the client certificate's CN, "" if none */
 	/* the client's last answer */
-	int calls;
 	struct http_response last;
 };
 
-/* ---- certificates -------------------------------------------------------- */
-
-static X509 *
-make_cert(EVP_PKEY *key, EVP_PKEY *signer, X509 *issuer, const char *cn, const char *san)
-{
-	X509 *x = X509_new();
-	X509V3_CTX ctx;
-	X509_EXTENSION *e;
-
-	X509_set_version(x, X509_VERSION_3);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), (long)(random() & 0xffff) + 2);
-	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
-				   (const unsigned char *)cn, -1, -1, 0);
-	X509_set_issuer_name(x, X509_get_subject_name(issuer != NULL ? issuer : x));
-	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-	X509_set_pubkey(x, key);
-	X509V3_set_ctx(&ctx, issuer != NULL ? issuer : x, x, NULL, NULL, 0);
-	e = X509V3_EXT_conf(NULL, &ctx, "basicConstraints", san == NULL ? "CA:TRUE" : "CA:FALSE");
-	X509_add_ext(x, e, -1);
-	X509_EXTENSION_free(e);
-	if (san != NULL && san[0] != '\0') {
-		e = X509V3_EXT_conf(NULL, &ctx, "subjectAltName", san);
-		X509_add_ext(x, e, -1);
-		X509_EXTENSION_free(e);
-	}
-	assert_true(X509_sign(x, signer, EVP_sha256()) > 0);
-	return x;
-}
-
-static void
-write_pem(char *path, size_t size, const char *dir, const char *name, X509 *x, EVP_PKEY *k)
-{
-	FILE *fp;
-
-	snprintf(path, size, "%s/%s", dir, name);
-	fp = fopen(path, "w");
-	assert_non_null(fp);
-	if (x != NULL)
-		PEM_write_X509(fp, x);
-	if (k != NULL)
-		PEM_write_PrivateKey(fp, k, NULL, NULL, 0, NULL, NULL);
-	fclose(fp);
-	assert_int_equal(chmod(path, 0600), 0);
-}
-
-static void
-make_pki(struct fx *f)
-{
-	EVP_PKEY *cak = EVP_EC_gen("P-256"), *sk = EVP_EC_gen("P-256");
-	EVP_PKEY *ck = EVP_EC_gen("P-256"), *bk = EVP_EC_gen("P-256");
-	X509 *ca = make_cert(cak, cak, NULL, "Test Admin CA", NULL);
-	X509 *srv = make_cert(sk, cak, ca, "127.0.0.1", "IP:127.0.0.1");
-	X509 *cli = make_cert(ck, cak, ca, "ops-laptop", "");
-	X509 *bad = make_cert(bk, bk, NULL, "stranger", "");
-
-	snprintf(f->dir, sizeof(f->dir), "/tmp/scepgw-hl-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	write_pem(f->ca, sizeof(f->ca), f->dir, "ca.pem", ca, NULL);
-	write_pem(f->cert, sizeof(f->cert), f->dir, "srv.pem", srv, NULL);
-	write_pem(f->key, sizeof(f->key), f->dir, "srv.key", NULL, sk);
-	write_pem(f->cli, sizeof(f->cli), f->dir, "cli.pem", cli, NULL);
-	write_pem(f->cli_key, sizeof(f->cli_key), f->dir, "cli.key", NULL, ck);
-	write_pem(f->bad, sizeof(f->bad), f->dir, "bad.pem", bad, NULL);
-	write_pem(f->bad_key, sizeof(f->bad_key), f->dir, "bad.key", NULL, bk);
-	X509_free(ca);
-	X509_free(srv);
-	X509_free(cli);
-	X509_free(bad);
-	EVP_PKEY_free(cak);
-	EVP_PKEY_free(sk);
-	EVP_PKEY_free(ck);
-	EVP_PKEY_free(bk);
-}
-
 /* ---- fixture ------------------------------------------------------------- */
-
-static void
-watchdog(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-	fail_msg("watchdog: the loop did not finish in 20 s");
-}
 
 static int
 setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct timeval tv = {20, 0};
 
-	f->base = event_base_new();
-	make_pki(f);
-	event_base_once(f->base, -1, EV_TIMEOUT, watchdog, NULL, &tv);
-	f->hc = http_client_new(f->base, 0);
-	assert_non_null(f->hc);
+	http_fixture_init(&f->h);
+	pki_fixture_tls_make(&f->pki, "hl");
 	*state = f;
 	return 0;
 }
@@ -148,13 +58,9 @@ static int
 teardown(void **state)
 {
 	struct fx *f = *state;
-	const char *files[] = {f->ca, f->cert, f->key, f->cli, f->cli_key, f->bad, f->bad_key};
 
-	http_client_free(f->hc);
-	event_base_free(f->base);
-	for (size_t i = 0; i < sizeof(files) / sizeof(*files); i++)
-		unlink(files[i]);
-	rmdir(f->dir);
+	http_fixture_clean(&f->h);
+	pki_fixture_tls_remove(&f->pki);
 	free(f);
 	return 0;
 }
@@ -187,33 +93,19 @@ done_cb(void *arg, const struct http_response *resp)
 {
 	struct fx *f = arg;
 
-	f->calls++;
+	f->h.calls++;
 	f->last = *resp;
 	f->last.body = NULL;
 	f->last.ctype = NULL;
 	f->last.error = NULL;
 	f->last.hdrs = NULL;
-	event_base_loopbreak(f->base);
+	event_base_loopbreak(f->h.base);
 }
 
 static void
 run(struct fx *f, struct http_request *rq)
 {
-	f->calls = 0;
-	assert_int_equal(http_client_start(f->hc, rq, done_cb, f, NULL), 0);
-	event_base_dispatch(f->base);
-	assert_int_equal(f->calls, 1);
-}
-
-static int
-port_of(const struct http_listener *l)
-{
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-
-	assert_int_equal(
-	    getsockname(evhttp_bound_socket_get_fd(l->bound), (struct sockaddr *)&sin, &len), 0);
-	return ntohs(sin.sin_port);
+	http_fixture_run(&f->h, rq, done_cb, f);
 }
 
 static struct http_spec
@@ -222,9 +114,9 @@ spec_for(struct fx *f, int tls, int mtls)
 	return (struct http_spec){
 	    .what = "admin.listen",
 	    .address = "127.0.0.1:0",
-	    .cert = tls ? f->cert : NULL,
-	    .key = tls ? f->key : NULL,
-	    .client_ca = mtls ? f->ca : NULL,
+	    .cert = tls ? f->pki.srv : NULL,
+	    .key = tls ? f->pki.srv_key : NULL,
+	    .client_ca = mtls ? f->pki.ca : NULL,
 	    .tls_flags = HTTP_TLS_NO_TICKETS,
 	    .max_body = 16,
 	    .max_headers = 4096,
@@ -274,18 +166,18 @@ test_tls_ctx(void **state)
 	assert_int_equal(SSL_CTX_get_verify_mode(ctx), SSL_VERIFY_NONE);
 	SSL_CTX_free(ctx);
 
-	s.cert = f->ca; /* another key's certificate */
+	s.cert = f->pki.ca; /* another key's certificate */
 	tls_fails(&s, SGW_EPARSE, "srv.key: TLS key unreadable or does not match ");
-	assert_non_null(strstr(f->ca, "ca.pem"));
-	s.cert = f->key; /* not a certificate */
+	assert_non_null(strstr(f->pki.ca, "ca.pem"));
+	s.cert = f->pki.srv_key; /* not a certificate */
 	tls_fails(&s, SGW_EPARSE, "srv.key: cannot load the TLS certificate chain");
-	s.cert = f->cert;
-	s.client_ca = f->key;
+	s.cert = f->pki.srv;
+	s.client_ca = f->pki.srv_key;
 	tls_fails(&s, SGW_EPARSE, "srv.key: cannot load the client CA certificates");
 	s.client_ca = NULL;
-	assert_int_equal(chmod(f->key, 0640), 0); /* the key is a secret file */
+	assert_int_equal(chmod(f->pki.srv_key, 0640), 0); /* the key is a secret file */
 	tls_fails(&s, SGW_EDENIED, "chmod 600 it");
-	assert_int_equal(chmod(f->key, 0600), 0);
+	assert_int_equal(chmod(f->pki.srv_key, 0600), 0);
 	s.key = "/nonexistent/tls.key";
 	tls_fails(&s, SGW_EIO, "/nonexistent/tls.key: No such file or directory");
 }
@@ -305,8 +197,8 @@ run_for(struct fx *f, long ms)
 {
 	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
 
-	assert_int_equal(event_base_once(f->base, -1, EV_TIMEOUT, stop_loop, f->base, &tv), 0);
-	event_base_dispatch(f->base);
+	assert_int_equal(event_base_once(f->h.base, -1, EV_TIMEOUT, stop_loop, f->h.base, &tv), 0);
+	event_base_dispatch(f->h.base);
 }
 
 static int
@@ -350,13 +242,13 @@ test_mtls(void **state)
 	struct sgw_err err = {{0}};
 	struct http_listener *l = NULL;
 	char u[128];
-	struct http_request rq = {.url = u, .ca_bundle = f->ca};
+	struct http_request rq = {.url = u, .ca_bundle = f->pki.ca};
 
-	assert_int_equal(http_listener_new(f->base, &s, handler, f, &l, &err), 0);
-	snprintf(u, sizeof(u), "https://127.0.0.1:%d/x", port_of(l));
+	assert_int_equal(http_listener_new(f->h.base, &s, handler, f, &l, &err), 0);
+	snprintf(u, sizeof(u), "https://127.0.0.1:%d/x", http_fixture_port(l->bound));
 	/* a certificate of the client CA: verified, named */
-	rq.client_cert = f->cli;
-	rq.client_key = f->cli_key;
+	rq.client_cert = f->pki.cli;
+	rq.client_key = f->pki.cli_key;
 	run(f, &rq);
 	assert_int_equal(f->last.status, 200);
 	assert_int_equal(f->verify, X509_V_OK);
@@ -367,8 +259,8 @@ test_mtls(void **state)
 	assert_int_equal(f->last.status, 200);
 	assert_string_equal(f->peer, "");
 	/* one the CA did not issue: the handshake succeeds, the handler sees why */
-	rq.client_cert = f->bad;
-	rq.client_key = f->bad_key;
+	rq.client_cert = f->pki.bad;
+	rq.client_key = f->pki.bad_key;
 	run(f, &rq);
 	assert_int_equal(f->last.status, 200);
 	assert_int_not_equal(f->verify, X509_V_OK);
@@ -387,8 +279,8 @@ test_limits(void **state)
 	char u[128];
 	struct http_request rq = {.url = u, .method = "POST"};
 
-	assert_int_equal(http_listener_new(f->base, &s, handler, f, &l, &err), 0);
-	snprintf(u, sizeof(u), "http://127.0.0.1:%d/x", port_of(l));
+	assert_int_equal(http_listener_new(f->h.base, &s, handler, f, &l, &err), 0);
+	snprintf(u, sizeof(u), "http://127.0.0.1:%d/x", http_fixture_port(l->bound));
 	rq.body = (const uint8_t *)"0123456789abcdef"; /* max_body: 16 */
 	rq.body_len = 16;
 	run(f, &rq);
@@ -400,7 +292,7 @@ test_limits(void **state)
 	rq.body_len = 0;
 	run(f, &rq);
 	assert_int_equal(f->last.status, 501); /* evhttp: Not Implemented */
-	raw_request(f, port_of(l), "HEAD /x HTTP/1.0\r\n\r\n", "HTTP/1.1 501");
+	raw_request(f, http_fixture_port(l->bound), "HEAD /x HTTP/1.0\r\n\r\n", "HTTP/1.1 501");
 	assert_int_equal(f->requests, 1);
 	http_listener_free(l);
 }
@@ -415,20 +307,20 @@ test_bind_errors(void **state)
 	char addr[64];
 
 	s.address = "127.0.0.1";
-	assert_int_equal(http_listener_new(f->base, &s, handler, f, &l, &err), -SGW_EINVAL);
+	assert_int_equal(http_listener_new(f->h.base, &s, handler, f, &l, &err), -SGW_EINVAL);
 	assert_string_equal(err.msg, "admin.listen: bad address '127.0.0.1'");
 	s.address = "127.0.0.1:0";
-	assert_int_equal(http_listener_new(f->base, &s, handler, f, &l, &err), 0);
-	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port_of(l));
+	assert_int_equal(http_listener_new(f->h.base, &s, handler, f, &l, &err), 0);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", http_fixture_port(l->bound));
 	s.address = addr; /* taken */
-	assert_int_equal(http_listener_new(f->base, &s, handler, f, &l2, &err), -SGW_EIO);
+	assert_int_equal(http_listener_new(f->h.base, &s, handler, f, &l2, &err), -SGW_EIO);
 	assert_null(l2);
 	assert_non_null(strstr(err.msg, ": cannot bind: Address already in use"));
 	assert_int_equal(strncmp(err.msg, "admin.listen 127.0.0.1:", 23), 0);
 	s.address = "127.0.0.1:0";
-	s.cert = f->cert;
-	s.key = f->bad_key; /* TLS fails before the bind */
-	assert_int_equal(http_listener_new(f->base, &s, handler, f, &l2, &err), -SGW_EPARSE);
+	s.cert = f->pki.srv;
+	s.key = f->pki.bad_key; /* TLS fails before the bind */
+	assert_int_equal(http_listener_new(f->h.base, &s, handler, f, &l2, &err), -SGW_EPARSE);
 	assert_null(l2);
 	http_listener_free(l);
 	http_listener_free(NULL);
@@ -446,13 +338,13 @@ test_server(void **state)
 	struct sgw_err err = {{0}};
 	struct http_spec spec;
 	char u[128];
-	struct http_request rq = {.url = u, .ca_bundle = f->ca};
+	struct http_request rq = {.url = u, .ca_bundle = f->pki.ca};
 
 	c.limits = (struct cfg_limits){.max_body = 1024, .max_headers = 2048, .timeout = 7};
-	ls[1].tls_files = (struct cfg_tls){f->cert, f->key};
+	ls[1].tls_files = (struct cfg_tls){f->pki.srv, f->pki.srv_key};
 	spec_from_cfg(&c, &ls[1], &spec);
 	assert_string_equal(spec.what, "listen");
-	assert_ptr_equal(spec.cert, f->cert);
+	assert_ptr_equal(spec.cert, f->pki.srv);
 	assert_null(spec.client_ca);
 	assert_int_equal(spec.tls_flags, HTTP_TLS_SERVER_ORDER);
 	assert_int_equal(spec.max_body, 1024);
@@ -463,14 +355,15 @@ test_server(void **state)
 	assert_null(spec.cert);
 	assert_null(spec.key);
 
-	assert_int_equal(http_server_new(f->base, &c, handler, f, &srv, &err), 0);
+	assert_int_equal(http_server_new(f->h.base, &c, handler, f, &srv, &err), 0);
 	assert_int_equal(srv->n, 2);
-	snprintf(u, sizeof(u), "https://127.0.0.1:%d/x", port_of(srv->l[1]));
+	snprintf(u, sizeof(u), "https://127.0.0.1:%d/x", http_fixture_port(srv->l[1]->bound));
 	run(f, &rq);
 	assert_int_equal(f->last.status, 200);
 	assert_int_equal(f->verify, X509_V_OK); /* no client certificate asked for */
 	/* HEAD is allowed on the SCEP listeners (not on the admin one) */
-	raw_request(f, port_of(srv->l[0]), "HEAD /x HTTP/1.0\r\n\r\n", "HTTP/1.0 200");
+	raw_request(f, http_fixture_port(srv->l[0]->bound), "HEAD /x HTTP/1.0\r\n\r\n",
+		    "HTTP/1.0 200");
 	assert_int_equal(f->verify, -1);
 	assert_int_equal(f->requests, 2);
 	http_server_close_listeners(srv);
@@ -480,11 +373,11 @@ test_server(void **state)
 
 	ls[1].address = "nowhere";
 	srv = NULL;
-	assert_int_equal(http_server_new(f->base, &c, handler, f, &srv, &err), -SGW_EINVAL);
+	assert_int_equal(http_server_new(f->h.base, &c, handler, f, &srv, &err), -SGW_EINVAL);
 	assert_null(srv);
 	assert_string_equal(err.msg, "listen: bad address 'nowhere'");
 	c.n_listen = HTTP_MAX_LISTENERS + 1;
-	assert_int_equal(http_server_new(f->base, &c, handler, f, &srv, &err), -SGW_EINVAL);
+	assert_int_equal(http_server_new(f->h.base, &c, handler, f, &srv, &err), -SGW_EINVAL);
 	assert_string_equal(err.msg, "too many listeners (max 16)");
 }
 
@@ -513,8 +406,8 @@ test_backoff_emfile(void **state)
 	char buf[256];
 	ssize_t got;
 
-	assert_int_equal(http_listener_new(f->base, &s, handler, f, &l, &err), 0);
-	port = port_of(l);
+	assert_int_equal(http_listener_new(f->h.base, &s, handler, f, &l, &err), 0);
+	port = http_fixture_port(l->bound);
 	assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
 	low = saved;
 	low.rlim_cur = 256;
@@ -552,7 +445,7 @@ test_backoff_close_free(void **state)
 	struct sgw_err err = {{0}};
 	struct http_listener *l = NULL;
 
-	assert_int_equal(http_listener_new(f->base, &s, handler, f, &l, &err), 0);
+	assert_int_equal(http_listener_new(f->h.base, &s, handler, f, &l, &err), 0);
 	errno = EMFILE;
 	on_accept_error(evhttp_bound_socket_get_listener(l->bound), l->http);
 	assert_non_null(pending_pause(l));
@@ -564,7 +457,7 @@ test_backoff_close_free(void **state)
 	http_listener_free(l);
 
 	l = NULL;
-	assert_int_equal(http_listener_new(f->base, &s, handler, f, &l, &err), 0);
+	assert_int_equal(http_listener_new(f->h.base, &s, handler, f, &l, &err), 0);
 	on_accept_error(evhttp_bound_socket_get_listener(l->bound), l->http);
 	assert_non_null(pending_pause(l));
 	http_listener_free(l); /* cancels the pause (ASan: no use after free, no leak) */

@@ -18,6 +18,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include "fixture/pki_fixture.h"
 #include "keyop.h"
 #include "scep_envelope.h"
 #include "scep_fixture.h"
@@ -28,19 +29,12 @@
 static X509 *
 make_cert(EVP_PKEY *key, EVP_PKEY *signkey, const char *cn, long serial)
 {
-	X509 *x = X509_new();
-	X509_NAME *n = X509_get_subject_name(x);
-
-	assert_non_null(x);
-	X509_set_version(x, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
-	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
-	X509_set_issuer_name(x, n);
-	X509_gmtime_adj(X509_getm_notBefore(x), -60);
-	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-	X509_set_pubkey(x, key);
-	assert_true(X509_sign(x, signkey, EVP_sha256()) > 0);
-	return x;
+	return pki_fixture_cert(&(struct pki_fixture_cert){.key = key,
+							   .cn = cn,
+							   .signer = signkey,
+							   .serial = serial,
+							   .not_before = -60,
+							   .not_after = 3600});
 }
 
 void

@@ -57,24 +57,30 @@ test_msg_aes128_sha256(void **state)
 	check_roundtrip(*state, req_default(), NID_aes_128_cbc, "pkcsreq-aes128-sha256.der");
 }
 
+/* The default request with another digest and cipher. */
 static void
-test_msg_3des_sha1(void **state)
+check_algs(struct fx *f, const EVP_MD *md, const EVP_CIPHER *cipher, int want_cipher,
+	   const char *seed)
 {
 	struct req q = req_default();
 
-	q.md = EVP_sha1();
-	q.cipher = EVP_des_ede3_cbc();
-	check_roundtrip(*state, q, NID_des_ede3_cbc, "pkcsreq-3des-sha1.der");
+	q.md = md;
+	q.cipher = cipher;
+	check_roundtrip(f, q, want_cipher, seed);
+}
+
+static void
+test_msg_3des_sha1(void **state)
+{
+	check_algs(*state, EVP_sha1(), EVP_des_ede3_cbc(), NID_des_ede3_cbc,
+		   "pkcsreq-3des-sha1.der");
 }
 
 static void
 test_msg_aes256_sha512(void **state)
 {
-	struct req q = req_default();
-
-	q.md = EVP_sha512();
-	q.cipher = EVP_aes_256_cbc();
-	check_roundtrip(*state, q, NID_aes_256_cbc, "pkcsreq-aes256-sha512.der");
+	check_algs(*state, EVP_sha512(), EVP_aes_256_cbc(), NID_aes_256_cbc,
+		   "pkcsreq-aes256-sha512.der");
 }
 
 static void
@@ -130,22 +136,31 @@ test_msg_bad_signature(void **state)
 	free(der);
 }
 
+/* The default request with messageType `type` (NULL: none), decoded with
+ * the outcome want; its DER in *ret_der. */
+static struct scep_msg *
+decode_type(struct fx *f, const char *type, enum scep_outcome want, uint8_t **ret_der,
+	    size_t *ret_len)
+{
+	struct req q = req_default();
+
+	q.type = type;
+	*ret_der = build_req(f, &q, ret_len);
+	return decode_ok(*ret_der, *ret_len, 0, want);
+}
+
 static void
 test_msg_unknown_type(void **state)
 {
 	const char *types[] = {"99", "3", "x1", "1234", NULL};
 
 	for (int i = 0; i < 5; i++) {
-		struct req q = req_default();
 		size_t len;
 		uint8_t *der;
-		struct scep_msg *m;
+		struct scep_msg *m =
+		    decode_type(*state, types[i], SCEP_OUT_BAD_REQUEST, &der, &len);
 
-		q.type = types[i];
-		der = build_req(*state, &q, &len);
-		m = decode_ok(der, len, 0, SCEP_OUT_BAD_REQUEST);
-
-		assert_string_equal(m->transaction_id, q.txid);
+		assert_string_equal(m->transaction_id, req_default().txid);
 		if (i < 2)
 			assert_int_equal(m->msg_type, i == 0 ? 99 : 3);
 		else
@@ -165,14 +180,9 @@ test_msg_renewal_and_poll(void **state)
 			    SCEP_MSG_GETCRL};
 
 	for (int i = 0; i < 4; i++) {
-		struct req q = req_default();
 		size_t len;
 		uint8_t *der;
-		struct scep_msg *m;
-
-		q.type = types[i];
-		der = build_req(*state, &q, &len);
-		m = decode_ok(der, len, 0, SCEP_OUT_SUCCESS);
+		struct scep_msg *m = decode_type(*state, types[i], SCEP_OUT_SUCCESS, &der, &len);
 
 		assert_int_equal(m->msg_type, want[i]);
 		assert_string_not_equal(scep_msg_type_name(m->msg_type), "unknown");

@@ -16,11 +16,10 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "store_fixture.h"
 
 struct fx {
-	char dir[64];
-	char path[128];
-	struct cfg_store cfg;
+	struct store_fixture db;
 	struct store *s;
 };
 
@@ -33,12 +32,7 @@ fx_setup(void **state, const char *base)
 	struct fx *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "%s/sgw-store-XXXXXX", base);
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/scepgw.db", f->dir);
-	f->cfg.type = "sqlite";
-	f->cfg.path = f->path;
-	f->cfg.nonce_ttl = 86400;
+	store_fixture_init(&f->db, base, "store");
 	*state = f;
 	return 0;
 }
@@ -65,15 +59,9 @@ static int
 teardown(void **state)
 {
 	struct fx *f = *state;
-	char p[160];
 
 	store_close(f->s);
-	unlink(f->path);
-	snprintf(p, sizeof(p), "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", f->path);
-	unlink(p);
-	rmdir(f->dir);
+	store_fixture_remove(&f->db);
 	free(f);
 	return 0;
 }
@@ -84,7 +72,7 @@ fx_open(struct fx *f)
 	struct sgw_err err = {{0}};
 	int r;
 
-	r = store_open(&f->cfg, &f->s, &err);
+	r = store_open(&f->db.cfg, &f->s, &err);
 	if (r != 0)
 		fail_msg("store_open: %d %s", r, err.msg);
 }
@@ -105,7 +93,7 @@ db_int(const struct fx *f, const char *sql)
 	sqlite3_stmt *st = NULL;
 	int64_t v;
 
-	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_open_v2(f->db.path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	v = sqlite3_column_int64(st, 0);
@@ -124,7 +112,7 @@ plan_uses(const struct fx *f, const char *query, const char *index)
 	int found = 0;
 
 	snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s", query);
-	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_open_v2(f->db.path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
 	while (sqlite3_step(st) == SQLITE_ROW)
 		found |= strstr((const char *)sqlite3_column_text(st, 3), index) != NULL;
@@ -183,11 +171,11 @@ test_open_creates_schema(void **state)
 	char wal[160];
 
 	fx_open(f);
-	assert_int_equal(stat(f->path, &sb), 0);
+	assert_int_equal(stat(f->db.path, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
 	make_txn(&t, "t1", 1);
 	assert_int_equal(store_txn_insert(f->s, &t), 0);
-	snprintf(wal, sizeof(wal), "%s-wal", f->path);
+	snprintf(wal, sizeof(wal), "%s-wal", f->db.path);
 	assert_int_equal(stat(wal, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
 	assert_int_equal(db_int(f, "SELECT max(version) FROM schema_version"), 3);
@@ -218,7 +206,7 @@ test_migration_3(void **state)
 	store_close(f->s);
 	f->s = NULL;
 	/* back to the version-2 layout of the nonces and certificates indexes */
-	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_open(f->db.path, &db), SQLITE_OK);
 	assert_int_equal(
 	    sqlite3_exec(db,
 			 "DROP INDEX certificates_serial;"
@@ -247,22 +235,22 @@ static void
 test_open_errors(void **state)
 {
 	struct fx *f = *state;
-	struct cfg_store cfg = f->cfg;
+	struct cfg_store cfg = f->db.cfg;
 	struct sgw_err err = {{0}};
 	struct store *s = NULL;
 	char bad[160];
 
-	snprintf(bad, sizeof(bad), "%s/missing/scepgw.db", f->dir);
+	snprintf(bad, sizeof(bad), "%s/missing/scepgw.db", f->db.dir);
 	cfg.path = bad;
 	assert_int_equal(store_open(&cfg, &s, &err), -SGW_EIO);
 	assert_null(s);
 	assert_non_null(strstr(err.msg, "parent directory does not exist"));
 
-	cfg.path = f->dir; /* a directory */
+	cfg.path = f->db.dir; /* a directory */
 	assert_true(store_open(&cfg, &s, &err) < 0);
 	assert_null(s);
 
-	cfg.path = f->path;
+	cfg.path = f->db.path;
 	cfg.type = "postgres";
 	assert_int_equal(store_open(&cfg, &s, &err), -SGW_EINVAL);
 	assert_non_null(strstr(err.msg, "postgres"));
@@ -297,12 +285,12 @@ test_schema_too_new(void **state)
 	fx_open(f);
 	store_close(f->s);
 	f->s = NULL;
-	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_open(f->db.path, &db), SQLITE_OK);
 	assert_int_equal(
 	    sqlite3_exec(db, "INSERT INTO schema_version VALUES (99, 0)", NULL, NULL, NULL),
 	    SQLITE_OK);
 	sqlite3_close(db);
-	assert_int_equal(store_open(&f->cfg, &s, &err), -SGW_EIO);
+	assert_int_equal(store_open(&f->db.cfg, &s, &err), -SGW_EIO);
 	assert_null(s);
 	assert_non_null(strstr(err.msg, "newer"));
 }
@@ -590,7 +578,7 @@ test_durability_kill9(void **state)
 	if (pid == 0) {
 		struct store *s = NULL;
 
-		if (store_open(&f->cfg, &s, NULL) != 0)
+		if (store_open(&f->db.cfg, &s, NULL) != 0)
 			_exit(2);
 		make_txn(&t, "durable", 10);
 		make_cert(&c, "d00d");

@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "store_fixture.h"
 #include "store_sqlite_row.h"
 
 /* A good transactions row, one SQL expression per column (SQ_TXN_COLS). */
@@ -306,8 +307,7 @@ corrupt(const char *path, const char *sql)
 static void
 test_store_corrupt(void **state)
 {
-	char dir[64] = "/tmp/sgw-row-XXXXXX", path[128], p[160];
-	struct cfg_store cfg = {.type = "sqlite", .nonce_ttl = 86400};
+	struct store_fixture db;
 	struct store_txn_filter tf = {.state = -1, .max = 10};
 	struct store_cert_filter cf = {.max = 10};
 	struct sgw_err err = {{0}};
@@ -318,10 +318,8 @@ test_store_corrupt(void **state)
 	int n = 0;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/scepgw.db", dir);
-	cfg.path = path;
-	assert_int_equal(store_open(&cfg, &s, &err), 0);
+	store_fixture_init(&db, "/tmp", "row");
+	assert_int_equal(store_open(&db.cfg, &s, &err), 0);
 	snprintf(t.profile, sizeof(t.profile), "ios");
 	snprintf(t.transaction_id, sizeof(t.transaction_id), "tid");
 	assert_int_equal(store_txn_insert(s, &t), 0);
@@ -334,12 +332,12 @@ test_store_corrupt(void **state)
 	assert_int_equal(store_cert_get(s, "CN=CA", "0a", &gc), 0);
 	store_cert_clear(&gc);
 
-	corrupt(path, "UPDATE transactions SET created = 'yesterday'");
+	corrupt(db.path, "UPDATE transactions SET created = 'yesterday'");
 	assert_int_equal(store_txn_get(s, t.id, &got), -SGW_EIO);
 	assert_int_equal(store_txn_find(s, "ios", "tid", t.signer_key_sha256, &got), -SGW_EIO);
 	assert_int_equal(store_txn_list(s, &tf, each_txn, &n), -SGW_EIO);
 	assert_int_equal(n, 0);
-	corrupt(path, "UPDATE certificates SET der = 'not a blob'");
+	corrupt(db.path, "UPDATE certificates SET der = 'not a blob'");
 	assert_int_equal(store_cert_get(s, "CN=CA", "0a", &gc), -SGW_EIO);
 	assert_int_equal(store_cert_find_serial(s, "0a", &gc), -SGW_EIO);
 	assert_int_equal(store_cert_search(s, &cf, each_cert, &n, &next), -SGW_EIO);
@@ -348,12 +346,7 @@ test_store_corrupt(void **state)
 	assert_int_equal(n, 0);
 
 	store_close(s);
-	unlink(path);
-	snprintf(p, sizeof(p), "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", path);
-	unlink(p);
-	rmdir(dir);
+	store_fixture_remove(&db);
 }
 
 int

@@ -16,12 +16,11 @@
 #include <event2/event.h>
 
 #include "store.h"
+#include "store_fixture.h"
 #include "store_sync.h"
 
 struct fx {
-	char dir[64];
-	char path[128];
-	struct cfg_store cfg;
+	struct store_fixture db;
 	struct event_base *base;
 	struct store *s;
 	int released; /* store_await_durable callbacks run */
@@ -33,12 +32,7 @@ setup(void **state)
 	struct fx *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/sgw-sync-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/scepgw.db", f->dir);
-	f->cfg.type = "sqlite";
-	f->cfg.path = f->path;
-	f->cfg.nonce_ttl = 86400;
+	store_fixture_init(&f->db, "/tmp", "sync");
 	assert_non_null(f->base = event_base_new());
 	*state = f;
 	return 0;
@@ -48,16 +42,10 @@ static int
 teardown(void **state)
 {
 	struct fx *f = *state;
-	char p[160];
 
 	store_close(f->s);
 	event_base_free(f->base);
-	unlink(f->path);
-	snprintf(p, sizeof(p), "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", f->path);
-	unlink(p);
-	rmdir(f->dir);
+	store_fixture_remove(&f->db);
 	free(f);
 	return 0;
 }
@@ -67,7 +55,7 @@ fx_open_attached(struct fx *f)
 {
 	struct sgw_err err = {{0}};
 
-	if (store_open(&f->cfg, &f->s, &err) != 0 || store_attach_loop(f->s, f->base, &err) != 0)
+	if (store_open(&f->db.cfg, &f->s, &err) != 0 || store_attach_loop(f->s, f->base, &err) != 0)
 		fail_msg("open/attach: %s", err.msg);
 }
 
@@ -150,7 +138,7 @@ test_kill9_after_release(void **state)
 		struct sgw_err err = {{0}};
 
 		event_reinit(f->base);
-		if (store_open(&f->cfg, &f->s, &err) != 0 ||
+		if (store_open(&f->db.cfg, &f->s, &err) != 0 ||
 		    store_attach_loop(f->s, f->base, &err) != 0)
 			_exit(2);
 		make_txn(&t, 7, csr, sizeof(csr));
@@ -184,7 +172,7 @@ test_wal_bounded(void **state)
 	char wal[160];
 
 	fx_open_attached(f);
-	snprintf(wal, sizeof(wal), "%s-wal", f->path);
+	snprintf(wal, sizeof(wal), "%s-wal", f->db.path);
 	csr[0] = 0x30;
 	for (int i = 0; i < 3000; i++) {
 		make_txn(&t, i, csr, sizeof(csr));
@@ -252,7 +240,7 @@ test_normal_never_waits(void **state)
 	uint8_t csr[64] = {0x30};
 	struct store_txn t;
 
-	f->cfg.synchronous = "normal";
+	f->db.cfg.synchronous = "normal";
 	fx_open_attached(f);
 	make_txn(&t, 1, csr, sizeof(csr));
 	assert_int_equal(store_txn_insert(f->s, &t), 0);

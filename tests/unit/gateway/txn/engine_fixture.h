@@ -22,21 +22,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
-#include <arpa/inet.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
-#include <netinet/in.h>
-#include <openssl/pem.h>
-#include <openssl/x509v3.h>
 
+#include "fixture/http_fixture.h"
+#include "fixture/pki_fixture.h"
 #include "gw.h"
 #include "metrics.h"
 #include "scep_envelope.h"
@@ -333,46 +330,24 @@ static const struct validator_ops fake_validator_ops = {
 static X509 *
 make_cert(EVP_PKEY *key, const X509_NAME *subject, EVP_PKEY *signer, X509 *issuer, const char *ku)
 {
-	X509 *x = X509_new();
-	BIGNUM *bn = BN_new();
-	X509V3_CTX ctx;
-	X509_EXTENSION *e;
-	const char *ext[][2] = {
-	    {"basicConstraints", issuer == NULL ? "critical,CA:TRUE" : "CA:FALSE"},
-	    {"keyUsage", ku}};
-
-	assert_true(X509_set_version(x, X509_VERSION_3));
-	assert_true(BN_rand(bn, 63, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ANY));
-	assert_non_null(BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)));
-	BN_free(bn);
-	assert_true(X509_set_subject_name(x, subject));
-	assert_true(X509_set_issuer_name(x, X509_get_subject_name(issuer != NULL ? issuer : x)));
-	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-	X509_gmtime_adj(X509_getm_notAfter(x), 86400L * 30);
-	assert_true(X509_set_pubkey(x, key));
-	X509V3_set_ctx(&ctx, issuer != NULL ? issuer : x, x, NULL, NULL, 0);
-	for (size_t i = 0; i < 2; i++) {
-		e = X509V3_EXT_conf(NULL, &ctx, ext[i][0], ext[i][1]);
-		assert_non_null(e);
-		assert_true(X509_add_ext(x, e, -1));
-		X509_EXTENSION_free(e);
-	}
-	assert_true(X509_sign(x, signer, EVP_sha256()) > 0);
-	return x;
+	return pki_fixture_cert(&(struct pki_fixture_cert){
+	    .key = key,
+	    .subject = subject,
+	    .signer = signer,
+	    .issuer = issuer,
+	    .not_before = -3600,
+	    .not_after = 86400L * 30,
+	    .ext = {{"basicConstraints", issuer == NULL ? "critical,CA:TRUE" : "CA:FALSE"},
+		    {"keyUsage", ku}}});
 }
 
 static void
 write_pem(const char *name, X509 *x, EVP_PKEY *k)
 {
 	char path[128];
-	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/%s", fx->dir, name);
-	assert_non_null(f = fopen(path, "w"));
-	assert_true(x != NULL ? PEM_write_X509(f, x)
-			      : PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL));
-	fclose(f);
-	assert_int_equal(chmod(path, 0600), 0);
+	pki_fixture_pem(path, x, k, 0600);
 }
 
 static void
@@ -407,14 +382,10 @@ static void
 start_http(void)
 {
 	struct evhttp_bound_socket *bs;
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
 
 	assert_non_null(fx->http = evhttp_new(fx->base));
 	assert_non_null(bs = evhttp_bind_socket_with_handle(fx->http, "127.0.0.1", 0));
-	assert_int_equal(getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&sin, &len),
-			 0);
-	fx->port = ntohs(sin.sin_port);
+	fx->port = http_fixture_port(bs);
 	evhttp_set_gencb(fx->http, scep_http_handle, &fx->gw);
 }
 

@@ -148,7 +148,7 @@ test_remote_secret_mode(void **state)
 	struct validator *v = NULL;
 
 	(void)state;
-	assert_int_equal(fixture_tmpfile(path, "k3y\n", 4), 0);
+	cfg_fixture_tmpfile(path, "k3y\n", 4);
 	snprintf(yaml, sizeof(yaml),
 		 CHALLENGE("{type: webhook, url: \"http://127.0.0.1:1/\", hmac_secret_file: %s}"),
 		 path);

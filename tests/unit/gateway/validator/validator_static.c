@@ -67,7 +67,7 @@ secret_case(const char *content, size_t len, const char *expect_secret)
 	struct sgw_err err = {{0}};
 	uint8_t want[32];
 
-	assert_int_equal(fixture_tmpfile(path, content, len), 0);
+	cfg_fixture_tmpfile(path, content, len);
 	snprintf(yaml, sizeof(yaml), CHALLENGE("{type: static, secret_file: %s}"), path);
 	if (expect_secret == NULL) {
 		snprintf(want_msg, sizeof(want_msg),
@@ -105,7 +105,7 @@ test_secret_file_checks(void **state)
 	struct sgw_err err = {{0}};
 
 	(void)state;
-	assert_int_equal(fixture_tmpfile(path, "hunter2\n", 8), 0);
+	cfg_fixture_tmpfile(path, "hunter2\n", 8);
 	assert_int_equal(chmod(path, 0644), 0);
 	snprintf(yaml, sizeof(yaml), CHALLENGE("{type: static, secret_file: %s}"), path);
 	assert_int_equal(configure(yaml, &p, &err), -SGW_EDENIED);
@@ -143,31 +143,12 @@ test_check(void **state)
 	assert_int_equal(static_check(&p, &req, NULL, NULL, &err), 0);
 }
 
-static char *
-read_source(const char *rel)
-{
-	const char *root = getenv("SGW_SOURCE_ROOT");
-	char path[1024];
-	char *buf = calloc(1, 65536);
-	FILE *f;
-
-	assert_non_null(root);
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	f = fopen(path, "r");
-	assert_non_null(f);
-	assert_non_null(buf);
-	assert_true(fread(buf, 1, 65535, f) > 0);
-	fclose(f);
-	return buf;
-}
-
 /* Moved from tests/unit/gateway/config/cfg_schema.c (test_example_profile): the
  * example's static challenge, its secret_file pointed at a temp file. */
 static void
 test_example_profile(void **state)
 {
-	static const char secret_path[] = "/etc/scepgw/devices.challenge";
-	char *text = read_source("profiles/scepgw.yaml"), tmp[64], *at;
+	char tmp[64];
 	struct sgw_err err = {{0}};
 	struct static_priv p = {{0}};
 	struct cfg *c = NULL;
@@ -175,21 +156,12 @@ test_example_profile(void **state)
 	uint8_t want[32];
 
 	(void)state;
-	assert_int_equal(fixture_tmpfile(tmp, "s3cret\n", 7), 0);
-	at = strstr(text, secret_path);
-	assert_non_null(at);
-	memset(at, ' ', strlen(secret_path));
-	memcpy(at, tmp, strlen(tmp));
-	if (cfg_parse("profiles/scepgw.yaml", (const uint8_t *)text, strlen(text), &c, &err) != 0)
-		fail_msg("%s", err.msg);
-	prof = cfg_scep_profile_find(c, "devices");
-	assert_non_null(prof);
+	prof = cfg_fixture_example(tmp, &c);
 	assert_int_equal(static_configure(&p, prof->challenge.node, prof->challenge.path, &err), 0);
 	sha256("s3cret", 6, want);
 	assert_memory_equal(p.sha256, want, 32);
 	cfg_free(c);
 	unlink(tmp);
-	free(text);
 }
 
 int
