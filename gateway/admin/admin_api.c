@@ -14,7 +14,6 @@
 #include "csr.h"
 #include "log.h"
 #include "revoke.h"
-#include "txn.h"
 #include "validator_otp.h"
 
 struct admin_revoke_job {

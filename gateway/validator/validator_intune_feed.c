@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <jansson.h>
 
@@ -13,7 +12,6 @@
 #include "intune_json.h"
 #include "log.h"
 #include "revoke.h"
-#include "store.h"
 #include "validator_intune.h"
 
 #define FEED_MAX 500
