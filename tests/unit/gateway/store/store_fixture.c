@@ -14,6 +14,7 @@
 void
 store_fixture_init(struct store_fixture *db, const char *base, const char *tag)
 {
+	*db = (struct store_fixture){0}; /* every cfg_store field the test does not set is unset */
 	snprintf(db->dir, sizeof(db->dir), "%s/sgw-%s-XXXXXX", base, tag);
 	assert_non_null(mkdtemp(db->dir));
 	snprintf(db->path, sizeof(db->path), "%s/scepgw.db", db->dir);

@@ -13,7 +13,8 @@ struct store_fixture {
 	struct cfg_store cfg; /* sqlite at path, nonce_ttl one day */
 };
 
-/* A new directory under base ("/tmp", "/dev/shm") for db. */
+/* A new directory under base ("/tmp", "/dev/shm") for db; db is cleared
+ * first, so set cfg fields after this call. */
 void store_fixture_init(struct store_fixture *db, const char *base, const char *tag);
 /* Removes the database, its -wal and -shm files and the directory. */
 void store_fixture_remove(const struct store_fixture *db);
