@@ -137,7 +137,8 @@ load_eab(struct acme *a, struct sgw_err *err)
 
 	if (a->eab.kid == NULL)
 		return 0;
-	r = secret_file_read(a->eab.mac_key_file, ACME_MAX_EAB_FILE, 0, &buf, &len, err);
+	r = secret_file_read_as("ACME EAB MAC key file", a->eab.mac_key_file, ACME_MAX_EAB_FILE, 0,
+				&buf, &len, err);
 	if (r < 0)
 		return r;
 	for (n = len; n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '); n--)

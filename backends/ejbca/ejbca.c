@@ -208,7 +208,7 @@ check_conf(struct ejbca *e, const struct cfg_node *node, struct sgw_err *err)
 	if ((r = check_file(e, "client_cert", c->client_cert, err)) < 0 ||
 	    (r = check_file(e, "ca_bundle", c->ca_bundle, err)) < 0)
 		return r;
-	if ((r = secret_file_check(c->client_key, &kerr)) < 0)
+	if ((r = secret_file_check_as("EJBCA client key", c->client_key, &kerr)) < 0)
 		return sgw_err_set(err, -r, "%s.client_key: %s", e->path, kerr.msg);
 	if (c->ca_dn != NULL)
 		snprintf(e->dn, sizeof(e->dn), "%s", c->ca_dn);

@@ -83,8 +83,9 @@ intune_configure(void *priv, const struct cfg_node *node, const char *path, stru
 				   path);
 	if (c->intune_url != NULL && c->intune_url[strlen(c->intune_url) - 1] == '/')
 		c->intune_url[strlen(c->intune_url) - 1] = '\0';
-	return secret_file_read(c->client_secret_file, VI_SECRET_MAX - 1, SECRET_FILE_TRIM,
-				&in->secret, &in->secret_len, err);
+	return secret_file_read_as("Intune client secret file", c->client_secret_file,
+				   VI_SECRET_MAX - 1, SECRET_FILE_TRIM, &in->secret,
+				   &in->secret_len, err);
 }
 
 static char *

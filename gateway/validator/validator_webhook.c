@@ -70,8 +70,9 @@ webhook_configure(void *priv, const struct cfg_node *node, const char *path, str
 		return sgw_err_set(err, SGW_EINVAL, "%s.url: expected http:// or https://", path);
 	if (w->conf.timeout <= 0 || w->conf.timeout > 300)
 		return sgw_err_set(err, SGW_EINVAL, "%s.timeout: 1s to 300s", path);
-	return secret_file_read(w->conf.hmac_secret_file, HMAC_SECRET_MAX, SECRET_FILE_TRIM,
-				&w->secret, &w->secret_len, err);
+	return secret_file_read_as("webhook HMAC secret file", w->conf.hmac_secret_file,
+				   HMAC_SECRET_MAX, SECRET_FILE_TRIM, &w->secret, &w->secret_len,
+				   err);
 }
 
 /* "sha256=" + hex HMAC-SHA256(secret, ts "." data) into out[7 + 65]. */
