@@ -154,8 +154,8 @@ check "... and the log says so" \
 check "every request carried a fresh nonce, in the body and the header (sig_ok)" \
 	python3 -c 'import json,sys
 r = [json.loads(l) for l in open(sys.argv[1])]
-n = [x["nonce"] for x in r]
-assert all(x["sig_ok"] for x in r) and len(set(n)) == len(n), n' "$WH/requests.jsonl"
+n = [x.get("nonce") for x in r]
+assert all(x["sig_ok"] and x["nonce_ok"] for x in r) and len(set(n)) == len(n), n' "$WH/requests.jsonl"
 
 # trust: ca_bundle is the only trust, pin_sha256 pins the webhook's key
 check "the webhook behind the right pin is reached (allow-1 above went through hook's pin)" \
