@@ -23,6 +23,7 @@
 #include "scep_envelope.h"
 #include "scep_http.h"
 #include "scep_msg.h"
+#include "secret_file.h"
 
 #define DRAIN_SECONDS 10
 
@@ -74,6 +75,30 @@ modules_free(struct modules *m)
 	scep_envelope_disable_legacy();
 }
 
+/* The secret files the listeners and the admin API read when they start,
+ * checked (owner, mode) here so that `-n` refuses them too, by kind.  The
+ * profiles' own (challenge secrets, client secrets, keys) are checked when
+ * each profile is built. */
+static int
+check_secret_files(const struct cfg *c, struct sgw_err *err)
+{
+	int r;
+
+	for (size_t i = 0; i < c->n_listen; i++)
+		if (c->listen[i].tls &&
+		    (r = secret_file_check_as("TLS key", c->listen[i].tls_files.key, err)) < 0)
+			return r;
+	if (!c->admin.enabled)
+		return 0;
+	if (c->admin.tls &&
+	    (r = secret_file_check_as("admin TLS key", c->admin.tls_files.key, err)) < 0)
+		return r;
+	if (c->admin.tokens_file != NULL &&
+	    (r = secret_file_check_as("admin tokens file", c->admin.tokens_file, err)) < 0)
+		return r;
+	return 0;
+}
+
 /* Everything `-n` checks: config, certificates, keys, backends. */
 static int
 load(struct modules *m, const char *file, struct sgw_err *err)
@@ -87,6 +112,8 @@ load(struct modules *m, const char *file, struct sgw_err *err)
 		log_verbosity = lvl;
 	if (scep_oids_init() < 0)
 		return sgw_err_set(err, SGW_EINVAL, "cannot register the SCEP OIDs");
+	if ((r = check_secret_files(m->cfg, err)) < 0)
+		return r;
 	m->keys = keyop_new();
 	if (m->keys == NULL)
 		return -SGW_ENOMEM;

@@ -35,7 +35,7 @@
 static const struct cfg_field acme_fields[] = {
     {"type", CFG_STR, offsetof(struct acme_conf, type), 1},
     {"directory", CFG_STR, offsetof(struct acme_conf, directory), 1},
-    {"ca_bundle", CFG_STR, offsetof(struct acme_conf, ca_bundle), 0},
+    HTTP_TRUST_FIELDS(struct acme_conf, trust),
     {"state_dir", CFG_STR, offsetof(struct acme_conf, state_dir), 1},
     {"account_key", CFG_STR, offsetof(struct acme_conf, account_key), 0},
     {"contact", CFG_STRLIST, offsetof(struct acme_conf, contact), 0},
@@ -116,6 +116,8 @@ acme_configure(void *priv, const char *bname, const struct cfg_node *node, const
 			       "directory: not an http(s) URL");
 	if (a->conf.timeout <= 0 || a->conf.wait < 0)
 		return cfg_err(err, SGW_EINVAL, node, path, "timeout must be > 0, wait >= 0");
+	if ((r = http_trust_check(&a->conf.trust, node, path, err)) < 0)
+		return r;
 	if (a->conf.eab != NULL) {
 		snprintf(sub, sizeof(sub), "%s.eab", path);
 		if ((r = cfg_parse_map(a->conf.eab, sub, eab_fields, &a->eab, err)) < 0)
@@ -137,7 +139,8 @@ load_eab(struct acme *a, struct sgw_err *err)
 
 	if (a->eab.kid == NULL)
 		return 0;
-	r = secret_file_read(a->eab.mac_key_file, ACME_MAX_EAB_FILE, 0, &buf, &len, err);
+	r = secret_file_read_as("ACME EAB MAC key file", a->eab.mac_key_file, ACME_MAX_EAB_FILE, 0,
+				&buf, &len, err);
 	if (r < 0)
 		return r;
 	for (n = len; n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '); n--)

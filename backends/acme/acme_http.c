@@ -141,12 +141,13 @@ start(struct acme_op *op, const char *method, const char *url, const char *body)
 	    .headers = {"Content-Type: application/jose+json", "Accept: */*"},
 	    .body = (const uint8_t *)body,
 	    .body_len = body != NULL ? strlen(body) : 0,
-	    .ca_bundle = a->conf.ca_bundle,
 	    .timeout_ms = (long)a->conf.timeout * 1000,
 	    .max_response = ACME_MAX_RESPONSE,
 	    /* a signed POST is never re-sent as is: its nonce is spent */
 	    .retries = body != NULL ? 0 : 2,
 	};
+
+	http_trust_apply(&a->conf.trust, &req);
 
 	if (body == NULL)
 		req.headers[0] = NULL;

@@ -27,6 +27,7 @@
 #include "acme_json.h"
 #include "backend.h"
 #include "http_client.h"
+#include "http_trust.h"
 
 #define ACME_MAX_NONCES 8
 #define ACME_MAX_RESPONSE (1024 * 1024)
@@ -34,7 +35,7 @@
 struct acme_conf {
 	char *type;
 	char *directory;
-	char *ca_bundle;
+	struct http_trust trust; /* ca_bundle, pin_sha256 */
 	char *state_dir;
 	char *account_key; /* "ec" (ES256, default) or "rsa" (RS256) */
 	struct cfg_strlist contact;

@@ -34,7 +34,7 @@ static const struct cfg_field ejbca_fields[] = {
     {"url", CFG_STR, offsetof(struct ejbca_conf, url), 1},
     {"client_cert", CFG_STR, offsetof(struct ejbca_conf, client_cert), 1},
     {"client_key", CFG_STR, offsetof(struct ejbca_conf, client_key), 1},
-    {"ca_bundle", CFG_STR, offsetof(struct ejbca_conf, ca_bundle), 0},
+    HTTP_TRUST_FIELDS(struct ejbca_conf, trust),
     {"ca_name", CFG_STR, offsetof(struct ejbca_conf, ca_name), 1},
     {"ca_dn", CFG_STR, offsetof(struct ejbca_conf, ca_dn), 0},
     {"ca_chain", CFG_STR, offsetof(struct ejbca_conf, ca_chain), 0},
@@ -206,9 +206,9 @@ check_conf(struct ejbca *e, const struct cfg_node *node, struct sgw_err *err)
 		return cfg_err(err, SGW_EINVAL, cfg_node_get(node, "ca_dn"), e->path,
 			       "ca_dn: too long");
 	if ((r = check_file(e, "client_cert", c->client_cert, err)) < 0 ||
-	    (r = check_file(e, "ca_bundle", c->ca_bundle, err)) < 0)
+	    (r = http_trust_check(&c->trust, node, e->path, err)) < 0)
 		return r;
-	if ((r = secret_file_check(c->client_key, &kerr)) < 0)
+	if ((r = secret_file_check_as("EJBCA client key", c->client_key, &kerr)) < 0)
 		return sgw_err_set(err, -r, "%s.client_key: %s", e->path, kerr.msg);
 	if (c->ca_dn != NULL)
 		snprintf(e->dn, sizeof(e->dn), "%s", c->ca_dn);

@@ -164,7 +164,6 @@ op_send(struct ejbca_op *op, enum op_step step, const char *method, const char *
 	    .headers = {"Accept: application/json", op->body != NULL && step == ST_MAIN
 							? "Content-Type: application/json"
 							: NULL},
-	    .ca_bundle = c->ca_bundle,
 	    .client_cert = c->client_cert,
 	    .client_key = c->client_key,
 	    .connect_timeout_ms = c->connect_timeout * 1000L,
@@ -175,6 +174,7 @@ op_send(struct ejbca_op *op, enum op_step step, const char *method, const char *
 	    .retry_on = HTTP_RETRY_CONNECT | HTTP_RETRY_503 | HTTP_RETRY_5XX | HTTP_RETRY_TIMEOUT,
 	};
 
+	http_trust_apply(&c->trust, &rq);
 	if ((size_t)snprintf(url, sizeof(url), "%s/v1/%s", c->url, path) >= sizeof(url))
 		return -SGW_EINVAL;
 	if (step == ST_MAIN && op->body != NULL) {

@@ -18,6 +18,7 @@
 #include "backend.h"
 #include "ejbca_json.h"
 #include "http_client.h"
+#include "http_trust.h"
 
 #define EJBCA_MAX_CSR (64 * 1024)
 #define EJBCA_MAX_USERNAME 128
@@ -46,7 +47,7 @@ struct ejbca_conf {
 	char *url; /* base, e.g. https://ca:8443/ejbca/ejbca-rest-api (no trailing /) */
 	char *client_cert;
 	char *client_key;
-	char *ca_bundle;
+	struct http_trust trust; /* ca_bundle, pin_sha256 */
 	char *ca_name;
 	char *ca_dn;	/* EJBCA's spelling; else discovered with GET v1/ca */
 	char *ca_chain; /* PEM file; else downloaded at start */

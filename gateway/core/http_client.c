@@ -515,8 +515,16 @@ call_setup(struct http_call *c, const struct http_request *req)
 		bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDS,
 					c->req_body != NULL ? (char *)c->req_body : "") != CURLE_OK;
 	}
-	if (req->ca_bundle != NULL)
+	if (req->ca_bundle != NULL) {
+		/* the bundle is the only trust: libcurl's compiled-in CA directory
+		 * (e.g. /etc/ssl/certs) would otherwise stay active beside it; no
+		 * CURLSSLOPT_NATIVE_CA, no CA blob */
 		bad |= curl_easy_setopt(e, CURLOPT_CAINFO, req->ca_bundle) != CURLE_OK;
+		bad |= curl_easy_setopt(e, CURLOPT_CAPATH, NULL) != CURLE_OK;
+		bad |= curl_easy_setopt(e, CURLOPT_SSL_OPTIONS, 0L) != CURLE_OK;
+	}
+	if (req->pinned_pubkey != NULL)
+		bad |= curl_easy_setopt(e, CURLOPT_PINNEDPUBLICKEY, req->pinned_pubkey) != CURLE_OK;
 	if (req->client_cert != NULL) {
 		bad |= curl_easy_setopt(e, CURLOPT_SSLCERT, req->client_cert) != CURLE_OK;
 		bad |= curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM") != CURLE_OK;

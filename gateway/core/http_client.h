@@ -46,7 +46,10 @@ struct http_request {
 	const char *headers[HTTP_MAX_HEADERS]; /* "Name: value", NULL-terminated early */
 	const uint8_t *body;		       /* copied at start */
 	size_t body_len;
-	const char *ca_bundle;	 /* PEM file to verify the server; NULL: system store */
+	const char
+	    *ca_bundle; /* PEM file: the only CAs trusted for the server; NULL: system store */
+	const char
+	    *pinned_pubkey;	 /* "sha256//b64[;sha256//b64]" SPKI pins (http_trust.h), or NULL */
 	const char *client_cert; /* PEM certificate (chain) for mutual TLS, or NULL */
 	const char *client_key;	 /* PEM private key of client_cert */
 	long connect_timeout_ms; /* 0: 10 s */

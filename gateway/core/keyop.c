@@ -61,7 +61,7 @@ keyop_load(struct keyop *k, const char *id, const char *path, struct sgw_err *er
 		return sgw_err_set(err, SGW_EEXIST, "key '%s' loaded twice", id);
 	if (k->n == KEYOP_MAX_KEYS)
 		return sgw_err_set(err, SGW_EINVAL, "too many keys (max %d)", KEYOP_MAX_KEYS);
-	r = secret_file_read(path, KEYOP_MAX_FILE, 0, &buf, &len, err);
+	r = secret_file_read_as("private key", path, KEYOP_MAX_FILE, 0, &buf, &len, err);
 	if (r < 0)
 		return r;
 	r = sgw_err_set(err, SGW_EPARSE, "%s: not a PEM private key", path);

@@ -9,31 +9,40 @@
 
 #include "secret_file.h"
 
+#define KIND(k) ((k) != NULL ? (k) : "secret file")
+
 static int
-check_stat(const char *path, const struct stat *st, struct sgw_err *err)
+check_stat(const char *kind, const char *path, const struct stat *st, struct sgw_err *err)
 {
 	if (!S_ISREG(st->st_mode))
-		return sgw_err_set(err, SGW_EINVAL, "%s: not a regular file", path);
+		return sgw_err_set(err, SGW_EINVAL, "%s: %s is not a regular file", path,
+				   KIND(kind));
 	if ((st->st_mode & 077) != 0)
 		return sgw_err_set(err, SGW_EDENIED,
-				   "%s: secret file is accessible by group or others (mode %04o); "
+				   "%s: %s is accessible by group or others (mode %04o); "
 				   "chmod 600 it",
-				   path, (unsigned)(st->st_mode & 07777));
+				   path, KIND(kind), (unsigned)(st->st_mode & 07777));
 	if (st->st_uid != geteuid() && st->st_uid != 0)
 		return sgw_err_set(err, SGW_EDENIED,
-				   "%s: secret file is owned by uid %u, not by uid %u or root",
-				   path, (unsigned)st->st_uid, (unsigned)geteuid());
+				   "%s: %s is owned by uid %u, not by uid %u or root", path,
+				   KIND(kind), (unsigned)st->st_uid, (unsigned)geteuid());
 	return 0;
 }
 
 int
-secret_file_check(const char *path, struct sgw_err *err)
+secret_file_check_as(const char *kind, const char *path, struct sgw_err *err)
 {
 	struct stat st;
 
 	if (stat(path, &st) != 0)
 		return sgw_err_set(err, SGW_EIO, "%s: %s", path, strerror(errno));
-	return check_stat(path, &st, err);
+	return check_stat(kind, path, &st, err);
+}
+
+int
+secret_file_check(const char *path, struct sgw_err *err)
+{
+	return secret_file_check_as(NULL, path, err);
 }
 
 static int
@@ -54,8 +63,8 @@ read_all(int fd, const char *path, uint8_t *buf, size_t size, struct sgw_err *er
 }
 
 int
-secret_file_read(const char *path, size_t max, unsigned flags, uint8_t **ret_buf, size_t *ret_len,
-		 struct sgw_err *err)
+secret_file_read_as(const char *kind, const char *path, size_t max, unsigned flags,
+		    uint8_t **ret_buf, size_t *ret_len, struct sgw_err *err)
 {
 	struct stat st;
 	uint8_t *buf = NULL;
@@ -66,10 +75,11 @@ secret_file_read(const char *path, size_t max, unsigned flags, uint8_t **ret_buf
 	if (fd < 0)
 		return sgw_err_set(err, SGW_EIO, "%s: %s", path, strerror(errno));
 	r = fstat(fd, &st) != 0 ? sgw_err_set(err, SGW_EIO, "%s: %s", path, strerror(errno))
-				: check_stat(path, &st, err);
+				: check_stat(kind, path, &st, err);
 	if (r < 0)
 		goto out;
-	r = sgw_err_set(err, SGW_EINVAL, "%s: empty, or larger than %zu bytes", path, max);
+	r = sgw_err_set(err, SGW_EINVAL, "%s: %s is empty, or larger than %zu bytes", path,
+			KIND(kind), max);
 	if (st.st_size <= 0 || (size_t)st.st_size > max)
 		goto out;
 	r = sgw_err_set(err, SGW_ENOMEM, "out of memory");
@@ -81,7 +91,7 @@ secret_file_read(const char *path, size_t max, unsigned flags, uint8_t **ret_buf
 	if (flags & SECRET_FILE_TRIM) {
 		while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
 			buf[--len] = '\0';
-		r = sgw_err_set(err, SGW_EINVAL, "%s: empty", path);
+		r = sgw_err_set(err, SGW_EINVAL, "%s: %s is empty", path, KIND(kind));
 		if (len == 0)
 			goto out;
 	}
@@ -94,6 +104,13 @@ out:
 		OPENSSL_secure_clear_free(buf, (size_t)st.st_size + 1);
 	close(fd);
 	return r;
+}
+
+int
+secret_file_read(const char *path, size_t max, unsigned flags, uint8_t **ret_buf, size_t *ret_len,
+		 struct sgw_err *err)
+{
+	return secret_file_read_as(NULL, path, max, flags, ret_buf, ret_len, err);
 }
 
 void

@@ -12,14 +12,22 @@
 
 #include "err.h"
 
+/* Every message names the file and its kind, the words an operator reads
+ * ("static challenge secret file", "admin tokens file", "private key"):
+ *   /etc/scepgw/x: admin tokens file is accessible by group or others ...
+ * The calls without a kind say "secret file". */
+
 /* Owner and mode checks on `path` without reading it (for files a library
  * opens itself, such as the TLS key given to OpenSSL). */
+int secret_file_check_as(const char *kind, const char *path, struct sgw_err *err);
 int secret_file_check(const char *path, struct sgw_err *err);
 
 /* The whole file (1 to max bytes) into *ret_buf, NUL-terminated (the NUL is
  * not counted in *ret_len).  With SECRET_FILE_TRIM, trailing CR and LF are
  * dropped and what remains must not be empty.  Free with secret_file_free(). */
 #define SECRET_FILE_TRIM 1u
+int secret_file_read_as(const char *kind, const char *path, size_t max, unsigned flags,
+			uint8_t **ret_buf, size_t *ret_len, struct sgw_err *err);
 int secret_file_read(const char *path, size_t max, unsigned flags, uint8_t **ret_buf,
 		     size_t *ret_len, struct sgw_err *err);
 /* NULL-safe; wipes and frees what secret_file_read() returned (len is its

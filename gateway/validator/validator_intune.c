@@ -35,7 +35,7 @@ static const struct cfg_field intune_fields[] = {
     F("graph_scope", CFG_STR, graph_scope, 0),
     F("intune_scope", CFG_STR, intune_scope, 0),
     F("provider_name", CFG_STR, provider_name, 0),
-    F("ca_bundle", CFG_STR, ca_bundle, 0),
+    HTTP_TRUST_FIELDS(struct intune_conf, trust),
     F("timeout", CFG_DURATION, timeout, 0),
     F("notify_wait", CFG_BOOL, notify_wait, 0),
     F("revocation_interval", CFG_DURATION, revocation_interval, 0),
@@ -77,14 +77,17 @@ intune_configure(void *priv, const struct cfg_node *node, const char *path, stru
 		return sgw_err_set(err, SGW_EINVAL, "%s: revocation_max 1..500", path);
 	if (c->timeout <= 0 || c->timeout > 300)
 		return sgw_err_set(err, SGW_EINVAL, "%s.timeout: 1s to 300s", path);
+	if ((r = http_trust_check(&c->trust, node, path, err)) < 0)
+		return r;
 	if (c->authority_url[strlen(c->authority_url) - 1] != '/' ||
 	    c->graph_url[strlen(c->graph_url) - 1] != '/')
 		return sgw_err_set(err, SGW_EINVAL, "%s: authority_url and graph_url end with '/'",
 				   path);
 	if (c->intune_url != NULL && c->intune_url[strlen(c->intune_url) - 1] == '/')
 		c->intune_url[strlen(c->intune_url) - 1] = '\0';
-	return secret_file_read(c->client_secret_file, VI_SECRET_MAX - 1, SECRET_FILE_TRIM,
-				&in->secret, &in->secret_len, err);
+	return secret_file_read_as("Intune client secret file", c->client_secret_file,
+				   VI_SECRET_MAX - 1, SECRET_FILE_TRIM, &in->secret,
+				   &in->secret_len, err);
 }
 
 static char *

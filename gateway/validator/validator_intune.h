@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "err.h"
+#include "http_trust.h"
 
 #define VI_SECRET_MAX 1024 /* client_secret_file: less than this many bytes */
 
@@ -27,7 +28,8 @@ enum vi_svc { VI_SVC_SCEP, VI_SVC_PKI, VI_SVC_MAX };
 struct intune_conf {
 	char *type, *tenant, *client_id, *client_secret_file;
 	char *authority_url, *graph_url, *intune_url, *graph_scope, *intune_scope;
-	char *provider_name, *ca_bundle;
+	char *provider_name;
+	struct http_trust trust; /* ca_bundle, pin_sha256 */
 	int timeout, notify_wait;
 	int revocation_interval, revocation_max; /* the revocation feed; 0: off */
 };

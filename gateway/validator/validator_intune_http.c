@@ -63,7 +63,7 @@ op_end(struct vi_op *op, int rc, const char *code, const char *desc, const char 
 static int
 op_start(struct vi_op *op, struct http_request *hr, http_cb cb)
 {
-	hr->ca_bundle = op->in->conf.ca_bundle;
+	http_trust_apply(&op->in->conf.trust, hr);
 	hr->timeout_ms = op->in->conf.timeout * 1000L;
 	hr->max_response = 256 * 1024;
 	hr->retry_on = HTTP_RETRY_CONNECT;

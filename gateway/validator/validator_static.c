@@ -70,7 +70,8 @@ hash_secret_file(const struct cfg_node *n, const char *path, const char *file, u
 	size_t len = 0, used;
 	int r;
 
-	r = secret_file_read(file, SECRET_MAX, 0, &buf, &len, &e);
+	r = secret_file_read_as("static challenge secret file", file, SECRET_MAX, 0, &buf, &len,
+				&e);
 	if (r == -SGW_EIO)
 		return cfg_err(err, SGW_EIO, n, path, "cannot open '%s': %s", file, why(&e, file));
 	if (r == -SGW_EINVAL)

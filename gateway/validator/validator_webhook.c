@@ -1,15 +1,21 @@
-/* validator_webhook.c: ask an HTTP(S) webhook whether to allow a request.
+/* validator_webhook.c: ask an HTTPS webhook whether to allow a request.
  *
- * POST url, Content-Type application/json, body {profile, transactionID, csr
- * (PEM), subject, sans {dns, ip, email, uri}, keyType, keyBits, requester
- * [, challenge when send_challenge]}, headers
+ * POST url, Content-Type application/json, body {profile, transactionID,
+ * nonce, csr (PEM), subject, sans {dns, ip, email, uri}, keyType, keyBits,
+ * requester [, challenge when send_challenge]}, headers
  *   X-Scepgw-Timestamp: <unix seconds>
+ *   X-Scepgw-Nonce: <the body's nonce: 32 hex digits, fresh per request>
  *   X-Scepgw-Signature: sha256=<hex HMAC-SHA256(secret, timestamp "." body)>
- * The answer must be 2xx {"allow": bool, "reason": "..."} carrying
+ * The answer must be 2xx {"allow": bool, "reason": "...", "nonce": <the
+ * request's>, "transactionID": <the request's>} carrying
  *   X-Scepgw-Signature: sha256=<hex HMAC-SHA256(secret, timestamp "." answer)>
- * with the request's timestamp, so a spoofed or replayed answer is refused.
- * A timeout, a transport error, a non-2xx status, a bad signature or a body
- * that is not that JSON all deny. */
+ * with the request's timestamp.  The signature covers the verdict, the nonce
+ * and the transactionID, so an answer is bound to its one request: a spoofed
+ * answer, or an allow replayed onto another request (even in the same
+ * second), is refused.  A timeout, a transport error, a non-2xx status, a bad
+ * signature, a missing or wrong nonce or transactionID, or a body that is not
+ * that JSON all deny.  Plain http:// is refused at load unless
+ * allow_insecure_http says otherwise (the body may carry the challenge). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,26 +25,32 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 
 #include "http_client.h"
+#include "http_trust.h"
 #include "log.h"
 #include "secret_file.h"
 #include "validator.h"
 
 #define HMAC_SECRET_MAX 1023 /* bytes in hmac_secret_file */
 
+#define NONCE_BYTES 16
+
 struct webhook_conf {
-	char *type, *url, *hmac_secret_file, *ca_bundle;
-	int timeout, send_challenge;
+	char *type, *url, *hmac_secret_file;
+	struct http_trust trust; /* ca_bundle, pin_sha256 */
+	int timeout, send_challenge, allow_insecure_http;
 };
 
 static const struct cfg_field webhook_fields[] = {
     {"type", CFG_STR, offsetof(struct webhook_conf, type), 1},
     {"url", CFG_STR, offsetof(struct webhook_conf, url), 1},
     {"hmac_secret_file", CFG_STR, offsetof(struct webhook_conf, hmac_secret_file), 1},
-    {"ca_bundle", CFG_STR, offsetof(struct webhook_conf, ca_bundle), 0},
+    HTTP_TRUST_FIELDS(struct webhook_conf, trust),
     {"timeout", CFG_DURATION, offsetof(struct webhook_conf, timeout), 0},
     {"send_challenge", CFG_BOOL, offsetof(struct webhook_conf, send_challenge), 0},
+    {"allow_insecure_http", CFG_BOOL, offsetof(struct webhook_conf, allow_insecure_http), 0},
     {NULL},
 };
 
@@ -54,7 +66,8 @@ struct wh_call {
 	validator_cb cb;
 	void *arg;
 	char ts[24];
-	char txn[128];
+	char nonce[2 * NONCE_BYTES + 1];
+	char *txn;
 };
 
 static int
@@ -68,10 +81,22 @@ webhook_configure(void *priv, const struct cfg_node *node, const char *path, str
 		return r;
 	if (strncmp(w->conf.url, "http://", 7) != 0 && strncmp(w->conf.url, "https://", 8) != 0)
 		return sgw_err_set(err, SGW_EINVAL, "%s.url: expected http:// or https://", path);
+	if (strncmp(w->conf.url, "http://", 7) == 0 && !w->conf.allow_insecure_http)
+		return cfg_err(err, SGW_EINVAL, cfg_node_get(node, "url"), path,
+			       "url: plain http:// exposes the request%s and the answer to the "
+			       "network; use https:// (or set allow_insecure_http: true)",
+			       w->conf.send_challenge ? " (with the challenge)" : "");
+	if (strncmp(w->conf.url, "http://", 7) == 0)
+		log_warn("%s: INSECURE: the webhook %s is plain HTTP (allow_insecure_http: true): "
+			 "anyone on the path reads the requests%s and can delay or drop answers",
+			 path, w->conf.url, w->conf.send_challenge ? " and their challenges" : "");
 	if (w->conf.timeout <= 0 || w->conf.timeout > 300)
 		return sgw_err_set(err, SGW_EINVAL, "%s.timeout: 1s to 300s", path);
-	return secret_file_read(w->conf.hmac_secret_file, HMAC_SECRET_MAX, SECRET_FILE_TRIM,
-				&w->secret, &w->secret_len, err);
+	if ((r = http_trust_check(&w->conf.trust, node, path, err)) < 0)
+		return r;
+	return secret_file_read_as("webhook HMAC secret file", w->conf.hmac_secret_file,
+				   HMAC_SECRET_MAX, SECRET_FILE_TRIM, &w->secret, &w->secret_len,
+				   err);
 }
 
 /* "sha256=" + hex HMAC-SHA256(secret, ts "." data) into out[7 + 65]. */
@@ -128,7 +153,7 @@ csr_pem(const struct csr *c)
 }
 
 static char *
-build_body(const struct webhook *w, const struct validator_req *req)
+build_body(const struct webhook *w, const struct validator_req *req, const char *nonce)
 {
 	const struct csr *c = req->csr;
 	char *pem = csr_pem(c), *s = NULL;
@@ -136,10 +161,11 @@ build_body(const struct webhook *w, const struct validator_req *req)
 
 	if (pem == NULL)
 		return NULL;
-	o = json_pack("{s:s, s:s, s:s, s:s?, s:{s:o, s:o, s:o, s:o}, s:s, s:i, s:s?}", "profile",
-		      req->profile, "transactionID", req->transaction_id, "csr", pem, "subject",
-		      c->subject, "sans", "dns", strlist(&c->san_dns), "ip", strlist(&c->san_ip),
-		      "email", strlist(&c->san_email), "uri", strlist(&c->san_uri), "keyType",
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:{s:o, s:o, s:o, s:o}, s:s, s:i, s:s?}",
+		      "profile", req->profile, "transactionID", req->transaction_id, "nonce", nonce,
+		      "csr", pem, "subject", c->subject, "sans", "dns", strlist(&c->san_dns), "ip",
+		      strlist(&c->san_ip), "email", strlist(&c->san_email), "uri",
+		      strlist(&c->san_uri), "keyType",
 		      c->key_type == CSR_KEY_RSA  ? "RSA"
 		      : c->key_type == CSR_KEY_EC ? "EC"
 						  : "other",
@@ -152,6 +178,39 @@ build_body(const struct webhook *w, const struct validator_req *req)
 	s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	return s;
+}
+
+/* 1 when the answer's string member `key` is exactly `want`. */
+static int
+echoes(const json_t *o, const char *key, const char *want)
+{
+	const json_t *v = json_object_get(o, key);
+	size_t n = strlen(want);
+
+	return json_is_string(v) && json_string_length(v) == n &&
+	       CRYPTO_memcmp(json_string_value(v), want, n) == 0;
+}
+
+/* The answer is bound to this request: it echoes the nonce and the
+ * transactionID (both under the signature).  0, or -SGW_EDENIED with reason. */
+static int
+bound(const struct wh_call *c, const json_t *o, char *reason, size_t size)
+{
+	if (json_object_get(o, "nonce") == NULL)
+		return snprintf(reason, size,
+				"webhook: the answer carries no nonce (a webhook server not "
+				"upgraded: it must echo the request's nonce, docs/config.md)"),
+		       -SGW_EDENIED;
+	if (!echoes(o, "nonce", c->nonce))
+		return snprintf(reason, size,
+				"webhook: the answer's nonce is not this request's (a replayed "
+				"or misrouted answer)"),
+		       -SGW_EDENIED;
+	if (!echoes(o, "transactionID", c->txn))
+		return snprintf(reason, size,
+				"webhook: the answer's transactionID is not this request's"),
+		       -SGW_EDENIED;
+	return 0;
 }
 
 /* The verdict in a signed answer: 0 allow, -SGW_EDENIED with reason set. */
@@ -180,6 +239,8 @@ verdict(const struct wh_call *c, const struct http_response *resp, char *reason,
 	if (!json_is_boolean(allow)) {
 		snprintf(reason, size, "webhook: answer is not {\"allow\": bool}");
 		r = -SGW_EDENIED;
+	} else if ((r = bound(c, o, reason, size)) < 0) {
+		/* reason set */
 	} else if (json_is_true(allow)) {
 		r = 0;
 	} else {
@@ -189,6 +250,34 @@ verdict(const struct wh_call *c, const struct http_response *resp, char *reason,
 	}
 	json_decref(o);
 	return r;
+}
+
+static void
+wh_call_free(struct wh_call *c)
+{
+	if (c != NULL)
+		free(c->txn);
+	free(c);
+}
+
+/* A call with its timestamp and a fresh nonce, or NULL. */
+static struct wh_call *
+wh_call_new(struct webhook *w, const struct validator_req *req, validator_cb cb, void *arg)
+{
+	struct wh_call *c = calloc(1, sizeof(*c));
+	uint8_t rnd[NONCE_BYTES];
+
+	if (c == NULL)
+		return NULL;
+	*c = (struct wh_call){.w = w, .cb = cb, .arg = arg, .txn = strdup(req->transaction_id)};
+	if (c->txn == NULL || RAND_bytes(rnd, sizeof(rnd)) != 1) {
+		wh_call_free(c);
+		return NULL;
+	}
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(c->nonce + 2 * i, 3, "%02x", rnd[i]);
+	snprintf(c->ts, sizeof(c->ts), "%lld", (long long)time(NULL));
+	return c;
 }
 
 static void
@@ -203,7 +292,7 @@ webhook_done(void *arg, const struct http_response *resp)
 	else
 		log_info("txn=%s: webhook allowed", c->txn);
 	c->cb(c->arg, r, reason);
-	free(c);
+	wh_call_free(c);
 }
 
 static int
@@ -212,30 +301,30 @@ webhook_check(void *priv, const struct validator_req *req, validator_cb cb, void
 {
 	struct webhook *w = priv;
 	struct http_request hr = {.method = "POST", .url = w->conf.url};
-	char tsh[48], sigh[96], sig[72];
-	struct wh_call *c;
-	char *body;
+	char tsh[48], nh[64], sigh[96], sig[72];
+	struct wh_call *c = NULL;
+	char *body = NULL;
 	int r;
 
 	if (cb == NULL || w->hc == NULL)
 		return sgw_err_set(err, SGW_EINVAL, "webhook: no HTTP client");
-	if ((c = calloc(1, sizeof(*c))) == NULL || (body = build_body(w, req)) == NULL) {
-		free(c);
-		return sgw_err_set(err, SGW_ENOMEM, "webhook: out of memory");
+	if ((c = wh_call_new(w, req, cb, arg)) == NULL ||
+	    (body = build_body(w, req, c->nonce)) == NULL) {
+		wh_call_free(c);
+		return sgw_err_set(err, SGW_ENOMEM, "webhook: out of memory or no randomness");
 	}
-	*c = (struct wh_call){.w = w, .cb = cb, .arg = arg};
-	snprintf(c->ts, sizeof(c->ts), "%lld", (long long)time(NULL));
-	snprintf(c->txn, sizeof(c->txn), "%s", req->transaction_id);
 	if ((r = sign(w, c->ts, (const uint8_t *)body, strlen(body), sig)) == 0) {
 		snprintf(tsh, sizeof(tsh), "X-Scepgw-Timestamp: %s", c->ts);
+		snprintf(nh, sizeof(nh), "X-Scepgw-Nonce: %s", c->nonce);
 		snprintf(sigh, sizeof(sigh), "X-Scepgw-Signature: %s", sig);
 		hr.headers[0] = "Content-Type: application/json";
 		hr.headers[1] = "Accept: application/json";
 		hr.headers[2] = tsh;
-		hr.headers[3] = sigh;
+		hr.headers[3] = nh;
+		hr.headers[4] = sigh;
 		hr.body = (const uint8_t *)body;
 		hr.body_len = strlen(body);
-		hr.ca_bundle = w->conf.ca_bundle;
+		http_trust_apply(&w->conf.trust, &hr);
 		hr.timeout_ms = w->conf.timeout * 1000L;
 		hr.connect_timeout_ms = hr.timeout_ms;
 		hr.max_response = 64 * 1024;
@@ -245,7 +334,7 @@ webhook_check(void *priv, const struct validator_req *req, validator_cb cb, void
 	OPENSSL_cleanse(body, strlen(body));
 	free(body);
 	if (r < 0) {
-		free(c);
+		wh_call_free(c);
 		return sgw_err_set(err, SGW_EDENIED, "webhook: cannot send: %s", sgw_strerror(r));
 	}
 	return -SGW_EAGAIN;

@@ -9,10 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include <curl/curl.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
@@ -20,8 +22,12 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/ssl.h>
+#include <sched.h>
 
+#include "b64.h"
 #include "fixture/http_fixture.h"
 #include "fixture/pki_fixture.h"
 #include "http_client.h"
@@ -555,6 +561,158 @@ test_mtls(void **state)
 	assert_int_equal(f->last.err, -SGW_EIO);
 }
 
+/* ---- trust: the bundle is the only one, pins ----------------------------- */
+
+/* libcurl's compiled-in CA directory (CURLINFO_CAPATH, /etc/ssl/certs on
+ * Debian), replaced in a private mount namespace by an empty directory of
+ * ours; a test puts a CA there as a system administrator (or an attacker who
+ * got a CA into the system store) would.  "" when libcurl has none. */
+static char sys_capath[256], sys_dir[64] = "/tmp/scepgw-sysca-XXXXXX";
+static char sys_cafile[256]; /* the compiled-in CA file when it is in that directory */
+
+static void
+sys_ca_namespace(void)
+{
+	char *capath = NULL;
+	CURL *c = curl_easy_init();
+
+	if (c != NULL && curl_easy_getinfo(c, CURLINFO_CAPATH, &capath) == CURLE_OK &&
+	    capath != NULL)
+		snprintf(sys_capath, sizeof(sys_capath), "%s", capath);
+	capath = NULL;
+	if (c != NULL && curl_easy_getinfo(c, CURLINFO_CAINFO, &capath) == CURLE_OK &&
+	    capath != NULL && sys_capath[0] != '\0' &&
+	    strncmp(capath, sys_capath, strlen(sys_capath)) == 0 &&
+	    capath[strlen(sys_capath)] == '/')
+		snprintf(sys_cafile, sizeof(sys_cafile), "%s", capath + strlen(sys_capath) + 1);
+	curl_easy_cleanup(c);
+	if (sys_capath[0] == '\0')
+		return;
+	if (mkdtemp(sys_dir) == NULL || unshare(CLONE_NEWNS) != 0 ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+	    mount(sys_dir, sys_capath, NULL, MS_BIND, NULL) != 0) {
+		fprintf(stderr, "cannot bind %s over %s in a private mount namespace (root?)\n",
+			sys_dir, sys_capath);
+		exit(1);
+	}
+}
+
+static void
+write_pem(const char *path, X509 *x)
+{
+	FILE *out = fopen(path, "w");
+
+	assert_non_null(out);
+	assert_int_equal(PEM_write_X509(out, x), 1);
+	fclose(out);
+}
+
+/* cert's PEM file placed in the system CA directory as <subject hash>.0 (and
+ * as the compiled-in CA file, when that lives there) */
+static void
+sys_ca_add(const char *pem, char placed[2][512])
+{
+	FILE *in = fopen(pem, "r");
+	X509 *x;
+
+	assert_non_null(in);
+	x = PEM_read_X509(in, NULL, NULL, NULL);
+	fclose(in);
+	assert_non_null(x);
+	snprintf(placed[0], 512, "%s/%08lx.0", sys_dir, X509_subject_name_hash(x));
+	write_pem(placed[0], x);
+	placed[1][0] = '\0';
+	if (sys_cafile[0] != '\0') {
+		snprintf(placed[1], 512, "%s/%s", sys_dir, sys_cafile);
+		write_pem(placed[1], x);
+	}
+	X509_free(x);
+}
+
+/* "sha256//" + base64 SHA-256 of the certificate's SubjectPublicKeyInfo */
+static void
+spki_pin(const char *pem, char *out, size_t size)
+{
+	FILE *in = fopen(pem, "r");
+	unsigned char *der = NULL, md[SHA256_DIGEST_LENGTH];
+	char *b = NULL;
+	X509 *x;
+	int n;
+
+	assert_non_null(in);
+	x = PEM_read_X509(in, NULL, NULL, NULL);
+	fclose(in);
+	assert_non_null(x);
+	assert_true((n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der)) > 0);
+	SHA256(der, (size_t)n, md);
+	assert_int_equal(b64_encode(md, sizeof(md), B64_STD, B64_STRICT, &b), 0);
+	snprintf(out, size, "sha256//%s", b);
+	free(b);
+	OPENSSL_free(der);
+	X509_free(x);
+}
+
+/* The server's CA sits in the system CA directory; ca_bundle names another
+ * CA: the bundle is the only trust, so the connection fails. */
+static void
+test_bundle_only_trust(void **state)
+{
+	struct fx *f = *state;
+	char u[128], placed[2][512];
+	struct http_request rq = {
+	    .url = u, .client_cert = f->pki.cli, .client_key = f->pki.cli_key};
+
+	assert_true(sys_capath[0] != '\0'); /* else libcurl has no default CA directory */
+	url(f, u, sizeof(u), 1, "/echo");
+	sys_ca_add(f->pki.ca, placed);
+	/* no bundle: the system store, so the CA in it, is trusted */
+	run(f, &rq);
+	assert_int_equal(f->last.err, 0);
+	assert_int_equal(f->last.status, 200);
+	/* a bundle of another CA: the system directory is not consulted */
+	rq.ca_bundle = f->pki.bad;
+	run(f, &rq);
+	assert_int_equal(f->last.err, -SGW_EIO);
+	/* the matching bundle */
+	rq.ca_bundle = f->pki.ca;
+	run(f, &rq);
+	assert_int_equal(f->last.err, 0);
+	unlink(placed[0]);
+	if (placed[1][0] != '\0')
+		unlink(placed[1]);
+}
+
+/* pinned_pubkey: the right SPKI works, a wrong one fails even with a chain
+ * that verifies. */
+static void
+test_pinned_key(void **state)
+{
+	struct fx *f = *state;
+	char u[128], pin[128], two[300];
+	struct http_request rq = {.url = u,
+				  .ca_bundle = f->pki.ca,
+				  .client_cert = f->pki.cli,
+				  .client_key = f->pki.cli_key};
+
+	url(f, u, sizeof(u), 1, "/echo");
+	spki_pin(f->pki.srv, pin, sizeof(pin));
+	rq.pinned_pubkey = pin;
+	run(f, &rq);
+	assert_int_equal(f->last.err, 0);
+	assert_int_equal(f->last.status, 200);
+	/* one of two pins (a key rollover) */
+	snprintf(two, sizeof(two), "sha256//%s;%s",
+		 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", pin);
+	rq.pinned_pubkey = two;
+	run(f, &rq);
+	assert_int_equal(f->last.err, 0);
+	/* the CA's key, not the server's */
+	spki_pin(f->pki.ca, pin, sizeof(pin));
+	rq.pinned_pubkey = pin;
+	run(f, &rq);
+	assert_int_equal(f->last.err, -SGW_EIO);
+}
+
 static void
 test_escape(void **state)
 {
@@ -584,8 +742,15 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_children, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_queue, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_mtls, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bundle_only_trust, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pinned_key, setup, teardown),
 	    cmocka_unit_test(test_escape),
 	};
+	int r;
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	sys_ca_namespace();
+	r = cmocka_run_group_tests(tests, NULL, NULL);
+	if (sys_capath[0] != '\0')
+		rmdir(sys_dir);
+	return r;
 }

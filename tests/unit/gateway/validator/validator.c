@@ -150,7 +150,7 @@ test_remote_secret_mode(void **state)
 	(void)state;
 	cfg_fixture_tmpfile(path, "k3y\n", 4);
 	snprintf(yaml, sizeof(yaml),
-		 CHALLENGE("{type: webhook, url: \"http://127.0.0.1:1/\", hmac_secret_file: %s}"),
+		 CHALLENGE("{type: webhook, url: \"https://127.0.0.1:1/\", hmac_secret_file: %s}"),
 		 path);
 	assert_int_equal(fixture_validator(yaml, &c, &v, &err), 0);
 	assert_int_equal(validator_start(v, &(struct validator_env){0}, &err), -SGW_ENOMEM);
@@ -163,7 +163,8 @@ test_remote_secret_mode(void **state)
 	assert_true(fixture_validator(yaml, &c, &v, &err) < 0);
 	assert_null(v);
 	snprintf(want, sizeof(want),
-		 "%s: secret file is accessible by group or others (mode 0640); chmod 600 it",
+		 "%s: webhook HMAC secret file is accessible by group or others (mode 0640); chmod "
+		 "600 it",
 		 path);
 	assert_string_equal(err.msg, want);
 	cfg_free(c);

@@ -110,7 +110,8 @@ test_secret_file_checks(void **state)
 	snprintf(yaml, sizeof(yaml), CHALLENGE("{type: static, secret_file: %s}"), path);
 	assert_int_equal(configure(yaml, &p, &err), -SGW_EDENIED);
 	snprintf(want, sizeof(want),
-		 "t.yaml:10: scep_profiles.p1.challenge.secret_file: %s: secret file is "
+		 "t.yaml:10: scep_profiles.p1.challenge.secret_file: %s: static challenge secret "
+		 "file is "
 		 "accessible by group or others (mode 0644); chmod 600 it",
 		 path);
 	assert_string_equal(err.msg, want);
