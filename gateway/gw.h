@@ -13,6 +13,8 @@
 #include "store.h"
 #include "worker.h"
 
+struct txn_admin;
+
 struct gw {
 	const struct cfg *cfg;
 	struct event_base *base;
@@ -20,10 +22,11 @@ struct gw {
 	struct worker_pool *workers;
 	struct store *store;
 	struct profile_set *profiles;
-	struct metrics *metrics; /* metrics.c; may be NULL */
-	unsigned inflight;	 /* requests being processed */
-	unsigned max_inflight;	 /* from limits.max_connections */
-	int draining;		 /* SIGTERM received: refuse new work */
+	struct metrics *metrics;     /* metrics.c; may be NULL */
+	struct txn_admin *txn_admin; /* txn_admin.c: background submissions; may be NULL */
+	unsigned inflight;	     /* requests being processed */
+	unsigned max_inflight;	     /* from limits.max_connections */
+	int draining;		     /* SIGTERM received: refuse new work */
 	/* The wall clock in seconds since the epoch, for every time the
 	 * transaction engine reads or stores: time() in the daemon (main.c);
 	 * the engine's tests move it. */

@@ -158,7 +158,7 @@ run(struct modules *m, struct sgw_err *err)
 			 .now = wall_clock,
 			 .max_inflight = (unsigned)m->cfg->limits.max_connections};
 	if ((gw.metrics = m->metrics = metrics_new()) == NULL ||
-	    (m->txn_admin = txn_admin_new(&gw)) == NULL)
+	    (gw.txn_admin = m->txn_admin = txn_admin_new(&gw)) == NULL)
 		return sgw_err_set(err, SGW_ENOMEM, "out of memory");
 	if ((r = http_server_new(m->base, m->cfg, scep_http_handle, &gw, &m->http, err)) < 0 ||
 	    (r = admin_new(&gw, m->txn_admin, &m->admin, err)) < 0)

@@ -15,6 +15,7 @@
 
 #define TA_MAX_ATTEMPTS 3    /* submissions per approval (serial collisions) */
 #define TA_STALE_SECONDS 120 /* an approved SUBMITTED one older than this is resubmitted */
+#define TA_ANY INT64_MAX     /* resume(): whatever was last written */
 #define TA_SWEEP_MAX 512     /* transactions looked at per sweep */
 #define TA_MAX_INFLIGHT 256  /* approved submissions waiting for a backend */
 
@@ -32,6 +33,7 @@ struct txn_admin {
 	struct event *timer;
 	struct ta_job *jobs; /* waiting for a backend callback */
 	size_t n_jobs;
+	int64_t started; /* txn_now() when this process started */
 };
 
 static void
@@ -79,7 +81,7 @@ job_done(void *arg, struct backend_result *res)
 		log_err("txn=%s profile=%s: cannot store the backend result: %s",
 			j->t.transaction_id, j->t.profile, sgw_strerror(r));
 	else
-		log_info("txn=%s profile=%s: approved request is %s%s%s%s", j->t.transaction_id,
+		log_info("txn=%s profile=%s: background submission: %s%s%s%s", j->t.transaction_id,
 			 j->t.profile, txn_state_name(j->t.state),
 			 j->t.cert_serial[0] ? " serial=" : "", j->t.cert_serial,
 			 j->t.reason[0] ? " (see reason)" : "");
@@ -313,12 +315,45 @@ out:
 	return n;
 }
 
+/* A SUBMITTED transaction that nobody will finish: no job here works on it,
+ * and its profile or its request is gone.  FAILED with a reason the device
+ * reads, so it enrolls again instead of polling for ever. */
 static void
-resume_approved(struct txn_admin *ta, int64_t stale)
+fail_unresumable(struct txn_admin *ta, struct store_txn *t, const char *why)
 {
-	struct store_txn_filter f = {.state = TXN_SUBMITTED, .approved = 1, .max = TA_SWEEP_MAX};
+	t->state = TXN_FAILED;
+	t->updated = txn_now(ta->gw);
+	snprintf(t->reason, sizeof(t->reason), "%s; enroll again", why);
+	if (store_txn_update(ta->gw->store, t) == 0)
+		log_warn("txn=%s profile=%s: failed: %s", t->transaction_id, t->profile, why);
+}
+
+/* Submit stored transaction t again, if it is SUBMITTED, no job here works on
+ * it, and it was last written no later than `before`. */
+static void
+resume_one(struct txn_admin *ta, struct store_txn *t, int64_t before, const char *why)
+{
+	struct profile *prof;
+
+	if (t->state != TXN_SUBMITTED || t->updated > before || job_inflight(ta, t->id))
+		return;
+	if ((prof = profiles_find(ta->gw->profiles, t->profile)) == NULL) {
+		fail_unresumable(ta, t, "its profile is no longer configured");
+		return;
+	}
+	log_info("txn=%s profile=%s: submitting again (%s)", t->transaction_id, t->profile, why);
+	if (job_start(ta, prof, t) == -SGW_EINVAL)
+		fail_unresumable(ta, t, "the stored request is missing");
+}
+
+/* Resubmit the SUBMITTED transactions (only those an administrator approved,
+ * or all) last written no later than `before`. */
+static void
+resume(struct txn_admin *ta, int approved, int64_t before, const char *why)
+{
+	struct store_txn_filter f = {
+	    .state = TXN_SUBMITTED, .approved = approved, .max = TA_SWEEP_MAX};
 	struct id_list *l = calloc(1, sizeof(*l));
-	int64_t now = txn_now(ta->gw);
 
 	if (l == NULL || store_txn_list(ta->gw->store, &f, collect_id, l) < 0) {
 		free(l);
@@ -326,19 +361,28 @@ resume_approved(struct txn_admin *ta, int64_t stale)
 	}
 	for (size_t i = 0; i < l->n; i++) {
 		struct store_txn t = {0};
-		struct profile *prof;
 
 		if (job_inflight(ta, l->id[i]) || store_txn_get(ta->gw->store, l->id[i], &t) < 0)
 			continue;
-		prof = profiles_find(ta->gw->profiles, t.profile);
-		if (prof != NULL && t.state == TXN_SUBMITTED && t.updated <= now - stale) {
-			log_info("txn=%s profile=%s: submitting the approved request again",
-				 t.transaction_id, t.profile);
-			(void)job_start(ta, prof, &t);
-		}
+		resume_one(ta, &t, before, why);
 		store_txn_clear(&t);
 	}
 	free(l);
+}
+
+int
+txn_resume_stranded(struct txn_admin *ta, int64_t id)
+{
+	struct store_txn t = {0};
+	int r;
+
+	if (ta == NULL || job_inflight(ta, id))
+		return 0;
+	if ((r = store_txn_get(ta->gw->store, id, &t)) < 0)
+		return r;
+	resume_one(ta, &t, ta->started - 1, "interrupted by a restart, asked by CertPoll");
+	store_txn_clear(&t);
+	return 0;
 }
 
 static void
@@ -351,7 +395,8 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 	if (ta->gw->draining)
 		return;
 	(void)txn_expire_pending(ta);
-	resume_approved(ta, TA_STALE_SECONDS);
+	resume(ta, 1, txn_now(ta->gw) - TA_STALE_SECONDS, "approved");
+	resume(ta, 0, ta->started - 1, "interrupted by a restart");
 }
 
 struct txn_admin *
@@ -375,8 +420,11 @@ txn_admin_new(struct gw *gw)
 		txn_admin_free(ta);
 		return NULL;
 	}
+	/* nothing is in flight yet: every SUBMITTED transaction was left by a
+	 * process that stopped between its SUBMITTED and result commits */
+	ta->started = txn_now(gw);
 	(void)txn_expire_pending(ta);
-	resume_approved(ta, 0);
+	resume(ta, 0, TA_ANY, "interrupted by a restart");
 	return ta;
 }
 

@@ -9,8 +9,11 @@
 struct txn_admin;
 struct req_ctx;
 
-/* Starts the expiry / resume timer and resubmits approved transactions a
- * previous process left in SUBMITTED (kill -9 after the approval). */
+/* Starts the expiry / resume timer and submits again every transaction a
+ * previous process left in SUBMITTED (kill -9 between the SUBMITTED and the
+ * result commits, approved or not); the timer takes those it could not start
+ * yet, and approved ones whose submission stalled.  One whose profile or
+ * stored request is gone becomes FAILED, so its device enrolls again. */
 struct txn_admin *txn_admin_new(struct gw *gw);
 /* Frees jobs still waiting for a backend: call after the backends stopped. */
 void txn_admin_free(struct txn_admin *ta);
@@ -25,6 +28,10 @@ int txn_reject(struct txn_admin *ta, int64_t id, const char *admin, const char *
 	       struct store_txn *ret_t, struct sgw_err *err);
 /* Expire what waited longer than its RA profile's pending_ttl; returns the count. */
 int txn_expire_pending(struct txn_admin *ta);
+
+/* CertPoll on transaction id: if it is SUBMITTED, was last written before
+ * this process started and nothing here works on it, submit it again now. */
+int txn_resume_stranded(struct txn_admin *ta, int64_t id);
 
 /* A replayed senderNonce (micromdm scepclient re-sends the very same bytes
  * every 30 s while PENDING): 1 when r's transaction was held for approval,

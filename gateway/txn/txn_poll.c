@@ -11,6 +11,7 @@
 #include "profile.h"
 #include "scep_ias.h"
 #include "txn.h"
+#include "txn_admin.h"
 #include "txn_poll.h"
 #include "txn_result.h"
 
@@ -43,6 +44,8 @@ poll_answer(struct req_ctx *r)
 	if (r->txn.state == TXN_BACKEND_PENDING &&
 	    backend_poll(r->prof->backend, r->txn.backend_handle, poll_done, r) == 0)
 		return;
+	if (r->txn.state == TXN_SUBMITTED) /* left by a crash? then resume it now */
+		(void)txn_resume_stranded(r->gw->txn_admin, r->txn.id);
 	txn_reply_from_state(r);
 }
 

@@ -89,7 +89,7 @@ check "scepgwctl approve $ID1" ctl approve "$ID1"
 check "the approval is audited with the administrator's name" \
 	wait_log "audit admin=token:dev action=transactions.approve status=200 txn=appr-1-txn" 5
 check "the approved request is issued in the background" \
-	wait_log "txn=appr-1-txn profile=manual: approved request is ISSUED serial=" 10
+	wait_log "txn=appr-1-txn profile=manual: background submission: ISSUED serial=" 10
 check "the next CertPoll gets SUCCESS with a certificate that verifies" \
 	enroll -u "$MANUAL" --certpoll --send-request "$D/a1.der" --key "$D/a1.key" --cn appr-1 \
 	--out "$D/a1.pem"

@@ -77,7 +77,7 @@ ID=$(pending_id cm-approve || true)
 check "the request is pending at the gateway (id '$ID')" test -n "$ID"
 check "nothing was issued yet" test ! -e "$CM/out/approve.pem"
 check "scepgwctl approve $ID" ctl approve "$ID"
-check "the approved request is issued" wait_log "profile=manual: approved request is ISSUED" 10
+check "the approved request is issued" wait_log "profile=manual: background submission: ISSUED" 10
 touch "$CM/approve.go"
 
 # --- rejection ----------------------------------------------------------------------

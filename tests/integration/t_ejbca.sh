@@ -14,49 +14,9 @@ done
 : "${SCEPREQ:?SCEPREQ must name the scepreq test client}"
 
 # --- the fake EJBCA -------------------------------------------------------------
-FK=$T/ejbca
-FAKE_LOG=$T/fake_ejbca.log
-REQLOG=$FK/requests.jsonl
-python3 "$SRC/tests/fakes/fake_ejbca" --dir "$FK" --log "$REQLOG" 2>"$FAKE_LOG" &
-FAKE_PID=$!
-track_pid "$FAKE_PID"
-for ((i = 0; i < 300; i++)); do
-	[ -s "$FK/port" ] && break
-	kill -0 "$FAKE_PID" 2>/dev/null || break
-	sleep 0.1
-done
-[ -s "$FK/port" ] || { echo "fake_ejbca did not start"; cat "$FAKE_LOG"; exit 1; }
-FP=$(cat "$FK/port")
-FAKE=https://127.0.0.1:$FP
-ADMIN=(--cacert "$FK/admin-ca.pem" --cert "$FK/admin.pem" --key "$FK/admin.key")
-log "fake EJBCA on $FAKE"
+# shellcheck source=lib_ejbca.sh
+. "$(dirname "$0")/lib_ejbca.sh"
 
-# fake_set JSON: change the fake's switches (approval, finalize, fail422, offline, early, delay)
-fake_set() {
-	curl -fsS "${ADMIN[@]}" -X POST -H 'Content-Type: application/json' -d "$1" \
-		"$FAKE/fake/config" >/dev/null
-}
-# requests_to SUFFIX: the request log entries whose path ends with SUFFIX (one JSON per line)
-requests_to() { grep -F "\"path\": \"/ejbca/ejbca-rest-api/v1/$1" "$REQLOG" || true; }
-jq_py() { python3 -c "import json,sys; $1" "${@:2}"; }
-
-backend() { # backend NAME CERT KEY
-	cat <<EOF
-  $1:
-    type: ejbca
-    url: "$FAKE/ejbca/ejbca-rest-api/"
-    client_cert: "$FK/$2"
-    client_key: "$FK/$3"
-    ca_bundle: "$FK/admin-ca.pem"
-    ca_name: FakeIssuingCA
-    certificate_profile: ENDUSER
-    end_entity_profile: SCEP_EEP
-    username: { from: cn, prefix: "scep-" }
-    retries: 2
-    retry_backoff: 1s
-    timeout: 20s
-EOF
-}
 scep_profile() { # scep_profile NAME RA_PROFILE [RA_IDENTITY]
 	cat <<EOF
   $1:

@@ -456,7 +456,7 @@ setup(void **state)
 			     .now = fake_clock,
 			     .max_inflight = 64};
 	swap_in_fakes();
-	assert_non_null(fx->ta = txn_admin_new(&fx->gw));
+	assert_non_null(fx->gw.txn_admin = fx->ta = txn_admin_new(&fx->gw));
 	start_http();
 	return 0;
 }

@@ -198,7 +198,7 @@ static void
 restart(void)
 {
 	txn_admin_free(fx->ta);
-	assert_non_null(fx->ta = txn_admin_new(&fx->gw));
+	assert_non_null(fx->gw.txn_admin = fx->ta = txn_admin_new(&fx->gw));
 }
 
 /* The loop runs until the backend has answered every call. */
@@ -232,6 +232,35 @@ test_restart_resubmits(void **state)
 	until_backend_idle();
 	assert_int_equal(row("manual", "txn-restart", NULL), TXN_ISSUED);
 	assert_true(poll_expect("manual", &t, SR_SUCCESS, -1));
+	sr_txn_clear(&t);
+}
+
+/* A SUBMITTED transaction written before this process started that the
+ * start-up resubmission could not start (the backend refused it then): the
+ * device's CertPoll submits it again at once, without waiting for the timer. */
+static void
+test_certpoll_resumes(void **state)
+{
+	struct sr_txn t;
+	struct store_txn got;
+	struct sgw_err err = {{0}};
+	int64_t id, t0 = fx->clock;
+
+	(void)state;
+	id = held("dev-cp", "txn-certpoll-resume", &t);
+	fx->fb.submit_rc = -SGW_EIO;
+	assert_int_equal(txn_approve(fx->ta, id, "tester", &got, &err), 0);
+	fx->clock = t0 + 10;
+	restart();
+	assert_int_equal(fx->fb.submits, 2);
+	fx->fb.submit_rc = 0;
+	assert_false(poll_expect("manual", &t, SR_PENDING, -1));
+	assert_int_equal(fx->fb.submits, 3);
+	until_backend_idle();
+	assert_int_equal(row("manual", "txn-certpoll-resume", NULL), TXN_ISSUED);
+	assert_true(poll_expect("manual", &t, SR_SUCCESS, -1));
+	restart();
+	assert_int_equal(fx->fb.submits, 3); /* nothing left to resume */
 	sr_txn_clear(&t);
 }
 
@@ -303,6 +332,7 @@ main(void)
 	    cmocka_unit_test_setup(test_expiry, reset),
 	    cmocka_unit_test_setup(test_expiry_clock, reset),
 	    cmocka_unit_test_setup(test_restart_resubmits, reset),
+	    cmocka_unit_test_setup(test_certpoll_resumes, reset),
 	    cmocka_unit_test_setup(test_timer, reset),
 	};
 
