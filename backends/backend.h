@@ -48,6 +48,16 @@ struct backend_request {
 	 * modified until the callback has run; when stop() prevents the
 	 * callback, until the worker pool is freed.  NULL: decode csr_der. */
 	X509_REQ *csr_req;
+	/* The subjectAltName the certificate may carry: DER GeneralNames that
+	 * the caller built from the names its CSR policy approved (borrowed
+	 * for submit() only).  With names_approved set, a backend that builds
+	 * the certificate itself (local) issues exactly these (san_len 0:
+	 * none) and never copies the CSR's extension; without it, only the
+	 * kinds a policy can approve (DNS, IP, e-mail, URI, UPN).  A remote CA
+	 * (EJBCA, ACME) receives the CSR and applies its own profile. */
+	const uint8_t *san_der;
+	size_t san_len;
+	int names_approved;
 };
 
 /* The callback takes ownership of nothing: it must copy or steal (set to NULL)

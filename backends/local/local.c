@@ -44,6 +44,7 @@ struct local_job {
 	void *arg;
 	struct tmpl_issue in;	    /* in.issuer is owned; in.req is own_req or borrowed */
 	X509_REQ *own_req;	    /* decoded here when the request came as DER only */
+	uint8_t *san_copy;	    /* in.san_der: the request's approved names, copied */
 	int decided;		    /* outcome known at submit: nothing to sign */
 	enum backend_status status; /* written by the worker */
 	X509 *cert;
@@ -199,6 +200,7 @@ static void
 job_free(struct local_job *j)
 {
 	X509_REQ_free(j->own_req);
+	free(j->san_copy);
 	X509_NAME_free((X509_NAME *)j->in.issuer);
 	X509_free(j->cert);
 	free(j);
@@ -314,6 +316,16 @@ job_fill(struct local_job *j, const struct local *l, const struct backend_reques
 	j->in.issuer = X509_NAME_dup(X509_get_subject_name(l->ca));
 	if (j->in.issuer == NULL)
 		return -SGW_ENOMEM;
+	j->in.names_approved = req->names_approved;
+	if (req->names_approved && req->san_len > 0) {
+		if (req->san_der == NULL)
+			return -SGW_EINVAL;
+		if ((j->san_copy = malloc(req->san_len)) == NULL)
+			return -SGW_ENOMEM;
+		memcpy(j->san_copy, req->san_der, req->san_len);
+		j->in.san_der = j->san_copy;
+		j->in.san_len = req->san_len;
+	}
 	memcpy(j->in.aki, l->aki, l->aki_len);
 	j->in.aki_len = l->aki_len;
 	j->in.ca_not_after = l->ca_not_after;

@@ -388,26 +388,70 @@ out:
 	return r;
 }
 
-/* The CSR's subjectAltName, critical when the subject is empty (RFC 5280
+/* A kind of name a CSR policy can approve (DNS, IP, e-mail, URI, UPN);
+ * directoryName, registeredID, x400Address, ediPartyName and any other
+ * otherName never reach a certificate from here. */
+static int
+approvable(const GENERAL_NAME *gn)
+{
+	switch (gn->type) {
+	case GEN_DNS:
+	case GEN_IPADD:
+	case GEN_EMAIL:
+	case GEN_URI:
+		return 1;
+	case GEN_OTHERNAME:
+		return OBJ_obj2nid(gn->d.otherName->type_id) == NID_ms_upn;
+	default:
+		return 0;
+	}
+}
+
+/* The names to issue: the caller's approved GeneralNames, or (a caller
+ * without them) the CSR's; either way only the approvable kinds. */
+static int
+issue_names(const struct tmpl_issue *in, GENERAL_NAMES **ret)
+{
+	STACK_OF(X509_EXTENSION) *exts = NULL;
+	const unsigned char *p = in->san_der;
+	GENERAL_NAMES *gens = NULL;
+	int crit = -1;
+
+	if (in->names_approved && in->san_len > 0) {
+		gens = d2i_GENERAL_NAMES(NULL, &p, (long)in->san_len);
+		if (gens == NULL || p != in->san_der + in->san_len) {
+			GENERAL_NAMES_free(gens);
+			return -SGW_EPARSE;
+		}
+	} else if (!in->names_approved) {
+		if ((exts = X509_REQ_get_extensions(in->req)) == NULL)
+			return -SGW_EPARSE;
+		gens = X509V3_get_d2i(exts, NID_subject_alt_name, &crit, NULL);
+		sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+		if (gens == NULL && crit != -1)
+			return -SGW_EPARSE;
+	}
+	for (int i = gens != NULL ? sk_GENERAL_NAME_num(gens) - 1 : -1; i >= 0; i--)
+		if (!approvable(sk_GENERAL_NAME_value(gens, i)))
+			GENERAL_NAME_free(sk_GENERAL_NAME_delete(gens, i));
+	*ret = gens;
+	return 0;
+}
+
+/* The subjectAltName, critical when the subject is empty (RFC 5280
  * 4.2.1.6).  Other requested extensions are ignored on purpose. */
 static int
-copy_sans(X509 *x, X509_REQ *req, int *ret_n)
+add_sans(X509 *x, const struct tmpl_issue *in, int *ret_n)
 {
-	STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(req);
 	GENERAL_NAMES *gens = NULL;
-	int crit = -1, r = -SGW_EPARSE, n = 0;
+	int r, n;
 	int empty = X509_NAME_entry_count(X509_get_subject_name(x)) == 0;
 
-	if (exts == NULL)
-		return r;
-	gens = X509V3_get_d2i(exts, NID_subject_alt_name, &crit, NULL);
-	if (gens == NULL && crit != -1)
-		goto out;
+	r = issue_names(in, &gens);
 	n = gens != NULL ? sk_GENERAL_NAME_num(gens) : 0;
-	r = n > 0 ? add_ext(x, NID_subject_alt_name, gens, empty) : 0;
-out:
+	if (r == 0 && n > 0)
+		r = add_ext(x, NID_subject_alt_name, gens, empty);
 	GENERAL_NAMES_free(gens);
-	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	*ret_n = n;
 	return r;
 }
@@ -428,7 +472,7 @@ add_extensions(X509 *x, const struct tmpl_issue *in, struct sgw_err *err)
 	if (r == 0)
 		r = add_key_ids(x, in);
 	if (r == 0 && in->tp.copy_sans) {
-		r = copy_sans(x, in->req, &n_san);
+		r = add_sans(x, in, &n_san);
 		if (r == -SGW_EPARSE)
 			return sgw_err_set(err, r, "CSR subjectAltName does not parse");
 	}

@@ -55,6 +55,11 @@ struct tmpl_issue {
 	size_t aki_len;
 	time_t ca_not_after; /* notAfter is clamped to the CA's */
 	struct tmpl_params tp;
+	/* the approved subjectAltName (struct backend_request): san_der is
+	 * owned by the job; names_approved 0 = copy the CSR's, filtered */
+	const uint8_t *san_der;
+	size_t san_len;
+	int names_approved;
 	const struct keyop_key *key;
 	const EVP_MD *md;
 };

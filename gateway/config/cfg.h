@@ -81,13 +81,27 @@ struct cfg_challenge {
 
 enum csr_key_type { CSR_KEY_RSA = 1u << 0, CSR_KEY_EC = 1u << 1 };
 
+/* Deny by default: a subjectAltName of a kind that no key below allows is
+ * refused (otherName other than UPN, directoryName, registeredID,
+ * x400Address and ediPartyName always are).  Limits of 0 take the
+ * CSR_POLICY_DEFAULT_* values (csr_policy.c): they are always on. */
 struct cfg_csr_policy {
 	unsigned key_types;	    /* CSR_KEY_* bits; default RSA|EC */
 	int min_rsa_bits;	    /* default 2048 */
 	struct cfg_strlist san_dns; /* allowed DNS SAN patterns ("*.example.com"); empty = any */
 	int allow_san_ip;	    /* default 1 */
-	int allow_san_email;	    /* default 1 */
+	int allow_san_email;	    /* default 1; also an emailAddress in the subject */
+	struct cfg_strlist san_uri; /* URI SANs: exact, or a prefix ending in '*'; empty = none */
+	int allow_upn;		    /* UPN otherName SANs (Intune); default 0 */
+	struct cfg_strlist san_upn; /* with allow_upn: "user@domain" or "*@domain"; empty = any */
 	int require_cn;		    /* default 1 */
+	char *cn_pattern;	    /* fnmatch(3) on every CN, whole value, no case; NULL = any */
+	int max_sans;		    /* subjectAltNames per CSR; default 50 */
+	int max_cn_length;	    /* characters per CN; default 64 (RFC 5280 ub-common-name) */
+	int max_attr_length;	    /* characters per other subject attribute; default 255 */
+	int max_subject_length;	    /* bytes of the DER subject; default 1024 */
+	int max_name_length;	    /* characters per DNS, e-mail or UPN name; default 255 */
+	int max_uri_length;	    /* characters per URI; default 1024 */
 };
 
 /* Renewal: RenewalReq, or a PKCSReq signed by a certificate of the profile's CA. */
@@ -120,8 +134,15 @@ struct cfg_scep_profile {
 };
 
 /* approval: rules: manual unless every condition given here holds. */
+struct cfg_subject_match {
+	int nid;       /* the attribute (OBJ_txt2nid of the key: CN, O, OU, ...) */
+	char *attr;    /* the key as written, for messages */
+	char *pattern; /* fnmatch(3) on the whole value of every such attribute, no case */
+};
+
 struct cfg_approval_rule {
-	char *subject_matches;	    /* fnmatch pattern on the RFC 2253 subject; NULL = any */
+	struct cfg_subject_match *subject_matches; /* all must hold; none = any subject */
+	size_t n_subject_matches;
 	struct cfg_strlist san_dns; /* every DNS SAN (at least one) matches one of these */
 	unsigned key_types;	    /* CSR_KEY_* bits; 0 = any */
 	int min_rsa_bits;	    /* 0 = any */

@@ -6,6 +6,7 @@
 
 #include "cfg.h"
 #include "cfg_admin.h"
+#include "cfg_subject.h"
 #include "cfg_util.h"
 
 #define PENDING_TTL_DEFAULT (7 * 86400)
@@ -102,11 +103,12 @@ cfg_admin_free(struct cfg_admin *a)
 struct rule_raw {
 	struct cfg_approval_rule r;
 	struct cfg_strlist key_types;
+	const struct cfg_node *subject_matches;
 };
 
 #define RR(f) offsetof(struct rule_raw, f)
 static const struct cfg_field rule_fields[] = {
-    {"subject_matches", CFG_STR, RR(r.subject_matches), 0},
+    {"subject_matches", CFG_NODE, RR(subject_matches), 0},
     {"san_dns", CFG_STRLIST, RR(r.san_dns), 0},
     {"key_types", CFG_STRLIST, RR(key_types), 0},
     {"min_rsa_bits", CFG_INT, RR(r.min_rsa_bits), 0},
@@ -148,6 +150,10 @@ parse_rule(struct cfg_ra_profile *p, const struct cfg_node *n, const char *path,
 				    k);
 	}
 	cfg_fields_free(rule_fields + 2, &raw); /* key_types only */
+	if (r == 0 && raw.subject_matches != NULL)
+		r = cfg_subject_matches_parse(raw.subject_matches,
+					      cfg_subpath(sub, path, "subject_matches"),
+					      &p->auto_if, err);
 	if (r == 0 && p->auto_if.min_rsa_bits != 0)
 		r = cfg_check_range(n, path, "min_rsa_bits", p->auto_if.min_rsa_bits, 1024, 16384,
 				    err);
@@ -192,7 +198,7 @@ void
 cfg_approval_free(struct cfg_ra_profile *p)
 {
 	free(p->approval);
-	free(p->auto_if.subject_matches);
+	cfg_subject_matches_free(&p->auto_if);
 	for (size_t i = 0; i < p->auto_if.san_dns.n; i++)
 		free(p->auto_if.san_dns.v[i]);
 	free(p->auto_if.san_dns.v);

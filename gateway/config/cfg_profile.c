@@ -103,8 +103,73 @@ static const struct cfg_field csr_policy_fields[] = {
     {"allow_san_ip", CFG_BOOL, offsetof(struct csr_policy_raw, pol.allow_san_ip), 0},
     {"allow_san_email", CFG_BOOL, offsetof(struct csr_policy_raw, pol.allow_san_email), 0},
     {"require_cn", CFG_BOOL, offsetof(struct csr_policy_raw, pol.require_cn), 0},
+    {"san_uri", CFG_STRLIST, offsetof(struct csr_policy_raw, pol.san_uri), 0},
+    {"allow_upn", CFG_BOOL, offsetof(struct csr_policy_raw, pol.allow_upn), 0},
+    {"san_upn", CFG_STRLIST, offsetof(struct csr_policy_raw, pol.san_upn), 0},
+    {"cn_pattern", CFG_STR, offsetof(struct csr_policy_raw, pol.cn_pattern), 0},
+    {"max_sans", CFG_INT, offsetof(struct csr_policy_raw, pol.max_sans), 0},
+    {"max_cn_length", CFG_INT, offsetof(struct csr_policy_raw, pol.max_cn_length), 0},
+    {"max_attr_length", CFG_INT, offsetof(struct csr_policy_raw, pol.max_attr_length), 0},
+    {"max_subject_length", CFG_INT, offsetof(struct csr_policy_raw, pol.max_subject_length), 0},
+    {"max_name_length", CFG_INT, offsetof(struct csr_policy_raw, pol.max_name_length), 0},
+    {"max_uri_length", CFG_INT, offsetof(struct csr_policy_raw, pol.max_uri_length), 0},
     {NULL},
 };
+
+/* A '*' only at the end of a san_uri pattern (a prefix); in san_upn only
+ * as a whole local part ("*@corp.example.com"). */
+static int
+check_name_patterns(const struct cfg_node *n, const char *path, const struct cfg_csr_policy *pol,
+		    struct sgw_err *err)
+{
+	char sub[CFG_PATH_MAX];
+	const char *star;
+
+	for (size_t i = 0; i < pol->san_uri.n; i++) {
+		star = strchr(pol->san_uri.v[i], '*');
+		if (pol->san_uri.v[i][0] == '\0' || (star != NULL && star[1] != '\0'))
+			return cfg_err(err, SGW_EINVAL, cfg_node_get(n, "san_uri"),
+				       cfg_subpath(sub, path, "san_uri"),
+				       "'%s': a URI, or a prefix ending in '*'", pol->san_uri.v[i]);
+	}
+	for (size_t i = 0; i < pol->san_upn.n; i++) {
+		star = strchr(pol->san_upn.v[i], '*');
+		if (strchr(pol->san_upn.v[i], '@') == NULL ||
+		    (star != NULL && (star != pol->san_upn.v[i] || star[1] != '@')))
+			return cfg_err(err, SGW_EINVAL, cfg_node_get(n, "san_upn"),
+				       cfg_subpath(sub, path, "san_upn"),
+				       "'%s': a UPN (user@domain) or *@domain", pol->san_upn.v[i]);
+	}
+	if (pol->san_upn.n > 0 && !pol->allow_upn)
+		return cfg_err(err, SGW_EINVAL, cfg_node_get(n, "san_upn"),
+			       cfg_subpath(sub, path, "san_upn"), "needs allow_upn: true");
+	return 0;
+}
+
+/* The limits: present keys within 1..64k (absent ones keep their default). */
+static int
+check_limits(const struct cfg_node *n, const char *path, const struct cfg_csr_policy *pol,
+	     struct sgw_err *err)
+{
+	const struct {
+		const char *key;
+		int v;
+	} lim[] = {
+	    {"max_sans", pol->max_sans},
+	    {"max_cn_length", pol->max_cn_length},
+	    {"max_attr_length", pol->max_attr_length},
+	    {"max_subject_length", pol->max_subject_length},
+	    {"max_name_length", pol->max_name_length},
+	    {"max_uri_length", pol->max_uri_length},
+	};
+	int r;
+
+	for (size_t i = 0; i < sizeof(lim) / sizeof(lim[0]); i++)
+		if (cfg_node_get(n, lim[i].key) != NULL &&
+		    (r = cfg_check_range(n, path, lim[i].key, lim[i].v, 1, 65536, err)) < 0)
+			return r;
+	return 0;
+}
 
 static int
 parse_csr_policy(const struct cfg_node *n, const char *path, struct cfg_csr_policy *pol,
@@ -123,6 +188,9 @@ parse_csr_policy(const struct cfg_node *n, const char *path, struct cfg_csr_poli
 		return r;
 	if (pol->key_types == 0)
 		return cfg_err(err, SGW_EINVAL, raw.key_types, sub, "expected at least one");
+	if ((r = check_name_patterns(n, path, pol, err)) < 0 ||
+	    (r = check_limits(n, path, pol, err)) < 0)
+		return r;
 	return cfg_check_range(n, path, "min_rsa_bits", pol->min_rsa_bits, 1024, 16384, err);
 }
 
@@ -188,7 +256,13 @@ static const struct cfg_scep_profile profile_defaults = {
 		   .min_rsa_bits = 2048,
 		   .allow_san_ip = 1,
 		   .allow_san_email = 1,
-		   .require_cn = 1},
+		   .require_cn = 1,
+		   .max_sans = 50,
+		   .max_cn_length = 64,
+		   .max_attr_length = 255,
+		   .max_subject_length = 1024,
+		   .max_name_length = 255,
+		   .max_uri_length = 1024},
 };
 
 static int
@@ -320,6 +394,9 @@ cfg_profiles_free(struct cfg_scep_profile *p, size_t n)
 		free(p[i].ra_profile);
 		free(p[i].next_ra_identity);
 		strlist_free(&p[i].csr_policy.san_dns);
+		strlist_free(&p[i].csr_policy.san_uri);
+		strlist_free(&p[i].csr_policy.san_upn);
+		free(p[i].csr_policy.cn_pattern);
 		free(p[i].challenge.type);
 		free(p[i].challenge.path);
 	}

@@ -1,10 +1,9 @@
 /* csr.c: PKCS#10 parsing (pure: no logging, no I/O, no globals).
  *
  * csr_parse checks the self-signature (proof of possession, RFC 8894 3.3.1)
- * and extracts the subject, the first CN, the challengePassword (a secret:
- * wiped on free), the key type and size, the SPKI hash and the SANs of the
- * extensionRequest attribute. */
-#include <arpa/inet.h>
+ * and extracts the subject, its commonNames, the challengePassword (a
+ * secret: wiped on free), the key type and size, the SPKI hash and (in
+ * csr_san.c) every subjectAltName of the extensionRequest attribute. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,63 +16,26 @@
 
 #include "csr.h"
 #include "csr_fast.h"
+#include "csr_int.h"
 
-static void
-strlist_free(struct cfg_strlist *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
-}
-
+/* Every commonName, UTF-8; c->cn is the first. */
 static int
-strlist_add(struct cfg_strlist *l, const char *s, size_t len)
+parse_cns(struct csr *c, const X509_NAME *name, struct sgw_err *err)
 {
-	char **v;
-	char *copy;
+	char *v = NULL;
+	int idx = -1, r;
 
-	if (l->n >= CSR_MAX_SANS)
-		return -SGW_EPARSE;
-	copy = strndup(s, len);
-	if (copy == NULL)
-		return -SGW_ENOMEM;
-	v = realloc(l->v, (l->n + 1) * sizeof(*v));
-	if (v == NULL) {
-		free(copy);
-		return -SGW_ENOMEM;
+	while ((idx = X509_NAME_get_index_by_NID(name, NID_commonName, idx)) >= 0) {
+		r = csr_asn1_to_utf8(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx)), &v);
+		if (r < 0)
+			return sgw_err_set(err, -r, "CSR commonName is not a valid string");
+		r = csr_strlist_add(&c->cns, v, strlen(v));
+		free(v);
+		if (r < 0)
+			return sgw_err_set(err, -r, "CSR has too many commonNames");
 	}
-	v[l->n++] = copy;
-	l->v = v;
-	return 0;
-}
-
-/* Any ASN.1 string type to a NUL-terminated UTF-8 copy; embedded NULs are
- * refused (they would truncate the value for later string compares). */
-static int
-asn1_to_utf8(const ASN1_STRING *s, char **ret)
-{
-	unsigned char *utf8 = NULL;
-	char *copy;
-	int n;
-
-	n = ASN1_STRING_to_UTF8(&utf8, s);
-	if (n < 0)
-		return -SGW_EPARSE;
-	if (memchr(utf8, '\0', (size_t)n) != NULL) {
-		OPENSSL_clear_free(utf8, (size_t)n);
-		return -SGW_EPARSE;
-	}
-	copy = malloc((size_t)n + 1);
-	if (copy != NULL) {
-		memcpy(copy, utf8, (size_t)n);
-		copy[n] = '\0';
-	}
-	OPENSSL_clear_free(utf8, (size_t)n);
-	if (copy == NULL)
-		return -SGW_ENOMEM;
-	*ret = copy;
+	if (c->cns.n > 0 && (c->cn = strdup(c->cns.v[0])) == NULL)
+		return sgw_err_set(err, SGW_ENOMEM, "out of memory");
 	return 0;
 }
 
@@ -84,7 +46,7 @@ parse_subject(struct csr *c, struct sgw_err *err)
 	BIO *bio = BIO_new(BIO_s_mem());
 	char *data;
 	long len;
-	int idx, r = sgw_err_set(err, SGW_ENOMEM, "out of memory");
+	int r = sgw_err_set(err, SGW_ENOMEM, "out of memory");
 
 	if (bio == NULL)
 		return r;
@@ -97,16 +59,30 @@ parse_subject(struct csr *c, struct sgw_err *err)
 	c->subject = strndup(len > 0 ? data : "", len > 0 ? (size_t)len : 0);
 	if (c->subject == NULL)
 		goto out;
-	idx = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
-	r = 0;
-	if (idx >= 0) {
-		r = asn1_to_utf8(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx)), &c->cn);
-		if (r < 0)
-			sgw_err_set(err, -r, "CSR commonName is not a valid string");
-	}
+	r = parse_cns(c, name, err);
 out:
 	BIO_free(bio);
 	return r;
+}
+
+int
+csr_subject_all(const struct csr *c, int nid, int (*match)(const char *value, void *arg), void *arg)
+{
+	const X509_NAME *name = c->req != NULL ? X509_REQ_get_subject_name(c->req) : NULL;
+	int idx = -1, seen = 0, ok;
+	char *v;
+
+	while (name != NULL && (idx = X509_NAME_get_index_by_NID(name, nid, idx)) >= 0) {
+		if (csr_asn1_to_utf8(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx)), &v) <
+		    0)
+			return 0;
+		ok = match(v, arg);
+		free(v);
+		if (!ok)
+			return 0;
+		seen = 1;
+	}
+	return seen;
 }
 
 /* challengePassword ::= DirectoryString (PKCS#9); a single-valued attribute
@@ -138,7 +114,7 @@ parse_challenge(struct csr *c, struct sgw_err *err)
 	default:
 		return sgw_err_set(err, SGW_EPARSE, "CSR challengePassword has a bad type");
 	}
-	r = asn1_to_utf8(t->value.asn1_string, &c->challenge);
+	r = csr_asn1_to_utf8(t->value.asn1_string, &c->challenge);
 	if (r < 0)
 		return sgw_err_set(err, -r, "CSR challengePassword is not a valid string");
 	return 0;
@@ -176,79 +152,6 @@ parse_key(struct csr *c, struct sgw_err *err)
 	if (!ok || mdlen != sizeof(c->key_sha256))
 		return sgw_err_set(err, SGW_ENOMEM, "cannot hash the CSR public key");
 	return 0;
-}
-
-static int
-add_ip(struct cfg_strlist *l, const ASN1_OCTET_STRING *ip)
-{
-	char buf[INET6_ADDRSTRLEN];
-	int len = ASN1_STRING_length(ip);
-	int af = len == 4 ? AF_INET : len == 16 ? AF_INET6 : -1;
-
-	if (af < 0 || inet_ntop(af, ASN1_STRING_get0_data(ip), buf, sizeof(buf)) == NULL)
-		return -SGW_EPARSE;
-	return strlist_add(l, buf, strlen(buf));
-}
-
-static int
-add_ia5(struct cfg_strlist *l, const ASN1_IA5STRING *s)
-{
-	const char *p = (const char *)ASN1_STRING_get0_data(s);
-	int len = ASN1_STRING_length(s);
-
-	if (len <= 0 || memchr(p, '\0', (size_t)len) != NULL)
-		return -SGW_EPARSE;
-	return strlist_add(l, p, (size_t)len);
-}
-
-static int
-add_general_name(struct csr *c, const GENERAL_NAME *gn)
-{
-	switch (gn->type) {
-	case GEN_DNS:
-		return add_ia5(&c->san_dns, gn->d.dNSName);
-	case GEN_EMAIL:
-		return add_ia5(&c->san_email, gn->d.rfc822Name);
-	case GEN_URI:
-		return add_ia5(&c->san_uri, gn->d.uniformResourceIdentifier);
-	case GEN_IPADD:
-		return add_ip(&c->san_ip, gn->d.iPAddress);
-	default:
-		return 0; /* otherName, directoryName, ...: not extracted */
-	}
-}
-
-static int
-parse_sans(struct csr *c, struct sgw_err *err)
-{
-	STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(c->req);
-	GENERAL_NAMES *gens = NULL;
-	int crit = -1, r = sgw_err_set(err, SGW_EPARSE, "CSR extensionRequest does not parse");
-
-	if (exts == NULL)
-		return r;
-	gens = X509V3_get_d2i(exts, NID_subject_alt_name, &crit, NULL);
-	if (gens == NULL) {
-		if (crit == -1)
-			r = 0; /* no SAN extension */
-		else if (crit == -2)
-			r = sgw_err_set(err, SGW_EPARSE, "CSR requests subjectAltName twice");
-		else
-			r = sgw_err_set(err, SGW_EPARSE, "CSR subjectAltName does not parse");
-		goto out;
-	}
-	for (int i = 0; i < sk_GENERAL_NAME_num(gens); i++) {
-		r = add_general_name(c, sk_GENERAL_NAME_value(gens, i));
-		if (r < 0) {
-			sgw_err_set(err, -r, "CSR subjectAltName entry %d is invalid", i);
-			goto out;
-		}
-	}
-	r = 0;
-out:
-	GENERAL_NAMES_free(gens);
-	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
-	return r;
 }
 
 static int
@@ -293,7 +196,7 @@ csr_parse(const uint8_t *der, size_t len, struct csr **ret, struct sgw_err *err)
 	if (r == 0)
 		r = parse_key(c, err);
 	if (r == 0)
-		r = parse_sans(c, err);
+		r = csr_san_parse(c, err);
 	ERR_clear_error();
 	if (r < 0) {
 		csr_free(c);
@@ -318,9 +221,7 @@ csr_free(struct csr *c)
 	free(c->der);
 	free(c->subject);
 	free(c->cn);
-	strlist_free(&c->san_dns);
-	strlist_free(&c->san_ip);
-	strlist_free(&c->san_email);
-	strlist_free(&c->san_uri);
+	csr_strlist_free(&c->cns);
+	csr_san_free(c);
 	free(c);
 }

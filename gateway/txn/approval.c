@@ -1,6 +1,6 @@
 /* approval.c: approval rules of an RA profile: auto, manual, or manual unless
- * every condition of auto_if holds (subject pattern, DNS SANs, key type and
- * size).  Pure: no I/O. */
+ * every condition of auto_if holds (subject attribute patterns, DNS SANs,
+ * key type and size).  Pure: no I/O. */
 #include <fnmatch.h>
 #include <string.h>
 
@@ -15,12 +15,30 @@ dns_allowed(const struct cfg_strlist *patterns, const char *name)
 	return 0;
 }
 
+static int
+value_matches(const char *value, void *pattern)
+{
+	return fnmatch(pattern, value, FNM_CASEFOLD) == 0;
+}
+
+/* Each listed attribute is present and every value of it matches its
+ * pattern as a whole (not the RFC 2253 string, where "CN=*.lab.example.com*"
+ * matched CN=x.lab.example.com.evil.org). */
+static int
+subject_matches(const struct cfg_approval_rule *rule, const struct csr *c)
+{
+	for (size_t i = 0; i < rule->n_subject_matches; i++)
+		if (!csr_subject_all(c, rule->subject_matches[i].nid, value_matches,
+				     rule->subject_matches[i].pattern))
+			return 0;
+	return 1;
+}
+
 /* 1 when the CSR meets every condition of the rule. */
 int
 approval_rule_matches(const struct cfg_approval_rule *rule, const struct csr *c)
 {
-	if (rule->subject_matches != NULL &&
-	    (c->subject == NULL || fnmatch(rule->subject_matches, c->subject, FNM_CASEFOLD) != 0))
+	if (!subject_matches(rule, c))
 		return 0;
 	if (rule->san_dns.n > 0) {
 		if (c->san_dns.n == 0)

@@ -1,5 +1,6 @@
-/* fuzz_csr.c: csr_parse (PKCS#10 DER: signature, subject, challenge, SANs)
- * and csr_policy_check on whatever parses. */
+/* fuzz_csr.c: csr_parse (PKCS#10 DER: signature, subject, challenge, every
+ * subjectAltName kind) and csr_policy_check on whatever parses, with a rule
+ * for each kind the policy can allow. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -8,6 +9,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char *patterns[] = {"*.example.com", "host.example.org"};
+static char *uris[] = {"spiffe://corp.example.com/*", "urn:dev:1"};
+static char *upns[] = {"*@corp.example.com", "svc@example.org"};
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -16,7 +19,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    .key_types = CSR_KEY_RSA | CSR_KEY_EC,
 	    .min_rsa_bits = 2048,
 	    .san_dns = {patterns, 2},
+	    .san_uri = {uris, 2},
+	    .allow_upn = 1,
+	    .san_upn = {upns, 2},
+	    .allow_san_email = 1,
 	    .require_cn = 1,
+	    .cn_pattern = "*.example.com",
 	};
 	struct sgw_err err;
 	struct csr *c = NULL;

@@ -32,8 +32,9 @@ struct job {
 	const struct opts *o;
 	int index; /* 0 = single, else 1..N */
 	char tag[16];
-	char cn[256];
-	EVP_PKEY *key; /* preloaded --key, or NULL to generate */
+	char cn_buf[256]; /* --parallel: CN-index */
+	const char *cn;	  /* cn_buf, or --cn as it is (tests send oversized ones) */
+	EVP_PKEY *key;	  /* preloaded --key, or NULL to generate */
 	STACK_OF(X509) * cacerts;
 	X509 *ra_enc, *ra_sig, *ca;
 	FILE *report;
@@ -493,6 +494,38 @@ fill_params(const struct job *j, struct sr_req_params *p, int msg_type)
 	p->poll_cn = o->poll_cn;
 }
 
+/* --csr FILE: a PEM or DER PKCS#10 request, as DER in *der (OPENSSL_free). */
+static int
+load_csr(const char *path, unsigned char **der, size_t *len)
+{
+	unsigned char *file = NULL, *out = NULL;
+	size_t n = 0;
+	BIO *bio;
+	X509_REQ *req = NULL;
+	int l = -1;
+
+	if (read_file(path, &file, &n) < 0)
+		return -1;
+	bio = BIO_new_mem_buf(file, (int)n);
+	if (bio != NULL)
+		req = PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	if (req != NULL) {
+		l = i2d_X509_REQ(req, &out);
+		X509_REQ_free(req);
+		OPENSSL_free(file);
+		file = NULL;
+	}
+	if (l > 0) {
+		*der = out;
+		*len = (size_t)l;
+		return 0;
+	}
+	*der = file; /* not PEM: DER as it is */
+	*len = n;
+	return file != NULL ? 0 : -1;
+}
+
 X509 *
 read_cert1(const char *path)
 {
@@ -514,7 +547,7 @@ enroll_one(struct job *j)
 	struct sr_txn t = {0}, poll = {0};
 	struct sr_reply r = {0};
 	struct http_resp h = {0};
-	unsigned char *file = NULL;
+	unsigned char *file = NULL, *csrfile = NULL;
 	size_t filelen = 0;
 	int bad = 0, rc = -1, x;
 
@@ -539,6 +572,11 @@ enroll_one(struct job *j)
 			goto out;
 		}
 		fill_params(j, &p, o->msg_type);
+		if (o->csr_file && load_csr(o->csr_file, &csrfile, &p.csr_len) < 0) {
+			sr_log(j->tag, "cannot read the CSR %s", o->csr_file);
+			goto out;
+		}
+		p.csr_der = csrfile;
 		if (sr_build_pkcsreq(&p, j->ra_enc, &t, j->tag) < 0)
 			goto out;
 		if (o->save_req && write_file(o->save_req, t.der, t.derlen) < 0)
@@ -594,6 +632,7 @@ out:
 	sr_reply_clear(&r);
 	http_resp_clear(&h);
 	OPENSSL_free(file);
+	OPENSSL_free(csrfile);
 	sr_txn_clear(&poll);
 	sr_txn_clear(&t);
 	j->ok = rc == 0 && outcome_matches(j);
@@ -665,9 +704,10 @@ cmd_enroll(struct opts *o)
 		j->report = o->parallel > 0 ? stderr : stdout;
 		if (j->index) {
 			snprintf(j->tag, sizeof(j->tag), "[%d] ", j->index);
-			snprintf(j->cn, sizeof(j->cn), "%s-%d", o->cn, j->index);
+			snprintf(j->cn_buf, sizeof(j->cn_buf), "%s-%d", o->cn, j->index);
+			j->cn = j->cn_buf;
 		} else {
-			snprintf(j->cn, sizeof(j->cn), "%s", o->cn ? o->cn : "");
+			j->cn = o->cn ? o->cn : "";
 		}
 	}
 	if (o->parallel <= 0) {
@@ -743,6 +783,7 @@ usage(void)
 	      "  --certpoll (with --send-request req.der --key k: send a CertPoll for it)\n"
 	      "  --signer-cert C --signer-key K  sign with an existing certificate (renewal)\n"
 	      "  --poll-subject CN (CertPoll: another subject)  --encrypt-to CERT (not the RA)\n"
+	      "  --csr req.pem|der (send this CSR, made for --key; --cn names the signer)\n"
 	      "       scepreq getcert|getcrl -u URL --signer-cert C --signer-key K\n"
 	      "               [--serial HEX (default: the signer's)] [-o out.pem] [--expect ...]\n"
 	      "               getcrl prints crl_number=N and revoked=HEX reason=R per entry\n"
@@ -807,6 +848,7 @@ enum {
 	O_CERTPOLL,
 	O_POLL,
 	O_POLLINT,
+	O_CSR,
 	O_SERIAL,
 	O_SIGNCERT,
 	O_SIGNKEY,
@@ -846,6 +888,7 @@ static const struct option longopts[] = {
     {"certpoll", no_argument, NULL, O_CERTPOLL},
     {"poll", required_argument, NULL, O_POLL},
     {"poll-interval", required_argument, NULL, O_POLLINT},
+    {"csr", required_argument, NULL, O_CSR},
     {"serial", required_argument, NULL, O_SERIAL},
     {"signer-cert", required_argument, NULL, O_SIGNCERT},
     {"signer-key", required_argument, NULL, O_SIGNKEY},
@@ -1029,6 +1072,9 @@ parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case O_ENCTO:
 			o->encrypt_to = optarg;
+			break;
+		case O_CSR:
+			o->csr_file = optarg;
 			break;
 		case O_POLLINT:
 			if (num_arg(optarg, 0, 3600, &v) < 0)

@@ -13,6 +13,7 @@
 
 struct opts {
 	const char *url, *challenge, *cn, *out, *out_key, *key_file, *txid, *save_req, *send_req;
+	const char *csr_file; /* --csr: send this CSR (its key is --key) */
 	const char *ra_chain, *expect, *expect_failinfo, *message, *tls_ca;
 	const char *sans[MAX_SANS];
 	int nsans, use_get, key_bits, parallel, challenge_utf8, msg_type, mirror_check;

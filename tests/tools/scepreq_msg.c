@@ -275,7 +275,13 @@ sr_build_pkcsreq(const struct sr_req_params *p, X509 *ra_enc, struct sr_txn *t, 
 	unsigned char *csr = NULL;
 	int csrlen = 0, rc = -1;
 
-	if (make_csr(p, t->key, &csr, &csrlen) < 0) {
+	if (p->csr_der != NULL) {
+		csr = OPENSSL_memdup(p->csr_der, p->csr_len);
+		csrlen = (int)p->csr_len;
+	} else if (make_csr(p, t->key, &csr, &csrlen) < 0) {
+		csr = NULL;
+	}
+	if (csr == NULL) {
 		sr_ossl_err(tag, "cannot build the CSR");
 		goto out;
 	}

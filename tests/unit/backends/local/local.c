@@ -495,6 +495,58 @@ test_issue_from_decoded_csr(void **state)
 	backend_result_clear(&box.res);
 }
 
+/* Only approved names reach the certificate: the caller's list when it gives
+ * one (never the CSR's extension), else the CSR's approvable kinds. */
+static void
+submit_names(struct fx *f, const char *sans, const char *approved, int names_approved,
+	     struct box *box)
+{
+	size_t len;
+	uint8_t *der = make_csr(f->dev_ec, "dev1.example.com", sans, &len), *gder = NULL;
+	X509_EXTENSION *ext =
+	    approved ? X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, approved) : NULL;
+	GENERAL_NAMES *g = ext ? X509V3_EXT_d2i(ext) : NULL;
+	int glen = g ? i2d_GENERAL_NAMES(g, &gder) : 0;
+	struct backend_request req = {.csr_der = der,
+				      .csr_len = len,
+				      .template = "device",
+				      .san_der = gder,
+				      .san_len = (size_t)glen,
+				      .names_approved = names_approved};
+
+	memset(box, 0, sizeof(*box));
+	assert_int_equal(backend_submit(f->b, &req, on_result, box), 0);
+	OPENSSL_free(der);
+	OPENSSL_free(gder); /* borrowed only during submit */
+	GENERAL_NAMES_free(g);
+	X509_EXTENSION_free(ext);
+	run_until(f, &box->calls, 1);
+	assert_int_equal(box->res.status, BACKEND_ISSUED);
+}
+
+static void
+test_approved_names(void **state)
+{
+	struct fx *f = *state;
+	const char *hostile = "DNS:dev1.example.com,URI:spiffe://corp/admin,RID:1.2.3.4,"
+			      "otherName:1.3.6.1.4.1.311.20.2.3;UTF8:administrator@corp,"
+			      "otherName:1.2.3.4;UTF8:x,IP:192.0.2.7";
+	struct box box;
+
+	start_ok(f, TEMPLATES);
+	submit_names(f, hostile, "DNS:dev1.example.com,IP:192.0.2.7", 1, &box);
+	check_sans(box.res.cert); /* exactly the approved two */
+	backend_result_clear(&box.res);
+	submit_names(f, hostile, NULL, 1, &box); /* approved: none */
+	assert_int_equal(X509_get_ext_by_NID(box.res.cert, NID_subject_alt_name, -1), -1);
+	backend_result_clear(&box.res);
+	/* a caller without a list: the CSR's names, never RID or a non-UPN otherName */
+	submit_names(f, "DNS:dev1.example.com,RID:1.2.3.4,otherName:1.2.3.4;UTF8:x,IP:192.0.2.7",
+		     NULL, 0, &box);
+	check_sans(box.res.cert);
+	backend_result_clear(&box.res);
+}
+
 static void
 test_default_and_minimal_templates(void **state)
 {
@@ -903,6 +955,7 @@ main(void)
 	    T(test_issue),
 	    T(test_rsa_and_key_usage),
 	    T(test_issue_from_decoded_csr),
+	    T(test_approved_names),
 	    T(test_default_and_minimal_templates),
 	    T(test_serials_unique),
 	    T(test_unknown_template_and_bad_csr),

@@ -1,4 +1,5 @@
-/* tests for gateway/csr/csr.c, csr_fast.c and csr_policy.c:
+/* tests for gateway/csr/csr.c, csr_fast.c, csr_san.c, csr_policy.c and
+ * csr_policy_names.c:
  * CSRs are built here with the OpenSSL API. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -53,8 +54,10 @@ make_csr(EVP_PKEY *key, const struct csr_spec *s, size_t *ret_len)
 
 	assert_true(X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
 					       (const unsigned char *)"Example", -1, -1, 0));
+	/* a UTF8String as given: MBSTRING_UTF8 would enforce ub-common-name
+	 * here, and a device is not bound by that */
 	if (s->cn != NULL)
-		assert_true(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+		assert_true(X509_NAME_add_entry_by_txt(name, "CN", V_ASN1_UTF8STRING,
 						       (const unsigned char *)s->cn, -1, -1, 0));
 	assert_true(X509_REQ_set_pubkey(req, key));
 	if (s->challenge != NULL)
@@ -427,6 +430,292 @@ test_policy_san_flags(void **state)
 	assert_non_null(strstr(err.msg, "email"));
 }
 
+/* ---- every subjectAltName kind (deny by default) ---------------------- */
+
+/* A CSR with CN=cn whose subjectAltName is the given GeneralNames DER. */
+static struct csr *
+parse_raw_san(EVP_PKEY *key, const char *cn, const uint8_t *gens, size_t gens_len)
+{
+	X509_REQ *req = X509_REQ_new();
+	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+	ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+	X509_EXTENSION *ext;
+	struct sgw_err err = {{0}};
+	struct csr *c = NULL;
+	unsigned char *der = NULL;
+	int len;
+
+	assert_true(X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "CN", MBSTRING_UTF8,
+					       (const unsigned char *)cn, -1, -1, 0));
+	assert_true(ASN1_OCTET_STRING_set(os, gens, (int)gens_len));
+	ext = X509_EXTENSION_create_by_NID(NULL, NID_subject_alt_name, 0, os);
+	assert_non_null(ext);
+	assert_true(sk_X509_EXTENSION_push(exts, ext) > 0);
+	assert_true(X509_REQ_add_extensions(req, exts));
+	assert_true(X509_REQ_set_pubkey(req, key));
+	assert_true(X509_REQ_sign(req, key, EVP_sha256()) > 0);
+	len = i2d_X509_REQ(req, &der);
+	assert_true(len > 0);
+	assert_int_equal(csr_parse(der, (size_t)len, &c, &err), 0);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	ASN1_OCTET_STRING_free(os);
+	X509_REQ_free(req);
+	OPENSSL_free(der);
+	return c;
+}
+
+/* dirName CN=admin, x400Address (empty), ediPartyName "ab" */
+static const uint8_t raw_dirname[] = {0x30, 0x14, 0xa4, 0x12, 0x30, 0x10, 0x31, 0x0e,
+				      0x30, 0x0c, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0c,
+				      0x05, 'a',  'd',	'm',  'i',  'n'};
+static const uint8_t raw_x400[] = {0x30, 0x02, 0xa3, 0x00};
+static const uint8_t raw_edi[] = {0x30, 0x08, 0xa5, 0x06, 0xa1, 0x04, 0x0c, 0x02, 'a', 'b'};
+
+static void
+test_names_parsed(void **state)
+{
+	struct keys *k = *state;
+	struct csr_spec s = {"dev", NULL, 0,
+			     "DNS:a.devices.example.com,"
+			     "otherName:1.3.6.1.4.1.311.20.2.3;UTF8:administrator@corp.example.com,"
+			     "URI:spiffe://corp.example.com/admin,RID:1.2.3.4,"
+			     "otherName:1.2.3.4.5;UTF8:x,IP:192.0.2.1"};
+	static const enum csr_name_type want[] = {CSR_NAME_DNS, CSR_NAME_UPN,	CSR_NAME_URI,
+						  CSR_NAME_RID, CSR_NAME_OTHER, CSR_NAME_IP};
+	struct csr *c = parse_ok(k->ec, &s);
+	const unsigned char *p;
+	GENERAL_NAMES *gens;
+
+	assert_int_equal(c->n_names, 6);
+	for (size_t i = 0; i < 6; i++)
+		assert_int_equal(c->names[i].type, want[i]);
+	assert_string_equal(c->names[1].value, "administrator@corp.example.com");
+	assert_string_equal(c->names[3].value, "1.2.3.4");
+	assert_string_equal(c->names[4].value, "1.2.3.4.5");
+	assert_string_equal(csr_name_type_name(CSR_NAME_RID), "RID");
+	/* the SAN a CA is given: the inspected kinds only (no RID, no other otherName) */
+	p = c->san_der;
+	gens = d2i_GENERAL_NAMES(NULL, &p, (long)c->san_len);
+	assert_non_null(gens);
+	assert_int_equal(sk_GENERAL_NAME_num(gens), 4);
+	assert_int_equal(sk_GENERAL_NAME_value(gens, 0)->type, GEN_DNS);
+	assert_int_equal(sk_GENERAL_NAME_value(gens, 1)->type, GEN_OTHERNAME);
+	assert_int_equal(sk_GENERAL_NAME_value(gens, 2)->type, GEN_URI);
+	assert_int_equal(sk_GENERAL_NAME_value(gens, 3)->type, GEN_IPADD);
+	GENERAL_NAMES_free(gens);
+	csr_free(c);
+}
+
+static void
+names_case(EVP_PKEY *key, const struct cfg_csr_policy *p, const char *sans, int want,
+	   const char *msg)
+{
+	struct csr_spec s = {"dev", NULL, 0, sans};
+	struct sgw_err err = {{0}};
+
+	assert_int_equal(check(key, p, &s, &err), want);
+	if (msg != NULL)
+		assert_non_null(strstr(err.msg, msg));
+}
+
+static void
+raw_case(EVP_PKEY *key, const struct cfg_csr_policy *p, const uint8_t *gens, size_t len,
+	 const char *msg)
+{
+	struct csr *c = parse_raw_san(key, "dev", gens, len);
+	struct sgw_err err = {{0}};
+
+	assert_int_equal(csr_policy_check(p, c, &err), -SGW_EDENIED);
+	assert_non_null(strstr(err.msg, msg));
+	assert_null(c->san_der); /* nothing a CA could be given */
+	csr_free(c);
+}
+
+static void
+test_policy_kinds_refused(void **state)
+{
+	struct keys *k = *state;
+	struct cfg_csr_policy p = policy();
+	char *uris[] = {"spiffe://corp.example.com/*"};
+
+	p.allow_upn = 1; /* even so: */
+	p.san_uri = (struct cfg_strlist){uris, 1};
+	names_case(k->ec, &p, "otherName:1.2.3.4.5;UTF8:x", -SGW_EDENIED, "otherName (1.2.3.4.5)");
+	names_case(k->ec, &p, "RID:1.2.3.4", -SGW_EDENIED, "RID");
+	raw_case(k->ec, &p, raw_dirname, sizeof(raw_dirname), "dirName");
+	raw_case(k->ec, &p, raw_x400, sizeof(raw_x400), "x400Address");
+	raw_case(k->ec, &p, raw_edi, sizeof(raw_edi), "ediPartyName");
+	/* a UPN whose value is not a UTF8String is just another otherName */
+	names_case(k->ec, &p, "otherName:1.3.6.1.4.1.311.20.2.3;IA5:a@corp.example.com",
+		   -SGW_EDENIED, "otherName");
+}
+
+static void
+test_policy_uri(void **state)
+{
+	struct keys *k = *state;
+	struct cfg_csr_policy p = policy();
+	char *uris[] = {"spiffe://corp.example.com/devices/*", "urn:dev:exact"};
+
+	names_case(k->ec, &p, "URI:urn:dev:exact", -SGW_EDENIED, "URI 'urn:dev:exact'");
+	p.san_uri = (struct cfg_strlist){uris, 2};
+	names_case(k->ec, &p, "URI:urn:dev:exact", 0, NULL);
+	names_case(k->ec, &p, "URI:spiffe://corp.example.com/devices/d1", 0, NULL);
+	names_case(k->ec, &p, "URI:urn:dev:exactly", -SGW_EDENIED, "URI");
+	names_case(k->ec, &p, "URI:spiffe://corp.example.com/admin", -SGW_EDENIED, "URI");
+	names_case(k->ec, &p, "URI:spiffe://evil.org/spiffe://corp.example.com/devices/",
+		   -SGW_EDENIED, "URI");
+	names_case(k->ec, &p, "URI:SPIFFE://corp.example.com/devices/d1", -SGW_EDENIED, "URI");
+}
+
+static void
+test_policy_upn(void **state)
+{
+	struct keys *k = *state;
+	struct cfg_csr_policy p = policy();
+	char *upns[] = {"*@corp.example.com", "svc@other.example.com"};
+	const char *admin = "otherName:1.3.6.1.4.1.311.20.2.3;UTF8:administrator@corp.example.com";
+
+	names_case(k->ec, &p, admin, -SGW_EDENIED, "UPN 'administrator@corp.example.com'");
+	p.allow_upn = 1;
+	names_case(k->ec, &p, admin, 0, NULL); /* any UPN: the Intune validator vouches */
+	p.san_upn = (struct cfg_strlist){upns, 2};
+	names_case(k->ec, &p, admin, 0, NULL);
+	names_case(k->ec, &p, "otherName:1.3.6.1.4.1.311.20.2.3;UTF8:SVC@Other.example.com", 0,
+		   NULL);
+	names_case(k->ec, &p, "otherName:1.3.6.1.4.1.311.20.2.3;UTF8:a@corp.example.com.evil",
+		   -SGW_EDENIED, "UPN");
+	names_case(k->ec, &p, "otherName:1.3.6.1.4.1.311.20.2.3;UTF8:@corp.example.com",
+		   -SGW_EDENIED, "UPN");
+	names_case(k->ec, &p, "otherName:1.3.6.1.4.1.311.20.2.3;UTF8:a@b@corp.example.com",
+		   -SGW_EDENIED, "UPN");
+	names_case(k->ec, &p, "otherName:1.3.6.1.4.1.311.20.2.3;UTF8:x@other.example.com",
+		   -SGW_EDENIED, "UPN");
+}
+
+static char *
+repeat(char ch, size_t n, const char *suffix)
+{
+	char *s = malloc(n + strlen(suffix) + 1);
+
+	assert_non_null(s);
+	memset(s, ch, n);
+	strcpy(s + n, suffix);
+	return s;
+}
+
+static void
+cn_case(EVP_PKEY *key, const struct cfg_csr_policy *p, const char *cn, int want, const char *msg)
+{
+	struct csr_spec s = {cn, NULL, 0, NULL};
+	struct sgw_err err = {{0}};
+
+	assert_int_equal(check(key, p, &s, &err), want);
+	if (msg != NULL)
+		assert_non_null(strstr(err.msg, msg));
+}
+
+static void
+test_policy_lengths(void **state)
+{
+	struct keys *k = *state;
+	struct cfg_csr_policy p = policy(); /* limits 0: the defaults */
+	char *cn64 = repeat('a', 64, ""), *cn65 = repeat('a', 65, "");
+	char *cn60k = repeat('a', 60000, ""), *dns = repeat('a', 250, ".example.com");
+	char sans[400], *uri = repeat('a', 1100, "");
+	char *uri_sans = malloc(1200);
+	char *uris[] = {"*"};
+
+	cn_case(k->ec, &p, cn64, 0, NULL);
+	cn_case(k->ec, &p, cn65, -SGW_EDENIED, "CN has 65 characters, at most 64");
+	cn_case(k->ec, &p, cn60k, -SGW_EDENIED, "at most");
+	cn_case(k->ec, &p, "éééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééé", 0,
+		NULL); /* 64 characters, 128 bytes */
+	p.max_cn_length = 10;
+	cn_case(k->ec, &p, "abcdefghijk", -SGW_EDENIED, "at most 10");
+	p.max_cn_length = 0;
+	p.max_subject_length = 20;
+	cn_case(k->ec, &p, "abcdefghijk", -SGW_EDENIED, "CSR subject has");
+	p.max_subject_length = 0;
+	snprintf(sans, sizeof(sans), "DNS:%s", dns);
+	names_case(k->ec, &p, sans, -SGW_EDENIED, "DNS has 262 characters, at most 255");
+	p.san_uri = (struct cfg_strlist){uris, 1};
+	snprintf(uri_sans, 1200, "URI:u:%s", uri);
+	names_case(k->ec, &p, uri_sans, -SGW_EDENIED, "URI has 1102 characters, at most 1024");
+	p.max_sans = 2;
+	names_case(k->ec, &p, "DNS:a.example.com,DNS:b.example.com", 0, NULL);
+	names_case(k->ec, &p, "DNS:a.example.com,DNS:b.example.com,DNS:c.example.com", -SGW_EDENIED,
+		   "3 subjectAltNames, at most 2");
+	names_case(k->ec, &p, "DNS:a\x01.example.com", -SGW_EDENIED, "characters not allowed");
+	names_case(k->ec, &p, "DNS:a b.example.com", -SGW_EDENIED, "characters not allowed");
+	free(cn64);
+	free(cn65);
+	free(cn60k);
+	free(dns);
+	free(uri);
+	free(uri_sans);
+}
+
+static void
+test_policy_cn_pattern(void **state)
+{
+	struct keys *k = *state;
+	struct cfg_csr_policy p = policy();
+	struct csr_spec s = {"x", NULL, 0, NULL};
+	struct sgw_err err = {{0}};
+	struct csr *c;
+
+	p.cn_pattern = "*.devices.example.com";
+	cn_case(k->ec, &p, "a.devices.example.com", 0, NULL);
+	cn_case(k->ec, &p, "A.Devices.Example.COM", 0, NULL);
+	cn_case(k->ec, &p, "a.devices.example.com.evil.org", -SGW_EDENIED, "cn_pattern");
+	cn_case(k->ec, &p, "devices.example.com", -SGW_EDENIED, "cn_pattern");
+	/* a second CN is checked too */
+	c = parse_ok(k->ec, &s);
+	X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(c->req), "CN", MBSTRING_UTF8,
+				   (const unsigned char *)"b.devices.example.com", -1, -1, 0);
+	free(c->cns.v[0]);
+	c->cns.v[0] = strdup("a.devices.example.com");
+	assert_int_equal(csr_policy_check(&p, c, &err), 0);
+	csr_free(c);
+	s.cn = "a.devices.example.com";
+	c = parse_ok(k->ec, &s);
+	assert_int_equal(c->cns.n, 1);
+	csr_free(c);
+	p.require_cn = 0;
+	s.cn = NULL;
+	assert_int_equal(check(k->ec, &p, &s, &err), -SGW_EDENIED);
+	assert_non_null(strstr(err.msg, "no commonName"));
+}
+
+static void
+test_policy_subject_email(void **state)
+{
+	struct keys *k = *state;
+	struct cfg_csr_policy p = policy();
+	X509_REQ *req = X509_REQ_new();
+	unsigned char *der = NULL;
+	struct sgw_err err = {{0}};
+	struct csr *c = NULL;
+	int len;
+
+	X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "CN", MBSTRING_UTF8,
+				   (const unsigned char *)"dev", -1, -1, 0);
+	X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "emailAddress", MBSTRING_UTF8,
+				   (const unsigned char *)"admin@corp.example.com", -1, -1, 0);
+	assert_true(X509_REQ_set_pubkey(req, k->ec));
+	assert_true(X509_REQ_sign(req, k->ec, EVP_sha256()) > 0);
+	len = i2d_X509_REQ(req, &der);
+	assert_int_equal(csr_parse(der, (size_t)len, &c, &err), 0);
+	assert_int_equal(csr_policy_check(&p, c, &err), 0);
+	p.allow_san_email = 0;
+	assert_int_equal(csr_policy_check(&p, c, &err), -SGW_EDENIED);
+	assert_non_null(strstr(err.msg, "emailAddress"));
+	csr_free(c);
+	OPENSSL_free(der);
+	X509_REQ_free(req);
+}
+
 static int
 setup(void **state)
 {
@@ -467,6 +756,13 @@ main(void)
 	    cmocka_unit_test(test_policy_require_cn),
 	    cmocka_unit_test(test_policy_san_dns),
 	    cmocka_unit_test(test_policy_san_flags),
+	    cmocka_unit_test(test_names_parsed),
+	    cmocka_unit_test(test_policy_kinds_refused),
+	    cmocka_unit_test(test_policy_uri),
+	    cmocka_unit_test(test_policy_upn),
+	    cmocka_unit_test(test_policy_lengths),
+	    cmocka_unit_test(test_policy_cn_pattern),
+	    cmocka_unit_test(test_policy_subject_email),
 	    cmocka_unit_test(test_fast_rsa),
 	    cmocka_unit_test(test_fast_declines),
 	    cmocka_unit_test(test_fast_unsorted_attributes),
