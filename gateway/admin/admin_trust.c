@@ -1,0 +1,72 @@
+/* admin_trust.c: admin.client_ca must hold no CA that a profile issues from
+ * or trusts (its RA identity's ca_chain, the next identity's, its backend's
+ * chain): a certificate such a CA signs for a device would verify as an
+ * administrator's.  Certificates are compared as certificates: the same
+ * certificate, or the same public key (a CA re-issued with its key).  Run by
+ * `scepgw -n` and at start, after the profiles are built. */
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "admin_trust.h"
+#include "pem_chain.h"
+
+#define CLIENT_CA_MAX 256
+
+static int
+same_ca(X509 *a, X509 *b)
+{
+	EVP_PKEY *ka = X509_get0_pubkey(a), *kb = X509_get0_pubkey(b);
+
+	return X509_cmp(a, b) == 0 || (ka != NULL && kb != NULL && EVP_PKEY_eq(ka, kb) == 1);
+}
+
+/* The first certificate of chain that is also in admin_cas, or NULL. */
+static X509 *
+shared(STACK_OF(X509) * admin_cas, STACK_OF(X509) * chain)
+{
+	for (int i = 0; chain != NULL && i < sk_X509_num(chain); i++)
+		for (int j = 0; j < sk_X509_num(admin_cas); j++)
+			if (same_ca(sk_X509_value(chain, i), sk_X509_value(admin_cas, j)))
+				return sk_X509_value(chain, i);
+	return NULL;
+}
+
+static int
+refuse(const char *file, const struct profile *p, X509 *x, const char *where, const char *name,
+       struct sgw_err *err)
+{
+	char subject[512] = "?";
+
+	x509_name_string(X509_get_subject_name(x), subject, sizeof(subject));
+	return sgw_err_set(err, SGW_EINVAL,
+			   "admin.client_ca: %s holds the CA '%s', which scep_profiles.%s issues "
+			   "from or trusts (%s%s): a certificate it signs for a device would "
+			   "verify as an administrator's; give administrators a CA of their own",
+			   file, subject, p->cfg->name, where, name);
+}
+
+int
+admin_trust_check(const struct cfg_admin *c, const struct profile_set *ps, struct sgw_err *err)
+{
+	STACK_OF(X509) *cas = NULL;
+	X509 *x;
+	int r;
+
+	if (!c->enabled || c->client_ca == NULL)
+		return 0;
+	if ((r = pem_chain_load(c->client_ca, CLIENT_CA_MAX, &cas, err)) < 0)
+		return r;
+	for (size_t i = 0; r == 0 && i < ps->n; i++) {
+		const struct profile *p = &ps->v[i];
+
+		if ((x = shared(cas, p->id->ca_chain)) != NULL)
+			r = refuse(c->client_ca, p, x, "ra_identities.", p->id->cfg->name, err);
+		else if (p->next_id != NULL && (x = shared(cas, p->next_id->ca_chain)) != NULL)
+			r = refuse(c->client_ca, p, x, "ra_identities.", p->next_id->cfg->name,
+				   err);
+		else if ((x = shared(cas, backend_ca_chain(p->backend))) != NULL)
+			r = refuse(c->client_ca, p, x, "backends.", p->ra->backend, err);
+	}
+	sk_X509_pop_free(cas, X509_free);
+	return r;
+}
