@@ -20,36 +20,41 @@ same_ca(X509 *a, X509 *b)
 	return X509_cmp(a, b) == 0 || (ka != NULL && kb != NULL && EVP_PKEY_eq(ka, kb) == 1);
 }
 
-/* The first certificate of chain that is also in admin_cas, or NULL. */
+/* The first certificate of chain that is also in admin_cas, or NULL; *ret_admin: its match. */
 static X509 *
-shared(STACK_OF(X509) * admin_cas, STACK_OF(X509) * chain)
+shared(STACK_OF(X509) * admin_cas, STACK_OF(X509) * chain, X509 **ret_admin)
 {
 	for (int i = 0; chain != NULL && i < sk_X509_num(chain); i++)
 		for (int j = 0; j < sk_X509_num(admin_cas); j++)
-			if (same_ca(sk_X509_value(chain, i), sk_X509_value(admin_cas, j)))
+			if (same_ca(sk_X509_value(chain, i), sk_X509_value(admin_cas, j))) {
+				*ret_admin = sk_X509_value(admin_cas, j);
 				return sk_X509_value(chain, i);
+			}
 	return NULL;
 }
 
 static int
-refuse(const char *file, const struct profile *p, X509 *x, const char *where, const char *name,
-       struct sgw_err *err)
+refuse(const char *file, const struct profile *p, X509 *admin, X509 *ca, const char *where,
+       const char *name, struct sgw_err *err)
 {
-	char subject[512] = "?";
+	char as[256] = "?", cs[256] = "?";
 
-	x509_name_string(X509_get_subject_name(x), subject, sizeof(subject));
+	x509_name_string(X509_get_subject_name(admin), as, sizeof(as));
+	x509_name_string(X509_get_subject_name(ca), cs, sizeof(cs));
 	return sgw_err_set(err, SGW_EINVAL,
 			   "admin.client_ca: %s holds the CA '%s', which scep_profiles.%s issues "
-			   "from or trusts (%s%s): a certificate it signs for a device would "
-			   "verify as an administrator's; give administrators a CA of their own",
-			   file, subject, p->cfg->name, where, name);
+			   "from or trusts (%s%s: '%s', %s): a certificate it signs for a device "
+			   "would verify as an administrator's; give administrators a CA of their "
+			   "own",
+			   file, as, p->cfg->name, where, name, cs,
+			   X509_cmp(admin, ca) == 0 ? "the same certificate" : "the same key");
 }
 
 int
 admin_trust_check(const struct cfg_admin *c, const struct profile_set *ps, struct sgw_err *err)
 {
 	STACK_OF(X509) *cas = NULL;
-	X509 *x;
+	X509 *x, *ax = NULL;
 	int r;
 
 	if (!c->enabled || c->client_ca == NULL)
@@ -59,13 +64,13 @@ admin_trust_check(const struct cfg_admin *c, const struct profile_set *ps, struc
 	for (size_t i = 0; r == 0 && i < ps->n; i++) {
 		const struct profile *p = &ps->v[i];
 
-		if ((x = shared(cas, p->id->ca_chain)) != NULL)
-			r = refuse(c->client_ca, p, x, "ra_identities.", p->id->cfg->name, err);
-		else if (p->next_id != NULL && (x = shared(cas, p->next_id->ca_chain)) != NULL)
-			r = refuse(c->client_ca, p, x, "ra_identities.", p->next_id->cfg->name,
+		if ((x = shared(cas, p->id->ca_chain, &ax)) != NULL)
+			r = refuse(c->client_ca, p, ax, x, "ra_identities.", p->id->cfg->name, err);
+		else if (p->next_id != NULL && (x = shared(cas, p->next_id->ca_chain, &ax)) != NULL)
+			r = refuse(c->client_ca, p, ax, x, "ra_identities.", p->next_id->cfg->name,
 				   err);
-		else if ((x = shared(cas, backend_ca_chain(p->backend))) != NULL)
-			r = refuse(c->client_ca, p, x, "backends.", p->ra->backend, err);
+		else if ((x = shared(cas, backend_ca_chain(p->backend), &ax)) != NULL)
+			r = refuse(c->client_ca, p, ax, x, "backends.", p->ra->backend, err);
 	}
 	sk_X509_pop_free(cas, X509_free);
 	return r;

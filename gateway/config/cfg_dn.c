@@ -103,7 +103,12 @@ dn_rdn(X509_NAME *name, const char *s, size_t len, size_t *i)
 
 	if (dn_type(s, len, i, type) < 0 || dn_value(s, len, i, val, &n) < 0)
 		return -SGW_EPARSE;
-	if ((obj = OBJ_txt2obj(type, 0)) == NULL || OBJ_obj2nid(obj) == NID_undef)
+	if ((obj = OBJ_txt2obj(type, 0)) == NULL) { /* types are case-insensitive: "cn" */
+		for (char *c = type; *c != '\0'; c++)
+			*c = (char)(*c >= 'a' && *c <= 'z' ? *c - 'a' + 'A' : *c);
+		obj = OBJ_txt2obj(type, 0);
+	}
+	if (obj == NULL || OBJ_obj2nid(obj) == NID_undef)
 		ok = 0; /* an OID OpenSSL does not know: say it with its name */
 	else
 		ok = X509_NAME_add_entry_by_OBJ(name, obj, MBSTRING_UTF8, val, (int)n, 0, 0);
