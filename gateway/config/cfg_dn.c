@@ -65,7 +65,7 @@ dn_value(const char *s, size_t len, size_t *i, unsigned char *val, size_t *ret_n
 		char c = s[*i];
 
 		if (n == DN_VALUE_MAX || c == '+' || c == '"' || c == ';' || c == '<' || c == '>' ||
-		    c == '=' || c == '\0')
+		    c == '\0')
 			return -SGW_EPARSE;
 		if (c != '\\') {
 			val[n++] = (unsigned char)c;
