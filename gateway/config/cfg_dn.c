@@ -6,22 +6,11 @@
 #include <openssl/objects.h>
 #include <openssl/x509.h>
 
+#include "b64.h"
 #include "cfg_dn.h"
 
 #define DN_VALUE_MAX 256
 #define DN_TYPE_MAX 64
-
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* The type of one RDN: s[*i..] up to '=', spaces around it dropped. */
 static int
@@ -77,7 +66,7 @@ dn_value(const char *s, size_t len, size_t *i, unsigned char *val, size_t *ret_n
 		c = s[*i];
 		if (strchr(",+\"\\<>;=# ", c) != NULL) {
 			val[n++] = (unsigned char)c;
-		} else if (*i + 1 < len && (h1 = hexval(c)) >= 0 && (h2 = hexval(s[*i + 1])) >= 0) {
+		} else if (*i + 1 < len && (h1 = b64_hex_nibble(c)) >= 0 && (h2 = b64_hex_nibble(s[*i + 1])) >= 0) {
 			val[n++] = (unsigned char)(h1 << 4 | h2);
 			(*i)++;
 		} else {
