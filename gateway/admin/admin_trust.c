@@ -1,9 +1,11 @@
 /* admin_trust.c: admin.client_ca must hold no CA that a profile issues from
  * or trusts (its RA identity's ca_chain, the next identity's, its backend's
- * chain): a certificate such a CA signs for a device would verify as an
- * administrator's.  Certificates are compared as certificates: the same
- * certificate, or the same public key (a CA re-issued with its key).  Run by
- * `scepgw -n` and at start, after the profiles are built. */
+ * chain), and no CA that such a chain verifies against: a certificate such
+ * a CA signs for a device would verify as an administrator's.  Certificates
+ * are compared as certificates: the same certificate, or the same public key
+ * (a CA re-issued with its key).  Run by `scepgw -n` and at start, after
+ * the profiles are built. */
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -50,6 +52,44 @@ refuse(const char *file, const struct profile *p, X509 *admin, X509 *ca, const c
 			   X509_cmp(admin, ca) == 0 ? "the same certificate" : "the same key");
 }
 
+/* Whether chain's first certificate verifies against admin_cas (their
+ * anchors, chain's others as intermediates): then so would every
+ * certificate it issues, even when no certificate is shared (client_ca
+ * holding a root above a ca_chain that stops short of it). */
+static int
+chains_to(STACK_OF(X509) * admin_cas, STACK_OF(X509) * chain)
+{
+	X509_STORE *st;
+	X509_STORE_CTX *ctx = NULL;
+	int ok = 0;
+
+	if (chain == NULL || sk_X509_num(chain) == 0)
+		return 0;
+	if ((st = X509_STORE_new()) == NULL || (ctx = X509_STORE_CTX_new()) == NULL)
+		goto out;
+	for (int i = 0; i < sk_X509_num(admin_cas); i++)
+		if (!X509_STORE_add_cert(st, sk_X509_value(admin_cas, i)))
+			goto out;
+	if (X509_STORE_CTX_init(ctx, st, sk_X509_value(chain, 0), chain) == 1)
+		ok = X509_verify_cert(ctx) == 1;
+out:
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(st);
+	ERR_clear_error();
+	return ok;
+}
+
+static int
+refuse_chain(const char *file, const struct profile *p, const char *where, const char *name,
+	     struct sgw_err *err)
+{
+	return sgw_err_set(err, SGW_EINVAL,
+			   "admin.client_ca: the CA that scep_profiles.%s issues from (%s%s) "
+			   "verifies against %s: a certificate it signs for a device would verify "
+			   "as an administrator's; give administrators a CA of their own",
+			   p->cfg->name, where, name, file);
+}
+
 int
 admin_trust_check(const struct cfg_admin *c, const struct profile_set *ps, struct sgw_err *err)
 {
@@ -71,6 +111,10 @@ admin_trust_check(const struct cfg_admin *c, const struct profile_set *ps, struc
 				   err);
 		else if ((x = shared(cas, backend_ca_chain(p->backend), &ax)) != NULL)
 			r = refuse(c->client_ca, p, ax, x, "backends.", p->ra->backend, err);
+		else if (chains_to(cas, p->id->ca_chain))
+			r = refuse_chain(c->client_ca, p, "ra_identities.", p->id->cfg->name, err);
+		else if (chains_to(cas, backend_ca_chain(p->backend)))
+			r = refuse_chain(c->client_ca, p, "backends.", p->ra->backend, err);
 	}
 	sk_X509_pop_free(cas, X509_free);
 	return r;

@@ -66,7 +66,8 @@ dn_value(const char *s, size_t len, size_t *i, unsigned char *val, size_t *ret_n
 		c = s[*i];
 		if (strchr(",+\"\\<>;=# ", c) != NULL) {
 			val[n++] = (unsigned char)c;
-		} else if (*i + 1 < len && (h1 = b64_hex_nibble(c)) >= 0 && (h2 = b64_hex_nibble(s[*i + 1])) >= 0) {
+		} else if (*i + 1 < len && (h1 = b64_hex_nibble(c)) >= 0 &&
+			   (h2 = b64_hex_nibble(s[*i + 1])) >= 0) {
 			val[n++] = (unsigned char)(h1 << 4 | h2);
 			(*i)++;
 		} else {

@@ -80,6 +80,14 @@ config "$T/c3.yaml" "$A/same-key.pem" "  clients:
 $ALICE"
 refused "client_ca holding a re-issued copy of the issuing CA (same key, other name)" "$T/c3.yaml" \
 	"holds the CA 'CN=not the issuing CA by name', which scep_profiles.dev issues from or trusts"
+# a ca_chain (and a backend chain) that stop short of the root client_ca holds
+config "$T/c9.yaml" "$PKI/root-ca.pem" "  clients:
+$ALICE"
+sed -i -e "s|ca_chain: \"$PKI/chain.pem\"|ca_chain: \"$PKI/issuing-ca.pem\"|" \
+	-e "s|, ca_chain: \"$PKI/root-ca.pem\"||" "$T/c9.yaml"
+check "c9 has no certificate of the root besides client_ca" not grep -q 'chain.pem\|ca_chain: "[^"]*root' "$T/c9.yaml"
+refused "client_ca holding the root above a ca_chain that stops short of it" "$T/c9.yaml" \
+	"admin.client_ca: the CA that scep_profiles.dev issues from \(ra_identities.dev\) verifies against .*root-ca.pem"
 config "$T/c4.yaml" "$A/ca.pem" "  client_cns: [alice]"
 refused "the old client_cns" "$T/c4.yaml" \
 	"admin.client_cns: removed: .*admin.clients with spki_sha256, cert_sha256 or subject \+ issuer"
