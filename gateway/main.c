@@ -11,6 +11,7 @@
 #include <event2/event.h>
 
 #include "admin.h"
+#include "admin_trust.h"
 #include "config.h"
 #include "daemon.h"
 #include "evloop.h"
@@ -99,7 +100,7 @@ check_secret_files(const struct cfg *c, struct sgw_err *err)
 	return 0;
 }
 
-/* Everything `-n` checks: config, certificates, keys, backends. */
+/* Everything `-n` checks: config, certificates, keys, backends, admin.client_ca. */
 static int
 load(struct modules *m, const char *file, struct sgw_err *err)
 {
@@ -117,7 +118,9 @@ load(struct modules *m, const char *file, struct sgw_err *err)
 	m->keys = keyop_new();
 	if (m->keys == NULL)
 		return -SGW_ENOMEM;
-	return profiles_build(m->cfg, m->keys, &m->profiles, err);
+	if ((r = profiles_build(m->cfg, m->keys, &m->profiles, err)) < 0)
+		return r;
+	return admin_trust_check(&m->cfg->admin, m->profiles, err);
 }
 
 static int64_t

@@ -1,6 +1,7 @@
 /* admin_api.c: the JSON routes under /api/v1/ (docs/architecture.md, admin API): transactions
  * (list, show, approve, reject), one-time challenges, certificates (search,
  * revoke through the backend). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,26 +218,34 @@ transactions(struct admin *a, struct evhttp_request *req, const struct admin_pri
 
 /* ---- challenges ---------------------------------------------------------- */
 
-/* "3600", "90m", "1h", "2d" or a JSON integer. */
+#define TTL_MAX (30 * 86400)
+
+/* "3600", "90m", "1h", "2d" or a JSON integer, 1 s..30 d: the seconds, 0
+ * when absent (the profile's default), or -1 with *why set.  The number is
+ * bounded before it is multiplied by its unit. */
 static int
-ttl_parse(const json_t *v)
+ttl_parse(const json_t *v, const char **why)
 {
 	const char *s = json_string_value(v);
+	long long n, unit;
 	char *end;
-	long n;
 
+	*why = "ttl: 1s..30d, as seconds or a number with s, m, h or d";
 	if (v == NULL)
 		return 0;
 	if (json_is_integer(v))
-		return json_integer_value(v) > 0 && json_integer_value(v) <= 30 * 86400
+		return json_integer_value(v) > 0 && json_integer_value(v) <= TTL_MAX
 			   ? (int)json_integer_value(v)
 			   : -1;
-	if (s == NULL || (n = strtol(s, &end, 10)) <= 0)
+	if (s == NULL || *s < '0' || *s > '9')
 		return -1;
-	n *= *end == 'd' ? 86400 : *end == 'h' ? 3600 : *end == 'm' ? 60 : 1;
-	if ((*end != '\0' && strchr("smhd", *end) == NULL) || (*end && end[1]) || n > 30 * 86400)
+	errno = 0;
+	n = strtoll(s, &end, 10);
+	unit = *end == 'd' ? 86400 : *end == 'h' ? 3600 : *end == 'm' ? 60 : 1;
+	if (errno != 0 || (*end != '\0' && (strchr("smhd", *end) == NULL || end[1] != '\0')) ||
+	    n <= 0 || n > TTL_MAX / unit)
 		return -1;
-	return (int)n;
+	return (int)(n * unit);
 }
 
 static void
@@ -247,7 +256,8 @@ challenge_issue(struct admin *a, struct evhttp_request *req, const struct admin_
 	struct otp *otp = prof != NULL ? validator_as_otp(prof->validator) : NULL;
 	json_t *in = admin_body_json(req);
 	const char *subject = json_string_value(json_object_get(in, "subject"));
-	int ttl = ttl_parse(json_object_get(in, "ttl"));
+	const char *why;
+	int ttl = ttl_parse(json_object_get(in, "ttl"), &why);
 	char secret[OTP_SECRET_LEN + 1], what[400];
 	int64_t expires = 0;
 	int r;
@@ -258,8 +268,10 @@ challenge_issue(struct admin *a, struct evhttp_request *req, const struct admin_
 		admin_reply_error(a, req, p, "challenges.issue", prof == NULL ? 404 : 409,
 				  "profile %.64s %s", profile,
 				  prof == NULL ? "does not exist" : "has no otp challenge");
-	} else if (ttl < 0 || (subject != NULL && strlen(subject) >= 256)) {
-		admin_reply_error(a, req, p, "challenges.issue", 400, "bad ttl or subject");
+	} else if (ttl < 0) {
+		admin_reply_error(a, req, p, "challenges.issue", 400, "%s", why);
+	} else if (subject != NULL && strlen(subject) >= 256) {
+		admin_reply_error(a, req, p, "challenges.issue", 400, "subject: 255 bytes at most");
 	} else if ((r = otp_issue(otp, profile, ttl, subject, p->name, secret, sizeof(secret),
 				  &expires)) < 0) {
 		admin_reply_error(

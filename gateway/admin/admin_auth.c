@@ -1,7 +1,7 @@
 /* admin_auth.c: who is calling the admin API.  Bearer tokens (and HTTP basic
  * auth name:token, for the mscep_admin page) are checked against their
- * SHA-256 with CRYPTO_memcmp; a verified client certificate (mTLS) names the
- * administrator by its commonName.  Tokens never reach the log. */
+ * SHA-256 with CRYPTO_memcmp; a client certificate (mTLS) is admin_cert.c's.
+ * Tokens never reach the log. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,26 +16,13 @@
 #include <openssl/x509.h>
 
 #include "admin_auth.h"
+#include "admin_cert.h"
 #include "b64.h"
 #include "secret_file.h"
 
 #define TOKEN_LINE_MAX 512
 #define TOKENS_FILE_MAX (1024 * 1024)
 #define SECRET_MAX 256
-
-static int
-role_parse(const char *s, unsigned *ret)
-{
-	if (s == NULL || strcmp(s, "admin") == 0)
-		*ret = ADMIN_ROLE_ADMIN;
-	else if (strcmp(s, "read") == 0)
-		*ret = ADMIN_ROLE_READ;
-	else if (strcmp(s, "challenge") == 0)
-		*ret = ADMIN_ROLE_CHALLENGE;
-	else
-		return -SGW_EINVAL;
-	return 0;
-}
 
 /* "name:sha256hex[:role]" */
 static int
@@ -50,7 +37,7 @@ token_parse(char *line, struct admin_token *t)
 	    b64_hex_decode(hex, strlen(hex), t->sha256, sizeof(t->sha256)) < 0)
 		return -SGW_EINVAL;
 	snprintf(t->name, sizeof(t->name), "%s", name);
-	return role_parse(role, &t->role);
+	return admin_role_parse(role, &t->role);
 }
 
 /* One line of the tokens file, NUL-terminated: blank, a comment or a token. */
@@ -155,31 +142,8 @@ auth_cert(struct admin *a, struct evhttp_request *req, struct admin_principal *p
 {
 	struct evhttp_connection *con = evhttp_request_get_connection(req);
 	struct bufferevent *bev = con != NULL ? evhttp_connection_get_bufferevent(con) : NULL;
-	SSL *ssl = bev != NULL ? bufferevent_openssl_get_ssl(bev) : NULL;
-	X509 *peer;
-	char cn[ADMIN_NAME_MAX] = "";
-	int ok = 0;
 
-	if (ssl == NULL || a->cfg->client_ca == NULL || SSL_get_verify_result(ssl) != X509_V_OK)
-		return -SGW_EAUTH;
-	if ((peer = SSL_get1_peer_certificate(ssl)) == NULL)
-		return -SGW_EAUTH;
-	if (X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, cn,
-				      sizeof(cn)) <= 0 ||
-	    strspn(cn, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._@ -") !=
-		strlen(cn))
-		cn[0] = '\0';
-	X509_free(peer);
-	if (cn[0] == '\0')
-		return -SGW_EAUTH;
-	snprintf(p->name, sizeof(p->name), "cert:%s", cn);
-	p->role = a->cfg->client_cns.n == 0 ? ADMIN_ROLE_ADMIN : ADMIN_ROLE_NONE;
-	for (size_t i = 0; i < a->cfg->client_cns.n; i++)
-		if (strcmp(a->cfg->client_cns.v[i], cn) == 0)
-			ok = 1;
-	if (ok)
-		p->role = ADMIN_ROLE_ADMIN;
-	return 0;
+	return admin_cert_auth(a, bev != NULL ? bufferevent_openssl_get_ssl(bev) : NULL, p);
 }
 
 int

@@ -9,7 +9,9 @@
 
 /* Reads "name:sha256hex[:role]" lines into a->tokens. */
 int admin_tokens_load(struct admin *a, const char *file, struct sgw_err *err);
-/* 0 with *p filled, or -SGW_EAUTH (no or bad credentials). */
+/* 0 with *p filled, or -SGW_EAUTH (no or bad credentials), -SGW_EDENIED (a
+ * client certificate the store has as revoked), -SGW_EIO (the store cannot
+ * say). */
 int admin_authenticate(struct admin *a, struct evhttp_request *req, struct admin_principal *p);
 
 #endif

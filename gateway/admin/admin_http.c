@@ -54,14 +54,21 @@ route(struct admin *a, struct evhttp_request *req, char **segs, int n,
       const struct evkeyvalq *query)
 {
 	struct admin_principal p;
-	int get = evhttp_request_get_command(req) == EVHTTP_REQ_GET;
+	int get = evhttp_request_get_command(req) == EVHTTP_REQ_GET, r;
 
 	if (n == 1 && strcmp(segs[0], "healthz") == 0) { /* liveness: no credentials */
 		admin_reply_json(a, req, NULL, "healthz", 200, json_pack("{s:s}", "status", "ok"));
 		return;
 	}
-	if (admin_authenticate(a, req, &p) < 0) {
-		admin_reply_error(a, req, NULL, "auth", 401, "authentication required");
+	if ((r = admin_authenticate(a, req, &p)) < 0) {
+		admin_reply_error(a, req, NULL, "auth",
+				  r == -SGW_EDENIED ? 403
+				  : r == -SGW_EIO   ? 503
+						    : 401,
+				  "%s",
+				  r == -SGW_EDENIED ? "client certificate revoked"
+				  : r == -SGW_EIO   ? "cannot check the client certificate"
+						    : "authentication required");
 		return;
 	}
 	if (n == 2 && strcmp(segs[0], "certsrv") == 0 && strcmp(segs[1], "mscep_admin") == 0) {

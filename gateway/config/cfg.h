@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/x509.h>
+
 #include "cfg_node.h"
 #include "err.h"
 
@@ -157,16 +159,38 @@ struct cfg_ra_profile {
 	int pending_ttl;		  /* seconds a request may await approval; default 7 d */
 };
 
+/* What an admin.clients entry pins (cfg_admin_client.has). */
+enum cfg_admin_pin {
+	CFG_ADMIN_CERT_SHA256 = 1u << 0, /* SHA-256 of the certificate's DER */
+	CFG_ADMIN_SPKI_SHA256 = 1u << 1, /* SHA-256 of its SubjectPublicKeyInfo DER */
+	CFG_ADMIN_SUBJECT = 1u << 2,	 /* subject and issuer, both */
+	CFG_ADMIN_PIN_MAX
+};
+
+/* An administrator who authenticates by client certificate: a verified
+ * certificate is this administrator when every identifier given matches.
+ * The name (audit lines say "cert:<name>") comes from here, never from the
+ * certificate. */
+struct cfg_admin_client {
+	char *name;
+	char *role; /* admin (default), read, challenge */
+	unsigned has;
+	uint8_t cert_sha256[32];
+	uint8_t spki_sha256[32];
+	X509_NAME *subject, *issuer; /* compared with X509_NAME_cmp */
+};
+
 /* The admin API listener (admin_http.c); enabled when `admin:` is present. */
 struct cfg_admin {
 	int enabled;
 	char *listen; /* "127.0.0.1:8444" */
 	int tls;      /* 1 when tls: is present */
 	struct cfg_tls tls_files;
-	char *client_ca;	       /* PEM CA file: client certificates (mTLS) */
-	struct cfg_strlist client_cns; /* admin names allowed by certificate; empty = any */
-	char *tokens_file;	       /* lines "name:sha256hex[:role]" */
-	char *mscep_profile;	       /* profile of /certsrv/mscep_admin/; default_profile */
+	char *client_ca; /* PEM CA file: client certificates (mTLS); none of a profile's CAs */
+	struct cfg_admin_client *clients; /* who a verified certificate may be; none = nobody */
+	size_t n_clients;
+	char *tokens_file;   /* lines "name:sha256hex[:role]" */
+	char *mscep_profile; /* profile of /certsrv/mscep_admin/; default_profile */
 };
 
 struct cfg_backend {

@@ -4,18 +4,152 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "b64.h"
 #include "cfg.h"
 #include "cfg_admin.h"
 #include "cfg_subject.h"
+#include "cfg_dn.h"
 #include "cfg_util.h"
 
 #define PENDING_TTL_DEFAULT (7 * 86400)
+
+/* ---- admin.clients ------------------------------------------------------ */
+
+struct client_raw {
+	char *name, *role, *cert_sha256, *spki_sha256, *subject, *issuer;
+};
+
+#define CR(f) offsetof(struct client_raw, f)
+static const struct cfg_field client_fields[] = {
+    {"name", CFG_STR, CR(name), 1},
+    {"role", CFG_STR, CR(role), 0},
+    {"cert_sha256", CFG_STR, CR(cert_sha256), 0},
+    {"spki_sha256", CFG_STR, CR(spki_sha256), 0},
+    {"subject", CFG_STR, CR(subject), 0},
+    {"issuer", CFG_STR, CR(issuer), 0},
+    {NULL},
+};
+#undef CR
+
+/* 64 hex digits, or 32 colon-separated pairs (openssl x509 -fingerprint). */
+static int
+pin_parse(const char *s, uint8_t out[32])
+{
+	char hex[65];
+	size_t n = 0;
+
+	for (; *s != '\0'; s++) {
+		if (*s == ':')
+			continue;
+		if (n == 64)
+			return -SGW_EPARSE;
+		hex[n++] = *s;
+	}
+	return b64_hex_decode(hex, n, out, 32);
+}
+
+static int
+client_pin(const struct cfg_node *it, const char *path, const char *key, const char *v,
+	   uint8_t out[32], struct sgw_err *err)
+{
+	char sub[CFG_PATH_MAX];
+
+	if (v != NULL && pin_parse(v, out) < 0)
+		return cfg_err(err, SGW_EINVAL, cfg_node_get(it, key), cfg_subpath(sub, path, key),
+			       "expected a SHA-256: 64 hex digits (colons allowed)");
+	return 0;
+}
+
+static int
+client_dn(const struct cfg_node *it, const char *path, const char *key, const char *v,
+	  X509_NAME **out, struct sgw_err *err)
+{
+	char sub[CFG_PATH_MAX];
+
+	if (v != NULL && cfg_dn_parse(v, strlen(v), out) < 0)
+		return cfg_err(err, SGW_EINVAL, cfg_node_get(it, key), cfg_subpath(sub, path, key),
+			       "expected a distinguished name as `openssl x509 -nameopt RFC2253` "
+			       "prints it, e.g. \"CN=alice,O=Example\"");
+	return 0;
+}
+
+static int
+client_check(const struct cfg_node *it, const char *path, struct client_raw *raw,
+	     struct cfg_admin_client *c, struct sgw_err *err)
+{
+	static const char *const roles[] = {"admin", "read", "challenge", NULL};
+	char sub[CFG_PATH_MAX];
+	int r;
+
+	if (strlen(raw->name) >= 64 ||
+	    strspn(raw->name, "abcdefghijklmnopqrstuvwxyz"
+			      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._@-") != strlen(raw->name))
+		return cfg_err(err, SGW_EINVAL, cfg_node_get(it, "name"),
+			       cfg_subpath(sub, path, "name"), "1 to 63 of A-Z a-z 0-9 . _ @ -");
+	if (raw->role != NULL &&
+	    (r = cfg_check_enum(cfg_node_get(it, "role"), cfg_subpath(sub, path, "role"), raw->role,
+				roles, "role", err)) < 0)
+		return r;
+	if ((raw->subject == NULL) != (raw->issuer == NULL))
+		return cfg_err(err, SGW_EINVAL, it, path,
+			       "subject and issuer go together (a subject alone names nobody)");
+	if (raw->cert_sha256 == NULL && raw->spki_sha256 == NULL && raw->subject == NULL)
+		return cfg_err(err, SGW_EINVAL, it, path,
+			       "needs cert_sha256, spki_sha256 or subject + issuer");
+	if ((r = client_pin(it, path, "cert_sha256", raw->cert_sha256, c->cert_sha256, err)) < 0 ||
+	    (r = client_pin(it, path, "spki_sha256", raw->spki_sha256, c->spki_sha256, err)) < 0 ||
+	    (r = client_dn(it, path, "subject", raw->subject, &c->subject, err)) < 0 ||
+	    (r = client_dn(it, path, "issuer", raw->issuer, &c->issuer, err)) < 0)
+		return r;
+	c->has = (raw->cert_sha256 != NULL ? CFG_ADMIN_CERT_SHA256 : 0) |
+		 (raw->spki_sha256 != NULL ? CFG_ADMIN_SPKI_SHA256 : 0) |
+		 (raw->subject != NULL ? CFG_ADMIN_SUBJECT : 0);
+	return 0;
+}
+
+static int
+client_parse(const struct cfg_node *it, const char *path, struct cfg_admin_client *c,
+	     struct sgw_err *err)
+{
+	struct client_raw raw = {0};
+	int r;
+
+	if ((r = cfg_parse_map(it, path, client_fields, &raw, err)) < 0)
+		return r;
+	r = client_check(it, path, &raw, c, err);
+	c->name = raw.name;
+	c->role = raw.role;
+	raw.name = raw.role = NULL;
+	cfg_fields_free(client_fields, &raw);
+	return r;
+}
+
+static int
+clients_parse(struct cfg_admin *a, const struct cfg_node *seq, struct sgw_err *err)
+{
+	char path[CFG_PATH_MAX];
+	int r;
+
+	if (cfg_node_type(seq) != CFG_NODE_SEQ)
+		return cfg_err(err, SGW_EINVAL, seq, "admin.clients", "expected a list");
+	if (cfg_node_count(seq) == 0)
+		return 0;
+	if ((a->clients = calloc(cfg_node_count(seq), sizeof(*a->clients))) == NULL)
+		return sgw_err_set(err, SGW_ENOMEM, "out of memory");
+	for (size_t i = 0; i < cfg_node_count(seq); i++) {
+		a->n_clients++;
+		cfg_itempath(path, "admin.clients", i);
+		if ((r = client_parse(cfg_node_item(seq, i), path, &a->clients[i], err)) < 0)
+			return r;
+	}
+	return 0;
+}
 
 /* ---- admin --------------------------------------------------------------- */
 
 struct admin_raw {
 	struct cfg_admin a;
-	const struct cfg_node *tls;
+	const struct cfg_node *tls, *clients, *client_cns;
 };
 
 #define AR(f) offsetof(struct admin_raw, f)
@@ -23,7 +157,8 @@ static const struct cfg_field admin_fields[] = {
     {"listen", CFG_STR, AR(a.listen), 1},
     {"tls", CFG_NODE, AR(tls), 0},
     {"client_ca", CFG_STR, AR(a.client_ca), 0},
-    {"client_cns", CFG_STRLIST, AR(a.client_cns), 0},
+    {"clients", CFG_NODE, AR(clients), 0},
+    {"client_cns", CFG_NODE, AR(client_cns), 0}, /* removed: refused with a hint */
     {"tokens_file", CFG_STR, AR(a.tokens_file), 0},
     {"mscep_profile", CFG_STR, AR(a.mscep_profile), 0},
     {NULL},
@@ -41,6 +176,35 @@ loopback(const char *addr)
 {
 	return strncmp(addr, "127.", 4) == 0 || strncmp(addr, "[::1]:", 6) == 0 ||
 	       strncmp(addr, "localhost:", 10) == 0;
+}
+
+/* Who may authenticate by client certificate: client_ca and clients go
+ * together; an empty list would let nobody in, so it is refused. */
+static int
+admin_certs(struct cfg_admin *a, const struct admin_raw *raw, const struct cfg_node *n,
+	    struct sgw_err *err)
+{
+	int r;
+
+	if (raw->client_cns != NULL)
+		return cfg_err(err, SGW_EINVAL, raw->client_cns, "admin.client_cns",
+			       "removed: a certificate's commonName is chosen by whoever requests "
+			       "it; list each administrator under admin.clients with spki_sha256, "
+			       "cert_sha256 or subject + issuer (docs/config.md, admin)");
+	if (raw->clients != NULL && (r = clients_parse(a, raw->clients, err)) < 0)
+		return r;
+	if (a->client_ca != NULL && !a->tls)
+		return cfg_err(err, SGW_EINVAL, n, "admin.client_ca", "client_ca needs tls");
+	if (a->client_ca != NULL && a->n_clients == 0)
+		return cfg_err(err, SGW_EINVAL, raw->clients != NULL ? raw->clients : n,
+			       "admin.clients",
+			       "client_ca is set but no administrator is listed: nobody could "
+			       "authenticate by certificate (list each one with name and "
+			       "spki_sha256, cert_sha256 or subject + issuer)");
+	if (a->client_ca == NULL && raw->clients != NULL)
+		return cfg_err(err, SGW_EINVAL, raw->clients, "admin.clients",
+			       "clients need client_ca (the CA their certificates verify against)");
+	return 0;
 }
 
 int
@@ -69,8 +233,8 @@ cfg_admin_parse(struct cfg *c, const struct cfg_node *n, struct sgw_err *err)
 	if (!a->tls && !loopback(a->listen))
 		return cfg_err(err, SGW_EINVAL, cfg_node_get(n, "listen"), "admin.listen",
 			       "a non-loopback admin listener needs tls");
-	if (a->client_ca != NULL && !a->tls)
-		return cfg_err(err, SGW_EINVAL, n, "admin.client_ca", "client_ca needs tls");
+	if ((r = admin_certs(a, &raw, n, err)) < 0)
+		return r;
 	if (a->client_ca == NULL && a->tokens_file == NULL)
 		return cfg_err(err, SGW_EINVAL, n, "admin",
 			       "needs client_ca or tokens_file (no anonymous administration)");
@@ -91,9 +255,13 @@ cfg_admin_free(struct cfg_admin *a)
 	free(a->tls_files.cert);
 	free(a->tls_files.key);
 	free(a->client_ca);
-	for (size_t i = 0; i < a->client_cns.n; i++)
-		free(a->client_cns.v[i]);
-	free(a->client_cns.v);
+	for (size_t i = 0; i < a->n_clients; i++) {
+		free(a->clients[i].name);
+		free(a->clients[i].role);
+		X509_NAME_free(a->clients[i].subject);
+		X509_NAME_free(a->clients[i].issuer);
+	}
+	free(a->clients);
 	free(a->tokens_file);
 	free(a->mscep_profile);
 }

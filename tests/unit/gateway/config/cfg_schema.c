@@ -405,6 +405,96 @@ test_errors_challenge(void **state)
 		   "t.yaml:10: scep_profiles.p1.challenge: expected a mapping");
 }
 
+/* admin.clients: who a client certificate may be (cfg_admin.c). */
+#define ADMIN_TLS                                                                                  \
+	"admin:\n"                                                                                 \
+	"  listen: \"127.0.0.1:8444\"\n"                                                           \
+	"  tls: {cert: t.pem, key: t.key}\n"                                                       \
+	"  client_ca: admin-ca.pem\n"
+#define PIN_HEX "00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF"
+#define PIN_COLONS                                                                                 \
+	"00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:"                                         \
+	"00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF"
+
+static void
+test_admin_clients(void **state)
+{
+	struct cfg *c;
+	const struct cfg_admin_client *e;
+	X509_NAME *want = X509_NAME_new();
+
+	(void)state;
+	c = parse_ok(MINIMAL ADMIN_TLS
+		     "  clients:\n"
+		     "    - {name: alice, spki_sha256: " PIN_HEX "}\n"
+		     "    - {name: bob, cert_sha256: \"" PIN_COLONS "\", role: read}\n"
+		     "    - {name: carol@x, subject: \"CN=carol,O=Admins\",\n"
+		     "       issuer: \"CN=Admin CA\", spki_sha256: " PIN_HEX "}\n");
+	assert_int_equal(c->admin.n_clients, 3);
+	e = &c->admin.clients[0];
+	assert_string_equal(e->name, "alice");
+	assert_null(e->role);
+	assert_int_equal(e->has, CFG_ADMIN_SPKI_SHA256);
+	assert_int_equal(e->spki_sha256[0], 0x00);
+	assert_int_equal(e->spki_sha256[31], 0xff);
+	e = &c->admin.clients[1];
+	assert_string_equal(e->role, "read");
+	assert_int_equal(e->has, CFG_ADMIN_CERT_SHA256);
+	assert_int_equal(e->cert_sha256[10], 0xaa);
+	e = &c->admin.clients[2];
+	assert_int_equal(e->has, CFG_ADMIN_SPKI_SHA256 | CFG_ADMIN_SUBJECT);
+	X509_NAME_add_entry_by_txt(want, "O", MBSTRING_UTF8, (const unsigned char *)"Admins", -1,
+				   -1, 0);
+	X509_NAME_add_entry_by_txt(want, "CN", MBSTRING_UTF8, (const unsigned char *)"carol", -1,
+				   -1, 0);
+	assert_int_equal(X509_NAME_cmp(e->subject, want), 0);
+	X509_NAME_free(want);
+	cfg_free(c);
+
+	expect_err(MINIMAL ADMIN_TLS "  client_cns: [alice]\n",
+		   "t.yaml:19: admin.client_cns: removed: a certificate's commonName is chosen by "
+		   "whoever requests it; list each administrator under admin.clients with "
+		   "spki_sha256, cert_sha256 or subject + issuer (docs/config.md, admin)");
+	expect_err(MINIMAL ADMIN_TLS,
+		   "t.yaml:15: admin.clients: client_ca is set but no administrator is listed: "
+		   "nobody could authenticate by certificate (list each one with name and "
+		   "spki_sha256, cert_sha256 or subject + issuer)");
+	expect_err(MINIMAL ADMIN_TLS "  clients: []\n",
+		   "t.yaml:19: admin.clients: client_ca is set but no administrator is listed: "
+		   "nobody could authenticate by certificate (list each one with name and "
+		   "spki_sha256, cert_sha256 or subject + issuer)");
+	expect_err(MINIMAL "admin: {listen: \"127.0.0.1:1\", tokens_file: t,\n"
+			   "        clients: [{name: a, spki_sha256: " PIN_HEX "}]}\n",
+		   "t.yaml:16: admin.clients: clients need client_ca (the CA their certificates "
+		   "verify against)");
+	expect_err(
+	    MINIMAL ADMIN_TLS "  clients: [{name: a}]\n",
+	    "t.yaml:19: admin.clients[0]: needs cert_sha256, spki_sha256 or subject + issuer");
+	expect_err(MINIMAL ADMIN_TLS "  clients: [{name: a, subject: \"CN=a\"}]\n",
+		   "t.yaml:19: admin.clients[0]: subject and issuer go together (a subject alone "
+		   "names nobody)");
+	expect_err(MINIMAL ADMIN_TLS "  clients: [{name: a, issuer: \"CN=a\"}]\n",
+		   "t.yaml:19: admin.clients[0]: subject and issuer go together (a subject alone "
+		   "names nobody)");
+	expect_err(MINIMAL ADMIN_TLS "  clients: [{name: a, spki_sha256: " PIN_HEX "0}]\n",
+		   "t.yaml:19: admin.clients[0].spki_sha256: expected a SHA-256: 64 hex digits "
+		   "(colons allowed)");
+	expect_err(MINIMAL ADMIN_TLS "  clients: [{name: a, cert_sha256: abc}]\n",
+		   "t.yaml:19: admin.clients[0].cert_sha256: expected a SHA-256: 64 hex digits "
+		   "(colons allowed)");
+	expect_err(MINIMAL ADMIN_TLS "  clients: [{name: a, subject: \"CN=a+O=b\", issuer: "
+				     "\"CN=c\"}]\n",
+		   "t.yaml:19: admin.clients[0].subject: expected a distinguished name as "
+		   "`openssl x509 -nameopt RFC2253` prints it, e.g. \"CN=alice,O=Example\"");
+	expect_err(MINIMAL ADMIN_TLS "  clients: [{name: \"a b\", spki_sha256: " PIN_HEX "}]\n",
+		   "t.yaml:19: admin.clients[0].name: 1 to 63 of A-Z a-z 0-9 . _ @ -");
+	expect_err(MINIMAL ADMIN_TLS "  clients: [{name: a, role: root, spki_sha256: " PIN_HEX
+				     "}]\n",
+		   "t.yaml:19: admin.clients[0].role: unknown role 'root'");
+	expect_err(MINIMAL ADMIN_TLS "  clients: {name: a}\n",
+		   "t.yaml:19: admin.clients: expected a list");
+}
+
 static void
 test_caps(void **state)
 {
@@ -464,11 +554,17 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_defaults),	     cmocka_unit_test(test_full),
-	    cmocka_unit_test(test_errors_syntax),    cmocka_unit_test(test_errors_types),
-	    cmocka_unit_test(test_errors_required),  cmocka_unit_test(test_errors_refs),
-	    cmocka_unit_test(test_errors_challenge), cmocka_unit_test(test_caps),
-	    cmocka_unit_test(test_example_profile),  cmocka_unit_test(test_load),
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_full),
+	    cmocka_unit_test(test_errors_syntax),
+	    cmocka_unit_test(test_errors_types),
+	    cmocka_unit_test(test_errors_required),
+	    cmocka_unit_test(test_errors_refs),
+	    cmocka_unit_test(test_errors_challenge),
+	    cmocka_unit_test(test_caps),
+	    cmocka_unit_test(test_admin_clients),
+	    cmocka_unit_test(test_example_profile),
+	    cmocka_unit_test(test_load),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
