@@ -7,8 +7,8 @@
 #include "b64.h"
 #include "cfg.h"
 #include "cfg_admin.h"
-#include "cfg_subject.h"
 #include "cfg_dn.h"
+#include "cfg_subject.h"
 #include "cfg_util.h"
 
 #define PENDING_TTL_DEFAULT (7 * 86400)
