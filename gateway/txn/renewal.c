@@ -92,15 +92,16 @@ issued_on_profile(const struct profile *p, struct store *s, const struct store_c
 }
 
 /* The store's word on the signer: known here (or require_issued_here off),
- * for this profile, not revoked. */
+ * for this profile (`scoped`), not revoked. */
 static int
-check_store(const struct profile *p, struct store *s, const char *serial, struct sgw_err *err)
+check_store(const struct profile *p, struct store *s, const char *serial, int scoped,
+	    struct sgw_err *err)
 {
 	struct store_cert c = {0};
 	int r = store_cert_get(s, p->issuer, serial, &c);
 
 	if (r == -SGW_ENOTFOUND)
-		return p->cfg->renewal.require_issued_here
+		return scoped && p->cfg->renewal.require_issued_here
 			   ? sgw_err_set(err, SGW_EDENIED,
 					 "signer certificate %s was not issued through this "
 					 "gateway (renewal.require_issued_here)",
@@ -110,7 +111,7 @@ check_store(const struct profile *p, struct store *s, const char *serial, struct
 		return sgw_err_set(err, SGW_EIO, "store failure: %s", sgw_strerror(r));
 	if (c.revoked)
 		r = sgw_err_set(err, SGW_EDENIED, "signer certificate %s is revoked", serial);
-	else if (c.txn_id > 0 || p->cfg->renewal.require_issued_here)
+	else if (scoped && (c.txn_id > 0 || p->cfg->renewal.require_issued_here))
 		r = issued_on_profile(p, s, &c, NULL, "signer certificate", err);
 	store_cert_clear(&c);
 	return r;
@@ -128,7 +129,8 @@ renewal_verify_signer(const struct profile *p, struct store *s, X509 *signer,
 		return r;
 	if (txn_cert_serial(signer, serial, sizeof(serial)) < 0)
 		return sgw_err_set(err, SGW_EDENIED, "signer certificate: bad serial");
-	if ((r = check_store(p, s, serial, err)) < 0 || use != RENEWAL_USE_RENEW)
+	if ((r = check_store(p, s, serial, use != RENEWAL_USE_CRL, err)) < 0 ||
+	    use != RENEWAL_USE_RENEW)
 		return r;
 	r = store_cert_superseded(s, p->issuer, serial, p->cfg->name, key_sha256, &superseded);
 	if (r < 0)

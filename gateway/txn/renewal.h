@@ -18,9 +18,11 @@
 #include "profile.h"
 #include "store.h"
 
-/* What the signer asks for: a new certificate, or to fetch (GetCert, GetCRL:
- * a superseded certificate may still fetch its successor). */
-enum renewal_use { RENEWAL_USE_RENEW, RENEWAL_USE_FETCH, RENEWAL_USE_MAX };
+/* What the signer asks for: a new certificate; to fetch one (GetCert: a
+ * superseded certificate may still fetch its successor); or the CRL, which
+ * is public anyway (/crl/<backend>.crl): any unrevoked leaf of the issuing
+ * CA, whichever profile or RA it came through. */
+enum renewal_use { RENEWAL_USE_RENEW, RENEWAL_USE_FETCH, RENEWAL_USE_CRL, RENEWAL_USE_MAX };
 
 /* 1 when the signer names the profile's issuing CA as its issuer and is not
  * self-signed: the request claims to come from a certificate holder. */
@@ -29,7 +31,8 @@ int renewal_signer_claims_ca(const struct profile *p, X509 *signer);
 /* The signer (whose SubjectPublicKeyInfo has SHA-256 `key_sha256`) is a
  * leaf issued by the profile's issuing CA itself and valid at `now`; the
  * store knows it for this profile (unless renewal.require_issued_here is
- * off and the store does not know it), not revoked and, for
+ * off and the store does not know it, or for RENEWAL_USE_CRL), not revoked
+ * and, for
  * RENEWAL_USE_RENEW, not superseded (store.h cert_superseded).  0, or
  * -SGW_EAUTH (its signature does not verify: tampered), -SGW_EDENIED with the
  * reason, -SGW_EIO. */

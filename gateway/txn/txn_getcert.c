@@ -1,6 +1,7 @@
 /* txn_getcert.c: GetCert (21) and GetCRL (22) (RFC 8894 3.3.4).  The
  * messageData is an IssuerAndSerialNumber; the signer must be in the
- * profile's renewal scope (renewal.h; superseded or not).  GetCert answers
+ * profile's renewal scope (renewal.h; superseded or not; for GetCRL, any
+ * unrevoked leaf of the issuing CA).  GetCert answers
  * from the store with a certificate issued on this profile for a request
  * signed by the signer's key (its own, or its renewal), else badCertId as for
  * an unknown serial; GetCRL asks the backend for its current CRL. */
@@ -97,9 +98,9 @@ txn_op_getcert(struct req_ctx *r)
 	}
 	if (r->msg->envelope != NULL)
 		r->cipher_nid = r->pre.cipher_nid;
-	ret =
-	    renewal_verify_signer(r->prof, r->gw->store, r->msg->signer, r->msg->signer_key_sha256,
-				  RENEWAL_USE_FETCH, (time_t)txn_now(r->gw), &err);
+	ret = renewal_verify_signer(
+	    r->prof, r->gw->store, r->msg->signer, r->msg->signer_key_sha256,
+	    crl ? RENEWAL_USE_CRL : RENEWAL_USE_FETCH, (time_t)txn_now(r->gw), &err);
 	if (ret < 0) {
 		req_end(r,
 			ret == -SGW_EAUTH     ? SCEP_OUT_BAD_MESSAGE

@@ -81,6 +81,11 @@ check "enroll on the other profile" \
 check "GetCert on dev signed by a certificate of the other profile: FAILURE badRequest" \
 	req getcert --signer-cert "$D/o.pem" --signer-key "$D/o.key" \
 	--expect failure --expect-failinfo badRequest
+check "GetCRL signed by a leaf the root issued directly: FAILURE badRequest" \
+	req getcrl --signer-cert "$D/rootleaf.pem" --signer-key "$D/rootleaf.key" \
+	--expect failure --expect-failinfo badRequest
+check "GetCRL signed by a certificate of the other profile: SUCCESS (the CRL is public)" \
+	req getcrl --signer-cert "$D/o.pem" --signer-key "$D/o.key"
 check "... which fetches its own on its profile: SUCCESS" \
 	env U="$BASE/scep/other/pkiclient.exe" bash -c "$(declare -f req); D='$D' SCEPREQ='$SCEPREQ' \
 	req getcert --signer-cert '$D/o.pem' --signer-key '$D/o.key'"
