@@ -56,17 +56,8 @@ check "renew device-a (its successor fetched below)" \
 	--signer-cert "$D/a.pem" --signer-key "$D/a.key" --out "$D/a2.pem" --out-key "$D/a2.key"
 check "GetCert of its renewal, signed by the superseded certificate: SUCCESS" \
 	req getcert --signer-cert "$D/a.pem" --signer-key "$D/a.key" --serial "$(hexserial "$D/a2.pem")"
-# direct CA NAME CN: a leaf the CA issues with openssl, never through the gateway
-direct() {
-	openssl req -new -newkey rsa:2048 -nodes -keyout "$D/$2.key" -subj "/CN=$3" \
-		-out "$D/$2.csr" 2>/dev/null
-	printf 'basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth,clientAuth\n' >"$D/$2.ext"
-	openssl x509 -req -in "$D/$2.csr" -CA "$PKI/$1.pem" -CAkey "$PKI/$1.key" \
-		-set_serial "0x$(openssl rand -hex 16)" -days 30 -sha256 -extfile "$D/$2.ext" \
-		-out "$D/$2.pem" 2>/dev/null
-}
-direct root-ca rootleaf device-a
-direct issuing-ca caleaf device-a
+pki_issue root-ca "$D/rootleaf" device-a serverAuth,clientAuth
+pki_issue issuing-ca "$D/caleaf" device-a serverAuth,clientAuth
 check "GetCert signed by a leaf the root issued directly: FAILURE badRequest" \
 	req getcert --signer-cert "$D/rootleaf.pem" --signer-key "$D/rootleaf.key" --serial "$SA" \
 	--expect failure --expect-failinfo badRequest

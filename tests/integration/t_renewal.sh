@@ -62,16 +62,6 @@ en() { "$SCEPREQ" enroll --ra-chain "$D/ra.pem" "$@"; }
 mint() { en -u "$1" -c "$CHALLENGE" --cn "${3:-renew-me}" --out "$D/$2.pem" --out-key "$D/$2.key" "${@:4}"; }
 # renew URL NAME [args]: a request signed by $D/NAME.pem (CN $CN or renew-me)
 renew() { en -u "$1" --cn "${CN:-renew-me}" --signer-cert "$D/$2.pem" --signer-key "$D/$2.key" "${@:3}"; }
-# direct CA NAME CN EKU: a leaf the CA issues with openssl, never through the gateway
-direct() {
-	openssl req -new -newkey rsa:2048 -nodes -keyout "$D/$2.key" -subj "/CN=$3" \
-		-out "$D/$2.csr" 2>/dev/null
-	printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=%s\n' \
-		"$4" >"$D/$2.ext"
-	openssl x509 -req -in "$D/$2.csr" -CA "$PKI/$1.pem" -CAkey "$PKI/$1.key" \
-		-set_serial "0x$(openssl rand -hex 16)" -days 30 -sha256 -extfile "$D/$2.ext" \
-		-out "$D/$2.pem" 2>/dev/null
-}
 logged() { grep -q -- "$1" "$GW_LOG"; }
 
 check "enroll the certificate to renew" mint "$URL" old
@@ -128,14 +118,17 @@ check "RenewalReq keeping the SAN: SUCCESS" \
 	env CN=renew-san bash -c "$(declare -f renew en); D='$D' SCEPREQ='$SCEPREQ' renew '$URL' san --message-type 17 --san-dns renew-san.example.com"
 
 # --- signers the gateway did not issue ---------------------------------------------
-direct root-ca rootleaf renew-me serverAuth
+pki_issue root-ca "$D/rootleaf" renew-me serverAuth
+check "(the root-issued leaf verifies against the root, serverAuth only)" bash -c \
+	"openssl verify -CAfile '$PKI/root-ca.pem' -purpose sslserver '$D/rootleaf.pem' >/dev/null &&
+	! openssl verify -CAfile '$PKI/root-ca.pem' -purpose sslclient '$D/rootleaf.pem' >/dev/null 2>&1"
 check "a serverAuth leaf the root issued directly, as RenewalReq signer: FAILURE badRequest" \
 	renew "$URL" rootleaf --message-type 17 --expect failure --expect-failinfo badRequest
 check "the refusal says the issuing CA did not issue it" \
 	logged "renewal: signer certificate was not issued by the profile's issuing CA"
 check "... refused on a require_issued_here: false profile too" \
 	renew "$(P foreign)" rootleaf --message-type 17 --expect failure --expect-failinfo badRequest
-direct issuing-ca caleaf renew-me clientAuth
+pki_issue issuing-ca "$D/caleaf" renew-me clientAuth
 check "a leaf of the issuing CA minted outside the gateway: FAILURE badRequest" \
 	renew "$URL" caleaf --message-type 17 --expect failure --expect-failinfo badRequest
 check "the refusal says it was not issued through this gateway" \
