@@ -198,8 +198,9 @@ build_getnextcacert(struct profile *p, struct sgw_err *err)
 	return r;
 }
 
-/* Every certificate of the CA chain is a trust anchor (PARTIAL_CHAIN): a
- * signer verifies when it chains to the issuing CA. */
+/* Every certificate of the CA chain is a trust anchor (PARTIAL_CHAIN), and
+ * nothing else (no system roots); renewal.c then requires the issuing CA
+ * itself as the signer's issuer in the verified path. */
 static int
 build_trust(struct profile *p)
 {

@@ -113,6 +113,12 @@ struct cfg_renewal {
 	int same_subject;      /* the CSR keeps the signer's subject; default 1 */
 	int allow_key_reuse;   /* the CSR may carry the signer's key; default 0 */
 	int require_challenge; /* the challenge is checked too; default 0 */
+	/* the signer certificate was issued through this gateway for this
+	 * profile (a row in the store); default 1 */
+	int require_issued_here;
+	/* the CSR may name what the signer does not (subject attributes, SANs);
+	 * default 0 */
+	int allow_new_names;
 };
 
 struct cfg_scep_profile {

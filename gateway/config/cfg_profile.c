@@ -238,6 +238,8 @@ static const struct cfg_field renewal_fields[] = {
     {"same_subject", CFG_BOOL, RN(same_subject), 0},
     {"allow_key_reuse", CFG_BOOL, RN(allow_key_reuse), 0},
     {"require_challenge", CFG_BOOL, RN(require_challenge), 0},
+    {"require_issued_here", CFG_BOOL, RN(require_issued_here), 0},
+    {"allow_new_names", CFG_BOOL, RN(allow_new_names), 0},
     {NULL},
 };
 #undef RN
@@ -251,7 +253,7 @@ static const struct cfg_scep_profile profile_defaults = {
     .caps = CAPS_DEFAULT,
     .getcacert_include_root = 1,
     .getcacert_include_chain = 1,
-    .renewal = {.window_percent = 100, .same_subject = 1},
+    .renewal = {.window_percent = 100, .same_subject = 1, .require_issued_here = 1},
     .csr_policy = {.key_types = CSR_KEY_RSA | CSR_KEY_EC,
 		   .min_rsa_bits = 2048,
 		   .allow_san_ip = 1,

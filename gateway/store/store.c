@@ -118,6 +118,14 @@ store_cert_find_serial(struct store *s, const char *serial, struct store_cert *r
 }
 
 int
+store_cert_superseded(struct store *s, const char *issuer, const char *serial, const char *profile,
+		      const uint8_t key_sha256[32], int *ret_superseded)
+{
+	return s->ops->cert_superseded(s->priv, issuer, serial, profile, key_sha256,
+				       ret_superseded);
+}
+
+int
 store_nonce_check(struct store *s, const uint8_t *nonce, size_t len, int64_t now, int ttl)
 {
 	return s->ops->nonce_check(s->priv, nonce, len, now, ttl);

@@ -82,6 +82,14 @@ struct store_ops {
 	/* the certificate with this serial whatever its issuer; -SGW_ENOTFOUND,
 	 * or -SGW_EEXIST when two issuers share the serial (pass the issuer then) */
 	int (*cert_find_serial)(void *priv, const char *serial, struct store_cert *ret);
+	/* *ret_superseded = 1 when a certificate of `issuer` newer than (issuer,
+	 * serial) (any one, when that is not stored) was issued on `profile` for
+	 * a request signed by the key whose SubjectPublicKeyInfo has this
+	 * SHA-256 (the transactions' signer_key_sha256): a renewal signed by
+	 * that certificate, or a later enrollment with its key; else 0 */
+	int (*cert_superseded)(void *priv, const char *issuer, const char *serial,
+			       const char *profile, const uint8_t key_sha256[32],
+			       int *ret_superseded);
 	/* 0 if new (and remembered until now + ttl), -SGW_EEXIST if seen and not expired */
 	int (*nonce_check)(void *priv, const uint8_t *nonce, size_t len, int64_t now, int ttl);
 	/* ---- admin (store_sqlite_adm.c) ---- */
@@ -122,6 +130,8 @@ int store_cert_count(struct store *s, int64_t *ret);
 int store_cert_revoke(struct store *s, const char *issuer, const char *serial, int reason,
 		      int64_t when);
 int store_cert_find_serial(struct store *s, const char *serial, struct store_cert *ret);
+int store_cert_superseded(struct store *s, const char *issuer, const char *serial,
+			  const char *profile, const uint8_t key_sha256[32], int *ret_superseded);
 int store_nonce_check(struct store *s, const uint8_t *nonce, size_t len, int64_t now, int ttl);
 int store_txn_list(struct store *s, const struct store_txn_filter *f, store_txn_each each,
 		   void *arg);

@@ -414,6 +414,29 @@ sq_cert_find_serial(void *priv, const char *serial, struct store_cert *ret)
 	return r;
 }
 
+static int
+sq_cert_superseded(void *priv, const char *issuer, const char *serial, const char *profile,
+		   const uint8_t key_sha256[32], int *ret_superseded)
+{
+	struct sq_store *q = priv;
+	sqlite3_stmt *st = q->st[SQ_CERT_SUPERSEDED];
+	int bad = 0, rc, r = 0;
+
+	if (issuer == NULL || serial == NULL || profile == NULL || key_sha256 == NULL)
+		return -SGW_EINVAL;
+	bad |= sq_bind_str(st, 1, issuer, SQ_CAP(struct store_cert, issuer));
+	bad |= sq_bind_str(st, 2, serial, SQ_CAP(struct store_cert, serial));
+	bad |= sq_bind_str(st, 3, profile, SQ_CAP(struct store_txn, profile));
+	bad |= sqlite3_bind_blob(st, 4, key_sha256, 32, SQLITE_STATIC);
+	rc = bad == SQLITE_OK ? sqlite3_step(st) : SQLITE_ERROR;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		r = sq_fail(q, "cert superseded");
+	sq_reset(st);
+	if (r == 0)
+		*ret_superseded = rc == SQLITE_ROW;
+	return r;
+}
+
 /* ---- senderNonce replay cache ------------------------------------------ */
 
 /* Bounded: at most SQ_SWEEP_LIMIT rows per sweep, through the expires index. */
@@ -551,6 +574,7 @@ const struct store_ops store_sqlite_ops = {
     .cert_count = sq_cert_count,
     .cert_revoke = sq_cert_revoke,
     .cert_find_serial = sq_cert_find_serial,
+    .cert_superseded = sq_cert_superseded,
     .nonce_check = sq_nonce_check,
     .txn_list = sq_txn_list,
     .txn_count = sq_txn_count,

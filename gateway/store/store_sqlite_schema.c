@@ -54,6 +54,9 @@ static const char *const sq_migrations[] = {
     "DROP TABLE nonces;"
     "ALTER TABLE nonces3 RENAME TO nonces;"
     "CREATE INDEX nonces_expires ON nonces (expires);",
+    /* 4: renewal scope (gateway/txn/renewal.c): the certificates issued for
+     * requests signed by a key, to tell whether a signer was superseded */
+    "CREATE INDEX transactions_signer ON transactions (signer_key_sha256, profile);",
 };
 #define SQ_SCHEMA_VERSION ((int)(sizeof(sq_migrations) / sizeof(sq_migrations[0])))
 

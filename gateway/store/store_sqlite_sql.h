@@ -18,6 +18,7 @@ enum sq_stmt {
 	SQ_CERT_COUNT,
 	SQ_CERT_REVOKE,
 	SQ_CERT_BY_SERIAL,
+	SQ_CERT_SUPERSEDED,
 	SQ_NONCE_SWEEP,
 	SQ_NONCE_PUT,
 	SQ_STMT_MAX
@@ -44,6 +45,13 @@ static const char *const sq_sql[SQ_STMT_MAX] = {
     [SQ_CERT_REVOKE] = "UPDATE certificates SET revoked = 1, revoked_at = ?3, revoke_reason = ?4"
 		       " WHERE issuer = ?1 AND serial = ?2 AND revoked = 0",
     [SQ_CERT_BY_SERIAL] = "SELECT " SQ_CERT_COLS " FROM certificates WHERE serial = ?1 LIMIT 2",
+    /* a certificate of ?1 newer than (?1, ?2) (or any, when that is not
+     * stored) issued on profile ?3 for a request signed by key ?4: through
+     * the transactions_signer index (migration 4) */
+    [SQ_CERT_SUPERSEDED] = "SELECT 1 FROM transactions t JOIN certificates c ON c.txn_id = t.id"
+			   " WHERE t.signer_key_sha256 = ?4 AND t.profile = ?3 AND c.issuer = ?1"
+			   " AND c.id > coalesce((SELECT id FROM certificates"
+			   " WHERE issuer = ?1 AND serial = ?2), 0) LIMIT 1",
     [SQ_NONCE_SWEEP] = "DELETE FROM nonces WHERE nonce IN"
 		       " (SELECT nonce FROM nonces WHERE expires <= ?1 LIMIT ?2)",
     /* a live nonce makes this a no-op (changes() == 0); an expired one is replaced */

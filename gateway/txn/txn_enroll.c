@@ -103,6 +103,17 @@ enroll_submit(struct req_ctx *r)
 
 static void enroll_record(struct req_ctx *r, int ret, struct sgw_err *err);
 
+/* A renewal the signer does not authorize is an ordinary request: the
+ * profile's validator decides (a valid challenge enrolls it). */
+static void
+renewal_fall_back(struct req_ctx *r, const char *why)
+{
+	log_warn("txn=%s profile=%s peer=%s: renewal: %s; the challenge decides",
+		 r->msg->transaction_id, r->prof->cfg->name, r->peer, why);
+	snprintf(r->renewal_refused, sizeof(r->renewal_refused), "renewal: %.150s; then ", why);
+	r->renewal = 0;
+}
+
 /* A remote validator's verdict, later on the loop thread. */
 static void
 enroll_validated(void *arg, int verdict, const char *reason)
@@ -122,7 +133,7 @@ enroll_authorize(struct req_ctx *r)
 {
 	struct validator_req vr;
 	struct sgw_err err = {{0}};
-	int ret;
+	int ret = 0;
 
 	if (r->pre.csr_rc < 0) {
 		req_end(r, SCEP_OUT_BAD_REQUEST, "%s", r->pre.csr_err.msg);
@@ -132,13 +143,13 @@ enroll_authorize(struct req_ctx *r)
 	r->pre.csr = NULL;
 	vr = (struct validator_req){r->csr, r->prof->cfg->name, r->msg->transaction_id, r->peer,
 				    r->gw->base};
-	if (r->renewal)
-		ret = renewal_check_rules(&r->prof->cfg->renewal, r->msg->signer, r->csr,
-					  (time_t)txn_now(r->gw), &err);
-	else
-		ret = 0;
+	if (r->renewal && renewal_check_rules(&r->prof->cfg->renewal, r->msg->signer, r->csr,
+					      (time_t)txn_now(r->gw), &err) < 0) {
+		renewal_fall_back(r, err.msg);
+		err = (struct sgw_err){{0}};
+	}
 	/* a renewal is authorized by the old certificate, the challenge optional */
-	if (ret == 0 && (!r->renewal || r->prof->cfg->renewal.require_challenge)) {
+	if (!r->renewal || r->prof->cfg->renewal.require_challenge) {
 		ret = validator_check(r->prof->validator, &vr, enroll_validated, r, &err);
 		if (ret == -SGW_EAGAIN)
 			return; /* enroll_validated() continues */
@@ -157,7 +168,7 @@ enroll_record(struct req_ctx *r, int ret, struct sgw_err *err)
 	if (ret < 0) {
 		/* not stored: the device may retry with the right challenge and
 		 * the same key and transactionID (scepclient does) */
-		req_end(r, SCEP_OUT_DENIED, "%s", err->msg);
+		req_end(r, SCEP_OUT_DENIED, "%s%s", r->renewal_refused, err->msg);
 		return;
 	}
 	snprintf(r->txn.profile, sizeof(r->txn.profile), "%s", r->prof->cfg->name);
@@ -220,33 +231,33 @@ renews_own_result(struct req_ctx *r)
 }
 
 /* RenewalReq, or a PKCSReq signed by a certificate of this CA (draft-nourse,
- * macOS): the signer must chain to the CA, be valid and not revoked.  A
- * PKCSReq like that on a profile without renewal is an ordinary PKCSReq.
- * 0, or -1 after ending r. */
+ * macOS): the signer must be in the profile's scope (renewal.h).  A PKCSReq
+ * like that on a profile without renewal is an ordinary PKCSReq; a signer
+ * refused falls back to the challenge.  0, or -1 after ending r. */
 static int
 renewal_authorize(struct req_ctx *r)
 {
 	const struct cfg_renewal *rules = &r->prof->cfg->renewal;
 	struct sgw_err err = {{0}};
-	int ret;
+	int ret = -SGW_EDENIED;
 
 	r->renewal = r->msg->msg_type == SCEP_MSG_RENEWALREQ ||
 		     (rules->enabled && renewal_signer_claims_ca(r->prof, r->msg->signer));
 	if (!r->renewal)
 		return 0;
-	if (!rules->enabled) {
-		req_end(r, SCEP_OUT_DENIED, "RenewalReq: renewal is not enabled here");
-		return -1;
-	}
-	ret = renewal_verify_signer(r->prof, r->gw->store, r->msg->signer, (time_t)txn_now(r->gw),
-				    &err);
-	if (ret == 0)
+	if (!rules->enabled)
+		sgw_err_set(&err, SGW_EDENIED, "RenewalReq: renewal is not enabled here");
+	else
+		ret = renewal_verify_signer(r->prof, r->gw->store, r->msg->signer,
+					    r->msg->signer_key_sha256, RENEWAL_USE_RENEW,
+					    (time_t)txn_now(r->gw), &err);
+	if (ret == 0 || ret == -SGW_EDENIED) {
+		if (ret < 0)
+			renewal_fall_back(r, err.msg);
 		return 0;
-	req_end(r,
-		ret == -SGW_EAUTH     ? SCEP_OUT_BAD_MESSAGE
-		: ret == -SGW_EDENIED ? SCEP_OUT_DENIED
-				      : SCEP_OUT_HTTP_INTERNAL,
-		"renewal: %s", err.msg);
+	}
+	req_end(r, ret == -SGW_EAUTH ? SCEP_OUT_BAD_MESSAGE : SCEP_OUT_HTTP_INTERNAL, "renewal: %s",
+		err.msg);
 	return -1;
 }
 

@@ -1,7 +1,10 @@
 /* txn_getcert.c: GetCert (21) and GetCRL (22) (RFC 8894 3.3.4).  The
- * messageData is an IssuerAndSerialNumber; the signer must hold a valid,
- * unrevoked certificate of the profile's CA (renewal.c).  GetCert answers
- * from the store, GetCRL asks the backend for its current CRL. */
+ * messageData is an IssuerAndSerialNumber; the signer must be in the
+ * profile's renewal scope (renewal.h; superseded or not; for GetCRL, any
+ * unrevoked leaf of the issuing CA).  GetCert answers
+ * from the store with a certificate issued on this profile for a request
+ * signed by the signer's key (its own, or its renewal), else badCertId as for
+ * an unknown serial; GetCRL asks the backend for its current CRL. */
 #include <stdio.h>
 #include <string.h>
 
@@ -32,14 +35,20 @@ getcert_lookup(struct req_ctx *r, const char *serial)
 	struct store_cert c = {0};
 	const unsigned char *p;
 	X509 *x = NULL;
+	struct sgw_err err = {{0}};
 	int ret = store_cert_get(r->gw->store, r->prof->issuer, serial, &c);
 
 	if (ret == -SGW_ENOTFOUND) {
 		req_end(r, SCEP_OUT_BAD_CERT_ID, "no certificate with serial %s", serial);
 		return;
 	}
+	if (ret == 0)
+		ret = renewal_may_fetch(r->prof, r->gw->store, &c, r->msg->signer_key_sha256, &err);
 	if (ret < 0) {
-		req_end(r, SCEP_OUT_HTTP_INTERNAL, "store failure: %s", sgw_strerror(ret));
+		store_cert_clear(&c);
+		/* the same answer as for an unknown serial: nothing to learn */
+		req_end(r, ret == -SGW_EDENIED ? SCEP_OUT_BAD_CERT_ID : SCEP_OUT_HTTP_INTERNAL,
+			"GetCert: %s", err.msg[0] != '\0' ? err.msg : sgw_strerror(ret));
 		return;
 	}
 	p = c.der;
@@ -89,8 +98,9 @@ txn_op_getcert(struct req_ctx *r)
 	}
 	if (r->msg->envelope != NULL)
 		r->cipher_nid = r->pre.cipher_nid;
-	ret = renewal_verify_signer(r->prof, r->gw->store, r->msg->signer, (time_t)txn_now(r->gw),
-				    &err);
+	ret = renewal_verify_signer(
+	    r->prof, r->gw->store, r->msg->signer, r->msg->signer_key_sha256,
+	    crl ? RENEWAL_USE_CRL : RENEWAL_USE_FETCH, (time_t)txn_now(r->gw), &err);
 	if (ret < 0) {
 		req_end(r,
 			ret == -SGW_EAUTH     ? SCEP_OUT_BAD_MESSAGE

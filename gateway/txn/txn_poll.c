@@ -1,11 +1,14 @@
 /* txn_poll.c: CertPoll (GetCertInitial): find the transaction by
  * transactionID + signer key, then check the IssuerAndSubject body as a
  * sanity check (RFC 8894 3.3.3 calls it redundant): its subject must be the
- * transaction's, else FAILURE badCertId (no certificate matches what was
- * asked).  Then answer from the state; a backend that is still working is
- * asked again first. */
+ * transaction's, compared as names (X509_NAME_cmp: the stored CSR's subject,
+ * whatever the string types and escaping), else FAILURE badCertId (no
+ * certificate matches what was asked).  Then answer from the state; a
+ * backend that is still working is asked again first. */
 #include <stdio.h>
 #include <string.h>
+
+#include <openssl/err.h>
 
 #include "log.h"
 #include "profile.h"
@@ -49,20 +52,45 @@ poll_answer(struct req_ctx *r)
 	txn_reply_from_state(r);
 }
 
+/* 1 when `name` is the subject of the transaction's request: its stored
+ * CSR's subject as a name; without a readable CSR, the stored RFC 2253 text
+ * (printed as csr.c prints it: UTF-8 kept, not \XX-escaped). */
+static int
+poll_subject_matches(const struct store_txn *t, const X509_NAME *name)
+{
+	const unsigned char *p = t->csr_der;
+	X509_REQ *req = p != NULL ? d2i_X509_REQ(NULL, &p, (long)t->csr_len) : NULL;
+	char subject[sizeof(t->subject)] = "";
+	BIO *b;
+	int ok = 0;
+
+	if (req != NULL) {
+		ok = X509_NAME_cmp(X509_REQ_get_subject_name(req), name) == 0;
+		X509_REQ_free(req);
+		return ok;
+	}
+	ERR_clear_error();
+	if ((b = BIO_new(BIO_s_mem())) == NULL)
+		return 0;
+	if (X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0 &&
+	    BIO_gets(b, subject, sizeof(subject)) >= 0)
+		ok = strcmp(subject, t->subject) == 0;
+	BIO_free(b);
+	return ok;
+}
+
 /* Loop thread, with the decrypted content. */
 static void
 poll_check_subject(struct req_ctx *r)
 {
 	struct scep_ias_subject ias;
-	char subject[sizeof(r->txn.subject)];
 	int ok;
 
 	if (scep_ias_subject_parse(r->content, r->content_len, &ias) < 0) {
 		req_end(r, SCEP_OUT_BAD_REQUEST, "messageData is not an IssuerAndSubject");
 		return;
 	}
-	ok = x509_name_string(ias.subject, subject, sizeof(subject)) == 0 &&
-	     strcmp(subject, r->txn.subject) == 0;
+	ok = poll_subject_matches(&r->txn, ias.subject);
 	scep_ias_subject_clear(&ias);
 	if (!ok) {
 		req_end(r, SCEP_OUT_BAD_CERT_ID,

@@ -261,6 +261,19 @@ wait_log() {
 	return 1
 }
 
+# pki_issue CA PREFIX CN EKU: a leaf certificate the dev PKI's CA (root-ca or
+# issuing-ca) issues with openssl, never through the gateway: PREFIX.pem and
+# PREFIX.key (a hostile renewal or GetCert signer).
+pki_issue() {
+	openssl req -new -newkey rsa:2048 -nodes -keyout "$2.key" -subj "/CN=$3" -out "$2.csr" \
+		2>/dev/null
+	printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=%s\n' \
+		"$4" >"$2.ext"
+	openssl x509 -req -in "$2.csr" -CA "$PKI/$1.pem" -CAkey "$PKI/$1.key" \
+		-set_serial "0x$(openssl rand -hex 16)" -days 30 -sha256 -extfile "$2.ext" \
+		-out "$2.pem" 2>/dev/null
+}
+
 # not CMD...: succeed when CMD fails (for check).
 not() { ! "$@"; }
 

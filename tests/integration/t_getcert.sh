@@ -2,17 +2,25 @@
 # t_getcert: GetCert (21) and GetCRL (22) through scepreq, signed by a
 # certificate of the CA; `scepgw revoke` while the daemon runs; the CRL lists
 # the revoked serial with its reason, both in GetCRL and over plain HTTP at
-# /crl/local-ca.crl; a revoked signer is refused.
+# /crl/local-ca.crl; a revoked signer is refused.  The scope (issue 16 item
+# 3): a signer fetches its own certificates only (its renewal too), and a
+# signer the root issued, one minted outside the gateway or one of another
+# profile is refused.
 # shellcheck disable=SC2317  # the check functions run through check()
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 : "${SCEPREQ:?SCEPREQ must name the scepreq test client}"
 
-# a profile that offers neither GetCert nor GetCRL
+# a profile that offers neither GetCert nor GetCRL, and one that does (same CA)
 GW_SCEP_PROFILES_EXTRA="  plain:
     ra_identity: dev
     ra_profile: dev
+    challenge: { type: static, secret_file: \"$PKI/challenge\" }
+  other:
+    ra_identity: dev
+    ra_profile: dev
+    getcert: true
     challenge: { type: static, secret_file: \"$PKI/challenge\" }"
 gw_config "$CFG"
 gw_start
@@ -38,9 +46,40 @@ req getcert --signer-cert "$D/a.pem" --signer-key "$D/a.key" -o "$D/got-a.pem" >
 check "GetCert of the signer's own serial: SUCCESS" grep -q "^status=SUCCESS serial=$SA " "$D/gc1.out"
 check "GetCert returns the very certificate" cmp -s <(openssl x509 -in "$D/a.pem" -outform DER) \
 	<(openssl x509 -in "$D/got-a.pem" -outform DER)
-check "GetCert of another certificate of the CA: SUCCESS with it" \
-	bash -c "'$SCEPREQ' getcert -u '$URL' --ra-chain '$D/ra-chain.pem' --signer-cert '$D/a.pem' \
-	--signer-key '$D/a.key' --serial $SB | grep -q '^status=SUCCESS serial=$SB '"
+check "GetCert of another device's certificate: FAILURE badCertId (as for an unknown serial)" \
+	req getcert --signer-cert "$D/a.pem" --signer-key "$D/a.key" --serial "$SB" \
+	--expect failure --expect-failinfo badCertId
+check "the refusal is logged with its reason" \
+	grep -q "GetCert: certificate $(lc "$SB") was issued for a request signed by another key" "$GW_LOG"
+check "renew device-a (its successor fetched below)" \
+	"$SCEPREQ" enroll -u "$URL" --ra-chain "$D/ra-chain.pem" --cn device-a --message-type 17 \
+	--signer-cert "$D/a.pem" --signer-key "$D/a.key" --out "$D/a2.pem" --out-key "$D/a2.key"
+check "GetCert of its renewal, signed by the superseded certificate: SUCCESS" \
+	req getcert --signer-cert "$D/a.pem" --signer-key "$D/a.key" --serial "$(hexserial "$D/a2.pem")"
+pki_issue root-ca "$D/rootleaf" device-a serverAuth,clientAuth
+pki_issue issuing-ca "$D/caleaf" device-a serverAuth,clientAuth
+check "GetCert signed by a leaf the root issued directly: FAILURE badRequest" \
+	req getcert --signer-cert "$D/rootleaf.pem" --signer-key "$D/rootleaf.key" --serial "$SA" \
+	--expect failure --expect-failinfo badRequest
+check "GetCert signed by a leaf of the issuing CA minted outside the gateway: FAILURE badRequest" \
+	req getcert --signer-cert "$D/caleaf.pem" --signer-key "$D/caleaf.key" --serial "$SA" \
+	--expect failure --expect-failinfo badRequest
+check "the refusal says why" \
+	grep -q "GetCert: signer certificate .* was not issued through this gateway" "$GW_LOG"
+check "enroll on the other profile" \
+	"$SCEPREQ" enroll -u "$BASE/scep/other/pkiclient.exe" --ra-chain "$D/ra-chain.pem" \
+	-c "$CHALLENGE" --cn device-o --out "$D/o.pem" --out-key "$D/o.key"
+check "GetCert on dev signed by a certificate of the other profile: FAILURE badRequest" \
+	req getcert --signer-cert "$D/o.pem" --signer-key "$D/o.key" \
+	--expect failure --expect-failinfo badRequest
+check "GetCRL signed by a leaf the root issued directly: FAILURE badRequest" \
+	req getcrl --signer-cert "$D/rootleaf.pem" --signer-key "$D/rootleaf.key" \
+	--expect failure --expect-failinfo badRequest
+check "GetCRL signed by a certificate of the other profile: SUCCESS (the CRL is public)" \
+	req getcrl --signer-cert "$D/o.pem" --signer-key "$D/o.key"
+check "... which fetches its own on its profile: SUCCESS" \
+	env U="$BASE/scep/other/pkiclient.exe" bash -c "$(declare -f req); D='$D' SCEPREQ='$SCEPREQ' \
+	req getcert --signer-cert '$D/o.pem' --signer-key '$D/o.key'"
 check "GetCert over GET with AES-256 + SHA-512: SUCCESS" \
 	req getcert --signer-cert "$D/a.pem" --signer-key "$D/a.key" --get --cipher aes256 --digest sha512
 check "GetCert of an unknown serial: FAILURE badCertId" \

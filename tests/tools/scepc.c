@@ -1,6 +1,7 @@
 /* scepc.c: the client side of SCEP shared by scepreq and sgwload (scepc.h). */
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -72,11 +73,42 @@ printable_ok(const char *s)
 	return 1;
 }
 
+/* "/K=V/K=V..." (openssl req -subj style, no escapes): each attribute in
+ * order, as UTF-8 (OpenSSL picks the string type). */
+static X509_NAME *
+subj_name(const char *subj)
+{
+	X509_NAME *nm = X509_NAME_new();
+	char *copy = strdup(subj), *tok, *save = NULL, *eq;
+	int ok = nm != NULL && copy != NULL;
+
+	for (tok = ok ? strtok_r(copy, "/", &save) : NULL; tok && ok;
+	     tok = strtok_r(NULL, "/", &save)) {
+		eq = strchr(tok, '=');
+		ok = eq != NULL;
+		if (ok) {
+			*eq = '\0';
+			ok = X509_NAME_add_entry_by_txt(nm, tok, MBSTRING_UTF8,
+							(const unsigned char *)eq + 1,
+							(int)strlen(eq + 1), -1, 0);
+		}
+	}
+	free(copy);
+	if (!ok) {
+		X509_NAME_free(nm);
+		return NULL;
+	}
+	return nm;
+}
+
 X509_NAME *
 scepc_cn_name(const char *cn)
 {
-	X509_NAME *nm = X509_NAME_new();
+	X509_NAME *nm;
 
+	if (cn[0] == '/')
+		return subj_name(cn);
+	nm = X509_NAME_new();
 	/* a UTF8String as given (what MBSTRING_UTF8 makes too), without
 	 * OpenSSL's ub-common-name check: tests send oversized names */
 	if (nm && !X509_NAME_add_entry_by_txt(nm, "CN", V_ASN1_UTF8STRING,

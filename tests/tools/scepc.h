@@ -25,7 +25,8 @@ const struct scepc_nids *scepc_nids(void);
  * parameters allowed. */
 int scepc_ctype_is(const char *ctype, const char *want);
 
-/* A name with one CN (UTF-8); the caller frees it. */
+/* A name with one CN (UTF-8), or with a leading '/' a whole subject
+ * ("/CN=a/O=b"); the caller frees it. */
 X509_NAME *scepc_cn_name(const char *cn);
 
 struct scepc_csr {

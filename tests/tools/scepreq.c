@@ -766,7 +766,7 @@ usage(void)
 {
 	fputs("usage: scepreq getcaps   -u URL [--message M]\n"
 	      "       scepreq getcacert -u URL [-o chain.pem] [--message M]\n"
-	      "       scepreq enroll -u URL [-c CHALLENGE] --cn CN [options]\n"
+	      "       scepreq enroll -u URL [-c CHALLENGE] --cn CN|/CN=a/O=b [options]\n"
 	      "enroll options:\n"
 	      "  --san-dns NAME (repeatable)      --cipher aes128|aes192|aes256|des3|des\n"
 	      "  --digest sha1|sha256|sha512|md5  --get (GET with base64 message)\n"

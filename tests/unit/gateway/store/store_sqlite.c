@@ -178,7 +178,7 @@ test_open_creates_schema(void **state)
 	snprintf(wal, sizeof(wal), "%s-wal", f->db.path);
 	assert_int_equal(stat(wal, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
-	assert_int_equal(db_int(f, "SELECT max(version) FROM schema_version"), 3);
+	assert_int_equal(db_int(f, "SELECT max(version) FROM schema_version"), 4);
 	assert_int_equal(db_int(f, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND"
 				   " name IN ('transactions', 'certificates', 'nonces')"),
 			 3);
@@ -216,12 +216,13 @@ test_migration_3(void **state)
 			 "INSERT INTO nonces2 SELECT nonce, expires FROM nonces;"
 			 "DROP TABLE nonces; ALTER TABLE nonces2 RENAME TO nonces;"
 			 "CREATE INDEX nonces_expires ON nonces (expires);"
-			 "DELETE FROM schema_version WHERE version = 3;",
+			 "DROP INDEX transactions_signer;"
+			 "DELETE FROM schema_version WHERE version >= 3;",
 			 NULL, NULL, NULL),
 	    SQLITE_OK);
 	sqlite3_close(db);
 	fx_open(f);
-	assert_int_equal(db_int(f, "SELECT max(version) FROM schema_version"), 3);
+	assert_int_equal(db_int(f, "SELECT max(version) FROM schema_version"), 4);
 	assert_int_equal(store_nonce_check(f->s, nonce, sizeof(nonce), 1700000001, 600),
 			 -SGW_EEXIST);
 	assert_int_equal(db_int(f, "SELECT count(*) FROM sqlite_master WHERE name = 'nonces' AND"
@@ -270,7 +271,7 @@ test_reopen_keeps_data(void **state)
 	assert_int_equal(store_txn_find(f->s, "ios", "persist", t.signer_key_sha256, &got), 0);
 	assert_int_equal(got.id, t.id);
 	store_txn_clear(&got);
-	assert_int_equal(db_int(f, "SELECT count(*) FROM schema_version"), 3);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM schema_version"), 4);
 }
 
 /* A database from a newer scepgw is refused, not silently used. */
@@ -483,6 +484,56 @@ test_cert_get(void **state)
 	assert_int_equal(store_cert_get(f->s, "CN=Test CA,O=Example", "01", &gc), 0);
 	assert_string_equal(gc.serial, "01");
 	store_cert_clear(&gc);
+}
+
+/* Superseded: a newer certificate of the issuer, on the profile, for a
+ * request signed by the key (store.h cert_superseded), found through the
+ * transactions_signer index. */
+static void
+test_cert_superseded(void **state)
+{
+	struct fx *f = *state;
+	static const char issuer[] = "CN=Test CA,O=Example";
+	struct store_txn t1, t2, t3;
+	struct store_cert c;
+	uint8_t k1[32];
+	int sup = -1;
+
+	fx_open(f);
+	memset(k1, 1, sizeof(k1));
+	make_txn(&t1, "first", 1); /* issues 01, signed by key 1 */
+	assert_int_equal(store_txn_insert(f->s, &t1), 0);
+	make_cert(&c, "01");
+	assert_int_equal(store_txn_issue(f->s, &t1, &c), 0);
+	assert_int_equal(store_cert_superseded(f->s, issuer, "01", "ios", k1, &sup), 0);
+	assert_int_equal(sup, 0);
+	/* not stored: any certificate for key 1 on the profile supersedes it */
+	assert_int_equal(store_cert_superseded(f->s, issuer, "99", "ios", k1, &sup), 0);
+	assert_int_equal(sup, 1);
+	make_txn(&t2, "renewal", 1); /* a renewal signed by 01 (key 1) issues 02 */
+	assert_int_equal(store_txn_insert(f->s, &t2), 0);
+	make_cert(&c, "02");
+	assert_int_equal(store_txn_issue(f->s, &t2, &c), 0);
+	assert_int_equal(store_cert_superseded(f->s, issuer, "01", "ios", k1, &sup), 0);
+	assert_int_equal(sup, 1);
+	assert_int_equal(store_cert_superseded(f->s, issuer, "02", "ios", k1, &sup), 0);
+	assert_int_equal(sup, 0);
+	assert_int_equal(store_cert_superseded(f->s, issuer, "01", "android", k1, &sup), 0);
+	assert_int_equal(sup, 0);
+	assert_int_equal(store_cert_superseded(f->s, "CN=Other", "01", "ios", k1, &sup), 0);
+	assert_int_equal(sup, 0);
+	make_txn(&t3, "other-key", 2); /* another key's certificate changes nothing */
+	assert_int_equal(store_txn_insert(f->s, &t3), 0);
+	make_cert(&c, "03");
+	assert_int_equal(store_txn_issue(f->s, &t3, &c), 0);
+	assert_int_equal(store_cert_superseded(f->s, issuer, "02", "ios", k1, &sup), 0);
+	assert_int_equal(sup, 0);
+	assert_true(plan_uses(f,
+			      "SELECT 1 FROM transactions t JOIN certificates c ON c.txn_id = t.id"
+			      " WHERE t.signer_key_sha256 = x'01' AND t.profile = 'ios'"
+			      " AND c.issuer = 'CN=x' AND c.id > coalesce((SELECT id FROM"
+			      " certificates WHERE issuer = 'CN=x' AND serial = '01'), 0) LIMIT 1",
+			      "transactions_signer"));
 }
 
 static void
@@ -812,6 +863,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_txn_issue, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cert_get, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_nonce, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cert_superseded, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cert_revoke, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_durability_kill9, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bulk_10k, setup_shm, teardown),

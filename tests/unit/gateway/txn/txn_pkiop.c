@@ -5,8 +5,9 @@
  * Each test asserts the state in the store and the reply's pkiStatus and
  * failInfo.  The state machine:
  *
- *  (no row) --PKCSReq/RenewalReq refused: validator denies, CSR policy fails, renewal
- *             signer or rules fail, RenewalReq where renewal is off--> (no row), FAILURE badRequest
+ *  (no row) --PKCSReq/RenewalReq refused: validator denies, CSR policy fails (a renewal whose
+ *             signer or rules fail, or where renewal is off, falls to the validator)--> (no row),
+ *             FAILURE badRequest
  *  (no row) --authorized, approval auto (or auto_if met)----> SUBMITTED (submitted at once)
  *  (no row) --authorized, approval manual (or auto_if unmet)--> AWAITING_APPROVAL
  *  AWAITING_APPROVAL --admin approve--> SUBMITTED (backend submit runs in background)
@@ -38,7 +39,8 @@
  * Each line and its tests (pkiop: this file, enroll: txn_enroll.c, admin: txn_admin.c):
  *  (no row) refused: validator          pkiop test_validator
  *                    CSR policy         enroll test_policy_denied
- *                    renewal rules      enroll test_renewal_reuses_row
+ *                    renewal rules      enroll test_renewal_reuses_row (then the validator)
+ *                    superseded signer  enroll test_renewal_reuses_row (then the validator)
  *                    renewal off        enroll test_reissue_without_renewal (on an ISSUED row)
  *  (no row) -> SUBMITTED                pkiop test_auto_issue; enroll test_renewal_reuses_row
  *  (no row) -> AWAITING_APPROVAL        admin test_manual_approve
