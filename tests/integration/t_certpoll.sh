@@ -37,7 +37,7 @@ ID=$(pending_id || true)
 check "it is pending (id '$ID')" test -n "$ID"
 check "approve it through the admin API" ctl approve "$ID"
 check "the approved request is issued" \
-	wait_log "txn=utf8-txn profile=manual: approved request is ISSUED serial=" 10
+	wait_log "txn=utf8-txn profile=manual: background submission: ISSUED serial=" 10
 check "CertPoll after the approval: SUCCESS" \
 	enroll -u "$MANUAL" --certpoll --send-request "$D/u.der" --key "$D/u.key" --cn "$SUBJ" \
 	--out "$D/u.pem"
