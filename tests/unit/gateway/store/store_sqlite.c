@@ -134,8 +134,8 @@ make_txn(struct store_txn *t, const char *tid, uint8_t keybyte)
 	snprintf(t->peer, sizeof(t->peer), "192.0.2.7");
 	t->created = 1700000000;
 	t->updated = 1700000000;
-	t->csr_der = (uint8_t *)csr_bytes;
-	t->csr_len = sizeof(csr_bytes);
+	t->csr.sealed = (uint8_t *)csr_bytes;
+	t->csr.sealed_len = sizeof(csr_bytes);
 }
 
 static void
@@ -178,7 +178,7 @@ test_open_creates_schema(void **state)
 	snprintf(wal, sizeof(wal), "%s-wal", f->db.path);
 	assert_int_equal(stat(wal, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
-	assert_int_equal(db_int(f, "SELECT max(version) FROM schema_version"), 3);
+	assert_int_equal(db_int(f, "SELECT max(version) FROM schema_version"), 4);
 	assert_int_equal(db_int(f, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND"
 				   " name IN ('transactions', 'certificates', 'nonces')"),
 			 3);
@@ -216,12 +216,16 @@ test_migration_3(void **state)
 			 "INSERT INTO nonces2 SELECT nonce, expires FROM nonces;"
 			 "DROP TABLE nonces; ALTER TABLE nonces2 RENAME TO nonces;"
 			 "CREATE INDEX nonces_expires ON nonces (expires);"
-			 "DELETE FROM schema_version WHERE version = 3;",
+			 "DROP TABLE csr_legacy;"
+			 "ALTER TABLE transactions DROP COLUMN csr_sealed;"
+			 "ALTER TABLE transactions DROP COLUMN csr_sha256;"
+			 "ALTER TABLE transactions DROP COLUMN csr_info;"
+			 "DELETE FROM schema_version WHERE version >= 3;",
 			 NULL, NULL, NULL),
 	    SQLITE_OK);
 	sqlite3_close(db);
 	fx_open(f);
-	assert_int_equal(db_int(f, "SELECT max(version) FROM schema_version"), 3);
+	assert_int_equal(db_int(f, "SELECT max(version) FROM schema_version"), 4);
 	assert_int_equal(store_nonce_check(f->s, nonce, sizeof(nonce), 1700000001, 600),
 			 -SGW_EEXIST);
 	assert_int_equal(db_int(f, "SELECT count(*) FROM sqlite_master WHERE name = 'nonces' AND"
@@ -270,7 +274,7 @@ test_reopen_keeps_data(void **state)
 	assert_int_equal(store_txn_find(f->s, "ios", "persist", t.signer_key_sha256, &got), 0);
 	assert_int_equal(got.id, t.id);
 	store_txn_clear(&got);
-	assert_int_equal(db_int(f, "SELECT count(*) FROM schema_version"), 3);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM schema_version"), 4);
 }
 
 /* A database from a newer scepgw is refused, not silently used. */
@@ -315,10 +319,10 @@ test_txn_crud(void **state)
 	assert_int_equal(got.msg_type, 19);
 	assert_int_equal(got.created, 1700000000);
 	assert_memory_equal(got.signer_key_sha256, t.signer_key_sha256, 32);
-	assert_int_equal(got.csr_len, sizeof(csr_bytes));
-	assert_memory_equal(got.csr_der, csr_bytes, sizeof(csr_bytes));
+	assert_int_equal(got.csr.sealed_len, sizeof(csr_bytes));
+	assert_memory_equal(got.csr.sealed, csr_bytes, sizeof(csr_bytes));
 	store_txn_clear(&got);
-	assert_null(got.csr_der);
+	assert_null(got.csr.sealed);
 
 	t.state = TXN_BACKEND_PENDING;
 	snprintf(t.backend_handle, sizeof(t.backend_handle), "order/42");
@@ -373,14 +377,14 @@ test_txn_bounds(void **state)
 	}
 
 	make_txn(&t, "big", 4);
-	t.csr_len = 1024 * 1024;
+	t.csr.sealed_len = 1024 * 1024;
 	assert_int_equal(store_txn_insert(f->s, &t), -SGW_EINVAL);
-	t.csr_der = NULL;
-	t.csr_len = 0;
+	t.csr.sealed = NULL;
+	t.csr.sealed_len = 0;
 	assert_int_equal(store_txn_insert(f->s, &t), 0);
 	assert_int_equal(store_txn_get(f->s, t.id, &got), 0);
-	assert_null(got.csr_der);
-	assert_int_equal(got.csr_len, 0);
+	assert_null(got.csr.sealed);
+	assert_int_equal(got.csr.sealed_len, 0);
 }
 
 static void
@@ -632,7 +636,7 @@ count_each(void *arg, const struct store_txn *t)
 {
 	int *n = arg;
 
-	assert_non_null(t->csr_der);
+	assert_non_null(t->csr.sealed);
 	(*n)++;
 	return *n >= 100 ? -1 : 0;
 }
@@ -661,8 +665,8 @@ test_txn_list_decide(void **state)
 	assert_int_equal(seen, 3);
 
 	/* approve one: the state changes and an approval row names the admin */
-	t[0].csr_der = NULL;
-	t[0].csr_len = 0;
+	t[0].csr.sealed = NULL;
+	t[0].csr.sealed_len = 0;
 	t[0].state = TXN_SUBMITTED;
 	assert_int_equal(store_txn_decide(f->s, &t[0], "token:alice"), 0);
 	assert_int_equal(db_int(f, "SELECT count(*) FROM approvals WHERE admin = 'token:alice'"),
