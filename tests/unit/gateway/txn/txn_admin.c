@@ -223,6 +223,7 @@ until_backend_idle(void)
 static void
 test_restart_resubmits(void **state)
 {
+	struct sr_reply rep;
 	struct sr_txn t;
 	struct store_txn got;
 	struct sgw_err err = {{0}};
@@ -235,6 +236,17 @@ test_restart_resubmits(void **state)
 	until_submits(1);
 	assert_int_equal(row("manual", "txn-restart", NULL), TXN_SUBMITTED);
 	assert_false(poll_expect("manual", &t, SR_PENDING, -1));
+	/* the same request re-sent once the row is over 120 s old: PENDING, and
+	 * the row stays approved (not held for approval again); the timer or a
+	 * restart submits it */
+	fx->clock += 121;
+	sr_txn_clear(&t);
+	pkcsreq(&t, "dev-rs", "txn-restart");
+	send_req("manual", &t, &rep);
+	assert_reply(&rep, SR_PENDING, -1);
+	sr_reply_clear(&rep);
+	assert_int_equal(row("manual", "txn-restart", NULL), TXN_SUBMITTED);
+	assert_int_equal(fx->fv.checks, 1);
 	fx->fb.submit_rc = 0;
 	restart();
 	until_submits(2);
