@@ -28,9 +28,10 @@ const char *txn_state_name(int state);
 /* What the store keeps of a request's CSR.  The CSR itself (its
  * challengePassword included) only sealed: CMS EnvelopedData (AES-256) to the
  * profile's RA encryption certificate, opened by txn/txn_csr.c alone, and
- * dropped once the transaction is final.  In clear: its SHA-256 (a re-sent
- * request is the same request only when the CSR is the same) and a summary
- * for the admin API (key and SANs, JSON), never the challenge. */
+ * dropped once the transaction is final.  In clear: the SHA-256 of the
+ * request's identity (txn/txn_csr.h: a re-sent request is answered from the
+ * stored transaction only when it is the same request) and a summary for
+ * the admin API (key and SANs, JSON), never the challenge. */
 #define STORE_CSR_INFO_MAX 2048
 struct store_csr {
 	uint8_t *sealed; /* owned by the record; NULL once final */

@@ -285,11 +285,13 @@ sqa_otp_put(struct sq_adm *a, const struct store_otp *o)
 	return sqa_done(a, st, bad, "otp insert", NULL);
 }
 
-int
-sqa_otp_consume(struct sq_adm *a, const char *profile, const uint8_t sha256[32], int64_t now,
-		char *ret_subject, size_t cap)
+/* SQA_OTP_CONSUME or SQA_OTP_PEEK: one row at most (sha256 is unique), the
+ * challenge's bound subject; -SGW_ENOTFOUND when unknown, used or expired. */
+static int
+otp_subject(struct sq_adm *a, enum sqa_stmt id, const char *profile, const uint8_t sha256[32],
+	    int64_t now, char *ret_subject, size_t cap)
 {
-	sqlite3_stmt *st = sqa_stmt(a, SQA_OTP_CONSUME);
+	sqlite3_stmt *st = sqa_stmt(a, id);
 	int bad = 0, rc, r = -SGW_ENOTFOUND;
 
 	bad |= sq_bind_str(st, 1, profile, 64);
@@ -300,36 +302,27 @@ sqa_otp_consume(struct sq_adm *a, const char *profile, const uint8_t sha256[32],
 		const unsigned char *s = sqlite3_column_text(st, 0);
 
 		snprintf(ret_subject, cap, "%s", s != NULL ? (const char *)s : "");
-		rc = sqlite3_step(st); /* finish the UPDATE */
+		rc = sqlite3_step(st); /* finish the statement (the UPDATE) */
 		r = 0;
 	}
 	if (rc != SQLITE_DONE)
-		r = sqa_fail(a, "otp consume");
+		r = sqa_fail(a, "otp");
 	sqlite3_reset(st);
 	return r;
+}
+
+int
+sqa_otp_consume(struct sq_adm *a, const char *profile, const uint8_t sha256[32], int64_t now,
+		char *ret_subject, size_t cap)
+{
+	return otp_subject(a, SQA_OTP_CONSUME, profile, sha256, now, ret_subject, cap);
 }
 
 int
 sqa_otp_peek(struct sq_adm *a, const char *profile, const uint8_t sha256[32], int64_t now,
 	     char *ret_subject, size_t cap)
 {
-	sqlite3_stmt *st = sqa_stmt(a, SQA_OTP_PEEK);
-	int bad = 0, rc, r = -SGW_ENOTFOUND;
-
-	bad |= sq_bind_str(st, 1, profile, 64);
-	bad |= sqlite3_bind_blob(st, 2, sha256, 32, SQLITE_STATIC);
-	bad |= sqlite3_bind_int64(st, 3, now);
-	rc = bad != SQLITE_OK ? SQLITE_ERROR : sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const unsigned char *s = sqlite3_column_text(st, 0);
-
-		snprintf(ret_subject, cap, "%s", s != NULL ? (const char *)s : "");
-		r = 0;
-	} else if (rc != SQLITE_DONE) {
-		r = sqa_fail(a, "otp peek");
-	}
-	sqlite3_reset(st);
-	return r;
+	return otp_subject(a, SQA_OTP_PEEK, profile, sha256, now, ret_subject, cap);
 }
 
 int

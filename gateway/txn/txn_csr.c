@@ -7,7 +7,9 @@
 
 #include <jansson.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/sha.h>
+#include <openssl/x509v3.h>
 
 #include "log.h"
 #include "scep_envelope.h"
@@ -54,13 +56,59 @@ csr_info(const struct csr *c, char *buf, size_t cap)
 	json_decref(o);
 }
 
-/* What is kept in clear: the hash and the summary. */
-static void
+static int
+id_add(EVP_MD_CTX *md, const void *p, size_t n)
+{
+	uint8_t len[4] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n};
+
+	return EVP_DigestUpdate(md, len, sizeof(len)) && EVP_DigestUpdate(md, p, n);
+}
+
+/* i2d of one ASN.1 value into the digest. */
+#define ID_ADD_I2D(md, fn, v, ok)                                                                  \
+	do {                                                                                       \
+		unsigned char *der_ = NULL;                                                        \
+		int n_ = fn(v, &der_);                                                             \
+		ok = ok && n_ > 0 && id_add(md, der_, (size_t)n_);                                 \
+		OPENSSL_free(der_);                                                                \
+	} while (0)
+
+/* The request's identity, what makes a re-sent request the same request:
+ * what a CA issues from (subject, public key, requested extensions), not the
+ * signature, nor a subjectKeyIdentifier (certmonger makes a random one each
+ * time it generates the CSR again for the same key and subject), nor the
+ * challenge (a hash of it would be a guessable secret at rest; the same
+ * request, whatever its challenge, is answered with what it already got). */
+static int
+csr_identity(const struct csr *c, uint8_t ret[32])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(c->req);
+	int ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+
+	ID_ADD_I2D(md, i2d_X509_NAME, X509_REQ_get_subject_name(c->req), ok);
+	ok = ok && id_add(md, c->key_sha256, sizeof(c->key_sha256));
+	for (int i = 0; ok && i < sk_X509_EXTENSION_num(exts); i++) {
+		X509_EXTENSION *e = sk_X509_EXTENSION_value(exts, i);
+
+		if (OBJ_obj2nid(X509_EXTENSION_get_object(e)) != NID_subject_key_identifier)
+			ID_ADD_I2D(md, i2d_X509_EXTENSION, e, ok);
+	}
+	ok = ok && EVP_DigestFinal_ex(md, ret, NULL);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	EVP_MD_CTX_free(md);
+	return ok ? 0 : -SGW_ENOMEM;
+}
+
+/* What is kept in clear: the request's identity and the summary. */
+static int
 csr_digest(const struct csr *c, struct store_csr *ret)
 {
-	SHA256(c->der, c->der_len, ret->sha256);
+	if (csr_identity(c, ret->sha256) < 0)
+		return -SGW_ENOMEM;
 	ret->hashed = 1;
 	csr_info(c, ret->info, sizeof(ret->info));
+	return 0;
 }
 
 int
@@ -72,8 +120,8 @@ txn_csr_seal(const struct ra_identity *id, const struct csr *c, struct store_csr
 	memset(ret, 0, sizeof(*ret));
 	r = scep_envelope_encrypt(c->der, c->der_len, id->enc_cert, NID_aes_256_cbc, &ret->sealed,
 				  &ret->sealed_len, err);
-	if (r == 0)
-		csr_digest(c, ret);
+	if (r == 0 && (r = csr_digest(c, ret)) < 0)
+		sgw_err_set(err, -r, "out of memory");
 	return r;
 }
 
@@ -106,15 +154,16 @@ open_work(void *arg)
 {
 	struct txn_csr_job *o = arg;
 	uint8_t h[SHA256_DIGEST_LENGTH];
+	struct csr *c = NULL;
 	int nid = 0;
 
 	o->rc = scep_envelope_decrypt(o->sealed, o->sealed_len, o->key, o->cert, 0, &o->der,
 				      &o->len, &nid, &o->err);
-	if (o->rc < 0)
-		return;
-	SHA256(o->der, o->len, h);
-	if (CRYPTO_memcmp(h, o->sha256, sizeof(h)) != 0)
+	if (o->rc == 0 && csr_parse(o->der, o->len, &c, &o->err) < 0)
+		o->rc = -SGW_EAUTH;
+	if (o->rc == 0 && (csr_identity(c, h) < 0 || CRYPTO_memcmp(h, o->sha256, sizeof(h)) != 0))
 		o->rc = sgw_err_set(&o->err, SGW_EAUTH, "not the CSR this transaction recorded");
+	csr_free(c);
 }
 
 static void
@@ -201,7 +250,7 @@ legacy_one(void *arg, struct store_txn *t, const uint8_t *der, size_t len)
 	}
 	/* final, or no profile to open it with again: the hash and summary only */
 	if (TXN_STATE_FINAL(t->state) || prof == NULL)
-		csr_digest(c, &t->csr);
+		r = csr_digest(c, &t->csr);
 	else if ((r = txn_csr_seal(prof->id, c, &t->csr, &err)) < 0)
 		log_warn("txn=%s profile=%s: stored CSR not sealed (%s): dropped",
 			 t->transaction_id, t->profile, err.msg);

@@ -15,13 +15,15 @@
 #include "store.h"
 
 /* Fill ret (zeroed first; the caller frees it with the record) from a parsed
- * CSR: the DER sealed (CMS EnvelopedData, AES-256-CBC) to id->enc_cert, its
- * SHA-256, the key and SAN summary.  A public-key operation: the decode job
- * (txn_pkiop.c) calls it on a worker. */
+ * CSR: the DER sealed (CMS EnvelopedData, AES-256-CBC) to id->enc_cert, the
+ * SHA-256 of the request's identity (subject, public key, requested
+ * extensions but a subjectKeyIdentifier: a CSR generated again for the same
+ * request has the same; not the challenge), the key and SAN summary.  A public-key operation: the decode
+ * job (txn_pkiop.c) calls it on a worker. */
 int txn_csr_seal(const struct ra_identity *id, const struct csr *c, struct store_csr *ret,
 		 struct sgw_err *err);
 
-/* 1 when t was recorded for this very CSR (same DER), else 0. */
+/* 1 when t was recorded for the same request (txn_csr_seal), else 0. */
 int txn_csr_same(const struct store_txn *t, const struct store_csr *c);
 
 /* The opened CSR: rc 0 and the DER (the callback owns it), or rc < 0 (the

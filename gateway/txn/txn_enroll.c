@@ -303,8 +303,8 @@ renewal_authorize(struct req_ctx *r)
 
 /* A request on a known transaction (r->txn): 0 to process it as a new
  * request, -1 after answering it from the stored state or refusing it.
- * Only the same request (the same CSR) is a re-send; many clients derive
- * the transactionID from the key, so another CSR with the same key is a new
+ * Only the same request (txn_csr_same) is a re-send; many clients derive
+ * the transactionID from the key, so another one with the same key is a new
  * request, authorized as one. */
 static int
 known_request(struct req_ctx *r)

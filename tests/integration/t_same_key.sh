@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # t_same_key.sh: a transactionID derived from the key (as many clients do)
 # does not make a new request a re-send (issue 16, item 4).  Only the same
-# CSR again is answered from the stored transaction; another CSR with the
+# request again is answered from the stored transaction; another CSR with the
 # same key and transactionID is a new request, authorized as one: a wrong
 # challenge gets FAILURE and never the earlier certificate, the right one a
 # new certificate for the new subject.  On the manual profile the new request
