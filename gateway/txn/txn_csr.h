@@ -18,8 +18,8 @@
  * CSR: the DER sealed (CMS EnvelopedData, AES-256-CBC) to id->enc_cert, the
  * SHA-256 of the request's identity (subject, public key, requested
  * extensions but a subjectKeyIdentifier: a CSR generated again for the same
- * request has the same; not the challenge), the key and SAN summary.  A public-key operation: the decode
- * job (txn_pkiop.c) calls it on a worker. */
+ * request has the same; not the challenge), the key and SAN summary.  A public-key operation: the
+ * decode job (txn_pkiop.c) calls it on a worker. */
 int txn_csr_seal(const struct ra_identity *id, const struct csr *c, struct store_csr *ret,
 		 struct sgw_err *err);
 
