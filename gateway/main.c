@@ -25,6 +25,7 @@
 #include "scep_http.h"
 #include "scep_msg.h"
 #include "secret_file.h"
+#include "txn_csr.h"
 
 #define DRAIN_SECONDS 10
 
@@ -146,6 +147,7 @@ run(struct modules *m, struct sgw_err *err)
 	if ((m->http_out = http_client_new(m->base, 0)) == NULL)
 		return sgw_err_set(err, SGW_ENOMEM, "cannot create the HTTP client");
 	if ((r = store_open(&m->cfg->store, &m->store, err)) < 0 ||
+	    (r = txn_csr_migrate(m->store, m->profiles, err)) < 0 ||
 	    (r = store_attach_loop(m->store, m->base, err)) < 0)
 		return r;
 	env = (struct backend_env){

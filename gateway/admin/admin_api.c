@@ -12,7 +12,6 @@
 
 #include "admin_api.h"
 #include "admin_reply.h"
-#include "csr.h"
 #include "log.h"
 #include "revoke.h"
 #include "validator_otp.h"
@@ -33,21 +32,9 @@ static const char *const crl_reasons[] = {
 };
 
 static json_t *
-strlist_json(const struct cfg_strlist *l)
-{
-	json_t *arr = json_array();
-
-	for (size_t i = 0; arr != NULL && i < l->n; i++)
-		json_array_append_new(arr, json_string(l->v[i]));
-	return arr;
-}
-
-static json_t *
 txn_json(const struct store_txn *t)
 {
-	struct csr *c = NULL;
-	struct sgw_err err;
-	json_t *o;
+	json_t *o, *info;
 
 	o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I}", "id", (json_int_t)t->id, "profile",
 		      t->profile, "transaction_id", t->transaction_id, "state",
@@ -60,19 +47,11 @@ txn_json(const struct store_txn *t)
 		json_object_set_new(o, "reason", json_string(t->reason));
 	if (t->cert_serial[0])
 		json_object_set_new(o, "serial", json_string(t->cert_serial));
-	if (t->csr_der != NULL && csr_parse(t->csr_der, t->csr_len, &c, &err) == 0) {
-		json_object_set_new(o, "key",
-				    json_pack("{s:s,s:i}", "type",
-					      c->key_type == CSR_KEY_RSA  ? "rsa"
-					      : c->key_type == CSR_KEY_EC ? "ec"
-									  : "other",
-					      "bits", c->key_bits));
-		json_object_set_new(o, "sans",
-				    json_pack("{s:o,s:o,s:o,s:o}", "dns", strlist_json(&c->san_dns),
-					      "ip", strlist_json(&c->san_ip), "email",
-					      strlist_json(&c->san_email), "uri",
-					      strlist_json(&c->san_uri)));
-		csr_free(c);
+	/* key and SANs: the summary the store keeps (the CSR itself is sealed) */
+	if (t->csr.info[0] != '\0' && (info = json_loads(t->csr.info, 0, NULL)) != NULL) {
+		if (json_is_object(info))
+			json_object_update(o, info);
+		json_decref(info);
 	}
 	return o;
 }

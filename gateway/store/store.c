@@ -88,6 +88,12 @@ store_txn_update(struct store *s, const struct store_txn *t)
 }
 
 int
+store_txn_accept(struct store *s, struct store_txn *t, const struct store_accept *a)
+{
+	return s->ops->txn_accept(s->priv, t, a);
+}
+
+int
 store_txn_issue(struct store *s, struct store_txn *t, const struct store_cert *c)
 {
 	return s->ops->txn_issue(s->priv, t, c);
@@ -166,6 +172,19 @@ store_otp_consume(struct store *s, const char *profile, const uint8_t sha256[32]
 		  char *ret_subject, size_t cap)
 {
 	return s->ops->otp_consume(s->priv, profile, sha256, now, ret_subject, cap);
+}
+
+int
+store_otp_peek(struct store *s, const char *profile, const uint8_t sha256[32], int64_t now,
+	       char *ret_subject, size_t cap)
+{
+	return s->ops->otp_peek(s->priv, profile, sha256, now, ret_subject, cap);
+}
+
+int
+store_txn_legacy_csr(struct store *s, store_legacy_fn fn, void *arg, struct sgw_err *err)
+{
+	return s->ops->txn_legacy_csr(s->priv, fn, arg, err);
 }
 
 int

@@ -51,6 +51,19 @@ struct store_stats {
 	double seconds;
 };
 
+/* How txn_accept records an authorized request. */
+struct store_accept {
+	int64_t seen_updated;	   /* t->id != 0: the row's `updated` when it was read */
+	const char *otp_profile;   /* the one-time challenge the request used, */
+	const uint8_t *otp_sha256; /* consumed in the same commit (NULL: none) */
+	int64_t now;
+};
+
+/* The start-up pass over the CSRs an older version stored in clear
+ * (txn_legacy_csr): fn gets each such row with its CSR, fills t->csr (sealed,
+ * sha256, info) and returns 0, or < 0 to keep no sealed copy. */
+typedef int (*store_legacy_fn)(void *arg, struct store_txn *t, const uint8_t *csr, size_t len);
+
 typedef int (*store_txn_each)(void *arg, const struct store_txn *t); /* < 0 stops */
 typedef int (*store_cert_each)(void *arg, const struct store_cert *c);
 
@@ -69,6 +82,12 @@ struct store_ops {
 	int (*txn_get)(void *priv, int64_t id, struct store_txn *ret);
 	int (*txn_update)(void *priv,
 			  const struct store_txn *t); /* state, reason, handle, serial, updated */
+	/* one commit: use the one-time challenge a->otp_sha256 (-SGW_EDENIED when
+	 * it is used, expired or unknown), then insert t (t->id == 0: sets t->id,
+	 * -SGW_EEXIST if the key is taken) or give row t->id to a new request
+	 * (every column of the request; -SGW_EEXIST when the row changed since
+	 * a->seen_updated); nothing changes on failure */
+	int (*txn_accept)(void *priv, struct store_txn *t, const struct store_accept *a);
 	/* atomically: insert the certificate and set the transaction ISSUED;
 	 * -SGW_EEXIST if (issuer, serial) exists, and nothing changes */
 	int (*txn_issue)(void *priv, struct store_txn *t, const struct store_cert *c);
@@ -106,6 +125,14 @@ struct store_ops {
 	 * when unknown, used or expired */
 	int (*otp_consume)(void *priv, const char *profile, const uint8_t sha256[32], int64_t now,
 			   char *ret_subject, size_t cap);
+	/* the challenge is usable now (returns its bound subject), not used yet;
+	 * -SGW_ENOTFOUND when unknown, used or expired */
+	int (*otp_peek)(void *priv, const char *profile, const uint8_t sha256[32], int64_t now,
+			char *ret_subject, size_t cap);
+	/* once after an upgrade: every CSR stored in clear goes through fn, then
+	 * the file is rewritten and the WAL emptied, so that no copy is left;
+	 * the number of rows, 0 when nothing was due */
+	int (*txn_legacy_csr)(void *priv, store_legacy_fn fn, void *arg, struct sgw_err *err);
 	int (*otp_count)(void *priv, const char *profile, int64_t now, int64_t *ret);
 	/* see struct store_cert_filter; *next as described there */
 	int (*cert_search)(void *priv, const struct store_cert_filter *f, store_cert_each each,
@@ -124,6 +151,7 @@ int store_txn_find(struct store *s, const char *profile, const char *transaction
 		   const uint8_t key_sha256[32], struct store_txn *ret);
 int store_txn_get(struct store *s, int64_t id, struct store_txn *ret);
 int store_txn_update(struct store *s, const struct store_txn *t);
+int store_txn_accept(struct store *s, struct store_txn *t, const struct store_accept *a);
 int store_txn_issue(struct store *s, struct store_txn *t, const struct store_cert *c);
 int store_cert_get(struct store *s, const char *issuer, const char *serial, struct store_cert *ret);
 int store_cert_count(struct store *s, int64_t *ret);
@@ -141,6 +169,9 @@ int store_txn_decider(struct store *s, int64_t id, char *ret_admin, size_t cap);
 int store_otp_put(struct store *s, const struct store_otp *o);
 int store_otp_consume(struct store *s, const char *profile, const uint8_t sha256[32], int64_t now,
 		      char *ret_subject, size_t cap);
+int store_otp_peek(struct store *s, const char *profile, const uint8_t sha256[32], int64_t now,
+		   char *ret_subject, size_t cap);
+int store_txn_legacy_csr(struct store *s, store_legacy_fn fn, void *arg, struct sgw_err *err);
 int store_otp_count(struct store *s, const char *profile, int64_t now, int64_t *ret);
 int store_cert_search(struct store *s, const struct store_cert_filter *f, store_cert_each each,
 		      void *arg, int64_t *next);

@@ -29,9 +29,9 @@ store_txn_clear(struct store_txn *t)
 {
 	if (t == NULL)
 		return;
-	free(t->csr_der);
-	t->csr_der = NULL;
-	t->csr_len = 0;
+	free(t->csr.sealed);
+	t->csr.sealed = NULL;
+	t->csr.sealed_len = 0;
 }
 
 void

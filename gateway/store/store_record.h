@@ -21,6 +21,25 @@ enum txn_state {
 	TXN_STATE_MAX
 };
 const char *txn_state_name(int state);
+/* ISSUED, REJECTED, FAILED, EXPIRED: nothing will be done with the request
+ * any more, so the store drops its sealed CSR. */
+#define TXN_STATE_FINAL(s) ((s) >= TXN_ISSUED && (s) < TXN_STATE_MAX)
+
+/* What the store keeps of a request's CSR.  The CSR itself (its
+ * challengePassword included) only sealed: CMS EnvelopedData (AES-256) to the
+ * profile's RA encryption certificate, opened by txn/txn_csr.c alone, and
+ * dropped once the transaction is final.  In clear: the SHA-256 of the
+ * request's identity (txn/txn_csr.h: a re-sent request is answered from the
+ * stored transaction only when it is the same request) and a summary for
+ * the admin API (key and SANs, JSON), never the challenge. */
+#define STORE_CSR_INFO_MAX 2048
+struct store_csr {
+	uint8_t *sealed; /* owned by the record; NULL once final */
+	size_t sealed_len;
+	uint8_t sha256[32];
+	int hashed; /* sha256 is set (0 for rows that never had a CSR) */
+	char info[STORE_CSR_INFO_MAX];
+};
 
 struct store_txn {
 	int64_t id; /* store-assigned */
@@ -36,8 +55,7 @@ struct store_txn {
 	char backend_handle[256]; /* backend's id while pending */
 	int64_t created;	  /* unix seconds */
 	int64_t updated;
-	uint8_t *csr_der; /* owned by the record */
-	size_t csr_len;
+	struct store_csr csr;
 };
 
 struct store_cert {
@@ -54,7 +72,7 @@ struct store_cert {
 	size_t der_len;
 };
 
-/* Free what a found record owns (csr_der / der); the struct itself is the caller's. */
+/* Free what a found record owns (csr.sealed / der); the struct itself is the caller's. */
 void store_txn_clear(struct store_txn *t);
 void store_cert_clear(struct store_cert *c);
 

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "store.h"
 #include "store_sqlite_adm.h"
+#include "store_sqlite_legacy.h"
 #include "store_sqlite_row.h"
 #include "store_sqlite_schema.h"
 #include "store_sqlite_sql.h"
@@ -151,7 +152,7 @@ sq_txn_check(const struct store_txn *t)
 {
 	if (t->state < 0 || t->state >= TXN_STATE_MAX)
 		return -SGW_EINVAL;
-	if (t->csr_len > SQ_MAX_BLOB || (t->csr_der == NULL && t->csr_len != 0))
+	if (t->csr.sealed_len > SQ_MAX_BLOB || (t->csr.sealed == NULL && t->csr.sealed_len != 0))
 		return -SGW_EINVAL;
 	return 0;
 }
@@ -176,8 +177,7 @@ sq_txn_insert(void *priv, struct store_txn *t)
 	bad |= sq_bind_str(st, 8, t->reason, sizeof(t->reason));
 	bad |= sq_bind_str(st, 9, t->cert_serial, sizeof(t->cert_serial));
 	bad |= sq_bind_str(st, 10, t->backend_handle, sizeof(t->backend_handle));
-	if (t->csr_len > 0)
-		bad |= sqlite3_bind_blob(st, 11, t->csr_der, (int)t->csr_len, SQLITE_STATIC);
+	bad |= sq_bind_csr(st, 11, 14, 15, &t->csr);
 	bad |= sqlite3_bind_int64(st, 12, t->created);
 	bad |= sqlite3_bind_int64(st, 13, t->updated);
 	if (bad != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE)
@@ -261,6 +261,58 @@ sq_txn_update(void *priv, const struct store_txn *t)
 	if (t->state < 0 || t->state >= TXN_STATE_MAX)
 		return -SGW_EINVAL;
 	return sq_txn_set(priv, t, t->state, t->cert_serial);
+}
+
+/* A new request on a known row: every column of the request, the row as read. */
+static int
+sq_txn_renew(struct sq_store *q, const struct store_txn *t, int64_t seen_updated)
+{
+	sqlite3_stmt *st = q->st[SQ_TXN_RENEW];
+	int bad = 0, r = 0;
+
+	bad |= sqlite3_bind_int(st, 1, t->state);
+	bad |= sqlite3_bind_int(st, 2, t->msg_type);
+	bad |= sq_bind_str(st, 3, t->subject, sizeof(t->subject));
+	bad |= sq_bind_str(st, 4, t->peer, sizeof(t->peer));
+	bad |= sq_bind_csr(st, 5, 6, 7, &t->csr);
+	bad |= sqlite3_bind_int64(st, 8, t->created);
+	bad |= sqlite3_bind_int64(st, 9, t->updated);
+	bad |= sqlite3_bind_int64(st, 10, t->id);
+	bad |= sqlite3_bind_int64(st, 11, seen_updated);
+	if (bad != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE)
+		r = sq_fail(q, "txn renew");
+	else if (sqlite3_changes(q->db) == 0)
+		r = -SGW_EEXIST; /* changed since it was read */
+	sq_reset(st);
+	return r;
+}
+
+/* One commit: the one-time challenge used (when given), the request
+ * recorded (a new row, or a known row taken over by a new request). */
+static int
+sq_txn_accept(void *priv, struct store_txn *t, const struct store_accept *a)
+{
+	struct sq_store *q = priv;
+	char bound[256];
+	int r = sq_txn_check(t);
+
+	if (r < 0)
+		return r;
+	if ((r = sq_step_done(q, SQ_BEGIN, "begin")) < 0)
+		return r;
+	if (a->otp_sha256 != NULL) {
+		r = sqa_otp_consume(q->adm, a->otp_profile, a->otp_sha256, a->now, bound,
+				    sizeof(bound));
+		if (r == -SGW_ENOTFOUND)
+			r = -SGW_EDENIED; /* used meanwhile (or expired) */
+	}
+	if (r == 0)
+		r = t->id != 0 ? sq_txn_renew(q, t, a->seen_updated) : sq_txn_insert(q, t);
+	if (r == 0)
+		r = sq_step_done(q, SQ_COMMIT, "commit");
+	if (r < 0)
+		sq_rollback(q);
+	return r;
 }
 
 /* ---- certificates ------------------------------------------------------- */
@@ -525,6 +577,19 @@ sq_otp_consume(void *priv, const char *profile, const uint8_t sha256[32], int64_
 }
 
 static int
+sq_otp_peek(void *priv, const char *profile, const uint8_t sha256[32], int64_t now,
+	    char *ret_subject, size_t cap)
+{
+	return sqa_otp_peek(SQ_ADM(priv), profile, sha256, now, ret_subject, cap);
+}
+
+static int
+sq_txn_legacy_csr(void *priv, store_legacy_fn fn, void *arg, struct sgw_err *err)
+{
+	return sql_legacy_csr(((struct sq_store *)priv)->db, fn, arg, err);
+}
+
+static int
 sq_otp_count(void *priv, const char *profile, int64_t now, int64_t *ret)
 {
 	return sqa_otp_count(SQ_ADM(priv), profile, now, ret);
@@ -569,6 +634,7 @@ const struct store_ops store_sqlite_ops = {
     .txn_find = sq_txn_find,
     .txn_get = sq_txn_get,
     .txn_update = sq_txn_update,
+    .txn_accept = sq_txn_accept,
     .txn_issue = sq_txn_issue,
     .cert_get = sq_cert_get,
     .cert_count = sq_cert_count,
@@ -582,6 +648,8 @@ const struct store_ops store_sqlite_ops = {
     .txn_decider = sq_txn_decider,
     .otp_put = sq_otp_put,
     .otp_consume = sq_otp_consume,
+    .otp_peek = sq_otp_peek,
+    .txn_legacy_csr = sq_txn_legacy_csr,
     .otp_count = sq_otp_count,
     .cert_search = sq_cert_search,
     .stats = sq_stats,

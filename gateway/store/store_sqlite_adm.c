@@ -21,6 +21,7 @@ enum sqa_stmt {
 	SQA_OTP_PUT,
 	SQA_OTP_SWEEP,
 	SQA_OTP_CONSUME,
+	SQA_OTP_PEEK,
 	SQA_OTP_COUNT,
 	SQA_CERT_TOP,
 	SQA_CERT_SEARCH,
@@ -38,8 +39,8 @@ static const char *const sqa_sql[SQA_STMT_MAX] = {
 			 " WHERE ?1 < 0 AND (?2 = 0 OR EXISTS (SELECT 1 FROM approvals"
 			 " a WHERE a.txn_id = t.id AND a.state = ?4)) ORDER BY id LIMIT ?3",
     [SQA_TXN_COUNT] = "SELECT count(*) FROM transactions WHERE state = ?1",
-    [SQA_TXN_DECIDE] = "UPDATE transactions SET state = ?1, reason = ?2, updated = ?3"
-		       " WHERE id = ?4 AND state = ?5",
+    [SQA_TXN_DECIDE] = "UPDATE transactions SET state = ?1, reason = ?2, updated = ?3,"
+		       " " SQ_SET_SEALED_FOR("?1") " WHERE id = ?4 AND state = ?5",
     [SQA_APPROVAL_PUT] = "INSERT OR REPLACE INTO approvals (txn_id, admin, state, reason, at)"
 			 " VALUES (?1, ?2, ?3, ?4, ?5)",
     [SQA_APPROVAL_GET] = "SELECT admin FROM approvals WHERE txn_id = ?1",
@@ -50,6 +51,9 @@ static const char *const sqa_sql[SQA_STMT_MAX] = {
     /* one statement: the check and the use cannot be separated */
     [SQA_OTP_CONSUME] = "UPDATE otps SET used = ?3 WHERE profile = ?1 AND sha256 = ?2"
 			" AND used = 0 AND expires > ?3 RETURNING subject",
+    /* usable now, not used: the validator's check; txn_accept consumes it */
+    [SQA_OTP_PEEK] = "SELECT subject FROM otps WHERE profile = ?1 AND sha256 = ?2"
+		     " AND used = 0 AND expires > ?3",
     [SQA_OTP_COUNT] = "SELECT count(*) FROM otps WHERE profile = ?1 AND used = 0 AND expires > ?2",
     /* one past the newest certificate's position */
     [SQA_CERT_TOP] = "SELECT coalesce(max(id), 0) + 1 FROM certificates",
@@ -281,11 +285,13 @@ sqa_otp_put(struct sq_adm *a, const struct store_otp *o)
 	return sqa_done(a, st, bad, "otp insert", NULL);
 }
 
-int
-sqa_otp_consume(struct sq_adm *a, const char *profile, const uint8_t sha256[32], int64_t now,
-		char *ret_subject, size_t cap)
+/* SQA_OTP_CONSUME or SQA_OTP_PEEK: one row at most (sha256 is unique), the
+ * challenge's bound subject; -SGW_ENOTFOUND when unknown, used or expired. */
+static int
+otp_subject(struct sq_adm *a, enum sqa_stmt id, const char *profile, const uint8_t sha256[32],
+	    int64_t now, char *ret_subject, size_t cap)
 {
-	sqlite3_stmt *st = sqa_stmt(a, SQA_OTP_CONSUME);
+	sqlite3_stmt *st = sqa_stmt(a, id);
 	int bad = 0, rc, r = -SGW_ENOTFOUND;
 
 	bad |= sq_bind_str(st, 1, profile, 64);
@@ -296,13 +302,27 @@ sqa_otp_consume(struct sq_adm *a, const char *profile, const uint8_t sha256[32],
 		const unsigned char *s = sqlite3_column_text(st, 0);
 
 		snprintf(ret_subject, cap, "%s", s != NULL ? (const char *)s : "");
-		rc = sqlite3_step(st); /* finish the UPDATE */
+		rc = sqlite3_step(st); /* finish the statement (the UPDATE) */
 		r = 0;
 	}
 	if (rc != SQLITE_DONE)
-		r = sqa_fail(a, "otp consume");
+		r = sqa_fail(a, "otp");
 	sqlite3_reset(st);
 	return r;
+}
+
+int
+sqa_otp_consume(struct sq_adm *a, const char *profile, const uint8_t sha256[32], int64_t now,
+		char *ret_subject, size_t cap)
+{
+	return otp_subject(a, SQA_OTP_CONSUME, profile, sha256, now, ret_subject, cap);
+}
+
+int
+sqa_otp_peek(struct sq_adm *a, const char *profile, const uint8_t sha256[32], int64_t now,
+	     char *ret_subject, size_t cap)
+{
+	return otp_subject(a, SQA_OTP_PEEK, profile, sha256, now, ret_subject, cap);
 }
 
 int

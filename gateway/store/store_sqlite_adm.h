@@ -23,6 +23,8 @@ int sqa_txn_decider(struct sq_adm *a, int64_t id, char *ret_admin, size_t cap);
 int sqa_otp_put(struct sq_adm *a, const struct store_otp *o);
 int sqa_otp_consume(struct sq_adm *a, const char *profile, const uint8_t sha256[32], int64_t now,
 		    char *ret_subject, size_t cap);
+int sqa_otp_peek(struct sq_adm *a, const char *profile, const uint8_t sha256[32], int64_t now,
+		 char *ret_subject, size_t cap);
 int sqa_otp_count(struct sq_adm *a, const char *profile, int64_t now, int64_t *ret);
 int sqa_cert_search(struct sq_adm *a, const struct store_cert_filter *f, store_cert_each each,
 		    void *arg, int64_t *next);

@@ -40,6 +40,24 @@ sq_bind_str(sqlite3_stmt *st, int idx, const char *s, size_t cap)
 	return sqlite3_bind_text(st, idx, s, (int)strnlen(s, cap - 1), SQLITE_STATIC);
 }
 
+int
+sq_bind_csr(sqlite3_stmt *st, int i_sealed, int i_sha256, int i_info, const struct store_csr *c)
+{
+	int bad = 0;
+
+	if (c->sealed != NULL && c->sealed_len > 0)
+		bad |=
+		    sqlite3_bind_blob(st, i_sealed, c->sealed, (int)c->sealed_len, SQLITE_STATIC);
+	else
+		bad |= sqlite3_bind_null(st, i_sealed);
+	if (c->hashed)
+		bad |= sqlite3_bind_blob(st, i_sha256, c->sha256, sizeof(c->sha256), SQLITE_STATIC);
+	else
+		bad |= sqlite3_bind_null(st, i_sha256);
+	bad |= sq_bind_str(st, i_info, c->info, sizeof(c->info));
+	return bad;
+}
+
 /* Each column of a row is checked for its type and size before it is read
  * (a conversion first would hide a wrong type).  The checks return 0 or
  * -SGW_EIO, so a decoder ORs them together. */
@@ -150,8 +168,13 @@ sq_row_txn(sqlite3_stmt *st, void *ret)
 	r |= col_text(st, 10, t.backend_handle, sizeof(t.backend_handle));
 	r |= col_int64(st, 12, &t.created);
 	r |= col_int64(st, 13, &t.updated);
+	if (sqlite3_column_type(st, 14) != SQLITE_NULL) { /* none: a row without a CSR */
+		r |= col_fixed(st, 14, t.csr.sha256, sizeof(t.csr.sha256));
+		t.csr.hashed = 1;
+	}
+	r |= col_text(st, 15, t.csr.info, sizeof(t.csr.info));
 	if (r == 0) /* last: nothing to free on the way out */
-		r = col_blob(st, 11, 1, &t.csr_der, &t.csr_len);
+		r = col_blob(st, 11, 1, &t.csr.sealed, &t.csr.sealed_len);
 	if (r < 0)
 		return r;
 	memcpy(ret, &t, sizeof(t));

@@ -11,7 +11,13 @@
 #include "err.h"
 #include "store_record.h"
 
-#define SQ_MAX_BLOB (256 * 1024) /* CSR or certificate DER */
+#define SQ_MAX_BLOB (256 * 1024) /* sealed CSR or certificate DER */
+
+/* An UPDATE's SET clause that drops the sealed CSR when the new state (the
+ * parameter p) is final (TXN_STATE_FINAL: ISSUED .. EXPIRED). */
+#define SQ_SET_SEALED_FOR(p) "csr_sealed = CASE WHEN " p " >= 5 THEN NULL ELSE csr_sealed END"
+_Static_assert(TXN_ISSUED == 5 && TXN_EXPIRED == TXN_STATE_MAX - 1,
+	       "SQ_SET_SEALED_FOR: the final states are the last ones, from 5");
 
 /* The columns sq_row_txn and sq_row_cert decode, in this order: a row with
  * another number of columns, a column of another type (NULL only where the
@@ -19,11 +25,11 @@
  * is corrupt. */
 #define SQ_TXN_COLS                                                                                \
 	"id, profile, transaction_id, signer_key_sha256, state, msg_type, subject, peer, reason, " \
-	"cert_serial, backend_handle, csr, created, updated"
+	"cert_serial, backend_handle, csr_sealed, created, updated, csr_sha256, csr_info"
 #define SQ_CERT_COLS                                                                               \
 	"serial, issuer, subject, not_before, not_after, der, txn_id, revoked, revoked_at, "       \
 	"revoke_reason"
-#define SQ_TXN_NCOLS 14
+#define SQ_TXN_NCOLS 16
 #define SQ_CERT_NCOLS 10
 
 /* sqlite3_exec; the error (if any) in err */
@@ -33,6 +39,11 @@ int sq_exec_db(sqlite3 *db, const char *sql, struct sgw_err *err);
 int sq_fail_db(sqlite3 *db, const char *what);
 /* Bind at most cap - 1 bytes of s (NULL: ""): what a char[cap] field holds. */
 int sq_bind_str(sqlite3_stmt *st, int idx, const char *s, size_t cap);
+
+/* Bind a struct store_csr to its three columns: sealed (NULL when none),
+ * sha256 (NULL when not hashed), info.  Borrowed until the statement resets. */
+int sq_bind_csr(sqlite3_stmt *st, int i_sealed, int i_sha256, int i_info,
+		const struct store_csr *c);
 
 /* Decode the current row into ret (written on success only); -SGW_EIO for a
  * corrupt row, -SGW_ENOMEM. */

@@ -57,6 +57,16 @@ static const char *const sq_migrations[] = {
     /* 4: renewal scope (gateway/txn/renewal.c): the certificates issued for
      * requests signed by a key, to tell whether a signer was superseded */
     "CREATE INDEX transactions_signer ON transactions (signer_key_sha256, profile);",
+    /* 5: the CSR kept sealed (store_record.h, struct store_csr): csr_sealed
+     * replaces the clear csr column, which stays NULL from now on; the rows
+     * an older version wrote are sealed or dropped once, at the first start,
+     * by store_sqlite_legacy.c while csr_legacy.pending is 1. */
+    "ALTER TABLE transactions ADD COLUMN csr_sealed BLOB;"
+    "ALTER TABLE transactions ADD COLUMN csr_sha256 BLOB"
+    " CHECK (csr_sha256 IS NULL OR length(csr_sha256) = 32);"
+    "ALTER TABLE transactions ADD COLUMN csr_info TEXT NOT NULL DEFAULT '';"
+    "CREATE TABLE csr_legacy (pending INTEGER NOT NULL);"
+    "INSERT INTO csr_legacy (pending) VALUES (1);",
 };
 #define SQ_SCHEMA_VERSION ((int)(sizeof(sq_migrations) / sizeof(sq_migrations[0])))
 

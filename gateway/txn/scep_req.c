@@ -69,6 +69,7 @@ req_free(struct req_ctx *r)
 	free(r->pre.content);
 	csr_free(r->csr);
 	csr_free(r->pre.csr);
+	free(r->pre.sealed.sealed);
 	store_txn_clear(&r->txn);
 	sk_X509_pop_free(r->issued, X509_free);
 	X509_CRL_free(r->crl);

@@ -35,6 +35,9 @@ struct req_decoded {
 	int csr_rc; /* csr_parse (PKCSReq, RenewalReq) */
 	struct sgw_err csr_err;
 	struct csr *csr; /* owned until taken */
+	int seal_rc;	 /* txn_csr_seal of the CSR (txn_csr.h) */
+	struct sgw_err seal_err;
+	struct store_csr sealed; /* owned until taken */
 };
 
 struct req_ctx {

@@ -11,6 +11,7 @@
 #include "scep_envelope.h"
 #include "txn.h"
 #include "txn_admin.h"
+#include "txn_csr.h"
 #include "txn_result.h"
 
 #define TA_MAX_ATTEMPTS 3    /* submissions per approval (serial collisions) */
@@ -22,7 +23,10 @@
 struct ta_job {
 	struct txn_admin *ta;
 	struct profile *prof;
-	struct store_txn t; /* owns t.csr_der */
+	struct store_txn t;	     /* owns t.csr.sealed */
+	struct txn_csr_job *opening; /* while its CSR is opened (txn_csr.c) */
+	uint8_t *csr_der;	     /* the CSR opened: owned */
+	size_t csr_len;
 	int attempts;
 	struct timespec t0;
 	struct ta_job *next;
@@ -47,7 +51,9 @@ job_unlink_free(struct ta_job *j)
 		*pp = j->next;
 		j->ta->n_jobs--;
 	}
+	txn_csr_cancel(j->opening);
 	store_txn_clear(&j->t);
+	free(j->csr_der);
 	free(j);
 }
 
@@ -92,8 +98,8 @@ static void
 job_submit(struct ta_job *j)
 {
 	struct backend_request br = {
-	    .csr_der = j->t.csr_der,
-	    .csr_len = j->t.csr_len,
+	    .csr_der = j->csr_der,
+	    .csr_len = j->csr_len,
 	    .template = j->prof->ra->template,
 	    .profile = j->t.profile,
 	    .transaction_id = j->t.transaction_id,
@@ -118,13 +124,40 @@ job_inflight(const struct txn_admin *ta, int64_t id)
 	return 0;
 }
 
-/* Take t (its CSR too) into a background submission. */
+/* The stored CSR opened: submit it.  One that cannot be opened with this RA
+ * key (the key changed since) or is not the recorded request never will
+ * be: the transaction fails, and the device enrolls again. */
+static void
+job_opened(void *arg, int rc, uint8_t *der, size_t len)
+{
+	struct ta_job *j = arg;
+	struct backend_result res = {.status = BACKEND_FAIL_PERM};
+
+	j->opening = NULL; /* done */
+	if (rc == 0) {
+		j->csr_der = der;
+		j->csr_len = len;
+		job_submit(j);
+		return;
+	}
+	if (rc == -SGW_EAUTH) {
+		snprintf(res.reason, sizeof(res.reason), "stored request unreadable");
+		if (txn_apply_result(j->ta->gw->store, j->prof->issuer, &j->t, &res,
+				     txn_now(j->ta->gw)) < 0)
+			log_err("txn=%s profile=%s: cannot record the failure", j->t.transaction_id,
+				j->t.profile);
+	}
+	job_unlink_free(j); /* otherwise the timer tries again */
+}
+
+/* Take t (its sealed CSR too) into a background submission. */
 static int
 job_start(struct txn_admin *ta, struct profile *prof, struct store_txn *t)
 {
 	struct ta_job *j;
+	int r;
 
-	if (t->csr_der == NULL || t->csr_len == 0)
+	if (t->csr.sealed == NULL || t->csr.sealed_len == 0)
 		return -SGW_EINVAL;
 	if (ta->n_jobs >= TA_MAX_INFLIGHT || job_inflight(ta, t->id))
 		return -SGW_EAGAIN; /* the timer picks it up later */
@@ -133,13 +166,14 @@ job_start(struct txn_admin *ta, struct profile *prof, struct store_txn *t)
 	j->ta = ta;
 	j->prof = prof;
 	j->t = *t;
-	t->csr_der = NULL;
-	t->csr_len = 0;
+	t->csr.sealed = NULL;
+	t->csr.sealed_len = 0;
 	j->next = ta->jobs;
 	ta->jobs = j;
 	ta->n_jobs++;
-	job_submit(j);
-	return 0;
+	if ((r = txn_csr_open(ta->gw, prof, &j->t, job_opened, j, &j->opening)) < 0)
+		job_unlink_free(j);
+	return r;
 }
 
 /* ---- decisions ----------------------------------------------------------- */
@@ -202,8 +236,8 @@ txn_approve(struct txn_admin *ta, int64_t id, const char *admin, struct store_tx
 	log_info("txn=%s profile=%s: approved by %s (subject %s)", t.transaction_id, t.profile,
 		 admin, t.subject);
 	*ret_t = t;
-	ret_t->csr_der = NULL;
-	ret_t->csr_len = 0;
+	ret_t->csr.sealed = NULL;
+	ret_t->csr.sealed_len = 0;
 	/* committed: the submission is best effort now (the timer retries) */
 	(void)job_start(ta, prof, &t);
 	r = 0;
@@ -235,8 +269,8 @@ txn_reject(struct txn_admin *ta, int64_t id, const char *admin, const char *reas
 	}
 	log_info("txn=%s profile=%s: rejected by %s: %s", t.transaction_id, t.profile, admin, why);
 	*ret_t = t;
-	ret_t->csr_der = NULL;
-	ret_t->csr_len = 0;
+	ret_t->csr.sealed = NULL;
+	ret_t->csr.sealed_len = 0;
 out:
 	store_txn_clear(&t);
 	return r;

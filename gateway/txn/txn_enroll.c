@@ -2,13 +2,18 @@
  * challenge, the policy, the transaction record, then the backend. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
 
 #include "approval.h"
 #include "log.h"
 #include "renewal.h"
 #include "txn.h"
+#include "txn_csr.h"
 #include "txn_enroll.h"
 #include "txn_result.h"
+#include "validator_otp.h"
 
 #define TXN_MAX_ATTEMPTS 3    /* backend submissions per request (serial collisions) */
 #define TXN_STALE_SECONDS 120 /* an in-progress transaction older than this is retried */
@@ -114,6 +119,13 @@ renewal_fall_back(struct req_ctx *r, const char *why)
 	r->renewal = 0;
 }
 
+/* The challenge authorizes the request (a renewal may go without). */
+static int
+needs_challenge(const struct req_ctx *r)
+{
+	return !r->renewal || r->prof->cfg->renewal.require_challenge;
+}
+
 /* A remote validator's verdict, later on the loop thread. */
 static void
 enroll_validated(void *arg, int verdict, const char *reason)
@@ -149,7 +161,7 @@ enroll_authorize(struct req_ctx *r)
 		err = (struct sgw_err){{0}};
 	}
 	/* a renewal is authorized by the old certificate, the challenge optional */
-	if (!r->renewal || r->prof->cfg->renewal.require_challenge) {
+	if (needs_challenge(r)) {
 		ret = validator_check(r->prof->validator, &vr, enroll_validated, r, &err);
 		if (ret == -SGW_EAGAIN)
 			return; /* enroll_validated() continues */
@@ -157,10 +169,67 @@ enroll_authorize(struct req_ctx *r)
 	enroll_record(r, ret, &err);
 }
 
+static int
+in_progress(const struct store_txn *t)
+{
+	return t->state == TXN_RECEIVED || t->state == TXN_AUTHORIZED || t->state == TXN_SUBMITTED;
+}
+
+/* The request as the store keeps it: r->txn (a known row's id and updated
+ * kept), its CSR in the sealed form the decode job made. */
+static void
+record_fill(struct req_ctx *r, int manual)
+{
+	int64_t id = r->have_txn ? r->txn.id : 0;
+	/* processed again (txn_op_enroll: abandoned in progress) it keeps its
+	 * age; a new request, also on a known row, is as old as now (pending_ttl) */
+	int64_t created =
+	    r->have_txn && in_progress(&r->txn) && txn_csr_same(&r->txn, &r->pre.sealed)
+		? r->txn.created
+		: txn_now(r->gw);
+
+	store_txn_clear(&r->txn);
+	memset(&r->txn, 0, sizeof(r->txn));
+	r->txn.id = id;
+	snprintf(r->txn.profile, sizeof(r->txn.profile), "%s", r->prof->cfg->name);
+	snprintf(r->txn.transaction_id, sizeof(r->txn.transaction_id), "%s",
+		 r->msg->transaction_id);
+	memcpy(r->txn.signer_key_sha256, r->msg->signer_key_sha256, 32);
+	snprintf(r->txn.subject, sizeof(r->txn.subject), "%s", r->csr->subject);
+	snprintf(r->txn.peer, sizeof(r->txn.peer), "%s", r->peer);
+	r->txn.msg_type = r->msg->msg_type;
+	r->txn.state = manual ? TXN_AWAITING_APPROVAL : TXN_SUBMITTED;
+	r->txn.created = created;
+	r->txn.updated = txn_now(r->gw);
+	r->txn.csr = r->pre.sealed; /* taken: r->txn owns it now */
+	memset(&r->pre.sealed, 0, sizeof(r->pre.sealed));
+}
+
+/* Record the authorized request; a one-time challenge is used in the same
+ * commit (never before: a request refused on the way keeps it usable). */
+static int
+record_commit(struct req_ctx *r, int64_t seen_updated)
+{
+	struct store_accept a = {.seen_updated = seen_updated, .now = (int64_t)time(NULL)};
+	uint8_t h[32];
+	int ret;
+
+	if (needs_challenge(r) && r->csr->challenge != NULL &&
+	    validator_as_otp(r->prof->validator) != NULL) {
+		otp_challenge_sha256(r->csr->challenge, h);
+		a.otp_profile = r->prof->cfg->name;
+		a.otp_sha256 = h;
+	}
+	ret = store_txn_accept(r->gw->store, &r->txn, &a);
+	OPENSSL_cleanse(h, sizeof(h));
+	return ret;
+}
+
 /* After the validator: the policy, the transaction record, approval, submit. */
 static void
 enroll_record(struct req_ctx *r, int ret, struct sgw_err *err)
 {
+	int64_t seen = r->txn.updated; /* a known row as it was read */
 	int manual;
 
 	if (ret == 0)
@@ -171,25 +240,17 @@ enroll_record(struct req_ctx *r, int ret, struct sgw_err *err)
 		req_end(r, SCEP_OUT_DENIED, "%s%s", r->renewal_refused, err->msg);
 		return;
 	}
-	snprintf(r->txn.profile, sizeof(r->txn.profile), "%s", r->prof->cfg->name);
-	snprintf(r->txn.transaction_id, sizeof(r->txn.transaction_id), "%s",
-		 r->msg->transaction_id);
-	memcpy(r->txn.signer_key_sha256, r->msg->signer_key_sha256, 32);
-	snprintf(r->txn.subject, sizeof(r->txn.subject), "%s", r->csr->subject);
-	snprintf(r->txn.peer, sizeof(r->txn.peer), "%s", r->peer);
-	r->txn.msg_type = r->msg->msg_type;
+	if (r->pre.seal_rc < 0) {
+		req_end(r, SCEP_OUT_HTTP_INTERNAL, "cannot seal the CSR: %s", r->pre.seal_err.msg);
+		return;
+	}
 	manual = approval_decide(r->prof->ra, r->csr) == APPROVAL_MANUAL;
-	r->txn.state = manual ? TXN_AWAITING_APPROVAL : TXN_SUBMITTED;
-	r->txn.updated = txn_now(r->gw);
-	r->txn.created = r->have_txn ? r->txn.created : r->txn.updated;
-	/* the record borrows the CSR bytes for the write only */
-	store_txn_clear(&r->txn);
-	r->txn.csr_der = r->csr->der;
-	r->txn.csr_len = r->csr->der_len;
-	ret = r->have_txn ? store_txn_update(r->gw->store, &r->txn)
-			  : store_txn_insert(r->gw->store, &r->txn);
-	r->txn.csr_der = NULL;
-	r->txn.csr_len = 0;
+	record_fill(r, manual);
+	ret = record_commit(r, seen);
+	if (ret == -SGW_EDENIED) {
+		req_end(r, SCEP_OUT_DENIED, "one-time challenge unknown, used or expired");
+		return;
+	}
 	if (ret == -SGW_EEXIST) {
 		/* the same request is being processed right now */
 		req_end(r, SCEP_OUT_PENDING, "duplicate of a request in progress");
@@ -207,12 +268,6 @@ enroll_record(struct req_ctx *r, int ret, struct sgw_err *err)
 		return;
 	}
 	enroll_submit(r);
-}
-
-static int
-in_progress(const struct store_txn *t)
-{
-	return t->state == TXN_RECEIVED || t->state == TXN_AUTHORIZED || t->state == TXN_SUBMITTED;
 }
 
 /* A client that renews with its existing key (micromdm scepclient) keeps its
@@ -261,6 +316,37 @@ renewal_authorize(struct req_ctx *r)
 	return -1;
 }
 
+/* A request on a known transaction (r->txn): 0 to process it as a new
+ * request, -1 after answering it from the stored state or refusing it.
+ * Only the same request (txn_csr_same) is a re-send; many clients derive
+ * the transactionID from the key, so another one with the same key is a new
+ * request, authorized as one. */
+static int
+known_request(struct req_ctx *r)
+{
+	char who[64];
+
+	if (r->pre.csr_rc < 0 || r->pre.seal_rc < 0)
+		return 0; /* no CSR to compare: the flow ends it with its failInfo */
+	if (renews_own_result(r))
+		return 0;
+	if (TXN_STATE_FINAL(r->txn.state)) {
+		if (!txn_csr_same(&r->txn, &r->pre.sealed))
+			return 0;
+	} else if (!txn_csr_same(&r->txn, &r->pre.sealed)) {
+		req_end(r, SCEP_OUT_DENIED,
+			"another request with this transactionID and key is in progress");
+		return -1;
+	} else if (in_progress(&r->txn) && r->txn.updated < txn_now(r->gw) - TXN_STALE_SECONDS &&
+		   store_txn_decider(r->gw->store, r->txn.id, who, sizeof(who)) == -SGW_ENOTFOUND) {
+		/* abandoned before the backend answered (a crash): processed
+		 * again; an approved one is resubmitted by txn_admin.c's timer */
+		return 0;
+	}
+	txn_reply_from_state(r);
+	return -1;
+}
+
 void
 txn_op_enroll(struct req_ctx *r)
 {
@@ -276,12 +362,8 @@ txn_op_enroll(struct req_ctx *r)
 		req_end(r, SCEP_OUT_HTTP_INTERNAL, "store failure: %s", sgw_strerror(ret));
 		return;
 	}
-	if (ret == 1 &&
-	    !(in_progress(&r->txn) && r->txn.updated < txn_now(r->gw) - TXN_STALE_SECONDS) &&
-	    !renews_own_result(r)) {
-		txn_reply_from_state(r);
+	if (ret == 1 && known_request(r) < 0)
 		return;
-	}
 	if (renewal_authorize(r) == 0 && txn_take_content(r) == 0)
 		enroll_authorize(r);
 }

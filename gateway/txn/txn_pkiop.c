@@ -10,6 +10,7 @@
 #include "scep_envelope.h"
 #include "txn.h"
 #include "txn_admin.h"
+#include "txn_csr.h"
 #include "txn_enroll.h"
 #include "txn_getcert.h"
 #include "txn_poll.h"
@@ -19,7 +20,8 @@
 /* Worker thread, one job per PKIOperation: the pkiMessage (its signature
  * verified), then, when it verified and has an envelope, the envelope's
  * decryption (RA key through keyop), then for PKCSReq / RenewalReq the CSR
- * (proof of possession verified).  It reads only r's body, the profile's
+ * (proof of possession verified) and its sealed form for the store
+ * (txn_csr.c).  It reads only r's body, the profile's
  * configuration and RA identity, and writes only r->msg and r->pre; the loop
  * takes the results in decode_done() and later, in the order of the flow.
  * A message that is then answered from stored state or refused before its
@@ -53,6 +55,8 @@ decode_work(void *arg)
 	    (m->msg_type != SCEP_MSG_PKCSREQ && m->msg_type != SCEP_MSG_RENEWALREQ))
 		return;
 	d->csr_rc = csr_parse(d->content, d->content_len, &d->csr, &d->csr_err);
+	/* the form the store keeps it in (sealed to the RA: it holds the challenge) */
+	d->seal_rc = d->csr_rc < 0 ? d->csr_rc : txn_csr_seal(id, d->csr, &d->sealed, &d->seal_err);
 }
 
 /* ---- entry --------------------------------------------------------------- */

@@ -1,6 +1,8 @@
-/* validator_otp.c: the `otp` challenge type.  A challenge is consumed by one
- * store statement (check and use cannot be separated), so two requests with
- * the same challenge cannot both pass. */
+/* validator_otp.c: the `otp` challenge type.  The check only finds the
+ * challenge usable; it is used in the store commit that accepts the request
+ * (txn_enroll.c, store_txn_accept), after the CSR policy, so that a refused
+ * CSR does not burn it, and of two requests with the same challenge the
+ * second to commit loses. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -100,6 +102,12 @@ otp_issue(struct otp *o, const char *profile, int ttl, const char *subject, cons
 	return r;
 }
 
+void
+otp_challenge_sha256(const char *challenge, uint8_t ret[32])
+{
+	SHA256((const unsigned char *)challenge, strlen(challenge), ret);
+}
+
 static int
 otp_check(void *priv, const struct validator_req *req, validator_cb cb, void *arg,
 	  struct sgw_err *err)
@@ -116,8 +124,8 @@ otp_check(void *priv, const struct validator_req *req, validator_cb cb, void *ar
 		return sgw_err_set(err, SGW_EDENIED, "one-time challenges are not available");
 	if (c->challenge == NULL)
 		return sgw_err_set(err, SGW_EDENIED, "CSR has no challengePassword");
-	SHA256((const unsigned char *)c->challenge, strlen(c->challenge), h);
-	r = store_otp_consume(p->store, req->profile, h, (int64_t)time(NULL), bound, sizeof(bound));
+	otp_challenge_sha256(c->challenge, h);
+	r = store_otp_peek(p->store, req->profile, h, (int64_t)time(NULL), bound, sizeof(bound));
 	OPENSSL_cleanse(h, sizeof(h));
 	if (r == -SGW_ENOTFOUND)
 		return sgw_err_set(err, SGW_EDENIED, "one-time challenge unknown, used or expired");

@@ -19,6 +19,9 @@
  * is reached; -SGW_EINVAL before start. */
 int otp_issue(struct otp *o, const char *profile, int ttl, const char *subject,
 	      const char *issued_by, char *ret_secret, size_t cap, int64_t *ret_expires);
+/* The stored form of a challenge (its SHA-256), which store_txn_accept uses
+ * in the commit that accepts the request: the check does not use it. */
+void otp_challenge_sha256(const char *challenge, uint8_t ret[32]);
 /* The configured lifetime of an issued challenge, seconds. */
 int otp_ttl(const struct otp *o);
 

@@ -121,6 +121,27 @@ plan_uses(const struct fx *f, const char *query, const char *index)
 	return found;
 }
 
+/* 1 when the file (absent: 0) holds the bytes of s. */
+static int
+file_has(const char *path, const char *s)
+{
+	FILE *fp = fopen(path, "rb");
+	char buf[1 << 16];
+	size_t n, keep = 0, len = strlen(s);
+	int found = 0;
+
+	if (fp == NULL)
+		return 0;
+	while (!found && (n = fread(buf + keep, 1, sizeof(buf) - keep, fp)) > 0) {
+		n += keep;
+		found = memmem(buf, n, s, len) != NULL;
+		keep = n < len ? n : len - 1;
+		memmove(buf, buf + n - keep, keep);
+	}
+	fclose(fp);
+	return found;
+}
+
 static void
 make_txn(struct store_txn *t, const char *tid, uint8_t keybyte)
 {
@@ -134,8 +155,8 @@ make_txn(struct store_txn *t, const char *tid, uint8_t keybyte)
 	snprintf(t->peer, sizeof(t->peer), "192.0.2.7");
 	t->created = 1700000000;
 	t->updated = 1700000000;
-	t->csr_der = (uint8_t *)csr_bytes;
-	t->csr_len = sizeof(csr_bytes);
+	t->csr.sealed = (uint8_t *)csr_bytes;
+	t->csr.sealed_len = sizeof(csr_bytes);
 }
 
 static void
@@ -178,7 +199,7 @@ test_open_creates_schema(void **state)
 	snprintf(wal, sizeof(wal), "%s-wal", f->db.path);
 	assert_int_equal(stat(wal, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
-	assert_int_equal(db_int(f, "SELECT max(version) FROM schema_version"), 4);
+	assert_int_equal(db_int(f, "SELECT max(version) FROM schema_version"), 5);
 	assert_int_equal(db_int(f, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND"
 				   " name IN ('transactions', 'certificates', 'nonces')"),
 			 3);
@@ -217,12 +238,16 @@ test_migration_3(void **state)
 			 "DROP TABLE nonces; ALTER TABLE nonces2 RENAME TO nonces;"
 			 "CREATE INDEX nonces_expires ON nonces (expires);"
 			 "DROP INDEX transactions_signer;"
+			 "DROP TABLE csr_legacy;"
+			 "ALTER TABLE transactions DROP COLUMN csr_sealed;"
+			 "ALTER TABLE transactions DROP COLUMN csr_sha256;"
+			 "ALTER TABLE transactions DROP COLUMN csr_info;"
 			 "DELETE FROM schema_version WHERE version >= 3;",
 			 NULL, NULL, NULL),
 	    SQLITE_OK);
 	sqlite3_close(db);
 	fx_open(f);
-	assert_int_equal(db_int(f, "SELECT max(version) FROM schema_version"), 4);
+	assert_int_equal(db_int(f, "SELECT max(version) FROM schema_version"), 5);
 	assert_int_equal(store_nonce_check(f->s, nonce, sizeof(nonce), 1700000001, 600),
 			 -SGW_EEXIST);
 	assert_int_equal(db_int(f, "SELECT count(*) FROM sqlite_master WHERE name = 'nonces' AND"
@@ -271,7 +296,7 @@ test_reopen_keeps_data(void **state)
 	assert_int_equal(store_txn_find(f->s, "ios", "persist", t.signer_key_sha256, &got), 0);
 	assert_int_equal(got.id, t.id);
 	store_txn_clear(&got);
-	assert_int_equal(db_int(f, "SELECT count(*) FROM schema_version"), 4);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM schema_version"), 5);
 }
 
 /* A database from a newer scepgw is refused, not silently used. */
@@ -316,10 +341,10 @@ test_txn_crud(void **state)
 	assert_int_equal(got.msg_type, 19);
 	assert_int_equal(got.created, 1700000000);
 	assert_memory_equal(got.signer_key_sha256, t.signer_key_sha256, 32);
-	assert_int_equal(got.csr_len, sizeof(csr_bytes));
-	assert_memory_equal(got.csr_der, csr_bytes, sizeof(csr_bytes));
+	assert_int_equal(got.csr.sealed_len, sizeof(csr_bytes));
+	assert_memory_equal(got.csr.sealed, csr_bytes, sizeof(csr_bytes));
 	store_txn_clear(&got);
-	assert_null(got.csr_der);
+	assert_null(got.csr.sealed);
 
 	t.state = TXN_BACKEND_PENDING;
 	snprintf(t.backend_handle, sizeof(t.backend_handle), "order/42");
@@ -374,14 +399,14 @@ test_txn_bounds(void **state)
 	}
 
 	make_txn(&t, "big", 4);
-	t.csr_len = 1024 * 1024;
+	t.csr.sealed_len = 1024 * 1024;
 	assert_int_equal(store_txn_insert(f->s, &t), -SGW_EINVAL);
-	t.csr_der = NULL;
-	t.csr_len = 0;
+	t.csr.sealed = NULL;
+	t.csr.sealed_len = 0;
 	assert_int_equal(store_txn_insert(f->s, &t), 0);
 	assert_int_equal(store_txn_get(f->s, t.id, &got), 0);
-	assert_null(got.csr_der);
-	assert_int_equal(got.csr_len, 0);
+	assert_null(got.csr.sealed);
+	assert_int_equal(got.csr.sealed_len, 0);
 }
 
 static void
@@ -683,7 +708,7 @@ count_each(void *arg, const struct store_txn *t)
 {
 	int *n = arg;
 
-	assert_non_null(t->csr_der);
+	assert_non_null(t->csr.sealed);
 	(*n)++;
 	return *n >= 100 ? -1 : 0;
 }
@@ -712,8 +737,8 @@ test_txn_list_decide(void **state)
 	assert_int_equal(seen, 3);
 
 	/* approve one: the state changes and an approval row names the admin */
-	t[0].csr_der = NULL;
-	t[0].csr_len = 0;
+	t[0].csr.sealed = NULL;
+	t[0].csr.sealed_len = 0;
 	t[0].state = TXN_SUBMITTED;
 	assert_int_equal(store_txn_decide(f->s, &t[0], "token:alice"), 0);
 	assert_int_equal(db_int(f, "SELECT count(*) FROM approvals WHERE admin = 'token:alice'"),
@@ -798,6 +823,124 @@ search(struct fx *f, const char *subject, const char *serial, size_t max, size_t
 	return n;
 }
 
+/* txn_accept: the one-time challenge and the request in one commit.  A
+ * challenge used meanwhile leaves no row; a known row taken over by a new
+ * request gets every request column, unless it changed since it was read. */
+static void
+test_txn_accept(void **state)
+{
+	struct fx *f = *state;
+	struct store_otp o = {0};
+	struct store_txn t, t2, got;
+	struct store_accept a = {.otp_profile = "ios", .now = 1500};
+	char subj[256];
+
+	fx_open(f);
+	snprintf(o.profile, sizeof(o.profile), "ios");
+	memset(o.sha256, 0x5a, sizeof(o.sha256));
+	o.created = 1000;
+	o.expires = 2000;
+	assert_int_equal(store_otp_put(f->s, &o), 0);
+	a.otp_sha256 = o.sha256;
+	assert_int_equal(store_otp_peek(f->s, "ios", o.sha256, 1500, subj, sizeof(subj)), 0);
+	make_txn(&t, "acc-1", 1);
+	assert_int_equal(store_txn_accept(f->s, &t, &a), 0);
+	assert_true(t.id > 0);
+	/* used: a second request with it loses, and nothing of it is stored */
+	assert_int_equal(store_otp_peek(f->s, "ios", o.sha256, 1500, subj, sizeof(subj)),
+			 -SGW_ENOTFOUND);
+	make_txn(&t2, "acc-2", 2);
+	assert_int_equal(store_txn_accept(f->s, &t2, &a), -SGW_EDENIED);
+	assert_int_equal(store_txn_find(f->s, "ios", "acc-2", t2.signer_key_sha256, &got),
+			 -SGW_ENOTFOUND);
+	/* a known row for a new request: only as it was read */
+	a.otp_sha256 = NULL;
+	make_txn(&t2, "acc-1", 1);
+	t2.id = t.id;
+	snprintf(t2.subject, sizeof(t2.subject), "CN=new");
+	t2.csr.hashed = 1;
+	memset(t2.csr.sha256, 0x77, sizeof(t2.csr.sha256));
+	t2.created = t2.updated = 1700000100;
+	a.seen_updated = 1699999999;
+	assert_int_equal(store_txn_accept(f->s, &t2, &a), -SGW_EEXIST);
+	a.seen_updated = t.updated;
+	assert_int_equal(store_txn_accept(f->s, &t2, &a), 0);
+	assert_int_equal(store_txn_get(f->s, t.id, &got), 0);
+	assert_string_equal(got.subject, "CN=new");
+	assert_int_equal(got.created, 1700000100);
+	assert_true(got.csr.hashed && got.csr.sha256[0] == 0x77);
+	assert_non_null(got.csr.sealed);
+	store_txn_clear(&got);
+	/* final: the sealed CSR is dropped, the hash stays */
+	t2.state = TXN_REJECTED;
+	assert_int_equal(store_txn_update(f->s, &t2), 0);
+	assert_int_equal(store_txn_get(f->s, t.id, &got), 0);
+	assert_null(got.csr.sealed);
+	assert_true(got.csr.hashed);
+	store_txn_clear(&got);
+}
+
+static int
+legacy_seal(void *arg, struct store_txn *t, const uint8_t *csr, size_t len)
+{
+	(*(int *)arg)++;
+	t->csr.hashed = 1;
+	t->csr.sha256[0] = (uint8_t)len;
+	if (t->state == TXN_ISSUED)
+		return -SGW_EINVAL; /* nothing kept sealed */
+	if ((t->csr.sealed = malloc(len)) == NULL)
+		return -SGW_ENOMEM;
+	for (size_t i = 0; i < len; i++)
+		t->csr.sealed[i] = csr[i] ^ 0xff;
+	t->csr.sealed_len = len;
+	return 0;
+}
+
+/* The CSRs an older version stored in clear: through the callback once,
+ * none left in the file or its WAL. */
+static void
+test_legacy_csr(void **state)
+{
+	struct fx *f = *state;
+	struct sgw_err err = {{0}};
+	struct store_txn t[2], got;
+	sqlite3 *db = NULL;
+	char wal[160];
+	int n = 0;
+
+	fx_open(f);
+	assert_int_equal(store_txn_legacy_csr(f->s, legacy_seal, &n, &err), 0); /* none yet */
+	make_txn(&t[0], "leg-1", 1);
+	make_txn(&t[1], "leg-2", 2);
+	t[1].state = TXN_ISSUED;
+	assert_int_equal(store_txn_insert(f->s, &t[0]), 0);
+	assert_int_equal(store_txn_insert(f->s, &t[1]), 0);
+	store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(sqlite3_open(f->db.path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+				      "UPDATE transactions SET csr = x'5345435245542d4348414c',"
+				      " csr_sealed = NULL; UPDATE csr_legacy SET pending = 1;",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	fx_open(f);
+	assert_int_equal(store_txn_legacy_csr(f->s, legacy_seal, &n, &err), 2);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_txn_legacy_csr(f->s, legacy_seal, &n, &err), 0); /* once */
+	assert_int_equal(store_txn_get(f->s, t[0].id, &got), 0);
+	assert_int_equal(got.csr.sealed_len, 11);
+	assert_int_equal(got.csr.sealed[0], 'S' ^ 0xff);
+	store_txn_clear(&got);
+	assert_int_equal(store_txn_get(f->s, t[1].id, &got), 0);
+	assert_null(got.csr.sealed);
+	assert_true(got.csr.hashed && got.csr.sha256[0] == 11);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM transactions WHERE csr IS NOT NULL"), 0);
+	snprintf(wal, sizeof(wal), "%s-wal", f->db.path);
+	assert_false(file_has(f->db.path, "SECRET-CHAL"));
+	assert_false(file_has(wal, "SECRET-CHAL"));
+}
+
 static void
 test_cert_search(void **state)
 {
@@ -869,6 +1012,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_bulk_10k, setup_shm, teardown),
 	    cmocka_unit_test_setup_teardown(test_txn_list_decide, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_otp, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_txn_accept, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_legacy_csr, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cert_search, setup, teardown),
 	};
 

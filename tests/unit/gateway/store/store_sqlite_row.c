@@ -19,8 +19,9 @@
 
 /* A good transactions row, one SQL expression per column (SQ_TXN_COLS). */
 static const char *const txn_good[SQ_TXN_NCOLS] = {
-    "7",	   "'ios'", "'tid-1'", "zeroblob(32)", "3",	  "19",		"'CN=a'",
-    "'192.0.2.1'", "'why'", "'1a2b'",  "'order/1'",    "x'3082'", "1700000000", "1700000001",
+    "7",	  "'ios'",	 "'tid-1'",	 "zeroblob(32)", "3",	      "19",
+    "'CN=a'",	  "'192.0.2.1'", "'why'",	 "'1a2b'",	 "'order/1'", "x'3082'",
+    "1700000000", "1700000001",	 "zeroblob(32)", "'{}'",
 };
 
 /* A good certificates row (SQ_CERT_COLS), then its id. */
@@ -65,6 +66,10 @@ static const struct bad txn_bad[] = {
     {12, "'now'"},
     {13, "1.0"},
     {11, "zeroblob(262145)"}, /* SQ_MAX_BLOB + 1 */
+    {14, "zeroblob(31)"},
+    {14, "'hash'"},
+    {15, "NULL"},
+    {15, "x'7b7d'"},
 };
 
 static const struct bad cert_bad[] = {
@@ -167,21 +172,28 @@ test_txn_good(void **state)
 	assert_string_equal(t.reason, "why");
 	assert_string_equal(t.cert_serial, "1a2b");
 	assert_string_equal(t.backend_handle, "order/1");
-	assert_int_equal(t.csr_len, 2);
-	assert_memory_equal(t.csr_der, "\x30\x82", 2);
+	assert_int_equal(t.csr.sealed_len, 2);
+	assert_memory_equal(t.csr.sealed, "\x30\x82", 2);
 	assert_int_equal(t.created, 1700000000);
 	assert_int_equal(t.updated, 1700000001);
+	assert_int_equal(t.csr.hashed, 1);
+	assert_string_equal(t.csr.info, "{}");
+	store_txn_clear(&t);
+
+	/* no CSR hash (a row that never had a CSR) */
+	assert_int_equal(sq_row_txn(row(f, txn_good, SQ_TXN_NCOLS, 14, "NULL"), &t), 0);
+	assert_int_equal(t.csr.hashed, 0);
 	store_txn_clear(&t);
 
 	/* no CSR: NULL or an empty blob */
 	assert_int_equal(sq_row_txn(row(f, txn_good, SQ_TXN_NCOLS, 11, "NULL"), &t), 0);
-	assert_null(t.csr_der);
-	assert_int_equal(t.csr_len, 0);
+	assert_null(t.csr.sealed);
+	assert_int_equal(t.csr.sealed_len, 0);
 	assert_int_equal(sq_row_txn(row(f, txn_good, SQ_TXN_NCOLS, 11, "x''"), &t), 0);
-	assert_null(t.csr_der);
+	assert_null(t.csr.sealed);
 	/* the largest CSR */
 	assert_int_equal(sq_row_txn(row(f, txn_good, SQ_TXN_NCOLS, 11, "zeroblob(262144)"), &t), 0);
-	assert_int_equal(t.csr_len, SQ_MAX_BLOB);
+	assert_int_equal(t.csr.sealed_len, SQ_MAX_BLOB);
 	store_txn_clear(&t);
 }
 

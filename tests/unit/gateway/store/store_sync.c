@@ -70,8 +70,8 @@ make_txn(struct store_txn *t, int i, uint8_t *csr, size_t csr_len)
 	t->msg_type = 19;
 	snprintf(t->subject, sizeof(t->subject), "CN=device-%d", i);
 	t->created = t->updated = 1700000000;
-	t->csr_der = csr;
-	t->csr_len = csr_len;
+	t->csr.sealed = csr;
+	t->csr.sealed_len = csr_len;
 }
 
 static void

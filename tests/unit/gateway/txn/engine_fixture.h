@@ -685,8 +685,8 @@ find_each(void *arg, const struct store_txn *t)
 
 	if (strcmp(t->profile, f->profile) == 0 && strcmp(t->transaction_id, f->txid) == 0) {
 		f->t = *t;
-		f->t.csr_der = NULL;
-		f->t.csr_len = 0;
+		f->t.csr.sealed = NULL;
+		f->t.csr.sealed_len = 0;
 		f->n++;
 	}
 	return 0;
