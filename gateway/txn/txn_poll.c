@@ -10,6 +10,7 @@
 
 #include <openssl/err.h>
 
+#include "cfg_dn.h"
 #include "log.h"
 #include "profile.h"
 #include "scep_ias.h"
@@ -52,24 +53,24 @@ poll_answer(struct req_ctx *r)
 	txn_reply_from_state(r);
 }
 
-/* 1 when `name` is the subject of the transaction's request: its stored
- * CSR's subject as a name; without a readable CSR, the stored RFC 2253 text
- * (printed as csr.c prints it: UTF-8 kept, not \XX-escaped). */
+/* 1 when `name` is the subject of the transaction's request.  The store
+ * keeps that subject as csr.c printed it (RFC 2253, UTF-8 kept): parsed back
+ * into a name and compared as one (X509_NAME_cmp: canonical encodings, so
+ * string types, case and escaping do not matter); a subject the parser
+ * refuses (a multi-valued RDN) is compared as the same printout of `name`. */
 static int
 poll_subject_matches(const struct store_txn *t, const X509_NAME *name)
 {
-	const unsigned char *p = t->csr_der;
-	X509_REQ *req = p != NULL ? d2i_X509_REQ(NULL, &p, (long)t->csr_len) : NULL;
+	X509_NAME *stored = NULL;
 	char subject[sizeof(t->subject)] = "";
 	BIO *b;
 	int ok = 0;
 
-	if (req != NULL) {
-		ok = X509_NAME_cmp(X509_REQ_get_subject_name(req), name) == 0;
-		X509_REQ_free(req);
+	if (cfg_dn_parse(t->subject, strlen(t->subject), &stored) == 0) {
+		ok = X509_NAME_cmp(stored, name) == 0;
+		X509_NAME_free(stored);
 		return ok;
 	}
-	ERR_clear_error();
 	if ((b = BIO_new(BIO_s_mem())) == NULL)
 		return 0;
 	if (X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0 &&
