@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "csr.h"
 #include "log.h"
 #include "metrics.h"
 #include "scep_envelope.h"
@@ -27,6 +28,7 @@ struct ta_job {
 	struct txn_csr_job *opening; /* while its CSR is opened (txn_csr.c) */
 	uint8_t *csr_der;	     /* the CSR opened: owned */
 	size_t csr_len;
+	struct csr *csr; /* csr_der parsed, its names approved by the policy: owned */
 	int attempts;
 	struct timespec t0;
 	struct ta_job *next;
@@ -54,6 +56,7 @@ job_unlink_free(struct ta_job *j)
 	txn_csr_cancel(j->opening);
 	store_txn_clear(&j->t);
 	free(j->csr_der);
+	csr_free(j->csr);
 	free(j);
 }
 
@@ -103,6 +106,10 @@ job_submit(struct ta_job *j)
 	    .template = j->prof->ra->template,
 	    .profile = j->t.profile,
 	    .transaction_id = j->t.transaction_id,
+	    /* the names csr_policy_check() approved: a CA issues no other */
+	    .san_der = j->csr->san_der,
+	    .san_len = j->csr->san_len,
+	    .names_approved = 1,
 	};
 
 	j->attempts++;
@@ -127,25 +134,44 @@ job_inflight(const struct txn_admin *ta, int64_t id)
 /* The stored CSR opened: submit it.  One that cannot be opened with this RA
  * key (the key changed since) or is not the recorded request never will
  * be: the transaction fails, and the device enrolls again. */
+/* A transaction that will never be submitted: FAILED with `why` (the
+ * device reads it), so it enrolls again instead of polling for ever. */
+static void
+fail_txn(struct txn_admin *ta, struct store_txn *t, const char *why)
+{
+	t->state = TXN_FAILED;
+	t->updated = txn_now(ta->gw);
+	snprintf(t->reason, sizeof(t->reason), "%.200s; enroll again", why);
+	if (store_txn_update(ta->gw->store, t) == 0)
+		log_warn("txn=%s profile=%s: failed: %s", t->transaction_id, t->profile, why);
+	else
+		log_err("txn=%s profile=%s: cannot record the failure", t->transaction_id,
+			t->profile);
+}
+
+/* The stored CSR opened: the CSR policy in force now approves its names
+ * (the configuration may have changed since it was recorded), then it is
+ * submitted.  One that cannot be opened with this RA key (the key changed
+ * since), is not the recorded request, or that the policy now refuses
+ * never will be: the transaction fails, and the device enrolls again. */
 static void
 job_opened(void *arg, int rc, uint8_t *der, size_t len)
 {
 	struct ta_job *j = arg;
-	struct backend_result res = {.status = BACKEND_FAIL_PERM};
+	struct sgw_err err = {{0}};
 
 	j->opening = NULL; /* done */
 	if (rc == 0) {
 		j->csr_der = der;
 		j->csr_len = len;
-		job_submit(j);
-		return;
-	}
-	if (rc == -SGW_EAUTH) {
-		snprintf(res.reason, sizeof(res.reason), "stored request unreadable");
-		if (txn_apply_result(j->ta->gw->store, j->prof->issuer, &j->t, &res,
-				     txn_now(j->ta->gw)) < 0)
-			log_err("txn=%s profile=%s: cannot record the failure", j->t.transaction_id,
-				j->t.profile);
+		if (csr_parse(der, len, &j->csr, &err) == 0 &&
+		    csr_policy_check(&j->prof->cfg->csr_policy, j->csr, &err) == 0) {
+			job_submit(j);
+			return;
+		}
+		fail_txn(j->ta, &j->t, err.msg);
+	} else if (rc == -SGW_EAUTH) {
+		fail_txn(j->ta, &j->t, "stored request unreadable");
 	}
 	job_unlink_free(j); /* otherwise the timer tries again */
 }
@@ -349,19 +375,6 @@ out:
 	return n;
 }
 
-/* A SUBMITTED transaction that nobody will finish: no job here works on it,
- * and its profile or its request is gone.  FAILED with a reason the device
- * reads, so it enrolls again instead of polling for ever. */
-static void
-fail_unresumable(struct txn_admin *ta, struct store_txn *t, const char *why)
-{
-	t->state = TXN_FAILED;
-	t->updated = txn_now(ta->gw);
-	snprintf(t->reason, sizeof(t->reason), "%s; enroll again", why);
-	if (store_txn_update(ta->gw->store, t) == 0)
-		log_warn("txn=%s profile=%s: failed: %s", t->transaction_id, t->profile, why);
-}
-
 /* Submit stored transaction t again, if it is SUBMITTED, no job here works on
  * it, and it was last written no later than `before`. */
 static void
@@ -372,12 +385,12 @@ resume_one(struct txn_admin *ta, struct store_txn *t, int64_t before, const char
 	if (t->state != TXN_SUBMITTED || t->updated > before || job_inflight(ta, t->id))
 		return;
 	if ((prof = profiles_find(ta->gw->profiles, t->profile)) == NULL) {
-		fail_unresumable(ta, t, "its profile is no longer configured");
+		fail_txn(ta, t, "its profile is no longer configured");
 		return;
 	}
 	log_info("txn=%s profile=%s: submitting again (%s)", t->transaction_id, t->profile, why);
 	if (job_start(ta, prof, t) == -SGW_EINVAL)
-		fail_unresumable(ta, t, "the stored request is missing");
+		fail_txn(ta, t, "the stored request is missing");
 }
 
 /* Resubmit the SUBMITTED transactions (only those an administrator approved,

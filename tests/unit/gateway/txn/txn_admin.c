@@ -286,6 +286,35 @@ test_certpoll_resumes(void **state)
 	sr_txn_clear(&t);
 }
 
+/* An approved request is checked against the CSR policy in force when it
+ * is submitted: the configuration changed since it was recorded (here: RSA
+ * keys must now be larger than the device's), so it is not submitted but
+ * FAILED with the policy's reason for the device. */
+static void
+test_policy_at_submission(void **state)
+{
+	struct cfg_scep_profile *pc =
+	    (struct cfg_scep_profile *)profiles_find(fx->ps, "manual")->cfg;
+	int bits = pc->csr_policy.min_rsa_bits;
+	struct sr_txn t;
+	struct store_txn got;
+	struct sgw_err err = {{0}};
+	int64_t id;
+
+	(void)state;
+	id = held("dev-pol", "txn-policy-now", &t);
+	pc->csr_policy.min_rsa_bits = 16384;
+	assert_int_equal(txn_approve(fx->ta, id, "tester", &got, &err), 0);
+	while (row("manual", "txn-policy-now", &got) == TXN_SUBMITTED)
+		assert_true(event_base_loop(fx->base, EVLOOP_ONCE) >= 0);
+	pc->csr_policy.min_rsa_bits = bits;
+	assert_int_equal(got.state, TXN_FAILED);
+	assert_non_null(strstr(got.reason, "enroll again"));
+	assert_int_equal(fx->fb.submits, 0);
+	assert_false(poll_expect("manual", &t, SR_FAILURE, FI_BADREQUEST));
+	sr_txn_clear(&t);
+}
+
 static void
 witness(evutil_socket_t fd, short what, void *arg)
 {
@@ -356,6 +385,7 @@ main(void)
 	    cmocka_unit_test_setup(test_expiry_clock, reset),
 	    cmocka_unit_test_setup(test_restart_resubmits, reset),
 	    cmocka_unit_test_setup(test_certpoll_resumes, reset),
+	    cmocka_unit_test_setup(test_policy_at_submission, reset),
 	    cmocka_unit_test_setup(test_timer, reset),
 	};
 
