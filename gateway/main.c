@@ -57,8 +57,12 @@ static void
 modules_free(struct modules *m)
 {
 	daemon_signals_free(m->sig);
+	/* No job may run on what is freed below: the queued ones are dropped
+	 * (the loop has stopped, their `done` would never run), the running
+	 * ones are waited for.  The pool itself stays until the end, so what
+	 * the backends submit while they stop is refused (-SGW_EAGAIN). */
+	worker_pool_stop(m->workers);
 	http_server_free(m->http);
-	/* backends stop before the workers go, so no callback runs late */
 	profiles_free(m->profiles);
 	/* the outbound client after its children (backends, validators) */
 	http_client_free(m->http_out);
