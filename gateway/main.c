@@ -140,7 +140,8 @@ run(struct modules *m, struct sgw_err *err)
 	if ((r = http_server_new(m->base, m->cfg, scep_http_handle, &gw, &m->http, err)) < 0 ||
 	    (r = admin_new(&gw, m->txn_admin, &m->admin, err)) < 0)
 		return r;
-	if ((r = daemon_drop_privileges(m->cfg->user, err)) < 0)
+	if ((r = daemon_own_files(m->profiles, m->cfg->user, 0, err)) < 0 ||
+	    (r = daemon_drop_privileges(m->cfg->user, err)) < 0)
 		return r;
 	m->sig = daemon_signals_new(&gw, m->http, DRAIN_SECONDS);
 	if (m->sig == NULL)
@@ -192,6 +193,8 @@ main(int argc, char **argv)
 	}
 	log_init(log_verbosity, "scepgw");
 	r = load(&m, file, &err);
+	if (r == 0 && check)
+		r = daemon_own_files(m.profiles, m.cfg->user, 1, &err);
 	if (r == 0 && check)
 		fprintf(stderr, "%s: configuration OK\n", file);
 	if (r == 0 && !check)
