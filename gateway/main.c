@@ -137,7 +137,8 @@ run(struct modules *m, struct sgw_err *err)
 	if ((gw.metrics = m->metrics = metrics_new()) == NULL ||
 	    (m->txn_admin = txn_admin_new(&gw)) == NULL)
 		return sgw_err_set(err, SGW_ENOMEM, "out of memory");
-	if ((r = http_server_new(m->base, m->cfg, scep_http_handle, &gw, &m->http, err)) < 0 ||
+	if ((r = http_server_new(m->base, m->cfg, metrics_http(m->metrics), scep_http_handle, &gw,
+				 &m->http, err)) < 0 ||
 	    (r = admin_new(&gw, m->txn_admin, &m->admin, err)) < 0)
 		return r;
 	if ((r = daemon_own_files(m->profiles, m->cfg->user, 0, err)) < 0 ||
