@@ -187,6 +187,16 @@ rl_pass(struct ratelimit *rl, unsigned long *ret_skipped)
 	return 1;
 }
 
+/* " (N more since the last line)" when lines were left out, else "". */
+static const char *
+skipped_note(unsigned long skipped, char *buf, size_t len)
+{
+	if (skipped == 0)
+		return "";
+	snprintf(buf, len, " (%lu more since the last line)", skipped);
+	return buf;
+}
+
 /* ---- a connection's life ------------------------------------------------- */
 
 static void
@@ -285,12 +295,12 @@ refuse(struct conn *c, const char *why, unsigned long long *counter)
 {
 	struct http_conns *cs = c->cs;
 	unsigned long skipped;
+	char note[64];
 
 	(*counter)++;
 	if (rl_pass(&cs->rl_refused, &skipped))
-		log_warn("%s: peer=%s: connection refused: %s (%lu more refused since the last "
-			 "line)",
-			 cs->name, c->peer_str, why, skipped);
+		log_warn("%s: peer=%s: connection refused: %s%s", cs->name, c->peer_str, why,
+			 skipped_note(skipped, note, sizeof(note)));
 }
 
 /* NEW: evhttp has made the connection; admit it or close it. */
@@ -346,14 +356,14 @@ on_deadline(struct conn *c)
 {
 	struct http_conns *cs = c->cs;
 	unsigned long skipped;
+	char note[64];
 
 	cs->ctr->request_timeout++;
 	if (rl_pass(&cs->rl_deadline, &skipped))
-		log_warn(
-		    "%s: peer=%s status=- reason=\"request not complete within "
-		    "limits.request_timeout (%d s, %zu bytes received): connection closed\" (%lu "
-		    "more since the last line)",
-		    cs->name, c->peer_str, cs->deadline, c->rx, skipped);
+		log_warn("%s: peer=%s status=- reason=\"request not complete within "
+			 "limits.request_timeout (%d s, %zu bytes received): connection closed\"%s",
+			 cs->name, c->peer_str, cs->deadline, c->rx,
+			 skipped_note(skipped, note, sizeof(note)));
 	evhttp_connection_free(c->evcon); /* on_close() frees c */
 }
 
@@ -404,13 +414,14 @@ void
 http_conns_accept_failed(struct http_conns *cs, const char *why, int shed)
 {
 	unsigned long skipped;
+	char note[64];
 
 	cs->ctr->accept_failed++;
 	if (rl_pass(&cs->rl_accept, &skipped))
-		log_warn("%s: accept failed: %s; %s (%lu more since the last line)", cs->name, why,
+		log_warn("%s: accept failed: %s; %s%s", cs->name, why,
 			 shed ? "closed a waiting connection with the reserve descriptor"
 			      : "pausing accept for 200 ms",
-			 skipped);
+			 skipped_note(skipped, note, sizeof(note)));
 }
 
 struct http_conns *
