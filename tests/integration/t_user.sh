@@ -45,6 +45,15 @@ check "scepgwctl revoke $SB (the daemon writes the revocation file as nobody)" \
 check "GetCRL (a new CRL, written as nobody) lists it" \
 	bash -c "'$SCEPREQ' getcrl -u '$URL' --signer-cert '$D/a.pem' --signer-key '$D/a.key' |
 		grep -qi 'revoked=0*$SB reason=keyCompromise'"
+"$SCEPREQ" enroll -u "$URL" -c "$CHALLENGE" --cn user-c --out "$D/c.pem" --out-key "$D/c.key" \
+	>/dev/null
+SC=$(hexserial "$D/c.pem")
+check "scepgw revoke $SC as root, while the daemon runs as nobody" \
+	"$SCEPGW" -c "$CFG" revoke "$SC" --reason superseded
+check "GetCRL still works (the daemon reads what root wrote) and lists both" \
+	bash -c "'$SCEPREQ' getcrl -u '$URL' --signer-cert '$D/a.pem' --signer-key '$D/a.key' >'$D/crl2.out' &&
+		grep -qi 'revoked=0*$SB reason=keyCompromise' '$D/crl2.out' &&
+		grep -qi 'revoked=0*$SC reason=superseded' '$D/crl2.out'"
 check "the state directory and its files are nobody's" \
 	test -z "$(find "$T/ca-state" ! -user nobody)"
 check "no permission error in the log" not grep -q 'Permission denied' "$GW_LOG"
