@@ -21,7 +21,7 @@ metric() {
 		"$ADMIN_URL/metrics" | awk -v k="$1" '$1 == k { print $2 }'
 }
 
-GW_TOP_EXTRA='limits: { timeout: 2, request_timeout: 3, max_sockets: 10, max_sockets_per_peer: 5,
+GW_TOP_EXTRA='limits: { timeout: 5, request_timeout: 3, max_sockets: 10, max_sockets_per_peer: 5,
   max_body: 1k, max_headers: 2k }'
 gw_config "$CFG"
 gw_start
@@ -59,6 +59,53 @@ check "a client dripping one byte a second is closed at request_timeout (3 s; to
 check "... with a log line" bash -c "tail -n +$((mark + 1)) '$GW_LOG' |
 	grep -q 'listen 127.0.0.1:$PORT: peer=127.0.0.1 .*request not complete within limits.request_timeout (3 s'"
 check "... and a count" test "$(metric 'scepgw_http_refused_total{reason="request_timeout"}')" = 1
+
+# a kept-alive connection: the deadline does not run while it idles between
+# requests (4 s idle > request_timeout 3 s < timeout 5 s), and starts again at
+# the next request's first byte
+keepalive() {
+	py '
+import os, socket, time
+s = socket.create_connection(("127.0.0.1", int(os.environ["PORT"])))
+req = b"GET /scep/dev/pkiclient.exe?operation=GetCACaps HTTP/1.1\r\nHost: x\r\n\r\n"
+def answer():
+    s.settimeout(5)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(4096)
+        if not chunk:
+            return "closed"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    n = int([l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length")][0])
+    while len(body) < n:
+        body += s.recv(4096)
+    return head.split(b"\r\n")[0].decode()
+out = [answer() if s.send(req) else ""]
+time.sleep(4)
+s.send(req)
+out.append(answer())
+t0 = time.time()
+s.settimeout(1.0)
+for b in req:
+    s.send(bytes([b]))
+    try:
+        if s.recv(1) == b"":
+            break
+    except socket.timeout:
+        pass
+    if time.time() - t0 > 15:
+        break
+out.append("%.1f" % (time.time() - t0))
+print("|".join(out))
+'
+}
+res=$(keepalive)
+log "kept-alive connection: $res"
+check "a kept-alive connection is served again after idling longer than request_timeout" \
+	test "${res%|*}" = "HTTP/1.1 200 OK|HTTP/1.1 200 OK"
+check "... and its next dripping request is closed at request_timeout (took ${res##*|}s)" \
+	python3 -c "import sys; sys.exit(not 2.5 <= float('${res##*|}') <= 5.5)"
 
 # --- caps -----------------------------------------------------------------------
 # hold SRC N... : connect N sockets from each source address and keep them
