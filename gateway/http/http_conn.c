@@ -228,12 +228,14 @@ log_own_reply(struct conn *c, struct evbuffer *out)
 		log_warn("%s: peer=%s status=413 reason=\"request body over limits.max_body "
 			 "(%zu bytes)\"",
 			 cs->name, c->peer_str, cs->max_body);
-	} else {
-		cs->ctr->bad_request++;
-		log_warn("%s: peer=%s status=%d reason=\"%s\"", cs->name, c->peer_str, status,
-			 c->rx > cs->max_headers ? "request headers over limits.max_headers"
-						 : "malformed request line or headers");
+		return;
 	}
+	cs->ctr->bad_request++;
+	log_warn("%s: peer=%s status=%d reason=\"%s\"", cs->name, c->peer_str, status,
+		 status == 501		   ? "method not allowed on this listener"
+		 : status != 400	   ? "refused by the HTTP layer"
+		 : c->rx > cs->max_headers ? "request headers over limits.max_headers"
+					   : "malformed request line or headers");
 }
 
 static void

@@ -180,6 +180,11 @@ check "headers over max_headers get 400 (got $code)" test "$code" = 400
 check "... a log line with the reason" bash -c "tail -n +$((mark + 1)) '$GW_LOG' |
 	grep -q 'peer=127.0.0.1 status=400 reason=\"request headers over limits.max_headers\"'"
 check "... and a count" test "$(metric 'scepgw_http_refused_total{reason="bad_request"}')" = 1
+mark=$(gw_log_mark)
+code=$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' -X DELETE "$URL?operation=GetCACaps" || true)
+check "a method the listener does not serve gets 501 (got $code)" test "$code" = 501
+check "... a log line with the reason" bash -c "tail -n +$((mark + 1)) '$GW_LOG' |
+	grep -q 'peer=127.0.0.1 status=501 reason=\"method not allowed on this listener\"'"
 gw_stop
 
 # --- a flood with few descriptors ---------------------------------------------------
