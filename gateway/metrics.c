@@ -143,7 +143,8 @@ render_http(const struct http_counters *c, struct evbuffer *out)
 	} r[] = {
 	    {"max_sockets", c->refused_sockets},     {"max_sockets_per_peer", c->refused_peer},
 	    {"request_timeout", c->request_timeout}, {"max_body", c->too_large},
-	    {"bad_request", c->bad_request},	     {"accept_failed", c->accept_failed},
+	    {"bad_request", c->bad_request},	     {"incomplete", c->incomplete},
+	    {"accept_failed", c->accept_failed},
 	};
 
 	evbuffer_add_printf(out,

@@ -64,7 +64,7 @@ struct http_conns {
 	unsigned max, per_peer, n;
 	int deadline;
 	size_t max_body, max_headers;
-	struct ratelimit rl_refused, rl_deadline, rl_accept;
+	struct ratelimit rl_refused, rl_deadline, rl_accept, rl_incomplete;
 	struct conn *conns[NBUCKETS];
 	struct peer *peers[NBUCKETS];
 };
@@ -262,6 +262,22 @@ on_output(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 		log_own_reply(c, buf);
 }
 
+/* The client went away (or evhttp's idle timeout struck) in the middle of
+ * a request: nobody else says so. */
+static void
+log_incomplete(struct conn *c)
+{
+	struct http_conns *cs = c->cs;
+	unsigned long skipped;
+	char note[64];
+
+	cs->ctr->incomplete++;
+	if (rl_pass(&cs->rl_incomplete, &skipped))
+		log_warn("%s: peer=%s status=- reason=\"connection closed before the request was "
+			 "complete (%zu bytes received)\"%s",
+			 cs->name, c->peer_str, c->rx, skipped_note(skipped, note, sizeof(note)));
+}
+
 static void
 on_close(struct evhttp_connection *evcon, void *arg)
 {
@@ -269,6 +285,8 @@ on_close(struct evhttp_connection *evcon, void *arg)
 	struct http_conns *cs = c->cs;
 
 	(void)evcon;
+	if (c->state == CONN_READING && c->rx > 0 && !c->answered)
+		log_incomplete(c);
 	conn_unlink(cs, c);
 	peer_put(cs, c->peer);
 	cs->n--;
@@ -366,6 +384,7 @@ on_deadline(struct conn *c)
 			 "limits.request_timeout (%d s, %zu bytes received): connection closed\"%s",
 			 cs->name, c->peer_str, cs->deadline, c->rx,
 			 skipped_note(skipped, note, sizeof(note)));
+	c->answered = 1;		  /* logged: not again in on_close() */
 	evhttp_connection_free(c->evcon); /* on_close() frees c */
 }
 

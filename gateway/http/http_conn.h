@@ -9,8 +9,9 @@
  *     so a client sending one byte a second held a socket forever.  At the
  *     deadline the connection is closed, logged and counted;
  *   - requests evhttp answers by itself (413: body over max_body; 400:
- *     malformed, or headers over max_headers) never reach the handler: they
- *     get their log line and their count here.
+ *     malformed, or headers over max_headers; 501: a method not served)
+ *     never reach the handler, nor do requests the client abandons half-way:
+ *     they get their log line and their count here.
  *
  * evhttp 2.1 tells nothing about a new connection, so the listener's bevcb
  * hands each new bufferevent to http_conns_track(), which looks at the

@@ -30,7 +30,8 @@ struct http_counters {
 	unsigned long long request_timeout; /* closed at the whole-request deadline */
 	unsigned long long too_large;	    /* evhttp's 413: body over max_body */
 	unsigned long long bad_request;	    /* evhttp's 400: malformed, headers over max_headers */
-	unsigned long long accept_failed;   /* accept() failed (EMFILE, ENFILE, ...) */
+	unsigned long long incomplete; /* closed by the client (or the idle timeout) mid-request */
+	unsigned long long accept_failed; /* accept() failed (EMFILE, ENFILE, ...) */
 };
 
 struct http_spec {

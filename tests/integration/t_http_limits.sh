@@ -107,6 +107,21 @@ check "a kept-alive connection is served again after idling longer than request_
 check "... and its next dripping request is closed at request_timeout (took ${res##*|}s)" \
 	python3 -c "import sys; sys.exit(not 2.5 <= float('${res##*|}') <= 5.5)"
 
+# a request the client abandons half-way gets its line and its count too
+mark=$(gw_log_mark)
+py '
+import os, socket, time
+s = socket.create_connection(("127.0.0.1", int(os.environ["PORT"])))
+s.send(b"GET /scep/dev/pkiclient.exe?operation=GetCA")
+time.sleep(0.3)
+s.close()
+time.sleep(0.3)
+'
+check "a request abandoned half-way is logged" bash -c "tail -n +$((mark + 1)) '$GW_LOG' |
+	grep -q 'peer=127.0.0.1 status=- reason=\"connection closed before the request was complete (43 bytes received)\"'"
+n=$(metric 'scepgw_http_refused_total{reason="incomplete"}')
+check "... and counted ($n)" test "$n" = 1
+
 # --- caps -----------------------------------------------------------------------
 # hold SRC N... : connect N sockets from each source address and keep them
 # open; print per source how many the gateway closed within 1 s.
