@@ -9,7 +9,7 @@
 # requests in flight by design (the process exits at once), so leak detection
 # is off for that run only; the SIGTERM run drains and keeps it.
 . "$(dirname "$0")/lib.sh"
-SGWLOAD=${SGWLOAD:-$SGW_BUILD_ROOT/tests/bench/sgwload}
+: "${SGWLOAD:?SGWLOAD must name the sgwload load generator}"
 
 # one worker: the queue stays long while the load runs
 GW_TOP_EXTRA="workers: 1"
