@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,31 +171,29 @@ peer_key(evutil_socket_t fd, uint8_t key[16], char *str, size_t strlen_)
 	return len;
 }
 
-/* 1 when a line may be written now; *ret_skipped: the lines left out since
- * the last one. */
-static int
-rl_pass(struct ratelimit *rl, unsigned long *ret_skipped)
+/* One warning line for cs, unless one of this kind was written in the same
+ * second: then it is only counted, and the next line says how many were
+ * left out. */
+static void __attribute__((format(printf, 3, 4)))
+log_limited(const struct http_conns *cs, struct ratelimit *rl, const char *fmt, ...)
 {
 	time_t now = time(NULL);
+	char line[512];
+	va_list ap;
 
 	if (now == rl->sec) {
 		rl->skipped++;
-		return 0;
+		return;
 	}
-	*ret_skipped = rl->skipped;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (rl->skipped > 0)
+		log_warn("%s: %s (%lu more since the last line)", cs->name, line, rl->skipped);
+	else
+		log_warn("%s: %s", cs->name, line);
 	rl->skipped = 0;
 	rl->sec = now;
-	return 1;
-}
-
-/* " (N more since the last line)" when lines were left out, else "". */
-static const char *
-skipped_note(unsigned long skipped, char *buf, size_t len)
-{
-	if (skipped == 0)
-		return "";
-	snprintf(buf, len, " (%lu more since the last line)", skipped);
-	return buf;
 }
 
 /* ---- a connection's life ------------------------------------------------- */
@@ -268,14 +267,12 @@ static void
 log_incomplete(struct conn *c)
 {
 	struct http_conns *cs = c->cs;
-	unsigned long skipped;
-	char note[64];
 
 	cs->ctr->incomplete++;
-	if (rl_pass(&cs->rl_incomplete, &skipped))
-		log_warn("%s: peer=%s status=- reason=\"connection closed before the request was "
-			 "complete (%zu bytes received)\"%s",
-			 cs->name, c->peer_str, c->rx, skipped_note(skipped, note, sizeof(note)));
+	log_limited(cs, &cs->rl_incomplete,
+		    "peer=%s status=- reason=\"connection closed before the request was complete "
+		    "(%zu bytes received)\"",
+		    c->peer_str, c->rx);
 }
 
 static void
@@ -314,13 +311,9 @@ static void
 refuse(struct conn *c, const char *why, unsigned long long *counter)
 {
 	struct http_conns *cs = c->cs;
-	unsigned long skipped;
-	char note[64];
 
 	(*counter)++;
-	if (rl_pass(&cs->rl_refused, &skipped))
-		log_warn("%s: peer=%s: connection refused: %s%s", cs->name, c->peer_str, why,
-			 skipped_note(skipped, note, sizeof(note)));
+	log_limited(cs, &cs->rl_refused, "peer=%s: connection refused: %s", c->peer_str, why);
 }
 
 /* NEW: evhttp has made the connection; admit it or close it. */
@@ -375,15 +368,12 @@ static void
 on_deadline(struct conn *c)
 {
 	struct http_conns *cs = c->cs;
-	unsigned long skipped;
-	char note[64];
 
 	cs->ctr->request_timeout++;
-	if (rl_pass(&cs->rl_deadline, &skipped))
-		log_warn("%s: peer=%s status=- reason=\"request not complete within "
-			 "limits.request_timeout (%d s, %zu bytes received): connection closed\"%s",
-			 cs->name, c->peer_str, cs->deadline, c->rx,
-			 skipped_note(skipped, note, sizeof(note)));
+	log_limited(cs, &cs->rl_deadline,
+		    "peer=%s status=- reason=\"request not complete within limits.request_timeout "
+		    "(%d s, %zu bytes received): connection closed\"",
+		    c->peer_str, cs->deadline, c->rx);
 	c->answered = 1;		  /* logged: not again in on_close() */
 	evhttp_connection_free(c->evcon); /* on_close() frees c */
 }
@@ -434,15 +424,10 @@ http_conns_request(struct http_conns *cs, struct evhttp_request *req)
 void
 http_conns_accept_failed(struct http_conns *cs, const char *why, int shed)
 {
-	unsigned long skipped;
-	char note[64];
-
 	cs->ctr->accept_failed++;
-	if (rl_pass(&cs->rl_accept, &skipped))
-		log_warn("%s: accept failed: %s; %s%s", cs->name, why,
-			 shed ? "closed a waiting connection with the reserve descriptor"
-			      : "pausing accept for 200 ms",
-			 skipped_note(skipped, note, sizeof(note)));
+	log_limited(cs, &cs->rl_accept, "accept failed: %s; %s", why,
+		    shed ? "closed a waiting connection with the reserve descriptor"
+			 : "pausing accept for 200 ms");
 }
 
 struct http_conns *

@@ -85,31 +85,17 @@ start(struct fx *f, unsigned per_peer, int request_timeout)
 }
 
 static void
-stop_loop(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	event_base_loopbreak(arg);
-}
-
-static void
 run_for(struct fx *f, long ms)
 {
-	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-
-	assert_int_equal(event_base_once(f->h.base, -1, EV_TIMEOUT, stop_loop, f->h.base, &tv), 0);
-	event_base_dispatch(f->h.base);
+	http_fixture_run_for(&f->h, ms);
 }
 
 static int
 connect_to(int port)
 {
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	int s = socket(AF_INET, SOCK_STREAM, 0);
+	int s = http_fixture_connect(port);
 
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	assert_true(s >= 0);
-	assert_int_equal(connect(s, (struct sockaddr *)&sin, sizeof(sin)), 0);
 	return s;
 }
 

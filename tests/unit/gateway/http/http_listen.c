@@ -185,34 +185,15 @@ test_tls_ctx(void **state)
 /* ---- listeners ----------------------------------------------------------- */
 
 static void
-stop_loop(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	event_base_loopbreak(arg);
-}
-
-static void
 run_for(struct fx *f, long ms)
 {
-	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-
-	assert_int_equal(event_base_once(f->h.base, -1, EV_TIMEOUT, stop_loop, f->h.base, &tv), 0);
-	event_base_dispatch(f->h.base);
+	http_fixture_run_for(&f->h, ms);
 }
 
 static int
 connect_to(int port)
 {
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	int s = socket(AF_INET, SOCK_STREAM, 0);
-
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (s >= 0 && connect(s, (struct sockaddr *)&sin, sizeof(sin)) != 0) {
-		close(s);
-		s = -1;
-	}
-	return s;
+	return http_fixture_connect(port);
 }
 
 /* Send a raw request, let the loop answer, check the status line. */
