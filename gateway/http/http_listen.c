@@ -141,8 +141,15 @@ on_accept_error(struct evconnlistener *lev, void *http)
 		l = NULL;
 	shed = (e == EMFILE || e == ENFILE) && l != NULL &&
 	       shed_one(l, evconnlistener_get_fd(lev)) == 0;
-	if (l != NULL)
+	if (l != NULL) {
 		http_conns_accept_failed(l->conns, evutil_socket_error_to_string(e), shed);
+	} else {
+		char addr[NI_MAXHOST + NI_MAXSERV + 4];
+
+		sock_name(evconnlistener_get_fd(lev), addr, sizeof(addr));
+		log_warn("listen %s: accept failed: %s; pausing accept for 200 ms", addr,
+			 evutil_socket_error_to_string(e));
+	}
 	if (shed)
 		return; /* the next readiness accepts (or sheds) the next one */
 	if ((p = calloc(1, sizeof(*p))) == NULL ||
