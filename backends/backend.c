@@ -108,6 +108,12 @@ backend_get_crl(struct backend *b, backend_crl_cb cb, void *arg)
 	return b->ops->get_crl(b->priv, cb, arg);
 }
 
+int
+backend_own_files(struct backend *b, uid_t uid, gid_t gid, int check, struct sgw_err *err)
+{
+	return b->ops->own_files == NULL ? 0 : b->ops->own_files(b->priv, uid, gid, check, err);
+}
+
 unsigned
 backend_caps(const struct backend *b)
 {

@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <event2/event.h>
 #include <openssl/x509.h>
@@ -96,6 +97,12 @@ struct backend_ops {
 	int (*get_crl)(void *priv, backend_crl_cb cb, void *arg);
 	void (*stop)(void *priv);
 	void (*free)(void *priv); /* release configure()'s allocations */
+	/* Optional.  Called as root before the privilege drop (`user:`), after
+	 * configure: make the files this backend writes later (state_dir)
+	 * writable by uid:gid, the user the daemon runs as.  check: change
+	 * nothing, fail only when that user could not write them even after a
+	 * start did its part (scepgw -n).  May be NULL. */
+	int (*own_files)(void *priv, uid_t uid, gid_t gid, int check, struct sgw_err *err);
 };
 
 /* The registry: every backend type, each defined in its own folder and
@@ -122,6 +129,8 @@ int backend_get_crl(struct backend *b, backend_crl_cb cb, void *arg);
 unsigned backend_caps(const struct backend *b);
 STACK_OF(X509) * backend_ca_chain(struct backend *b); /* borrowed */
 const char *backend_name(const struct backend *b);
+/* own_files() of the backend, 0 when it has none. */
+int backend_own_files(struct backend *b, uid_t uid, gid_t gid, int check, struct sgw_err *err);
 void backend_free(struct backend *b); /* stops first; accepts NULL */
 
 #endif

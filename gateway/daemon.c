@@ -111,6 +111,25 @@ daemon_drop_privileges(const char *user, struct sgw_err *err)
 	return 0;
 }
 
+int
+daemon_own_files(const struct profile_set *ps, const char *user, int check, struct sgw_err *err)
+{
+	struct passwd *pw;
+	int r;
+
+	if (user == NULL || user[0] == '\0')
+		return 0;
+	if ((pw = getpwnam(user)) == NULL)
+		return sgw_err_set(err, SGW_EINVAL, "user '%s' does not exist", user);
+	if (!check && geteuid() != 0)
+		return 0; /* daemon_drop_privileges() says why it cannot run */
+	for (size_t i = 0; i < ps->n_backends; i++)
+		if ((r = backend_own_files(ps->backends[i], pw->pw_uid, pw->pw_gid, check, err)) <
+		    0)
+			return r;
+	return 0;
+}
+
 void
 daemon_raise_nofile(void)
 {

@@ -60,8 +60,12 @@ static void
 modules_free(struct modules *m)
 {
 	daemon_signals_free(m->sig);
+	/* No job may run on what is freed below: the queued ones are dropped
+	 * (the loop has stopped, their `done` would never run), the running
+	 * ones are waited for.  The pool itself stays until the end, so what
+	 * the backends submit while they stop is refused (-SGW_EAGAIN). */
+	worker_pool_stop(m->workers);
 	http_server_free(m->http);
-	/* backends stop before the workers go, so no callback runs late */
 	profiles_free(m->profiles);
 	/* the outbound client after its children (backends, validators) */
 	http_client_free(m->http_out);
@@ -165,10 +169,12 @@ run(struct modules *m, struct sgw_err *err)
 	if ((gw.metrics = m->metrics = metrics_new()) == NULL ||
 	    (gw.txn_admin = m->txn_admin = txn_admin_new(&gw)) == NULL)
 		return sgw_err_set(err, SGW_ENOMEM, "out of memory");
-	if ((r = http_server_new(m->base, m->cfg, scep_http_handle, &gw, &m->http, err)) < 0 ||
+	if ((r = http_server_new(m->base, m->cfg, metrics_http(m->metrics), scep_http_handle, &gw,
+				 &m->http, err)) < 0 ||
 	    (r = admin_new(&gw, m->txn_admin, &m->admin, err)) < 0)
 		return r;
-	if ((r = daemon_drop_privileges(m->cfg->user, err)) < 0)
+	if ((r = daemon_own_files(m->profiles, m->cfg->user, 0, err)) < 0 ||
+	    (r = daemon_drop_privileges(m->cfg->user, err)) < 0)
 		return r;
 	m->sig = daemon_signals_new(&gw, m->http, DRAIN_SECONDS);
 	if (m->sig == NULL)
@@ -220,6 +226,8 @@ main(int argc, char **argv)
 	}
 	log_init(log_verbosity, "scepgw");
 	r = load(&m, file, &err);
+	if (r == 0 && check)
+		r = daemon_own_files(m.profiles, m.cfg->user, 1, &err);
 	if (r == 0 && check)
 		fprintf(stderr, "%s: configuration OK\n", file);
 	if (r == 0 && !check)

@@ -27,10 +27,11 @@ struct family {
 };
 
 struct metrics {
-	struct family requests; /* op, profile, outcome */
-	struct family latency;	/* op */
-	struct family backend;	/* backend, status */
-	struct family admin;	/* route, code */
+	struct family requests;	   /* op, profile, outcome */
+	struct family latency;	   /* op */
+	struct family backend;	   /* backend, status */
+	struct family admin;	   /* route, code */
+	struct http_counters http; /* the SCEP listeners */
 };
 
 struct metrics *
@@ -125,7 +126,39 @@ metrics_admin(struct metrics *m, const char *route, int http_status)
 	series_get(&m->admin, route, code, NULL)->count++;
 }
 
+struct http_counters *
+metrics_http(struct metrics *m)
+{
+	return m != NULL ? &m->http : NULL;
+}
+
 /* ---- rendering ----------------------------------------------------------- */
+
+static void
+render_http(const struct http_counters *c, struct evbuffer *out)
+{
+	const struct {
+		const char *reason;
+		unsigned long long n;
+	} r[] = {
+	    {"max_sockets", c->refused_sockets},     {"max_sockets_per_peer", c->refused_peer},
+	    {"request_timeout", c->request_timeout}, {"max_body", c->too_large},
+	    {"bad_request", c->bad_request},	     {"incomplete", c->incomplete},
+	    {"accept_failed", c->accept_failed},
+	};
+
+	evbuffer_add_printf(out,
+			    "# HELP scepgw_http_connections Open SCEP connections.\n"
+			    "# TYPE scepgw_http_connections gauge\n"
+			    "scepgw_http_connections %llu\n",
+			    c->open);
+	evbuffer_add_printf(out, "# HELP scepgw_http_refused_total SCEP connections and requests "
+				 "refused by the HTTP limits, by reason.\n"
+				 "# TYPE scepgw_http_refused_total counter\n");
+	for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++)
+		evbuffer_add_printf(out, "scepgw_http_refused_total{reason=\"%s\"} %llu\n",
+				    r[i].reason, r[i].n);
+}
 
 static void
 render_hist(struct evbuffer *out, const char *name, const char *label, const struct series *s)
@@ -200,6 +233,7 @@ metrics_render(const struct metrics *m, struct store *s, struct evbuffer *out)
 		return r;
 	render_requests(m, out);
 	render_backend(m, out);
+	render_http(&m->http, out);
 	evbuffer_add_printf(out,
 			    "# HELP scepgw_pending_transactions Requests waiting.\n"
 			    "# TYPE scepgw_pending_transactions gauge\n"

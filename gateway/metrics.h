@@ -7,6 +7,7 @@
 
 #include <event2/buffer.h>
 
+#include "http_spec.h"
 #include "store.h"
 
 #define METRICS_MAX_SERIES 256
@@ -23,6 +24,10 @@ void metrics_request(struct metrics *m, const char *op, const char *profile, con
 void metrics_backend(struct metrics *m, const char *backend, const char *status, double seconds);
 /* One admin API call. */
 void metrics_admin(struct metrics *m, const char *route, int http_status);
+
+/* What the SCEP listeners count (connections, refusals by the HTTP limits):
+ * http_server_new() adds to it.  NULL when m is. */
+struct http_counters *metrics_http(struct metrics *m);
 
 /* The whole page; pending transactions and store timing come from s. */
 int metrics_render(const struct metrics *m, struct store *s, struct evbuffer *out);

@@ -4,9 +4,11 @@
  * issued the certificate, and the loop until its callback. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
+#include "daemon.h"
 #include "http_client.h"
 #include "profile.h"
 #include "revoke.h"
@@ -117,6 +119,10 @@ revoke_command(const char *cfg_file, int argc, char **argv)
 	}
 	v.op.reason = reason;
 	r = revoke_run(&v, cfg_file, &err);
+	/* run as root for a daemon with user: the files it wrote go back to
+	 * that user, or the daemon could no longer read them */
+	if (r == 0 && v.cfg->user != NULL && geteuid() == 0)
+		r = daemon_own_files(v.ps, v.cfg->user, 0, &err);
 	if (r < 0)
 		fprintf(stderr, "scepgw revoke: %s\n", err.msg[0] ? err.msg : sgw_strerror(r));
 	profiles_free(v.ps); /* stops the backends before the workers go */

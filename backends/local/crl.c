@@ -66,6 +66,70 @@ valid_reason(int r)
 	return r >= 0 && r <= 10 && r != 7 && r != 8;
 }
 
+/* ---- ownership (before the privilege drop) ------------------------------- */
+
+static int
+writable_by(const struct stat *sb, uid_t uid, gid_t gid)
+{
+	if (sb->st_uid == uid)
+		return (sb->st_mode & S_IWUSR) != 0;
+	if (sb->st_gid == gid)
+		return (sb->st_mode & S_IWGRP) != 0;
+	return (sb->st_mode & S_IWOTH) != 0;
+}
+
+/* One state file: created (the lock) or opened without following a
+ * symlink, then handed over when root owns it. */
+static int
+own_file(const char *path, int create, uid_t uid, gid_t gid, int check, struct sgw_err *err)
+{
+	int fd, r = 0;
+	struct stat sb;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (create && !check ? O_CREAT : 0), 0600);
+	if (fd < 0)
+		return errno == ENOENT ? 0
+				       : sgw_err_set(err, SGW_EIO, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &sb) != 0)
+		r = sgw_err_set(err, SGW_EIO, "%s: %s", path, strerror(errno));
+	else if (sb.st_uid != uid && sb.st_uid != 0)
+		r = sgw_err_set(err, SGW_EINVAL, "%s: owned by uid %u, not by the user (uid %u)",
+				path, (unsigned)sb.st_uid, (unsigned)uid);
+	else if (sb.st_uid != uid && !check && fchown(fd, uid, gid) != 0)
+		r = sgw_err_set(err, SGW_EIO, "%s: chown: %s", path, strerror(errno));
+	close(fd);
+	return r;
+}
+
+int
+lcrl_own(const struct lcrl_paths *p, uid_t uid, gid_t gid, int check, struct sgw_err *err)
+{
+	const char *files[] = {p->revoked, p->number, p->crl, p->lock};
+	struct stat sb;
+	int r;
+
+	if (stat(p->dir, &sb) != 0)
+		return sgw_err_set(err, SGW_EIO, "state_dir %s: %s", p->dir, strerror(errno));
+	if (!writable_by(&sb, uid, gid)) {
+		/* root's directory becomes the user's; another user's stays */
+		if (sb.st_uid != 0 || !(sb.st_mode & S_IWUSR))
+			return sgw_err_set(err, SGW_EINVAL,
+					   "state_dir %s: not writable by the user (uid %u; owner "
+					   "uid %u, mode %04o)",
+					   p->dir, (unsigned)uid, (unsigned)sb.st_uid,
+					   (unsigned)(sb.st_mode & 07777));
+		if (!check && chown(p->dir, uid, gid) != 0)
+			return sgw_err_set(err, SGW_EIO, "state_dir %s: chown: %s", p->dir,
+					   strerror(errno));
+	}
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if ((r = own_file(files[i], files[i] == p->lock, uid, gid, check, err)) < 0)
+			return r;
+	return 0;
+}
+
+/* ---- revocations and CRLs ------------------------------------------------ */
+
 static int
 lock_open(const struct lcrl_paths *p, struct sgw_err *err)
 {

@@ -38,6 +38,13 @@ struct lcrl_stamp {
 
 int lcrl_paths_init(struct lcrl_paths *p, const char *dir, const char *name);
 
+/* Before the privilege drop, as root: the directory and the files above
+ * become uid:gid's (the lock file is created), so the daemon can still
+ * revoke and issue CRLs once it runs as that user.  Only what root owns is
+ * handed over; a directory or file of another user that uid cannot write
+ * is an error.  check: change nothing, report only that error. */
+int lcrl_own(const struct lcrl_paths *p, uid_t uid, gid_t gid, int check, struct sgw_err *err);
+
 /* Record a revocation; -SGW_EEXIST if the serial is already listed (nothing
  * changes), -SGW_EINVAL for a bad serial or reason. */
 int lcrl_revoke(const struct lcrl_paths *p, const char *serial_hex, int reason, int64_t when,

@@ -399,6 +399,22 @@ local_free(void *priv)
 	free(l->path);
 }
 
+/* The revocation state is written after the privilege drop: it belongs to
+ * the user the daemon runs as (crl.h lcrl_own). */
+static int
+local_own_files(void *priv, uid_t uid, gid_t gid, int check, struct sgw_err *err)
+{
+	struct local *l = priv;
+	struct sgw_err e = {{0}};
+	int r;
+
+	if (l->conf.state_dir == NULL)
+		return 0;
+	if ((r = lcrl_own(&l->paths, uid, gid, check, &e)) < 0)
+		return sgw_err_set(err, -r, "%s: %s", l->path, e.msg);
+	return 0;
+}
+
 const struct backend_ops backend_local = {
     .name = "local",
     .caps = BACKEND_CAP_REVOKE | BACKEND_CAP_CRL,
@@ -412,4 +428,5 @@ const struct backend_ops backend_local = {
     .get_crl = local_get_crl,
     .stop = local_stop,
     .free = local_free,
+    .own_files = local_own_files,
 };

@@ -38,11 +38,20 @@ send_now(struct admin *a, struct evhttp_request *req, const char *action, int co
 	evbuffer_free(out);
 }
 
+/* The flush failed: the change may not survive power loss, so the reply
+ * built on it is replaced by a 503. */
 static void
-send_held(void *arg)
+send_held(void *arg, int status)
 {
 	struct held_reply *h = arg;
 
+	if (status < 0) {
+		log_warn("admin: action=%s: store: flushing the commit failed: HTTP 503",
+			 h->action);
+		evbuffer_drain(h->out, evbuffer_get_length(h->out));
+		evbuffer_add_printf(h->out, "{\"error\":\"store: flushing the commit failed\"}\n");
+		h->code = 503;
+	}
 	send_now(h->a, h->req, h->action, h->code, h->out);
 	free(h);
 }

@@ -45,10 +45,13 @@ struct cfg_listen {
 };
 
 struct cfg_limits {
-	size_t max_body;     /* bytes; default 64k */
-	size_t max_headers;  /* bytes; default 8k */
-	int timeout;	     /* seconds per connection read/write and idle; default 60 */
-	int max_connections; /* open client connections; default 1024 */
+	size_t max_body;	  /* bytes; default 64k */
+	size_t max_headers;	  /* bytes; default 8k */
+	int timeout;		  /* seconds per connection read/write and idle; default 60 */
+	int max_connections;	  /* SCEP requests in flight; default 1024 */
+	int max_sockets;	  /* open connections per listener; default 4096 */
+	int max_sockets_per_peer; /* open connections from one address; default 256, 0: none */
+	int request_timeout;	  /* seconds to a complete request; default 30 */
 };
 
 struct cfg_store {

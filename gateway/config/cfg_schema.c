@@ -99,6 +99,9 @@ static const struct cfg_field limits_fields[] = {
     {"max_headers", CFG_SIZE, offsetof(struct cfg_limits, max_headers), 0},
     {"timeout", CFG_DURATION, offsetof(struct cfg_limits, timeout), 0},
     {"max_connections", CFG_INT, offsetof(struct cfg_limits, max_connections), 0},
+    {"max_sockets", CFG_INT, offsetof(struct cfg_limits, max_sockets), 0},
+    {"max_sockets_per_peer", CFG_INT, offsetof(struct cfg_limits, max_sockets_per_peer), 0},
+    {"request_timeout", CFG_DURATION, offsetof(struct cfg_limits, request_timeout), 0},
     {NULL},
 };
 
@@ -116,7 +119,13 @@ parse_limits(struct cfg *c, const struct cfg_node *n, struct sgw_err *err)
 		0 ||
 	    (r = cfg_check_range(n, "limits", "max_headers", (long)l->max_headers, 1, 1L << 20,
 				 err)) < 0 ||
-	    (r = cfg_check_range(n, "limits", "timeout", l->timeout, 1, 86400, err)) < 0)
+	    (r = cfg_check_range(n, "limits", "timeout", l->timeout, 1, 86400, err)) < 0 ||
+	    (r = cfg_check_range(n, "limits", "request_timeout", l->request_timeout, 1, 86400,
+				 err)) < 0 ||
+	    (r = cfg_check_range(n, "limits", "max_sockets", l->max_sockets, 1, 1000000, err)) <
+		0 ||
+	    (r = cfg_check_range(n, "limits", "max_sockets_per_peer", l->max_sockets_per_peer, 0,
+				 1000000, err)) < 0)
 		return r;
 	return cfg_check_range(n, "limits", "max_connections", l->max_connections, 1, 1000000, err);
 }
@@ -376,8 +385,13 @@ parse_top(struct cfg *c, struct sgw_err *err)
 	return cfg_admin_parse(c, t.admin, err);
 }
 
-static const struct cfg_limits limits_defaults = {
-    .max_body = 64 * 1024, .max_headers = 8 * 1024, .timeout = 60, .max_connections = 1024};
+static const struct cfg_limits limits_defaults = {.max_body = 64 * 1024,
+						  .max_headers = 8 * 1024,
+						  .timeout = 60,
+						  .max_connections = 1024,
+						  .max_sockets = 4096,
+						  .max_sockets_per_peer = 256,
+						  .request_timeout = 30};
 
 int
 cfg_parse(const char *file, const uint8_t *buf, size_t len, struct cfg **ret, struct sgw_err *err)

@@ -157,23 +157,53 @@ fail:
 	return NULL;
 }
 
-void
-worker_pool_free(struct worker_pool *p)
+/* Joins the threads once `stopping` is set; jobs still queued are run
+ * first unless the caller took them. */
+static void
+join_all(struct worker_pool *p)
 {
-	struct job *j, *next;
-
-	if (p == NULL)
-		return;
 	pthread_mutex_lock(&p->lock);
 	p->stopping = 1;
 	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
 	for (int i = 0; i < p->n; i++)
 		pthread_join(p->threads[i], NULL);
-	for (j = list_take_all(&p->done); j != NULL; j = next) {
+	p->n = 0;
+}
+
+static void
+jobs_free(struct job *j)
+{
+	struct job *next;
+
+	for (; j != NULL; j = next) {
 		next = j->next;
 		free(j);
 	}
+}
+
+void
+worker_pool_stop(struct worker_pool *p)
+{
+	struct job *queued;
+
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stopping = 1;
+	queued = list_take_all(&p->queue);
+	pthread_mutex_unlock(&p->lock);
+	jobs_free(queued);
+	join_all(p);
+}
+
+void
+worker_pool_free(struct worker_pool *p)
+{
+	if (p == NULL)
+		return;
+	join_all(p);
+	jobs_free(list_take_all(&p->done));
 	if (p->ev != NULL)
 		event_free(p->ev);
 	if (p->efd >= 0)

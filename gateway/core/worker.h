@@ -14,8 +14,13 @@ typedef void (*worker_fn)(void *arg);
 
 /* n <= 0: one thread per online core. */
 struct worker_pool *worker_pool_new(struct event_base *base, int n);
-/* Stops the threads after the queued jobs ran; their `done` callbacks are
- * not run.  Accepts NULL. */
+/* Stops the threads at once: jobs not started are dropped (neither `work`
+ * nor `done` runs), the running ones finish, and later submissions fail with
+ * -SGW_EAGAIN.  For shutdown, before freeing what queued jobs point to (the
+ * profiles, keys and backends).  Accepts NULL. */
+void worker_pool_stop(struct worker_pool *p);
+/* Stops the threads after the queued jobs ran (unless worker_pool_stop()
+ * dropped them); `done` callbacks are not run.  Accepts NULL. */
 void worker_pool_free(struct worker_pool *p);
 int worker_pool_submit(struct worker_pool *p, worker_fn work, worker_fn done, void *arg);
 int worker_pool_size(const struct worker_pool *p);

@@ -1,7 +1,11 @@
 /* http_listen.h: one evhttp listener bound from an http_spec, with the
- * spec's limits and TLS, and the accept back-off: when accept() fails
- * (EMFILE, ENFILE, ...) the listener logs it and pauses for 200 ms instead
- * of spinning on a socket that stays readable (nginx does the same). */
+ * spec's limits and TLS, its connections' caps and request deadline
+ * (http_conn.h), a listen backlog of 4096, and what happens when accept()
+ * fails: at EMFILE/ENFILE the listener closes a descriptor it keeps in
+ * reserve, accepts the waiting connection, closes it and takes the reserve
+ * back (the backlog drains; nginx and libuv do the same); otherwise, or if
+ * that fails, it pauses for 200 ms instead of spinning on a socket that
+ * stays readable.  Either way it logs (at most once a second) and counts. */
 #ifndef SGW_HTTP_LISTEN_H
 #define SGW_HTTP_LISTEN_H
 

@@ -13,7 +13,8 @@ struct http_server {
 };
 
 static void
-spec_from_cfg(const struct cfg *c, const struct cfg_listen *lc, struct http_spec *ret)
+spec_from_cfg(const struct cfg *c, const struct cfg_listen *lc, struct http_counters *ctr,
+	      struct http_spec *ret)
 {
 	*ret = (struct http_spec){
 	    .what = "listen",
@@ -25,12 +26,16 @@ spec_from_cfg(const struct cfg *c, const struct cfg_listen *lc, struct http_spec
 	    .max_headers = c->limits.max_headers,
 	    .timeout = c->limits.timeout,
 	    .methods = EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD,
+	    .max_sockets = (unsigned)c->limits.max_sockets,
+	    .max_sockets_per_peer = (unsigned)c->limits.max_sockets_per_peer,
+	    .request_timeout = c->limits.request_timeout,
+	    .counters = ctr,
 	};
 }
 
 int
-http_server_new(struct event_base *base, const struct cfg *c, http_handler h, void *arg,
-		struct http_server **ret, struct sgw_err *err)
+http_server_new(struct event_base *base, const struct cfg *c, struct http_counters *ctr,
+		http_handler h, void *arg, struct http_server **ret, struct sgw_err *err)
 {
 	struct http_server *s;
 	struct http_spec spec;
@@ -42,7 +47,7 @@ http_server_new(struct event_base *base, const struct cfg *c, http_handler h, vo
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return -SGW_ENOMEM;
 	for (; s->n < c->n_listen; s->n++) {
-		spec_from_cfg(c, &c->listen[s->n], &spec);
+		spec_from_cfg(c, &c->listen[s->n], ctr, &spec);
 		if ((r = http_listener_new(base, &spec, h, arg, &s->l[s->n], err)) < 0)
 			break;
 		log_info("listening on %s://%s", spec.cert != NULL ? "https" : "http",

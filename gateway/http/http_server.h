@@ -12,8 +12,9 @@
 
 struct http_server;
 
-int http_server_new(struct event_base *base, const struct cfg *c, http_handler h, void *arg,
-		    struct http_server **ret, struct sgw_err *err);
+/* ctr (may be NULL) counts the connections of every listener. */
+int http_server_new(struct event_base *base, const struct cfg *c, struct http_counters *ctr,
+		    http_handler h, void *arg, struct http_server **ret, struct sgw_err *err);
 /* Stop accepting new connections (drain); existing ones finish. */
 void http_server_close_listeners(struct http_server *s);
 void http_server_free(struct http_server *s);

@@ -19,6 +19,21 @@ enum http_tls_flag {
 	HTTP_TLS_FLAG_MAX = 1u << 2
 };
 
+#define HTTP_MAX_SOCKETS_DEFAULT 4096 /* max_sockets when a spec leaves it 0 */
+
+/* What a listener counts (http_conn.c, http_listen.c); its owner (the
+ * metrics) keeps it, and may share it between listeners. */
+struct http_counters {
+	unsigned long long open;	    /* connections open now */
+	unsigned long long refused_sockets; /* closed at accept: over max_sockets */
+	unsigned long long refused_peer;    /* closed at accept: over max_sockets_per_peer */
+	unsigned long long request_timeout; /* closed at the whole-request deadline */
+	unsigned long long too_large;	    /* evhttp's 413: body over max_body */
+	unsigned long long bad_request;	    /* evhttp's 400: malformed, headers over max_headers */
+	unsigned long long incomplete; /* closed by the client (or the idle timeout) mid-request */
+	unsigned long long accept_failed; /* accept() failed (EMFILE, ENFILE, ...) */
+};
+
 struct http_spec {
 	const char *what;    /* its config key, in messages: "listen", "admin.listen" */
 	const char *address; /* "host:port", IPv6 as "[::1]:8080" */
@@ -35,6 +50,11 @@ struct http_spec {
 	size_t max_headers; /* bytes */
 	int timeout;	    /* seconds a connection may read, write or idle */
 	uint16_t methods;   /* EVHTTP_REQ_* allowed */
+	/* connection limits (http_conn.h) */
+	unsigned max_sockets;		/* open connections; 0: HTTP_MAX_SOCKETS_DEFAULT */
+	unsigned max_sockets_per_peer;	/* from one address; 0: no cap */
+	int request_timeout;		/* seconds to a complete request; 0: timeout */
+	struct http_counters *counters; /* borrowed, outlives the listener; NULL: none */
 };
 
 /* Split "host:port" / "[v6]:port"; host written to buf. */

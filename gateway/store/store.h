@@ -69,7 +69,10 @@ typedef int (*store_cert_each)(void *arg, const struct store_cert *c);
 
 struct store; /* opaque: ops + private state */
 
-typedef void (*store_durable_fn)(void *arg); /* store_await_durable() */
+/* store_await_durable(): status 0 when the commits are durable, -SGW_EIO
+ * when flushing them failed (they may not survive power loss: the reply
+ * must be an error, e.g. HTTP 503). */
+typedef void (*store_durable_fn)(void *arg, int status);
 
 struct store_ops {
 	const char *name;
@@ -178,8 +181,9 @@ int store_cert_search(struct store *s, const struct store_cert_filter *f, store_
 int store_stats(struct store *s, struct store_stats *ret);
 
 /* Group commit (store_sync.c): 0 when every commit made so far is durable, so
- * the caller goes on at once; -SGW_EAGAIN when cb(arg) will run on the loop
- * thread once they are (the reply to a request waits for its writes). */
+ * the caller goes on at once; -SGW_EAGAIN when cb(arg, status) will run on
+ * the loop thread once they are, or once flushing them failed (the reply to a
+ * request waits for its writes). */
 int store_await_durable(struct store *s, store_durable_fn cb, void *arg);
 /* From now on, flush commits on a background thread and complete
  * store_await_durable() on `base` (the daemon; without it every commit is

@@ -7,7 +7,14 @@
  *
  * A commit alone does not wake the sync thread (an enrollment commits two or
  * three times but its reply waits once): a waiter does, through `wanted`.
- * Commits nobody waits for are flushed after SYNC_LAZY_MS at the latest. */
+ * Commits nobody waits for are flushed after SYNC_LAZY_MS at the latest.
+ *
+ * A flush that fails (fdatasync: EIO, ENOSPC) leaves the commits it covered
+ * in the page cache only, and Linux may report the error once and then call
+ * the pages clean: retrying proves nothing.  So `bad` remembers the newest
+ * commit a failed flush covered, and every waiter up to it is released with
+ * -SGW_EIO instead (its reply becomes an error, not an answer the gateway
+ * may forget). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -35,6 +42,7 @@ struct store_sync {
 	uint64_t committed; /* under lock */
 	uint64_t flushed;   /* under lock */
 	uint64_t wanted;    /* under lock: the newest commit a waiter needs */
+	uint64_t bad;	    /* under lock: the newest commit a failed flush covered */
 	int stopping;	    /* under lock */
 	pthread_t thread;
 	int efd;
@@ -72,6 +80,7 @@ sync_main(void *arg)
 {
 	struct store_sync *y = arg;
 	uint64_t target, before, one = 1;
+	int r;
 
 	pthread_mutex_lock(&y->lock);
 	for (;;) {
@@ -84,9 +93,11 @@ sync_main(void *arg)
 		target = y->committed;
 		before = y->flushed;
 		pthread_mutex_unlock(&y->lock);
-		(void)y->flush(y->flush_arg); /* the callback logs its failures */
+		r = y->flush(y->flush_arg); /* the callback logs its failures */
 		pthread_mutex_lock(&y->lock);
 		y->flushed = target;
+		if (r < 0)
+			y->bad = target;
 		/* a waiter may have queued during the flush: look only now */
 		if (y->wanted > before && write(y->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 			log_err("store: group commit: cannot wake the loop: %s", strerror(errno));
@@ -95,9 +106,10 @@ sync_main(void *arg)
 	return NULL;
 }
 
-/* Loop thread: release the waiters whose commits are durable. */
+/* Loop thread: release the waiters whose commits were flushed, with an
+ * error for those a failed flush covered. */
 static void
-release(struct store_sync *y, uint64_t upto)
+release(struct store_sync *y, uint64_t upto, uint64_t bad)
 {
 	struct sync_waiter *w;
 
@@ -105,7 +117,7 @@ release(struct store_sync *y, uint64_t upto)
 		y->head = w->next;
 		if (y->head == NULL)
 			y->tail = NULL;
-		w->cb(w->arg);
+		w->cb(w->arg, w->gen <= bad ? -SGW_EIO : 0);
 		free(w);
 	}
 }
@@ -114,15 +126,16 @@ static void
 on_flushed(evutil_socket_t fd, short what, void *arg)
 {
 	struct store_sync *y = arg;
-	uint64_t n, upto;
+	uint64_t n, upto, bad;
 
 	(void)what;
 	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		log_err("store: group commit: eventfd: %s", strerror(errno));
 	pthread_mutex_lock(&y->lock);
 	upto = y->flushed;
+	bad = y->bad;
 	pthread_mutex_unlock(&y->lock);
-	release(y, upto);
+	release(y, upto, bad);
 }
 
 int
@@ -179,18 +192,19 @@ int
 store_sync_await(struct store_sync *y, store_durable_fn cb, void *arg)
 {
 	struct sync_waiter *w;
-	uint64_t gen;
-	int durable;
+	uint64_t gen, one = 1;
+	int flushed, failed;
 
 	pthread_mutex_lock(&y->lock);
 	gen = y->committed;
-	durable = y->flushed == gen;
-	if (!durable && y->wanted < gen) {
+	flushed = y->flushed == gen;
+	failed = gen != 0 && gen <= y->bad;
+	if (!flushed && y->wanted < gen) {
 		y->wanted = gen;
 		pthread_cond_signal(&y->cond);
 	}
 	pthread_mutex_unlock(&y->lock);
-	if (durable)
+	if (flushed && !failed)
 		return 0;
 	if ((w = malloc(sizeof(*w))) == NULL)
 		return -SGW_ENOMEM;
@@ -200,6 +214,9 @@ store_sync_await(struct store_sync *y, store_durable_fn cb, void *arg)
 	else
 		y->head = w;
 	y->tail = w;
+	/* flushed, but that flush failed: the loop releases it with the error */
+	if (flushed && write(y->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_err("store: group commit: cannot wake the loop: %s", strerror(errno));
 	return -SGW_EAGAIN;
 }
 

@@ -15,8 +15,8 @@
 struct store_sync;
 
 /* Runs on the sync thread: make every commit made before the call durable.
- * 0, or -SGW_EIO (logged by the callback; waiters are released anyway: the
- * commit is in the page cache and survives the process). */
+ * 0, or -SGW_EIO (logged by the callback): the waiters for the commits it
+ * covered are released with -SGW_EIO. */
 typedef int (*store_flush_fn)(void *arg);
 
 int store_sync_new(struct event_base *base, store_flush_fn flush, void *arg,
@@ -24,9 +24,10 @@ int store_sync_new(struct event_base *base, store_flush_fn flush, void *arg,
 /* Loop thread, after each commit.  Does not start a flush by itself: the
  * next store_sync_await() does, or a short timer (store_sync.c). */
 void store_sync_committed(struct store_sync *y);
-/* 0 when every commit so far is durable; otherwise cb(arg) runs on the loop
- * once it is, and -SGW_EAGAIN (-SGW_ENOMEM if the waiter cannot be queued:
- * the caller goes on, the commit survives the process in any case). */
+/* 0 when every commit so far is durable; otherwise cb(arg, status) runs on
+ * the loop once the flush ended (status 0, or -SGW_EIO when it failed), and
+ * -SGW_EAGAIN (-SGW_ENOMEM if the waiter cannot be queued: the caller goes
+ * on, the commit survives the process in any case). */
 int store_sync_await(struct store_sync *y, store_durable_fn cb, void *arg);
 /* Flushes what is left and stops the thread; waiters not yet released are
  * dropped without their callback (the loop has stopped).  Accepts NULL. */

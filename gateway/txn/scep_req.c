@@ -150,12 +150,27 @@ set_outcome(struct req_ctx *r, enum scep_outcome out, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The flush failed: the commits may not survive power loss, so the device
+ * gets no answer built on them (503: it tries again). */
+static void
+on_durable(void *arg, int status)
+{
+	struct req_ctx *r = arg;
+
+	if (status < 0) {
+		free(r->reply);
+		r->reply = NULL;
+		set_outcome(r, SCEP_OUT_HTTP_UNAVAILABLE, "store: flushing the commit failed");
+	}
+	req_finish_now(r);
+}
+
 /* A PKIOperation's reply waits until the store's commits are durable (group
  * commit): the device never holds an answer the gateway could forget. */
 static void
 finish(struct req_ctx *r)
 {
-	if (r->body != NULL && store_await_durable(r->gw->store, req_finish_now, r) == -SGW_EAGAIN)
+	if (r->body != NULL && store_await_durable(r->gw->store, on_durable, r) == -SGW_EAGAIN)
 		return;
 	req_finish_now(r);
 }

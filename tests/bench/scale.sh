@@ -381,21 +381,25 @@ idle_run() {
 }
 
 part_idle() {
+	local IDLE_CAPS="max_sockets: $((IDLE + 100)), max_sockets_per_peer: 0"
+
 	: >"$RES/idle.txt"
 	log "idle: $IDLE connections, limits.timeout $IDLE_TIMEOUT, held ${HOLD}s"
 	# a fresh gateway for each kind: freed memory stays in the allocator
-	gw_start "$T/idle-bare" "limits: { timeout: $IDLE_TIMEOUT }"
+	# all from one address, some never sending a byte: lift the socket caps
+	# and the whole-request deadline (limits.max_sockets*, request_timeout)
+	gw_start "$T/idle-bare" "limits: { timeout: $IDLE_TIMEOUT, $IDLE_CAPS, request_timeout: $IDLE_TIMEOUT }"
 	curl -fsS -o /dev/null "$GW_URL?operation=GetCACert"
 	idle_run bare --hold "$HOLD"
 	stop_gw
-	gw_start "$T/idle-caps" "limits: { timeout: $IDLE_TIMEOUT }"
+	gw_start "$T/idle-caps" "limits: { timeout: $IDLE_TIMEOUT, $IDLE_CAPS }"
 	curl -fsS -o /dev/null "$GW_URL?operation=GetCACert"
 	idle_run caps --caps --hold "$HOLD"
 	idle_run caps-again --caps --hold "$HOLD" # same gateway: does RSS keep growing?
 	stop_gw
 	if [ "$DEFAULT_HOLD" -gt 0 ]; then
 		log "idle: $IDLE connections, default limits.timeout, held ${DEFAULT_HOLD}s"
-		gw_start "$T/idle-default"
+		gw_start "$T/idle-default" "limits: { $IDLE_CAPS }"
 		curl -fsS -o /dev/null "$GW_URL?operation=GetCACert"
 		idle_run default-timeout --caps --hold "$DEFAULT_HOLD"
 		stop_gw

@@ -5,9 +5,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "err.h"
 #include "worker.h"
 
 #define NJOBS 1000
@@ -89,12 +91,86 @@ test_default_size(void **state)
 	event_base_free(base);
 }
 
+/* worker_pool_stop(): the running job finishes, the queued ones never run,
+ * a later submit is refused, and free after stop is fine. */
+struct gate {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int started, open, ran;
+};
+
+static void
+blocking_work(void *arg)
+{
+	struct gate *g = arg;
+
+	pthread_mutex_lock(&g->lock);
+	g->started = 1;
+	pthread_cond_broadcast(&g->cond);
+	while (!g->open)
+		pthread_cond_wait(&g->cond, &g->lock);
+	g->ran++;
+	pthread_mutex_unlock(&g->lock);
+}
+
+static void
+counting_work(void *arg)
+{
+	struct gate *g = arg;
+
+	pthread_mutex_lock(&g->lock);
+	g->ran += 100;
+	pthread_mutex_unlock(&g->lock);
+}
+
+static void *
+open_later(void *arg)
+{
+	struct gate *g = arg;
+
+	usleep(100000); /* stop() is waiting in join by now (or soon) */
+	pthread_mutex_lock(&g->lock);
+	g->open = 1;
+	pthread_cond_broadcast(&g->cond);
+	pthread_mutex_unlock(&g->lock);
+	return NULL;
+}
+
+static void
+test_stop_drops_queued(void **state)
+{
+	static struct gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0};
+	struct event_base *base = event_base_new();
+	struct worker_pool *p;
+	pthread_t t;
+
+	(void)state;
+	p = worker_pool_new(base, 1);
+	assert_non_null(p);
+	assert_int_equal(worker_pool_submit(p, blocking_work, NULL, &g), 0);
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(worker_pool_submit(p, counting_work, NULL, &g), 0);
+	pthread_mutex_lock(&g.lock);
+	while (!g.started)
+		pthread_cond_wait(&g.cond, &g.lock);
+	pthread_mutex_unlock(&g.lock);
+	assert_int_equal(pthread_create(&t, NULL, open_later, &g), 0);
+	worker_pool_stop(p);
+	assert_int_equal(g.ran, 1); /* the running job only */
+	assert_int_equal(worker_pool_submit(p, counting_work, NULL, &g), -SGW_EAGAIN);
+	worker_pool_free(p);
+	assert_int_equal(g.ran, 1);
+	pthread_join(t, NULL);
+	event_base_free(base);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_jobs_complete_once),
 	    cmocka_unit_test(test_default_size),
+	    cmocka_unit_test(test_stop_drops_queued),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,6 +24,7 @@ struct fx {
 	struct event_base *base;
 	struct store *s;
 	int released; /* store_await_durable callbacks run */
+	int failed;   /* of which with an error */
 };
 
 static int
@@ -75,9 +76,11 @@ make_txn(struct store_txn *t, int i, uint8_t *csr, size_t csr_len)
 }
 
 static void
-on_durable(void *arg)
+on_durable(void *arg, int status)
 {
 	((struct fx *)arg)->released++;
+	if (status < 0)
+		((struct fx *)arg)->failed++;
 }
 
 /* Run the loop until n callbacks ran (or 10 s passed). */
@@ -247,6 +250,47 @@ test_normal_never_waits(void **state)
 	assert_int_equal(store_await_durable(f->s, on_durable, f), 0);
 }
 
+/* A flush that fails (the fdatasync of the WAL, here a flush callback that
+ * returns -SGW_EIO as sqs_flush does) releases its waiters with the error,
+ * also one that queues after that flush; the next good flush releases
+ * with 0 again. */
+static int flush_result;
+
+static int
+fake_flush(void *arg)
+{
+	(void)arg;
+	return flush_result;
+}
+
+static void
+test_failed_flush_fails_waiters(void **state)
+{
+	struct fx *f = *state;
+	struct store_sync *y;
+	struct sgw_err err = {{0}};
+
+	assert_int_equal(store_sync_new(f->base, fake_flush, NULL, &y, &err), 0);
+	flush_result = -SGW_EIO;
+	store_sync_committed(y);
+	assert_int_equal(store_sync_await(y, on_durable, f), -SGW_EAGAIN);
+	store_sync_committed(y);
+	assert_int_equal(store_sync_await(y, on_durable, f), -SGW_EAGAIN);
+	wait_released(f, 2);
+	assert_int_equal(f->failed, 2);
+	/* nothing committed since: still not durable, released with the error */
+	assert_int_equal(store_sync_await(y, on_durable, f), -SGW_EAGAIN);
+	wait_released(f, 3);
+	assert_int_equal(f->failed, 3);
+	flush_result = 0;
+	store_sync_committed(y);
+	assert_int_equal(store_sync_await(y, on_durable, f), -SGW_EAGAIN);
+	wait_released(f, 4);
+	assert_int_equal(f->failed, 3);
+	assert_int_equal(store_sync_await(y, on_durable, f), 0);
+	store_sync_free(y);
+}
+
 int
 main(void)
 {
@@ -257,6 +301,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_unawaited_commit_flushed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_waiter_during_lazy_flush, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_normal_never_waits, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_failed_flush_fails_waiters, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
