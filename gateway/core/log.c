@@ -181,14 +181,14 @@ log_vmsg(int level, const char *fmt, va_list ap)
 	if (p < 0 || (size_t)p >= cap)
 		return;
 	n = (size_t)p;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (log_format == LOG_FMT_JSON) {
 		/* the message cut where it no longer fits, the object closed */
+		vsnprintf(msg, sizeof(msg), fmt, ap);
 		n = json_escape(line, n, cap - 2, msg);
 		line[n++] = '"';
 		line[n++] = '}';
 	} else {
-		p = snprintf(line + n, cap - n, "%s", msg);
+		p = vsnprintf(line + n, cap - n, fmt, ap);
 		n = p < 0 ? n : (size_t)p >= cap - n ? cap - 1 : n + (size_t)p;
 	}
 	/* one write per line so concurrent threads never interleave */
