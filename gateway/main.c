@@ -116,6 +116,7 @@ load(struct modules *m, const char *file, struct sgw_err *err)
 	lvl = log_level_parse(m->cfg->log_level);
 	if (lvl >= 0 && log_verbosity != LOG_LVL_DEBUG)
 		log_verbosity = lvl;
+	log_set_format(log_format_parse(m->cfg->log_format));
 	if (scep_oids_init() < 0)
 		return sgw_err_set(err, SGW_EINVAL, "cannot register the SCEP OIDs");
 	if ((r = check_secret_files(m->cfg, err)) < 0)

@@ -213,6 +213,7 @@ struct cfg {
 	char *file;
 	struct cfg_node *root;
 	char *log_level;       /* error|warn|info|debug; default info */
+	char *log_format;      /* auto|text|journal|json; default auto (log.h) */
 	char *user;	       /* drop privileges to this user after binding; default none */
 	char *default_profile; /* profile for /cgi-bin/pkiclient.exe; default none */
 	int workers;	       /* 0 = one per core */

@@ -311,7 +311,7 @@ parse_ra_identity(struct cfg *c, void *elem, const char *name, const struct cfg_
 /* ---- top level ----------------------------------------------------------- */
 
 struct top_raw {
-	char *log_level, *user, *default_profile;
+	char *log_level, *log_format, *user, *default_profile;
 	int workers;
 	const struct cfg_node *limits, *listen, *store, *ra_identities, *scep_profiles,
 	    *ra_profiles, *backends, *admin;
@@ -320,6 +320,7 @@ struct top_raw {
 #define TR(f) offsetof(struct top_raw, f)
 static const struct cfg_field top_fields[] = {
     {"log_level", CFG_STR, TR(log_level), 0},
+    {"log_format", CFG_STR, TR(log_format), 0},
     {"user", CFG_STR, TR(user), 0},
     {"default_profile", CFG_STR, TR(default_profile), 0},
     {"workers", CFG_INT, TR(workers), 0},
@@ -361,12 +362,14 @@ static int
 parse_top(struct cfg *c, struct sgw_err *err)
 {
 	static const char *const levels[] = {"error", "warn", "info", "debug", NULL};
+	static const char *const formats[] = {"auto", "text", "journal", "json", NULL};
 	struct top_raw t = {0};
 	int r;
 
 	if ((r = cfg_parse_map(c->root, "", top_fields, &t, err)) < 0)
 		return r;
 	c->log_level = t.log_level;
+	c->log_format = t.log_format;
 	c->user = t.user;
 	c->default_profile = t.default_profile;
 	c->workers = t.workers;
@@ -375,6 +378,12 @@ parse_top(struct cfg *c, struct sgw_err *err)
 				levels, "log level", err)) < 0)
 		return r;
 	if (c->log_level == NULL && (c->log_level = strdup("info")) == NULL)
+		return nomem(err);
+	if (c->log_format != NULL &&
+	    (r = cfg_check_enum(cfg_node_get(c->root, "log_format"), "log_format", c->log_format,
+				formats, "log format", err)) < 0)
+		return r;
+	if (c->log_format == NULL && (c->log_format = strdup("auto")) == NULL)
 		return nomem(err);
 	if ((r = cfg_check_range(c->root, "", "workers", c->workers, 0, 1024, err)) < 0 ||
 	    (r = parse_sections(c, &t, err)) < 0)
@@ -484,6 +493,7 @@ cfg_free(struct cfg *c)
 	free(c->backends);
 	cfg_admin_free(&c->admin);
 	free(c->log_level);
+	free(c->log_format);
 	free(c->user);
 	free(c->default_profile);
 	cfg_node_free(c->root);

@@ -1,8 +1,10 @@
-/* log.c: leveled, printf-checked logging to stderr. */
+/* log.c: leveled, printf-checked logging to stderr, as text, journal or JSON
+ * lines. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -10,6 +12,7 @@
 
 int log_verbosity = LOG_LVL_INFO;
 static const char *log_ident = "scepgw";
+static int log_format = LOG_FMT_TEXT; /* set before the threads start */
 
 static unsigned log_forks; /* fork() children seen: a new pid */
 
@@ -26,6 +29,9 @@ log_atfork_install(void)
 }
 
 static const char *const level_names[LOG_LVL_MAX] = {"error", "warn", "info", "debug"};
+/* syslog priorities (sd-daemon(3) prefixes): err, warning, info, debug */
+static const char level_prio[LOG_LVL_MAX] = {'3', '4', '6', '7'};
+const char *const log_format_names[LOG_FMT_MAX] = {"text", "journal", "json", "auto"};
 
 void
 log_init(int level, const char *ident)
@@ -33,6 +39,38 @@ log_init(int level, const char *ident)
 	log_verbosity = level;
 	if (ident != NULL)
 		log_ident = ident;
+	log_set_format(LOG_FMT_AUTO); /* until the configuration says otherwise */
+}
+
+int
+log_format_parse(const char *name)
+{
+	for (int i = 0; i < LOG_FMT_MAX; i++)
+		if (strcmp(name, log_format_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* 1 when stderr is the stream systemd connected to the journal. */
+static int
+stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat sb;
+
+	return js != NULL && sscanf(js, "%llu:%llu", &dev, &ino) == 2 &&
+	       fstat(STDERR_FILENO, &sb) == 0 && (unsigned long long)sb.st_dev == dev &&
+	       (unsigned long long)sb.st_ino == ino;
+}
+
+void
+log_set_format(int format)
+{
+	if (format == LOG_FMT_AUTO)
+		format = stderr_is_journal() ? LOG_FMT_JOURNAL : LOG_FMT_TEXT;
+	if (format >= 0 && format < LOG_FMT_AUTO)
+		log_format = format;
 }
 
 int
@@ -72,33 +110,90 @@ log_stamp(time_t sec)
 	return &st;
 }
 
+/* `s` as the inside of a JSON string into line[n..cap): quotes, backslashes
+ * and control characters escaped, other bytes (UTF-8) as they are, cut
+ * before the first character that does not fit (never inside an escape or a
+ * UTF-8 sequence).  Returns the new length. */
+static size_t
+json_escape(char *line, size_t n, size_t cap, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		size_t need = c == '"' || c == '\\' ? 2 : c < 0x20 || c == 0x7f ? 6 : 1;
+
+		if (n + need > cap) {
+			if ((c & 0xc0) != 0x80)
+				return n; /* cut between two characters */
+			/* inside a UTF-8 sequence: drop what was written of it */
+			while (n > 0 && ((unsigned char)line[n - 1] & 0xc0) == 0x80)
+				n--;
+			return n > 0 && ((unsigned char)line[n - 1] & 0xc0) == 0xc0 ? n - 1 : n;
+		}
+		if (need == 2) {
+			line[n++] = '\\';
+			line[n++] = (char)c;
+		} else if (need == 6) {
+			memcpy(line + n, "\\u00", 4);
+			line[n + 4] = hex[c >> 4];
+			line[n + 5] = hex[c & 15];
+			n += 6;
+		} else {
+			line[n++] = (char)c;
+		}
+	}
+	return n;
+}
+
+/* The start of a line (up to where the message goes); its length, or -1. */
+static int
+log_prefix(int level, char *line, size_t cap)
+{
+	const struct log_stamp *st;
+	struct timespec now;
+
+	if (log_format == LOG_FMT_JOURNAL)
+		return snprintf(line, cap, "<%c>%s: ", level_prio[level], level_names[level]);
+	clock_gettime(CLOCK_REALTIME, &now);
+	st = log_stamp(now.tv_sec);
+	if (log_format == LOG_FMT_JSON)
+		return snprintf(line, cap,
+				"{\"time\":\"%s.%03ldZ\",\"ident\":\"%s\",\"pid\":%d,"
+				"\"level\":\"%s\",\"priority\":%c,\"msg\":\"",
+				st->ts, now.tv_nsec / 1000000, log_ident, (int)st->pid,
+				level_names[level], level_prio[level]);
+	return snprintf(line, cap, "%s.%03ldZ %s[%d] %s: ", st->ts, now.tv_nsec / 1000000,
+			log_ident, (int)st->pid, level_names[level]);
+}
+
 void
 log_vmsg(int level, const char *fmt, va_list ap)
 {
-	const struct log_stamp *st;
-	char line[2048];
-	struct timespec now;
-	int n;
+	char line[2048], msg[2048];
+	size_t cap = sizeof(line) - 1; /* room for the newline */
+	size_t n;
+	int p;
 
 	if (level > log_verbosity)
 		return;
-	clock_gettime(CLOCK_REALTIME, &now);
-	st = log_stamp(now.tv_sec);
-	n = snprintf(line, sizeof(line), "%s.%03ldZ %s[%d] %s: ", st->ts, now.tv_nsec / 1000000,
-		     log_ident, (int)st->pid, level_names[level]);
-	if (n < 0 || (size_t)n >= sizeof(line))
+	p = log_prefix(level, line, cap);
+	if (p < 0 || (size_t)p >= cap)
 		return;
-	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
-	/* one write per line so concurrent threads never interleave */
-	n = (int)strlen(line);
-	if ((size_t)n + 1 < sizeof(line)) {
-		line[n++] = '\n';
-		line[n] = '\0';
+	n = (size_t)p;
+	if (log_format == LOG_FMT_JSON) {
+		/* the message cut where it no longer fits, the object closed */
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		n = json_escape(line, n, cap - 2, msg);
+		line[n++] = '"';
+		line[n++] = '}';
 	} else {
-		line[sizeof(line) - 2] = '\n';
-		n = (int)sizeof(line) - 1;
+		p = vsnprintf(line + n, cap - n, fmt, ap);
+		n = p < 0 ? n : (size_t)p >= cap - n ? cap - 1 : n + (size_t)p;
 	}
-	if (write(STDERR_FILENO, line, (size_t)n) < 0) {
+	/* one write per line so concurrent threads never interleave */
+	line[n++] = '\n';
+	if (write(STDERR_FILENO, line, n) < 0) {
 		/* nowhere left to report it */
 	}
 }

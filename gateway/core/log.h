@@ -1,5 +1,8 @@
-/* log.h: the one logger.  Lines go to stderr (journald adds the time when run
- * under systemd) as `LEVEL message`.  Secrets (challenges, keys, tokens,
+/* log.h: the one logger.  One line per message on stderr, in one of three
+ * formats (log_set_format): text (`TIME ident[pid] level: message`), journal
+ * (`<priority>level: message`: journald reads the syslog priority from the
+ * prefix and adds the time and pid itself), or json (one object per line, for
+ * SIEMs).  Secrets (challenges, keys, tokens,
  * passwords) must never be passed to these functions: log a digest prefix or
  * nothing. */
 #ifndef SGW_LOG_H
@@ -11,7 +14,14 @@ enum log_level { LOG_LVL_ERR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG, LOG_LVL
 
 extern int log_verbosity; /* one of the only mutable globals (docs/conventions.md 17) */
 
+enum log_format { LOG_FMT_TEXT, LOG_FMT_JOURNAL, LOG_FMT_JSON, LOG_FMT_AUTO, LOG_FMT_MAX };
+
 void log_init(int level, const char *ident);
+/* LOG_FMT_AUTO: journal when stderr is the journal's stream (systemd sets
+ * JOURNAL_STREAM to its device:inode), else text. */
+void log_set_format(int format);
+int log_format_parse(const char *name); /* -1 when unknown */
+extern const char *const log_format_names[LOG_FMT_MAX];
 int log_level_parse(const char *name); /* -1 when unknown */
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_vmsg(int level, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# t_logs: the log formats of the real daemon.  Under systemd (JOURNAL_STREAM
+# names the stream its stderr is) every line starts with its syslog priority
+# (<4> for a warning, <6> for info) and carries no time or pid of its own, so
+# `journalctl -p warning` selects the warnings; `log_format: json` writes one
+# JSON object per line; an unknown format is a config error.
+# shellcheck disable=SC2317  # the check functions run through check()
+set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+# --- under the journal ---------------------------------------------------------
+: >"$GW_LOG"
+JOURNAL_STREAM=$(stat -c '%d:%i' "$GW_LOG")
+export JOURNAL_STREAM
+gw_config "$CFG"
+gw_start "$CFG"
+curl -fsS -o /dev/null "$URL?operation=GetCACaps"
+"$SCEPREQ" enroll -u "$URL" -c wrong-challenge --cn logs-1 --expect failure >/dev/null 2>&1 || true
+gw_stop
+unset JOURNAL_STREAM
+check "a warning carries priority 4" grep -q '^<4>warn: scep_profiles.dev: single DES allowed' "$GW_LOG"
+check "an info line carries priority 6" grep -q '^<6>info: .*op=GetCACaps' "$GW_LOG"
+check "a refused request is logged as a warning (priority 4)" grep -q '^<4>warn: .*op=PKCSReq.*outcome=denied' "$GW_LOG"
+check "every line starts with a priority (no time or pid of our own)" \
+	not grep -qv '^<[3467]>' "$GW_LOG"
+
+# --- JSON ----------------------------------------------------------------------
+mv "$GW_LOG" "$T/journal.log"
+GW_TOP_EXTRA="log_format: json"
+gw_config "$CFG"
+gw_start "$CFG"
+curl -fsS -o /dev/null "$URL?operation=GetCACaps"
+gw_stop
+json_ok() {
+	python3 - "$GW_LOG" <<'PY'
+import json, sys
+n = 0
+caps = False
+for line in open(sys.argv[1], encoding="utf-8"):
+    o = json.loads(line)
+    assert set(o) >= {"time", "ident", "pid", "level", "priority", "msg"}, o
+    assert o["level"] in ("error", "warn", "info", "debug"), o
+    caps = caps or "op=GetCACaps" in o["msg"]
+    n += 1
+assert n > 3 and caps, (n, caps)
+PY
+}
+check "log_format json: every line is a JSON object with level, priority and msg" json_ok
+
+# --- an unknown format ---------------------------------------------------------
+GW_TOP_EXTRA="log_format: syslog"
+gw_config "$CFG"
+bad_format() {
+	local out
+	if out=$("$SCEPGW" -n -c "$CFG" 2>&1); then
+		echo "scepgw -n accepted it: $out"
+		return 1
+	fi
+	echo "$out"
+	grep -q "log_format: unknown log format 'syslog'" <<<"$out"
+}
+check "an unknown log_format is refused, naming the key" bad_format
+finish
