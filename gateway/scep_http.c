@@ -14,18 +14,29 @@
 #include "scep_query.h"
 #include "txn_pkiop.h"
 
+/* name = profile: 0, or -SGW_ENOTFOUND when there is none. */
+static int
+route_to(const char *profile, char *name, size_t size)
+{
+	if (profile == NULL || strlen(profile) >= size)
+		return -SGW_ENOTFOUND;
+	memcpy(name, profile, strlen(profile) + 1);
+	return 0;
+}
+
 int
-scep_http_route(const char *path, const char *default_profile, char *name, size_t size)
+scep_http_route(const char *path, const char *default_profile, const char *ndes_profile, char *name,
+		size_t size)
 {
 	const char *p, *end;
 	size_t n;
 
-	if (strcmp(path, "/cgi-bin/pkiclient.exe") == 0) {
-		if (default_profile == NULL || strlen(default_profile) >= size)
-			return -SGW_ENOTFOUND;
-		memcpy(name, default_profile, strlen(default_profile) + 1);
-		return 0;
-	}
+	if (strcmp(path, "/cgi-bin/pkiclient.exe") == 0)
+		return route_to(default_profile, name, size);
+	if (strcasecmp(path, "/certsrv/mscep/mscep.dll") == 0 ||
+	    strcasecmp(path, "/certsrv/mscep/mscep.dll/") == 0 ||
+	    strcasecmp(path, "/certsrv/mscep/mscep.dll/pkiclient.exe") == 0)
+		return route_to(ndes_profile, name, size);
 	if (strncmp(path, "/scep/", 6) != 0)
 		return -SGW_ENOTFOUND;
 	p = path + 6;
@@ -194,7 +205,8 @@ scep_http_handle(struct evhttp_request *req, void *arg)
 	if (path != NULL && serve_crl(r, path))
 		return;
 	if (path == NULL ||
-	    scep_http_route(path, gw->cfg->default_profile, name, sizeof(name)) < 0 ||
+	    scep_http_route(path, gw->cfg->default_profile, gw->cfg->ndes_profile, name,
+			    sizeof(name)) < 0 ||
 	    (r->prof = profiles_find(gw->profiles, name)) == NULL) {
 		req_end(r, SCEP_OUT_HTTP_NO_PROFILE, "no SCEP profile at path '%.100s'",
 			path != NULL ? path : "");

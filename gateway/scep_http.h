@@ -13,8 +13,11 @@
 void scep_http_handle(struct evhttp_request *req, void *arg);
 
 /* Path -> profile name: /scep/<p>/pkiclient.exe, /scep/<p>, /scep/<p>/,
- * /cgi-bin/pkiclient.exe (the default profile; "" when none).  Pure.
- * Returns 0, or -SGW_ENOTFOUND for any other path. */
-int scep_http_route(const char *path, const char *default_profile, char *name, size_t size);
+ * /cgi-bin/pkiclient.exe (the default profile), and Microsoft NDES's device
+ * URL /certsrv/mscep/mscep.dll with or without /pkiclient.exe, in any case
+ * as IIS serves it (the ndes_profile; NULL: none).  Pure.  Returns 0, or
+ * -SGW_ENOTFOUND for any other path. */
+int scep_http_route(const char *path, const char *default_profile, const char *ndes_profile,
+		    char *name, size_t size);
 
 #endif

@@ -216,6 +216,7 @@ struct cfg {
 	char *log_format;      /* auto|text|journal|json; default auto (log.h) */
 	char *user;	       /* drop privileges to this user after binding; default none */
 	char *default_profile; /* profile for /cgi-bin/pkiclient.exe; default none */
+	char *ndes_profile;    /* profile for NDES's /certsrv/mscep/mscep.dll; default none */
 	int workers;	       /* 0 = one per core */
 	struct cfg_limits limits;
 	struct cfg_listen *listen;

@@ -311,7 +311,7 @@ parse_ra_identity(struct cfg *c, void *elem, const char *name, const struct cfg_
 /* ---- top level ----------------------------------------------------------- */
 
 struct top_raw {
-	char *log_level, *log_format, *user, *default_profile;
+	char *log_level, *log_format, *user, *default_profile, *ndes_profile;
 	int workers;
 	const struct cfg_node *limits, *listen, *store, *ra_identities, *scep_profiles,
 	    *ra_profiles, *backends, *admin;
@@ -323,6 +323,7 @@ static const struct cfg_field top_fields[] = {
     {"log_format", CFG_STR, TR(log_format), 0},
     {"user", CFG_STR, TR(user), 0},
     {"default_profile", CFG_STR, TR(default_profile), 0},
+    {"ndes_profile", CFG_STR, TR(ndes_profile), 0},
     {"workers", CFG_INT, TR(workers), 0},
     {"limits", CFG_NODE, TR(limits), 0},
     {"listen", CFG_NODE, TR(listen), 1},
@@ -372,6 +373,7 @@ parse_top(struct cfg *c, struct sgw_err *err)
 	c->log_format = t.log_format;
 	c->user = t.user;
 	c->default_profile = t.default_profile;
+	c->ndes_profile = t.ndes_profile;
 	c->workers = t.workers;
 	if (c->log_level != NULL &&
 	    (r = cfg_check_enum(cfg_node_get(c->root, "log_level"), "log_level", c->log_level,
@@ -391,6 +393,9 @@ parse_top(struct cfg *c, struct sgw_err *err)
 	if (c->default_profile != NULL && cfg_scep_profile_find(c, c->default_profile) == NULL)
 		return cfg_err(err, SGW_EINVAL, cfg_node_get(c->root, "default_profile"),
 			       "default_profile", "unknown scep_profile '%s'", c->default_profile);
+	if (c->ndes_profile != NULL && cfg_scep_profile_find(c, c->ndes_profile) == NULL)
+		return cfg_err(err, SGW_EINVAL, cfg_node_get(c->root, "ndes_profile"),
+			       "ndes_profile", "unknown scep_profile '%s'", c->ndes_profile);
 	return cfg_admin_parse(c, t.admin, err);
 }
 
@@ -496,6 +501,7 @@ cfg_free(struct cfg *c)
 	free(c->log_format);
 	free(c->user);
 	free(c->default_profile);
+	free(c->ndes_profile);
 	cfg_node_free(c->root);
 	free(c->file);
 	free(c);
