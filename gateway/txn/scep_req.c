@@ -16,12 +16,43 @@
 #include "scep_certrep.h"
 #include "scep_req.h"
 
+/* Client data quoted in the log line keeps it one parseable line. */
+static void
+log_safe(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f || *s == '"' || *s == '\\')
+			*s = '?';
+}
+
+static const char *
+method_name(enum evhttp_cmd_type cmd)
+{
+	switch (cmd) {
+	case EVHTTP_REQ_GET:
+		return "GET";
+	case EVHTTP_REQ_POST:
+		return "POST";
+	case EVHTTP_REQ_HEAD:
+		return "HEAD";
+	case EVHTTP_REQ_OPTIONS:
+		return "OPTIONS";
+	case EVHTTP_REQ_PUT:
+		return "PUT";
+	case EVHTTP_REQ_DELETE:
+		return "DELETE";
+	default:
+		return "OTHER";
+	}
+}
+
 struct req_ctx *
 req_new(struct gw *gw, struct evhttp_request *http, const char *op)
 {
 	struct req_ctx *r = calloc(1, sizeof(*r));
 	struct evhttp_connection *con;
 	char *addr = NULL;
+	const char *ua;
 	ev_uint16_t port = 0;
 
 	if (r == NULL)
@@ -35,7 +66,12 @@ req_new(struct gw *gw, struct evhttp_request *http, const char *op)
 	if (con != NULL)
 		evhttp_connection_get_peer(con, &addr, &port);
 	snprintf(r->peer, sizeof(r->peer), "%s", addr != NULL ? addr : "-");
-	r->method = evhttp_request_get_command(http) == EVHTTP_REQ_POST ? "POST" : "GET";
+	r->method = method_name(evhttp_request_get_command(http));
+	ua = evhttp_find_header(evhttp_request_get_input_headers(http), "User-Agent");
+	if (ua != NULL) {
+		snprintf(r->user_agent, sizeof(r->user_agent), "%s", ua);
+		log_safe(r->user_agent);
+	}
 	gw->inflight++;
 	return r;
 }
@@ -49,10 +85,7 @@ set_outcome_v(struct req_ctx *r, enum scep_outcome out, const char *fmt, va_list
 		return;
 	}
 	vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
-	/* reasons may quote client data: keep the log line one parseable line */
-	for (char *c = r->reason; *c != '\0'; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f || *c == '"' || *c == '\\')
-			*c = '?';
+	log_safe(r->reason); /* reasons may quote client data */
 }
 
 static void
@@ -115,6 +148,7 @@ req_finish_now(void *arg)
 	struct req_ctx *r = arg;
 	const struct scep_fail_map *m = scep_fail_lookup(r->outcome);
 	struct timespec now;
+	char subject[201];
 	double ms;
 	int level;
 
@@ -124,17 +158,24 @@ req_finish_now(void *arg)
 	     (double)(now.tv_nsec - r->start.tv_nsec) / 1e6;
 	level = r->outcome == SCEP_OUT_SUCCESS || r->outcome == SCEP_OUT_PENDING ? LOG_LVL_INFO
 										 : LOG_LVL_WARN;
+	if (r->csr != NULL) { /* as csr.c printed it (RFC 2253), cut, made safe */
+		snprintf(subject, sizeof(subject), "%s", r->csr->subject);
+		log_safe(subject);
+	}
 	log_msg(level,
 		"txn=%s profile=%s peer=%s op=%s method=%s digest=%s cipher=%s outcome=%s%s%s "
-		"status=%d%s%s ms=%.1f%s%s%s",
+		"status=%d%s%s ms=%.1f%s%s%s%s%s%s%s%s%s%s%s",
 		r->msg != NULL && r->msg->transaction_id[0] ? r->msg->transaction_id : "-",
 		r->prof != NULL ? r->prof->cfg->name : "-", r->peer, r->op, r->method,
 		nid_name(r->msg != NULL ? r->msg->digest_nid : 0), nid_name(r->cipher_nid), m->name,
 		m->fail_info >= 0 ? " failinfo=" : "",
 		m->fail_info >= 0 ? scep_fail_info_name(m->fail_info) : "",
 		r->reply != NULL ? m->http_status : (m->pki_status < 0 ? m->http_status : 500),
-		r->serial[0] ? " serial=" : "", r->serial, ms, r->reason[0] ? " reason=\"" : "",
-		r->reason, r->reason[0] ? "\"" : "");
+		r->serial[0] ? " serial=" : "", r->serial, ms, r->csr != NULL ? " subject=\"" : "",
+		r->csr != NULL ? subject : "", r->csr != NULL ? "\"" : "",
+		r->auth != NULL ? " auth=" : "", r->auth != NULL ? r->auth : "",
+		r->user_agent[0] ? " ua=\"" : "", r->user_agent, r->user_agent[0] ? "\"" : "",
+		r->reason[0] ? " reason=\"" : "", r->reason, r->reason[0] ? "\"" : "");
 	metrics_request(r->gw->metrics, r->op, r->prof != NULL ? r->prof->cfg->name : "-", m->name,
 			ms);
 	req_free(r);

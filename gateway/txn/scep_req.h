@@ -45,6 +45,7 @@ struct req_ctx {
 	struct profile *prof;
 	struct evhttp_request *http; /* replied to exactly once, through req_end */
 	char peer[64];
+	char user_agent[96]; /* the User-Agent header, made safe for the log ("" if none) */
 	const char *method;
 	const char *op; /* for the log: GetCACaps, PKCSReq, CertPoll, ... */
 	struct timespec start;
@@ -63,8 +64,9 @@ struct req_ctx {
 	int attempts;		   /* backend submissions (serial collisions) */
 	int renewal;		   /* signed by a certificate of the profile's CA (renewal.c) */
 	char renewal_refused[176]; /* why that certificate did not authorize it, or "" */
-	X509_CRL *crl;		   /* GetCRL SUCCESS: owned */
-	X509 *new_cert;		   /* the certificate this request just had issued: owned */
+	const char *auth; /* what authorized the request (the log): a validator, "renewal" */
+	X509_CRL *crl;	  /* GetCRL SUCCESS: owned */
+	X509 *new_cert;	  /* the certificate this request just had issued: owned */
 
 	/* outcome and reply */
 	enum scep_outcome outcome;

@@ -240,6 +240,10 @@ enroll_record(struct req_ctx *r, int ret, struct sgw_err *err)
 		req_end(r, SCEP_OUT_DENIED, "%s%s", r->renewal_refused, err->msg);
 		return;
 	}
+	/* for the log line: what let it in */
+	r->auth = !r->renewal	       ? validator_name(r->prof->validator)
+		  : needs_challenge(r) ? "renewal+challenge"
+				       : "renewal";
 	if (r->pre.seal_rc < 0) {
 		req_end(r, SCEP_OUT_HTTP_INTERNAL, "cannot seal the CSR: %s", r->pre.seal_err.msg);
 		return;

@@ -2,7 +2,9 @@
 # t_logs: the log formats of the real daemon.  Under systemd (JOURNAL_STREAM
 # names the stream its stderr is) every line starts with its syslog priority
 # (<4> for a warning, <6> for info) and carries no time or pid of its own, so
-# `journalctl -p warning` selects the warnings; `log_format: json` writes one
+# `journalctl -p warning` selects the warnings; a request line names the
+# method as sent (HEAD too), the user agent, the CSR's subject and what
+# authorized the request; `log_format: json` writes one
 # JSON object per line; an unknown format is a config error.
 # shellcheck disable=SC2317  # the check functions run through check()
 set -euo pipefail
@@ -15,13 +17,22 @@ JOURNAL_STREAM=$(stat -c '%d:%i' "$GW_LOG")
 export JOURNAL_STREAM
 gw_config "$CFG"
 gw_start "$CFG"
-curl -fsS -o /dev/null "$URL?operation=GetCACaps"
+curl -fsS -o /dev/null -A 'probe/1.0 "quoted"' "$URL?operation=GetCACaps"
+curl -fsS -o /dev/null -I "$URL?operation=GetCACaps"
 "$SCEPREQ" enroll -u "$URL" -c wrong-challenge --cn logs-1 --expect failure >/dev/null 2>&1 || true
+"$SCEPREQ" enroll -u "$URL" -c "$CHALLENGE" --cn logs-2 >/dev/null 2>&1 || true
 gw_stop
 unset JOURNAL_STREAM
 check "a warning carries priority 4" grep -q '^<4>warn: scep_profiles.dev: single DES allowed' "$GW_LOG"
 check "an info line carries priority 6" grep -q '^<6>info: .*op=GetCACaps' "$GW_LOG"
 check "a refused request is logged as a warning (priority 4)" grep -q '^<4>warn: .*op=PKCSReq.*outcome=denied' "$GW_LOG"
+check "the request line names the user agent, made safe" \
+	grep -q 'op=GetCACaps method=GET .* ua="probe/1.0 ?quoted?"' "$GW_LOG"
+check "a HEAD request is logged as HEAD" grep -q 'op=GetCACaps method=HEAD ' "$GW_LOG"
+check "an enrollment's line names its subject and what authorized it" \
+	grep -q 'op=PKCSReq .*outcome=success .*subject="CN=logs-2" auth=static' "$GW_LOG"
+check "a refused one names its subject, and no authorization" \
+	bash -c "grep 'op=PKCSReq .*outcome=denied' '$GW_LOG' | grep 'subject=\"CN=logs-1\"' | grep -vq ' auth='"
 check "every line starts with a priority (no time or pid of our own)" \
 	not grep -qv '^<[3467]>' "$GW_LOG"
 
