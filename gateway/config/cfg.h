@@ -16,6 +16,7 @@
 #include <openssl/x509.h>
 
 #include "cfg_node.h"
+#include "cidr.h"
 #include "err.h"
 
 /* ---- typed configuration (cfg_schema.c) -------------------------------- */
@@ -209,6 +210,8 @@ struct cfg_backend {
 	char *path;		     /* "backends.<name>" */
 };
 
+#define CFG_TRUSTED_PROXIES_MAX 64
+
 struct cfg {
 	char *file;
 	struct cfg_node *root;
@@ -217,7 +220,10 @@ struct cfg {
 	char *user;	       /* drop privileges to this user after binding; default none */
 	char *default_profile; /* profile for /cgi-bin/pkiclient.exe; default none */
 	char *ndes_profile;    /* profile for NDES's /certsrv/mscep/mscep.dll; default none */
-	int workers;	       /* 0 = one per core */
+	/* proxies whose X-Forwarded-For names the client (SCEP listeners); none */
+	struct cidr *trusted_proxies;
+	size_t n_trusted_proxies;
+	int workers; /* 0 = one per core */
 	struct cfg_limits limits;
 	struct cfg_listen *listen;
 	size_t n_listen;

@@ -310,11 +310,42 @@ parse_ra_identity(struct cfg *c, void *elem, const char *name, const struct cfg_
 
 /* ---- top level ----------------------------------------------------------- */
 
+/* trusted_proxies: a list of CIDR ranges ("10.0.0.0/8", "2001:db8::1"). */
+static int
+parse_trusted_proxies(struct cfg *c, const struct cfg_node *n, struct sgw_err *err)
+{
+	size_t count;
+
+	if (n == NULL)
+		return 0;
+	if (cfg_node_type(n) != CFG_NODE_SEQ)
+		return cfg_err(err, SGW_EINVAL, n, "trusted_proxies",
+			       "a list of CIDR ranges, e.g. [\"10.0.0.0/8\"]");
+	count = cfg_node_count(n);
+	if (count > CFG_TRUSTED_PROXIES_MAX)
+		return cfg_err(err, SGW_EINVAL, n, "trusted_proxies", "at most %d ranges",
+			       CFG_TRUSTED_PROXIES_MAX);
+	if (count > 0 && (c->trusted_proxies = calloc(count, sizeof(struct cidr))) == NULL)
+		return nomem(err);
+	for (size_t i = 0; i < count; i++) {
+		const struct cfg_node *it = cfg_node_item(n, i);
+		const char *v = cfg_node_scalar(it);
+
+		if (v == NULL || cidr_parse(v, &c->trusted_proxies[i]) < 0)
+			return cfg_err(err, SGW_EINVAL, it, "trusted_proxies",
+				       "'%s' is not an address or CIDR range with its host bits "
+				       "clear (\"10.0.0.0/8\", \"2001:db8::/32\")",
+				       v != NULL ? v : "(not a string)");
+		c->n_trusted_proxies++;
+	}
+	return 0;
+}
+
 struct top_raw {
 	char *log_level, *log_format, *user, *default_profile, *ndes_profile;
 	int workers;
 	const struct cfg_node *limits, *listen, *store, *ra_identities, *scep_profiles,
-	    *ra_profiles, *backends, *admin;
+	    *ra_profiles, *backends, *admin, *trusted_proxies;
 };
 
 #define TR(f) offsetof(struct top_raw, f)
@@ -324,6 +355,7 @@ static const struct cfg_field top_fields[] = {
     {"user", CFG_STR, TR(user), 0},
     {"default_profile", CFG_STR, TR(default_profile), 0},
     {"ndes_profile", CFG_STR, TR(ndes_profile), 0},
+    {"trusted_proxies", CFG_NODE, TR(trusted_proxies), 0},
     {"workers", CFG_INT, TR(workers), 0},
     {"limits", CFG_NODE, TR(limits), 0},
     {"listen", CFG_NODE, TR(listen), 1},
@@ -393,6 +425,8 @@ parse_top(struct cfg *c, struct sgw_err *err)
 	if (c->default_profile != NULL && cfg_scep_profile_find(c, c->default_profile) == NULL)
 		return cfg_err(err, SGW_EINVAL, cfg_node_get(c->root, "default_profile"),
 			       "default_profile", "unknown scep_profile '%s'", c->default_profile);
+	if ((r = parse_trusted_proxies(c, t.trusted_proxies, err)) < 0)
+		return r;
 	if (c->ndes_profile != NULL && cfg_scep_profile_find(c, c->ndes_profile) == NULL)
 		return cfg_err(err, SGW_EINVAL, cfg_node_get(c->root, "ndes_profile"),
 			       "ndes_profile", "unknown scep_profile '%s'", c->ndes_profile);
@@ -502,6 +536,7 @@ cfg_free(struct cfg *c)
 	free(c->user);
 	free(c->default_profile);
 	free(c->ndes_profile);
+	free(c->trusted_proxies);
 	cfg_node_free(c->root);
 	free(c->file);
 	free(c);

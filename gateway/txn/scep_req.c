@@ -46,6 +46,33 @@ method_name(enum evhttp_cmd_type cmd)
 	}
 }
 
+/* Behind a proxy in trusted_proxies, the client is what X-Forwarded-For
+ * says (cidr.h); a malformed list keeps the proxy as the peer, logged. */
+static void
+forwarded_peer(struct req_ctx *r, const struct cfg *cfg)
+{
+	const char *xff;
+	char client[sizeof(r->peer)];
+
+	if (cfg->n_trusted_proxies == 0 ||
+	    !cidr_match(cfg->trusted_proxies, cfg->n_trusted_proxies, r->peer))
+		return;
+	xff = evhttp_find_header(evhttp_request_get_input_headers(r->http), "X-Forwarded-For");
+	if (xff == NULL)
+		return;
+	if (cidr_forwarded_client(cfg->trusted_proxies, cfg->n_trusted_proxies, r->peer, xff,
+				  client, sizeof(client)) < 0) {
+		log_warn("peer=%s: X-Forwarded-For from a trusted proxy is not a list of "
+			 "addresses: the proxy stays the peer",
+			 r->peer);
+		return;
+	}
+	if (strcmp(client, r->peer) == 0)
+		return;
+	memcpy(r->via, r->peer, sizeof(r->via));
+	memcpy(r->peer, client, sizeof(r->peer));
+}
+
 struct req_ctx *
 req_new(struct gw *gw, struct evhttp_request *http, const char *op)
 {
@@ -66,6 +93,7 @@ req_new(struct gw *gw, struct evhttp_request *http, const char *op)
 	if (con != NULL)
 		evhttp_connection_get_peer(con, &addr, &port);
 	snprintf(r->peer, sizeof(r->peer), "%s", addr != NULL ? addr : "-");
+	forwarded_peer(r, gw->cfg);
 	r->method = method_name(evhttp_request_get_command(http));
 	ua = evhttp_find_header(evhttp_request_get_input_headers(http), "User-Agent");
 	if (ua != NULL) {
@@ -163,12 +191,12 @@ req_finish_now(void *arg)
 		log_safe(subject);
 	}
 	log_msg(level,
-		"txn=%s profile=%s peer=%s op=%s method=%s digest=%s cipher=%s outcome=%s%s%s "
+		"txn=%s profile=%s peer=%s%s%s op=%s method=%s digest=%s cipher=%s outcome=%s%s%s "
 		"status=%d%s%s ms=%.1f%s%s%s%s%s%s%s%s%s%s%s",
 		r->msg != NULL && r->msg->transaction_id[0] ? r->msg->transaction_id : "-",
-		r->prof != NULL ? r->prof->cfg->name : "-", r->peer, r->op, r->method,
-		nid_name(r->msg != NULL ? r->msg->digest_nid : 0), nid_name(r->cipher_nid), m->name,
-		m->fail_info >= 0 ? " failinfo=" : "",
+		r->prof != NULL ? r->prof->cfg->name : "-", r->peer, r->via[0] ? " via=" : "",
+		r->via, r->op, r->method, nid_name(r->msg != NULL ? r->msg->digest_nid : 0),
+		nid_name(r->cipher_nid), m->name, m->fail_info >= 0 ? " failinfo=" : "",
 		m->fail_info >= 0 ? scep_fail_info_name(m->fail_info) : "",
 		r->reply != NULL ? m->http_status : (m->pki_status < 0 ? m->http_status : 500),
 		r->serial[0] ? " serial=" : "", r->serial, ms, r->csr != NULL ? " subject=\"" : "",

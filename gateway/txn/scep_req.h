@@ -44,7 +44,8 @@ struct req_ctx {
 	struct gw *gw;
 	struct profile *prof;
 	struct evhttp_request *http; /* replied to exactly once, through req_end */
-	char peer[64];
+	char peer[64];	     /* the client: the TCP peer, or what a trusted proxy forwarded */
+	char via[64];	     /* the trusted proxy it came through, or "" */
 	char user_agent[96]; /* the User-Agent header, made safe for the log ("" if none) */
 	const char *method;
 	const char *op; /* for the log: GetCACaps, PKCSReq, CertPoll, ... */

@@ -4,7 +4,8 @@
 # (<4> for a warning, <6> for info) and carries no time or pid of its own, so
 # `journalctl -p warning` selects the warnings; a request line names the
 # method as sent (HEAD too), the user agent, the CSR's subject and what
-# authorized the request; `log_format: json` writes one
+# authorized the request; X-Forwarded-For names the client only when the TCP
+# peer is in trusted_proxies; `log_format: json` writes one
 # JSON object per line; an unknown format is a config error.
 # shellcheck disable=SC2317  # the check functions run through check()
 set -euo pipefail
@@ -58,6 +59,47 @@ assert n > 3 and caps, (n, caps)
 PY
 }
 check "log_format json: every line is a JSON object with level, priority and msg" json_ok
+
+# --- behind a proxy -------------------------------------------------------------
+# 127.0.0.1 is the proxy here.  Untrusted, its X-Forwarded-For means nothing;
+# trusted, the right-most address it did not add itself is the client, and an
+# address a device wrote further left is never believed.
+mv "$GW_LOG" "$T/json.log"
+GW_TOP_EXTRA=
+gw_config "$CFG"
+gw_start "$CFG"
+curl -fsS -o /dev/null -H 'X-Forwarded-For: 203.0.113.7' "$URL?operation=GetCACaps"
+gw_stop
+check "an untrusted peer's X-Forwarded-For is ignored" \
+	grep -q 'peer=127.0.0.1 op=GetCACaps' "$GW_LOG"
+check "... and never logged as the client" not grep -q '203.0.113.7' "$GW_LOG"
+mv "$GW_LOG" "$T/untrusted.log"
+GW_TOP_EXTRA='trusted_proxies: ["127.0.0.0/8", "::1"]'
+gw_config "$CFG"
+gw_start "$CFG"
+curl -fsS -o /dev/null -H 'X-Forwarded-For: 203.0.113.7' "$URL?operation=GetCACaps"
+curl -fsS -o /dev/null -H 'X-Forwarded-For: 198.51.100.66, 203.0.113.8' "$URL?operation=GetCACaps"
+curl -fsS -o /dev/null -H 'X-Forwarded-For: not-an-address' "$URL?operation=GetCACaps"
+"$SCEPREQ" enroll -u "$URL" -c wrong-challenge --cn logs-3 --expect failure >/dev/null 2>&1 || true
+gw_stop
+check "a trusted proxy's X-Forwarded-For names the client, the proxy as via=" \
+	grep -q 'peer=203.0.113.7 via=127.0.0.1 op=GetCACaps' "$GW_LOG"
+check "the right-most untrusted address is the client, not one a device wrote" \
+	grep -q 'peer=203.0.113.8 via=127.0.0.1 op=GetCACaps' "$GW_LOG"
+check "... the spoofed one appears nowhere" not grep -q '198.51.100.66' "$GW_LOG"
+check "a malformed X-Forwarded-For keeps the proxy as the peer, with a warning" \
+	grep -q 'peer=127.0.0.1: X-Forwarded-For from a trusted proxy is not a list of addresses' "$GW_LOG"
+GW_TOP_EXTRA='trusted_proxies: ["10.0.0.1/8"]'
+gw_config "$CFG"
+bad_cidr() {
+	local out
+	if out=$("$SCEPGW" -n -c "$CFG" 2>&1); then
+		echo "accepted: $out"
+		return 1
+	fi
+	grep -q "trusted_proxies: '10.0.0.1/8' is not an address or CIDR range" <<<"$out"
+}
+check "a range with host bits set is a config error" bad_cidr
 
 # --- an unknown format ---------------------------------------------------------
 GW_TOP_EXTRA="log_format: syslog"
