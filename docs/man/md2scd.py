@@ -7,9 +7,8 @@ becomes an entry (the first cell in bold, the middle cells as "header: value",
 the last cell indented below), list items and paragraphs are kept, code
 blocks stay literal.  Inline: `code` and **bold** become bold, *emphasis*
 underlined, [text](link) its text; everything else is escaped for scdoc.
-
-md2scd.py --keys MD: print the key of every table row of MD, one a line
-(tests/package/t_man_keys.sh checks each one is in the rendered page)."""
+tests/package/t_man_keys.sh checks, independently of this parser, that the
+rendered page names every key of the reference."""
 import re
 import sys
 
@@ -126,21 +125,9 @@ def convert(lines):
     return out
 
 
-def keys(lines):
-    for kind, p in blocks(lines):
-        if kind == "table" and p[0] and p[0][0] == "key":
-            for r in p[1]:
-                yield r[0]
-
-
 def main():
-    if len(sys.argv) == 3 and sys.argv[1] == "--keys":
-        with open(sys.argv[2], encoding="utf-8") as f:
-            for k in keys(f.read().splitlines()):
-                print(k)
-        return 0
     if len(sys.argv) != 4:
-        sys.stderr.write("usage: md2scd.py HEAD MD TAIL | md2scd.py --keys MD\n")
+        sys.stderr.write("usage: md2scd.py HEAD MD TAIL\n")
         return 2
     with open(sys.argv[1], encoding="utf-8") as f:
         sys.stdout.write(f.read())
