@@ -40,6 +40,8 @@ rm -rf "$src/debian"
 cp -a contrib/debian "$src/debian"
 cp contrib/scepgw.service "$src/debian/scepgw.service"
 cp contrib/scepgw.tmpfiles "$src/debian/scepgw.tmpfiles"
+mkdir -p "$src/debian/completions"
+cp contrib/scepgwctl.bash-completion "$src/debian/completions/scepgwctl"
 mkdir -p "$src/debian/sysusers.d"
 cp contrib/scepgw.sysusers "$src/debian/sysusers.d/scepgw.conf"
 maint=$(sed -n 's/^Maintainer: //p' contrib/debian/control)

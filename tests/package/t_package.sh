@@ -46,9 +46,14 @@ base=$CACHE/bookworm-minbase.tar
 if [ ! -s "$base" ]; then
 	log "debootstrap bookworm from $(mirror) (cached in $base)"
 	debootstrap --variant=minbase --include=man-db bookworm "$T/boot" "$(mirror)" >"$T/debootstrap.log" 2>&1 ||
-		{ tail -n 20 "$T/debootstrap.log"; check "debootstrap bookworm" false; finish; }
+		{
+			umount "$T/boot/proc" "$T/boot/sys" 2>/dev/null || true # what debootstrap mounts
+			tail -n 20 "$T/debootstrap.log"
+			check "debootstrap bookworm" false
+			finish
+		}
 	tar -C "$T/boot" -cf "$base.tmp" . && mv "$base.tmp" "$base"
-	rm -rf "$T/boot"
+	rm -rf "${T:?}/boot"
 fi
 mkdir -p "$R"
 tar -C "$R" -xf "$base"
@@ -78,6 +83,10 @@ check "man scepgw shows the page" bash -c "chroot '$R' env MANWIDTH=80 man scepg
 check "man 5 scepgw.yaml lists the keys (nonce_ttl)" bash -c "chroot '$R' man 5 scepgw.yaml 2>/dev/null | grep -q nonce_ttl"
 check "man scepgwctl shows the page" bash -c "chroot '$R' man scepgwctl 2>/dev/null | grep -q 'scepgwctl - command-line client'"
 check "the user scepgw exists" inroot id scepgw
+check "bash completes scepgwctl's commands" \
+	test "$(inroot bash -c '_init_completion() { cur=${COMP_WORDS[COMP_CWORD]}; words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD; prev=${COMP_WORDS[COMP_CWORD-1]}; }
+		. /usr/share/bash-completion/completions/scepgwctl
+		COMP_WORDS=(scepgwctl ap); COMP_CWORD=1; _scepgwctl; echo "${COMPREPLY[*]}"')" = approve
 check "/var/lib/scepgw is scepgw's, 0700" test "$(inroot stat -c '%U:%G %a' /var/lib/scepgw)" = "scepgw:scepgw 700"
 check "/etc/scepgw is root:scepgw 0750" test "$(inroot stat -c '%U:%G %a' /etc/scepgw)" = "root:scepgw 750"
 check "/etc/scepgw/scepgw.yaml is a conffile" grep -qx /etc/scepgw/scepgw.yaml "$R/var/lib/dpkg/info/scepgw.conffiles"
