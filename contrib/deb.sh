@@ -22,7 +22,7 @@ upstream=$(sed -n "s/^  version : '\([^']*\)',$/\1/p" meson.build | head -n 1)
 version=$upstream
 if git rev-parse --git-dir >/dev/null 2>&1; then
 	version=$upstream+$(git rev-list --count HEAD).g$(git rev-parse --short=7 HEAD)
-	git diff --quiet HEAD -- . ':!contrib/debian/changelog' 2>/dev/null || version=$version.dirty
+	git diff --quiet HEAD 2>/dev/null || version=$version.dirty
 fi
 
 work=$(mktemp -d /tmp/scepgw-deb.XXXXXX)
