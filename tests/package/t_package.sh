@@ -52,7 +52,7 @@ if [ ! -s "$base" ]; then
 			check "debootstrap bookworm" false
 			finish
 		}
-	tar -C "$T/boot" -cf "$base.tmp" . && mv "$base.tmp" "$base"
+	tar -C "$T/boot" -cf "$base.$$" . && mv "$base.$$" "$base" # atomic for a concurrent run
 	rm -rf "${T:?}/boot"
 fi
 mkdir -p "$R"
