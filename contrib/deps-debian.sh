@@ -1,14 +1,30 @@
 #!/usr/bin/env bash
-# deps-debian.sh: install every Debian 12 package needed to build and test scepgw.
+# deps-debian.sh [build|package|test]: install the Debian 12 packages that
+#   build      building and running scepgw need (contrib/quickstart.sh)
+#   package    build + making the .deb (contrib/deb.sh)
+#   test       package + everything the test suite runs (contrib/test.sh; the default):
+#              cmocka, clang for the fuzz targets, the real clients, pebble,
+#              clang-format, and lintian/debootstrap/man-db for tests/package
 # Fast when everything is already installed (no apt-get at all).
 set -euo pipefail
 
-pkgs=(
-	meson ninja-build pkg-config gcc clang libclang-rt-14-dev
+build=(
+	meson ninja-build pkg-config gcc python3 scdoc
 	libevent-dev libssl-dev libcurl4-openssl-dev libyaml-dev libjansson-dev
-	libsqlite3-dev libpq-dev libcmocka-dev libjemalloc-dev
-	scep certmonger dbus pebble openssl curl ca-certificates python3 clang-format
+	libsqlite3-dev libjemalloc-dev openssl ca-certificates
 )
+package=(dpkg-dev debhelper fakeroot)
+test=(
+	clang libclang-rt-14-dev libcmocka-dev libpq-dev
+	scep certmonger dbus pebble curl clang-format
+	lintian debootstrap man-db
+)
+case ${1:-test} in
+build) pkgs=("${build[@]}") ;;
+package) pkgs=("${build[@]}" "${package[@]}") ;;
+test) pkgs=("${build[@]}" "${package[@]}" "${test[@]}") ;;
+*) echo "usage: $0 [build|package|test]" >&2; exit 2 ;;
+esac
 
 # One dpkg-query for all of them; a package dpkg has never heard of is simply absent.
 declare -A have=()

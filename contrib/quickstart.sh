@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # quickstart.sh: from a fresh Debian 12 to a running development gateway.
 # As root: installs the build dependencies, builds and installs scepgw
-# (/usr/local/bin), makes a development PKI and config under SCEPGW_STATE
+# (/usr/local/sbin; the tests are not built), makes a development PKI and config under SCEPGW_STATE
 # (default /var/lib/scepgw-dev), prints the SCEP URL, the challenge and
 # ready-to-paste enrollment commands, then runs scepgw in the foreground.
 #
@@ -21,16 +21,21 @@ port=${SCEPGW_PORT:-8080}
 tls_port=${SCEPGW_TLS_PORT:-8443}
 admin_port=${SCEPGW_ADMIN_PORT:-8444}
 
-[ "$(id -u)" -eq 0 ] || { echo "quickstart: run as root (it installs packages and /usr/local/bin/scepgw)" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || { echo "quickstart: run as root (it installs packages and /usr/local/sbin/scepgw)" >&2; exit 1; }
 case $state in /*) ;; *) state=$PWD/$state ;; esac
 [[ $state =~ ^[A-Za-z0-9/._-]+$ ]] || { echo "quickstart: SCEPGW_STATE must be a plain path ([A-Za-z0-9/._-])" >&2; exit 1; }
 [[ $port =~ ^[0-9]+$ && $tls_port =~ ^[0-9]+$ ]] || { echo "quickstart: SCEPGW_PORT/SCEPGW_TLS_PORT must be numbers" >&2; exit 1; }
 
-bash contrib/deps-debian.sh
-[ -f build/build.ninja ] || meson setup build
+bash contrib/deps-debian.sh build
+# the tests need test-only packages (contrib/test.sh builds them in build-asan)
+if [ -f build/build.ninja ]; then
+	meson setup --reconfigure build -Dtests=false
+else
+	meson setup build -Dtests=false
+fi
 ninja -C build
 meson install -C build --quiet
-scepgw=/usr/local/bin/scepgw
+scepgw=/usr/local/sbin/scepgw
 [ -x "$scepgw" ] || { echo "quickstart: $scepgw was not installed" >&2; exit 1; }
 
 certs/mkdevpki.sh "$state"
