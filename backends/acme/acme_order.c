@@ -447,6 +447,16 @@ authz_decided(struct acme_op *op, struct acme_resp *unused)
 		authz_next(op);
 		return;
 	}
+	for (size_t i = 0; i < op->authz.n_chall; i++) {
+		const struct acme_chall *c = &op->authz.chall[i];
+		if (c->has_error) {
+			acme_op_result(op, BACKEND_REJECTED,
+				       "ACME authorization for %s is %s: %s challenge: %s: %s",
+				       op->authz.id_value, acme_status_name(op->authz.status),
+				       c->type, acme_problem_short(&c->error), c->error.detail);
+			return;
+		}
+	}
 	acme_op_result(op, BACKEND_REJECTED, "ACME authorization for %s is %s", op->authz.id_value,
 		       acme_status_name(op->authz.status));
 }
