@@ -206,7 +206,8 @@ hook_make(char *dir, char *hook, size_t size)
 	snprintf(hook, size, "%s/hook.sh", dir);
 	f = fopen(hook, "w");
 	assert_non_null(f);
-	fprintf(f, "#!/bin/sh\n[ \"$1\" = slow ] && exec sleep 10\necho \"$1 $2 $3\" >>%s/calls\n", dir);
+	fprintf(f, "#!/bin/sh\n[ \"$1\" = slow ] && exec sleep 10\necho \"$1 $2 $3\" >>%s/calls\n",
+		dir);
 	fclose(f);
 	assert_int_equal(chmod(hook, 0700), 0);
 }
