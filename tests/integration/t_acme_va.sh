@@ -8,6 +8,7 @@
 #       through its DNS port; 10 concurrent enrollments for one name (each
 #       order its own value), a wrong TXT value, a shutdown mid-order; no
 #       record is left behind.
+#   (c) an authorization pebble does not decide within validation_timeout.
 # shellcheck disable=SC2317  # the check functions run through check()
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -204,6 +205,37 @@ check "(b) shutdown: the gateway deleted the record as it stopped" adds_deleted_
 check "(b) shutdown: no TXT record is left" no_txt shut.devices.test
 wait "$SHUT_PID" 2>/dev/null || true
 
+pebble_stop
+
+# ---- (c) an authorization the CA does not decide in time ---------------------------
+# pebble resolves through a UDP port that never answers: its lookup takes
+# seconds, longer than validation_timeout 1s.  The device gets FAILURE and
+# the record goes.
+python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1], flush=True); time.sleep(600)' >"$T/blackhole.port" &
+track_pid $!
+for ((i = 0; i < 50; i++)); do [ -s "$T/blackhole.port" ] && break; sleep 0.1; done
+PB_ARGS=(-dnsserver "127.0.0.1:$(cat "$T/blackhole.port")")
+pebble_start slowdns PEBBLE_VA_SLEEPTIME=1 PEBBLE_WFE_NONCEREJECT=0 PEBBLE_AUTHZREUSE=0
+GW_LOG=$T/scepgw-timeout.log
+acme_profiles "$T/state-c" acmeto "$EAB_YAML
+    challenge: dns-01
+    dns01_hook: \"$HK/hook.sh\"
+    validation_timeout: 1s"
+gw_start "$CFG"
+mark=$(gw_log_mark)
+t0=$SECONDS
+check "(c) undecided authorization: FAILURE" \
+	acme_enroll acmeto --cn slow --san-dns slow.devices.test --expect failure
+check "(c) ... soon after validation_timeout ($((SECONDS - t0)) s <= 8 s)" test $((SECONDS - t0)) -le 8
+check "(c) ... the reason is the timeout" \
+	grep -q 'authorization for slow.devices.test not decided within validation_timeout' \
+	<(gw_log_since "$mark")
+check "(c) ... one challenge POST" test "$(gw_log_since "$mark" | grep -c 'challenge POST')" = 1
+check "(c) ... its record was deleted" adds_deleted_once slow.devices.test
+check "(c) ... no TXT record is left" no_txt slow.devices.test
+gw_stop
 pebble_stop
 no_secret_in_log
 finish
