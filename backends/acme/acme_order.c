@@ -392,8 +392,9 @@ dns01_start(struct acme_op *op)
 	char name[300];
 
 	snprintf(name, sizeof(name), "_acme-challenge.%s", op->authz.id_value);
-	if ((op->txt_name = strdup(name)) == NULL ||
-	    acme_dns01_value(op->chall->token, a->thumbprint, &op->txt_value) < 0) {
+	/* the value first: txt_name set means "del" is due on every exit */
+	if (acme_dns01_value(op->chall->token, a->thumbprint, &op->txt_value) < 0 ||
+	    (op->txt_name = strdup(name)) == NULL) {
 		acme_op_result(op, BACKEND_FAIL_TEMP, "out of memory");
 		return;
 	}
