@@ -47,6 +47,7 @@ static const struct cfg_field acme_fields[] = {
     {"cn_domains", CFG_STRLIST, offsetof(struct acme_conf, cn_domains), 0},
     {"cn_suffix", CFG_STR, offsetof(struct acme_conf, cn_suffix), 0},
     {"wait", CFG_DURATION, offsetof(struct acme_conf, wait), 0},
+    {"validation_timeout", CFG_DURATION, offsetof(struct acme_conf, validation_timeout), 0},
     {"timeout", CFG_DURATION, offsetof(struct acme_conf, timeout), 0},
     {NULL, 0, 0, 0},
 };
@@ -108,14 +109,16 @@ acme_configure(void *priv, const char *bname, const struct cfg_node *node, const
 		return sgw_err_set(err, SGW_ENOMEM, "out of memory");
 	a->conf.wait = 10;
 	a->conf.timeout = 30;
+	a->conf.validation_timeout = 30;
 	if ((r = cfg_parse_map(node, path, acme_fields, &a->conf, err)) < 0)
 		return r;
 	if (strncmp(a->conf.directory, "https://", 8) != 0 &&
 	    strncmp(a->conf.directory, "http://", 7) != 0)
 		return cfg_err(err, SGW_EINVAL, cfg_node_get(node, "directory"), path,
 			       "directory: not an http(s) URL");
-	if (a->conf.timeout <= 0 || a->conf.wait < 0)
-		return cfg_err(err, SGW_EINVAL, node, path, "timeout must be > 0, wait >= 0");
+	if (a->conf.timeout <= 0 || a->conf.wait < 0 || a->conf.validation_timeout <= 0)
+		return cfg_err(err, SGW_EINVAL, node, path,
+			       "timeout and validation_timeout must be > 0, wait >= 0");
 	if ((r = http_trust_check(&a->conf.trust, node, path, err)) < 0)
 		return r;
 	if (a->conf.eab != NULL) {

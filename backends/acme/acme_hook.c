@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "acme_hook.h"
@@ -74,35 +75,50 @@ on_event(evutil_socket_t fd, short what, void *arg)
 	hook_free(h);
 }
 
-struct acme_hook *
-acme_hook_run(struct event_base *base, const char *prog, const char *verb, const char *name,
-	      const char *value, int timeout, acme_hook_cb cb, void *arg)
+/* Start `prog verb name value` with stdout on a new pipe (*out_fd, the
+ * read end); stdin is /dev/null.  -1 when it did not start. */
+static pid_t
+spawn(const char *prog, const char *verb, const char *name, const char *value, int *out_fd)
 {
 	char *argv[] = {(char *)prog, (char *)verb, (char *)name, (char *)value, NULL};
 	posix_spawn_file_actions_t fa;
-	struct timeval tv = {timeout > 0 ? timeout : 60, 0};
-	struct acme_hook *h;
+	pid_t pid = -1;
 	int p[2], r;
 
 	if (pipe2(p, O_CLOEXEC) != 0)
-		return NULL;
-	h = calloc(1, sizeof(*h));
-	if (h == NULL || posix_spawn_file_actions_init(&fa) != 0) {
-		free(h);
+		return -1;
+	if (posix_spawn_file_actions_init(&fa) != 0) {
 		close(p[0]);
 		close(p[1]);
-		return NULL;
+		return -1;
 	}
-	h->fd = p[0];
-	h->cb = cb;
-	h->arg = arg;
 	posix_spawn_file_actions_adddup2(&fa, p[1], STDOUT_FILENO);
 	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-	r = posix_spawn(&h->pid, prog, &fa, NULL, argv, environ);
+	r = posix_spawn(&pid, prog, &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(p[1]);
 	if (r != 0) {
 		log_err("dns-01 hook %s: cannot start: %s", prog, strerror(r));
+		close(p[0]);
+		return -1;
+	}
+	*out_fd = p[0];
+	return pid;
+}
+
+struct acme_hook *
+acme_hook_run(struct event_base *base, const char *prog, const char *verb, const char *name,
+	      const char *value, int timeout, acme_hook_cb cb, void *arg)
+{
+	struct timeval tv = {timeout > 0 ? timeout : 60, 0};
+	struct acme_hook *h = calloc(1, sizeof(*h));
+
+	if (h == NULL)
+		return NULL;
+	h->fd = -1;
+	h->cb = cb;
+	h->arg = arg;
+	if ((h->pid = spawn(prog, verb, name, value, &h->fd)) < 0) {
 		hook_free(h);
 		return NULL;
 	}
@@ -124,4 +140,30 @@ acme_hook_cancel(struct acme_hook *h)
 	if (h->pid > 0)
 		reap(h->pid, 1);
 	hook_free(h);
+}
+
+int
+acme_hook_run_sync(const char *prog, const char *verb, const char *name, const char *value,
+		   int timeout)
+{
+	struct timespec tick = {0, 20 * 1000 * 1000};
+	int fd = -1, st = 0;
+	long ticks = (long)(timeout > 0 ? timeout : 5) * 50;
+	pid_t pid = spawn(prog, verb, name, value, &fd), r = 0;
+	char buf[512];
+
+	if (pid < 0)
+		return -1;
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	while (ticks-- > 0 && (r = waitpid(pid, &st, WNOHANG)) == 0) {
+		while (read(fd, buf, sizeof(buf)) > 0) /* the hook's stdout is discarded */
+			;
+		nanosleep(&tick, NULL);
+	}
+	close(fd);
+	if (r == pid)
+		return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	log_warn("dns-01 hook (pid %d) still running: killed", (int)pid);
+	reap(pid, 1);
+	return -1;
 }

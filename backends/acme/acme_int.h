@@ -46,8 +46,9 @@ struct acme_conf {
 	char *cn_rule;	 /* reject (default), dns, suffix */
 	struct cfg_strlist cn_domains;
 	char *cn_suffix;
-	int wait;    /* seconds submit/poll drive an order before PENDING; default 10 */
-	int timeout; /* per HTTP request, seconds; default 30 */
+	int wait;		/* seconds submit/poll drive an order before PENDING; default 10 */
+	int validation_timeout; /* seconds from a challenge POST to its decision; 30 */
+	int timeout;		/* per HTTP request, seconds; default 30 */
 };
 
 struct acme_eab_conf {
@@ -131,9 +132,17 @@ struct acme_op {
 	size_t csr_len;
 	time_t deadline;
 	int fetches; /* order/authz re-fetches, bounded */
-	/* dns-01 */
+	int backoff; /* seconds before the next re-fetch without Retry-After */
+	/* the authorization being validated: its challenge is POSTed once
+	 * (chall_started), then it is polled until chall_deadline */
+	int chall_started;
+	time_t chall_deadline;
+	/* dns-01: the record the hook added (txt_name set from "add" until
+	 * "del"); it is removed before the op's outcome is delivered */
 	struct acme_hook *hook;
 	char *txt_name, *txt_value;
+	acme_step txt_then;
+	struct backend_result held; /* the outcome waiting for "del" */
 	/* revoke */
 	uint8_t *cert_der;
 	size_t cert_len;

@@ -280,6 +280,7 @@ authz_chall(json_t *arr, struct acme_authz *out)
 		    (r = get_str(v, "token", 256, 0, &c->token)) < 0 ||
 		    (r = get_status(v, 1, &c->status)) < 0)
 			return r;
+		c->has_error = problem_from(json_object_get(v, "error"), &c->error) == 0;
 		/* the token goes into a TXT value and a hook's argv: base64url only */
 		for (const char *t = c->token; t != NULL && *t; t++)
 			if (strchr(b64u_set, *t) == NULL)

@@ -54,6 +54,8 @@ struct acme_order {
 struct acme_chall {
 	char *type, *url, *token;
 	enum acme_status status;
+	int has_error; /* an invalid challenge says why (RFC 8555 8) */
+	struct acme_problem error;
 };
 
 struct acme_authz {

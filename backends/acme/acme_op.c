@@ -58,12 +58,73 @@ acme_op_later(struct acme_op *op, int seconds, acme_step step)
 	return evtimer_add(op->timer, &tv) == 0 ? 0 : -SGW_ENOMEM;
 }
 
+static void
+txt_forget(struct acme_op *op)
+{
+	free(op->txt_name);
+	free(op->txt_value);
+	op->txt_name = op->txt_value = NULL;
+}
+
+static void
+txt_removed(void *arg, int status)
+{
+	struct acme_op *op = arg;
+
+	op->hook = NULL;
+	if (status != 0)
+		log_warn("acme %s: txn=%s: dns-01 hook 'del' for %s failed (status %d): the "
+			 "record may stay",
+			 op->a->name, op->txn, op->txt_name, status);
+	txt_forget(op);
+	op->txt_then(op, NULL);
+}
+
+void
+acme_op_txt_del(struct acme_op *op, acme_step then)
+{
+	const struct acme *a = op->a;
+
+	if (op->txt_name == NULL) {
+		then(op, NULL);
+		return;
+	}
+	op->txt_then = then;
+	op->hook = acme_hook_run(a->base, a->conf.dns01_hook, "del", op->txt_name, op->txt_value,
+				 a->conf.timeout, txt_removed, op);
+	if (op->hook == NULL) {
+		log_warn(
+		    "acme %s: txn=%s: dns-01 hook 'del' for %s did not start: the record stays",
+		    a->name, op->txn, op->txt_name);
+		txt_forget(op);
+		then(op, NULL);
+	}
+}
+
+/* At stop the loop no longer runs: the record goes synchronously, each hook
+ * bounded by `timeout` (at most 5 s). */
+static void
+txt_del_now(struct acme_op *op)
+{
+	const struct acme *a = op->a;
+	int t = a->conf.timeout < 5 ? a->conf.timeout : 5;
+
+	if (acme_hook_run_sync(a->conf.dns01_hook, "del", op->txt_name, op->txt_value, t) != 0)
+		log_warn("acme %s: txn=%s: dns-01 hook 'del' for %s failed at stop: the record "
+			 "may stay",
+			 a->name, op->txn, op->txt_name);
+	txt_forget(op);
+}
+
 void
 acme_op_free(struct acme_op *op)
 {
 	LIST_REMOVE(op, link);
 	http_call_cancel(op->call);
-	acme_hook_cancel(op->hook);
+	acme_hook_cancel(op->hook); /* an "add" may have published it: "del" anyway */
+	if (op->txt_name != NULL)
+		txt_del_now(op);
+	backend_result_clear(&op->held);
 	if (op->timer != NULL)
 		event_free(op->timer);
 	free(op->req_url);
@@ -78,12 +139,29 @@ acme_op_free(struct acme_op *op)
 	free(op);
 }
 
+static void op_deliver(struct acme_op *op, struct backend_result *res);
+
+static void
+deliver_held(struct acme_op *op, struct acme_resp *unused)
+{
+	struct backend_result res = op->held;
+
+	(void)unused;
+	memset(&op->held, 0, sizeof(op->held));
+	op_deliver(op, &res);
+}
+
 static void
 op_deliver(struct acme_op *op, struct backend_result *res)
 {
 	backend_cb cb = op->cb;
 	void *arg = op->arg;
 
+	if (op->txt_name != NULL) { /* every outcome removes the record first */
+		op->held = *res;    /* takes the certificate and chain */
+		acme_op_txt_del(op, deliver_held);
+		return;
+	}
 	acme_op_free(op);
 	cb(arg, res); /* may free the backend */
 	backend_result_clear(res);

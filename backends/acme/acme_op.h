@@ -9,6 +9,11 @@ void acme_op_free(struct acme_op *op); /* no callback */
 /* Run step(op, NULL) after `seconds` on the loop. */
 int acme_op_later(struct acme_op *op, int seconds, acme_step step);
 
+/* dns-01: run the hook's "del" for op's record (when it has one), then
+ * then(op, NULL).  Every outcome below does this before its callback, and
+ * acme_op_free does it synchronously (stop). */
+void acme_op_txt_del(struct acme_op *op, acme_step then);
+
 /* Each of these ends the op with its one callback and frees it. */
 void acme_op_result(struct acme_op *op, enum backend_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

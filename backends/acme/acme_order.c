@@ -2,17 +2,24 @@
  *
  *   newOrder -> order: pending  -> each authorization: valid? next
  *                                   pending: dns-01 hook "add" (dns-01 mode),
- *                                   POST {} to the challenge, re-fetch the
- *                                   authorization honouring Retry-After
+ *                                   POST {} to the challenge ONCE, then
+ *                                   re-fetch the authorization (7.5.1) until
+ *                                   valid or invalid, or validation_timeout
+ *                                   after the POST (FAIL_TEMP); dns-01: "del"
+ *                                   on every exit (acme_op.c)
  *                      ready    -> POST finalize {"csr"} (the device's CSR)
- *                      processing -> re-fetch honouring Retry-After
+ *                      processing -> re-fetch
  *                      valid    -> POST-as-GET certificate -> ISSUED
  *                      invalid  -> REJECTED with the order's problem detail
  *
- * Whenever the next step would start at or after op->deadline (`wait` seconds
- * after submit or poll), the op ends with PENDING and the order URL as the
- * handle.  poll() starts again from that URL (acme_order_resume), after a
- * restart too: the CSR that finalize needs is kept in
+ * Each re-fetch waits Retry-After when the CA sends one, else 1 s doubling
+ * up to 10 s, all on the loop's timers.  Re-fetching an order: whenever the
+ * next fetch would start at or after op->deadline (`wait` seconds after
+ * submit or poll), the op ends with PENDING and the order URL as the
+ * handle.  An authorization whose challenge was POSTed is followed to its
+ * decision (or validation_timeout) even past `wait`, so a challenge is never
+ * POSTed twice and a dns-01 record never outlives its authorization.  poll() starts again from that
+ * URL (acme_order_resume), after a restart too: the CSR that finalize needs is kept in
  * state_dir/orders/<sha256(order URL)>.csr until the certificate arrives. */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +38,7 @@
 #include "log.h"
 
 #define ACME_MAX_FETCHES 60
+#define ACME_BACKOFF_MAX 10 /* seconds */
 
 static void order_process(struct acme_op *op);
 static void authz_next(struct acme_op *op);
@@ -134,12 +142,24 @@ keep_issued(struct acme_op *op, X509 *cert)
 
 /* ---- waiting -------------------------------------------------------------- */
 
-/* Re-run `step` after Retry-After (1 s by default), or end with PENDING
- * when that would pass the deadline. */
+/* Seconds before the next re-fetch: Retry-After, else 1 s doubling to 10 s. */
+static int
+next_delay(struct acme_op *op, int retry_after)
+{
+	int secs = op->backoff > 0 ? op->backoff : 1;
+
+	if (retry_after > 0)
+		return retry_after;
+	op->backoff = secs * 2 < ACME_BACKOFF_MAX ? secs * 2 : ACME_BACKOFF_MAX;
+	return secs;
+}
+
+/* Re-run `step` after next_delay(), or end with PENDING when that would pass
+ * the deadline. */
 static void
 wait_or_pending(struct acme_op *op, int retry_after, acme_step step)
 {
-	int secs = retry_after >= 0 ? retry_after : 1;
+	int secs = next_delay(op, retry_after);
 
 	if (++op->fetches > ACME_MAX_FETCHES || time(NULL) + secs >= op->deadline) {
 		acme_op_pending(op);
@@ -282,6 +302,7 @@ order_process(struct acme_op *op)
 		authz_next(op);
 		return;
 	case ACME_ST_READY:
+		op->backoff = 0;
 		finalize(op);
 		return;
 	case ACME_ST_PROCESSING:
@@ -305,6 +326,27 @@ order_process(struct acme_op *op)
 
 /* ---- authorizations ------------------------------------------------------- */
 
+/* The challenge is under way: re-fetch the authorization after next_delay(),
+ * never past chall_deadline. */
+static void
+authz_wait(struct acme_op *op, int retry_after)
+{
+	time_t now = time(NULL);
+	int secs = next_delay(op, retry_after);
+
+	if (now >= op->chall_deadline) {
+		acme_op_result(op, BACKEND_FAIL_TEMP,
+			       "ACME authorization for %s not decided within validation_timeout "
+			       "(%d s)",
+			       op->authz.id_value, op->a->conf.validation_timeout);
+		return;
+	}
+	if (now + secs > op->chall_deadline)
+		secs = (int)(op->chall_deadline - now);
+	if (acme_op_later(op, secs, authz_fetch) < 0)
+		acme_op_result(op, BACKEND_FAIL_TEMP, "out of memory");
+}
+
 static void
 chall_posted(struct acme_op *op, struct acme_resp *r)
 {
@@ -312,13 +354,16 @@ chall_posted(struct acme_op *op, struct acme_resp *r)
 		acme_op_fail_resp(op, "challenge", r);
 		return;
 	}
-	wait_or_pending(op, r->retry_after >= 0 ? r->retry_after : 0, authz_fetch);
+	authz_wait(op, r->retry_after);
 }
 
 static void
 chall_post(struct acme_op *op, struct acme_resp *unused)
 {
 	(void)unused;
+	op->chall_deadline = time(NULL) + op->a->conf.validation_timeout;
+	log_info("acme %s: txn=%s: challenge POST %s (%s for %s)", op->a->name, op->txn,
+		 op->chall->url, op->chall->type, op->authz.id_value);
 	if (acme_post(op, op->chall->url, "{}", 0, chall_posted) < 0)
 		acme_op_result(op, BACKEND_FAIL_TEMP, "out of memory");
 }
@@ -329,9 +374,7 @@ hook_added(void *arg, int status)
 	struct acme_op *op = arg;
 
 	op->hook = NULL;
-	if (status != 0) {
-		free(op->txt_name);
-		op->txt_name = NULL;
+	if (status != 0) { /* the result runs "del" too: a killed "add" may have added it */
 		acme_op_result(op, BACKEND_FAIL_TEMP, "dns-01 hook 'add' for %s failed (status %d)",
 			       op->authz.id_value, status);
 		return;
@@ -340,6 +383,8 @@ hook_added(void *arg, int status)
 		acme_op_result(op, BACKEND_FAIL_TEMP, "out of memory");
 }
 
+/* One record per authorization: its value comes from the challenge's token,
+ * so concurrent orders for one name publish (and remove) distinct values. */
 static void
 dns01_start(struct acme_op *op)
 {
@@ -347,12 +392,9 @@ dns01_start(struct acme_op *op)
 	char name[300];
 
 	snprintf(name, sizeof(name), "_acme-challenge.%s", op->authz.id_value);
-	free(op->txt_name);
-	free(op->txt_value);
-	op->txt_value = NULL;
-	op->txt_name = strdup(name);
-	if (op->txt_name == NULL ||
-	    acme_dns01_value(op->chall->token, a->thumbprint, &op->txt_value) < 0) {
+	/* the value first: txt_name set means "del" is due on every exit */
+	if (acme_dns01_value(op->chall->token, a->thumbprint, &op->txt_value) < 0 ||
+	    (op->txt_name = strdup(name)) == NULL) {
 		acme_op_result(op, BACKEND_FAIL_TEMP, "out of memory");
 		return;
 	}
@@ -363,16 +405,22 @@ dns01_start(struct acme_op *op)
 			       a->conf.dns01_hook);
 }
 
-/* The authorization is pending: start its challenge, or wait for it. */
+/* The authorization is pending: start its challenge once, then wait. */
 static void
 authz_pending(struct acme_op *op, int retry_after)
 {
 	struct acme_authz *az = &op->authz;
 
+	if (op->chall_started) {
+		authz_wait(op, retry_after);
+		return;
+	}
 	op->chall = NULL;
 	for (size_t i = 0; i < az->n_chall; i++)
-		if (az->chall[i].status == ACME_ST_PROCESSING) {
-			wait_or_pending(op, retry_after, authz_fetch); /* already started */
+		if (az->chall[i].status == ACME_ST_PROCESSING) { /* started before this op */
+			op->chall_started = 1;
+			op->chall_deadline = time(NULL) + op->a->conf.validation_timeout;
+			authz_wait(op, retry_after);
 			return;
 		}
 	for (size_t i = 0; i < az->n_chall && op->chall == NULL; i++)
@@ -384,6 +432,7 @@ authz_pending(struct acme_op *op, int retry_after)
 			       az->id_value, op->a->dns01 ? "dns-01" : "pending");
 		return;
 	}
+	op->chall_started = 1;
 	if (op->a->dns01 && op->chall->token != NULL)
 		dns01_start(op);
 	else
@@ -391,29 +440,26 @@ authz_pending(struct acme_op *op, int retry_after)
 }
 
 static void
-authz_decided(struct acme_op *op)
+authz_decided(struct acme_op *op, struct acme_resp *unused)
 {
+	(void)unused;
 	if (op->authz.status == ACME_ST_VALID) {
 		op->authz_i++;
 		authz_next(op);
 		return;
 	}
+	for (size_t i = 0; i < op->authz.n_chall; i++) {
+		const struct acme_chall *c = &op->authz.chall[i];
+		if (c->has_error) {
+			acme_op_result(op, BACKEND_REJECTED,
+				       "ACME authorization for %s is %s: %s challenge: %s: %s",
+				       op->authz.id_value, acme_status_name(op->authz.status),
+				       c->type, acme_problem_short(&c->error), c->error.detail);
+			return;
+		}
+	}
 	acme_op_result(op, BACKEND_REJECTED, "ACME authorization for %s is %s", op->authz.id_value,
 		       acme_status_name(op->authz.status));
-}
-
-static void
-hook_removed(void *arg, int status)
-{
-	struct acme_op *op = arg;
-
-	op->hook = NULL;
-	if (status != 0)
-		log_warn("acme %s: dns-01 hook 'del' for %s failed (status %d)", op->a->name,
-			 op->txt_name, status);
-	free(op->txt_name);
-	op->txt_name = NULL;
-	authz_decided(op);
 }
 
 static void
@@ -432,14 +478,7 @@ authz_fetched(struct acme_op *op, struct acme_resp *r)
 		authz_pending(op, r->retry_after);
 		return;
 	}
-	if (op->txt_name != NULL) { /* decided: remove our record first */
-		op->hook = acme_hook_run(op->a->base, op->a->conf.dns01_hook, "del", op->txt_name,
-					 op->txt_value, op->a->conf.timeout, hook_removed, op);
-		if (op->hook != NULL)
-			return;
-		log_warn("acme %s: dns-01 hook 'del' did not start", op->a->name);
-	}
-	authz_decided(op);
+	acme_op_txt_del(op, authz_decided); /* decided: our record goes first */
 }
 
 static void
@@ -453,6 +492,8 @@ authz_fetch(struct acme_op *op, struct acme_resp *unused)
 static void
 authz_next(struct acme_op *op)
 {
+	op->chall_started = 0;
+	op->backoff = 0;
 	if (op->authz_i < op->order.n_authz) {
 		authz_fetch(op, NULL);
 		return;

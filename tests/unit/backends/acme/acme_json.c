@@ -116,6 +116,12 @@ test_authz(void **state)
 	    "{\"status\":\"pending\",\"identifier\":{\"type\":\"dns\",\"value\":"
 	    "\"a.test\"},\"challenges\":[{\"type\":\"dns-01\",\"url\":\"u\","
 	    "\"token\":\"a;rm -rf\",\"status\":\"pending\"}]}";
+	const char *invalid =
+	    "{\"status\":\"invalid\",\"identifier\":{\"type\":\"dns\",\"value\":\"bad.test\"},"
+	    "\"challenges\":[{\"type\":\"dns-01\",\"url\":\"https://ca/chalZ/3\",\"token\":"
+	    "\"tok3\",\"status\":\"invalid\",\"error\":{\"type\":"
+	    "\"urn:ietf:params:acme:error:unauthorized\",\"detail\":\"Correct value not found "
+	    "for DNS challenge\",\"status\":403}}]}";
 
 	(void)state;
 	assert_int_equal(acme_authz_parse(S(az), &a), 0);
@@ -124,6 +130,14 @@ test_authz(void **state)
 	assert_int_equal(a.n_chall, 2);
 	assert_string_equal(a.chall[1].type, "dns-01");
 	assert_string_equal(a.chall[1].token, "tok2");
+	assert_false(a.chall[1].has_error);
+	acme_authz_clear(&a);
+	/* pebble's invalid dns-01 challenge: the problem comes along */
+	assert_int_equal(acme_authz_parse(S(invalid), &a), 0);
+	assert_int_equal(a.status, ACME_ST_INVALID);
+	assert_true(a.chall[0].has_error);
+	assert_string_equal(acme_problem_short(&a.chall[0].error), "unauthorized");
+	assert_string_equal(a.chall[0].error.detail, "Correct value not found for DNS challenge");
 	acme_authz_clear(&a);
 	assert_int_equal(acme_authz_parse(S(bad_token), &a), -SGW_EPARSE);
 	assert_int_equal(acme_authz_parse(S("{\"status\":\"valid\",\"challenges\":[]}"), &a),

@@ -1,13 +1,17 @@
 /* tests for backends/acme/acme_op.c: an operation ends in exactly one
  * callback, a failed response maps to the right status (problem types,
  * transport errors, bare HTTP statuses), a timer step runs from the loop,
- * and state_dir paths are bounded. */
+ * state_dir paths are bounded, and a dns-01 record is removed through the
+ * hook before the outcome (and at stop); acme_hook.c's bounded sync run. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -192,14 +196,126 @@ test_state_path(void **state)
 	assert_int_equal(acme_state_path(&a, "issued", "0a.pem", buf, 20), -SGW_EINVAL);
 }
 
+/* A hook that appends "verb name value" to dir/calls (sleeps on "slow"). */
+static void
+hook_make(char *dir, char *hook, size_t size)
+{
+	FILE *f;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(hook, size, "%s/hook.sh", dir);
+	f = fopen(hook, "w");
+	assert_non_null(f);
+	fprintf(f, "#!/bin/sh\n[ \"$1\" = slow ] && exec sleep 10\necho \"$1 $2 $3\" >>%s/calls\n",
+		dir);
+	fclose(f);
+	assert_int_equal(chmod(hook, 0700), 0);
+}
+
+static void
+hook_calls(const char *dir, char *buf, size_t size)
+{
+	char p[300];
+	FILE *f;
+	size_t n = 0;
+
+	snprintf(p, sizeof(p), "%s/calls", dir);
+	buf[0] = '\0';
+	if ((f = fopen(p, "r")) != NULL) {
+		n = fread(buf, 1, size - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+	unlink(p);
+}
+
+static void
+hook_cleanup(const char *dir, const char *hook)
+{
+	unlink(hook);
+	rmdir(dir);
+}
+
+static struct acme_op *
+txt_op(struct acme *a, struct seen *s)
+{
+	struct acme_op *op = order_op(a, s);
+
+	op->txt_name = strdup("_acme-challenge.a.test");
+	op->txt_value = strdup("VALUE1");
+	return op;
+}
+
+static void
+test_txt_removed(void **state)
+{
+	char dir[] = "/tmp/acme-hook.XXXXXX", hook[300], calls[512];
+	struct acme a;
+	struct seen s;
+
+	(void)state;
+	hook_make(dir, hook, sizeof(hook));
+	acme_init(&a);
+	a.base = event_base_new();
+	a.conf.dns01_hook = hook;
+	a.conf.timeout = 10;
+	/* an outcome waits for "del", then arrives once */
+	acme_op_result(txt_op(&a, &s), BACKEND_FAIL_TEMP, "timed out");
+	assert_int_equal(s.calls, 0);
+	while (s.calls == 0)
+		event_base_loop(a.base, EVLOOP_ONCE);
+	assert_int_equal(s.calls, 1);
+	assert_int_equal(s.st, BACKEND_FAIL_TEMP);
+	assert_true(LIST_EMPTY(&a.ops));
+	hook_calls(dir, calls, sizeof(calls));
+	assert_string_equal(calls, "del _acme-challenge.a.test VALUE1\n");
+	/* PENDING too */
+	acme_op_pending(txt_op(&a, &s));
+	while (s.calls == 0)
+		event_base_loop(a.base, EVLOOP_ONCE);
+	assert_int_equal(s.st, BACKEND_PENDING);
+	hook_calls(dir, calls, sizeof(calls));
+	assert_string_equal(calls, "del _acme-challenge.a.test VALUE1\n");
+	/* stop: no callback, the record goes at once */
+	acme_op_free(txt_op(&a, &s));
+	assert_int_equal(s.calls, 0);
+	hook_calls(dir, calls, sizeof(calls));
+	assert_string_equal(calls, "del _acme-challenge.a.test VALUE1\n");
+	/* stop while "del" runs: killed, then run again synchronously */
+	acme_op_result(txt_op(&a, &s), BACKEND_REJECTED, "invalid");
+	acme_op_free(LIST_FIRST(&a.ops));
+	assert_int_equal(s.calls, 0);
+	hook_calls(dir, calls, sizeof(calls));
+	assert_non_null(strstr(calls, "del _acme-challenge.a.test VALUE1\n"));
+	event_base_free(a.base);
+	hook_cleanup(dir, hook);
+}
+
+static void
+test_hook_sync(void **state)
+{
+	char dir[] = "/tmp/acme-hook.XXXXXX", hook[300], calls[512];
+	time_t t0;
+
+	(void)state;
+	hook_make(dir, hook, sizeof(hook));
+	assert_int_equal(acme_hook_run_sync(hook, "del", "n", "v", 5), 0);
+	hook_calls(dir, calls, sizeof(calls));
+	assert_string_equal(calls, "del n v\n");
+	t0 = time(NULL);
+	assert_int_equal(acme_hook_run_sync(hook, "slow", "n", "v", 1), -1); /* killed */
+	assert_true(time(NULL) - t0 <= 3);
+	assert_int_equal(acme_hook_run_sync("/nonexistent/hook", "del", "n", "v", 1), -1);
+	hook_cleanup(dir, hook);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_fail_resp),
-	    cmocka_unit_test(test_outcomes),
-	    cmocka_unit_test(test_later),
-	    cmocka_unit_test(test_state_path),
+	    cmocka_unit_test(test_fail_resp),	cmocka_unit_test(test_outcomes),
+	    cmocka_unit_test(test_later),	cmocka_unit_test(test_state_path),
+	    cmocka_unit_test(test_txt_removed), cmocka_unit_test(test_hook_sync),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
