@@ -489,6 +489,26 @@ sq_cert_superseded(void *priv, const char *issuer, const char *serial, const cha
 	return r;
 }
 
+static int
+sq_cert_supersede(void *priv, const char *issuer, const char *serial, const char *by)
+{
+	struct sq_store *q = priv;
+	sqlite3_stmt *st = q->st[SQ_CERT_SUPERSEDE];
+	int bad = 0, r = 0;
+
+	if (issuer == NULL || serial == NULL || by == NULL || by[0] == '\0')
+		return -SGW_EINVAL;
+	bad |= sq_bind_str(st, 1, issuer, SQ_CAP(struct store_cert, issuer));
+	bad |= sq_bind_str(st, 2, serial, SQ_CAP(struct store_cert, serial));
+	bad |= sq_bind_str(st, 3, by, SQ_CAP(struct store_cert, serial));
+	if (bad != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE)
+		r = sq_fail(q, "cert supersede");
+	else if (sqlite3_changes(q->db) == 0)
+		r = -SGW_ENOTFOUND;
+	sq_reset(st);
+	return r;
+}
+
 /* ---- senderNonce replay cache ------------------------------------------ */
 
 /* Bounded: at most SQ_SWEEP_LIMIT rows per sweep, through the expires index. */
@@ -641,6 +661,7 @@ const struct store_ops store_sqlite_ops = {
     .cert_revoke = sq_cert_revoke,
     .cert_find_serial = sq_cert_find_serial,
     .cert_superseded = sq_cert_superseded,
+    .cert_supersede = sq_cert_supersede,
     .nonce_check = sq_nonce_check,
     .txn_list = sq_txn_list,
     .txn_count = sq_txn_count,
