@@ -304,6 +304,8 @@ add_cert(void *arg, const struct store_cert *c)
 		json_object_set_new(o, "revoked_at", json_integer(c->revoked_at));
 	if (o != NULL && c->txn_id)
 		json_object_set_new(o, "transaction", json_integer(c->txn_id));
+	if (o != NULL && c->superseded_by[0])
+		json_object_set_new(o, "superseded_by", json_string(c->superseded_by));
 	return json_array_append_new(arg, o) == 0 ? 0 : -1;
 }
 

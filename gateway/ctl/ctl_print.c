@@ -102,7 +102,7 @@ ctl_print_certs(const json_t *arr)
 	size_t i;
 	json_t *c;
 
-	printf("%-34s %-10s %-10s %-8s %s\n", "SERIAL", "NOT_BEFORE", "NOT_AFTER", "STATUS",
+	printf("%-34s %-10s %-10s %-10s %s\n", "SERIAL", "NOT_BEFORE", "NOT_AFTER", "STATUS",
 	       "SUBJECT");
 	json_array_foreach(arr, i, c)
 	{
@@ -112,8 +112,10 @@ ctl_print_certs(const json_t *arr)
 
 		strftime(nb, sizeof(nb), "%Y-%m-%d", gmtime_r(&b, &tb));
 		strftime(na, sizeof(na), "%Y-%m-%d", gmtime_r(&e, &te));
-		printf("%-34s %-10s %-10s %-8s %s\n", ctl_js(c, "serial"), nb, na,
-		       json_is_true(json_object_get(c, "revoked")) ? "revoked" : "valid",
+		printf("%-34s %-10s %-10s %-10s %s\n", ctl_js(c, "serial"), nb, na,
+		       json_is_true(json_object_get(c, "revoked"))
+			   ? "revoked"
+			   : (ctl_js(c, "superseded_by")[0] ? "superseded" : "valid"),
 		       ctl_js(c, "subject"));
 	}
 	if (i == 0)

@@ -336,6 +336,7 @@ sq_cert_put(struct sq_store *q, const struct store_cert *c, int64_t txn_id)
 	bad |= sqlite3_bind_int(st, 8, c->revoked ? 1 : 0);
 	bad |= sqlite3_bind_int64(st, 9, c->revoked_at);
 	bad |= sqlite3_bind_int(st, 10, c->revoke_reason);
+	bad |= sq_bind_str(st, 11, c->superseded_by, sizeof(c->superseded_by));
 	if (bad != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE)
 		r = sq_fail(q, "cert insert");
 	sq_reset(st);

@@ -46,7 +46,7 @@ static const char *const sq_sql[SQ_STMT_MAX] = {
 		     " csr_sealed = ?5, csr_sha256 = ?6, csr_info = ?7, created = ?8,"
 		     " updated = ?9 WHERE id = ?10 AND updated = ?11",
     [SQ_CERT_INSERT] = "INSERT INTO certificates (" SQ_CERT_COLS ")"
-		       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+		       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     [SQ_CERT_GET] = "SELECT " SQ_CERT_COLS " FROM certificates"
 		    " WHERE issuer = ?1 AND serial = ?2",
     [SQ_CERT_COUNT] = "SELECT count(*) FROM certificates",

@@ -4,12 +4,14 @@
 # migration 6) on every renewing profile; with renewal.revoke_superseded the
 # local CA revokes the old certificate with reason superseded once the new
 # one is issued, so the CRL at /crl/ lists it; without the switch it does not.
-# A renewal that falls back to the challenge supersedes nothing.
+# A renewal that falls back to the challenge supersedes nothing.  The admin
+# API's certificates carry superseded_by, and scepgwctl certs says so.
 # shellcheck disable=SC2317  # the check functions run through check()
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 : "${SCEPREQ:?SCEPREQ must name the scepreq test client}"
+: "${SCEPGWCTL:?SCEPGWCTL must name scepgwctl}"
 profile() { # NAME RENEWAL-MAP
 	printf '  %s:\n    ra_identity: dev\n    ra_profile: dev\n    challenge: { type: static, secret_file: "%s" }\n    renewal: %s\n' \
 		"$1" "$PKI/challenge" "$2"
@@ -74,6 +76,15 @@ check "that one superseded nothing: the first successor stays recorded" \
 	test "$(db 'select superseded_by from certificates where serial = ?' "$B")" = "$B2"
 check "the first renewal's certificate is not superseded by it" \
 	test "$(db 'select superseded_by from certificates where serial = ?' "$B2")" = ""
+# --- what an operator sees ---------------------------------------------------------------
+check "the admin API shows superseded_by" \
+	bash -c "ctl() { '$SCEPGWCTL' --config '$T/scepgwctl.conf' \"\$@\"; }; ctl --json certs --serial '$B' |
+	python3 -c 'import json,sys; c = json.load(sys.stdin)[\"certificates\"]; assert c[0][\"superseded_by\"] == \"$B2\", c'"
+check "scepgwctl certs says superseded for the replaced certificate" \
+	bash -c "'$SCEPGWCTL' --config '$T/scepgwctl.conf' certs --serial '$B' | grep -q '^$B .* superseded '"
+check "... revoked for the revoked one, valid for its successor" \
+	bash -c "'$SCEPGWCTL' --config '$T/scepgwctl.conf' certs --serial '$A' | grep -q '^$A .* revoked ' &&
+	'$SCEPGWCTL' --config '$T/scepgwctl.conf' certs --serial '$B2' | grep -q '^$B2 .* valid '"
 check "the schema is at version 6" test "$(db 'select max(version) from schema_version')" -ge 6
 no_secret_in_log
 finish
