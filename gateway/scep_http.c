@@ -1,13 +1,17 @@
 /* scep_http.c: SCEP over HTTP (RFC 8894 4): routing, the static replies and
  * the extraction of a PKIOperation message from POST or GET. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <openssl/sha.h>
 
+#include "http_cond.h"
 #include "log.h"
 #include "profile.h"
 #include "scep_http.h"
@@ -136,18 +140,88 @@ dispatch(struct req_ctx *r, const struct scep_query *q)
 	}
 }
 
-/* ---- /crl/<backend>.crl: the CRL over plain HTTP (CRL distribution points) */
+/* ---- /crl/<backend>.crl: the CRL over plain HTTP (CRL distribution points)
+ *
+ * Relying parties and caches fetch it often: Last-Modified is the CRL's
+ * thisUpdate, the ETag a digest of its DER, Cache-Control's max-age runs to
+ * its nextUpdate; If-None-Match (first) and If-Modified-Since answer 304
+ * (RFC 9110 13.2.2).  HEAD gets the headers and the length. */
+
+#define CRL_ETAG_BYTES 16
+
+static time_t
+asn1_time_t(const ASN1_TIME *a)
+{
+	struct tm tm;
+
+	return a != NULL && ASN1_TIME_to_tm(a, &tm) == 1 ? timegm(&tm) : (time_t)-1;
+}
+
+/* 1 when the client's copy is current (a 304), else 0. */
+static int
+crl_not_modified(struct evhttp_request *req, const char *etag, time_t last)
+{
+	const struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	const char *inm = evhttp_find_header(in, "If-None-Match");
+	const char *ims = evhttp_find_header(in, "If-Modified-Since");
+	time_t since;
+	int m;
+
+	if (inm != NULL && (m = http_etag_match((const uint8_t *)inm, strlen(inm), etag)) >= 0)
+		return m; /* when present and well formed, If-Modified-Since is ignored */
+	return ims != NULL && last != (time_t)-1 &&
+	       http_date_parse((const uint8_t *)ims, strlen(ims), &since) == 0 && last <= since;
+}
+
+static void
+crl_headers(struct evkeyvalq *h, const X509_CRL *crl, const char *etag, time_t last)
+{
+	time_t next = asn1_time_t(X509_CRL_get0_nextUpdate(crl)), now = time(NULL);
+	char date[HTTP_DATE_LEN], cc[64];
+
+	if (last != (time_t)-1 && http_date_format(last, date, sizeof(date)) == 0)
+		evhttp_add_header(h, "Last-Modified", date);
+	evhttp_add_header(h, "ETag", etag);
+	if (next != (time_t)-1 && http_date_format(next, date, sizeof(date)) == 0) {
+		evhttp_add_header(h, "Expires", date);
+		snprintf(cc, sizeof(cc), "public, max-age=%lld, no-transform",
+			 (long long)(next > now ? next - now : 0));
+	} else {
+		snprintf(cc, sizeof(cc), "no-cache");
+	}
+	evhttp_add_header(h, "Cache-Control", cc);
+}
 
 static void
 crl_done(void *arg, X509_CRL *crl, const char *reason)
 {
 	struct req_ctx *r = arg;
-	unsigned char *der = NULL;
+	unsigned char *der = NULL, md[32];
 	int n = crl != NULL ? i2d_X509_CRL(crl, &der) : -1;
+	char etag[2 * CRL_ETAG_BYTES + 3], len[24];
+	time_t last;
 
-	if (n <= 0) {
+	if (n <= 0 || SHA256(der, (size_t)n, md) == NULL) {
 		req_end(r, SCEP_OUT_HTTP_UNAVAILABLE, "no CRL: %s",
 			reason != NULL ? reason : "cannot encode it");
+		OPENSSL_free(der);
+		return;
+	}
+	etag[0] = '"';
+	for (int i = 0; i < CRL_ETAG_BYTES; i++)
+		snprintf(etag + 1 + 2 * i, 3, "%02x", md[i]);
+	snprintf(etag + 1 + 2 * CRL_ETAG_BYTES, 2, "\"");
+	last = asn1_time_t(X509_CRL_get0_lastUpdate(crl));
+	crl_headers(evhttp_request_get_output_headers(r->http), crl, etag, last);
+	if (crl_not_modified(r->http, etag, last)) {
+		r->reply_status = 304;
+		reply_static(r, "", 0, "application/pkix-crl");
+	} else if (evhttp_request_get_command(r->http) == EVHTTP_REQ_HEAD) {
+		/* libevent writes no Content-Length for HEAD: the GET's length */
+		snprintf(len, sizeof(len), "%d", n);
+		evhttp_add_header(evhttp_request_get_output_headers(r->http), "Content-Length",
+				  len);
+		reply_static(r, "", 0, "application/pkix-crl");
 	} else {
 		reply_static(r, der, (size_t)n, "application/pkix-crl");
 	}
@@ -172,8 +246,9 @@ serve_crl(struct req_ctx *r, const char *path)
 			b = ps->backends[i];
 	if (b == NULL)
 		req_end(r, SCEP_OUT_HTTP_NO_PROFILE, "no CA at '%.100s'", path);
-	else if (evhttp_request_get_command(r->http) != EVHTTP_REQ_GET)
-		req_end(r, SCEP_OUT_HTTP_METHOD, "a CRL is fetched with GET");
+	else if (evhttp_request_get_command(r->http) != EVHTTP_REQ_GET &&
+		 evhttp_request_get_command(r->http) != EVHTTP_REQ_HEAD)
+		req_end(r, SCEP_OUT_HTTP_METHOD, "a CRL is fetched with GET or HEAD");
 	else if (backend_get_crl(b, crl_done, r) < 0)
 		req_end(r, SCEP_OUT_HTTP_NO_PROFILE, "backend %s publishes no CRL",
 			backend_name(b));

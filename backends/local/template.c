@@ -4,7 +4,9 @@
  *   templates: { device: { validity_days: 365, backdate: 300,
  *                          key_usage: [digitalSignature, keyEncipherment],
  *                          extended_key_usage: [clientAuth],
- *                          copy_sans: true, copy_subject: true } }
+ *                          copy_sans: true, copy_subject: true,
+ *                          crl_distribution_points: [URL], ca_issuers: [URL], ocsp: [URL],
+ *                          policies: [OID], cps_uri: URL } }   (template_ext.c)
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,7 @@
 #include <openssl/x509v3.h>
 
 #include "template.h"
+#include "template_ext.h"
 
 #define TMPL_MAX_DAYS 7300
 #define TMPL_MAX_BACKDATE 86400
@@ -57,6 +60,7 @@ struct tmpl_yaml {
 	struct cfg_strlist extended_key_usage;
 	int copy_sans;
 	int copy_subject;
+	struct tmpl_ext_yaml ext;
 };
 
 static const struct cfg_field tmpl_fields[] = {
@@ -66,6 +70,12 @@ static const struct cfg_field tmpl_fields[] = {
     {"extended_key_usage", CFG_STRLIST, offsetof(struct tmpl_yaml, extended_key_usage), 0},
     {"copy_sans", CFG_BOOL, offsetof(struct tmpl_yaml, copy_sans), 0},
     {"copy_subject", CFG_BOOL, offsetof(struct tmpl_yaml, copy_subject), 0},
+    {"crl_distribution_points", CFG_STRLIST,
+     offsetof(struct tmpl_yaml, ext.crl_distribution_points), 0},
+    {"ca_issuers", CFG_STRLIST, offsetof(struct tmpl_yaml, ext.ca_issuers), 0},
+    {"ocsp", CFG_STRLIST, offsetof(struct tmpl_yaml, ext.ocsp), 0},
+    {"policies", CFG_STRLIST, offsetof(struct tmpl_yaml, ext.policies), 0},
+    {"cps_uri", CFG_STR, offsetof(struct tmpl_yaml, ext.cps_uri), 0},
     {NULL, 0, 0, 0},
 };
 
@@ -174,6 +184,8 @@ parse_one(const struct cfg_node *tn, const char *path, struct tmpl_params *p, st
 		r = parse_ku(tn, path, &y.key_usage, p, err);
 	if (r == 0)
 		r = parse_eku(tn, path, &y.extended_key_usage, p, err);
+	if (r == 0)
+		r = tmpl_ext_parse(tn, path, &y.ext, p, err);
 	cfg_fields_free(tmpl_fields, &y);
 	return r;
 }
@@ -471,6 +483,8 @@ add_extensions(X509 *x, const struct tmpl_issue *in, struct sgw_err *err)
 		r = add_eku(x, &in->tp);
 	if (r == 0)
 		r = add_key_ids(x, in);
+	if (r == 0)
+		r = tmpl_ext_add(x, &in->tp);
 	if (r == 0 && in->tp.copy_sans) {
 		r = add_sans(x, in, &n_san);
 		if (r == -SGW_EPARSE)

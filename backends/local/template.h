@@ -18,6 +18,7 @@
 #define TMPL_MAX_EKU 16
 #define TMPL_MAX 64
 #define TMPL_MAX_KEYID 64
+#define TMPL_MAX_EXT_DER 2048 /* CRL distribution points, AIA, policies (template_ext.c) */
 
 struct tmpl_params {
 	int validity_days;
@@ -27,6 +28,10 @@ struct tmpl_params {
 	size_t n_eku;
 	int copy_sans;
 	int copy_subject; /* 0: the subject is only the CSR's commonName(s) */
+	/* the relying parties' extensions, encoded once (template_ext.c):
+	 * a DER SEQUENCE OF Extension, ext_len 0 = none */
+	uint8_t ext_der[TMPL_MAX_EXT_DER];
+	size_t ext_len;
 };
 
 struct tmpl {

@@ -1,6 +1,6 @@
 /* admin_api.c: the JSON routes under /api/v1/ (docs/architecture.md, admin API): transactions
  * (list, show, approve, reject), one-time challenges, certificates (search,
- * revoke through the backend). */
+ * revoke through the backend), the profiles served (read-only). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -304,6 +304,8 @@ add_cert(void *arg, const struct store_cert *c)
 		json_object_set_new(o, "revoked_at", json_integer(c->revoked_at));
 	if (o != NULL && c->txn_id)
 		json_object_set_new(o, "transaction", json_integer(c->txn_id));
+	if (o != NULL && c->superseded_by[0])
+		json_object_set_new(o, "superseded_by", json_string(c->superseded_by));
 	return json_array_append_new(arg, o) == 0 ? 0 : -1;
 }
 
@@ -459,6 +461,35 @@ certificates(struct admin *a, struct evhttp_request *req, const struct admin_pri
 		admin_reply_error(a, req, p, "certificates", 404, "no such route");
 }
 
+/* ---- profiles ------------------------------------------------------------ */
+
+/* GET /api/v1/profiles: what each SCEP profile is, for an operator (no
+ * secret: the challenge's type, never its file or value). */
+static void
+profile_list(struct admin *a, struct evhttp_request *req, const struct admin_principal *p)
+{
+	const struct profile_set *ps = a->gw->profiles;
+	json_t *arr = json_array();
+
+	if (!(p->role & ADMIN_ROLE_READ)) {
+		json_decref(arr);
+		admin_reply_error(a, req, p, "profiles", 403, "not allowed");
+		return;
+	}
+	for (size_t i = 0; arr != NULL && i < ps->n; i++) {
+		const struct profile *pr = &ps->v[i];
+
+		json_array_append_new(
+		    arr, json_pack("{s:s,s:s?,s:s,s:s?,s:s,s:b,s:b,s:b,s:s?}", "name",
+				   pr->cfg->name, "challenge", pr->cfg->challenge.type, "backend",
+				   backend_name(pr->backend), "approval", pr->ra->approval,
+				   "ra_identity", pr->cfg->ra_identity, "renewal",
+				   pr->cfg->renewal.enabled, "getcert", pr->cfg->getcert, "getcrl",
+				   pr->cfg->getcrl, "next_ra_identity", pr->cfg->next_ra_identity));
+	}
+	admin_reply_json(a, req, p, "profiles", 200, json_pack("{s:o*}", "profiles", arr));
+}
+
 void
 admin_api(struct admin *a, struct evhttp_request *req, const struct admin_principal *p, char **segs,
 	  int n, const struct evkeyvalq *query)
@@ -471,6 +502,8 @@ admin_api(struct admin *a, struct evhttp_request *req, const struct admin_princi
 		certificates(a, req, p, segs, n, query);
 	else if (n == 3 && post && !strcmp(segs[0], "profiles") && !strcmp(segs[2], "challenges"))
 		challenge_issue(a, req, p, segs[1]);
+	else if (n == 1 && !post && !strcmp(segs[0], "profiles"))
+		profile_list(a, req, p);
 	else
 		admin_reply_error(a, req, p, "route", 404, "no such route");
 }

@@ -123,6 +123,10 @@ struct cfg_renewal {
 	/* the CSR may name what the signer does not (subject attributes, SANs);
 	 * default 0 */
 	int allow_new_names;
+	/* once a renewal is issued, revoke the signer's certificate with reason
+	 * superseded (4) through the profile's backend; default 0 (it is only
+	 * marked superseded in the store) */
+	int revoke_superseded;
 };
 
 struct cfg_scep_profile {

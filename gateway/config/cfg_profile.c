@@ -240,6 +240,7 @@ static const struct cfg_field renewal_fields[] = {
     {"require_challenge", CFG_BOOL, RN(require_challenge), 0},
     {"require_issued_here", CFG_BOOL, RN(require_issued_here), 0},
     {"allow_new_names", CFG_BOOL, RN(allow_new_names), 0},
+    {"revoke_superseded", CFG_BOOL, RN(revoke_superseded), 0},
     {NULL},
 };
 #undef RN

@@ -2,15 +2,16 @@
  *
  *   scepgwctl [options] pending | show ID | approve ID | reject ID --reason TEXT
  *             | challenge PROFILE [--ttl 1h] [--subject CN] | certs [--subject S]
- *             | revoke SERIAL [--reason R]
+ *             | revoke SERIAL [--reason R] | profiles | token new NAME [--role R]
  *
  * It is a short-lived CLI, not the daemon, so waiting for the one transfer
  * is fine; it still goes through a libcurl multi handle (curl_multi_poll),
  * like everything in gateway/, so the blocking easy-perform call stays banned
- * without exceptions.  Without options it reads its settings from
- * $SCEPGWCTL_CONFIG, /etc/scepgw/scepgwctl.conf or the quickstart's
- * /var/lib/scepgw-dev/scepgwctl.conf (lines "key = value": url, token_file,
- * cacert, cert, key). */
+ * without exceptions.  It reads its settings (lines "key = value": url,
+ * token_file, cacert, cert, key) from --config FILE, else $SCEPGWCTL_CONFIG,
+ * else /etc/scepgw/scepgwctl.conf, and says which on stderr unless it was
+ * named on the command line; it never falls back to the quickstart's
+ * development config (another gateway's), and refuses to guess. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,10 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "config.h"
+#include "ctl_print.h"
+#include "ctl_token.h"
+
 #define CTL_MAX_REPLY (8 * 1024 * 1024)
 #define CTL_PATH 1024
 #define CTL_CERTS 100 /* rows scepgwctl certs gathers before it stops */
@@ -29,7 +34,8 @@ struct ctl {
 	char url[CTL_PATH], token_file[CTL_PATH], cacert[CTL_PATH], cert[CTL_PATH], key[CTL_PATH];
 	char token[512];
 	int json;
-	const char *reason, *ttl, *subject, *serial, *state, *before;
+	const char *reason, *ttl, *subject, *serial, *state, *before, *role;
+	int help, version;
 };
 
 struct reply {
@@ -38,11 +44,10 @@ struct reply {
 	long code;
 };
 
-static const char *const conf_paths[] = {"/etc/scepgw/scepgwctl.conf",
-					 "/var/lib/scepgw-dev/scepgwctl.conf", NULL};
+#define CTL_CONF_DEFAULT "/etc/scepgw/scepgwctl.conf"
 
 static void
-usage(void)
+usage(FILE *out)
 {
 	fputs("usage: scepgwctl [options] COMMAND\n"
 	      "commands:\n"
@@ -56,12 +61,17 @@ usage(void)
 	      "  certs [--subject S] [--serial HEX] [--before N]   issued certificates, newest "
 	      "first\n"
 	      "  revoke SERIAL [--reason keyCompromise|superseded|...]\n"
+	      "  profiles                             the SCEP profiles the gateway serves\n"
+	      "  token new NAME [--role admin|read|challenge]   a new API token (printed "
+	      "once) and\n"
+	      "                                       its line for the gateway's tokens_file\n"
 	      "options:\n"
 	      "  --url URL  --token-file FILE  --cacert FILE  --cert FILE --key FILE (mTLS)\n"
-	      "  --config FILE  --json (print the API's JSON)\n"
-	      "Without --url: $SCEPGWCTL_CONFIG, /etc/scepgw/scepgwctl.conf, "
-	      "/var/lib/scepgw-dev/scepgwctl.conf.\n",
-	      stderr);
+	      "  --config FILE  --json (print the API's JSON)  --help  --version\n"
+	      "Settings: --config FILE, else $SCEPGWCTL_CONFIG, else " CTL_CONF_DEFAULT "\n"
+	      "(lines url = ..., token_file, cacert, cert, key); $SCEPGWCTL_TOKEN overrides "
+	      "the token file.\n",
+	      out);
 }
 
 static void
@@ -217,144 +227,6 @@ call(const struct ctl *c, const char *path, const char *body, struct reply *r)
 	return rc == CURLE_OK ? r->code : -1;
 }
 
-/* ---- output -------------------------------------------------------------- */
-
-static const char *
-js(const json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s != NULL ? s : "";
-}
-
-static void
-age(long long s, char *buf, int n)
-{
-	if (s < 120)
-		snprintf(buf, (size_t)n, "%llds", s);
-	else if (s < 7200)
-		snprintf(buf, (size_t)n, "%lldm", s / 60);
-	else if (s < 172800)
-		snprintf(buf, (size_t)n, "%lldh", s / 3600);
-	else
-		snprintf(buf, (size_t)n, "%lldd", s / 86400);
-}
-
-static void
-sans_text(const json_t *t, char *buf, size_t n)
-{
-	const char *kinds[] = {"dns", "ip", "email", "uri"};
-	size_t used = 0, i;
-	json_t *v;
-
-	buf[0] = '\0';
-	for (int k = 0; k < 4; k++)
-		json_array_foreach(json_object_get(json_object_get(t, "sans"), kinds[k]), i, v)
-		{
-			int w = snprintf(buf + used, n - used, "%s%s:%s", used ? "," : "", kinds[k],
-					 json_string_value(v));
-
-			if (w < 0 || (size_t)w >= n - used)
-				return;
-			used += (size_t)w;
-		}
-	if (!buf[0])
-		snprintf(buf, (size_t)n, "-");
-}
-
-static void
-print_txns(const json_t *arr)
-{
-	char a[32], sans[256], key[64];
-	size_t i;
-	json_t *t;
-
-	printf("%-6s %-6s %-18s %-10s %-10s %-40s %s\n", "ID", "AGE", "STATE", "PROFILE", "KEY",
-	       "SUBJECT", "SANS / PEER");
-	json_array_foreach(arr, i, t)
-	{
-		json_t *k = json_object_get(t, "key");
-
-		age(json_integer_value(json_object_get(t, "age_seconds")), a, (int)sizeof(a));
-		snprintf(key, sizeof(key), "%s-%lld", js(k, "type"),
-			 (long long)json_integer_value(json_object_get(k, "bits")));
-		sans_text(t, sans, sizeof(sans));
-		printf("%-6lld %-6s %-18s %-10s %-10s %-40s %s / %s\n",
-		       (long long)json_integer_value(json_object_get(t, "id")), a, js(t, "state"),
-		       js(t, "profile"), key, js(t, "subject"), sans, js(t, "peer"));
-	}
-	if (i == 0)
-		printf("(none)\n");
-}
-
-static void
-print_txn(const json_t *t)
-{
-	char sans[512];
-	json_t *k = json_object_get(t, "key");
-
-	sans_text(t, sans, sizeof(sans));
-	printf("id:             %lld\nstate:          %s\nprofile:        %s\n"
-	       "transaction_id: %s\nsubject:        %s\nsans:           %s\n"
-	       "key:            %s %lld\npeer:           %s\nage:            %llds\n",
-	       (long long)json_integer_value(json_object_get(t, "id")), js(t, "state"),
-	       js(t, "profile"), js(t, "transaction_id"), js(t, "subject"), sans, js(k, "type"),
-	       (long long)json_integer_value(json_object_get(k, "bits")), js(t, "peer"),
-	       (long long)json_integer_value(json_object_get(t, "age_seconds")));
-	if (js(t, "reason")[0])
-		printf("reason:         %s\n", js(t, "reason"));
-	if (js(t, "serial")[0])
-		printf("serial:         %s\n", js(t, "serial"));
-}
-
-static void
-print_certs(const json_t *arr)
-{
-	char nb[32], na[32];
-	size_t i;
-	json_t *c;
-
-	printf("%-34s %-10s %-10s %-8s %s\n", "SERIAL", "NOT_BEFORE", "NOT_AFTER", "STATUS",
-	       "SUBJECT");
-	json_array_foreach(arr, i, c)
-	{
-		time_t b = (time_t)json_integer_value(json_object_get(c, "not_before"));
-		time_t e = (time_t)json_integer_value(json_object_get(c, "not_after"));
-		struct tm tb, te;
-
-		strftime(nb, sizeof(nb), "%Y-%m-%d", gmtime_r(&b, &tb));
-		strftime(na, sizeof(na), "%Y-%m-%d", gmtime_r(&e, &te));
-		printf("%-34s %-10s %-10s %-8s %s\n", js(c, "serial"), nb, na,
-		       json_is_true(json_object_get(c, "revoked")) ? "revoked" : "valid",
-		       js(c, "subject"));
-	}
-	if (i == 0)
-		printf("(none)\n");
-}
-
-static void
-print_human(const char *cmd, const json_t *o)
-{
-	if (!strcmp(cmd, "pending"))
-		print_txns(json_object_get(o, "transactions"));
-	else if (!strcmp(cmd, "certs"))
-		print_certs(json_object_get(o, "certificates"));
-	else if (!strcmp(cmd, "challenge")) {
-		time_t e = (time_t)json_integer_value(json_object_get(o, "expires"));
-		char when[64];
-		struct tm tm;
-
-		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&e, &tm));
-		printf("%s\n", js(o, "challenge"));
-		fprintf(stderr, "one-time challenge for profile %s%s%s, expires %s\n",
-			js(o, "profile"), js(o, "subject")[0] ? ", subject " : "", js(o, "subject"),
-			when);
-	} else if (!strcmp(cmd, "revoke"))
-		printf("revoked %s (%s)\n", js(o, "serial"), js(o, "reason"));
-	else
-		print_txn(o);
-}
-
 /* ---- commands ------------------------------------------------------------ */
 
 static void
@@ -394,6 +266,8 @@ request_for(const struct ctl *c, const char *cmd, const char *arg, char *p, size
 	if (!strcmp(cmd, "pending")) {
 		snprintf(p, n, "/api/v1/transactions");
 		query_add(p, n, "state", c->state != NULL ? c->state : "pending");
+	} else if (!strcmp(cmd, "profiles")) {
+		snprintf(p, n, "/api/v1/profiles");
 	} else if (!strcmp(cmd, "certs")) {
 		snprintf(p, n, "/api/v1/certificates");
 		query_add(p, n, "subject", c->subject);
@@ -439,7 +313,7 @@ request(struct ctl *c, const char *cmd, const char *arg, json_t **ret)
 
 	*ret = NULL;
 	if (request_for(c, cmd, arg, path, sizeof(path), &body) < 0) {
-		usage();
+		usage(stderr);
 		return 2;
 	}
 	code = call(c, path, body, &r);
@@ -452,7 +326,7 @@ request(struct ctl *c, const char *cmd, const char *arg, json_t **ret)
 		rc = 0;
 	} else {
 		fprintf(stderr, "scepgwctl: %s: HTTP %ld: %s\n", cmd, code,
-			o != NULL ? js(o, "error") : (r.buf != NULL ? r.buf : ""));
+			o != NULL ? ctl_js(o, "error") : (r.buf != NULL ? r.buf : ""));
 		json_decref(o);
 	}
 out:
@@ -481,7 +355,7 @@ run_certs(struct ctl *c)
 		c->before = before;
 	}
 	if (rc == 0) {
-		print_certs(all);
+		ctl_print_certs(all);
 		if (next > 0)
 			printf("(more: scepgwctl certs ... --before %lld)\n", (long long)next);
 	}
@@ -503,7 +377,7 @@ run(struct ctl *c, const char *cmd, const char *arg)
 		json_dumpf(o, stdout, JSON_COMPACT);
 		putchar('\n');
 	} else {
-		print_human(cmd, o);
+		ctl_print_human(cmd, o);
 	}
 	json_decref(o);
 	return 0;
@@ -513,11 +387,15 @@ static int
 parse_args(int argc, char **argv, struct ctl *c, const char **conf)
 {
 	static const struct option lo[] = {
-	    {"url", 1, 0, 'u'},	    {"token-file", 1, 0, 't'}, {"cacert", 1, 0, 'C'},
-	    {"cert", 1, 0, 'E'},    {"key", 1, 0, 'K'},	       {"config", 1, 0, 'c'},
-	    {"json", 0, 0, 'j'},    {"reason", 1, 0, 'r'},     {"ttl", 1, 0, 'T'},
-	    {"subject", 1, 0, 's'}, {"serial", 1, 0, 'S'},     {"state", 1, 0, 'x'},
-	    {"before", 1, 0, 'b'},  {"help", 0, 0, 'h'},       {0, 0, 0, 0},
+	    {"url", 1, 0, 'u'},	    {"token-file", 1, 0, 't'},
+	    {"cacert", 1, 0, 'C'},  {"cert", 1, 0, 'E'},
+	    {"key", 1, 0, 'K'},	    {"config", 1, 0, 'c'},
+	    {"json", 0, 0, 'j'},    {"reason", 1, 0, 'r'},
+	    {"ttl", 1, 0, 'T'},	    {"subject", 1, 0, 's'},
+	    {"serial", 1, 0, 'S'},  {"state", 1, 0, 'x'},
+	    {"before", 1, 0, 'b'},  {"help", 0, 0, 'h'},
+	    {"version", 0, 0, 'V'}, {"role", 1, 0, 'R'},
+	    {0, 0, 0, 0},
 	};
 	int ch;
 
@@ -562,6 +440,15 @@ parse_args(int argc, char **argv, struct ctl *c, const char **conf)
 		case 'b':
 			c->before = optarg;
 			break;
+		case 'h':
+			c->help = 1;
+			break;
+		case 'V':
+			c->version = 1;
+			break;
+		case 'R':
+			c->role = optarg;
+			break;
 		default:
 			return -1;
 		}
@@ -569,34 +456,76 @@ parse_args(int argc, char **argv, struct ctl *c, const char **conf)
 	return 0;
 }
 
+/* The settings: --config, else $SCEPGWCTL_CONFIG, else the default file;
+ * said on stderr when not named on the command line.  0, or the exit status. */
+static int
+conf_resolve(struct ctl *c, const char *cli, const char *env)
+{
+	const char *path = cli != NULL ? cli : env != NULL && env[0] ? env : NULL;
+	struct stat st;
+
+	if (path == NULL && !c->url[0] && stat(CTL_CONF_DEFAULT, &st) == 0)
+		path = CTL_CONF_DEFAULT;
+	if (path != NULL) {
+		if (conf_load(c, path, 1) < 0)
+			return 1;
+		if (cli == NULL)
+			fprintf(stderr, "scepgwctl: settings from %s%s\n", path,
+				path == env ? " ($SCEPGWCTL_CONFIG)" : "");
+	}
+	if (c->url[0])
+		return 0;
+	if (path != NULL)
+		fprintf(stderr, "scepgwctl: %s: no url = ... line\n", path);
+	else
+		fputs("scepgwctl: no settings: give --config FILE (or --url), or set "
+		      "$SCEPGWCTL_CONFIG; " CTL_CONF_DEFAULT " does not exist (the quickstart "
+		      "writes its own in its state directory, /var/lib/scepgw-dev by default)\n",
+		      stderr);
+	return 2;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct ctl c = {0};
-	const char *conf = getenv("SCEPGWCTL_CONFIG"), *cmd, *arg = NULL;
+	const char *conf = NULL, *cmd, *arg = NULL, *arg2 = NULL;
 	int r;
 
 	/* options may come before or after the command */
-	if (parse_args(argc, argv, &c, &conf) < 0 || optind >= argc) {
-		usage();
+	if (parse_args(argc, argv, &c, &conf) < 0) {
+		usage(stderr);
 		return 2;
+	}
+	if (c.help || c.version || optind >= argc) {
+		if (c.version)
+			printf("scepgwctl %s\n", SGW_VERSION);
+		else
+			usage(c.help ? stdout : stderr);
+		return c.help || c.version ? 0 : 2;
 	}
 	cmd = argv[optind++];
 	if (optind < argc && argv[optind][0] != '-')
 		arg = argv[optind++];
+	if (!strcmp(cmd, "token") && optind < argc && argv[optind][0] != '-')
+		arg2 = argv[optind++];
 	if (parse_args(argc, argv, &c, &conf) < 0 || optind != argc) {
-		usage();
+		usage(stderr);
 		return 2;
 	}
-	if (conf != NULL && conf_load(&c, conf, 1) < 0)
-		return 1;
-	for (int i = 0; !c.url[0] && conf == NULL && conf_paths[i] != NULL; i++)
-		if (conf_load(&c, conf_paths[i], 0) == 0)
-			break;
-	if (!c.url[0]) {
-		fprintf(stderr, "scepgwctl: no admin URL (--url, or a scepgwctl.conf)\n");
-		return 2;
+	if (c.help) {
+		usage(stdout);
+		return 0;
 	}
+	if (!strcmp(cmd, "token")) { /* local: no gateway, no settings */
+		if (arg == NULL || strcmp(arg, "new") != 0 || arg2 == NULL) {
+			usage(stderr);
+			return 2;
+		}
+		return ctl_token_new(arg2, c.role);
+	}
+	if ((r = conf_resolve(&c, conf, getenv("SCEPGWCTL_CONFIG"))) != 0)
+		return r;
 	if (token_load(&c) < 0)
 		return 1;
 	curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -124,6 +124,12 @@ store_cert_find_serial(struct store *s, const char *serial, struct store_cert *r
 }
 
 int
+store_cert_supersede(struct store *s, const char *issuer, const char *serial, const char *by)
+{
+	return s->ops->cert_supersede(s->priv, issuer, serial, by);
+}
+
+int
 store_cert_superseded(struct store *s, const char *issuer, const char *serial, const char *profile,
 		      const uint8_t key_sha256[32], int *ret_superseded)
 {

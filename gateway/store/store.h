@@ -112,6 +112,10 @@ struct store_ops {
 	int (*cert_superseded)(void *priv, const char *issuer, const char *serial,
 			       const char *profile, const uint8_t key_sha256[32],
 			       int *ret_superseded);
+	/* record that (issuer, serial) was superseded by the certificate of the
+	 * same issuer with serial `by` (a renewal of it); -SGW_ENOTFOUND when
+	 * absent or already superseded (the first successor stays recorded) */
+	int (*cert_supersede)(void *priv, const char *issuer, const char *serial, const char *by);
 	/* 0 if new (and remembered until now + ttl), -SGW_EEXIST if seen and not expired */
 	int (*nonce_check)(void *priv, const uint8_t *nonce, size_t len, int64_t now, int ttl);
 	/* ---- admin (store_sqlite_adm.c) ---- */
@@ -163,6 +167,7 @@ int store_cert_revoke(struct store *s, const char *issuer, const char *serial, i
 int store_cert_find_serial(struct store *s, const char *serial, struct store_cert *ret);
 int store_cert_superseded(struct store *s, const char *issuer, const char *serial,
 			  const char *profile, const uint8_t key_sha256[32], int *ret_superseded);
+int store_cert_supersede(struct store *s, const char *issuer, const char *serial, const char *by);
 int store_nonce_check(struct store *s, const uint8_t *nonce, size_t len, int64_t now, int ttl);
 int store_txn_list(struct store *s, const struct store_txn_filter *f, store_txn_each each,
 		   void *arg);

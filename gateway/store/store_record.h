@@ -68,7 +68,8 @@ struct store_cert {
 	int revoked;	/* 0/1 */
 	int64_t revoked_at;
 	int revoke_reason;
-	uint8_t *der; /* owned by the record */
+	char superseded_by[80]; /* the serial of its renewal (txn_supersede.c), or "" */
+	uint8_t *der;		/* owned by the record */
 	size_t der_len;
 };
 

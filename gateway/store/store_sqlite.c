@@ -336,6 +336,7 @@ sq_cert_put(struct sq_store *q, const struct store_cert *c, int64_t txn_id)
 	bad |= sqlite3_bind_int(st, 8, c->revoked ? 1 : 0);
 	bad |= sqlite3_bind_int64(st, 9, c->revoked_at);
 	bad |= sqlite3_bind_int(st, 10, c->revoke_reason);
+	bad |= sq_bind_str(st, 11, c->superseded_by, sizeof(c->superseded_by));
 	if (bad != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE)
 		r = sq_fail(q, "cert insert");
 	sq_reset(st);
@@ -486,6 +487,26 @@ sq_cert_superseded(void *priv, const char *issuer, const char *serial, const cha
 	sq_reset(st);
 	if (r == 0)
 		*ret_superseded = rc == SQLITE_ROW;
+	return r;
+}
+
+static int
+sq_cert_supersede(void *priv, const char *issuer, const char *serial, const char *by)
+{
+	struct sq_store *q = priv;
+	sqlite3_stmt *st = q->st[SQ_CERT_SUPERSEDE];
+	int bad = 0, r = 0;
+
+	if (issuer == NULL || serial == NULL || by == NULL || by[0] == '\0')
+		return -SGW_EINVAL;
+	bad |= sq_bind_str(st, 1, issuer, SQ_CAP(struct store_cert, issuer));
+	bad |= sq_bind_str(st, 2, serial, SQ_CAP(struct store_cert, serial));
+	bad |= sq_bind_str(st, 3, by, SQ_CAP(struct store_cert, serial));
+	if (bad != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE)
+		r = sq_fail(q, "cert supersede");
+	else if (sqlite3_changes(q->db) == 0)
+		r = -SGW_ENOTFOUND;
+	sq_reset(st);
 	return r;
 }
 
@@ -641,6 +662,7 @@ const struct store_ops store_sqlite_ops = {
     .cert_revoke = sq_cert_revoke,
     .cert_find_serial = sq_cert_find_serial,
     .cert_superseded = sq_cert_superseded,
+    .cert_supersede = sq_cert_supersede,
     .nonce_check = sq_nonce_check,
     .txn_list = sq_txn_list,
     .txn_count = sq_txn_count,

@@ -201,6 +201,7 @@ row_cert(sqlite3_stmt *st, int extra, struct store_cert *ret)
 	r |= col_int(st, 7, 0, 1, &c.revoked);
 	r |= col_int64(st, 8, &c.revoked_at);
 	r |= col_int(st, 9, INT_MIN, INT_MAX, &c.revoke_reason);
+	r |= col_text(st, 10, c.superseded_by, sizeof(c.superseded_by));
 	if (r == 0)
 		r = col_blob(st, 5, 0, &c.der, &c.der_len);
 	if (r == 0 && c.der == NULL)

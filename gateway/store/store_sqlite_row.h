@@ -28,9 +28,9 @@ _Static_assert(TXN_ISSUED == 5 && TXN_EXPIRED == TXN_STATE_MAX - 1,
 	"cert_serial, backend_handle, csr_sealed, created, updated, csr_sha256, csr_info"
 #define SQ_CERT_COLS                                                                               \
 	"serial, issuer, subject, not_before, not_after, der, txn_id, revoked, revoked_at, "       \
-	"revoke_reason"
+	"revoke_reason, superseded_by"
 #define SQ_TXN_NCOLS 16
-#define SQ_CERT_NCOLS 10
+#define SQ_CERT_NCOLS 11
 
 /* sqlite3_exec; the error (if any) in err */
 int sq_exec_db(sqlite3 *db, const char *sql, struct sgw_err *err);

@@ -67,6 +67,9 @@ static const char *const sq_migrations[] = {
     "ALTER TABLE transactions ADD COLUMN csr_info TEXT NOT NULL DEFAULT '';"
     "CREATE TABLE csr_legacy (pending INTEGER NOT NULL);"
     "INSERT INTO csr_legacy (pending) VALUES (1);",
+    /* 6: renewal (gateway/txn/txn_supersede.c): the serial of the certificate
+     * whose issuance superseded this one, '' while none */
+    "ALTER TABLE certificates ADD COLUMN superseded_by TEXT NOT NULL DEFAULT '';",
 };
 #define SQ_SCHEMA_VERSION ((int)(sizeof(sq_migrations) / sizeof(sq_migrations[0])))
 

@@ -20,6 +20,7 @@ enum sq_stmt {
 	SQ_CERT_REVOKE,
 	SQ_CERT_BY_SERIAL,
 	SQ_CERT_SUPERSEDED,
+	SQ_CERT_SUPERSEDE,
 	SQ_NONCE_SWEEP,
 	SQ_NONCE_PUT,
 	SQ_STMT_MAX
@@ -45,7 +46,7 @@ static const char *const sq_sql[SQ_STMT_MAX] = {
 		     " csr_sealed = ?5, csr_sha256 = ?6, csr_info = ?7, created = ?8,"
 		     " updated = ?9 WHERE id = ?10 AND updated = ?11",
     [SQ_CERT_INSERT] = "INSERT INTO certificates (" SQ_CERT_COLS ")"
-		       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+		       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     [SQ_CERT_GET] = "SELECT " SQ_CERT_COLS " FROM certificates"
 		    " WHERE issuer = ?1 AND serial = ?2",
     [SQ_CERT_COUNT] = "SELECT count(*) FROM certificates",
@@ -59,6 +60,9 @@ static const char *const sq_sql[SQ_STMT_MAX] = {
 			   " WHERE t.signer_key_sha256 = ?4 AND t.profile = ?3 AND c.issuer = ?1"
 			   " AND c.id > coalesce((SELECT id FROM certificates"
 			   " WHERE issuer = ?1 AND serial = ?2), 0) LIMIT 1",
+    /* the first certificate to supersede (?1, ?2) is the one recorded (migration 6) */
+    [SQ_CERT_SUPERSEDE] = "UPDATE certificates SET superseded_by = ?3"
+			  " WHERE issuer = ?1 AND serial = ?2 AND superseded_by = ''",
     [SQ_NONCE_SWEEP] = "DELETE FROM nonces WHERE nonce IN"
 		       " (SELECT nonce FROM nonces WHERE expires <= ?1 LIMIT ?2)",
     /* a live nonce makes this a no-op (changes() == 0); an expired one is replaced */

@@ -160,7 +160,10 @@ send_reply(struct req_ctx *r, const struct scep_fail_map *m)
 		return;
 	}
 	evhttp_add_header(h, "Content-Type", r->reply_type);
-	evhttp_send_reply(r->http, m->http_status, "OK", out);
+	if (r->reply_status != 0) /* libevent's own reason phrase ("Not Modified") */
+		evhttp_send_reply(r->http, r->reply_status, NULL, out);
+	else
+		evhttp_send_reply(r->http, m->http_status, "OK", out);
 	evbuffer_free(out);
 }
 
@@ -198,7 +201,8 @@ req_finish_now(void *arg)
 		r->via, r->op, r->method, nid_name(r->msg != NULL ? r->msg->digest_nid : 0),
 		nid_name(r->cipher_nid), m->name, m->fail_info >= 0 ? " failinfo=" : "",
 		m->fail_info >= 0 ? scep_fail_info_name(m->fail_info) : "",
-		r->reply != NULL ? m->http_status : (m->pki_status < 0 ? m->http_status : 500),
+		r->reply != NULL ? (r->reply_status ? r->reply_status : m->http_status)
+				 : (m->pki_status < 0 ? m->http_status : 500),
 		r->serial[0] ? " serial=" : "", r->serial, ms, r->csr != NULL ? " subject=\"" : "",
 		r->csr != NULL ? subject : "", r->csr != NULL ? "\"" : "",
 		r->auth != NULL ? " auth=" : "", r->auth != NULL ? r->auth : "",

@@ -77,7 +77,8 @@ struct req_ctx {
 	uint8_t *reply;
 	size_t reply_len;
 	const char *reply_type;
-	int rc; /* worker result */
+	int reply_status; /* with r->reply: the HTTP status instead of the outcome's (304), or 0 */
+	int rc;		  /* worker result */
 	struct sgw_err werr;
 };
 

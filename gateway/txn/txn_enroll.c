@@ -13,6 +13,7 @@
 #include "txn_csr.h"
 #include "txn_enroll.h"
 #include "txn_result.h"
+#include "txn_supersede.h"
 #include "validator_otp.h"
 
 #define TXN_MAX_ATTEMPTS 3    /* backend submissions per request (serial collisions) */
@@ -51,6 +52,17 @@ notify_validator(struct req_ctx *r, const struct backend_result *res)
 	return ret;
 }
 
+/* Issued and committed: tell a remote validator (intune), then the reply. */
+static void
+issued_notify(struct req_ctx *r)
+{
+	struct backend_result res = {.status = BACKEND_ISSUED, .cert = r->new_cert};
+
+	if (notify_validator(r, &res) == -SGW_EAGAIN)
+		return;
+	txn_reply_from_state(r);
+}
+
 static void
 backend_done(void *arg, struct backend_result *res)
 {
@@ -69,15 +81,19 @@ backend_done(void *arg, struct backend_result *res)
 		req_end(r, SCEP_OUT_HTTP_INTERNAL, "store failure");
 		return;
 	}
-	/* committed: tell a remote validator (intune), then the reply */
-	ret = notify_validator(r, res);
 	if (res->status == BACKEND_ISSUED) {
 		/* the reply sends this very certificate: no read-back from the store */
 		X509_free(r->new_cert);
 		r->new_cert = res->cert;
 		res->cert = NULL;
+		/* committed: a renewal supersedes its signer's certificate */
+		if (txn_supersede(r, issued_notify) == -SGW_EAGAIN)
+			return;
+		issued_notify(r);
+		return;
 	}
-	if (ret == -SGW_EAGAIN)
+	/* committed: tell a remote validator (intune), then the reply */
+	if (notify_validator(r, res) == -SGW_EAGAIN)
 		return;
 	txn_reply_from_state(r);
 }

@@ -577,6 +577,67 @@ test_default_and_minimal_templates(void **state)
 	backend_result_clear(&box.res);
 }
 
+/* A template's extensions for relying parties (template_ext.c): one CRL
+ * distribution point naming every URL, AIA with OCSP then caIssuers, the
+ * policies each with the CPS pointer; none is critical. */
+static void
+test_relying_party_extensions(void **state)
+{
+	struct fx *f = *state;
+	CRL_DIST_POINTS *cdp;
+	AUTHORITY_INFO_ACCESS *aia;
+	CERTIFICATEPOLICIES *cp;
+	POLICYQUALINFO *q;
+	struct box box;
+	char oid[64];
+	int crit = -1;
+
+	start_ok(f, "    templates:\n      rp:\n"
+		    "        crl_distribution_points: [\"http://pki.example/ca.crl\", "
+		    "\"ldap://ldap.example/cn=crl\"]\n"
+		    "        ca_issuers: [\"http://pki.example/ca.crt\"]\n"
+		    "        ocsp: [\"http://ocsp.example/\"]\n"
+		    "        policies: [\"1.3.6.1.4.1.55555.1\", \"2.23.140.1.2.1\"]\n"
+		    "        cps_uri: \"https://pki.example/cps\"\n");
+	issue(f, f->dev_ec, "rp", "DNS:dev1.example.com", &box);
+	assert_int_equal(box.res.status, BACKEND_ISSUED);
+	cdp = X509_get_ext_d2i(box.res.cert, NID_crl_distribution_points, &crit, NULL);
+	assert_non_null(cdp);
+	assert_int_equal(crit, 0);
+	assert_int_equal(sk_DIST_POINT_num(cdp), 1);
+	assert_int_equal(sk_DIST_POINT_value(cdp, 0)->distpoint->type, 0);
+	assert_int_equal(sk_GENERAL_NAME_num(sk_DIST_POINT_value(cdp, 0)->distpoint->name.fullname),
+			 2);
+	assert_string_equal(
+	    ASN1_STRING_get0_data(
+		sk_GENERAL_NAME_value(sk_DIST_POINT_value(cdp, 0)->distpoint->name.fullname, 0)
+		    ->d.uniformResourceIdentifier),
+	    "http://pki.example/ca.crl");
+	CRL_DIST_POINTS_free(cdp);
+	aia = X509_get_ext_d2i(box.res.cert, NID_info_access, &crit, NULL);
+	assert_non_null(aia);
+	assert_int_equal(crit, 0);
+	assert_int_equal(sk_ACCESS_DESCRIPTION_num(aia), 2);
+	assert_int_equal(OBJ_obj2nid(sk_ACCESS_DESCRIPTION_value(aia, 0)->method), NID_ad_OCSP);
+	assert_int_equal(OBJ_obj2nid(sk_ACCESS_DESCRIPTION_value(aia, 1)->method),
+			 NID_ad_ca_issuers);
+	AUTHORITY_INFO_ACCESS_free(aia);
+	cp = X509_get_ext_d2i(box.res.cert, NID_certificate_policies, &crit, NULL);
+	assert_non_null(cp);
+	assert_int_equal(crit, 0);
+	assert_int_equal(sk_POLICYINFO_num(cp), 2);
+	OBJ_obj2txt(oid, sizeof(oid), sk_POLICYINFO_value(cp, 1)->policyid, 1);
+	assert_string_equal(oid, "2.23.140.1.2.1");
+	q = sk_POLICYQUALINFO_value(sk_POLICYINFO_value(cp, 1)->qualifiers, 0);
+	assert_int_equal(OBJ_obj2nid(q->pqualid), NID_id_qt_cps);
+	assert_string_equal(ASN1_STRING_get0_data(q->d.cpsuri), "https://pki.example/cps");
+	CERTIFICATEPOLICIES_free(cp);
+	/* the template's usual extensions are still there */
+	assert_int_equal(X509_get_extended_key_usage(box.res.cert), XKU_SSL_CLIENT);
+	assert_true(X509_get_ext_by_NID(box.res.cert, NID_subject_alt_name, -1) >= 0);
+	backend_result_clear(&box.res);
+}
+
 static int
 cmp_serial(const void *a, const void *b)
 {
@@ -780,6 +841,16 @@ test_configure_refusals(void **state)
 	expect_configure_fails(f, "    templates: {t: {extended_key_usage: [fooAuth]}}\n",
 			       "t.yaml:15: backends.ca.templates.t: extended_key_usage: unknown "
 			       "'fooAuth'");
+	expect_configure_fails(f, "    templates: {t: {ocsp: [\"http://o.example/\\x01\"]}}\n",
+			       "t.yaml:15: backends.ca.templates.t: ocsp: 'http://o.example/\x01' "
+			       "holds a space, a control, a non-ASCII or a \" < > \\ character");
+	expect_configure_fails(f, "    templates: {t: {policies: [\"1.2.x\"]}}\n",
+			       "t.yaml:15: backends.ca.templates.t: policies: '1.2.x' is not a "
+			       "dotted OID (such as 2.23.140.1.2.1)");
+	expect_configure_fails(f,
+			       "    templates: {t: {crl_distribution_points: [\"file:///x\"]}}\n",
+			       "t.yaml:15: backends.ca.templates.t: crl_distribution_points: "
+			       "'file:///x' must start with http://, https:// or ldap://");
 	expect_configure_fails(f, "    state_dir: /nonexistent/scepgw\n",
 			       "t.yaml:15: backends.ca: state_dir: /nonexistent/scepgw is not a "
 			       "directory");
@@ -957,6 +1028,7 @@ main(void)
 	    T(test_issue_from_decoded_csr),
 	    T(test_approved_names),
 	    T(test_default_and_minimal_templates),
+	    T(test_relying_party_extensions),
 	    T(test_serials_unique),
 	    T(test_unknown_template_and_bad_csr),
 	    T(test_stop_with_jobs_in_flight),

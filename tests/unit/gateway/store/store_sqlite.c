@@ -199,7 +199,7 @@ test_open_creates_schema(void **state)
 	snprintf(wal, sizeof(wal), "%s-wal", f->db.path);
 	assert_int_equal(stat(wal, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
-	assert_int_equal(db_int(f, "SELECT max(version) FROM schema_version"), 5);
+	assert_int_equal(db_int(f, "SELECT max(version) FROM schema_version"), 6);
 	assert_int_equal(db_int(f, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND"
 				   " name IN ('transactions', 'certificates', 'nonces')"),
 			 3);
@@ -242,12 +242,13 @@ test_migration_3(void **state)
 			 "ALTER TABLE transactions DROP COLUMN csr_sealed;"
 			 "ALTER TABLE transactions DROP COLUMN csr_sha256;"
 			 "ALTER TABLE transactions DROP COLUMN csr_info;"
+			 "ALTER TABLE certificates DROP COLUMN superseded_by;"
 			 "DELETE FROM schema_version WHERE version >= 3;",
 			 NULL, NULL, NULL),
 	    SQLITE_OK);
 	sqlite3_close(db);
 	fx_open(f);
-	assert_int_equal(db_int(f, "SELECT max(version) FROM schema_version"), 5);
+	assert_int_equal(db_int(f, "SELECT max(version) FROM schema_version"), 6);
 	assert_int_equal(store_nonce_check(f->s, nonce, sizeof(nonce), 1700000001, 600),
 			 -SGW_EEXIST);
 	assert_int_equal(db_int(f, "SELECT count(*) FROM sqlite_master WHERE name = 'nonces' AND"
@@ -296,7 +297,7 @@ test_reopen_keeps_data(void **state)
 	assert_int_equal(store_txn_find(f->s, "ios", "persist", t.signer_key_sha256, &got), 0);
 	assert_int_equal(got.id, t.id);
 	store_txn_clear(&got);
-	assert_int_equal(db_int(f, "SELECT count(*) FROM schema_version"), 5);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM schema_version"), 6);
 }
 
 /* A database from a newer scepgw is refused, not silently used. */
@@ -559,6 +560,36 @@ test_cert_superseded(void **state)
 			      " AND c.issuer = 'CN=x' AND c.id > coalesce((SELECT id FROM"
 			      " certificates WHERE issuer = 'CN=x' AND serial = '01'), 0) LIMIT 1",
 			      "transactions_signer"));
+}
+
+/* Supersede (store.h cert_supersede, migration 6): the first successor is
+ * recorded, and only for a stored certificate of that issuer. */
+static void
+test_cert_supersede(void **state)
+{
+	struct fx *f = *state;
+	struct store_txn t;
+	struct store_cert c;
+
+	fx_open(f);
+	make_txn(&t, "old", 1);
+	assert_int_equal(store_txn_insert(f->s, &t), 0);
+	make_cert(&c, "01");
+	assert_int_equal(store_txn_issue(f->s, &t, &c), 0);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM certificates WHERE superseded_by = ''"),
+			 1);
+	assert_int_equal(store_cert_supersede(f->s, c.issuer, "02", "03"), -SGW_ENOTFOUND);
+	assert_int_equal(store_cert_supersede(f->s, "CN=Other", "01", "03"), -SGW_ENOTFOUND);
+	assert_int_equal(store_cert_supersede(f->s, c.issuer, "01", ""), -SGW_EINVAL);
+	assert_int_equal(store_cert_supersede(f->s, c.issuer, "01", NULL), -SGW_EINVAL);
+	assert_int_equal(store_cert_supersede(f->s, c.issuer, "01", "02"), 0);
+	assert_int_equal(store_cert_supersede(f->s, c.issuer, "01", "03"), -SGW_ENOTFOUND);
+	fx_reopen(f);
+	assert_int_equal(
+	    db_int(
+		f,
+		"SELECT count(*) FROM certificates WHERE serial = '01' AND superseded_by = '02'"),
+	    1);
 }
 
 static void
@@ -1007,6 +1038,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_cert_get, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_nonce, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cert_superseded, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cert_supersede, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cert_revoke, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_durability_kill9, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bulk_10k, setup_shm, teardown),

@@ -27,7 +27,7 @@ static const char *const txn_good[SQ_TXN_NCOLS] = {
 /* A good certificates row (SQ_CERT_COLS), then its id. */
 static const char *const cert_good[SQ_CERT_NCOLS + 1] = {
     "'1a2b'", "'CN=CA'", "'CN=dev'",   "1700000000", "1800000000", "x'308201'",
-    "7",      "1",	 "1700000500", "4",	     "42",
+    "7",      "1",	 "1700000500", "4",	     "'2c3d'",	   "42",
 };
 
 /* Per column: expressions of another type or size (each makes the row corrupt). */
@@ -73,23 +73,10 @@ static const struct bad txn_bad[] = {
 };
 
 static const struct bad cert_bad[] = {
-    {0, "NULL"},
-    {0, "x'1a2b'"},
-    {1, "1"},
-    {2, "NULL"},
-    {3, "'x'"},
-    {4, "NULL"},
-    {5, "NULL"},
-    {5, "x''"},
-    {5, "'der'"},
-    {6, "'7'"},
-    {7, "2"},
-    {7, "-1"},
-    {7, "NULL"},
-    {8, "0.5"},
-    {9, "4294967296"},
-    {9, "'4'"},
-    {5, "zeroblob(262145)"},
+    {0, "NULL"}, {0, "x'1a2b'"}, {1, "1"},    {2, "NULL"},     {3, "'x'"},
+    {4, "NULL"}, {5, "NULL"},	 {5, "x''"},  {5, "'der'"},    {6, "'7'"},
+    {7, "2"},	 {7, "-1"},	 {7, "NULL"}, {8, "0.5"},      {9, "4294967296"},
+    {9, "'4'"},	 {10, "NULL"},	 {10, "7"},   {10, "x'2c3d'"}, {5, "zeroblob(262145)"},
 };
 
 struct fx {
@@ -246,6 +233,7 @@ test_cert_good(void **state)
 	assert_int_equal(c.revoked, 1);
 	assert_int_equal(c.revoked_at, 1700000500);
 	assert_int_equal(c.revoke_reason, 4);
+	assert_string_equal(c.superseded_by, "2c3d");
 	store_cert_clear(&c);
 	/* no transaction */
 	assert_int_equal(sq_row_cert(row(f, cert_good, SQ_CERT_NCOLS, 6, "NULL"), &c), 0);
