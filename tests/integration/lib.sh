@@ -296,11 +296,14 @@ cert_fingerprints() {
 	rm -rf "$d"
 }
 
-# check "description" CMD...: run CMD, record and print the result.
+# check "description" CMD...: run CMD, record and print the result (the
+# status also in LAST_CHECK_RC, for matrix_record).
+LAST_CHECK_RC=1
 check() {
 	local desc=$1 out rc=0
 	shift
 	out=$("$@" 2>&1) || rc=$?
+	LAST_CHECK_RC=$rc
 	if [ "$rc" -eq 0 ]; then
 		NPASS=$((NPASS + 1))
 		printf 'ok   %s\n' "$desc"
@@ -311,6 +314,29 @@ check() {
 		[ -z "$out" ] || printf '%s\n' "$out" | head -n 30 | sed 's/^/     | /'
 	fi
 	return 0
+}
+
+# The client compatibility matrix of docs/clients.md: a test records the cells
+# it proves in $SGW_BUILD_ROOT/matrix/$TEST_NAME.tsv (emptied when the test
+# starts), tests/integration/clients_matrix.py builds the table from every
+# test's file, and the clients_matrix test compares it with docs/clients.md.
+MATRIX_FILE=
+if [ -n "${SGW_BUILD_ROOT:-}" ]; then
+	mkdir -p "$SGW_BUILD_ROOT/matrix"
+	MATRIX_FILE=$SGW_BUILD_ROOT/matrix/$TEST_NAME.tsv
+	: >"$MATRIX_FILE"
+fi
+
+# matrix_record CLIENT COLUMN yes|no|na [NOTE]: right after the check that
+# proves it.  yes: the client does COLUMN (the check passed); no: it cannot
+# (the check proved the refusal or the failure); na: the operation does not
+# apply to the client (no check).  NOTE names the quirk switch the client needs.
+# A yes/no after a failed check is recorded as FAIL, so the matrix test fails too.
+matrix_record() {
+	local res=$3
+	[ -n "$MATRIX_FILE" ] || return 0
+	if [ "$res" != na ] && [ "$LAST_CHECK_RC" -ne 0 ]; then res=FAIL; fi
+	printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$res" "$TEST_NAME" "${4:-}" >>"$MATRIX_FILE"
 }
 
 # no_secret_in_log: the development challenge never reaches the gateway log.

@@ -14,7 +14,7 @@ GW_SCEP_PROFILES_EXTRA=$(cat <<EOF
     ra_identity: dev
     ra_profile: dev
     allow_single_des: false
-    capabilities: [POSTPKIOperation, SHA-256, AES, SCEPStandard]
+    capabilities: [POSTPKIOperation, SHA-1, SHA-256, AES, SCEPStandard]
     challenge: { type: static, secret_file: "$PKI/challenge" }
 EOF
 )
