@@ -327,16 +327,43 @@ if [ -n "${SGW_BUILD_ROOT:-}" ]; then
 	: >"$MATRIX_FILE"
 fi
 
-# matrix_record CLIENT COLUMN yes|no|na [NOTE]: right after the check that
-# proves it.  yes: the client does COLUMN (the check passed); no: it cannot
-# (the check proved the refusal or the failure); na: the operation does not
-# apply to the client (no check).  NOTE names the quirk switch the client needs.
-# A yes/no after a failed check is recorded as FAIL, so the matrix test fails too.
+# matrix_record CLIENT COLUMN[,COLUMN...] yes|no|na [NOTE]: right after the
+# check that proves it.  yes: the client does COLUMN (the check passed); no: it
+# cannot (the check proved the refusal or the failure); na: the client has no
+# such operation or option (no check).  NOTE names the profile switch the
+# client needs.  A yes/no after a failed check is recorded as FAIL, so the
+# matrix test fails too.
 matrix_record() {
-	local res=$3
+	local res=$3 col cols
 	[ -n "$MATRIX_FILE" ] || return 0
 	if [ "$res" != na ] && [ "$LAST_CHECK_RC" -ne 0 ]; then res=FAIL; fi
-	printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$res" "$TEST_NAME" "${4:-}" >>"$MATRIX_FILE"
+	IFS=, read -r -a cols <<<"$2"
+	for col in "${cols[@]}"; do
+		printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$col" "$res" "$TEST_NAME" "${4:-}" >>"$MATRIX_FILE"
+	done
+}
+
+# matrix_log CLIENT COLUMN yes|no MARK REGEX... [-- NOTE]: a check that a
+# gateway log line written after MARK (gw_log_mark; 0 for the whole log)
+# matches every REGEX (the request the client just made: op=, method=,
+# digest=, cipher=, outcome=), then matrix_record.
+matrix_log() {
+	local client=$1 col=$2 yn=$3 mark=$4 note=
+	shift 4
+	local res=("$@")
+	if [ "${#res[@]}" -ge 2 ] && [ "${res[-2]}" = -- ]; then
+		note=${res[-1]}
+		res=("${res[@]:0:${#res[@]}-2}")
+	fi
+	check "matrix: $client $col $yn (a log line matches ${res[*]})" _log_line_after "$mark" "${res[@]}"
+	matrix_record "$client" "$col" "$yn" "$note"
+}
+_log_line_after() {
+	local lines r
+	lines=$(gw_log_since "$1")
+	shift
+	for r in "$@"; do lines=$(grep -E -- "$r" <<<"$lines" || true); done
+	[ -n "$lines" ]
 }
 
 # no_secret_in_log: the development challenge never reaches the gateway log.

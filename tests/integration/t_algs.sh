@@ -30,7 +30,9 @@ mkdir -p "$D"
 en() { "$SCEPREQ" enroll --ra-chain "$D/ra.pem" "$@"; }
 
 # --- digests ----------------------------------------------------------------------
-curl -s "$(P defaults)?operation=GetCACaps" >"$D/caps"
+check "scepreq getcaps reads the profile's GetCACaps" \
+	bash -c "'$SCEPREQ' getcaps -u '$(P defaults)' >'$D/caps' && grep -qx SCEPStandard '$D/caps'"
+matrix_record scepreq GetCACaps yes
 for k in SHA-1 SHA-224 SHA-256 SHA-384 SHA-512; do
 	check "a profile without a capabilities list announces $k" grep -qx -- "$k" "$D/caps"
 done
