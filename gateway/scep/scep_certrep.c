@@ -235,8 +235,8 @@ scep_certrep_build(const struct scep_certrep_params *p, uint8_t **ret_der, size_
 /* GetNextCACert (RFC 8894 4.7): a SignedData by the current RA signing key
  * whose eContent is the next certificates as a certs-only SignedData.  The
  * certificates field holds the same set and the signer's own certificate:
- * clients on OpenSSL's PKCS7_verify() (sscep's getnextca, certmonger-era C
- * code) find the signer only there ("Can't read signer cert from pkcs7"). */
+ * C clients on OpenSSL's PKCS7_verify() with no extra certificates find the
+ * signer only there ("Can't read signer cert from pkcs7"). */
 int
 scep_nextca_build(STACK_OF(X509) * next, X509 *ra_cert, const struct keyop_key *ra_key,
 		  uint8_t **ret_der, size_t *ret_len, struct sgw_err *err)
