@@ -454,9 +454,9 @@ report_reply(struct job *j, const struct sr_txn *t, const struct sr_reply *r, in
 		return 0;
 	}
 	check_mirror(j, "cipher", t->cipher_nid, r->cipher_nid, bad);
-	fprintf(j->report, "%sreply cipher=%s digest=%s certs=%d recipient=%s\n", j->tag,
-		sr_nid_name(r->cipher_nid), sr_nid_name(r->md_nid), sk_X509_num(r->certs),
-		r->recipient ? r->recipient : "-");
+	fprintf(j->report, "%sreply cipher=%s digest=%s recipient=%s certs=%d\n", j->tag,
+		sr_nid_name(r->cipher_nid), sr_nid_name(r->md_nid),
+		r->recipient ? r->recipient : "-", sk_X509_num(r->certs));
 	if (sr_verify_issued(r->cert, j->cacerts, r->certs, j->tag) < 0)
 		return -1;
 	serial_hex(r->cert, j->serial, sizeof(j->serial));
