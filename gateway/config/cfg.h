@@ -31,7 +31,9 @@ enum scep_cap {
 	SCEP_CAP_RENEWAL = 1u << 6,
 	SCEP_CAP_SCEPSTANDARD = 1u << 7,
 	SCEP_CAP_GETNEXTCACERT = 1u << 8,
-	SCEP_CAP_MAX = 1u << 9
+	SCEP_CAP_SHA224 = 1u << 9,
+	SCEP_CAP_SHA384 = 1u << 10,
+	SCEP_CAP_MAX = 1u << 11
 };
 
 struct cfg_tls {

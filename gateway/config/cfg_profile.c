@@ -11,12 +11,13 @@
 #include "cfg_util.h"
 
 #define CAPS_DEFAULT                                                                               \
-	(SCEP_CAP_POSTPKIOPERATION | SCEP_CAP_SHA1 | SCEP_CAP_SHA256 | SCEP_CAP_SHA512 |           \
-	 SCEP_CAP_AES | SCEP_CAP_DES3 | SCEP_CAP_SCEPSTANDARD)
+	(SCEP_CAP_POSTPKIOPERATION | SCEP_CAP_SHA1 | SCEP_CAP_SHA224 | SCEP_CAP_SHA256 |           \
+	 SCEP_CAP_SHA384 | SCEP_CAP_SHA512 | SCEP_CAP_AES | SCEP_CAP_DES3 | SCEP_CAP_SCEPSTANDARD)
 
+/* Indexed by bit number (enum scep_cap). */
 static const char *const cap_names[] = {
-    "POSTPKIOperation", "SHA-1",	"SHA-256",	 "SHA-512", "AES", "DES3",
-    "Renewal",		"SCEPStandard", "GetNextCACert",
+    "POSTPKIOperation", "SHA-1",	"SHA-256",	 "SHA-512", "AES",     "DES3",
+    "Renewal",		"SCEPStandard", "GetNextCACert", "SHA-224", "SHA-384",
 };
 
 unsigned

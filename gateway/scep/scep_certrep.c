@@ -233,14 +233,15 @@ scep_certrep_build(const struct scep_certrep_params *p, uint8_t **ret_der, size_
 }
 
 /* GetNextCACert (RFC 8894 4.7): a SignedData by the current RA signing key
- * whose certificates field holds the next certificates (the signer's own is
- * left out, so nothing else is there); the eContent is the same set as a
- * certs-only SignedData, for clients that read the content instead. */
+ * whose eContent is the next certificates as a certs-only SignedData.  The
+ * certificates field holds the same set and the signer's own certificate:
+ * C clients on OpenSSL's PKCS7_verify() with no extra certificates find the
+ * signer only there ("Can't read signer cert from pkcs7"). */
 int
 scep_nextca_build(STACK_OF(X509) * next, X509 *ra_cert, const struct keyop_key *ra_key,
 		  uint8_t **ret_der, size_t *ret_len, struct sgw_err *err)
 {
-	const unsigned int fl = CMS_PARTIAL | CMS_BINARY | CMS_NOSMIMECAP | CMS_NOCERTS;
+	const unsigned int fl = CMS_PARTIAL | CMS_BINARY | CMS_NOSMIMECAP;
 	CMS_ContentInfo *cms = CMS_sign(NULL, NULL, NULL, NULL, CMS_PARTIAL | CMS_BINARY);
 	uint8_t *inner = NULL;
 	size_t inner_len = 0;

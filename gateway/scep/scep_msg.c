@@ -10,6 +10,7 @@
 #include <openssl/objects.h>
 #include <openssl/sha.h>
 
+#include "scep_caps.h"
 #include "scep_msg.h"
 
 #define SCEP_MSG_MAX_LEN (1024 * 1024)
@@ -202,19 +203,9 @@ read_msg_type(CMS_SignerInfo *si, struct scep_msg *m)
 }
 
 static int
-digest_allowed(int nid, int allow_md5)
+digest_allowed(int nid, unsigned caps, int allow_md5)
 {
-	switch (nid) {
-	case NID_sha1:
-	case NID_sha224:
-	case NID_sha256:
-	case NID_sha384:
-	case NID_sha512:
-		return 1;
-	case NID_md5:
-		return allow_md5;
-	}
-	return 0;
+	return nid == NID_md5 ? allow_md5 : scep_caps_digest_ok(caps, nid);
 }
 
 static int
@@ -306,7 +297,8 @@ set_outcome(struct scep_msg *m, enum scep_outcome out, const char *reason)
 /* Stage 2: messageType, then algorithm, signature and content, whose
  * failures take precedence.  Fills m->outcome. */
 static int
-decode_body(CMS_ContentInfo *cms, CMS_SignerInfo *si, int allow_md5, struct scep_msg *m)
+decode_body(CMS_ContentInfo *cms, CMS_SignerInfo *si, unsigned caps, int allow_md5,
+	    struct scep_msg *m)
 {
 	X509_ALGOR *dig = NULL;
 	const ASN1_OBJECT *obj;
@@ -316,7 +308,7 @@ decode_body(CMS_ContentInfo *cms, CMS_SignerInfo *si, int allow_md5, struct scep
 	CMS_SignerInfo_get0_algs(si, NULL, NULL, &dig, NULL);
 	X509_ALGOR_get0(&obj, NULL, NULL, dig);
 	m->digest_nid = OBJ_obj2nid(obj);
-	if (!digest_allowed(m->digest_nid, allow_md5)) {
+	if (!digest_allowed(m->digest_nid, caps, allow_md5)) {
 		m->outcome = SCEP_OUT_BAD_ALG;
 		snprintf(m->reason, sizeof(m->reason), "digest %s not allowed",
 			 m->digest_nid == NID_undef ? "unknown" : OBJ_nid2sn(m->digest_nid));
@@ -341,7 +333,7 @@ decode_body(CMS_ContentInfo *cms, CMS_SignerInfo *si, int allow_md5, struct scep
 }
 
 int
-scep_msg_decode(const uint8_t *der, size_t len, int allow_md5, struct scep_msg **ret,
+scep_msg_decode(const uint8_t *der, size_t len, unsigned caps, int allow_md5, struct scep_msg **ret,
 		struct sgw_err *err)
 {
 	const unsigned char *p = der;
@@ -368,7 +360,7 @@ scep_msg_decode(const uint8_t *der, size_t len, int allow_md5, struct scep_msg *
 	m->outcome = SCEP_OUT_SUCCESS;
 	if ((r = decode_header(cms, &si, m, err)) < 0)
 		goto out;
-	if ((r = decode_body(cms, si, allow_md5, m)) < 0) {
+	if ((r = decode_body(cms, si, caps, allow_md5, m)) < 0) {
 		sgw_err_set(err, r, "out of memory");
 		goto out;
 	}

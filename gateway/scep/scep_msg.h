@@ -47,9 +47,11 @@ struct scep_msg {
 	char reason[160];	   /* why, when outcome != SUCCESS; no secrets */
 };
 
-/* Digests allowed for signatures: SHA-1/224/256/384/512, MD5 only when allow_md5. */
-int scep_msg_decode(const uint8_t *der, size_t len, int allow_md5, struct scep_msg **ret,
-		    struct sgw_err *err);
+/* Digests allowed for signatures: the SHA-1/224/256/384/512 that `caps` (the
+ * profile's SCEP_CAP_* bits) announces, all of them when it announces none
+ * (scep_caps_digest_ok); MD5 only when allow_md5.  Any other: badAlg. */
+int scep_msg_decode(const uint8_t *der, size_t len, unsigned caps, int allow_md5,
+		    struct scep_msg **ret, struct sgw_err *err);
 void scep_msg_free(struct scep_msg *m);
 const char *scep_msg_type_name(int msg_type); /* "PKCSReq", ... or "unknown" */
 

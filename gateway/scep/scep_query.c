@@ -107,6 +107,21 @@ scep_query_clear(struct scep_query *q)
 	q->operation[0] = '\0';
 }
 
+/* micromdm scepclient sends the GET message= in the URL-safe alphabet (RFC
+ * 4648 5: '-' and '_'), the others in the standard one: a text with '-' or
+ * '_' and neither '+' nor '/' is read as base64url; a mix is refused. */
+static enum b64_alphabet
+message_alphabet(const char *in, size_t len)
+{
+	int url = 0, std = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		url |= in[i] == '-' || in[i] == '_';
+		std |= in[i] == '+' || in[i] == '/';
+	}
+	return url && !std ? B64_URL : B64_STD;
+}
+
 /* The GET message= is never empty: an input that decodes to nothing is refused. */
 int
 scep_base64_decode(const char *in, size_t len, uint8_t **ret, size_t *ret_len)
@@ -115,7 +130,7 @@ scep_base64_decode(const char *in, size_t len, uint8_t **ret, size_t *ret_len)
 	size_t n;
 	int r;
 
-	if ((r = b64_decode(in, len, B64_STD, B64_LENIENT, &out, &n)) < 0)
+	if ((r = b64_decode(in, len, message_alphabet(in, len), B64_LENIENT, &out, &n)) < 0)
 		return r;
 	if (n == 0) {
 		free(out);

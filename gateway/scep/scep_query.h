@@ -19,8 +19,10 @@ struct scep_query {
 int scep_query_parse(const char *query, size_t len, struct scep_query *ret);
 void scep_query_clear(struct scep_query *q);
 
-/* Standard base64 (RFC 4648 4), lenient as real clients need: a ' ' reads as
- * '+' (form-decoding damage), CR/LF are skipped, padding may be missing. */
+/* Standard base64 (RFC 4648 4), or base64url (5) when the text uses '-' or
+ * '_' and neither '+' nor '/' (micromdm scepclient); lenient as real clients
+ * need: a ' ' reads as '+' (form-decoding damage), CR/LF are skipped, padding
+ * may be missing. */
 int scep_base64_decode(const char *in, size_t len, uint8_t **ret, size_t *ret_len);
 
 #endif

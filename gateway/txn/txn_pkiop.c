@@ -38,8 +38,8 @@ decode_work(void *arg)
 
 	d->decrypt_rc = sgw_err_set(&d->decrypt_err, SGW_EINVAL, "not decrypted");
 	d->csr_rc = sgw_err_set(&d->csr_err, SGW_EINVAL, "no CSR");
-	d->msg_rc =
-	    scep_msg_decode(r->body, r->body_len, r->prof->cfg->allow_md5, &r->msg, &d->msg_err);
+	d->msg_rc = scep_msg_decode(r->body, r->body_len, r->prof->cfg->caps,
+				    r->prof->cfg->allow_md5, &r->msg, &d->msg_err);
 	m = r->msg;
 	if (d->msg_rc < 0 || m->outcome != SCEP_OUT_SUCCESS || m->envelope == NULL)
 		return;

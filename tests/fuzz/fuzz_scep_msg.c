@@ -21,8 +21,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			return 0;
 		initialised = 1;
 	}
-	/* The last byte picks allow_md5, so both paths get covered. */
-	if (scep_msg_decode(data, size, size > 0 && (data[size - 1] & 1), &m, &err) == 0) {
+	/* The last byte picks allow_md5 and the announced digests, so every
+	 * path gets covered. */
+	if (scep_msg_decode(data, size, size > 0 ? (unsigned)data[size - 1] << 1 : 0,
+			    size > 0 && (data[size - 1] & 1), &m, &err) == 0) {
 		(void)scep_msg_type_name(m->msg_type);
 		scep_msg_free(m);
 	}

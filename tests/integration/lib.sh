@@ -296,11 +296,14 @@ cert_fingerprints() {
 	rm -rf "$d"
 }
 
-# check "description" CMD...: run CMD, record and print the result.
+# check "description" CMD...: run CMD, record and print the result (the
+# status also in LAST_CHECK_RC, for matrix_record).
+LAST_CHECK_RC=1
 check() {
 	local desc=$1 out rc=0
 	shift
 	out=$("$@" 2>&1) || rc=$?
+	LAST_CHECK_RC=$rc
 	if [ "$rc" -eq 0 ]; then
 		NPASS=$((NPASS + 1))
 		printf 'ok   %s\n' "$desc"
@@ -311,6 +314,56 @@ check() {
 		[ -z "$out" ] || printf '%s\n' "$out" | head -n 30 | sed 's/^/     | /'
 	fi
 	return 0
+}
+
+# The client compatibility matrix of docs/clients.md: a test records the cells
+# it proves in $SGW_BUILD_ROOT/matrix/$TEST_NAME.tsv (emptied when the test
+# starts), tests/integration/clients_matrix.py builds the table from every
+# test's file, and the clients_matrix test compares it with docs/clients.md.
+MATRIX_FILE=
+if [ -n "${SGW_BUILD_ROOT:-}" ]; then
+	mkdir -p "$SGW_BUILD_ROOT/matrix"
+	MATRIX_FILE=$SGW_BUILD_ROOT/matrix/$TEST_NAME.tsv
+	: >"$MATRIX_FILE"
+fi
+
+# matrix_record CLIENT COLUMN[,COLUMN...] yes|no|na [NOTE]: right after the
+# check that proves it.  yes: the client does COLUMN (the check passed); no: it
+# cannot (the check proved the refusal or the failure); na: the client has no
+# such operation or option (no check).  NOTE names the profile switch the
+# client needs.  A yes/no after a failed check is recorded as FAIL, so the
+# matrix test fails too.
+matrix_record() {
+	local res=$3 col cols
+	[ -n "$MATRIX_FILE" ] || return 0
+	if [ "$res" != na ] && [ "$LAST_CHECK_RC" -ne 0 ]; then res=FAIL; fi
+	IFS=, read -r -a cols <<<"$2"
+	for col in "${cols[@]}"; do
+		printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$col" "$res" "$TEST_NAME" "${4:-}" >>"$MATRIX_FILE"
+	done
+}
+
+# matrix_log CLIENT COLUMN yes|no MARK REGEX... [-- NOTE]: a check that a
+# gateway log line written after MARK (gw_log_mark; 0 for the whole log)
+# matches every REGEX (the request the client just made: op=, method=,
+# digest=, cipher=, outcome=), then matrix_record.
+matrix_log() {
+	local client=$1 col=$2 yn=$3 mark=$4 note=
+	shift 4
+	local res=("$@")
+	if [ "${#res[@]}" -ge 2 ] && [ "${res[-2]}" = -- ]; then
+		note=${res[-1]}
+		res=("${res[@]:0:${#res[@]}-2}")
+	fi
+	check "matrix: $client $col $yn (a log line matches ${res[*]})" _log_line_after "$mark" "${res[@]}"
+	matrix_record "$client" "$col" "$yn" "$note"
+}
+_log_line_after() {
+	local lines r
+	lines=$(gw_log_since "$1")
+	shift
+	for r in "$@"; do lines=$(grep -E -- "$r" <<<"$lines" || true); done
+	[ -n "$lines" ]
 }
 
 # no_secret_in_log: the development challenge never reaches the gateway log.

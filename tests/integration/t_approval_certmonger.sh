@@ -95,6 +95,7 @@ check "the certificate verifies against chain.pem" openssl verify -CAfile "$PKI/
 check "one transaction for certmonger's request (its polls made no second one)" \
 	test "$(python3 -c 'import sqlite3,sys
 print(sqlite3.connect(sys.argv[1]).execute("select count(*) from transactions where subject like ?", ("CN=cm-approve%",)).fetchone()[0])' "$T/scepgw.db")" = 1
+matrix_record certmonger CertPoll na "polls by re-sending the PKCSReq"
 st=$(status_of "$CM/reject.list2.out")
 check "after the rejection certmonger gives up (got '$st')" test "$st" = CA_REJECTED
 check "the rejection reason is in the device's answer (logged)" \

@@ -85,6 +85,9 @@ cacert_subjects() {
 	done
 }
 check "GetCACert holds the RA, the issuing CA and the root" cacert_subjects
+matrix_record openssl GetCACert yes
+matrix_record openssl GetCACaps na "plain text: curl, no openssl involved"
+matrix_record openssl "PKCSReq POST,PKCSReq GET,RenewalReq,CertPoll,GetCert,GetCRL,AES,3DES,DES,SHA-1,SHA-224,SHA-256,SHA-384,SHA-512" na "openssl cms cannot add the SCEP attributes"
 ra_is_ours() {
 	local want
 	want=$(openssl x509 -in "$PKI/ra.pem" -noout -fingerprint -sha256)

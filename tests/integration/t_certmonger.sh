@@ -73,6 +73,11 @@ pkcsreq_logged() {
 	fi
 }
 check "the log shows certmonger's PKCSReq (op=PKCSReq outcome=success, GET, AES-256)" pkcsreq_logged
+matrix_record certmonger "PKCSReq GET,AES" yes
+matrix_log certmonger GetCACaps yes "$mark" 'op=GetCACaps' 'outcome=success'
+matrix_log certmonger GetCACert yes "$mark" 'op=GetCACert' 'outcome=success'
+matrix_log certmonger SHA-256 yes "$mark" 'op=PKCSReq' 'digest=SHA256 ' 'outcome=success'
+matrix_record certmonger "PKCSReq POST" na "PKIOperation always by GET"
 
 # --- renewal: getcert resubmit (certmonger signs with the old certificate) ----
 check "getcert resubmit -w succeeded (exit $(rc_of "$CM/resub.rc"))" step_ok resub
@@ -88,6 +93,7 @@ renewal_logged() {
 	gw_log_since "$mark" | grep -E 'op=(RenewalReq|PKCSReq) .*outcome=success' | sed -n 2p | grep .
 }
 check "the gateway logged the renewal request (op=RenewalReq or PKCSReq, success)" renewal_logged
+matrix_record certmonger RenewalReq na "renews with a new PKCSReq (getcert resubmit)"
 
 # --- a wrong challenge --------------------------------------------------------
 check "a wrong challenge ends in CA_REJECTED (got $(status_of "$CM/list2.out"))" \

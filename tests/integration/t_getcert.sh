@@ -46,6 +46,7 @@ req getcert --signer-cert "$D/a.pem" --signer-key "$D/a.key" -o "$D/got-a.pem" >
 check "GetCert of the signer's own serial: SUCCESS" grep -q "^status=SUCCESS serial=$SA " "$D/gc1.out"
 check "GetCert returns the very certificate" cmp -s <(openssl x509 -in "$D/a.pem" -outform DER) \
 	<(openssl x509 -in "$D/got-a.pem" -outform DER)
+matrix_record scepreq GetCert yes "getcert: true"
 check "GetCert of another device's certificate: FAILURE badCertId (as for an unknown serial)" \
 	req getcert --signer-cert "$D/a.pem" --signer-key "$D/a.key" --serial "$SB" \
 	--expect failure --expect-failinfo badCertId
@@ -97,6 +98,7 @@ check "GetCert on a profile without getcert: FAILURE badRequest" \
 # --- GetCRL before any revocation ----------------------------------------------
 req getcrl --signer-cert "$D/a.pem" --signer-key "$D/a.key" >"$D/crl0.out"
 check "GetCRL: SUCCESS with a CRL signed by the issuing CA" grep -q '^status=SUCCESS crls=1' "$D/crl0.out"
+matrix_record scepreq GetCRL yes "getcrl: true"
 check "the first CRL has number 1 and no entry" grep -q '^crl_number=1 entries=0' "$D/crl0.out"
 check "GetCRL on a profile without getcrl: FAILURE badRequest" \
 	plain_req getcrl --signer-cert "$D/a.pem" --signer-key "$D/a.key" \

@@ -30,18 +30,23 @@ print(c.execute(sys.argv[2]).fetchone()[0])' "$T/scepgw.db" "$1"
 enroll() { "$SCEPREQ" enroll --ra-chain "$D/ra-chain.pem" "$@"; }
 
 check "GetCACert through scepreq (RA mode)" "$SCEPREQ" getcacert -u "$URL" -o "$D/ra-chain.pem"
+matrix_record scepreq GetCACert yes
 
 check "AES-128 + SHA-256 (POST) enrolls and the reply mirrors them" \
 	enroll -u "$URL" -c "$CHALLENGE" --cn aes128 --cipher aes128 --digest sha256 \
 	--out "$D/aes128.pem" --out-key "$D/aes128.key"
+matrix_record scepreq "PKCSReq POST,AES,SHA-256" yes
 check "the issued certificate verifies against the chain" \
 	openssl verify -CAfile "$PKI/chain.pem" "$D/aes128.pem"
 check "3DES + SHA-1 (POST) enrolls" \
 	enroll -u "$URL" -c "$CHALLENGE" --cn des3 --cipher des3 --digest sha1
+matrix_record scepreq 3DES,SHA-1 yes
 check "AES-256 + SHA-512 over GET enrolls" \
 	enroll -u "$URL" -c "$CHALLENGE" --cn getaes --cipher aes256 --digest sha512 --get
+matrix_record scepreq "PKCSReq GET,SHA-512" yes
 check "single DES is accepted where the profile allows it (dev)" \
 	enroll -u "$URL" -c "$CHALLENGE" --cn des --cipher des --digest sha1
+matrix_record scepreq DES yes "allow_single_des: true"
 check "SANs within the strict profile's pattern are issued" \
 	enroll -u "$STRICT" -c "$CHALLENGE" --cn san-ok --san-dns a.devices.example.com
 
@@ -101,6 +106,7 @@ check "and issues only one certificate for it ($n1 -> $n2)" test "$n2" -eq $((n1
 check "CertPoll for an issued transaction: SUCCESS with the certificate" \
 	"$SCEPREQ" enroll -u "$URL" --ra-chain "$D/ra-chain.pem" --certpoll \
 	--send-request "$D/replay.der" --key "$D/replay.key" --cn replay
+matrix_record scepreq CertPoll yes
 enroll -u "$URL" -c wrong --cn unknown-poll --save-request "$D/unknown.der" \
 	--out-key "$D/unknown.key" --expect failure >/dev/null 2>&1 || true
 check "CertPoll for an unknown transaction: FAILURE badCertId" \

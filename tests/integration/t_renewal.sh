@@ -44,6 +44,7 @@ mark=$(gw_log_mark)
 check "scepclient run again in the same directory renews (no challenge needed)" sc not-the-challenge
 check "the gateway saw a RenewalReq and answered SUCCESS" \
 	bash -c "tail -n +$((mark + 1)) '$GW_LOG' | grep -q 'op=RenewalReq .*outcome=success'"
+matrix_record scepclient RenewalReq yes
 check "the renewed certificate is a new one" test "$(serial "$S/cert.pem")" != "$(serial "$D/sc-old.pem")"
 check "the renewed certificate verifies against the chain" openssl verify -CAfile "$PKI/chain.pem" "$S/cert.pem"
 mark=$(gw_log_mark)
@@ -68,6 +69,7 @@ check "enroll the certificate to renew" mint "$URL" old
 check "enroll a second one (revoked below)" mint "$URL" rv renew-revoked
 check "RenewalReq with a new key, no challenge: SUCCESS" \
 	renew "$URL" old --message-type 17 --out "$D/new.pem" --out-key "$D/new.key"
+matrix_record scepreq RenewalReq yes "renewal.enabled"
 check "the renewal is recorded as msg_type 17" test "$(db 'select count(*) from transactions where msg_type = 17')" -ge 1
 check "RenewalReq signed by the superseded certificate again (new transactionID): FAILURE badRequest" \
 	renew "$URL" old --message-type 17 --expect failure --expect-failinfo badRequest

@@ -45,6 +45,13 @@ check "GetNextCACert&message=anything is tolerated" \
 	bash -c "test \"\$(curl -s -o /dev/null -w '%{http_code}' '$URL?operation=GetNextCACert&message=CA')\" = 200"
 check "scepreq verifies it against GetCACert's RA and lists the next certificates" \
 	"$SCEPREQ" getnextcacert -u "$URL" -o "$D/next.pem"
+matrix_record scepreq GetNextCACert yes "next_ra_identity"
+check "openssl smime (PKCS7_verify): verifies with the signer taken from the reply itself" \
+	openssl smime -verify -inform DER -in "$D/next.der" -noverify -binary -signer "$D/signer.pem" \
+	-out /dev/null
+check "... and that signer is the current RA certificate" \
+	test "$(fp1 "$D/signer.pem" 2>&1)" = "$(fp1 "$PKI/ra.pem")"
+matrix_record openssl GetNextCACert yes "next_ra_identity"
 check "openssl cms: signed by the current RA certificate" \
 	openssl cms -verify -inform DER -in "$D/next.der" -certfile "$PKI/ra.pem" -noverify -binary -out /dev/null
 check "openssl cms: not by the next RA" \

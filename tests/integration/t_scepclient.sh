@@ -14,7 +14,7 @@ GW_SCEP_PROFILES_EXTRA=$(cat <<EOF
     ra_identity: dev
     ra_profile: dev
     allow_single_des: false
-    capabilities: [POSTPKIOperation, SHA-256, AES, SCEPStandard]
+    capabilities: [POSTPKIOperation, SHA-1, SHA-256, AES, SCEPStandard]
     challenge: { type: static, secret_file: "$PKI/challenge" }
 EOF
 )
@@ -64,6 +64,12 @@ check "the subject has CN=dev-scepclient" subject_has_cn "$D/cert.pem" dev-scepc
 check "the certificate is for the client's key" same_key "$D/cert.pem" "$D/key.pem"
 check "the certificate is not a CA" not_ca "$D/cert.pem"
 check "the log shows op=PKCSReq outcome=success" log_has_after "$mark" 'op=PKCSReq' 'outcome=success'
+matrix_log scepclient GetCACaps yes "$mark" 'op=GetCACaps' 'outcome=success'
+matrix_log scepclient GetCACert yes "$mark" 'op=GetCACert' 'outcome=success'
+matrix_log scepclient "PKCSReq POST" yes "$mark" 'op=PKCSReq' 'method=POST' 'outcome=success'
+matrix_log scepclient DES yes "$mark" 'op=PKCSReq' 'cipher=DES-CBC' 'outcome=success' -- "allow_single_des: true"
+matrix_log scepclient SHA-1 yes "$mark" 'op=PKCSReq' 'digest=SHA1 ' 'outcome=success' -- "SHA-1 listed in capabilities, or no SHA-* at all"
+matrix_record scepclient "GetNextCACert,CertPoll,GetCert,GetCRL" na "no such operation in scepclient"
 
 # --- a re-sent PKCSReq (same key, same transactionID) gets the same certificate -
 resend_same_cert() {
@@ -101,6 +107,7 @@ check "scepclient (DES-CBC) fails on a profile without allow_single_des" \
 	not scepclient_run "$D3" dev-scepclient-des "$CHALLENGE" "$BASE/scep/nodes/pkiclient.exe"
 check "nothing was issued on the DES-refusing profile" test ! -e "$D3/cert.pem"
 check "scepclient got FAILURE with failInfo badAlg" grep -q 'failInfo: badAlg' "$D3/client.log"
+matrix_record scepclient AES,SHA-256 no "always SHA-1 + DES-CBC, whatever the caps offer"
 check "the refusal is logged for profile nodes (outcome=badAlg)" \
 	log_has_after "$mark" 'profile=nodes' 'op=PKCSReq' 'outcome=badAlg'
 

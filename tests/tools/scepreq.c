@@ -355,7 +355,7 @@ load_key(const char *path)
 	if (!k)
 		sr_ossl_err(NULL, "cannot load private key %s", path);
 	else if (!EVP_PKEY_is_a(k, "RSA"))
-		sr_log(NULL, "note: %s is not an RSA key; the CertRep cannot be encrypted to it",
+		sr_log(NULL, "note: %s is not an RSA key; a CertRep to it comes by key agreement",
 		       path);
 	return k;
 }
@@ -454,8 +454,9 @@ report_reply(struct job *j, const struct sr_txn *t, const struct sr_reply *r, in
 		return 0;
 	}
 	check_mirror(j, "cipher", t->cipher_nid, r->cipher_nid, bad);
-	fprintf(j->report, "%sreply cipher=%s digest=%s certs=%d\n", j->tag,
-		sr_nid_name(r->cipher_nid), sr_nid_name(r->md_nid), sk_X509_num(r->certs));
+	fprintf(j->report, "%sreply cipher=%s digest=%s recipient=%s certs=%d\n", j->tag,
+		sr_nid_name(r->cipher_nid), sr_nid_name(r->md_nid),
+		r->recipient ? r->recipient : "-", sk_X509_num(r->certs));
 	if (sr_verify_issued(r->cert, j->cacerts, r->certs, j->tag) < 0)
 		return -1;
 	serial_hex(r->cert, j->serial, sizeof(j->serial));
@@ -769,7 +770,7 @@ usage(void)
 	      "       scepreq enroll -u URL [-c CHALLENGE] --cn CN|/CN=a/O=b [options]\n"
 	      "enroll options:\n"
 	      "  --san-dns NAME (repeatable)      --cipher aes128|aes192|aes256|des3|des\n"
-	      "  --digest sha1|sha256|sha512|md5  --get (GET with base64 message)\n"
+	      "  --digest sha1|sha224|sha256|sha384|sha512|md5  --get (GET with base64 message)\n"
 	      "  --key key.pem | --key-bits N     --txid ID       --out cert.pem\n"
 	      "  --out-key key.pem  --save-request req.der  --send-request req.der (replay)\n"
 	      "  --truncate N (send only N bytes) --ra-chain chain.pem (skip GetCACert)\n"
@@ -811,8 +812,9 @@ pick_cipher(const char *s)
 static EVP_MD *
 pick_md(const char *s)
 {
-	static const char *const map[][2] = {
-	    {"sha1", "SHA1"}, {"sha256", "SHA256"}, {"sha512", "SHA512"}, {"md5", "MD5"}};
+	static const char *const map[][2] = {{"sha1", "SHA1"},	   {"sha224", "SHA224"},
+					     {"sha256", "SHA256"}, {"sha384", "SHA384"},
+					     {"sha512", "SHA512"}, {"md5", "MD5"}};
 
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
 		if (strcasecmp(s, map[i][0]) == 0)

@@ -97,6 +97,7 @@ struct sr_reply {
 	char failtext[256];
 	int md_nid;
 	int cipher_nid;		   /* SUCCESS only */
+	const char *recipient;	   /* SUCCESS: "ktri" (key transport) or "kari" (ECDH) */
 	X509 *cert;		   /* SUCCESS: the issued certificate (our key) */
 	STACK_OF(X509) * certs;	   /* SUCCESS: every certificate in the degenerate SignedData */
 	STACK_OF(X509_CRL) * crls; /* SUCCESS: every CRL in it (GetCRL) */

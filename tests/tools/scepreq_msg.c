@@ -523,14 +523,30 @@ decrypt_success(const unsigned char *p, size_t n, const struct sr_txn *t, struct
 		CMS_RecipientInfo *ri = sk_CMS_RecipientInfo_value(ris, i);
 		ASN1_OCTET_STRING *keyid = NULL;
 
+		if (CMS_RecipientInfo_type(ri) == CMS_RECIPINFO_AGREE) {
+			/* an EC signer: ECDH key agreement (RFC 5753) */
+			STACK_OF(CMS_RecipientEncryptedKey) *reks =
+			    CMS_RecipientInfo_kari_get0_reks(ri);
+
+			for (int k = 0; k < sk_CMS_RecipientEncryptedKey_num(reks); k++)
+				if (CMS_RecipientEncryptedKey_cert_cmp(
+					sk_CMS_RecipientEncryptedKey_value(reks, k), t->signer) ==
+				    0) {
+					found = 1;
+					r->recipient = "kari";
+				}
+			continue;
+		}
 		if (CMS_RecipientInfo_type(ri) != CMS_RECIPINFO_TRANS)
 			continue;
 		if (!CMS_RecipientInfo_ktri_get0_signer_id(ri, &keyid, NULL, NULL))
 			continue;
 		if (keyid)
 			sr_log(tag, "note: reply recipient identified by subjectKeyIdentifier");
-		else if (CMS_RecipientInfo_ktri_cert_cmp(ri, t->signer) == 0)
+		else if (CMS_RecipientInfo_ktri_cert_cmp(ri, t->signer) == 0) {
 			found = 1;
+			r->recipient = "ktri";
+		}
 	}
 	if (!found) {
 		sr_log(tag,

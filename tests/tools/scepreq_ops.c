@@ -14,6 +14,7 @@
 #include <openssl/bn.h>
 #include <openssl/cms.h>
 #include <openssl/err.h>
+#include <openssl/pkcs7.h>
 #include <openssl/x509v3.h>
 
 #include "scepreq.h"
@@ -167,37 +168,55 @@ out:
 	return rc;
 }
 
-/* GetNextCACert: a SignedData by the current RA signing certificate whose
- * certificates are the next RA and CA. */
+/* The next certificates: the eContent's certs-only SignedData. */
+static STACK_OF(X509) * nextca_content(BIO *content)
+{
+	PKCS7 *inner = d2i_PKCS7_bio(content, NULL);
+	STACK_OF(X509) *next = NULL;
+
+	if (inner && PKCS7_type_is_signed(inner) && inner->d.sign && inner->d.sign->cert)
+		next = X509_chain_up_ref(inner->d.sign->cert);
+	PKCS7_free(inner);
+	return next;
+}
+
+/* GetNextCACert, verified as a C client on OpenSSL's PKCS#7 API does it: the
+ * signer comes from the reply itself (PKCS7_verify with no extra
+ * certificates), then it must be the current RA signing certificate of
+ * GetCACert; the next certificates are the eContent. */
 int
 cmd_getnextcacert(const struct opts *o)
 {
-	STACK_OF(X509) *cacerts = fetch_cacert(o, NULL, 0), *pin = sk_X509_new_null(), *next = NULL;
+	STACK_OF(X509) *cacerts = fetch_cacert(o, NULL, 0), *signers = NULL, *next = NULL;
 	X509 *enc = NULL, *sig = NULL;
 	struct http_resp h = {0};
-	CMS_ContentInfo *cms = NULL;
+	PKCS7 *p7 = NULL;
 	BIO *b = NULL, *out = BIO_new(BIO_s_mem());
 	int rc = 1;
 
-	if (!cacerts || !pin || !out || sr_pick_ra(cacerts, &enc, &sig) < 0 ||
-	    !sk_X509_push(pin, sig) || http_get_op(o, "GetNextCACert", &h, NULL) < 0)
+	if (!cacerts || !out || sr_pick_ra(cacerts, &enc, &sig) < 0 ||
+	    http_get_op(o, "GetNextCACert", &h, NULL) < 0)
 		goto out;
 	printf("http=%ld content-type=%s\n", h.code, h.ctype);
 	if (h.code != 200 || !ctype_base_is(h.ctype, "application/x-x509-next-ca-cert"))
 		goto out;
 	b = BIO_new_mem_buf(h.body, (int)h.len);
-	cms = b ? d2i_CMS_bio(b, NULL) : NULL;
-	if (!cms || !CMS_verify(cms, pin, NULL, NULL, out,
-				CMS_BINARY | CMS_NOINTERN | CMS_NO_SIGNER_CERT_VERIFY)) {
-		sr_ossl_err(NULL, "GetNextCACert is not signed by the current RA");
+	p7 = b ? d2i_PKCS7_bio(b, NULL) : NULL;
+	if (!p7 || !PKCS7_verify(p7, NULL, NULL, NULL, out, PKCS7_BINARY | PKCS7_NOVERIFY)) {
+		sr_ossl_err(NULL, "GetNextCACert: no valid signature by an embedded signer");
 		goto out;
 	}
-	next = CMS_get1_certs(cms);
-	for (int i = 0; i < sk_X509_num(next); i++)
-		sr_describe_cert(NULL, "next", sk_X509_value(next, i));
+	signers = PKCS7_get0_signers(p7, NULL, 0);
+	if (sk_X509_num(signers) != 1 || X509_cmp(sk_X509_value(signers, 0), sig) != 0) {
+		sr_log(NULL, "GetNextCACert is not signed by the current RA");
+		goto out;
+	}
+	if ((next = nextca_content(out)) == NULL)
+		goto out;
 	for (int i = 0; i < sk_X509_num(next); i++) {
 		char subj[512];
 
+		sr_describe_cert(NULL, "next", sk_X509_value(next, i));
 		X509_NAME_oneline(X509_get_subject_name(sk_X509_value(next, i)), subj,
 				  sizeof(subj));
 		printf("next=%s\n", subj);
@@ -206,11 +225,11 @@ cmd_getnextcacert(const struct opts *o)
 		rc = 0;
 out:
 	sk_X509_pop_free(next, X509_free);
-	CMS_ContentInfo_free(cms);
+	sk_X509_free(signers);
+	PKCS7_free(p7);
 	BIO_free(b);
 	BIO_free(out);
 	http_resp_clear(&h);
-	sk_X509_free(pin);
 	sk_X509_pop_free(cacerts, X509_free);
 	return rc;
 }

@@ -115,9 +115,9 @@ test_defaults(void **state)
 	assert_ptr_not_equal(id->encrypt.cert, id->sign.cert);
 	p = cfg_scep_profile_find(c, "p1");
 	assert_non_null(p);
-	assert_int_equal(p->caps, SCEP_CAP_POSTPKIOPERATION | SCEP_CAP_SHA1 | SCEP_CAP_SHA256 |
-				      SCEP_CAP_SHA512 | SCEP_CAP_AES | SCEP_CAP_DES3 |
-				      SCEP_CAP_SCEPSTANDARD);
+	assert_int_equal(p->caps, SCEP_CAP_POSTPKIOPERATION | SCEP_CAP_SHA1 | SCEP_CAP_SHA224 |
+				      SCEP_CAP_SHA256 | SCEP_CAP_SHA384 | SCEP_CAP_SHA512 |
+				      SCEP_CAP_AES | SCEP_CAP_DES3 | SCEP_CAP_SCEPSTANDARD);
 	expect_profile(p, (struct cfg_scep_profile){.allow_single_des = 0,
 						    .allow_md5 = 0,
 						    .getcacert_include_root = 1,

@@ -302,6 +302,46 @@ test_certs_only(void **state)
 	assert_int_equal(scep_certs_only(NULL, NULL, &der, &len), -SGW_EINVAL);
 }
 
+/* GetNextCACert as a C client on the PKCS#7 API verifies it: the signer from
+ * the reply itself (no extra certificates), the next certificates as the
+ * eContent's certs-only SignedData. */
+static void
+test_nextca(void **state)
+{
+	struct fx *f = *state;
+	STACK_OF(X509) *next = sk_X509_new_null(), *signers;
+	BIO *out = BIO_new(BIO_s_mem());
+	struct sgw_err err = {{0}};
+	const unsigned char *p;
+	PKCS7 *p7, *inner;
+	uint8_t *der;
+	size_t len;
+
+	sk_X509_push(next, f->other);
+	sk_X509_push(next, f->issued);
+	assert_int_equal(scep_nextca_build(next, f->ra, f->ra_key, &der, &len, &err), 0);
+	p = der;
+	p7 = d2i_PKCS7(NULL, &p, (long)len);
+	assert_non_null(p7);
+	assert_int_equal(PKCS7_verify(p7, NULL, NULL, NULL, out, PKCS7_BINARY | PKCS7_NOVERIFY), 1);
+	signers = PKCS7_get0_signers(p7, NULL, 0);
+	assert_int_equal(sk_X509_num(signers), 1);
+	assert_int_equal(X509_cmp(sk_X509_value(signers, 0), f->ra), 0);
+	assert_int_equal(sk_X509_num(p7->d.sign->cert), 3); /* the next ones and the signer */
+	inner = d2i_PKCS7_bio(out, NULL);
+	assert_non_null(inner);
+	assert_int_equal(sk_X509_num(inner->d.sign->cert), 2);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(
+		    X509_cmp(sk_X509_value(inner->d.sign->cert, i), sk_X509_value(next, i)), 0);
+	PKCS7_free(inner);
+	sk_X509_free(signers);
+	PKCS7_free(p7);
+	BIO_free(out);
+	free(der);
+	sk_X509_free(next);
+}
+
 int
 main(void)
 {
@@ -310,6 +350,7 @@ main(void)
 	    cmocka_unit_test(test_certrep_crl),
 	    cmocka_unit_test(test_certrep_failure_pending),
 	    cmocka_unit_test(test_certs_only),
+	    cmocka_unit_test(test_nextca),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -196,7 +196,7 @@ decode_ok(const uint8_t *der, size_t len, int allow_md5, enum scep_outcome want)
 	struct scep_msg *m = NULL;
 	struct sgw_err err = {{0}};
 
-	assert_int_equal(scep_msg_decode(der, len, allow_md5, &m, &err), 0);
+	assert_int_equal(scep_msg_decode(der, len, 0, allow_md5, &m, &err), 0);
 	assert_non_null(m);
 	assert_int_equal(m->outcome, want);
 	return m;
@@ -208,7 +208,7 @@ decode_fails(const uint8_t *der, size_t len)
 	struct scep_msg *m = NULL;
 	struct sgw_err err = {{0}};
 
-	assert_true(scep_msg_decode(der, len, 0, &m, &err) < 0);
+	assert_true(scep_msg_decode(der, len, 0, 0, &m, &err) < 0);
 	assert_null(m);
 	assert_true(err.msg[0] != '\0');
 }

@@ -82,7 +82,11 @@ test_base64(void **state)
 	b64("aGVs\r\nbG8=", "hello"); /* line breaks */
 	b64("+/+/", "\xfb\xff\xbf");  /* '+' and '/' */
 	b64(" /+/", "\xfb\xff\xbf");  /* a space reads as '+' */
-	assert_int_equal(scep_base64_decode("a-b_", 4, &out, &n), -SGW_EPARSE);
+	b64("-_-_", "\xfb\xff\xbf");  /* base64url (micromdm scepclient's GET) */
+	b64("aGVsbG8_Pz8-", "hello\x3f\x3f\x3f>");
+	b64("aGVsbG8_Pw==", "hello\x3f\x3f");
+	assert_int_equal(scep_base64_decode("a-b/", 4, &out, &n), -SGW_EPARSE); /* a mix */
+	assert_int_equal(scep_base64_decode("-_+_", 4, &out, &n), -SGW_EPARSE);
 	assert_int_equal(scep_base64_decode("aGVs=bG8", 8, &out, &n), -SGW_EPARSE);
 	assert_int_equal(scep_base64_decode("a", 1, &out, &n), -SGW_EPARSE);
 	assert_int_equal(scep_base64_decode("", 0, &out, &n), -SGW_EPARSE);
