@@ -111,20 +111,26 @@ find_marker(const struct event_base *base, const struct event *ev, void *arg)
 
 /* EMFILE/ENFILE: give up the reserve descriptor for a moment to accept one
  * waiting connection and close it at once, so the backlog drains and the
- * listener neither spins nor stalls.  0, or -1 when that did not work. */
+ * listener neither spins nor stalls.  0 when one was shed, else -1.  A
+ * reserve lost to another thread between the close and the reopen is taken
+ * again the next time a descriptor is free. */
 static int
 shed_one(struct http_listener *l, evutil_socket_t lfd)
 {
-	int fd;
+	int fd, r = -1;
 
+	if (l->reserve_fd < 0)
+		l->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (l->reserve_fd < 0)
 		return -1;
 	close(l->reserve_fd);
 	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd >= 0)
+	if (fd >= 0) {
 		close(fd);
+		r = 0;
+	}
 	l->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	return fd >= 0 && l->reserve_fd >= 0 ? 0 : -1;
+	return r;
 }
 
 static void
