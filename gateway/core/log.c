@@ -209,6 +209,14 @@ log_msg(int level, const char *fmt, ...)
 }
 
 void
+log_safe(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f || *s == '"' || *s == '\\')
+			*s = '?';
+}
+
+void
 fatal(const char *fmt, ...)
 {
 	va_list ap;

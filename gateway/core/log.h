@@ -31,6 +31,11 @@ void log_vmsg(int level, const char *fmt, va_list ap) __attribute__((format(prin
 #define log_info(...) log_msg(LOG_LVL_INFO, __VA_ARGS__)
 #define log_debug(...) log_msg(LOG_LVL_DEBUG, __VA_ARGS__)
 
+/* Client data quoted in a log line ("..."), made safe in place: control
+ * characters, quotes and backslashes become '?', so the line stays one
+ * parseable line. */
+void log_safe(char *s);
+
 void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 #endif

@@ -16,15 +16,6 @@
 #include "scep_certrep.h"
 #include "scep_req.h"
 
-/* Client data quoted in the log line keeps it one parseable line. */
-static void
-log_safe(char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f || *s == '"' || *s == '\\')
-			*s = '?';
-}
-
 static const char *
 method_name(enum evhttp_cmd_type cmd)
 {

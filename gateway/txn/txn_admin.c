@@ -282,9 +282,7 @@ txn_reject(struct txn_admin *ta, int64_t id, const char *admin, const char *reas
 	int r;
 
 	snprintf(why, sizeof(why), "%s", reason != NULL && reason[0] ? reason : "rejected");
-	for (char *c = why; *c != '\0'; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f || *c == '"' || *c == '\\')
-			*c = '?';
+	log_safe(why);
 	if ((r = load_pending(ta, id, &t, &prof, err)) < 0)
 		goto out;
 	if ((r = decide(ta, &t, TXN_REJECTED, admin, why)) < 0) {
