@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -261,6 +262,7 @@ profile_build(struct profile_set *ps, struct profile *p, const struct cfg *c,
 	X509 *issuing;
 	int r;
 
+	p->set = ps;
 	p->cfg = pc;
 	p->ra = cfg_ra_profile_find(c, pc->ra_profile);
 	p->id = find_identity(ps, pc->ra_identity);
@@ -306,6 +308,9 @@ profiles_build(const struct cfg *c, struct keyop *keys, struct profile_set **ret
 
 	if (ps == NULL)
 		return r;
+	ps->refs = 1;
+	ps->cfg = c;
+	ps->loaded = (int64_t)time(NULL);
 	ps->ids = calloc(c->n_ra_identities + 1, sizeof(*ps->ids));
 	ps->backends = calloc(c->n_backends + 1, sizeof(*ps->backends));
 	ps->v = calloc(c->n_scep_profiles + 1, sizeof(*ps->v));
@@ -343,6 +348,7 @@ profiles_start(struct profile_set *ps, const struct backend_env *env, struct sto
 	struct sgw_err verr = {{0}};
 	int r;
 
+	ps->base = env->base;
 	for (size_t i = 0; i < ps->n_backends; i++)
 		if ((r = backend_start(ps->backends[i], env, err)) < 0)
 			return r;
@@ -378,20 +384,78 @@ profiles_backend_of(const void *ps, const char *issuer)
 	return NULL;
 }
 
+struct profile_set *
+profiles_ref(struct profile_set *ps)
+{
+	if (ps != NULL)
+		ps->refs++;
+	return ps;
+}
+
+static void
+free_later(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	profiles_free(arg);
+}
+
+void
+profiles_unref(struct profile_set *ps)
+{
+	struct timeval now = {0, 0};
+
+	if (ps == NULL || --ps->refs > 0)
+		return;
+	if (ps->base == NULL ||
+	    event_base_once(ps->base, -1, EV_TIMEOUT, free_later, ps, &now) != 0)
+		profiles_free(ps);
+}
+
+void
+profiles_retire(struct profile_set *next, struct profile_set *old)
+{
+	next->older = old;
+	old->newer = next;
+}
+
+static void
+stop_one(struct profile_set *ps)
+{
+	ps->base = NULL;
+	for (size_t i = 0; i < ps->n; i++) {
+		validator_free(ps->v[i].validator);
+		ps->v[i].validator = NULL;
+	}
+	for (size_t i = 0; i < ps->n_backends; i++) {
+		backend_free(ps->backends[i]);
+		ps->backends[i] = NULL;
+	}
+}
+
+void
+profiles_stop_all(struct profile_set *ps)
+{
+	for (; ps != NULL; ps = ps->older)
+		stop_one(ps);
+}
+
 void
 profiles_free(struct profile_set *ps)
 {
 	if (ps == NULL)
 		return;
+	if (ps->newer != NULL)
+		ps->newer->older = ps->older;
+	if (ps->older != NULL)
+		ps->older->newer = ps->newer;
+	stop_one(ps);
 	for (size_t i = 0; i < ps->n; i++) {
-		validator_free(ps->v[i].validator);
 		free(ps->v[i].getcacert);
 		free(ps->v[i].getnextcacert);
 		X509_STORE_free(ps->v[i].trust);
 		sk_X509_free(ps->v[i].certrep_chain);
 	}
-	for (size_t i = 0; i < ps->n_backends; i++)
-		backend_free(ps->backends[i]);
 	for (size_t i = 0; i < ps->n_ids; i++) {
 		X509_free(ps->ids[i].sign_cert);
 		X509_free(ps->ids[i].enc_cert);
@@ -400,5 +464,7 @@ profiles_free(struct profile_set *ps)
 	free(ps->v);
 	free(ps->backends);
 	free(ps->ids);
+	keyop_free(ps->own_keys); /* after the backends that use its keys */
+	cfg_free(ps->own_cfg);
 	free(ps);
 }

@@ -147,7 +147,7 @@ crl_done(void *arg, X509_CRL *crl, const char *reason)
 static int
 serve_crl(struct req_ctx *r, const char *path)
 {
-	struct profile_set *ps = r->gw->profiles;
+	struct profile_set *ps = r->ps;
 	const char *name = path + 5;
 	size_t n = strlen(name);
 	struct backend *b = NULL;
@@ -194,8 +194,8 @@ scep_http_handle(struct evhttp_request *req, void *arg)
 	if (path != NULL && serve_crl(r, path))
 		return;
 	if (path == NULL ||
-	    scep_http_route(path, gw->cfg->default_profile, name, sizeof(name)) < 0 ||
-	    (r->prof = profiles_find(gw->profiles, name)) == NULL) {
+	    scep_http_route(path, r->ps->cfg->default_profile, name, sizeof(name)) < 0 ||
+	    (r->prof = profiles_find(r->ps, name)) == NULL) {
 		req_end(r, SCEP_OUT_HTTP_NO_PROFILE, "no SCEP profile at path '%.100s'",
 			path != NULL ? path : "");
 		return;

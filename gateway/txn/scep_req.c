@@ -27,6 +27,7 @@ req_new(struct gw *gw, struct evhttp_request *http, const char *op)
 	if (r == NULL)
 		return NULL;
 	r->gw = gw;
+	r->ps = profiles_ref(gw->profiles);
 	r->http = http;
 	r->op = op;
 	r->outcome = SCEP_OUT_HTTP_INTERNAL;
@@ -75,6 +76,7 @@ req_free(struct req_ctx *r)
 	X509_CRL_free(r->crl);
 	X509_free(r->new_cert);
 	free(r->reply);
+	profiles_unref(r->ps); /* after everything that may borrow from it */
 	free(r);
 }
 

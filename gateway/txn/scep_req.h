@@ -42,7 +42,8 @@ struct req_decoded {
 
 struct req_ctx {
 	struct gw *gw;
-	struct profile *prof;
+	struct profile_set *ps;	     /* the configuration generation it started with: a reference */
+	struct profile *prof;	     /* NULL, or one of ps */
 	struct evhttp_request *http; /* replied to exactly once, through req_end */
 	char peer[64];
 	const char *method;

@@ -23,7 +23,7 @@
 
 struct ta_job {
 	struct txn_admin *ta;
-	struct profile *prof;
+	struct profile *prof;	     /* of the generation it holds (prof->set, a reference) */
 	struct store_txn t;	     /* owns t.csr.sealed */
 	struct txn_csr_job *opening; /* while its CSR is opened (txn_csr.c) */
 	uint8_t *csr_der;	     /* the CSR opened: owned */
@@ -57,6 +57,7 @@ job_unlink_free(struct ta_job *j)
 	store_txn_clear(&j->t);
 	free(j->csr_der);
 	csr_free(j->csr);
+	profiles_unref(j->prof->set);
 	free(j);
 }
 
@@ -191,6 +192,7 @@ job_start(struct txn_admin *ta, struct profile *prof, struct store_txn *t)
 		return -SGW_ENOMEM;
 	j->ta = ta;
 	j->prof = prof;
+	profiles_ref(prof->set);
 	j->t = *t;
 	t->csr.sealed = NULL;
 	t->csr.sealed_len = 0;
