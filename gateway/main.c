@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "admin.h"
+#include "check.h"
 #include "config.h"
 #include "daemon.h"
 #include "evloop.h"
@@ -92,20 +93,38 @@ modules_free(struct modules *m)
  * listeners, the store and the admin API borrow them); a reload's are its
  * generation's own. */
 static int
-load(struct modules *m, struct sgw_err *err)
+load(struct modules *m, struct cfg_report *rep, struct sgw_err *err)
 {
 	struct profile_set *ps;
 	int r;
 
 	if (scep_oids_init() < 0)
 		return sgw_err_set(err, SGW_EINVAL, "cannot register the SCEP OIDs");
-	if ((r = reload_build(m->file, m->keep_debug, &ps, err)) < 0)
+	if ((r = reload_build(m->file, m->keep_debug, rep, &ps, err)) < 0)
 		return r;
 	m->cfg = ps->own_cfg;
 	m->keys = ps->own_keys;
 	ps->own_cfg = NULL;
 	ps->own_keys = NULL;
 	m->gw.profiles = ps;
+	return 0;
+}
+
+/* scepgw -n: every error and warning in one run, then OK or not. */
+static int
+check_all(struct modules *m, struct cfg_report *rep)
+{
+	struct sgw_err err = {{0}};
+
+	cfg_report_take(rep, daemon_own_files(m->gw.profiles, m->cfg->user, 1, &err), &err);
+	check_certs(m->gw.profiles, (int64_t)time(NULL), rep);
+	check_listeners(m->cfg, rep);
+	check_readable(m->cfg, rep);
+	cfg_report_print(rep, stderr);
+	if (rep->n_err > 0)
+		return -SGW_EINVAL;
+	fprintf(stderr, "%s: configuration OK%s\n", m->file,
+		rep->n_warn > 0 ? " (with warnings)" : "");
 	return 0;
 }
 
@@ -173,6 +192,7 @@ run(struct modules *m, struct sgw_err *err)
 	m->sig = daemon_signals_new(gw, m->http, DRAIN_SECONDS, on_reload, m);
 	if (m->sig == NULL)
 		return sgw_err_set(err, SGW_ENOMEM, "cannot install signal handlers");
+	reload_log_checks(gw->profiles);
 	log_info("scepgw %s ready: %zu profile(s), %d worker(s)", SGW_VERSION, gw->profiles->n,
 		 worker_pool_size(m->workers));
 	daemon_notify("READY=1");
@@ -185,6 +205,7 @@ int
 main(int argc, char **argv)
 {
 	struct modules m = {0};
+	struct cfg_report rep = {0};
 	struct sgw_err err = {{0}};
 	const char *file = NULL;
 	int check = 0, ch, r;
@@ -222,19 +243,16 @@ main(int argc, char **argv)
 	}
 	log_init(log_verbosity, "scepgw");
 	m.file = file;
-	r = load(&m, &err);
+	r = load(&m, check ? &rep : NULL, &err);
 	if (r == 0 && check)
-		r = daemon_own_files(m.gw.profiles, m.cfg->user, 1, &err);
-	if (r == 0 && check)
-		fprintf(stderr, "%s: configuration OK\n", file);
+		r = check_all(&m, &rep);
+	else if (r < 0 && check)
+		fprintf(stderr, "error: %s\n", err.msg[0] ? err.msg : sgw_strerror(r));
 	if (r == 0 && !check)
 		r = run(&m, &err);
-	if (r < 0) {
-		if (check)
-			fprintf(stderr, "%s\n", err.msg[0] ? err.msg : sgw_strerror(r));
-		else
-			log_err("%s", err.msg[0] ? err.msg : sgw_strerror(r));
-	}
+	if (r < 0 && !check)
+		log_err("%s", err.msg[0] ? err.msg : sgw_strerror(r));
+	cfg_report_clear(&rep);
 	modules_free(&m);
 	return r < 0 ? 1 : 0;
 }

@@ -11,6 +11,7 @@
 
 #include "backend.h"
 #include "cfg.h"
+#include "cfg_report.h"
 #include "err.h"
 #include "keyop.h"
 #include "validator.h"
@@ -72,6 +73,11 @@ struct profile_set {
  * *ret holds one reference. */
 int profiles_build(const struct cfg *c, struct keyop *keys, struct profile_set **ret,
 		   struct sgw_err *err);
+/* profiles_build(); with rep (`scepgw -n`), every error is collected in
+ * rep instead, the RA identities, backends and profiles that fail are left
+ * out, and *ret is the rest (0 returned but for memory). */
+int profiles_build_report(const struct cfg *c, struct keyop *keys, struct cfg_report *rep,
+			  struct profile_set **ret, struct sgw_err *err);
 /* Start the backends, then each profile's validator with the loop, the HTTP
  * client, the open store and the profile's backend (struct validator_env). */
 int profiles_start(struct profile_set *ps, const struct backend_env *env, struct store *store,

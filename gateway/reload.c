@@ -3,8 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "admin_trust.h"
+#include "check.h"
 #include "log.h"
 #include "reload.h"
 #include "secret_file.h"
@@ -14,27 +16,33 @@
  * profiles' own (challenge secrets, client secrets, keys) are checked when
  * each profile is built. */
 static int
-check_secret_files(const struct cfg *c, struct sgw_err *err)
+check_secret_files(const struct cfg *c, struct cfg_report *rep, struct sgw_err *err)
 {
 	int r;
 
 	for (size_t i = 0; i < c->n_listen; i++)
 		if (c->listen[i].tls &&
-		    (r = secret_file_check_as("TLS key", c->listen[i].tls_files.key, err)) < 0)
+		    (r = cfg_report_take(
+			 rep, secret_file_check_as("TLS key", c->listen[i].tls_files.key, err),
+			 err)) < 0)
 			return r;
 	if (!c->admin.enabled)
 		return 0;
 	if (c->admin.tls &&
-	    (r = secret_file_check_as("admin TLS key", c->admin.tls_files.key, err)) < 0)
+	    (r = cfg_report_take(
+		 rep, secret_file_check_as("admin TLS key", c->admin.tls_files.key, err), err)) < 0)
 		return r;
 	if (c->admin.tokens_file != NULL &&
-	    (r = secret_file_check_as("admin tokens file", c->admin.tokens_file, err)) < 0)
+	    (r = cfg_report_take(
+		 rep, secret_file_check_as("admin tokens file", c->admin.tokens_file, err), err)) <
+		0)
 		return r;
 	return 0;
 }
 
 int
-reload_build(const char *file, int keep_debug, struct profile_set **ret, struct sgw_err *err)
+reload_build(const char *file, int keep_debug, struct cfg_report *rep, struct profile_set **ret,
+	     struct sgw_err *err)
 {
 	struct cfg *c = NULL;
 	struct keyop *keys = NULL;
@@ -46,17 +54,17 @@ reload_build(const char *file, int keep_debug, struct profile_set **ret, struct 
 	lvl = log_level_parse(c->log_level);
 	if (lvl >= 0 && !keep_debug)
 		log_verbosity = lvl;
-	if ((r = check_secret_files(c, err)) < 0)
+	if ((r = check_secret_files(c, rep, err)) < 0)
 		goto fail;
 	if ((keys = keyop_new()) == NULL) {
 		r = -SGW_ENOMEM;
 		goto fail;
 	}
-	if ((r = profiles_build(c, keys, &ps, err)) < 0)
+	if ((r = profiles_build_report(c, keys, rep, &ps, err)) < 0)
 		goto fail;
 	ps->own_cfg = c;
 	ps->own_keys = keys;
-	if ((r = admin_trust_check(&c->admin, ps, err)) < 0) {
+	if ((r = cfg_report_take(rep, admin_trust_check(&c->admin, ps, err), err)) < 0) {
 		profiles_free(ps);
 		return r;
 	}
@@ -66,6 +74,17 @@ fail:
 	keyop_free(keys);
 	cfg_free(c);
 	return r;
+}
+
+void
+reload_log_checks(const struct profile_set *ps)
+{
+	struct cfg_report rep = {0};
+
+	check_certs(ps, (int64_t)time(NULL), &rep);
+	for (size_t i = 0; i < rep.n; i++)
+		log_warn("%s", rep.line[i]);
+	cfg_report_clear(&rep);
 }
 
 static int
@@ -174,7 +193,7 @@ reload_apply(struct gw *gw, const char *file, int keep_debug, const struct backe
 	char restart[128], changed[512];
 	int lvl = log_verbosity, r;
 
-	if ((r = reload_build(file, keep_debug, &ps, err)) < 0) {
+	if ((r = reload_build(file, keep_debug, NULL, &ps, err)) < 0) {
 		log_verbosity = lvl;
 		return r;
 	}
@@ -195,6 +214,7 @@ reload_apply(struct gw *gw, const char *file, int keep_debug, const struct backe
 		 old->refs - 1);
 	if (restart[0] != '\0')
 		log_warn("reload: changed, applied only by a restart: %s", restart);
+	reload_log_checks(ps);
 	profiles_unref(old);
 	return 0;
 }

@@ -312,7 +312,7 @@ parse_ra_identity(struct cfg *c, void *elem, const char *name, const struct cfg_
 
 struct top_raw {
 	char *log_level, *user, *default_profile;
-	int workers;
+	int workers, expiry_warning;
 	const struct cfg_node *limits, *listen, *store, *ra_identities, *scep_profiles,
 	    *ra_profiles, *backends, *admin;
 };
@@ -323,6 +323,7 @@ static const struct cfg_field top_fields[] = {
     {"user", CFG_STR, TR(user), 0},
     {"default_profile", CFG_STR, TR(default_profile), 0},
     {"workers", CFG_INT, TR(workers), 0},
+    {"expiry_warning", CFG_DURATION, TR(expiry_warning), 0},
     {"limits", CFG_NODE, TR(limits), 0},
     {"listen", CFG_NODE, TR(listen), 1},
     {"store", CFG_NODE, TR(store), 1},
@@ -370,6 +371,8 @@ parse_top(struct cfg *c, struct sgw_err *err)
 	c->user = t.user;
 	c->default_profile = t.default_profile;
 	c->workers = t.workers;
+	c->expiry_warning =
+	    cfg_node_get(c->root, "expiry_warning") != NULL ? t.expiry_warning : 30 * 86400;
 	if (c->log_level != NULL &&
 	    (r = cfg_check_enum(cfg_node_get(c->root, "log_level"), "log_level", c->log_level,
 				levels, "log level", err)) < 0)
@@ -377,6 +380,8 @@ parse_top(struct cfg *c, struct sgw_err *err)
 	if (c->log_level == NULL && (c->log_level = strdup("info")) == NULL)
 		return nomem(err);
 	if ((r = cfg_check_range(c->root, "", "workers", c->workers, 0, 1024, err)) < 0 ||
+	    (r = cfg_check_range(c->root, "", "expiry_warning", c->expiry_warning, 0, 3650 * 86400,
+				 err)) < 0 ||
 	    (r = parse_sections(c, &t, err)) < 0)
 		return r;
 	if (c->default_profile != NULL && cfg_scep_profile_find(c, c->default_profile) == NULL)
