@@ -146,6 +146,7 @@ on_reload(void *arg)
 	if ((r = reload_apply(&m->gw, m->file, m->keep_debug, &m->env, &err)) < 0)
 		log_err("reload: %s; the configuration in service stays",
 			err.msg[0] ? err.msg : sgw_strerror(r));
+	metrics_reload(m->metrics, r == 0);
 	daemon_notify("READY=1");
 }
 
@@ -179,8 +180,9 @@ run(struct modules *m, struct sgw_err *err)
 	gw->store = m->store;
 	gw->now = wall_clock;
 	gw->max_inflight = (unsigned)m->cfg->limits.max_connections;
-	if ((gw->metrics = m->metrics = metrics_new()) == NULL ||
-	    (gw->txn_admin = m->txn_admin = txn_admin_new(gw)) == NULL)
+	if ((gw->metrics = m->metrics = metrics_new()) != NULL)
+		metrics_set_profiles(m->metrics, &gw->profiles);
+	if (gw->metrics == NULL || (gw->txn_admin = m->txn_admin = txn_admin_new(gw)) == NULL)
 		return sgw_err_set(err, SGW_ENOMEM, "out of memory");
 	if ((r = http_server_new(m->base, m->cfg, metrics_http(m->metrics), scep_http_handle, gw,
 				 &m->http, err)) < 0 ||

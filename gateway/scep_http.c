@@ -3,12 +3,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "health.h"
 #include "log.h"
+#include "metrics.h"
 #include "profile.h"
 #include "scep_http.h"
 #include "scep_query.h"
@@ -134,6 +137,13 @@ crl_done(void *arg, X509_CRL *crl, const char *reason)
 	unsigned char *der = NULL;
 	int n = crl != NULL ? i2d_X509_CRL(crl, &der) : -1;
 
+	if (crl != NULL && r->crl_backend != NULL) {
+		struct tm tm;
+
+		if (X509_CRL_get0_nextUpdate(crl) != NULL &&
+		    ASN1_TIME_to_tm(X509_CRL_get0_nextUpdate(crl), &tm) == 1)
+			metrics_crl(r->gw->metrics, r->crl_backend, (int64_t)timegm(&tm));
+	}
 	if (n <= 0) {
 		req_end(r, SCEP_OUT_HTTP_UNAVAILABLE, "no CRL: %s",
 			reason != NULL ? reason : "cannot encode it");
@@ -163,7 +173,7 @@ serve_crl(struct req_ctx *r, const char *path)
 		req_end(r, SCEP_OUT_HTTP_NO_PROFILE, "no CA at '%.100s'", path);
 	else if (evhttp_request_get_command(r->http) != EVHTTP_REQ_GET)
 		req_end(r, SCEP_OUT_HTTP_METHOD, "a CRL is fetched with GET");
-	else if (backend_get_crl(b, crl_done, r) < 0)
+	else if ((r->crl_backend = backend_name(b)) == NULL || backend_get_crl(b, crl_done, r) < 0)
 		req_end(r, SCEP_OUT_HTTP_NO_PROFILE, "backend %s publishes no CRL",
 			backend_name(b));
 	/* else crl_done() ends r */
@@ -181,6 +191,11 @@ scep_http_handle(struct evhttp_request *req, void *arg)
 	struct req_ctx *r;
 	char name[64];
 
+	if (path != NULL && strcmp(path, "/healthz") == 0 &&
+	    evhttp_request_get_command(req) & (EVHTTP_REQ_GET | EVHTTP_REQ_HEAD)) {
+		health_reply(gw, req); /* a probe: no request line, no counters */
+		return;
+	}
 	r = req_new(gw, req, "-");
 	if (r == NULL) {
 		evhttp_send_error(req, 503, NULL);

@@ -61,11 +61,13 @@ struct req_ctx {
 	struct csr *csr;
 	struct store_txn txn;
 	int have_txn;
-	int attempts;		   /* backend submissions (serial collisions) */
-	int renewal;		   /* signed by a certificate of the profile's CA (renewal.c) */
-	char renewal_refused[176]; /* why that certificate did not authorize it, or "" */
-	X509_CRL *crl;		   /* GetCRL SUCCESS: owned */
-	X509 *new_cert;		   /* the certificate this request just had issued: owned */
+	int attempts;		    /* backend submissions (serial collisions) */
+	struct timespec backend_t0; /* the last backend call (metrics_backend) */
+	int renewal;		    /* signed by a certificate of the profile's CA (renewal.c) */
+	char renewal_refused[176];  /* why that certificate did not authorize it, or "" */
+	X509_CRL *crl;		    /* GetCRL SUCCESS: owned */
+	const char *crl_backend;    /* /crl/<name>.crl: the backend's name (for the metrics) */
+	X509 *new_cert;		    /* the certificate this request just had issued: owned */
 
 	/* outcome and reply */
 	enum scep_outcome outcome;
