@@ -15,7 +15,8 @@
 /* The RA identities' certificates (signing, encryption, ca_chain) and the
  * backends' CA certificates: expired or not yet valid (error), expiring
  * within cfg.expiry_warning (warning, days left), an RA certificate whose
- * issuer is not in its ca_chain (error).  now: seconds since the epoch. */
+ * issuer is not in its ca_chain (warning: an RA certificate of another CA
+ * works with clients that do not verify it).  now: seconds since the epoch. */
 void check_certs(const struct profile_set *ps, int64_t now, struct cfg_report *rep);
 /* Two listeners (listen, admin.listen) on one address: error. */
 void check_listeners(const struct cfg *c, struct cfg_report *rep);

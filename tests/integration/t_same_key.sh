@@ -50,7 +50,7 @@ check "manual: first request PENDING" enroll -u "$MANUAL" -c "$CHALLENGE" --cn s
 	--out-key "$D/m.pem" --expect pending
 ID=$(pending_id sm-a)
 check "approve it (id '$ID')" ctl approve "$ID"
-check "issued" wait_log "txn=sm-txn profile=manual: approved request is ISSUED serial=" 10
+check "issued" wait_log "txn=sm-txn profile=manual: background submission: ISSUED serial=" 10
 check "manual: same key, a new CSR, a wrong challenge: FAILURE badRequest" \
 	enroll -u "$MANUAL" -c "wrong-$CHALLENGE" --cn sm-evil --txid sm-txn --key "$D/m.pem" \
 	--expect failure --expect-failinfo badRequest
@@ -61,7 +61,7 @@ ID=$(pending_id sm-b)
 check "the pending list shows the new subject (id '$ID')" test -n "$ID"
 check "approve it" ctl approve "$ID"
 check "issued again" \
-	bash -c "sleep 1; grep -c 'txn=sm-txn profile=manual: approved request is ISSUED' '$GW_LOG' | grep -qx 2"
+	bash -c "sleep 1; grep -c 'txn=sm-txn profile=manual: background submission: ISSUED' '$GW_LOG' | grep -qx 2"
 check "CertPoll: SUCCESS" enroll -u "$MANUAL" --certpoll --send-request "$D/sm-b.der" \
 	--key "$D/m.pem" --cn sm-b --out "$D/sm-b.pem"
 check "... for the new subject, not the stored one ('$(subject_cn "$D/sm-b.pem" 2>/dev/null)')" \

@@ -79,7 +79,7 @@ check "the pending list still shows key and SANs of a held request" \
 ID=$(pending_id rest-held)
 check "approve the held request (id '$ID')" ctl approve "$ID"
 check "its sealed CSR is opened and issued" \
-	wait_log "txn=rest-held-txn profile=manual: approved request is ISSUED serial=" 10
+	wait_log "txn=rest-held-txn profile=manual: background submission: ISSUED serial=" 10
 check "while running: no challenge in the database, WAL, shm or logs" \
 	no_secret $(store_files) $(log_files) "$GW_LOG" -- "$CHALLENGE" "$OTP1"
 check "the held request's CSR is kept sealed" python3 -c 'import sqlite3,sys
@@ -126,7 +126,7 @@ check "after the upgrade: no planted challenge in the database, WAL or shm" \
 ID=$(pending_id rest-wait)
 check "the migrated held request is approved (id '$ID')" ctl approve "$ID"
 check "... and issued from its sealed CSR" \
-	wait_log "txn=rest-wait-txn profile=manual: approved request is ISSUED serial=" 10
+	wait_log "txn=rest-wait-txn profile=manual: background submission: ISSUED serial=" 10
 gw_stop
 check "at the end: no challenge anywhere" \
 	no_secret $(store_files) $(log_files) "$GW_LOG" -- "$CHALLENGE" "$OTP1" "$LEGACY"
