@@ -1,5 +1,6 @@
 /* backend.c: the backend registry and the instance wrapper around
  * struct backend_ops (docs/conventions.md 1; unbound module_func_block). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,9 +40,17 @@ backend_new(const char *name, const char *type, const struct cfg_node *node, con
 	struct backend *b;
 	int r;
 
-	if (ops == NULL)
-		return cfg_err(err, SGW_EINVAL, node, path, "unknown backend type '%s'",
-			       type != NULL ? type : "(none)");
+	if (ops == NULL) {
+		char list[128] = "";
+		size_t n = 0;
+
+		for (size_t i = 0; registry[i] != NULL && n < sizeof(list); i++)
+			n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", n ? ", " : "",
+					      registry[i]->name);
+		return cfg_err(err, SGW_EINVAL, node, path,
+			       "unknown backend type '%s' (one of: %s)",
+			       type != NULL ? type : "(none)", list);
+	}
 	b = calloc(1, sizeof(*b));
 	if (b == NULL)
 		return sgw_err_set(err, SGW_ENOMEM, "out of memory");

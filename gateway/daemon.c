@@ -3,9 +3,12 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -16,6 +19,9 @@ struct daemon_signals {
 	struct http_server *srv;
 	struct event *sigterm;
 	struct event *sigint;
+	struct event *sighup;
+	void (*on_reload)(void *arg);
+	void *reload_arg;
 	struct event *drain_timer;
 	int drain_left; /* 100 ms ticks */
 };
@@ -52,12 +58,28 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	log_info("signal %d: draining %u requests in flight, then stopping", (int)sig,
 		 s->gw->inflight);
 	s->gw->draining = 1;
+	daemon_notify("STOPPING=1");
 	http_server_close_listeners(s->srv);
 	on_drain_tick(-1, 0, s);
 }
 
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon_signals *s = arg;
+
+	(void)sig;
+	(void)what;
+	if (s->gw->draining) {
+		log_info("reload: ignored while shutting down");
+		return;
+	}
+	s->on_reload(s->reload_arg);
+}
+
 struct daemon_signals *
-daemon_signals_new(struct gw *gw, struct http_server *srv, int drain_seconds)
+daemon_signals_new(struct gw *gw, struct http_server *srv, int drain_seconds,
+		   void (*on_reload)(void *arg), void *reload_arg)
 {
 	struct daemon_signals *s = calloc(1, sizeof(*s));
 
@@ -67,11 +89,15 @@ daemon_signals_new(struct gw *gw, struct http_server *srv, int drain_seconds)
 	s->gw = gw;
 	s->srv = srv;
 	s->drain_left = drain_seconds * 10;
+	s->on_reload = on_reload;
+	s->reload_arg = reload_arg;
 	s->sigterm = evsignal_new(gw->base, SIGTERM, on_signal, s);
 	s->sigint = evsignal_new(gw->base, SIGINT, on_signal, s);
+	s->sighup = evsignal_new(gw->base, SIGHUP, on_hup, s);
 	s->drain_timer = evtimer_new(gw->base, on_drain_tick, s);
-	if (s->sigterm == NULL || s->sigint == NULL || s->drain_timer == NULL ||
-	    evsignal_add(s->sigterm, NULL) != 0 || evsignal_add(s->sigint, NULL) != 0) {
+	if (s->sigterm == NULL || s->sigint == NULL || s->sighup == NULL ||
+	    s->drain_timer == NULL || evsignal_add(s->sigterm, NULL) != 0 ||
+	    evsignal_add(s->sigint, NULL) != 0 || evsignal_add(s->sighup, NULL) != 0) {
 		daemon_signals_free(s);
 		return NULL;
 	}
@@ -87,6 +113,8 @@ daemon_signals_free(struct daemon_signals *s)
 		event_free(s->sigterm);
 	if (s->sigint != NULL)
 		event_free(s->sigint);
+	if (s->sighup != NULL)
+		event_free(s->sighup);
 	if (s->drain_timer != NULL)
 		event_free(s->drain_timer);
 	free(s);
@@ -128,6 +156,30 @@ daemon_own_files(const struct profile_set *ps, const char *user, int check, stru
 		    0)
 			return r;
 	return 0;
+}
+
+/* sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET (a path,
+ * or "@name" in the abstract namespace); nothing when it is not set. */
+void
+daemon_notify(const char *state)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	size_t n = path != NULL ? strlen(path) : 0;
+	int fd;
+
+	if (n == 0 || n >= sizeof(sa.sun_path) || (path[0] != '/' && path[0] != '@'))
+		return;
+	memcpy(sa.sun_path, path, n);
+	if (path[0] == '@')
+		sa.sun_path[0] = '\0';
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa,
+		   (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n)) < 0)
+		log_debug("sd_notify %s: %s", state, strerror(errno));
+	close(fd);
 }
 
 void

@@ -27,6 +27,7 @@ struct gw {
 	unsigned inflight;	     /* requests being processed */
 	unsigned max_inflight;	     /* from limits.max_connections */
 	int draining;		     /* SIGTERM received: refuse new work */
+	int not_ready;		     /* health.c: the last /healthz answer was 503 */
 	/* The wall clock in seconds since the epoch, for every time the
 	 * transaction engine reads or stores: time() in the daemon (main.c);
 	 * the engine's tests move it. */

@@ -1,6 +1,7 @@
 /* main.c: argv, config, build the modules in order, run the loop.
  *   scepgw -c FILE        run (logs to stderr; systemd runs it in the foreground)
  *   scepgw -n -c FILE     check the configuration (keys and certificates too) and exit
+ *   SIGHUP                reload the configuration (reload.c); SIGTERM/SIGINT drain and stop
  *   scepgw -d             accepted for compatibility: always in the foreground */
 #include <getopt.h>
 #include <stdio.h>
@@ -11,7 +12,7 @@
 #include <event2/event.h>
 
 #include "admin.h"
-#include "admin_trust.h"
+#include "check.h"
 #include "config.h"
 #include "daemon.h"
 #include "evloop.h"
@@ -20,11 +21,11 @@
 #include "http_server.h"
 #include "log.h"
 #include "metrics.h"
+#include "reload.h"
 #include "revoke_cli.h"
 #include "scep_envelope.h"
 #include "scep_http.h"
 #include "scep_msg.h"
-#include "secret_file.h"
 #include "txn_csr.h"
 
 #define DRAIN_SECONDS 10
@@ -42,12 +43,15 @@ usage(void)
 }
 
 struct modules {
-	struct cfg *cfg;
+	const char *file;
+	int keep_debug;	 /* -v */
+	struct cfg *cfg; /* the startup configuration: listeners, store, user, admin */
 	struct keyop *keys;
-	struct profile_set *profiles;
+	struct gw gw; /* gw.profiles: the configuration generation in service */
 	struct event_base *base;
 	struct worker_pool *workers;
 	struct http_client *http_out; /* outbound: backends and validators make children */
+	struct backend_env env;
 	struct store *store;
 	struct http_server *http;
 	struct daemon_signals *sig;
@@ -66,7 +70,10 @@ modules_free(struct modules *m)
 	 * the backends submit while they stop is refused (-SGW_EAGAIN). */
 	worker_pool_stop(m->workers);
 	http_server_free(m->http);
-	profiles_free(m->profiles);
+	/* the backends and validators of every generation still alive stop
+	 * here; what the admin jobs still hold is freed with them below */
+	profiles_stop_all(m->gw.profiles);
+	profiles_unref(m->gw.profiles);
 	/* the outbound client after its children (backends, validators) */
 	http_client_free(m->http_out);
 	admin_free(m->admin); /* after the backends: no callback reaches it late */
@@ -81,52 +88,44 @@ modules_free(struct modules *m)
 	scep_envelope_disable_legacy();
 }
 
-/* The secret files the listeners and the admin API read when they start,
- * checked (owner, mode) here so that `-n` refuses them too, by kind.  The
- * profiles' own (challenge secrets, client secrets, keys) are checked when
- * each profile is built. */
+/* Everything `-n` checks: config, certificates, keys, backends, admin.client_ca.
+ * The startup configuration and keys stay main's for the whole run (the
+ * listeners, the store and the admin API borrow them); a reload's are its
+ * generation's own. */
 static int
-check_secret_files(const struct cfg *c, struct sgw_err *err)
+load(struct modules *m, struct cfg_report *rep, struct sgw_err *err)
 {
+	struct profile_set *ps;
 	int r;
 
-	for (size_t i = 0; i < c->n_listen; i++)
-		if (c->listen[i].tls &&
-		    (r = secret_file_check_as("TLS key", c->listen[i].tls_files.key, err)) < 0)
-			return r;
-	if (!c->admin.enabled)
-		return 0;
-	if (c->admin.tls &&
-	    (r = secret_file_check_as("admin TLS key", c->admin.tls_files.key, err)) < 0)
+	if (scep_oids_init() < 0)
+		return sgw_err_set(err, SGW_EINVAL, "cannot register the SCEP OIDs");
+	if ((r = reload_build(m->file, m->keep_debug, rep, &ps, err)) < 0)
 		return r;
-	if (c->admin.tokens_file != NULL &&
-	    (r = secret_file_check_as("admin tokens file", c->admin.tokens_file, err)) < 0)
-		return r;
+	m->cfg = ps->own_cfg;
+	m->keys = ps->own_keys;
+	ps->own_cfg = NULL;
+	ps->own_keys = NULL;
+	m->gw.profiles = ps;
 	return 0;
 }
 
-/* Everything `-n` checks: config, certificates, keys, backends, admin.client_ca. */
+/* scepgw -n: every error and warning in one run, then OK or not. */
 static int
-load(struct modules *m, const char *file, struct sgw_err *err)
+check_all(struct modules *m, struct cfg_report *rep)
 {
-	int r, lvl;
+	struct sgw_err err = {{0}};
 
-	if ((r = cfg_load(file, &m->cfg, err)) < 0)
-		return r;
-	lvl = log_level_parse(m->cfg->log_level);
-	if (lvl >= 0 && log_verbosity != LOG_LVL_DEBUG)
-		log_verbosity = lvl;
-	log_set_format(log_format_parse(m->cfg->log_format));
-	if (scep_oids_init() < 0)
-		return sgw_err_set(err, SGW_EINVAL, "cannot register the SCEP OIDs");
-	if ((r = check_secret_files(m->cfg, err)) < 0)
-		return r;
-	m->keys = keyop_new();
-	if (m->keys == NULL)
-		return -SGW_ENOMEM;
-	if ((r = profiles_build(m->cfg, m->keys, &m->profiles, err)) < 0)
-		return r;
-	return admin_trust_check(&m->cfg->admin, m->profiles, err);
+	cfg_report_take(rep, daemon_own_files(m->gw.profiles, m->cfg->user, 1, &err), &err);
+	check_certs(m->gw.profiles, (int64_t)time(NULL), rep);
+	check_listeners(m->cfg, rep);
+	check_readable(m->cfg, rep);
+	cfg_report_print(rep, stderr);
+	if (rep->n_err > 0)
+		return -SGW_EINVAL;
+	fprintf(stderr, "%s: configuration OK%s\n", m->file,
+		rep->n_warn > 0 ? " (with warnings)" : "");
+	return 0;
 }
 
 static int64_t
@@ -135,11 +134,26 @@ wall_clock(void)
 	return (int64_t)time(NULL);
 }
 
+static void
+on_reload(void *arg)
+{
+	struct modules *m = arg;
+	struct sgw_err err = {{0}};
+	int r;
+
+	log_info("reload: reading %s", m->file);
+	daemon_notify("RELOADING=1");
+	if ((r = reload_apply(&m->gw, m->file, m->keep_debug, &m->env, &err)) < 0)
+		log_err("reload: %s; the configuration in service stays",
+			err.msg[0] ? err.msg : sgw_strerror(r));
+	metrics_reload(m->metrics, r == 0);
+	daemon_notify("READY=1");
+}
+
 static int
 run(struct modules *m, struct sgw_err *err)
 {
-	struct gw gw = {0};
-	struct backend_env env;
+	struct gw *gw = &m->gw;
 	int r;
 
 	daemon_raise_nofile();
@@ -152,36 +166,38 @@ run(struct modules *m, struct sgw_err *err)
 	if ((m->http_out = http_client_new(m->base, 0)) == NULL)
 		return sgw_err_set(err, SGW_ENOMEM, "cannot create the HTTP client");
 	if ((r = store_open(&m->cfg->store, &m->store, err)) < 0 ||
-	    (r = txn_csr_migrate(m->store, m->profiles, err)) < 0 ||
+	    (r = txn_csr_migrate(m->store, gw->profiles, err)) < 0 ||
 	    (r = store_attach_loop(m->store, m->base, err)) < 0)
 		return r;
-	env = (struct backend_env){
+	m->env = (struct backend_env){
 	    .base = m->base, .workers = m->workers, .keys = m->keys, .http = m->http_out};
-	if ((r = profiles_start(m->profiles, &env, m->store, err)) < 0)
+	if ((r = profiles_start(gw->profiles, &m->env, m->store, err)) < 0)
 		return r;
-	gw = (struct gw){.cfg = m->cfg,
-			 .base = m->base,
-			 .keys = m->keys,
-			 .workers = m->workers,
-			 .store = m->store,
-			 .profiles = m->profiles,
-			 .now = wall_clock,
-			 .max_inflight = (unsigned)m->cfg->limits.max_connections};
-	if ((gw.metrics = m->metrics = metrics_new()) == NULL ||
-	    (gw.txn_admin = m->txn_admin = txn_admin_new(&gw)) == NULL)
+	gw->cfg = m->cfg;
+	gw->base = m->base;
+	gw->keys = m->keys;
+	gw->workers = m->workers;
+	gw->store = m->store;
+	gw->now = wall_clock;
+	gw->max_inflight = (unsigned)m->cfg->limits.max_connections;
+	if ((gw->metrics = m->metrics = metrics_new()) != NULL)
+		metrics_set_profiles(m->metrics, &gw->profiles);
+	if (gw->metrics == NULL || (gw->txn_admin = m->txn_admin = txn_admin_new(gw)) == NULL)
 		return sgw_err_set(err, SGW_ENOMEM, "out of memory");
-	if ((r = http_server_new(m->base, m->cfg, metrics_http(m->metrics), scep_http_handle, &gw,
+	if ((r = http_server_new(m->base, m->cfg, metrics_http(m->metrics), scep_http_handle, gw,
 				 &m->http, err)) < 0 ||
-	    (r = admin_new(&gw, m->txn_admin, &m->admin, err)) < 0)
+	    (r = admin_new(gw, m->txn_admin, &m->admin, err)) < 0)
 		return r;
-	if ((r = daemon_own_files(m->profiles, m->cfg->user, 0, err)) < 0 ||
+	if ((r = daemon_own_files(gw->profiles, m->cfg->user, 0, err)) < 0 ||
 	    (r = daemon_drop_privileges(m->cfg->user, err)) < 0)
 		return r;
-	m->sig = daemon_signals_new(&gw, m->http, DRAIN_SECONDS);
+	m->sig = daemon_signals_new(gw, m->http, DRAIN_SECONDS, on_reload, m);
 	if (m->sig == NULL)
 		return sgw_err_set(err, SGW_ENOMEM, "cannot install signal handlers");
-	log_info("scepgw %s ready: %zu profile(s), %d worker(s)", SGW_VERSION, m->profiles->n,
+	reload_log_checks(gw->profiles);
+	log_info("scepgw %s ready: %zu profile(s), %d worker(s)", SGW_VERSION, gw->profiles->n,
 		 worker_pool_size(m->workers));
+	daemon_notify("READY=1");
 	event_base_dispatch(m->base);
 	log_info("stopped");
 	return 0;
@@ -191,6 +207,7 @@ int
 main(int argc, char **argv)
 {
 	struct modules m = {0};
+	struct cfg_report rep = {0};
 	struct sgw_err err = {{0}};
 	const char *file = NULL;
 	int check = 0, ch, r;
@@ -208,6 +225,7 @@ main(int argc, char **argv)
 			break;
 		case 'v':
 			log_verbosity = LOG_LVL_DEBUG;
+			m.keep_debug = 1;
 			break;
 		case 'V':
 			printf("scepgw %s\n", SGW_VERSION);
@@ -226,19 +244,17 @@ main(int argc, char **argv)
 		return 2;
 	}
 	log_init(log_verbosity, "scepgw");
-	r = load(&m, file, &err);
+	m.file = file;
+	r = load(&m, check ? &rep : NULL, &err);
 	if (r == 0 && check)
-		r = daemon_own_files(m.profiles, m.cfg->user, 1, &err);
-	if (r == 0 && check)
-		fprintf(stderr, "%s: configuration OK\n", file);
+		r = check_all(&m, &rep);
+	else if (r < 0 && check)
+		fprintf(stderr, "error: %s\n", err.msg[0] ? err.msg : sgw_strerror(r));
 	if (r == 0 && !check)
 		r = run(&m, &err);
-	if (r < 0) {
-		if (check)
-			fprintf(stderr, "%s\n", err.msg[0] ? err.msg : sgw_strerror(r));
-		else
-			log_err("%s", err.msg[0] ? err.msg : sgw_strerror(r));
-	}
+	if (r < 0 && !check)
+		log_err("%s", err.msg[0] ? err.msg : sgw_strerror(r));
+	cfg_report_clear(&rep);
 	modules_free(&m);
 	return r < 0 ? 1 : 0;
 }

@@ -2,6 +2,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <openssl/x509.h>
+
+#include "config.h"
 
 #include "metrics.h"
 
@@ -26,18 +31,48 @@ struct family {
 	size_t n;
 };
 
+#define METRICS_MAX_BACKENDS 64
+
+/* What the health check and the gauges need of a backend, by name (so it
+ * lasts across reloads, which make new instances). */
+struct backend_state {
+	char name[64];
+	int64_t last_ok, last_fail; /* seconds since the epoch, 0: never */
+	int64_t crl_next_update;    /* 0: no CRL served yet */
+};
+
 struct metrics {
 	struct family requests;	   /* op, profile, outcome */
 	struct family latency;	   /* op */
 	struct family backend;	   /* backend, status */
 	struct family admin;	   /* route, code */
 	struct http_counters http; /* the SCEP listeners */
+	struct backend_state bs[METRICS_MAX_BACKENDS];
+	size_t n_bs;
+	unsigned long long reloads[2]; /* refused, ok */
+	int64_t started;
+	struct profile_set *const *profiles;
+};
+
+static const char *const status_names[BACKEND_STATUS_MAX] = {
+    "issued", "pending", "rejected", "fail_temp", "fail_perm",
 };
 
 struct metrics *
 metrics_new(void)
 {
-	return calloc(1, sizeof(struct metrics));
+	struct metrics *m = calloc(1, sizeof(struct metrics));
+
+	if (m != NULL)
+		m->started = (int64_t)time(NULL);
+	return m;
+}
+
+void
+metrics_set_profiles(struct metrics *m, struct profile_set *const *current)
+{
+	if (m != NULL)
+		m->profiles = current;
 }
 
 void
@@ -103,16 +138,67 @@ metrics_request(struct metrics *m, const char *op, const char *profile, const ch
 	hist_observe(&series_get(&m->latency, op, NULL, NULL)->h, ms / 1e3);
 }
 
-void
-metrics_backend(struct metrics *m, const char *backend, const char *status, double seconds)
+static struct backend_state *
+bstate(struct metrics *m, const char *backend)
 {
-	struct series *s;
+	char name[64];
+
+	label_copy(name, backend);
+	for (size_t i = 0; i < m->n_bs; i++)
+		if (strcmp(m->bs[i].name, name) == 0)
+			return &m->bs[i];
+	if (m->n_bs == METRICS_MAX_BACKENDS)
+		return NULL;
+	memcpy(m->bs[m->n_bs].name, name, sizeof(name));
+	return &m->bs[m->n_bs++];
+}
+
+void
+metrics_backend(struct metrics *m, const char *backend, int status, const struct timespec *t0)
+{
+	struct backend_state *b;
+	struct timespec t1;
+	double seconds;
 
 	if (m == NULL)
 		return;
-	s = series_get(&m->backend, backend, status, NULL);
-	s->count++;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	seconds = (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+	series_get(&m->backend, backend,
+		   (unsigned)status < BACKEND_STATUS_MAX ? status_names[status] : "?", NULL)
+	    ->count++;
 	hist_observe(&series_get(&m->backend, backend, "*", NULL)->h, seconds);
+	if ((b = bstate(m, backend)) == NULL)
+		return;
+	if (status == BACKEND_FAIL_TEMP)
+		b->last_fail = (int64_t)time(NULL);
+	else
+		b->last_ok = (int64_t)time(NULL);
+}
+
+int
+metrics_backend_up(const struct metrics *m, const char *backend)
+{
+	for (size_t i = 0; m != NULL && i < m->n_bs; i++)
+		if (strcmp(m->bs[i].name, backend) == 0)
+			return !(m->bs[i].last_fail > 0 && m->bs[i].last_fail >= m->bs[i].last_ok);
+	return 1;
+}
+
+void
+metrics_crl(struct metrics *m, const char *backend, int64_t next_update)
+{
+	struct backend_state *b = m != NULL ? bstate(m, backend) : NULL;
+
+	if (b != NULL)
+		b->crl_next_update = next_update;
+}
+
+void
+metrics_reload(struct metrics *m, int ok)
+{
+	if (m != NULL)
+		m->reloads[ok != 0]++;
 }
 
 void
@@ -220,6 +306,89 @@ render_backend(const struct metrics *m, struct evbuffer *out)
 		    m->admin.s[i].labels[0], m->admin.s[i].labels[1], m->admin.s[i].count);
 }
 
+static void
+render_health(const struct metrics *m, struct evbuffer *out)
+{
+	evbuffer_add_printf(out,
+			    "# HELP scepgw_build_info The running build.\n"
+			    "# TYPE scepgw_build_info gauge\n"
+			    "scepgw_build_info{version=\"%s\"} 1\n"
+			    "# HELP scepgw_start_time_seconds When the process started.\n"
+			    "# TYPE scepgw_start_time_seconds gauge\n"
+			    "scepgw_start_time_seconds %lld\n"
+			    "# HELP scepgw_config_reloads_total Reloads (SIGHUP) by result.\n"
+			    "# TYPE scepgw_config_reloads_total counter\n"
+			    "scepgw_config_reloads_total{result=\"ok\"} %llu\n"
+			    "scepgw_config_reloads_total{result=\"refused\"} %llu\n",
+			    SGW_VERSION, (long long)m->started, m->reloads[1], m->reloads[0]);
+	evbuffer_add_printf(out, "# HELP scepgw_backend_up 0 when the backend's last call found "
+				 "it unreachable (fail_temp), else 1.\n"
+				 "# TYPE scepgw_backend_up gauge\n");
+	for (size_t i = 0; i < m->n_bs; i++)
+		evbuffer_add_printf(out, "scepgw_backend_up{backend=\"%s\"} %d\n", m->bs[i].name,
+				    metrics_backend_up(m, m->bs[i].name));
+	evbuffer_add_printf(out, "# HELP scepgw_backend_last_success_seconds When the backend "
+				 "last answered (not fail_temp).\n"
+				 "# TYPE scepgw_backend_last_success_seconds gauge\n");
+	for (size_t i = 0; i < m->n_bs; i++)
+		if (m->bs[i].last_ok > 0)
+			evbuffer_add_printf(out,
+					    "scepgw_backend_last_success_seconds{backend=\"%s\"} "
+					    "%lld\n",
+					    m->bs[i].name, (long long)m->bs[i].last_ok);
+	evbuffer_add_printf(out, "# HELP scepgw_crl_next_update_seconds nextUpdate of the last "
+				 "CRL served, by backend.\n"
+				 "# TYPE scepgw_crl_next_update_seconds gauge\n");
+	for (size_t i = 0; i < m->n_bs; i++)
+		if (m->bs[i].crl_next_update > 0)
+			evbuffer_add_printf(out,
+					    "scepgw_crl_next_update_seconds{backend=\"%s\"} %lld\n",
+					    m->bs[i].name, (long long)m->bs[i].crl_next_update);
+}
+
+static void
+render_cert(struct evbuffer *out, const char *kind, const char *name, X509 *x)
+{
+	struct tm tm;
+	char sub[256] = "?", l[3][64];
+
+	if (x == NULL || ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1)
+		return;
+	X509_NAME_oneline(X509_get_subject_name(x), sub, sizeof(sub));
+	label_copy(l[0], kind);
+	label_copy(l[1], name);
+	label_copy(l[2], sub);
+	evbuffer_add_printf(out,
+			    "scepgw_certificate_not_after_seconds{kind=\"%s\",name=\"%s\","
+			    "subject=\"%s\"} %lld\n",
+			    l[0], l[1], l[2], (long long)timegm(&tm));
+}
+
+/* notAfter of every RA certificate and CA certificate in service. */
+static void
+render_certs(const struct profile_set *ps, struct evbuffer *out)
+{
+	evbuffer_add_printf(out, "# HELP scepgw_certificate_not_after_seconds notAfter of the RA "
+				 "and CA certificates in service.\n"
+				 "# TYPE scepgw_certificate_not_after_seconds gauge\n");
+	for (size_t i = 0; ps != NULL && i < ps->n_ids; i++) {
+		const struct ra_identity *id = &ps->ids[i];
+
+		render_cert(out, "ra_sign", id->cfg->name, id->sign_cert);
+		if (id->enc_cert != id->sign_cert)
+			render_cert(out, "ra_encrypt", id->cfg->name, id->enc_cert);
+		for (int k = 0; k < sk_X509_num(id->ca_chain); k++)
+			render_cert(out, "ca", id->cfg->name, sk_X509_value(id->ca_chain, k));
+	}
+	for (size_t i = 0; ps != NULL && i < ps->n_backends; i++) {
+		STACK_OF(X509) *chain = backend_ca_chain(ps->backends[i]);
+
+		for (int k = 0; k < sk_X509_num(chain); k++)
+			render_cert(out, "backend_ca", backend_name(ps->backends[i]),
+				    sk_X509_value(chain, k));
+	}
+}
+
 int
 metrics_render(const struct metrics *m, struct store *s, struct evbuffer *out)
 {
@@ -233,6 +402,8 @@ metrics_render(const struct metrics *m, struct store *s, struct evbuffer *out)
 		return r;
 	render_requests(m, out);
 	render_backend(m, out);
+	render_health(m, out);
+	render_certs(m->profiles != NULL ? *m->profiles : NULL, out);
 	render_http(&m->http, out);
 	evbuffer_add_printf(out,
 			    "# HELP scepgw_pending_transactions Requests waiting.\n"

@@ -5,9 +5,13 @@
 #ifndef SGW_METRICS_H
 #define SGW_METRICS_H
 
+#include <stdint.h>
+#include <time.h>
+
 #include <event2/buffer.h>
 
 #include "http_spec.h"
+#include "profile.h"
 #include "store.h"
 
 #define METRICS_MAX_SERIES 256
@@ -20,8 +24,20 @@ void metrics_free(struct metrics *m); /* accepts NULL */
 /* One finished SCEP request (scep_req.c req_finish); m may be NULL. */
 void metrics_request(struct metrics *m, const char *op, const char *profile, const char *outcome,
 		     double ms);
-/* One backend answer: `status` names the result, `seconds` since the call. */
-void metrics_backend(struct metrics *m, const char *backend, const char *status, double seconds);
+/* One backend answer (enum backend_status) to a call made at t0
+ * (CLOCK_MONOTONIC): counted by status, timed, and the backend's health:
+ * FAIL_TEMP (not reachable) is a failure, any other answer a success. */
+void metrics_backend(struct metrics *m, const char *backend, int status, const struct timespec *t0);
+/* 0 when the backend's last answer was FAIL_TEMP (no success since), else
+ * 1 (also before any call). */
+int metrics_backend_up(const struct metrics *m, const char *backend);
+/* A CRL served for `backend`: its nextUpdate (seconds since the epoch). */
+void metrics_crl(struct metrics *m, const char *backend, int64_t next_update);
+/* A reload (SIGHUP): ok or refused. */
+void metrics_reload(struct metrics *m, int ok);
+/* The configuration generation in service, for the certificate gauges:
+ * *current is read at each render (&gw->profiles). */
+void metrics_set_profiles(struct metrics *m, struct profile_set *const *current);
 /* One admin API call. */
 void metrics_admin(struct metrics *m, const char *route, int http_status);
 

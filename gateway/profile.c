@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -71,19 +72,34 @@ load_key(struct keyop *keys, const char *id, const char *path, X509 *cert,
 	return 0;
 }
 
+/* err's text, prefixed with where `key` (a dotted path under the RA
+ * identity) is written: "file:line: ra_identities.NAME.KEY: ". */
 static int
-identity_build(struct ra_identity *id, const struct cfg_ra_identity *c, struct keyop *keys,
-	       struct sgw_err *err)
+at_key(const struct cfg *cf, const struct cfg_ra_identity *c, const char *key, int r,
+       struct sgw_err *err)
+{
+	char path[160], inner[sizeof(err->msg)];
+
+	if (r >= 0 || err == NULL)
+		return r;
+	snprintf(inner, sizeof(inner), "%s", err->msg);
+	snprintf(path, sizeof(path), "ra_identities.%s.%s", c->name, key);
+	return cfg_err(err, -r, cfg_node_at(cf, "ra_identities", c->name, key), path, "%s", inner);
+}
+
+static int
+identity_build(struct ra_identity *id, const struct cfg *cf, const struct cfg_ra_identity *c,
+	       struct keyop *keys, struct sgw_err *err)
 {
 	char kid[160];
 	int same, r;
 
 	id->cfg = c;
 	if ((r = load_cert(c->sign.cert, &id->sign_cert, err)) < 0)
-		return r;
+		return at_key(cf, c, "sign.cert", r, err);
 	snprintf(kid, sizeof(kid), "ra:%s:sign", c->name);
 	if ((r = load_key(keys, kid, c->sign.key, id->sign_cert, &id->sign_key, err)) < 0)
-		return r;
+		return at_key(cf, c, "sign.key", r, err);
 	same =
 	    strcmp(c->sign.cert, c->encrypt.cert) == 0 && strcmp(c->sign.key, c->encrypt.key) == 0;
 	if (same) {
@@ -92,17 +108,18 @@ identity_build(struct ra_identity *id, const struct cfg_ra_identity *c, struct k
 		id->enc_key = id->sign_key;
 	} else {
 		if ((r = load_cert(c->encrypt.cert, &id->enc_cert, err)) < 0)
-			return r;
+			return at_key(cf, c, "encrypt.cert", r, err);
 		snprintf(kid, sizeof(kid), "ra:%s:encrypt", c->name);
 		r = load_key(keys, kid, c->encrypt.key, id->enc_cert, &id->enc_key, err);
 		if (r < 0)
-			return r;
+			return at_key(cf, c, "encrypt.key", r, err);
 	}
 	if (keyop_key_type(id->enc_key) != EVP_PKEY_RSA)
-		return sgw_err_set(
-		    err, SGW_EINVAL,
-		    "ra_identities.%s: the encryption key must be RSA (CMS key transport)",
-		    c->name);
+		return at_key(cf, c, same ? "sign.key" : "encrypt.key",
+			      sgw_err_set(err, SGW_EINVAL,
+					  "%s: the encryption key must be RSA (CMS key transport)",
+					  same ? c->sign.key : c->encrypt.key),
+			      err);
 	if ((X509_get_key_usage(id->enc_cert) & KU_KEY_ENCIPHERMENT) == 0)
 		log_warn("ra_identities.%s: encryption certificate lacks keyUsage keyEncipherment; "
 			 "Cisco IOS and cryptlib clients will refuse it",
@@ -111,7 +128,8 @@ identity_build(struct ra_identity *id, const struct cfg_ra_identity *c, struct k
 		log_warn("ra_identities.%s: signing certificate lacks keyUsage digitalSignature; "
 			 "Apple clients will refuse it",
 			 c->name);
-	return pem_chain_load(c->ca_chain, PROFILE_MAX_CHAIN, &id->ca_chain, err);
+	return at_key(cf, c, "ca_chain",
+		      pem_chain_load(c->ca_chain, PROFILE_MAX_CHAIN, &id->ca_chain, err), err);
 }
 
 static int
@@ -249,7 +267,7 @@ static struct backend *
 find_backend(struct profile_set *ps, const char *name)
 {
 	for (size_t i = 0; i < ps->n_backends; i++)
-		if (strcmp(backend_name(ps->backends[i]), name) == 0)
+		if (ps->backends[i] != NULL && strcmp(backend_name(ps->backends[i]), name) == 0)
 			return ps->backends[i];
 	return NULL;
 }
@@ -261,6 +279,7 @@ profile_build(struct profile_set *ps, struct profile *p, const struct cfg *c,
 	X509 *issuing;
 	int r;
 
+	p->set = ps;
 	p->cfg = pc;
 	p->ra = cfg_ra_profile_find(c, pc->ra_profile);
 	p->id = find_identity(ps, pc->ra_identity);
@@ -297,22 +316,132 @@ profile_build(struct profile_set *ps, struct profile *p, const struct cfg *c,
 	return 0;
 }
 
+static struct profile_set *set_new(const struct cfg *c);
+
+static void
+profile_clear(struct profile *p)
+{
+	validator_free(p->validator);
+	free(p->getcacert);
+	free(p->getnextcacert);
+	X509_STORE_free(p->trust);
+	sk_X509_free(p->certrep_chain);
+	memset(p, 0, sizeof(*p));
+}
+
+static void
+identity_clear(struct ra_identity *id)
+{
+	X509_free(id->sign_cert);
+	X509_free(id->enc_cert);
+	sk_X509_pop_free(id->ca_chain, X509_free);
+	memset(id, 0, sizeof(*id));
+}
+
+/* A profile whose RA identity or backend failed (and was reported). */
+static int
+depends_on_failed(struct profile_set *ps, const struct cfg *c, const struct cfg_scep_profile *pc)
+{
+	const struct cfg_ra_profile *ra = cfg_ra_profile_find(c, pc->ra_profile);
+
+	return (cfg_ra_identity_find(c, pc->ra_identity) != NULL &&
+		find_identity(ps, pc->ra_identity) == NULL) ||
+	       (pc->next_ra_identity != NULL &&
+		cfg_ra_identity_find(c, pc->next_ra_identity) != NULL &&
+		find_identity(ps, pc->next_ra_identity) == NULL) ||
+	       (ra != NULL && cfg_backend_find(c, ra->backend) != NULL &&
+		find_backend(ps, ra->backend) == NULL);
+}
+
+/* Collect mode (`scepgw -n`): each RA identity, backend and profile is
+ * built on its own; one that fails is reported and left out, so every
+ * error shows in one run. */
+static int
+build_collect(struct profile_set *ps, const struct cfg *c, struct keyop *keys,
+	      struct cfg_report *rep)
+{
+	struct sgw_err e = {{0}};
+
+	for (size_t i = 0; i < c->n_ra_identities; i++) {
+		if (cfg_report_take(
+			rep, identity_build(&ps->ids[ps->n_ids], c, &c->ra_identities[i], keys, &e),
+			&e) == 0 &&
+		    ps->ids[ps->n_ids].ca_chain != NULL)
+			ps->n_ids++;
+		else
+			identity_clear(&ps->ids[ps->n_ids]);
+	}
+	for (size_t i = 0; i < c->n_backends; i++) {
+		const struct cfg_backend *cb = &c->backends[i];
+
+		if (cfg_report_take(rep,
+				    backend_new(cb->name, cb->type, cb->node, cb->path,
+						&ps->backends[ps->n_backends], &e),
+				    &e) == 0 &&
+		    ps->backends[ps->n_backends] != NULL)
+			ps->n_backends++;
+	}
+	for (size_t i = 0; i < c->n_scep_profiles; i++) {
+		const struct cfg_scep_profile *pc = &c->scep_profiles[i];
+		struct profile *p = &ps->v[ps->n];
+
+		if (depends_on_failed(ps, c, pc))
+			continue;
+		if (cfg_report_take(rep, profile_build(ps, p, c, pc, &e), &e) == 0 &&
+		    p->trust != NULL)
+			ps->n++;
+		else
+			profile_clear(p);
+	}
+	return 0;
+}
+
+int
+profiles_build_report(const struct cfg *c, struct keyop *keys, struct cfg_report *rep,
+		      struct profile_set **ret, struct sgw_err *err)
+{
+	struct profile_set *ps;
+
+	if (rep == NULL)
+		return profiles_build(c, keys, ret, err);
+	if ((ps = set_new(c)) == NULL)
+		return -SGW_ENOMEM;
+	build_collect(ps, c, keys, rep);
+	*ret = ps;
+	return 0;
+}
+
+static struct profile_set *
+set_new(const struct cfg *c)
+{
+	struct profile_set *ps = calloc(1, sizeof(*ps));
+
+	if (ps == NULL)
+		return NULL;
+	ps->refs = 1;
+	ps->cfg = c;
+	ps->loaded = (int64_t)time(NULL);
+	ps->ids = calloc(c->n_ra_identities + 1, sizeof(*ps->ids));
+	ps->backends = calloc(c->n_backends + 1, sizeof(*ps->backends));
+	ps->v = calloc(c->n_scep_profiles + 1, sizeof(*ps->v));
+	if (ps->ids == NULL || ps->backends == NULL || ps->v == NULL) {
+		profiles_free(ps);
+		return NULL;
+	}
+	return ps;
+}
+
 int
 profiles_build(const struct cfg *c, struct keyop *keys, struct profile_set **ret,
 	       struct sgw_err *err)
 {
-	struct profile_set *ps = calloc(1, sizeof(*ps));
+	struct profile_set *ps = set_new(c);
 	int r = -SGW_ENOMEM;
 
 	if (ps == NULL)
 		return r;
-	ps->ids = calloc(c->n_ra_identities + 1, sizeof(*ps->ids));
-	ps->backends = calloc(c->n_backends + 1, sizeof(*ps->backends));
-	ps->v = calloc(c->n_scep_profiles + 1, sizeof(*ps->v));
-	if (ps->ids == NULL || ps->backends == NULL || ps->v == NULL)
-		goto fail;
 	for (; ps->n_ids < c->n_ra_identities; ps->n_ids++)
-		if ((r = identity_build(&ps->ids[ps->n_ids], &c->ra_identities[ps->n_ids], keys,
+		if ((r = identity_build(&ps->ids[ps->n_ids], c, &c->ra_identities[ps->n_ids], keys,
 					err)) < 0) {
 			ps->n_ids++;
 			goto fail;
@@ -343,6 +472,7 @@ profiles_start(struct profile_set *ps, const struct backend_env *env, struct sto
 	struct sgw_err verr = {{0}};
 	int r;
 
+	ps->base = env->base;
 	for (size_t i = 0; i < ps->n_backends; i++)
 		if ((r = backend_start(ps->backends[i], env, err)) < 0)
 			return r;
@@ -378,27 +508,80 @@ profiles_backend_of(const void *ps, const char *issuer)
 	return NULL;
 }
 
+struct profile_set *
+profiles_ref(struct profile_set *ps)
+{
+	if (ps != NULL)
+		ps->refs++;
+	return ps;
+}
+
+static void
+free_later(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	profiles_free(arg);
+}
+
+void
+profiles_unref(struct profile_set *ps)
+{
+	struct timeval now = {0, 0};
+
+	if (ps == NULL || --ps->refs > 0)
+		return;
+	if (ps->base == NULL ||
+	    event_base_once(ps->base, -1, EV_TIMEOUT, free_later, ps, &now) != 0)
+		profiles_free(ps);
+}
+
+void
+profiles_retire(struct profile_set *next, struct profile_set *old)
+{
+	next->older = old;
+	old->newer = next;
+}
+
+static void
+stop_one(struct profile_set *ps)
+{
+	ps->base = NULL;
+	for (size_t i = 0; i < ps->n; i++) {
+		validator_free(ps->v[i].validator);
+		ps->v[i].validator = NULL;
+	}
+	for (size_t i = 0; i < ps->n_backends; i++) {
+		backend_free(ps->backends[i]);
+		ps->backends[i] = NULL;
+	}
+}
+
+void
+profiles_stop_all(struct profile_set *ps)
+{
+	for (; ps != NULL; ps = ps->older)
+		stop_one(ps);
+}
+
 void
 profiles_free(struct profile_set *ps)
 {
 	if (ps == NULL)
 		return;
-	for (size_t i = 0; i < ps->n; i++) {
-		validator_free(ps->v[i].validator);
-		free(ps->v[i].getcacert);
-		free(ps->v[i].getnextcacert);
-		X509_STORE_free(ps->v[i].trust);
-		sk_X509_free(ps->v[i].certrep_chain);
-	}
-	for (size_t i = 0; i < ps->n_backends; i++)
-		backend_free(ps->backends[i]);
-	for (size_t i = 0; i < ps->n_ids; i++) {
-		X509_free(ps->ids[i].sign_cert);
-		X509_free(ps->ids[i].enc_cert);
-		sk_X509_pop_free(ps->ids[i].ca_chain, X509_free);
-	}
+	if (ps->newer != NULL)
+		ps->newer->older = ps->older;
+	if (ps->older != NULL)
+		ps->older->newer = ps->newer;
+	stop_one(ps);
+	for (size_t i = 0; i < ps->n; i++)
+		profile_clear(&ps->v[i]);
+	for (size_t i = 0; i < ps->n_ids; i++)
+		identity_clear(&ps->ids[i]);
 	free(ps->v);
 	free(ps->backends);
 	free(ps->ids);
+	keyop_free(ps->own_keys); /* after the backends that use its keys */
+	cfg_free(ps->own_cfg);
 	free(ps);
 }

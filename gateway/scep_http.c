@@ -11,8 +11,10 @@
 #include <event2/keyvalq_struct.h>
 #include <openssl/sha.h>
 
+#include "health.h"
 #include "http_cond.h"
 #include "log.h"
+#include "metrics.h"
 #include "profile.h"
 #include "scep_http.h"
 #include "scep_query.h"
@@ -201,6 +203,13 @@ crl_done(void *arg, X509_CRL *crl, const char *reason)
 	char etag[2 * CRL_ETAG_BYTES + 3], len[24];
 	time_t last;
 
+	if (crl != NULL && r->crl_backend != NULL) {
+		struct tm tm;
+
+		if (X509_CRL_get0_nextUpdate(crl) != NULL &&
+		    ASN1_TIME_to_tm(X509_CRL_get0_nextUpdate(crl), &tm) == 1)
+			metrics_crl(r->gw->metrics, r->crl_backend, (int64_t)timegm(&tm));
+	}
 	if (n <= 0 || SHA256(der, (size_t)n, md) == NULL) {
 		req_end(r, SCEP_OUT_HTTP_UNAVAILABLE, "no CRL: %s",
 			reason != NULL ? reason : "cannot encode it");
@@ -232,7 +241,7 @@ crl_done(void *arg, X509_CRL *crl, const char *reason)
 static int
 serve_crl(struct req_ctx *r, const char *path)
 {
-	struct profile_set *ps = r->gw->profiles;
+	struct profile_set *ps = r->ps;
 	const char *name = path + 5;
 	size_t n = strlen(name);
 	struct backend *b = NULL;
@@ -249,7 +258,7 @@ serve_crl(struct req_ctx *r, const char *path)
 	else if (evhttp_request_get_command(r->http) != EVHTTP_REQ_GET &&
 		 evhttp_request_get_command(r->http) != EVHTTP_REQ_HEAD)
 		req_end(r, SCEP_OUT_HTTP_METHOD, "a CRL is fetched with GET or HEAD");
-	else if (backend_get_crl(b, crl_done, r) < 0)
+	else if ((r->crl_backend = backend_name(b)) == NULL || backend_get_crl(b, crl_done, r) < 0)
 		req_end(r, SCEP_OUT_HTTP_NO_PROFILE, "backend %s publishes no CRL",
 			backend_name(b));
 	/* else crl_done() ends r */
@@ -267,6 +276,11 @@ scep_http_handle(struct evhttp_request *req, void *arg)
 	struct req_ctx *r;
 	char name[64];
 
+	if (path != NULL && strcmp(path, "/healthz") == 0 &&
+	    evhttp_request_get_command(req) & (EVHTTP_REQ_GET | EVHTTP_REQ_HEAD)) {
+		health_reply(gw, req); /* a probe: no request line, no counters */
+		return;
+	}
 	r = req_new(gw, req, "-");
 	if (r == NULL) {
 		evhttp_send_error(req, 503, NULL);
@@ -280,9 +294,9 @@ scep_http_handle(struct evhttp_request *req, void *arg)
 	if (path != NULL && serve_crl(r, path))
 		return;
 	if (path == NULL ||
-	    scep_http_route(path, gw->cfg->default_profile, gw->cfg->ndes_profile, name,
+	    scep_http_route(path, r->ps->cfg->default_profile, r->ps->cfg->ndes_profile, name,
 			    sizeof(name)) < 0 ||
-	    (r->prof = profiles_find(gw->profiles, name)) == NULL) {
+	    (r->prof = profiles_find(r->ps, name)) == NULL) {
 		req_end(r, SCEP_OUT_HTTP_NO_PROFILE, "no SCEP profile at path '%.100s'",
 			path != NULL ? path : "");
 		return;

@@ -21,6 +21,7 @@ struct admin_revoke_job {
 	struct evhttp_request *req;
 	struct admin_principal p;
 	struct revoke_op op;
+	struct profile_set *ps; /* op.backend_of_ctx: the generation it started with, a reference */
 	struct admin_revoke_job *next;
 };
 
@@ -353,6 +354,7 @@ revoke_job_free(struct admin_revoke_job *j)
 		pp = &(*pp)->next;
 	if (*pp == j)
 		*pp = j->next;
+	profiles_unref(j->ps);
 	free(j);
 }
 
@@ -429,10 +431,11 @@ cert_revoke(struct admin *a, struct evhttp_request *req, const struct admin_prin
 		revoke_refused(a, req, p, serial, -SGW_ENOMEM);
 		return;
 	}
-	*j = (struct admin_revoke_job){.a = a, .req = req, .p = *p, .next = a->revokes};
+	*j = (struct admin_revoke_job){
+	    .a = a, .req = req, .p = *p, .ps = profiles_ref(a->gw->profiles), .next = a->revokes};
 	j->op = (struct revoke_op){.store = a->gw->store,
 				   .backend_of = profiles_backend_of,
-				   .backend_of_ctx = a->gw->profiles,
+				   .backend_of_ctx = j->ps,
 				   .reason = reason,
 				   .refuse_revoked = 1,
 				   .cb = revoke_done,

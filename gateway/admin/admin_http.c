@@ -14,6 +14,7 @@
 #include "admin_auth.h"
 #include "admin_mscep.h"
 #include "admin_reply.h"
+#include "health.h"
 #include "http_listen.h"
 #include "log.h"
 #include "metrics.h"
@@ -56,8 +57,14 @@ route(struct admin *a, struct evhttp_request *req, char **segs, int n,
 	struct admin_principal p;
 	int get = evhttp_request_get_command(req) == EVHTTP_REQ_GET, r;
 
-	if (n == 1 && strcmp(segs[0], "healthz") == 0) { /* liveness: no credentials */
-		admin_reply_json(a, req, NULL, "healthz", 200, json_pack("{s:s}", "status", "ok"));
+	if (n == 1 && strcmp(segs[0], "healthz") == 0) { /* readiness: no credentials */
+		char why[768];
+		int ok = health_check(a->gw, why, sizeof(why)) == 0;
+
+		admin_reply_json(
+		    a, req, NULL, "healthz", ok ? 200 : 503,
+		    ok ? json_pack("{s:s}", "status", "ok")
+		       : json_pack("{s:s,s:s}", "status", "not ready", "failing", why));
 		return;
 	}
 	if ((r = admin_authenticate(a, req, &p)) < 0) {

@@ -229,7 +229,8 @@ struct cfg {
 	/* proxies whose X-Forwarded-For names the client (SCEP listeners); none */
 	struct cidr *trusted_proxies;
 	size_t n_trusted_proxies;
-	int workers; /* 0 = one per core */
+	int workers;	    /* 0 = one per core */
+	int expiry_warning; /* seconds: `-n` warns of a certificate expiring sooner; 30d */
 	struct cfg_limits limits;
 	struct cfg_listen *listen;
 	size_t n_listen;
@@ -261,6 +262,10 @@ const struct cfg_scep_profile *cfg_scep_profile_find(const struct cfg *c, const 
 const struct cfg_ra_profile *cfg_ra_profile_find(const struct cfg *c, const char *name);
 const struct cfg_ra_identity *cfg_ra_identity_find(const struct cfg *c, const char *name);
 const struct cfg_backend *cfg_backend_find(const struct cfg *c, const char *name);
+/* The node of section.name.keys (keys dotted: "sign.cert"; name is not
+ * split), or the nearest that exists, for file:line in messages. */
+const struct cfg_node *cfg_node_at(const struct cfg *c, const char *section, const char *name,
+				   const char *keys);
 
 /* "POSTPKIOperation" -> SCEP_CAP_POSTPKIOPERATION; 0 when unknown (cfg_profile.c). */
 unsigned cfg_cap_parse(const char *name);

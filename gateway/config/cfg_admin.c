@@ -314,8 +314,8 @@ parse_rule(struct cfg_ra_profile *p, const struct cfg_node *n, const char *path,
 			p->auto_if.key_types |= CSR_KEY_EC;
 		else
 			r = cfg_err(err, SGW_EINVAL, cfg_node_get(n, "key_types"),
-				    cfg_subpath(sub, path, "key_types"), "unknown key type '%s'",
-				    k);
+				    cfg_subpath(sub, path, "key_types"),
+				    "unknown key type '%s' (one of: rsa, ec)", k);
 	}
 	cfg_fields_free(rule_fields + 2, &raw); /* key_types only */
 	if (r == 0 && raw.subject_matches != NULL)

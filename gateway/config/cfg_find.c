@@ -1,6 +1,7 @@
 /* cfg_find.c: the lookups by name in a parsed config (cfg.h), used by the
  * section parsers for cross references and by the daemon. */
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "cfg.h"
@@ -48,6 +49,22 @@ cfg_backend_find(const struct cfg *c, const char *name)
 {
 	return c == NULL ? NULL
 			 : find_named(c->backends, c->n_backends, sizeof(*c->backends), name);
+}
+
+const struct cfg_node *
+cfg_node_at(const struct cfg *c, const char *section, const char *name, const char *keys)
+{
+	const struct cfg_node *n = cfg_node_get(cfg_node_get(c->root, section), name), *k = n;
+	char part[64];
+
+	for (const char *p = keys; k != NULL && p != NULL && *p != '\0';) {
+		size_t len = strcspn(p, ".");
+
+		snprintf(part, sizeof(part), "%.*s", (int)len, p);
+		k = cfg_node_get(k, part);
+		p += len + (p[len] == '.');
+	}
+	return k != NULL ? k : n != NULL ? n : c->root;
 }
 
 _Static_assert(offsetof(struct cfg_scep_profile, name) == 0 &&

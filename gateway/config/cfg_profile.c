@@ -60,7 +60,7 @@ parse_challenge(const struct cfg_node *n, const char *path, struct cfg_challenge
 /* A list of keywords -> bits; unknown and repeated keywords are errors. */
 static int
 parse_bits(const struct cfg_node *seq, const char *path, unsigned (*lookup)(const char *),
-	   const char *what, unsigned *ret, struct sgw_err *err)
+	   const char *what, const char *allowed, unsigned *ret, struct sgw_err *err)
 {
 	char sub[CFG_PATH_MAX];
 	unsigned bits = 0, b;
@@ -75,7 +75,8 @@ parse_bits(const struct cfg_node *seq, const char *path, unsigned (*lookup)(cons
 		if (s == NULL)
 			return cfg_err(err, SGW_EINVAL, it, sub, "expected a %s", what);
 		if ((b = lookup(s)) == 0)
-			return cfg_err(err, SGW_EINVAL, it, sub, "unknown %s '%s'", what, s);
+			return cfg_err(err, SGW_EINVAL, it, sub, "unknown %s '%s' (one of: %s)",
+				       what, s, allowed);
 		if (bits & b)
 			return cfg_err(err, SGW_EINVAL, it, sub, "duplicate %s '%s'", what, s);
 		bits |= b;
@@ -185,7 +186,7 @@ parse_csr_policy(const struct cfg_node *n, const char *path, struct cfg_csr_poli
 	*pol = raw.pol;
 	cfg_subpath(sub, path, "key_types");
 	if (raw.key_types != NULL && (r = parse_bits(raw.key_types, sub, key_type_parse, "key type",
-						     &pol->key_types, err)) < 0)
+						     "rsa, ec", &pol->key_types, err)) < 0)
 		return r;
 	if (pol->key_types == 0)
 		return cfg_err(err, SGW_EINVAL, raw.key_types, sub, "expected at least one");
@@ -361,8 +362,12 @@ cfg_profile_parse(struct cfg *c, void *elem, const char *name, const struct cfg_
 		return -SGW_ENOMEM;
 	if ((r = check_refs(c, n, path, p, err)) < 0)
 		return r;
-	if (raw.caps != NULL && (r = parse_bits(raw.caps, cfg_subpath(sub, path, "capabilities"),
-						cfg_cap_parse, "capability", &p->caps, err)) < 0)
+	if (raw.caps != NULL &&
+	    (r = parse_bits(raw.caps, cfg_subpath(sub, path, "capabilities"), cfg_cap_parse,
+			    "capability",
+			    "POSTPKIOperation, SHA-1, SHA-256, SHA-512, AES, DES3, "
+			    "Renewal, SCEPStandard, GetNextCACert",
+			    &p->caps, err)) < 0)
 		return r;
 	if (raw.getcacert != NULL &&
 	    (r = parse_getcacert(raw.getcacert, cfg_subpath(sub, path, "getcacert"), p, err)) < 0)

@@ -343,7 +343,7 @@ parse_trusted_proxies(struct cfg *c, const struct cfg_node *n, struct sgw_err *e
 
 struct top_raw {
 	char *log_level, *log_format, *user, *default_profile, *ndes_profile;
-	int workers;
+	int workers, expiry_warning;
 	const struct cfg_node *limits, *listen, *store, *ra_identities, *scep_profiles,
 	    *ra_profiles, *backends, *admin, *trusted_proxies;
 };
@@ -357,6 +357,7 @@ static const struct cfg_field top_fields[] = {
     {"ndes_profile", CFG_STR, TR(ndes_profile), 0},
     {"trusted_proxies", CFG_NODE, TR(trusted_proxies), 0},
     {"workers", CFG_INT, TR(workers), 0},
+    {"expiry_warning", CFG_DURATION, TR(expiry_warning), 0},
     {"limits", CFG_NODE, TR(limits), 0},
     {"listen", CFG_NODE, TR(listen), 1},
     {"store", CFG_NODE, TR(store), 1},
@@ -407,6 +408,8 @@ parse_top(struct cfg *c, struct sgw_err *err)
 	c->default_profile = t.default_profile;
 	c->ndes_profile = t.ndes_profile;
 	c->workers = t.workers;
+	c->expiry_warning =
+	    cfg_node_get(c->root, "expiry_warning") != NULL ? t.expiry_warning : 30 * 86400;
 	if (c->log_level != NULL &&
 	    (r = cfg_check_enum(cfg_node_get(c->root, "log_level"), "log_level", c->log_level,
 				levels, "log level", err)) < 0)
@@ -420,6 +423,8 @@ parse_top(struct cfg *c, struct sgw_err *err)
 	if (c->log_format == NULL && (c->log_format = strdup("auto")) == NULL)
 		return nomem(err);
 	if ((r = cfg_check_range(c->root, "", "workers", c->workers, 0, 1024, err)) < 0 ||
+	    (r = cfg_check_range(c->root, "", "expiry_warning", c->expiry_warning, 0, 3650 * 86400,
+				 err)) < 0 ||
 	    (r = parse_sections(c, &t, err)) < 0)
 		return r;
 	if (c->default_profile != NULL && cfg_scep_profile_find(c, c->default_profile) == NULL)

@@ -26,10 +26,16 @@ int
 cfg_check_enum(const struct cfg_node *n, const char *path, const char *s,
 	       const char *const *allowed, const char *what, struct sgw_err *err)
 {
-	for (; *allowed != NULL; allowed++)
-		if (strcmp(s, *allowed) == 0)
+	char list[256] = "";
+	size_t len = 0;
+
+	for (const char *const *a = allowed; *a != NULL; a++)
+		if (strcmp(s, *a) == 0)
 			return 0;
-	return cfg_err(err, SGW_EINVAL, n, path, "unknown %s '%s'", what, s);
+	for (const char *const *a = allowed; *a != NULL && len < sizeof(list); a++)
+		len +=
+		    (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", len ? ", " : "", *a);
+	return cfg_err(err, SGW_EINVAL, n, path, "unknown %s '%s' (one of: %s)", what, s, list);
 }
 
 int

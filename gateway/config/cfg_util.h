@@ -12,7 +12,8 @@
 const char *cfg_subpath(char *buf, const char *path, const char *key);
 /* "path[i]" into buf[CFG_PATH_MAX]; returns buf. */
 const char *cfg_itempath(char *buf, const char *path, size_t i);
-/* Fails unless `s` is one of the NULL-terminated `allowed`. */
+/* Fails unless `s` is one of the NULL-terminated `allowed` (the message
+ * lists them). */
 int cfg_check_enum(const struct cfg_node *n, const char *path, const char *s,
 		   const char *const *allowed, const char *what, struct sgw_err *err);
 /* Fails unless min <= v <= max; the message points at map's `key`. */

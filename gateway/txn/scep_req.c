@@ -76,6 +76,7 @@ req_new(struct gw *gw, struct evhttp_request *http, const char *op)
 	if (r == NULL)
 		return NULL;
 	r->gw = gw;
+	r->ps = profiles_ref(gw->profiles);
 	r->http = http;
 	r->op = op;
 	r->outcome = SCEP_OUT_HTTP_INTERNAL;
@@ -84,7 +85,7 @@ req_new(struct gw *gw, struct evhttp_request *http, const char *op)
 	if (con != NULL)
 		evhttp_connection_get_peer(con, &addr, &port);
 	snprintf(r->peer, sizeof(r->peer), "%s", addr != NULL ? addr : "-");
-	forwarded_peer(r, gw->cfg);
+	forwarded_peer(r, r->ps->cfg);
 	r->method = method_name(evhttp_request_get_command(http));
 	ua = evhttp_find_header(evhttp_request_get_input_headers(http), "User-Agent");
 	if (ua != NULL) {
@@ -127,6 +128,7 @@ req_free(struct req_ctx *r)
 	X509_CRL_free(r->crl);
 	X509_free(r->new_cert);
 	free(r->reply);
+	profiles_unref(r->ps); /* after everything that may borrow from it */
 	free(r);
 }
 

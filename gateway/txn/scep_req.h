@@ -42,7 +42,8 @@ struct req_decoded {
 
 struct req_ctx {
 	struct gw *gw;
-	struct profile *prof;
+	struct profile_set *ps;	     /* the configuration generation it started with: a reference */
+	struct profile *prof;	     /* NULL, or one of ps */
 	struct evhttp_request *http; /* replied to exactly once, through req_end */
 	char peer[64];	     /* the client: the TCP peer, or what a trusted proxy forwarded */
 	char via[64];	     /* the trusted proxy it came through, or "" */
@@ -62,12 +63,14 @@ struct req_ctx {
 	struct csr *csr;
 	struct store_txn txn;
 	int have_txn;
-	int attempts;		   /* backend submissions (serial collisions) */
-	int renewal;		   /* signed by a certificate of the profile's CA (renewal.c) */
-	char renewal_refused[176]; /* why that certificate did not authorize it, or "" */
-	const char *auth; /* what authorized the request (the log): a validator, "renewal" */
-	X509_CRL *crl;	  /* GetCRL SUCCESS: owned */
-	X509 *new_cert;	  /* the certificate this request just had issued: owned */
+	int attempts;		    /* backend submissions (serial collisions) */
+	struct timespec backend_t0; /* the last backend call (metrics_backend) */
+	int renewal;		    /* signed by a certificate of the profile's CA (renewal.c) */
+	char renewal_refused[176];  /* why that certificate did not authorize it, or "" */
+	const char *auth;	 /* what authorized the request (the log): a validator, "renewal" */
+	X509_CRL *crl;		 /* GetCRL SUCCESS: owned */
+	const char *crl_backend; /* /crl/<name>.crl: the backend's name (for the metrics) */
+	X509 *new_cert;		 /* the certificate this request just had issued: owned */
 
 	/* outcome and reply */
 	enum scep_outcome outcome;

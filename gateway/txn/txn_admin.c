@@ -23,7 +23,7 @@
 
 struct ta_job {
 	struct txn_admin *ta;
-	struct profile *prof;
+	struct profile *prof;	     /* of the generation it holds (prof->set, a reference) */
 	struct store_txn t;	     /* owns t.csr.sealed */
 	struct txn_csr_job *opening; /* while its CSR is opened (txn_csr.c) */
 	uint8_t *csr_der;	     /* the CSR opened: owned */
@@ -57,28 +57,20 @@ job_unlink_free(struct ta_job *j)
 	store_txn_clear(&j->t);
 	free(j->csr_der);
 	csr_free(j->csr);
+	profiles_unref(j->prof->set);
 	free(j);
 }
 
 static void job_submit(struct ta_job *j);
-
-static const char *const status_names[BACKEND_STATUS_MAX] = {
-    "issued", "pending", "rejected", "fail_temp", "fail_perm",
-};
 
 static void
 job_done(void *arg, struct backend_result *res)
 {
 	struct ta_job *j = arg;
 	struct txn_admin *ta = j->ta;
-	struct timespec t1;
 	int r;
 
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	metrics_backend(
-	    ta->gw->metrics, backend_name(j->prof->backend),
-	    (unsigned)res->status < BACKEND_STATUS_MAX ? status_names[res->status] : "?",
-	    (double)(t1.tv_sec - j->t0.tv_sec) + (double)(t1.tv_nsec - j->t0.tv_nsec) / 1e9);
+	metrics_backend(ta->gw->metrics, backend_name(j->prof->backend), (int)res->status, &j->t0);
 	r = txn_apply_result(ta->gw->store, j->prof->issuer, &j->t, res, txn_now(ta->gw));
 	if (r == -SGW_EEXIST && j->attempts < TA_MAX_ATTEMPTS) {
 		log_warn("txn=%s profile=%s: serial already issued by this CA; issuing again",
@@ -191,6 +183,7 @@ job_start(struct txn_admin *ta, struct profile *prof, struct store_txn *t)
 		return -SGW_ENOMEM;
 	j->ta = ta;
 	j->prof = prof;
+	profiles_ref(prof->set);
 	j->t = *t;
 	t->csr.sealed = NULL;
 	t->csr.sealed_len = 0;

@@ -8,6 +8,7 @@
 
 #include "approval.h"
 #include "log.h"
+#include "metrics.h"
 #include "renewal.h"
 #include "txn.h"
 #include "txn_csr.h"
@@ -67,7 +68,11 @@ static void
 backend_done(void *arg, struct backend_result *res)
 {
 	struct req_ctx *r = arg;
-	int ret = txn_apply_result(r->gw->store, r->prof->issuer, &r->txn, res, txn_now(r->gw));
+	int ret;
+
+	metrics_backend(r->gw->metrics, backend_name(r->prof->backend), (int)res->status,
+			&r->backend_t0);
+	ret = txn_apply_result(r->gw->store, r->prof->issuer, &r->txn, res, txn_now(r->gw));
 
 	if (ret == -SGW_EEXIST && r->attempts < TXN_MAX_ATTEMPTS) {
 		log_warn("txn=%s: serial already issued by this CA; issuing again",
@@ -115,6 +120,7 @@ enroll_submit(struct req_ctx *r)
 	};
 
 	r->attempts++;
+	clock_gettime(CLOCK_MONOTONIC, &r->backend_t0);
 	if (backend_submit(r->prof->backend, &br, backend_done, r) < 0) {
 		req_end(r, SCEP_OUT_BACKEND_FAILED, "backend refused the submission");
 	}

@@ -7,11 +7,13 @@
  * backend that is still working is asked again first. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/err.h>
 
 #include "cfg_dn.h"
 #include "log.h"
+#include "metrics.h"
 #include "profile.h"
 #include "scep_ias.h"
 #include "txn.h"
@@ -25,6 +27,8 @@ poll_done(void *arg, struct backend_result *res)
 	struct req_ctx *r = arg;
 	int ret;
 
+	metrics_backend(r->gw->metrics, backend_name(r->prof->backend), (int)res->status,
+			&r->backend_t0);
 	if (res->status == BACKEND_FAIL_TEMP) {
 		/* the CA is unreachable for now: the device keeps polling */
 		log_warn("txn=%s: backend poll failed for now: %s", r->msg->transaction_id,
@@ -45,6 +49,7 @@ poll_done(void *arg, struct backend_result *res)
 static void
 poll_answer(struct req_ctx *r)
 {
+	clock_gettime(CLOCK_MONOTONIC, &r->backend_t0);
 	if (r->txn.state == TXN_BACKEND_PENDING &&
 	    backend_poll(r->prof->backend, r->txn.backend_handle, poll_done, r) == 0)
 		return;

@@ -37,10 +37,17 @@ validator_new(const char *type, const struct cfg_node *node, const char *path,
 	int r;
 
 	if (ops == NULL) {
+		char list[128] = "";
+		size_t n = 0;
+
+		for (size_t i = 0; registry[i] != NULL && n < sizeof(list); i++)
+			n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", n ? ", " : "",
+					      registry[i]->name);
 		if (snprintf(sub, sizeof(sub), "%s.type", path) < 0)
 			sub[0] = '\0';
 		return cfg_err(err, SGW_EINVAL, cfg_node_get(node, "type"), sub,
-			       "unknown validator '%s'", type != NULL ? type : "(none)");
+			       "unknown validator '%s' (one of: %s)",
+			       type != NULL ? type : "(none)", list);
 	}
 	v = calloc(1, sizeof(*v));
 	if (v == NULL)

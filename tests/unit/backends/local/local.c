@@ -776,7 +776,9 @@ test_lifecycle_errors(void **state)
 	cb = *cfg_backend_find(c, "ca");
 	cb.type = "nope";
 	assert_int_equal(backend_new(cb.name, cb.type, cb.node, cb.path, &f->b, &err), -SGW_EINVAL);
-	assert_string_equal(err.msg, "t.yaml:11: backends.ca: unknown backend type 'nope'");
+	assert_string_equal(
+	    err.msg,
+	    "t.yaml:11: backends.ca: unknown backend type 'nope' (one of: local, acme, ejbca)");
 	cb = *cfg_backend_find(c, "ca");
 	assert_int_equal(backend_new(cb.name, cb.type, cb.node, cb.path, &f->b, &err), 0);
 	cfg_free(c);

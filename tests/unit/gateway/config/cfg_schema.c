@@ -292,7 +292,8 @@ test_errors_types(void **state)
 	expect_err("workers: 99999999999\n" MINIMAL,
 		   "t.yaml:1: workers: expected an integer, got '99999999999'");
 	expect_err("workers: -1\n" MINIMAL, "t.yaml:1: workers: must be between 0 and 1024");
-	expect_err("log_level: loud\n" MINIMAL, "t.yaml:1: log_level: unknown log level 'loud'");
+	expect_err("log_level: loud\n" MINIMAL, "t.yaml:1: log_level: unknown log level 'loud' "
+						"(one of: error, warn, info, debug)");
 	expect_err("limits: {max_body: 12q}\n" MINIMAL,
 		   "t.yaml:1: limits.max_body: expected a size (e.g. 512, 64k, 1m), got '12q'");
 	expect_err("limits: {timeout: 5x}\n" MINIMAL,
@@ -305,11 +306,14 @@ test_errors_types(void **state)
 	expect_err(HEAD PROFILE "    colour: red\n" TAIL,
 		   "t.yaml:11: scep_profiles.p1.colour: unknown key");
 	expect_err(HEAD PROFILE "    capabilities: [AES, Frobnicate]\n" TAIL,
-		   "t.yaml:11: scep_profiles.p1.capabilities[1]: unknown capability 'Frobnicate'");
+		   "t.yaml:11: scep_profiles.p1.capabilities[1]: unknown capability 'Frobnicate' "
+		   "(one of: POSTPKIOperation, SHA-1, SHA-256, SHA-512, AES, DES3, Renewal, "
+		   "SCEPStandard, GetNextCACert)");
 	expect_err(HEAD PROFILE "    capabilities: [AES, aes]\n" TAIL,
 		   "t.yaml:11: scep_profiles.p1.capabilities[1]: duplicate capability 'aes'");
 	expect_err(HEAD PROFILE "    csr_policy: {key_types: [rsa, dsa]}\n" TAIL,
-		   "t.yaml:11: scep_profiles.p1.csr_policy.key_types[1]: unknown key type 'dsa'");
+		   "t.yaml:11: scep_profiles.p1.csr_policy.key_types[1]: unknown key type 'dsa' "
+		   "(one of: rsa, ec)");
 	expect_err(HEAD PROFILE "    csr_policy: {key_types: []}\n" TAIL,
 		   "t.yaml:11: scep_profiles.p1.csr_policy.key_types: expected at least one");
 	expect_err(HEAD PROFILE "    csr_policy: {san_dns: a.b}\n" TAIL,
@@ -329,7 +333,8 @@ test_errors_types(void **state)
 	expect_err(HEAD PROFILE "    renewal: {enabled: true, frob: 1}\n" TAIL,
 		   "t.yaml:11: scep_profiles.p1.renewal.frob: unknown key");
 	expect_err(HEAD PROFILE "    getcacert: {mode: chain}\n" TAIL,
-		   "t.yaml:11: scep_profiles.p1.getcacert.mode: unknown GetCACert mode 'chain'");
+		   "t.yaml:11: scep_profiles.p1.getcacert.mode: unknown GetCACert mode 'chain' "
+		   "(one of: ra, single)");
 	expect_err(HEAD PROFILE "    next_ra_identity: nope\n" TAIL,
 		   "t.yaml:11: scep_profiles.p1.next_ra_identity: unknown ra_identity 'nope'");
 }
@@ -358,15 +363,17 @@ test_errors_required(void **state)
 	expect_err(
 	    "listen:\n  - address: \":80\"\nstore: {type: postgres, path: x}\n" CFG_FIXTURE_RA
 		PROFILE TAIL,
-	    "t.yaml:3: store.type: unknown store type 'postgres'");
-	expect_err("listen:\n  - address: \":80\"\n"
-		   "store: {type: sqlite, path: x, synchronous: off}\n" CFG_FIXTURE_RA PROFILE TAIL,
-		   "t.yaml:3: store.synchronous: unknown synchronous mode 'off'");
+	    "t.yaml:3: store.type: unknown store type 'postgres' (one of: sqlite)");
+	expect_err(
+	    "listen:\n  - address: \":80\"\n"
+	    "store: {type: sqlite, path: x, synchronous: off}\n" CFG_FIXTURE_RA PROFILE TAIL,
+	    "t.yaml:3: store.synchronous: unknown synchronous mode 'off' (one of: full, normal)");
 	expect_err(HEAD PROFILE "ra_profiles:\n  rp: {backend: b}\nbackends:\n  b: {url: x}\n",
 		   "t.yaml:14: backends.b.type: missing required key");
 	expect_err(HEAD PROFILE "ra_profiles:\n  rp: {backend: b, approval: sometimes}\n"
 				"backends:\n  b: {type: local}\n",
-		   "t.yaml:12: ra_profiles.rp.approval: unknown approval 'sometimes'");
+		   "t.yaml:12: ra_profiles.rp.approval: unknown approval 'sometimes' (one of: "
+		   "auto, manual)");
 }
 
 static void
@@ -490,7 +497,8 @@ test_admin_clients(void **state)
 		   "t.yaml:19: admin.clients[0].name: 1 to 63 of A-Z a-z 0-9 . _ @ -");
 	expect_err(MINIMAL ADMIN_TLS "  clients: [{name: a, role: root, spki_sha256: " PIN_HEX
 				     "}]\n",
-		   "t.yaml:19: admin.clients[0].role: unknown role 'root'");
+		   "t.yaml:19: admin.clients[0].role: unknown role 'root' (one of: admin, read, "
+		   "challenge)");
 	expect_err(MINIMAL ADMIN_TLS "  clients: {name: a}\n",
 		   "t.yaml:19: admin.clients: expected a list");
 }

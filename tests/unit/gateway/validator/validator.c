@@ -40,7 +40,8 @@ test_errors_challenge(void **state)
 {
 	(void)state;
 	expect_err(CHALLENGE("{type: x}"),
-		   "t.yaml:10: scep_profiles.p1.challenge.type: unknown validator 'x'");
+		   "t.yaml:10: scep_profiles.p1.challenge.type: unknown validator 'x' "
+		   "(one of: none, static, otp, webhook, intune)");
 	expect_err(CHALLENGE("{type: static}"),
 		   "t.yaml:10: scep_profiles.p1.challenge: type static needs exactly one of sha256 "
 		   "or secret_file");
