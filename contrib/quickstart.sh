@@ -41,8 +41,9 @@ scepgw=/usr/local/sbin/scepgw
 certs/mkdevpki.sh "$state"
 mkdir -p -m 0700 "$state/ca-state"   # the local CA's revocations and CRLs
 # Development admin credentials: a random bearer token (admin.token, shown to
-# nobody else), its SHA-256 for the gateway (admin.tokens) and the settings
-# scepgwctl finds by itself (scepgwctl.conf); all mode 0600.
+# nobody else), its SHA-256 for the gateway (admin.tokens) and scepgwctl's
+# settings (scepgwctl.conf, installed as /etc/scepgw/scepgwctl.conf, where
+# scepgwctl looks, unless one is there already); all mode 0600.
 if [ ! -s "$state/admin.token" ]; then
 	(
 		umask 077
@@ -55,7 +56,7 @@ fi
 	printf 'url = https://127.0.0.1:%s\ntoken_file = %s\ncacert = %s\n' "$admin_port" \
 		"$state/admin.token" "$state/chain.pem" >"$state/scepgwctl.conf"
 )
-if [ "$state" != /var/lib/scepgw-dev ] && [ ! -e /etc/scepgw/scepgwctl.conf ]; then
+if [ ! -e /etc/scepgw/scepgwctl.conf ]; then
 	install -d -m 0755 /etc/scepgw
 	install -m 0600 "$state/scepgwctl.conf" /etc/scepgw/scepgwctl.conf
 fi
@@ -155,7 +156,8 @@ scepgw -c $cfg revoke \$(openssl x509 -in /tmp/dev1/cert.pem -noout -serial | cu
 curl -s http://127.0.0.1:$port/crl/local-ca.crl | openssl crl -inform DER -noout -text
 
 # Approval: the manual profile answers PENDING until an operator decides
-# (scepgwctl finds the admin API and the token in $state/scepgwctl.conf):
+# (scepgwctl reads /etc/scepgw/scepgwctl.conf; export SCEPGWCTL_CONFIG=$state/scepgwctl.conf
+# if that file belongs to another gateway):
 mkdir -p /tmp/dev3 && cd /tmp/dev3 && scepclient -server-url http://127.0.0.1:$port/scep/manual/pkiclient.exe -challenge $challenge -private-key /tmp/dev3/key.pem -certificate /tmp/dev3/cert.pem -cn device3 &
 scepgwctl pending
 scepgwctl approve ID          # or: scepgwctl reject ID --reason "unknown device"
