@@ -153,6 +153,15 @@ send_reply(struct req_ctx *r, const struct scep_fail_map *m)
 		return;
 	}
 	evhttp_add_header(h, "Content-Type", r->reply_type);
+	if (evhttp_request_get_command(r->http) == EVHTTP_REQ_HEAD) {
+		/* the GET's headers without its body (libevent 2.1 would send it) */
+		char len[24];
+
+		snprintf(len, sizeof(len), "%zu", r->reply_len);
+		if (evhttp_find_header(h, "Content-Length") == NULL)
+			evhttp_add_header(h, "Content-Length", len);
+		evbuffer_drain(out, evbuffer_get_length(out));
+	}
 	if (r->reply_status != 0) /* libevent's own reason phrase ("Not Modified") */
 		evhttp_send_reply(r->http, r->reply_status, NULL, out);
 	else

@@ -12,6 +12,25 @@ set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
+head_no_body() { # HEAD on a SCEP route: the GET's Content-Length, and no body after the headers
+	python3 - "$PORT" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(b"HEAD /scep/dev/pkiclient.exe?operation=GetCACaps HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+data = b""
+while True:
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    data += chunk
+head, _, body = data.partition(b"\r\n\r\n")
+lengths = [l for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")]
+assert head.startswith(b"HTTP/1.1 200"), head
+assert len(lengths) == 1 and int(lengths[0].split(b":")[1]) > 0, head
+assert body == b"", body
+PY
+}
+
 # --- under the journal ---------------------------------------------------------
 : >"$GW_LOG"
 JOURNAL_STREAM=$(stat -c '%d:%i' "$GW_LOG")
@@ -22,6 +41,7 @@ curl -fsS -o /dev/null -A 'probe/1.0 "quoted"' "$URL?operation=GetCACaps"
 curl -fsS -o /dev/null -I "$URL?operation=GetCACaps"
 "$SCEPREQ" enroll -u "$URL" -c wrong-challenge --cn logs-1 --expect failure >/dev/null 2>&1 || true
 "$SCEPREQ" enroll -u "$URL" -c "$CHALLENGE" --cn logs-2 >/dev/null 2>&1 || true
+check "HEAD is answered with the GET's headers and no body" head_no_body
 gw_stop
 unset JOURNAL_STREAM
 check "a warning carries priority 4" grep -q '^<4>warn: scep_profiles.dev: single DES allowed' "$GW_LOG"
