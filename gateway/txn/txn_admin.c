@@ -26,9 +26,7 @@ struct ta_job {
 	struct profile *prof;	     /* of the generation it holds (prof->set, a reference) */
 	struct store_txn t;	     /* owns t.csr.sealed */
 	struct txn_csr_job *opening; /* while its CSR is opened (txn_csr.c) */
-	uint8_t *csr_der;	     /* the CSR opened: owned */
-	size_t csr_len;
-	struct csr *csr; /* csr_der parsed, its names approved by the policy: owned */
+	struct csr *csr;	     /* the CSR opened, its names approved by the policy: owned */
 	int attempts;
 	struct timespec t0;
 	struct ta_job *next;
@@ -55,7 +53,6 @@ job_unlink_free(struct ta_job *j)
 	}
 	txn_csr_cancel(j->opening);
 	store_txn_clear(&j->t);
-	free(j->csr_der);
 	csr_free(j->csr);
 	profiles_unref(j->prof->set);
 	free(j);
@@ -93,8 +90,9 @@ static void
 job_submit(struct ta_job *j)
 {
 	struct backend_request br = {
-	    .csr_der = j->csr_der,
-	    .csr_len = j->csr_len,
+	    .csr_der = j->csr->der,
+	    .csr_len = j->csr->der_len,
+	    .csr_req = j->csr->req, /* lives until job_done(): j->csr is freed with j */
 	    .template = j->prof->ra->template,
 	    .profile = j->t.profile,
 	    .transaction_id = j->t.transaction_id,
@@ -147,17 +145,15 @@ fail_txn(struct txn_admin *ta, struct store_txn *t, const char *why)
  * since), is not the recorded request, or that the policy now refuses
  * never will be: the transaction fails, and the device enrolls again. */
 static void
-job_opened(void *arg, int rc, uint8_t *der, size_t len)
+job_opened(void *arg, int rc, struct csr *csr)
 {
 	struct ta_job *j = arg;
 	struct sgw_err err = {{0}};
 
 	j->opening = NULL; /* done */
+	j->csr = csr;
 	if (rc == 0) {
-		j->csr_der = der;
-		j->csr_len = len;
-		if (csr_parse(der, len, &j->csr, &err) == 0 &&
-		    csr_policy_check(&j->prof->cfg->csr_policy, j->csr, &err) == 0) {
+		if (csr_policy_check(&j->prof->cfg->csr_policy, j->csr, &err) == 0) {
 			job_submit(j);
 			return;
 		}

@@ -145,8 +145,9 @@ struct txn_csr_job {
 	void *arg;
 	int rc;
 	struct sgw_err err;
-	uint8_t *der;
+	uint8_t *der; /* decrypted, until parsed */
 	size_t len;
+	struct csr *csr; /* parsed and checked: handed to cb */
 };
 
 static void
@@ -154,16 +155,23 @@ open_work(void *arg)
 {
 	struct txn_csr_job *o = arg;
 	uint8_t h[SHA256_DIGEST_LENGTH];
-	struct csr *c = NULL;
 	int nid = 0;
 
 	o->rc = scep_envelope_decrypt(o->sealed, o->sealed_len, o->key, o->cert, 0, &o->der,
 				      &o->len, &nid, &o->err);
-	if (o->rc == 0 && csr_parse(o->der, o->len, &c, &o->err) < 0)
+	if (o->rc == 0 && csr_parse(o->der, o->len, &o->csr, &o->err) < 0)
 		o->rc = -SGW_EAUTH;
-	if (o->rc == 0 && (csr_identity(c, h) < 0 || CRYPTO_memcmp(h, o->sha256, sizeof(h)) != 0))
+	if (o->rc == 0 &&
+	    (csr_identity(o->csr, h) < 0 || CRYPTO_memcmp(h, o->sha256, sizeof(h)) != 0))
 		o->rc = sgw_err_set(&o->err, SGW_EAUTH, "not the CSR this transaction recorded");
-	csr_free(c);
+	if (o->der != NULL) /* the CSR keeps its own copy; this one holds the challenge */
+		OPENSSL_cleanse(o->der, o->len);
+	free(o->der);
+	o->der = NULL;
+	if (o->rc < 0) {
+		csr_free(o->csr);
+		o->csr = NULL;
+	}
 }
 
 static void
@@ -171,19 +179,13 @@ open_done(void *arg)
 {
 	struct txn_csr_job *o = arg;
 
-	if (o->rc < 0) {
+	if (o->rc < 0)
 		log_err("txn=%s profile=%s: cannot open the stored CSR: %s", o->txid, o->profile,
 			o->err.msg);
-		if (o->der != NULL)
-			OPENSSL_cleanse(o->der, o->len);
-		free(o->der);
-		o->der = NULL;
-		o->len = 0;
-	}
 	if (o->cb != NULL)
-		o->cb(o->arg, o->rc, o->der, o->len); /* takes der */
+		o->cb(o->arg, o->rc, o->csr); /* takes the CSR */
 	else
-		free(o->der);
+		csr_free(o->csr);
 	X509_free(o->cert);
 	free(o->sealed);
 	free(o);

@@ -26,10 +26,10 @@ int txn_csr_seal(const struct ra_identity *id, const struct csr *c, struct store
 /* 1 when t was recorded for the same request (txn_csr_seal), else 0. */
 int txn_csr_same(const struct store_txn *t, const struct store_csr *c);
 
-/* The opened CSR: rc 0 and the DER (the callback owns it), or rc < 0 (the
- * sealed copy is gone, unreadable with this RA key, or not the recorded
- * request: -SGW_EAUTH). */
-typedef void (*txn_csr_cb)(void *arg, int rc, uint8_t *der, size_t len);
+/* The opened CSR, parsed on the worker: rc 0 and the CSR (the callback owns
+ * it; csr_free), or rc < 0 and NULL (the sealed copy is gone, unreadable
+ * with this RA key, or not the recorded request: -SGW_EAUTH). */
+typedef void (*txn_csr_cb)(void *arg, int rc, struct csr *csr);
 
 struct txn_csr_job; /* an opening in progress */
 
