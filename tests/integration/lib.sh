@@ -285,6 +285,25 @@ http_get() {
 	curl -sS --max-time 10 -o "$out" -w '%{http_code} %{content_type}\n' "$@" "$url" || true
 }
 
+# http_head_raw PATH: a HEAD for PATH on $PORT over a raw socket (so that a
+# body sent after the headers is seen), printed as the response's header
+# lines without CR, then BODY=<bytes after the headers>.
+http_head_raw() {
+	python3 - "$PORT" "$1" <<'PY' | tr -d '\r'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(b"HEAD %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % sys.argv[2].encode())
+data = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    data += b
+head, _, rest = data.partition(b"\r\n\r\n")
+sys.stdout.write(head.decode() + "\nBODY=%d\n" % len(rest))
+PY
+}
+
 # cert_fingerprints FILE: the SHA-256 fingerprint of each PEM certificate in FILE.
 cert_fingerprints() {
 	local f=$1 d c
