@@ -17,6 +17,7 @@ static const char *const names[SGW_ERRNO_MAX] = {
     [SGW_ENOTFOUND] = "not found",
     [SGW_EEXIST] = "already exists",
     [SGW_EALG] = "algorithm not supported",
+    [SGW_EUNAVAIL] = "temporarily unavailable",
 };
 
 const char *

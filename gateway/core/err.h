@@ -24,6 +24,8 @@ enum sgw_errno {
 	SGW_ENOTFOUND, /* lookup found nothing */
 	SGW_EEXIST,    /* unique key already present */
 	SGW_EALG,      /* algorithm not supported or not allowed */
+	SGW_EUNAVAIL,  /* a service we depend on (database, token) is unreachable now: try later
+			  (HTTP 503) */
 	SGW_ERRNO_MAX
 };
 

@@ -212,6 +212,42 @@ store_stats(struct store *s, struct store_stats *ret)
 	return s->ops->stats(s->priv, ret);
 }
 
+/* The shared-state calls are optional in a store_ops until every store
+ * implements them: -SGW_EINVAL says so instead of a NULL call. */
+#define STORE_OPTIONAL(s, op, ...)                                                                 \
+	((s)->ops->op != NULL ? (s)->ops->op((s)->priv, __VA_ARGS__) : -SGW_EINVAL)
+
+int
+store_ca_revoke(struct store *s, const char *ca, const struct store_revoked *r)
+{
+	return STORE_OPTIONAL(s, ca_revoke, ca, r);
+}
+
+int
+store_ca_revoked_list(struct store *s, const char *ca, store_revoked_each each, void *arg)
+{
+	return STORE_OPTIONAL(s, ca_revoked_list, ca, each, arg);
+}
+
+int
+store_ca_crl_get(struct store *s, const char *ca, struct store_crl *ret)
+{
+	return STORE_OPTIONAL(s, ca_crl_get, ca, ret);
+}
+
+int
+store_ca_crl_put(struct store *s, const char *ca, const struct store_crl *c)
+{
+	return STORE_OPTIONAL(s, ca_crl_put, ca, c);
+}
+
+int
+store_lease_take(struct store *s, const char *job, const char *holder, int64_t now, int ttl,
+		 int *ret_held)
+{
+	return STORE_OPTIONAL(s, lease_take, job, holder, now, ttl, ret_held);
+}
+
 int
 store_await_durable(struct store *s, store_durable_fn cb, void *arg)
 {

@@ -64,7 +64,24 @@ struct store_accept {
  * sha256, info) and returns 0, or < 0 to keep no sealed copy. */
 typedef int (*store_legacy_fn)(void *arg, struct store_txn *t, const uint8_t *csr, size_t len);
 
+/* One revocation of a CA the gateway runs (the local backend), shared by
+ * every instance (issue 20). */
+struct store_revoked {
+	char serial[80]; /* lower-case hex */
+	int reason;	 /* RFC 5280 CRLReason */
+	int64_t when;	 /* unix seconds */
+};
+
+/* The current CRL of such a CA, shared by every instance. */
+struct store_crl {
+	int64_t number; /* the CRL number, 1, 2, ... */
+	int64_t next_update;
+	uint8_t *der; /* malloc'd, owned by the caller after ca_crl_get */
+	size_t der_len;
+};
+
 typedef int (*store_txn_each)(void *arg, const struct store_txn *t); /* < 0 stops */
+typedef int (*store_revoked_each)(void *arg, const struct store_revoked *r);
 typedef int (*store_cert_each)(void *arg, const struct store_cert *c);
 
 struct store; /* opaque: ops + private state */
@@ -145,6 +162,23 @@ struct store_ops {
 	int (*cert_search)(void *priv, const struct store_cert_filter *f, store_cert_each each,
 			   void *arg, int64_t *next);
 	int (*stats)(void *priv, struct store_stats *ret);
+	/* ---- shared state of the local CA and cluster-wide jobs (issue 20) ---- */
+	/* record `serial` of CA `ca` (the backend's name) as revoked; -SGW_EEXIST
+	 * when it already is (nothing changes) */
+	int (*ca_revoke)(void *priv, const char *ca, const struct store_revoked *r);
+	/* every revocation of `ca`, oldest first */
+	int (*ca_revoked_list)(void *priv, const char *ca, store_revoked_each each, void *arg);
+	/* the current CRL of `ca`: -SGW_ENOTFOUND when none is stored */
+	int (*ca_crl_get)(void *priv, const char *ca, struct store_crl *ret);
+	/* store c as `ca`'s current CRL only when c->number is the stored
+	 * number + 1 (1 when none is stored); -SGW_EEXIST when another instance
+	 * stored that number first (nothing changes: read theirs) */
+	int (*ca_crl_put)(void *priv, const char *ca, const struct store_crl *c);
+	/* a job done once per cluster: take or renew the lease on `job` for
+	 * `holder` until now + ttl seconds.  *ret_held = 1 when `holder` holds it
+	 * now (it was free, expired or already ours), else 0 */
+	int (*lease_take)(void *priv, const char *job, const char *holder, int64_t now, int ttl,
+			  int *ret_held);
 	/* ---- group commit (optional: NULL when every commit is durable at once) ---- */
 	int (*attach_loop)(void *priv, struct event_base *base, struct sgw_err *err);
 	int (*await_durable)(void *priv, store_durable_fn cb, void *arg);
@@ -184,6 +218,12 @@ int store_otp_count(struct store *s, const char *profile, int64_t now, int64_t *
 int store_cert_search(struct store *s, const struct store_cert_filter *f, store_cert_each each,
 		      void *arg, int64_t *next);
 int store_stats(struct store *s, struct store_stats *ret);
+int store_ca_revoke(struct store *s, const char *ca, const struct store_revoked *r);
+int store_ca_revoked_list(struct store *s, const char *ca, store_revoked_each each, void *arg);
+int store_ca_crl_get(struct store *s, const char *ca, struct store_crl *ret);
+int store_ca_crl_put(struct store *s, const char *ca, const struct store_crl *c);
+int store_lease_take(struct store *s, const char *job, const char *holder, int64_t now, int ttl,
+		     int *ret_held);
 
 /* Group commit (store_sync.c): 0 when every commit made so far is durable, so
  * the caller goes on at once; -SGW_EAGAIN when cb(arg, status) will run on

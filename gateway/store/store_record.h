@@ -55,6 +55,7 @@ struct store_txn {
 	char backend_handle[256]; /* backend's id while pending */
 	int64_t created;	  /* unix seconds */
 	int64_t updated;
+	char instance[64]; /* the gateway instance (cfg `instance:`) that last wrote the row */
 	struct store_csr csr;
 };
 
