@@ -137,6 +137,7 @@ ctl() { "$SCEPGWCTL" --config "$T/scepgwctl.conf" "$@"; }
 #   GW_SCEP_PROFILES_EXTRA  more scep_profiles (indent 2)
 #   GW_RA_IDENTITIES_EXTRA, GW_RA_PROFILES_EXTRA, GW_BACKENDS_EXTRA (indent 2)
 #   GW_TOP_EXTRA            more top-level keys (indent 0)
+#   GW_LISTEN_EXTRA         more listen: entries (indent 2)
 #   GW_RA_KEY, GW_TLS_KEY   key files (default: the PKI's)
 #   GW_PENDING_TTL          pending_ttl of the `manual` RA profile (7d)
 #   GW_OTP_TTL              default ttl of the `otp` profile's challenges (1h)
@@ -153,6 +154,7 @@ listen:
   - address: "127.0.0.1:$PORT"
   - address: "127.0.0.1:$TLS_PORT"
     tls: { cert: "$PKI/tls.pem", key: "${GW_TLS_KEY:-$PKI/tls.key}" }
+${GW_LISTEN_EXTRA:-}
 store: { type: sqlite, path: "$T/scepgw.db" }
 ra_identities:
   dev:
