@@ -220,10 +220,12 @@ wait_http() {
 
 # gw_start [CFG]: start the gateway in the foreground mode, in the background,
 # and wait until GetCACaps answers (20 s).  A failure to start ends the test.
+# GW_ARGS: more options for scepgw (e.g. -v).
 gw_start() {
 	local cfg=${1:-$CFG}
 	log "starting $SCEPGW -d -c $cfg (http $PORT, https $TLS_PORT)"
-	"$SCEPGW" -d -c "$cfg" >>"$GW_LOG" 2>&1 &
+	# shellcheck disable=SC2086  # GW_ARGS: words
+	"$SCEPGW" -d ${GW_ARGS:-} -c "$cfg" >>"$GW_LOG" 2>&1 &
 	GW_PID=$!
 	track_pid "$GW_PID"
 	if ! wait_http "$URL?operation=GetCACaps" 20; then
