@@ -6,7 +6,8 @@
 # sends a v1 or v2 header naming a chosen client before relaying the bytes.
 #  - v1 TCP4 and v2 TCP6 headers: the request line names the header's client
 #    as peer= and the balancer as via=; an enrollment with scepreq through the
-#    relay is logged (and validated, and stored) with the client's address;
+#    relay is logged with the client's address, and one awaiting approval is
+#    listed (scepgwctl pending) with it;
 #  - v2 LOCAL (the balancer's own health check): the balancer is the peer;
 #  - TLS: the header comes before the handshake (curl through a v2 relay);
 #  - refused, with a log line: a connection without a header, a header from
@@ -26,7 +27,6 @@ GW_LISTEN_EXTRA="  - { address: \"127.0.0.1:$PX_PORT\", proxy_protocol: true }
     tls: { cert: \"$PKI/tls.pem\", key: \"$PKI/tls.key\" }"
 GW_TOP_EXTRA='trusted_proxies: ["127.0.0.1"]
 limits: { max_sockets_per_peer: 2 }'
-GW_NO_ADMIN=1
 gw_config "$CFG"
 
 # The balancer: relay.py LPORT TARGET VERSION CLIENT [SOURCE].  VERSION: 1, 2,
@@ -112,6 +112,16 @@ check "v1: an enrollment through the balancer" \
 	--cn proxied-1 --out "$T/p1.pem"
 check "... its request line names the client" \
 	grep -Eq 'peer=203.0.113.10 via=127.0.0.1 op=PKCSReq .*outcome=success' "$GW_LOG"
+
+check "v1: a request awaiting approval through the balancer" \
+	"$SCEPREQ" enroll -u "http://127.0.0.1:$R1/scep/manual/pkiclient.exe" -c "$CHALLENGE" \
+	--cn proxied-pending --expect pending
+pending_peer() {
+	ctl pending --json | python3 -c 'import json,sys
+print([t["peer"] for t in json.load(sys.stdin)["transactions"] if "CN=proxied-pending" in t["subject"]])'
+}
+check "... the approval queue shows the header's client as its peer" \
+	test "$(pending_peer)" = "['203.0.113.10']"
 
 R2=$(relay 2 2001:db8::7 "$PX_PORT")
 check "v2 TCP6 (with a TLV): GetCACaps" caps "http://127.0.0.1:$R2$path"
