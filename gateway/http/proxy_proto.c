@@ -129,22 +129,20 @@ parse_v2(const uint8_t *buf, size_t len, struct proxy_hdr *h, struct sgw_err *er
 	fam = buf[13];
 	if (cmd == 0) /* LOCAL: the balancer's own connection (health check) */
 		return (int)total;
-	if (fam == 0x11 || fam == 0x12) { /* AF_INET, stream or datagram */
-		if (body < 12)
-			return sgw_err_set(err, SGW_EPARSE, "PROXY v2: %zu bytes for IPv4", body);
-		h->family = AF_INET;
-		memcpy(h->src, buf + 16, 4);
-		memcpy(h->dst, buf + 20, 4);
-		h->src_port = (uint16_t)(buf[24] << 8 | buf[25]);
-		h->dst_port = (uint16_t)(buf[26] << 8 | buf[27]);
-	} else if (fam == 0x21 || fam == 0x22) { /* AF_INET6 */
-		if (body < 36)
-			return sgw_err_set(err, SGW_EPARSE, "PROXY v2: %zu bytes for IPv6", body);
-		h->family = AF_INET6;
-		memcpy(h->src, buf + 16, 16);
-		memcpy(h->dst, buf + 32, 16);
-		h->src_port = (uint16_t)(buf[48] << 8 | buf[49]);
-		h->dst_port = (uint16_t)(buf[50] << 8 | buf[51]);
+	if (fam == 0x11 || fam == 0x12 || fam == 0x21 || fam == 0x22) {
+		/* AF_INET or AF_INET6, stream or datagram: source and destination
+		 * addresses, then their ports */
+		size_t alen = (fam >> 4) == 1 ? 4 : 16;
+		const uint8_t *a = buf + V2_HEAD, *port = a + 2 * alen;
+
+		if (body < 2 * alen + 4)
+			return sgw_err_set(err, SGW_EPARSE, "PROXY v2: %zu bytes for IPv%d", body,
+					   alen == 4 ? 4 : 6);
+		h->family = alen == 4 ? AF_INET : AF_INET6;
+		memcpy(h->src, a, alen);
+		memcpy(h->dst, a + alen, alen);
+		h->src_port = (uint16_t)(port[0] << 8 | port[1]);
+		h->dst_port = (uint16_t)(port[2] << 8 | port[3]);
 	} else if (fam != 0x00 && fam != 0x31 && fam != 0x32) {
 		return sgw_err_set(err, SGW_EPARSE, "PROXY v2: address family/transport 0x%02x",
 				   fam);

@@ -250,6 +250,17 @@ gw_stop() {
 		not grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: .*Sanitizer' "$GW_LOG"
 }
 
+# config_refused CFG REGEX: `scepgw -n -c CFG` fails and says REGEX (grep -E).
+config_refused() {
+	local out
+	if out=$("$SCEPGW" -n -c "$1" 2>&1); then
+		echo "scepgw -n accepted it: $out"
+		return 1
+	fi
+	echo "$out"
+	grep -Eq -- "$2" <<<"$out"
+}
+
 # gw_log_mark / gw_log_since MARK: the gateway log lines written after a mark.
 gw_log_mark() { wc -l <"$GW_LOG"; }
 gw_log_since() { tail -n "+$(($1 + 1))" "$GW_LOG"; }

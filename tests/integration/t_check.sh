@@ -17,20 +17,22 @@ D=$T/c
 mkdir -p "$D"
 gw_config "$CFG"
 
-# mkcert OUT DAYS_FROM DAYS_TO: the RA certificate again (its key, subject,
-# extensions), issued by the dev issuing CA, valid from now+DAYS_FROM to now+DAYS_TO
+# mkcert OUT DAYS_FROM DAYS_TO [ca]: the RA certificate again (its key, subject,
+# extensions), issued by the dev issuing CA, valid from now+DAYS_FROM to
+# now+DAYS_TO; with `ca`, the issuing CA's certificate again, self-signed
 mkcert() {
-	python3 - "$PKI" "$1" "$2" "$3" <<'EOF'
+	python3 - "$PKI" "$1" "$2" "$3" "${4:-ra}" <<'EOF'
 import datetime, sys
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-pki, out, a, b = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
-ra = x509.load_pem_x509_certificate(open(pki + "/ra.pem", "rb").read())
+pki, out, a, b, what = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
 ca = x509.load_pem_x509_certificate(open(pki + "/issuing-ca.pem", "rb").read())
 key = serialization.load_pem_private_key(open(pki + "/issuing-ca.key", "rb").read(), None)
+ra = ca if what == "ca" else x509.load_pem_x509_certificate(open(pki + "/ra.pem", "rb").read())
+pub = key.public_key() if what == "ca" else ra.public_key()
 now = datetime.datetime.now(datetime.timezone.utc)
 bld = (x509.CertificateBuilder().subject_name(ra.subject).issuer_name(ca.subject)
-       .public_key(ra.public_key()).serial_number(x509.random_serial_number())
+       .public_key(pub).serial_number(x509.random_serial_number())
        .not_valid_before(now + datetime.timedelta(days=a))
        .not_valid_after(now + datetime.timedelta(days=b)))
 for e in ra.extensions:
@@ -89,25 +91,6 @@ check "... and counts them: 2 errors, 1 warning" grep -E "^2 error\(s\), 1 warni
 
 # --- the local CA's certificate and key -------------------------------------------------------
 LINE_BK=$(grep -n "local-ca: { type: local" "$CFG" | cut -d: -f1)
-# mkca OUT DAYS_FROM DAYS_TO: the issuing CA again (its key and subject), self-signed
-mkca() {
-	python3 - "$PKI" "$1" "$2" "$3" <<'EOF'
-import datetime, sys
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-pki, out, a, b = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
-ca = x509.load_pem_x509_certificate(open(pki + "/issuing-ca.pem", "rb").read())
-key = serialization.load_pem_private_key(open(pki + "/issuing-ca.key", "rb").read(), None)
-now = datetime.datetime.now(datetime.timezone.utc)
-bld = (x509.CertificateBuilder().subject_name(ca.subject).issuer_name(ca.subject)
-       .public_key(key.public_key()).serial_number(x509.random_serial_number())
-       .not_valid_before(now + datetime.timedelta(days=a))
-       .not_valid_after(now + datetime.timedelta(days=b)))
-for e in ca.extensions:
-    bld = bld.add_extension(e.value, e.critical)
-open(out, "wb").write(bld.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))
-EOF
-}
 ca_case() { # NAME SED-EXPRESSION: a config with the local CA changed
 	sed "$2" "$CFG" >"$D/$1.yaml"
 }
@@ -126,13 +109,13 @@ echo "not a certificate" >"$D/garbage.pem"
 ca_case ca-garbage "s#ca_cert: \"$PKI/issuing-ca.pem\"#ca_cert: \"$D/garbage.pem\"#"
 check "a CA certificate file without a certificate: -n fails" test "$(ncheck "$D/ca-garbage.yaml")" = 1
 check "... naming it" grep -E "^error: $D/ca-garbage.yaml:$LINE_BK: backends\.local-ca\.ca_cert: .*garbage.pem" "$D/out"
-mkca "$D/ca-expired.pem" -30 -2
+mkcert "$D/ca-expired.pem" -30 -2 ca
 ca_case ca-expired "s#ca_cert: \"$PKI/issuing-ca.pem\"#ca_cert: \"$D/ca-expired.pem\"#"
 check "an expired CA certificate: -n fails" test "$(ncheck "$D/ca-expired.yaml")" = 1
 check "... saying it expired" \
 	grep -E "^error: $D/ca-expired.yaml:$LINE_BK: backends\.local-ca\.ca_cert: CA certificate .* expired 2 day\(s\) ago" "$D/out"
 check "... and the key still matches it (no other error)" grep -E "^1 error\(s\)" "$D/out"
-mkca "$D/ca-3d.pem" -30 3.05
+mkcert "$D/ca-3d.pem" -30 3.05 ca
 ca_case ca-3d "s#ca_cert: \"$PKI/issuing-ca.pem\"#ca_cert: \"$D/ca-3d.pem\"#"
 check "a CA certificate expiring in 3 days: -n passes" test "$(ncheck "$D/ca-3d.yaml")" = 0
 check "... with the RA certificates' warning" \

@@ -181,14 +181,6 @@ no_secret_in_log
 # --- configuration ---------------------------------------------------------------
 GW_TOP_EXTRA=
 gw_config "$CFG"
-no_trusted() {
-	local out
-	if out=$("$SCEPGW" -n -c "$CFG" 2>&1); then
-		echo "accepted: $out"
-		return 1
-	fi
-	echo "$out"
-	grep -q 'listen\[2\].proxy_protocol: needs trusted_proxies' <<<"$out"
-}
-check "proxy_protocol without trusted_proxies is a config error" no_trusted
+check "proxy_protocol without trusted_proxies is a config error" \
+	config_refused "$CFG" 'listen\[2\]\.proxy_protocol: needs trusted_proxies'
 finish
