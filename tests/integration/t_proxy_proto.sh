@@ -8,6 +8,7 @@
 #    as peer= and the balancer as via=; an enrollment with scepreq through the
 #    relay is logged with the client's address, and one awaiting approval is
 #    listed (scepgwctl pending) with it;
+#  - v2 TCP6: micromdm scepclient enrolls through the balancer;
 #  - v2 LOCAL (the balancer's own health check): the balancer is the peer;
 #  - TLS: the header comes before the handshake (curl through a v2 relay);
 #  - refused, with a log line: a connection without a header, a header from
@@ -126,6 +127,15 @@ check "... the approval queue shows the header's client as its peer" \
 R2=$(relay 2 2001:db8::7 "$PX_PORT")
 check "v2 TCP6 (with a TLV): GetCACaps" caps "http://127.0.0.1:$R2$path"
 check "... peer=2001:db8::7 via=127.0.0.1" grep -q 'peer=2001:db8::7 via=127.0.0.1 op=GetCACaps' "$GW_LOG"
+sc_enroll() { # micromdm scepclient through the v2 balancer
+	mkdir -p "$T/sc"
+	(cd "$T/sc" && timeout 60 scepclient -server-url "http://127.0.0.1:$R2/scep/dev/pkiclient.exe" \
+		-challenge "$CHALLENGE" -private-key "$T/sc/key.pem" -certificate "$T/sc/cert.pem" \
+		-cn proxied-sc) >"$T/sc/client.log" 2>&1 || { tail -n 5 "$T/sc/client.log"; return 1; }
+}
+check "v2: scepclient enrolls through the balancer" sc_enroll
+check "... its request line names the client" \
+	grep -Eq 'peer=2001:db8::7 via=127.0.0.1 op=PKCSReq .*outcome=success' "$GW_LOG"
 
 RL=$(relay local 0.0.0.0 "$PX_PORT")
 mark=$(gw_log_mark)
