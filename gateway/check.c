@@ -9,6 +9,8 @@
 #include <openssl/asn1.h>
 
 #include "check.h"
+#include "keyop.h"
+#include "pem_chain.h"
 
 #define MAX_GROUPS 64
 
@@ -251,4 +253,50 @@ check_readable(const struct cfg *c, struct cfg_report *rep)
 		w.n_groups = 1;
 	}
 	walk(&w, c->root, "", rep);
+}
+
+/* One local CA: ca_cert loads and is valid, ca_key loads and matches it. */
+static void
+check_one_local_ca(const struct cfg *c, const struct cfg_backend *b, struct keyop *keys,
+		   int64_t now, struct cfg_report *rep)
+{
+	const char *cert = cfg_node_scalar(cfg_node_get(b->node, "ca_cert"));
+	const char *key = cfg_node_scalar(cfg_node_get(b->node, "ca_key"));
+	STACK_OF(X509) *chain = NULL;
+	struct sgw_err err = {{0}};
+	char path[160], at[400], id[300];
+
+	if (cert == NULL || key == NULL) /* the backend's own parse reported it */
+		return;
+	snprintf(path, sizeof(path), "%s.ca_cert", b->path);
+	where(cfg_node_at(c, "backends", b->name, "ca_cert"), path, at, sizeof(at));
+	if (pem_chain_load(cert, 1, &chain, &err) < 0) {
+		cfg_report_add(rep, 1, "%s: %s", at, err.msg);
+		return;
+	}
+	check_validity(sk_X509_value(chain, 0), at, "CA certificate", now, c->expiry_warning, rep);
+	snprintf(path, sizeof(path), "%s.ca_key", b->path);
+	where(cfg_node_at(c, "backends", b->name, "ca_key"), path, at, sizeof(at));
+	snprintf(id, sizeof(id), "check:ca:%s", b->name);
+	if (keyop_load(keys, id, key, &err) < 0)
+		cfg_report_add(rep, 1, "%s: %s", at, err.msg);
+	else if (!keyop_matches_cert(keyop_find(keys, id), sk_X509_value(chain, 0)))
+		cfg_report_add(rep, 1, "%s: %s does not match the CA certificate %s", at, key,
+			       cert);
+	sk_X509_pop_free(chain, X509_free);
+}
+
+void
+check_local_ca(const struct cfg *c, int64_t now, struct cfg_report *rep)
+{
+	struct keyop *keys = keyop_new();
+
+	if (keys == NULL) {
+		cfg_report_add(rep, 1, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < c->n_backends; i++)
+		if (strcmp(c->backends[i].type, "local") == 0)
+			check_one_local_ca(c, &c->backends[i], keys, now, rep);
+	keyop_free(keys);
 }

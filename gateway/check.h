@@ -18,6 +18,12 @@
  * issuer is not in its ca_chain (warning: an RA certificate of another CA
  * works with clients that do not verify it).  now: seconds since the epoch. */
 void check_certs(const struct profile_set *ps, int64_t now, struct cfg_report *rep);
+/* The local CA backends' ca_cert and ca_key, which only the backend's start
+ * reads: a certificate that cannot be read (missing, unreadable, not PEM), a
+ * key that cannot be loaded (missing, unreadable, mode, not a key) or does
+ * not match the certificate: error; the certificate's validity as
+ * check_certs (error, or a warning within expiry_warning). */
+void check_local_ca(const struct cfg *c, int64_t now, struct cfg_report *rep);
 /* Two listeners (listen, admin.listen) on one address: error. */
 void check_listeners(const struct cfg *c, struct cfg_report *rep);
 /* With `user:`, every file the configuration names that this user could

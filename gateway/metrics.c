@@ -230,7 +230,7 @@ render_http(const struct http_counters *c, struct evbuffer *out)
 	    {"max_sockets", c->refused_sockets},     {"max_sockets_per_peer", c->refused_peer},
 	    {"request_timeout", c->request_timeout}, {"max_body", c->too_large},
 	    {"bad_request", c->bad_request},	     {"incomplete", c->incomplete},
-	    {"accept_failed", c->accept_failed},
+	    {"accept_failed", c->accept_failed},     {"proxy_protocol", c->refused_proxy},
 	};
 
 	evbuffer_add_printf(out,

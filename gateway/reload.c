@@ -102,10 +102,24 @@ listen_differs(const struct cfg *a, const struct cfg *b)
 	for (size_t i = 0; i < a->n_listen; i++)
 		if (differs(a->listen[i].address, b->listen[i].address) ||
 		    a->listen[i].tls != b->listen[i].tls ||
+		    a->listen[i].proxy_protocol != b->listen[i].proxy_protocol ||
 		    differs(a->listen[i].tls_files.cert, b->listen[i].tls_files.cert) ||
 		    differs(a->listen[i].tls_files.key, b->listen[i].tls_files.key))
 			return 1;
 	return 0;
+}
+
+/* The listeners copy trusted_proxies as their PROXY protocol senders. */
+static int
+proxy_senders_differ(const struct cfg *a, const struct cfg *b)
+{
+	int any = 0;
+
+	for (size_t i = 0; i < a->n_listen; i++)
+		any |= a->listen[i].proxy_protocol;
+	return any && (a->n_trusted_proxies != b->n_trusted_proxies ||
+		       memcmp(a->trusted_proxies, b->trusted_proxies,
+			      a->n_trusted_proxies * sizeof(*a->trusted_proxies)) != 0);
 }
 
 static int
@@ -143,6 +157,8 @@ restart_needed(const struct cfg *run, const struct cfg *c, char *buf, size_t siz
 	buf[0] = '\0';
 	if (listen_differs(run, c))
 		add(buf, size, "listen");
+	if (proxy_senders_differ(run, c))
+		add(buf, size, "trusted_proxies (as PROXY protocol senders)");
 	if (differs(run->store.type, c->store.type) || differs(run->store.path, c->store.path) ||
 	    differs(run->store.synchronous, c->store.synchronous) ||
 	    run->store.nonce_ttl != c->store.nonce_ttl)

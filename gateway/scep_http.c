@@ -266,7 +266,7 @@ serve_crl(struct req_ctx *r, const char *path)
 }
 
 void
-scep_http_handle(struct evhttp_request *req, void *arg)
+scep_http_handle(struct evhttp_request *req, const struct http_origin *origin, void *arg)
 {
 	struct gw *gw = arg;
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
@@ -281,7 +281,7 @@ scep_http_handle(struct evhttp_request *req, void *arg)
 		health_reply(gw, req); /* a probe: no request line, no counters */
 		return;
 	}
-	r = req_new(gw, req, "-");
+	r = req_new(gw, req, origin, "-");
 	if (r == NULL) {
 		evhttp_send_error(req, 503, NULL);
 		return;

@@ -9,8 +9,10 @@
 
 #include "gw.h"
 
-/* evhttp generic callback; arg is the struct gw. */
-void scep_http_handle(struct evhttp_request *req, void *arg);
+struct http_origin; /* http_conn.h */
+
+/* The SCEP listeners' handler (http_listen.h); arg is the struct gw. */
+void scep_http_handle(struct evhttp_request *req, const struct http_origin *origin, void *arg);
 
 /* Path -> profile name: /scep/<p>/pkiclient.exe, /scep/<p>, /scep/<p>/,
  * /cgi-bin/pkiclient.exe (the default profile), and Microsoft NDES's device

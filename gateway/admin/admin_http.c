@@ -100,7 +100,7 @@ route(struct admin *a, struct evhttp_request *req, char **segs, int n,
 }
 
 static void
-on_request(struct evhttp_request *req, void *arg)
+on_request(struct evhttp_request *req, const struct http_origin *origin, void *arg)
 {
 	struct admin *a = arg;
 	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
@@ -110,6 +110,7 @@ on_request(struct evhttp_request *req, void *arg)
 	char *segs[ADMIN_MAX_SEGS], *copy;
 	int n;
 
+	(void)origin; /* the admin listener speaks no PROXY protocol */
 	TAILQ_INIT(&query);
 	copy = path != NULL ? evhttp_uridecode(path, 0, NULL) : NULL;
 	if (copy == NULL || (qs != NULL && evhttp_parse_query_str(qs, &query) != 0) ||

@@ -45,6 +45,8 @@ struct cfg_listen {
 	char *address; /* "host:port", IPv6 as "[::1]:8080" */
 	int tls;       /* 1 when the tls: block is present */
 	struct cfg_tls tls_files;
+	int proxy_protocol; /* every connection begins with a PROXY header (v1 or v2) from a
+			       trusted_proxies address; default false */
 };
 
 struct cfg_limits {

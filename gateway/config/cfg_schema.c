@@ -37,6 +37,7 @@ struct listen_raw {
 static const struct cfg_field listen_fields[] = {
     {"address", CFG_STR, offsetof(struct listen_raw, l.address), 1},
     {"tls", CFG_NODE, offsetof(struct listen_raw, tls), 0},
+    {"proxy_protocol", CFG_BOOL, offsetof(struct listen_raw, l.proxy_protocol), 0},
     {NULL},
 };
 
@@ -341,6 +342,26 @@ parse_trusted_proxies(struct cfg *c, const struct cfg_node *n, struct sgw_err *e
 	return 0;
 }
 
+/* A proxy_protocol listener takes its header only from trusted_proxies. */
+static int
+check_proxy_protocol(const struct cfg *c, struct sgw_err *err)
+{
+	const struct cfg_node *seq = cfg_node_get(c->root, "listen");
+	char path[CFG_PATH_MAX], sub[CFG_PATH_MAX];
+
+	for (size_t i = 0; i < c->n_listen; i++) {
+		if (!c->listen[i].proxy_protocol || c->n_trusted_proxies > 0)
+			continue;
+		cfg_itempath(path, "listen", i);
+		return cfg_err(err, SGW_EINVAL,
+			       cfg_node_get(cfg_node_item(seq, i), "proxy_protocol"),
+			       cfg_subpath(sub, path, "proxy_protocol"),
+			       "needs trusted_proxies: the load balancers allowed to send the "
+			       "PROXY header");
+	}
+	return 0;
+}
+
 struct top_raw {
 	char *log_level, *log_format, *user, *default_profile, *ndes_profile;
 	int workers, expiry_warning;
@@ -430,7 +451,8 @@ parse_top(struct cfg *c, struct sgw_err *err)
 	if (c->default_profile != NULL && cfg_scep_profile_find(c, c->default_profile) == NULL)
 		return cfg_err(err, SGW_EINVAL, cfg_node_get(c->root, "default_profile"),
 			       "default_profile", "unknown scep_profile '%s'", c->default_profile);
-	if ((r = parse_trusted_proxies(c, t.trusted_proxies, err)) < 0)
+	if ((r = parse_trusted_proxies(c, t.trusted_proxies, err)) < 0 ||
+	    (r = check_proxy_protocol(c, err)) < 0)
 		return r;
 	if (c->ndes_profile != NULL && cfg_scep_profile_find(c, c->ndes_profile) == NULL)
 		return cfg_err(err, SGW_EINVAL, cfg_node_get(c->root, "ndes_profile"),

@@ -70,10 +70,11 @@ yerr_parser(struct yparse *y)
 {
 	if (y->p.error == YAML_MEMORY_ERROR)
 		return sgw_err_set(y->err, SGW_ENOMEM, "%s: out of memory", y->file);
+	/* file:line:column, as compilers and editors take them */
 	return sgw_err_set(
-	    y->err, SGW_EPARSE, "%s:%d: %s%s%s", y->file, (int)y->p.problem_mark.line + 1,
-	    y->p.context != NULL ? y->p.context : "", y->p.context != NULL ? ", " : "",
-	    y->p.problem != NULL ? y->p.problem : "syntax error");
+	    y->err, SGW_EPARSE, "%s:%d:%d: %s%s%s", y->file, (int)y->p.problem_mark.line + 1,
+	    (int)y->p.problem_mark.column + 1, y->p.context != NULL ? y->p.context : "",
+	    y->p.context != NULL ? ", " : "", y->p.problem != NULL ? y->p.problem : "syntax error");
 }
 
 static int

@@ -9,7 +9,10 @@
  * callback.  Hooks: the close callback, the on-complete callback of each
  * request handed to the handler, and callbacks on the bufferevent's input
  * (bytes arrive) and output (evhttp writes a reply the handler never saw)
- * buffers. */
+ * buffers.  On a proxy_protocol listener, set-up turns the bufferevent's
+ * reading off and an event of its own reads the PROXY header off the socket
+ * (http_proxy.c); then the header's client is admitted (per-peer cap) and
+ * the bufferevent reads on. */
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -24,6 +27,7 @@
 #include <event2/buffer.h>
 
 #include "http_conn.h"
+#include "http_proxy.h"
 #include "log.h"
 
 #define NBUCKETS 1024 /* power of two */
@@ -46,9 +50,14 @@ struct conn {
 	struct event *ev; /* NEW: set-up; READING: the deadline */
 	struct evbuffer_cb_entry *in_cb, *out_cb;
 	enum conn_state state;
-	size_t rx;    /* bytes received for the current request */
-	int answered; /* evhttp's own reply to it was logged */
-	char peer_str[INET6_ADDRSTRLEN];
+	size_t rx;		   /* bytes received for the current request */
+	int answered;		   /* evhttp's own reply to it was logged */
+	struct http_proxy *px;	   /* the PROXY header being read, or NULL */
+	struct event *px_ev;	   /* ... its socket readable */
+	struct http_origin origin; /* what the header said; peer "": nothing */
+	uint8_t key[16];	   /* the TCP peer (proxy_protocol) */
+	size_t keylen;
+	char peer_str[2 * INET6_ADDRSTRLEN + 8]; /* for the log: "client[ via=balancer]" */
 };
 
 /* at most one line a second per kind; the others are counted into it */
@@ -66,6 +75,9 @@ struct http_conns {
 	int deadline;
 	size_t max_body, max_headers;
 	struct ratelimit rl_refused, rl_deadline, rl_accept, rl_incomplete;
+	int proxy;		 /* proxy_protocol */
+	struct cidr *proxy_from; /* its allowed senders */
+	size_t n_proxy_from;
 	struct conn *conns[NBUCKETS];
 	struct peer *peers[NBUCKETS];
 };
@@ -143,32 +155,47 @@ peer_put(struct http_conns *cs, struct peer *p)
 	free(p);
 }
 
-/* The peer of fd as a key (IPv4, also when mapped into IPv6, as 4 bytes)
- * and as text. */
+/* An address (4 or 16 bytes) as a key (IPv4, also when mapped into IPv6,
+ * as 4 bytes) and as text. */
 static size_t
-peer_key(evutil_socket_t fd, uint8_t key[16], char *str, size_t strlen_)
+addr_key(int family, const uint8_t *a, uint8_t key[16], char *str, size_t strlen_)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&ss;
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 	size_t len = 0;
 
 	snprintf(str, strlen_, "-");
-	if (getpeername(fd, (struct sockaddr *)&ss, &sl) != 0)
-		return 0;
-	if (ss.ss_family == AF_INET) {
-		memcpy(key, &((const struct sockaddr_in *)&ss)->sin_addr, 4);
+	if (family == AF_INET) {
+		memcpy(key, a, 4);
 		len = 4;
-	} else if (ss.ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
-		memcpy(key, s6->sin6_addr.s6_addr + 12, 4);
+	} else if (family == AF_INET6 && memcmp(a, mapped, sizeof(mapped)) == 0) {
+		memcpy(key, a + 12, 4);
 		len = 4;
-	} else if (ss.ss_family == AF_INET6) {
-		memcpy(key, s6->sin6_addr.s6_addr, 16);
+	} else if (family == AF_INET6) {
+		memcpy(key, a, 16);
 		len = 16;
 	}
 	if (len > 0)
 		inet_ntop(len == 4 ? AF_INET : AF_INET6, key, str, (socklen_t)strlen_);
 	return len;
+}
+
+/* The TCP peer of fd, as addr_key(). */
+static size_t
+peer_key(evutil_socket_t fd, uint8_t key[16], char *str, size_t strlen_)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	snprintf(str, strlen_, "-");
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) != 0)
+		return 0;
+	if (ss.ss_family == AF_INET)
+		return addr_key(AF_INET, (const uint8_t *)&((struct sockaddr_in *)&ss)->sin_addr,
+				key, str, strlen_);
+	if (ss.ss_family == AF_INET6)
+		return addr_key(AF_INET6, ((struct sockaddr_in6 *)&ss)->sin6_addr.s6_addr, key, str,
+				strlen_);
+	return 0;
 }
 
 /* One warning line for cs, unless one of this kind was written in the same
@@ -197,6 +224,17 @@ log_limited(const struct http_conns *cs, struct ratelimit *rl, const char *fmt, 
 }
 
 /* ---- a connection's life ------------------------------------------------- */
+
+/* The PROXY header is read (or given up): its buffer and event go. */
+static void
+proxy_done(struct conn *c)
+{
+	if (c->px_ev != NULL)
+		event_free(c->px_ev);
+	free(c->px);
+	c->px_ev = NULL;
+	c->px = NULL;
+}
 
 static void
 arm_deadline(struct conn *c)
@@ -285,7 +323,9 @@ on_close(struct evhttp_connection *evcon, void *arg)
 	if (c->state == CONN_READING && c->rx > 0 && !c->answered)
 		log_incomplete(c);
 	conn_unlink(cs, c);
-	peer_put(cs, c->peer);
+	proxy_done(c);
+	if (c->peer != NULL) /* NULL: refused at its PROXY header, or before it */
+		peer_put(cs, c->peer);
 	cs->n--;
 	cs->ctr->open--;
 	evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->in_cb);
@@ -316,6 +356,89 @@ refuse(struct conn *c, const char *why, unsigned long long *counter)
 	log_limited(cs, &cs->rl_refused, "peer=%s: connection refused: %s", c->peer_str, why);
 }
 
+/* The per-peer cap: 0 with c->peer counted, or -1 (refused, logged). */
+static int
+admit_peer(struct conn *c, const uint8_t *key, size_t len)
+{
+	struct http_conns *cs = c->cs;
+	struct peer *p = peer_get(cs, key, len);
+	char why[96];
+
+	if (p == NULL)
+		return -1;
+	if (cs->per_peer > 0 && p->count >= cs->per_peer) {
+		snprintf(why, sizeof(why),
+			 "%u open from this address (limits.max_sockets_per_peer)", p->count);
+		refuse(c, why, &cs->ctr->refused_peer);
+		return -1;
+	}
+	p->count++;
+	c->peer = p;
+	return 0;
+}
+
+/* The header's client (h) becomes the peer: 0 once admitted, or -1. */
+static int
+proxy_admit(struct conn *c, const struct proxy_hdr *h)
+{
+	uint8_t key[16];
+	size_t len = c->keylen;
+	char client[INET6_ADDRSTRLEN];
+
+	memcpy(key, c->key, sizeof(key));
+	if (h->family != 0) { /* else LOCAL or UNKNOWN: the balancer itself */
+		addr_key(c->keylen == 4 ? AF_INET : AF_INET6, c->key, key, c->origin.via,
+			 sizeof(c->origin.via));
+		len = addr_key(h->family, h->src, key, client, sizeof(client));
+		snprintf(c->origin.peer, sizeof(c->origin.peer), "%s", client);
+		snprintf(c->peer_str, sizeof(c->peer_str), "%s via=%s", client, c->origin.via);
+	}
+	return admit_peer(c, key, len);
+}
+
+static void
+on_proxy_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	struct sgw_err err = {{0}};
+	struct proxy_hdr h;
+	int r;
+
+	(void)what;
+	if ((r = http_proxy_read(c->px, fd, &h, &err)) == 0)
+		return;
+	proxy_done(c);
+	if (r < 0 && strcmp(err.msg, "closed") != 0) /* else a bare TCP check */
+		refuse(c, err.msg, &c->cs->ctr->refused_proxy);
+	if (r < 0 || proxy_admit(c, &h) < 0) {
+		evhttp_connection_free(c->evcon); /* on_close() frees c */
+		return;
+	}
+	bufferevent_enable(c->bev, EV_READ);
+}
+
+/* Set-up of a proxy_protocol connection: 0 once its header is awaited. */
+static int
+proxy_start(struct conn *c, evutil_socket_t fd)
+{
+	struct http_conns *cs = c->cs;
+
+	if (!cidr_match(cs->proxy_from, cs->n_proxy_from, c->peer_str)) {
+		refuse(c, "not a PROXY protocol sender this listener trusts",
+		       &cs->ctr->refused_proxy);
+		return -1;
+	}
+	if ((c->px = calloc(1, sizeof(*c->px))) == NULL ||
+	    (c->px_ev = event_new(cs->base, fd, EV_READ | EV_PERSIST, on_proxy_readable, c)) ==
+		NULL ||
+	    event_add(c->px_ev, NULL) != 0) {
+		proxy_done(c);
+		return -1;
+	}
+	bufferevent_disable(c->bev, EV_READ); /* until the header is read */
+	return 0;
+}
+
 /* NEW: evhttp has made the connection; admit it or close it. */
 static void
 setup(struct conn *c)
@@ -325,6 +448,7 @@ setup(struct conn *c)
 	uint8_t key[16];
 	size_t len;
 	char why[96];
+	evutil_socket_t fd;
 
 	bufferevent_getcb(c->bev, NULL, NULL, NULL, &cbarg);
 	bufferevent_decref(c->bev); /* evhttp's reference remains, if any */
@@ -334,21 +458,17 @@ setup(struct conn *c)
 		return;
 	}
 	c->evcon = cbarg;
-	len = peer_key(bufferevent_getfd(c->bev), key, c->peer_str, sizeof(c->peer_str));
+	fd = bufferevent_getfd(c->bev);
+	len = peer_key(fd, key, c->peer_str, sizeof(c->peer_str));
 	if (cs->n >= cs->max) {
 		snprintf(why, sizeof(why), "%u open (limits.max_sockets)", cs->n);
 		refuse(c, why, &cs->ctr->refused_sockets);
 		goto close;
 	}
-	if ((c->peer = peer_get(cs, key, len)) == NULL)
+	memcpy(c->key, key, sizeof(key));
+	c->keylen = len;
+	if (cs->proxy ? proxy_start(c, fd) < 0 : admit_peer(c, key, len) < 0)
 		goto close;
-	if (cs->per_peer > 0 && c->peer->count >= cs->per_peer) {
-		snprintf(why, sizeof(why),
-			 "%u open from this address (limits.max_sockets_per_peer)", c->peer->count);
-		refuse(c, why, &cs->ctr->refused_peer);
-		goto close;
-	}
-	c->peer->count++;
 	cs->n++;
 	cs->ctr->open++;
 	c->next = cs->conns[ptr_bucket(c->evcon)];
@@ -409,16 +529,17 @@ http_conns_track(struct http_conns *cs, struct bufferevent *bev)
 	event_active(c->ev, EV_TIMEOUT, 1);
 }
 
-void
+const struct http_origin *
 http_conns_request(struct http_conns *cs, struct evhttp_request *req)
 {
 	struct conn *c = conn_find(cs, evhttp_request_get_connection(req));
 
 	if (c == NULL)
-		return;
+		return NULL;
 	c->state = CONN_HANDLING;
 	evtimer_del(c->ev);
 	evhttp_request_set_on_complete_cb(req, on_reply_sent, c);
+	return c->origin.peer[0] != '\0' ? &c->origin : NULL;
 }
 
 void
@@ -445,11 +566,24 @@ http_conns_new(struct event_base *base, const struct http_spec *s, const char *n
 	cs->deadline = s->request_timeout > 0 ? s->request_timeout : s->timeout;
 	cs->max_body = s->max_body;
 	cs->max_headers = s->max_headers;
+	cs->proxy = s->proxy_protocol;
+	if (s->proxy_protocol) {
+		cs->proxy_from = calloc(s->n_proxy_from, sizeof(*cs->proxy_from));
+		if (cs->proxy_from == NULL) {
+			free(cs);
+			return NULL;
+		}
+		memcpy(cs->proxy_from, s->proxy_from, s->n_proxy_from * sizeof(*cs->proxy_from));
+		cs->n_proxy_from = s->n_proxy_from;
+	}
 	return cs;
 }
 
 void
 http_conns_free(struct http_conns *cs)
 {
+	if (cs == NULL)
+		return;
+	free(cs->proxy_from);
 	free(cs); /* evhttp_free() closed every connection: the tables are empty */
 }

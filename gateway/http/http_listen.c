@@ -204,8 +204,7 @@ on_request(struct evhttp_request *req, void *arg)
 {
 	struct http_listener *l = arg;
 
-	http_conns_request(l->conns, req);
-	l->h(req, l->arg);
+	l->h(req, http_conns_request(l->conns, req), l->arg);
 }
 
 /* evhttp's bevcb: a connection is being made. */

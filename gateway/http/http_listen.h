@@ -5,7 +5,9 @@
  * reserve, accepts the waiting connection, closes it and takes the reserve
  * back (the backlog drains; nginx and libuv do the same); otherwise, or if
  * that fails, it pauses for 200 ms instead of spinning on a socket that
- * stays readable.  Either way it logs (at most once a second) and counts. */
+ * stays readable.  Either way it logs (at most once a second) and counts.
+ * With the spec's proxy_protocol, each connection's bufferevent is a PROXY
+ * protocol header read off its socket first (http_conn.h). */
 #ifndef SGW_HTTP_LISTEN_H
 #define SGW_HTTP_LISTEN_H
 
@@ -13,11 +15,15 @@
 #include <event2/http.h>
 
 #include "err.h"
+#include "http_conn.h"
 #include "http_spec.h"
 
 struct http_listener;
 
-typedef void (*http_handler)(struct evhttp_request *req, void *arg);
+/* origin: what the connection's PROXY protocol header named (a
+ * proxy_protocol listener), or NULL: the TCP peer is the client. */
+typedef void (*http_handler)(struct evhttp_request *req, const struct http_origin *origin,
+			     void *arg);
 
 /* Checks s (http_spec_check), loads its TLS files and binds; every request
  * goes to h(req, arg).  The caller logs that it listens. */

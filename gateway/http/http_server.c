@@ -30,6 +30,9 @@ spec_from_cfg(const struct cfg *c, const struct cfg_listen *lc, struct http_coun
 	    .max_sockets_per_peer = (unsigned)c->limits.max_sockets_per_peer,
 	    .request_timeout = c->limits.request_timeout,
 	    .counters = ctr,
+	    .proxy_protocol = lc->proxy_protocol,
+	    .proxy_from = c->trusted_proxies,
+	    .n_proxy_from = c->n_trusted_proxies,
 	};
 }
 
@@ -50,8 +53,8 @@ http_server_new(struct event_base *base, const struct cfg *c, struct http_counte
 		spec_from_cfg(c, &c->listen[s->n], ctr, &spec);
 		if ((r = http_listener_new(base, &spec, h, arg, &s->l[s->n], err)) < 0)
 			break;
-		log_info("listening on %s://%s", spec.cert != NULL ? "https" : "http",
-			 spec.address);
+		log_info("listening on %s://%s%s", spec.cert != NULL ? "https" : "http",
+			 spec.address, spec.proxy_protocol ? " (PROXY protocol)" : "");
 	}
 	if (r < 0) {
 		http_server_free(s);

@@ -49,6 +49,10 @@ http_spec_check(const struct http_spec *s, struct sgw_err *err)
 				   s->what);
 	if (s->client_ca != NULL && s->cert == NULL)
 		return sgw_err_set(err, SGW_EINVAL, "%s: client_ca needs tls", s->what);
+	if (s->proxy_protocol && s->n_proxy_from == 0)
+		return sgw_err_set(err, SGW_EINVAL,
+				   "%s: proxy_protocol needs the balancers it is accepted from",
+				   s->what);
 	if (s->tls_flags >= HTTP_TLS_FLAG_MAX)
 		return sgw_err_set(err, SGW_EINVAL, "%s: unknown TLS flags", s->what);
 	if (s->max_body == 0 || s->max_headers == 0 || s->timeout <= 0 || s->methods == 0)

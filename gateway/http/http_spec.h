@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cidr.h"
 #include "err.h"
 
 #define HTTP_HOST_MAX 64 /* the host part of an address, NUL included */
@@ -32,6 +33,8 @@ struct http_counters {
 	unsigned long long bad_request;	    /* evhttp's 400: malformed, headers over max_headers */
 	unsigned long long incomplete; /* closed by the client (or the idle timeout) mid-request */
 	unsigned long long accept_failed; /* accept() failed (EMFILE, ENFILE, ...) */
+	unsigned long long refused_proxy; /* PROXY protocol: no header, a bad one, or an
+					     untrusted sender */
 };
 
 struct http_spec {
@@ -55,13 +58,18 @@ struct http_spec {
 	unsigned max_sockets_per_peer;	/* from one address; 0: no cap */
 	int request_timeout;		/* seconds to a complete request; 0: timeout */
 	struct http_counters *counters; /* borrowed, outlives the listener; NULL: none */
+	/* PROXY protocol (http_proxy.h): every connection begins with a header,
+	 * accepted only from these peers (copied by the listener) */
+	int proxy_protocol;
+	const struct cidr *proxy_from;
+	size_t n_proxy_from;
 };
 
 /* Split "host:port" / "[v6]:port"; host written to buf. */
 int http_spec_parse_address(const char *addr, char *host, size_t hostlen, unsigned short *ret_port);
 /* 0, or -SGW_EINVAL with a message naming s->what: a bad address, a
  * certificate without a key (or a key without one), client_ca without TLS,
- * a limit of zero, no method. */
+ * a limit of zero, no method, proxy_protocol without a proxy_from range. */
 int http_spec_check(const struct http_spec *s, struct sgw_err *err);
 
 #endif

@@ -11,6 +11,7 @@
 #include <event2/keyvalq_struct.h>
 #include <openssl/objects.h>
 
+#include "http_conn.h"
 #include "log.h"
 #include "metrics.h"
 #include "scep_certrep.h"
@@ -65,7 +66,8 @@ forwarded_peer(struct req_ctx *r, const struct cfg *cfg)
 }
 
 struct req_ctx *
-req_new(struct gw *gw, struct evhttp_request *http, const char *op)
+req_new(struct gw *gw, struct evhttp_request *http, const struct http_origin *origin,
+	const char *op)
 {
 	struct req_ctx *r = calloc(1, sizeof(*r));
 	struct evhttp_connection *con;
@@ -82,10 +84,15 @@ req_new(struct gw *gw, struct evhttp_request *http, const char *op)
 	r->outcome = SCEP_OUT_HTTP_INTERNAL;
 	clock_gettime(CLOCK_MONOTONIC, &r->start);
 	con = evhttp_request_get_connection(http);
-	if (con != NULL)
-		evhttp_connection_get_peer(con, &addr, &port);
-	snprintf(r->peer, sizeof(r->peer), "%s", addr != NULL ? addr : "-");
-	forwarded_peer(r, r->ps->cfg);
+	if (origin != NULL) {
+		snprintf(r->peer, sizeof(r->peer), "%s", origin->peer);
+		snprintf(r->via, sizeof(r->via), "%s", origin->via);
+	} else {
+		if (con != NULL)
+			evhttp_connection_get_peer(con, &addr, &port);
+		snprintf(r->peer, sizeof(r->peer), "%s", addr != NULL ? addr : "-");
+		forwarded_peer(r, r->ps->cfg);
+	}
 	r->method = method_name(evhttp_request_get_command(http));
 	ua = evhttp_find_header(evhttp_request_get_input_headers(http), "User-Agent");
 	if (ua != NULL) {

@@ -23,6 +23,8 @@
  * (the pkiMessage, then the envelope and the CSR in it).  The loop thread
  * takes each result at the point of the flow where it used to do the work
  * itself, so the outcomes and reasons stay in the same order. */
+struct http_origin; /* http_conn.h */
+
 struct req_decoded {
 	int msg_rc; /* scep_msg_decode: 0 or -SGW_E*, the reason in msg_err */
 	struct sgw_err msg_err;
@@ -85,7 +87,10 @@ struct req_ctx {
 	struct sgw_err werr;
 };
 
-struct req_ctx *req_new(struct gw *gw, struct evhttp_request *http, const char *op);
+/* origin: the client a PROXY protocol header named (http_conn.h), or NULL:
+ * the TCP peer, or whom X-Forwarded-For names behind a trusted proxy. */
+struct req_ctx *req_new(struct gw *gw, struct evhttp_request *http,
+			const struct http_origin *origin, const char *op);
 
 /* The request's one terminal: record the outcome (and a reason, fmt may be
  * NULL, for the log line and failInfoText), then, when r carries a

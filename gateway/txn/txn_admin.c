@@ -68,6 +68,8 @@ job_done(void *arg, struct backend_result *res)
 	int r;
 
 	metrics_backend(ta->gw->metrics, backend_name(j->prof->backend), (int)res->status, &j->t0);
+	txn_log_backend(j->t.transaction_id, j->t.profile, backend_name(j->prof->backend), res,
+			&j->t0);
 	r = txn_apply_result(ta->gw->store, j->prof->issuer, &j->t, res, txn_now(ta->gw));
 	if (r == -SGW_EEXIST && j->attempts < TA_MAX_ATTEMPTS) {
 		log_warn("txn=%s profile=%s: serial already issued by this CA; issuing again",

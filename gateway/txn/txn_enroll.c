@@ -72,6 +72,8 @@ backend_done(void *arg, struct backend_result *res)
 
 	metrics_backend(r->gw->metrics, backend_name(r->prof->backend), (int)res->status,
 			&r->backend_t0);
+	txn_log_backend(r->msg->transaction_id, r->prof->cfg->name, backend_name(r->prof->backend),
+			res, &r->backend_t0);
 	ret = txn_apply_result(r->gw->store, r->prof->issuer, &r->txn, res, txn_now(r->gw));
 
 	if (ret == -SGW_EEXIST && r->attempts < TXN_MAX_ATTEMPTS) {
@@ -254,6 +256,9 @@ enroll_record(struct req_ctx *r, int ret, struct sgw_err *err)
 	int64_t seen = r->txn.updated; /* a known row as it was read */
 	int manual;
 
+	log_debug("txn=%s profile=%s peer=%s: %s: %s%s", r->msg->transaction_id, r->prof->cfg->name,
+		  r->peer, needs_challenge(r) ? validator_name(r->prof->validator) : "renewal",
+		  ret == 0 ? "accepted" : "denied: ", ret == 0 ? "" : err->msg);
 	if (ret == 0)
 		ret = csr_policy_check(&r->prof->cfg->csr_policy, r->csr, err);
 	if (ret < 0) {

@@ -6,13 +6,18 @@
  * its held transaction (txn_admin.c).  Those call only downwards: txn.c
  * (lookup, answer from state), txn_result.c (backend results), scep_req.c
  * (the request in flight and its one terminal, req_end). */
-#include "txn_pkiop.h"
+#include <stdio.h>
+
+#include <openssl/objects.h>
+
+#include "log.h"
 #include "scep_envelope.h"
 #include "txn.h"
 #include "txn_admin.h"
 #include "txn_csr.h"
 #include "txn_enroll.h"
 #include "txn_getcert.h"
+#include "txn_pkiop.h"
 #include "txn_poll.h"
 
 /* ---- decoding (worker) -------------------------------------------------- */
@@ -101,6 +106,27 @@ dispatch(struct req_ctx *r)
 	}
 }
 
+/* -v: what the message is, before the checks (nothing secret: the
+ * challenge is inside the encrypted CSR). */
+static void
+log_decoded(const struct req_ctx *r)
+{
+	const struct scep_msg *m = r->msg;
+	char key[17];
+
+	if (log_verbosity < LOG_LVL_DEBUG)
+		return;
+	for (int i = 0; i < 8; i++)
+		snprintf(key + 2 * i, 3, "%02x", m->signer_key_sha256[i]);
+	log_debug("txn=%s profile=%s peer=%s: %s (messageType %d) decoded: digest %s, signer "
+		  "key sha256 %s..., signingTime %s%+llds from now, %zu-byte envelope%s",
+		  m->transaction_id, r->prof->cfg->name, r->peer, scep_msg_type_name(m->msg_type),
+		  m->msg_type, OBJ_nid2sn(m->digest_nid), key,
+		  m->signing_time != 0 ? "" : "absent, ",
+		  m->signing_time != 0 ? (long long)(m->signing_time - txn_now(r->gw)) : 0LL,
+		  m->envelope_len, r->pre.content != NULL ? ", decrypted" : "");
+}
+
 /* Loop thread, after decode_work. */
 static void
 decode_done(void *arg)
@@ -117,6 +143,7 @@ decode_done(void *arg)
 		req_end(r, r->msg->outcome, "%s", r->msg->reason);
 		return;
 	}
+	log_decoded(r);
 	if (check_signing_time(r) < 0)
 		return;
 	ret = store_nonce_check(r->gw->store, r->msg->sender_nonce, SCEP_NONCE_LEN, txn_now(r->gw),

@@ -29,6 +29,8 @@ poll_done(void *arg, struct backend_result *res)
 
 	metrics_backend(r->gw->metrics, backend_name(r->prof->backend), (int)res->status,
 			&r->backend_t0);
+	txn_log_backend(r->msg->transaction_id, r->prof->cfg->name, backend_name(r->prof->backend),
+			res, &r->backend_t0);
 	if (res->status == BACKEND_FAIL_TEMP) {
 		/* the CA is unreachable for now: the device keeps polling */
 		log_warn("txn=%s: backend poll failed for now: %s", r->msg->transaction_id,

@@ -6,8 +6,28 @@
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
 
+#include "log.h"
 #include "profile.h"
 #include "txn_result.h"
+
+void
+txn_log_backend(const char *txid, const char *profile, const char *backend,
+		const struct backend_result *res, const struct timespec *t0)
+{
+	static const char *const names[BACKEND_STATUS_MAX] = {"issued", "pending", "rejected",
+							      "failed for now", "failed"};
+	struct timespec t1;
+	double ms;
+
+	if (log_verbosity < LOG_LVL_DEBUG)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+	log_debug("txn=%s profile=%s: backend %s answered %s in %.1f ms%s%s%s", txid, profile,
+		  backend, res->status < BACKEND_STATUS_MAX ? names[res->status] : "?", ms,
+		  res->reason[0] != '\0' ? " (" : "", res->reason,
+		  res->reason[0] != '\0' ? ")" : "");
+}
 
 int
 txn_cert_serial(X509 *x, char *buf, size_t size)

@@ -5,6 +5,8 @@
 #ifndef SGW_TXN_RESULT_H
 #define SGW_TXN_RESULT_H
 
+#include <time.h>
+
 #include "backend.h"
 #include "store.h"
 
@@ -15,6 +17,11 @@
  * name; `now` (txn_now()) becomes t's updated time. */
 int txn_apply_result(struct store *s, const char *issuer, struct store_txn *t,
 		     const struct backend_result *res, int64_t now);
+
+/* -v (debug): the backend's answer to txid and how long it took since t0
+ * (when it was asked; CLOCK_MONOTONIC). */
+void txn_log_backend(const char *txid, const char *profile, const char *backend,
+		     const struct backend_result *res, const struct timespec *t0);
 
 /* Serial of a certificate as stored: lowercase hex, no leading zeros. */
 int txn_cert_serial(X509 *x, char *buf, size_t size);

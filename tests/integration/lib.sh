@@ -137,6 +137,7 @@ ctl() { "$SCEPGWCTL" --config "$T/scepgwctl.conf" "$@"; }
 #   GW_SCEP_PROFILES_EXTRA  more scep_profiles (indent 2)
 #   GW_RA_IDENTITIES_EXTRA, GW_RA_PROFILES_EXTRA, GW_BACKENDS_EXTRA (indent 2)
 #   GW_TOP_EXTRA            more top-level keys (indent 0)
+#   GW_LISTEN_EXTRA         more listen: entries (indent 2)
 #   GW_RA_KEY, GW_TLS_KEY   key files (default: the PKI's)
 #   GW_PENDING_TTL          pending_ttl of the `manual` RA profile (7d)
 #   GW_OTP_TTL              default ttl of the `otp` profile's challenges (1h)
@@ -153,6 +154,7 @@ listen:
   - address: "127.0.0.1:$PORT"
   - address: "127.0.0.1:$TLS_PORT"
     tls: { cert: "$PKI/tls.pem", key: "${GW_TLS_KEY:-$PKI/tls.key}" }
+${GW_LISTEN_EXTRA:-}
 store: { type: sqlite, path: "$T/scepgw.db" }
 ra_identities:
   dev:
@@ -218,10 +220,12 @@ wait_http() {
 
 # gw_start [CFG]: start the gateway in the foreground mode, in the background,
 # and wait until GetCACaps answers (20 s).  A failure to start ends the test.
+# GW_ARGS: more options for scepgw (e.g. -v).
 gw_start() {
 	local cfg=${1:-$CFG}
 	log "starting $SCEPGW -d -c $cfg (http $PORT, https $TLS_PORT)"
-	"$SCEPGW" -d -c "$cfg" >>"$GW_LOG" 2>&1 &
+	# shellcheck disable=SC2086  # GW_ARGS: words
+	"$SCEPGW" -d ${GW_ARGS:-} -c "$cfg" >>"$GW_LOG" 2>&1 &
 	GW_PID=$!
 	track_pid "$GW_PID"
 	if ! wait_http "$URL?operation=GetCACaps" 20; then
@@ -244,6 +248,17 @@ gw_stop() {
 	check "the gateway exits 0 on SIGTERM (got $st)" test "$st" -eq 0
 	check "no sanitizer report in the gateway log" \
 		not grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: .*Sanitizer' "$GW_LOG"
+}
+
+# config_refused CFG REGEX: `scepgw -n -c CFG` fails and says REGEX (grep -E).
+config_refused() {
+	local out
+	if out=$("$SCEPGW" -n -c "$1" 2>&1); then
+		echo "scepgw -n accepted it: $out"
+		return 1
+	fi
+	echo "$out"
+	grep -Eq -- "$2" <<<"$out"
 }
 
 # gw_log_mark / gw_log_since MARK: the gateway log lines written after a mark.

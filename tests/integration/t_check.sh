@@ -7,26 +7,32 @@
 # error of a configuration in one run, each naming file, line and key path
 # (also for a file that cannot be read); an unknown enum value lists the
 # allowed ones.  It used to pass all of these, or stop at the first error.
+# The local CA's certificate and key, which only the backend's start read
+# (so -n passed a missing, mismatched or expired one): missing, not PEM,
+# mismatched, expired (error), expiring (warning), unreadable by the service
+# user (warning); a YAML syntax error names file:line:column.
 . "$(dirname "$0")/lib.sh"
 
 D=$T/c
 mkdir -p "$D"
 gw_config "$CFG"
 
-# mkcert OUT DAYS_FROM DAYS_TO: the RA certificate again (its key, subject,
-# extensions), issued by the dev issuing CA, valid from now+DAYS_FROM to now+DAYS_TO
+# mkcert OUT DAYS_FROM DAYS_TO [ca]: the RA certificate again (its key, subject,
+# extensions), issued by the dev issuing CA, valid from now+DAYS_FROM to
+# now+DAYS_TO; with `ca`, the issuing CA's certificate again, self-signed
 mkcert() {
-	python3 - "$PKI" "$1" "$2" "$3" <<'EOF'
+	python3 - "$PKI" "$1" "$2" "$3" "${4:-ra}" <<'EOF'
 import datetime, sys
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-pki, out, a, b = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
-ra = x509.load_pem_x509_certificate(open(pki + "/ra.pem", "rb").read())
+pki, out, a, b, what = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
 ca = x509.load_pem_x509_certificate(open(pki + "/issuing-ca.pem", "rb").read())
 key = serialization.load_pem_private_key(open(pki + "/issuing-ca.key", "rb").read(), None)
+ra = ca if what == "ca" else x509.load_pem_x509_certificate(open(pki + "/ra.pem", "rb").read())
+pub = key.public_key() if what == "ca" else ra.public_key()
 now = datetime.datetime.now(datetime.timezone.utc)
 bld = (x509.CertificateBuilder().subject_name(ra.subject).issuer_name(ca.subject)
-       .public_key(ra.public_key()).serial_number(x509.random_serial_number())
+       .public_key(pub).serial_number(x509.random_serial_number())
        .not_valid_before(now + datetime.timedelta(days=a))
        .not_valid_after(now + datetime.timedelta(days=b)))
 for e in ra.extensions:
@@ -83,6 +89,45 @@ check "... the RA key that cannot be read, with file, line and key path" \
 	grep -E "^error: $D/many.yaml:[0-9]+: ra_identities\.broken\.sign\.key: .*no-such.key" "$D/out"
 check "... and counts them: 2 errors, 1 warning" grep -E "^2 error\(s\), 1 warning\(s\)" "$D/out"
 
+# --- the local CA's certificate and key -------------------------------------------------------
+LINE_BK=$(grep -n "local-ca: { type: local" "$CFG" | cut -d: -f1)
+ca_case() { # NAME SED-EXPRESSION: a config with the local CA changed
+	sed "$2" "$CFG" >"$D/$1.yaml"
+}
+ca_case ca-nokey "s#ca_key: \"$PKI/issuing-ca.key\"#ca_key: \"$D/no-such-ca.key\"#"
+check "a missing CA key: -n fails" test "$(ncheck "$D/ca-nokey.yaml")" = 1
+check "... naming file, line, key path and the file" \
+	grep -E "^error: $D/ca-nokey.yaml:$LINE_BK: backends\.local-ca\.ca_key: $D/no-such-ca.key: No such file" "$D/out"
+ca_case ca-mismatch "s#ca_key: \"$PKI/issuing-ca.key\"#ca_key: \"$PKI/ra.key\"#"
+check "a CA key of another certificate: -n fails" test "$(ncheck "$D/ca-mismatch.yaml")" = 1
+check "... saying it does not match" \
+	grep -E "^error: $D/ca-mismatch.yaml:$LINE_BK: backends\.local-ca\.ca_key: $PKI/ra.key does not match the CA certificate $PKI/issuing-ca.pem" "$D/out"
+ca_case ca-nocert "s#ca_cert: \"$PKI/issuing-ca.pem\"#ca_cert: \"$D/no-such-ca.pem\"#"
+check "a missing CA certificate: -n fails" test "$(ncheck "$D/ca-nocert.yaml")" = 1
+check "... naming it" grep -E "^error: $D/ca-nocert.yaml:$LINE_BK: backends\.local-ca\.ca_cert: $D/no-such-ca.pem: cannot read" "$D/out"
+echo "not a certificate" >"$D/garbage.pem"
+ca_case ca-garbage "s#ca_cert: \"$PKI/issuing-ca.pem\"#ca_cert: \"$D/garbage.pem\"#"
+check "a CA certificate file without a certificate: -n fails" test "$(ncheck "$D/ca-garbage.yaml")" = 1
+check "... naming it" grep -E "^error: $D/ca-garbage.yaml:$LINE_BK: backends\.local-ca\.ca_cert: .*garbage.pem" "$D/out"
+mkcert "$D/ca-expired.pem" -30 -2 ca
+ca_case ca-expired "s#ca_cert: \"$PKI/issuing-ca.pem\"#ca_cert: \"$D/ca-expired.pem\"#"
+check "an expired CA certificate: -n fails" test "$(ncheck "$D/ca-expired.yaml")" = 1
+check "... saying it expired" \
+	grep -E "^error: $D/ca-expired.yaml:$LINE_BK: backends\.local-ca\.ca_cert: CA certificate .* expired 2 day\(s\) ago" "$D/out"
+check "... and the key still matches it (no other error)" grep -E "^1 error\(s\)" "$D/out"
+mkcert "$D/ca-3d.pem" -30 3.05 ca
+ca_case ca-3d "s#ca_cert: \"$PKI/issuing-ca.pem\"#ca_cert: \"$D/ca-3d.pem\"#"
+check "a CA certificate expiring in 3 days: -n passes" test "$(ncheck "$D/ca-3d.yaml")" = 0
+check "... with the RA certificates' warning" \
+	grep -E "^warning: $D/ca-3d.yaml:$LINE_BK: backends\.local-ca\.ca_cert: CA certificate .* expires in 3 day\(s\)" "$D/out"
+
+# --- a YAML syntax error: file:line:column ------------------------------------------------------
+sed "s/^listen:$/listen: [ {address: x }/" "$CFG" >"$D/syntax.yaml"
+LINE_SYN=$(($(grep -n "^listen:" "$D/syntax.yaml" | cut -d: -f1) + 1))
+check "a YAML syntax error: -n fails" test "$(ncheck "$D/syntax.yaml")" = 1
+check "... naming file, line and column" \
+	grep -E "^error: $D/syntax.yaml:$LINE_SYN:[0-9]+: while parsing a flow sequence" "$D/out"
+
 # --- an unknown enum value lists the allowed ones --------------------------------------------
 sed "s/^log_level: .*/log_level: verbose/" "$CFG" >"$D/enum.yaml"
 check "an unknown log_level: -n fails" test "$(ncheck "$D/enum.yaml")" = 1
@@ -99,5 +144,7 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 	check "a file the service user cannot read: -n warns" test "$(ncheck "$D/user.yaml")" = 0
 	check "... naming it, its line and key path" \
 		grep -E "^warning: $D/user.yaml:[0-9]+: ra_identities\.dev\.ca_chain: $D/private-chain.pem is not readable by user 'nobody' \(owner uid 0, mode 0600\)" "$D/out"
+	check "... the CA key too (owner-only, root's)" \
+		grep -E "^warning: $D/user.yaml:$LINE_BK: backends\.local-ca\.ca_key: $PKI/issuing-ca.key is not readable by user 'nobody'" "$D/out"
 fi
 finish

@@ -3,7 +3,10 @@
 #  - GET/HEAD /healthz on a SCEP listener: 200 "ok"; 503 naming the store when
 #    the store's file system is full (a small tmpfs filled up; a remount
 #    read-only is refused while the store is open for writing), 200 again
-#    once there is room; the admin API's /healthz answers the same; probes
+#    once there is room; 503 naming the store when its directory becomes a
+#    read-only mount (a bind mount remounted read-only in the daemon's own
+#    mount namespace), 200 once it is read-write again; the admin API's
+#    /healthz answers the same; probes
 #    are not logged as warnings (one info line when the answer changes);
 #  - sd_notify: a python3 datagram socket as $NOTIFY_SOCKET receives READY=1
 #    once the sockets are bound, RELOADING=1 and READY=1 around a SIGHUP,
@@ -39,7 +42,11 @@ track_pid $!
 for ((i = 0; i < 50; i++)); do [ -S "$T/notify.sock" ] && break; sleep 0.1; done
 : >"$T/notify.log"
 
-NOTIFY_SOCKET=$T/notify.sock gw_start
+# the daemon in a mount namespace of its own (unshare execs it: same pid), so
+# that the read-only mount below is seen by it alone
+printf '#!/bin/sh\nexec unshare -m --propagation private "%s" "$@"\n' "$SCEPGW" >"$T/scepgw-ns"
+chmod +x "$T/scepgw-ns"
+SCEPGW=$T/scepgw-ns NOTIFY_SOCKET=$T/notify.sock gw_start
 wait_notify() { # LINE [COUNT]: until the notify log has COUNT (1) lines equal to LINE
 	local n
 	for ((n = 0; n < 100; n++)); do
@@ -77,6 +84,23 @@ check "an enrollment works" \
 	"$SCEPREQ" enroll -u "$URL" -c "$CHALLENGE" --cn health-1 --out "$T/h1.pem"
 check "probes are never logged as warnings" not grep -q 'warn: .*healthz' "$GW_LOG"
 check "probes make no request line" not grep -q 'op=.*healthz\|path .*healthz' "$GW_LOG"
+
+# read-only: bind-mount the store's directory on itself in the daemon's
+# namespace and make that mount read-only (the tmpfs stays read-write: the
+# daemon's open files were opened through it, which is why a plain remount
+# read-only is refused); undone before the test goes on
+in_ns() { nsenter -t "$GW_PID" -m "$@"; }
+check "bind mount of the store's directory in the daemon's namespace" in_ns mount --bind "$MNT" "$MNT"
+check "... remounted read-only" in_ns mount -o remount,ro,bind "$MNT"
+check "... the host's mount stays read-write" touch "$MNT/host-rw"
+check "read-only store: /healthz 503" test "$(hz)" = 503
+check "... naming the store check" grep -q "store: $MNT: read-only file system" "$T/hz.body"
+check "the admin /healthz agrees: 503" test "$(admin_hz)" = 503
+check "read-write again" in_ns mount -o remount,rw,bind "$MNT"
+check "... ready again: /healthz 200" test "$(hz)" = 200
+check "the bind mount is undone" bash -c "nsenter -t $GW_PID -m umount '$MNT' || nsenter -t $GW_PID -m umount -l '$MNT'"
+check "an enrollment works after it" \
+	"$SCEPREQ" enroll -u "$URL" -c "$CHALLENGE" --cn health-2 --out "$T/h2.pem"
 
 kill -HUP "$GW_PID"
 check "sd_notify: RELOADING=1 on SIGHUP" wait_notify RELOADING=1

@@ -46,6 +46,7 @@ check "a refused one names its subject, and no authorization" \
 	bash -c "grep 'op=PKCSReq .*outcome=denied' '$GW_LOG' | grep 'subject=\"CN=logs-1\"' | grep -vq ' auth='"
 check "every line starts with a priority (no time or pid of our own)" \
 	not grep -qv '^<[3467]>' "$GW_LOG"
+check "without -v: no debug line" not grep -q 'debug:' "$GW_LOG"
 
 # --- JSON ----------------------------------------------------------------------
 mv "$GW_LOG" "$T/journal.log"
@@ -101,27 +102,29 @@ check "a malformed X-Forwarded-For keeps the proxy as the peer, with a warning" 
 	grep -q 'peer=127.0.0.1: X-Forwarded-For from a trusted proxy is not a list of addresses' "$GW_LOG"
 GW_TOP_EXTRA='trusted_proxies: ["10.0.0.1/8"]'
 gw_config "$CFG"
-bad_cidr() {
-	local out
-	if out=$("$SCEPGW" -n -c "$CFG" 2>&1); then
-		echo "accepted: $out"
-		return 1
-	fi
-	grep -q "trusted_proxies: '10.0.0.1/8' is not an address or CIDR range" <<<"$out"
-}
-check "a range with host bits set is a config error" bad_cidr
+check "a range with host bits set is a config error" \
+	config_refused "$CFG" "trusted_proxies: '10.0.0.1/8' is not an address or CIDR range"
 
 # --- an unknown format ---------------------------------------------------------
 GW_TOP_EXTRA="log_format: syslog"
 gw_config "$CFG"
-bad_format() {
-	local out
-	if out=$("$SCEPGW" -n -c "$CFG" 2>&1); then
-		echo "scepgw -n accepted it: $out"
-		return 1
-	fi
-	echo "$out"
-	grep -q "log_format: unknown log format 'syslog'" <<<"$out"
-}
-check "an unknown log_format is refused, naming the key" bad_format
+check "an unknown log_format is refused, naming the key" \
+	config_refused "$CFG" "log_format: unknown log format 'syslog'"
+
+# --- -v: debug lines on the request path, never a secret ------------------------
+mv "$GW_LOG" "$T/trusted.log"
+GW_TOP_EXTRA=
+gw_config "$CFG"
+GW_ARGS=-v gw_start "$CFG"
+"$SCEPREQ" enroll -u "$URL" -c wrong-challenge --cn logs-v1 --expect failure >/dev/null 2>&1 || true
+"$SCEPREQ" enroll -u "$URL" -c "$CHALLENGE" --cn logs-v2 >/dev/null 2>&1 || true
+gw_stop
+check "-v: the decoded message (type, digest, signer key, signingTime)" \
+	grep -Eq 'debug: txn=[^ ]+ profile=dev peer=127.0.0.1: PKCSReq \(messageType 19\) decoded: digest SHA256, signer key sha256 [0-9a-f]{16}\.\.\., signingTime [-+][0-9]+s from now' "$GW_LOG"
+check "-v: the validator's verdict, with the reason of a denial" \
+	grep -q 'debug: txn=.* profile=dev peer=127.0.0.1: static: denied: challenge password mismatch' "$GW_LOG"
+check "-v: ... and an accepted one" grep -q 'debug: txn=.* profile=dev peer=127.0.0.1: static: accepted' "$GW_LOG"
+check "-v: the backend's answer and its time" \
+	grep -Eq 'debug: txn=.* profile=dev: backend local-ca answered issued in [0-9.]+ ms' "$GW_LOG"
+no_secret_in_log
 finish

@@ -32,7 +32,7 @@ struct fx {
 };
 
 static void
-handler(struct evhttp_request *req, void *arg)
+handler(struct evhttp_request *req, const struct http_origin *origin, void *arg)
 {
 	struct fx *f = arg;
 	const char *uri = evhttp_request_get_uri(req);
@@ -40,6 +40,7 @@ handler(struct evhttp_request *req, void *arg)
 	struct evbuffer *out;
 	json_t *in;
 
+	(void)origin;
 	if (strcmp(uri, "/json") == 0) {
 		admin_reply_json(&f->a, req, &p, "t.json", 201,
 				 json_pack("{s:i,s:s}", "b", 1, "a", "x"));

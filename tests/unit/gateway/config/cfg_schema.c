@@ -272,7 +272,7 @@ test_errors_syntax(void **state)
 	(void)state;
 	expect_err("bogus: 1\n" MINIMAL, "t.yaml:1: bogus: unknown key");
 	expect_err(MINIMAL "a: [1\n",
-		   "t.yaml:16: while parsing a flow sequence, did not find expected ',' or ']'");
+		   "t.yaml:16:1: while parsing a flow sequence, did not find expected ',' or ']'");
 	expect_err(MINIMAL "ra_profiles: {}\n", "t.yaml:15: ra_profiles: duplicate key");
 	expect_err(HEAD PROFILE "    ra_profile: rp\n" TAIL,
 		   "t.yaml:11: scep_profiles.p1.ra_profile: duplicate key");

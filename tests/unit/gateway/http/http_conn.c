@@ -31,11 +31,12 @@ struct fx {
 };
 
 static void
-handler(struct evhttp_request *req, void *arg)
+handler(struct evhttp_request *req, const struct http_origin *origin, void *arg)
 {
 	struct fx *f = arg;
 	struct evbuffer *b = evbuffer_new();
 
+	(void)origin;
 	f->requests++;
 	evbuffer_add(b, "ok", 2);
 	evhttp_send_reply(req, 200, "OK", b);

@@ -67,7 +67,7 @@ teardown(void **state)
 
 /* The handler: records what TLS told it, answers 200 "ok". */
 static void
-handler(struct evhttp_request *req, void *arg)
+handler(struct evhttp_request *req, const struct http_origin *origin, void *arg)
 {
 	struct fx *f = arg;
 	struct evhttp_connection *con = evhttp_request_get_connection(req);
@@ -76,6 +76,7 @@ handler(struct evhttp_request *req, void *arg)
 	X509 *peer = ssl != NULL ? SSL_get1_peer_certificate(ssl) : NULL;
 	struct evbuffer *b = evbuffer_new();
 
+	(void)origin;
 	f->requests++;
 	f->verify = ssl != NULL ? SSL_get_verify_result(ssl) : -1;
 	f->peer[0] = '\0';

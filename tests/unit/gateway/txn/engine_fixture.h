@@ -378,6 +378,13 @@ write_config(const char *path)
 	fclose(f);
 }
 
+/* evhttp's gencb: the listener's handler without a PROXY protocol origin */
+static void
+fx_gencb(struct evhttp_request *req, void *arg)
+{
+	scep_http_handle(req, NULL, arg);
+}
+
 static void
 start_http(void)
 {
@@ -386,7 +393,7 @@ start_http(void)
 	assert_non_null(fx->http = evhttp_new(fx->base));
 	assert_non_null(bs = evhttp_bind_socket_with_handle(fx->http, "127.0.0.1", 0));
 	fx->port = http_fixture_port(bs);
-	evhttp_set_gencb(fx->http, scep_http_handle, &fx->gw);
+	evhttp_set_gencb(fx->http, fx_gencb, &fx->gw);
 }
 
 /* The fakes take the place of the configured backend and validator. */
