@@ -16,6 +16,8 @@
 #include "scep_certrep.h"
 #include "scep_req.h"
 
+#define REQ_RETRY_AFTER "10" /* seconds, with a 503 */
+
 static const char *
 method_name(enum evhttp_cmd_type cmd)
 {
@@ -124,6 +126,8 @@ req_free(struct req_ctx *r)
 	csr_free(r->pre.csr);
 	free(r->pre.sealed.sealed);
 	store_txn_clear(&r->txn);
+	store_cert_clear(&r->st.cert);
+	backend_result_clear(&r->st.res);
 	sk_X509_pop_free(r->issued, X509_free);
 	X509_CRL_free(r->crl);
 	X509_free(r->new_cert);
@@ -143,6 +147,8 @@ send_reply(struct req_ctx *r, const struct scep_fail_map *m)
 		int code = m->pki_status < 0 ? m->http_status : 500;
 
 		evhttp_add_header(h, "Content-Type", "text/plain");
+		if (code == 503) /* the store, the disk or the workers: for now */
+			evhttp_add_header(h, "Retry-After", REQ_RETRY_AFTER);
 		evhttp_send_error(r->http, code, NULL);
 		return;
 	}
