@@ -302,7 +302,9 @@ store_await_durable(struct store *s, store_durable_fn cb, void *arg)
 {
 	if (s == NULL || s->ops->await_durable == NULL)
 		return 0;
-	return STORE_CALL(s, await_durable, cb, arg);
+	/* not under the lock: a reply must not wait for a store thread's
+	 * step (store_sync.c locks what it shares with its thread) */
+	return s->ops->await_durable(s->priv, cb, arg);
 }
 
 int

@@ -190,7 +190,9 @@ struct store_ops {
 	 * now (it was free, expired or already ours), else 0 */
 	int (*lease_take)(void *priv, const char *job, const char *holder, int64_t now, int ttl,
 			  int *ret_held);
-	/* ---- group commit (optional: NULL when every commit is durable at once) ---- */
+	/* ---- group commit (optional: NULL when every commit is durable at once) ----
+	 * await_durable runs on the loop thread while a store thread may be in
+	 * another operation: it touches only state it locks itself (store_sync.c) */
 	int (*attach_loop)(void *priv, struct event_base *base, struct sgw_err *err);
 	int (*await_durable)(void *priv, store_durable_fn cb, void *arg);
 };
