@@ -65,8 +65,6 @@ store_open(const struct cfg_store *cfg, struct store **ret, struct sgw_err *err)
 {
 	const struct store_ops *ops;
 	const char *type;
-	struct store *s;
-	int r;
 
 	if (cfg == NULL || ret == NULL)
 		return sgw_err_set(err, SGW_EINVAL, "store: no configuration");
@@ -74,6 +72,18 @@ store_open(const struct cfg_store *cfg, struct store **ret, struct sgw_err *err)
 	ops = store_lookup(type);
 	if (ops == NULL)
 		return sgw_err_set(err, SGW_EINVAL, "store.type: unknown store '%s'", type);
+	return store_open_ops(ops, cfg, ret, err);
+}
+
+int
+store_open_ops(const struct store_ops *ops, const struct cfg_store *cfg, struct store **ret,
+	       struct sgw_err *err)
+{
+	struct store *s;
+	int r;
+
+	if (ops == NULL || cfg == NULL || ret == NULL)
+		return sgw_err_set(err, SGW_EINVAL, "store: no configuration");
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return sgw_err_set(err, SGW_ENOMEM, "store: out of memory");

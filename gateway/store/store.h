@@ -198,6 +198,10 @@ struct store_ops {
 };
 
 int store_open(const struct cfg_store *cfg, struct store **ret, struct sgw_err *err);
+/* The same with the given ops instead of the registry's for cfg->type (the
+ * engine's tests wrap SQLite's to make an operation fail). */
+int store_open_ops(const struct store_ops *ops, const struct cfg_store *cfg, struct store **ret,
+		   struct sgw_err *err);
 void store_close(struct store *s);
 
 int store_txn_insert(struct store *s, struct store_txn *t);

@@ -136,6 +136,22 @@ req_free(struct req_ctx *r)
 	free(r);
 }
 
+/* 503: the store, the disk or the workers, for now.  evhttp_send_error()
+ * would drop the Retry-After with the other headers. */
+static void
+send_unavailable(struct req_ctx *r)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(r->http);
+	struct evbuffer *out = evbuffer_new();
+
+	evhttp_add_header(h, "Content-Type", "text/plain");
+	evhttp_add_header(h, "Retry-After", REQ_RETRY_AFTER);
+	if (out != NULL && evhttp_request_get_command(r->http) != EVHTTP_REQ_HEAD)
+		evbuffer_add_printf(out, "503 Service Unavailable\n");
+	evhttp_send_reply(r->http, 503, "Service Unavailable", out);
+	evbuffer_free(out);
+}
+
 static void
 send_reply(struct req_ctx *r, const struct scep_fail_map *m)
 {
@@ -146,9 +162,11 @@ send_reply(struct req_ctx *r, const struct scep_fail_map *m)
 		/* HTTP-only outcome, or a CertRep that could not be built */
 		int code = m->pki_status < 0 ? m->http_status : 500;
 
+		if (code == 503) {
+			send_unavailable(r);
+			return;
+		}
 		evhttp_add_header(h, "Content-Type", "text/plain");
-		if (code == 503) /* the store, the disk or the workers: for now */
-			evhttp_add_header(h, "Retry-After", REQ_RETRY_AFTER);
 		evhttp_send_error(r->http, code, NULL);
 		return;
 	}
