@@ -5,6 +5,7 @@
 
 #include "log.h"
 #include "txn.h"
+#include "txn_result.h"
 
 int64_t
 txn_now(const struct gw *gw)
@@ -21,6 +22,24 @@ txn_step(struct req_ctx *r, store_step_fn work, store_step_fn done)
 	if ((ret = store_exec(r->gw->store, work, done, r)) < 0)
 		req_end(r, SCEP_OUT_HTTP_UNAVAILABLE, "store threads stopped: %s",
 			sgw_strerror(ret));
+}
+
+static void
+result_work(void *arg)
+{
+	struct req_ctx *r = arg;
+
+	r->st.rc = txn_apply_result(r->gw->store, r->prof->issuer, &r->txn, &r->st.res, r->st.now);
+}
+
+void
+txn_step_result(struct req_ctx *r, struct backend_result *res, store_step_fn done)
+{
+	backend_result_clear(&r->st.res);
+	r->st.res = *res;
+	res->cert = NULL;
+	res->chain = NULL;
+	txn_step(r, result_work, done);
 }
 
 void

@@ -20,6 +20,12 @@ int64_t txn_now(const struct gw *gw);
  * in done.  When the store threads stopped (shutdown), r ends with 503. */
 void txn_step(struct req_ctx *r, store_step_fn work, store_step_fn done);
 
+/* Store the backend's result res for r->txn (txn_apply_result()) in a
+ * store step: res is taken (into r->st.res: its certificate and chain are
+ * r's now, the backend clears the rest), then done(r) on the loop with
+ * r->st.rc. */
+void txn_step_result(struct req_ctx *r, struct backend_result *res, store_step_fn done);
+
 /* End r after a store call failed with ret (`what` names it): 503 with a
  * Retry-After and "store unavailable" for -SGW_EUNAVAIL (the database is
  * unreachable: never a CertRep), else 500 "store failure". */

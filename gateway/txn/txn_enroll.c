@@ -64,15 +64,6 @@ issued_notify(struct req_ctx *r)
 	txn_reply_from_state(r);
 }
 
-/* Store step: the backend's result (r->st.res) on the transaction. */
-static void
-result_work(void *arg)
-{
-	struct req_ctx *r = arg;
-
-	r->st.rc = txn_apply_result(r->gw->store, r->prof->issuer, &r->txn, &r->st.res, r->st.now);
-}
-
 static void
 result_done(void *arg)
 {
@@ -107,8 +98,7 @@ result_done(void *arg)
 	txn_reply_from_state(r);
 }
 
-/* The backend's answer: taken (the backend clears what it still owns), then
- * stored before anything is replied. */
+/* The backend's answer, stored before anything is replied. */
 static void
 backend_done(void *arg, struct backend_result *res)
 {
@@ -116,11 +106,7 @@ backend_done(void *arg, struct backend_result *res)
 
 	metrics_backend(r->gw->metrics, backend_name(r->prof->backend), (int)res->status,
 			&r->backend_t0);
-	backend_result_clear(&r->st.res);
-	r->st.res = *res;
-	res->cert = NULL;
-	res->chain = NULL;
-	txn_step(r, result_work, result_done);
+	txn_step_result(r, res, result_done);
 }
 
 static void

@@ -19,16 +19,6 @@
 #include "txn.h"
 #include "txn_admin.h"
 #include "txn_poll.h"
-#include "txn_result.h"
-
-/* Store step: the backend's answer (r->st.res) on the transaction. */
-static void
-poll_store_work(void *arg)
-{
-	struct req_ctx *r = arg;
-
-	r->st.rc = txn_apply_result(r->gw->store, r->prof->issuer, &r->txn, &r->st.res, r->st.now);
-}
 
 static void
 poll_store_done(void *arg)
@@ -58,12 +48,7 @@ poll_done(void *arg, struct backend_result *res)
 		txn_reply_from_state(r);
 		return;
 	}
-	/* taken: the backend clears what it still owns */
-	backend_result_clear(&r->st.res);
-	r->st.res = *res;
-	res->cert = NULL;
-	res->chain = NULL;
-	txn_step(r, poll_store_work, poll_store_done);
+	txn_step_result(r, res, poll_store_done);
 }
 
 static void

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "err.h"
+#include "fixture/gate_fixture.h"
 #include "store.h"
 #include "store_exec.h"
 #include "store_fixture.h"
@@ -147,62 +148,19 @@ test_offload(void **state)
 	event_base_free(c.base);
 }
 
-/* Shutdown: store_drain() lets the running step finish, drops the queued
- * ones (neither callback) and refuses later ones; store_close() after it
- * leaks nothing (ASan). */
-struct gate {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	int started, open, ran, done;
-};
-
-static void
-gate_work(void *arg)
-{
-	struct gate *g = arg;
-
-	pthread_mutex_lock(&g->lock);
-	g->started = 1;
-	pthread_cond_broadcast(&g->cond);
-	while (!g->open)
-		pthread_cond_wait(&g->cond, &g->lock);
-	g->ran++;
-	pthread_mutex_unlock(&g->lock);
-}
-
-static void
-count_work(void *arg)
-{
-	struct gate *g = arg;
-
-	pthread_mutex_lock(&g->lock);
-	g->ran += 100;
-	pthread_mutex_unlock(&g->lock);
-}
-
 static void
 count_done(void *arg)
 {
 	((struct gate *)arg)->done++;
 }
 
-static void *
-open_later(void *arg)
-{
-	struct gate *g = arg;
-
-	usleep(100000); /* store_drain() waits for the running step by now */
-	pthread_mutex_lock(&g->lock);
-	g->open = 1;
-	pthread_cond_broadcast(&g->cond);
-	pthread_mutex_unlock(&g->lock);
-	return NULL;
-}
-
+/* Shutdown: store_drain() lets the running step finish, drops the queued
+ * ones (neither callback) and refuses later ones; store_close() after it
+ * leaks nothing (ASan). */
 static void
 test_drain(void **state)
 {
-	static struct gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0};
+	static struct gate g = GATE_INIT;
 	struct store_fixture db;
 	struct event_base *base = event_base_new();
 	struct store *s;
@@ -214,10 +172,7 @@ test_drain(void **state)
 	assert_int_equal(store_exec(s, gate_work, count_done, &g), 0);
 	for (int i = 0; i < 5; i++)
 		assert_int_equal(store_exec(s, count_work, count_done, &g), 0);
-	pthread_mutex_lock(&g.lock);
-	while (!g.started)
-		pthread_cond_wait(&g.cond, &g.lock);
-	pthread_mutex_unlock(&g.lock);
+	gate_wait_started(&g);
 	assert_int_equal(pthread_create(&t, NULL, open_later, &g), 0);
 	store_drain(s);
 	assert_int_equal(g.ran, 1); /* the running step only */
