@@ -69,6 +69,7 @@ modules_free(struct modules *m)
 	 * ones are waited for.  The pool itself stays until the end, so what
 	 * the backends submit while they stop is refused (-SGW_EAGAIN). */
 	worker_pool_stop(m->workers);
+	store_drain(m->store); /* the same for the store threads' steps */
 	http_server_free(m->http);
 	/* the backends and validators of every generation still alive stop
 	 * here; what the admin jobs still hold is freed with them below */
@@ -196,8 +197,8 @@ run(struct modules *m, struct sgw_err *err)
 	if (m->sig == NULL)
 		return sgw_err_set(err, SGW_ENOMEM, "cannot install signal handlers");
 	reload_log_checks(gw->profiles);
-	log_info("scepgw %s ready: %zu profile(s), %d worker(s)", SGW_VERSION, gw->profiles->n,
-		 worker_pool_size(m->workers));
+	log_info("scepgw %s ready: %zu profile(s), %d worker(s), %d store thread(s)", SGW_VERSION,
+		 gw->profiles->n, worker_pool_size(m->workers), store_threads(m->store));
 	daemon_notify("READY=1");
 	event_base_dispatch(m->base);
 	log_info("stopped");

@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 
 #include "admin_api.h"
+#include "admin_read.h"
 #include "admin_reply.h"
 #include "log.h"
 #include "revoke.h"
@@ -32,94 +33,6 @@ static const char *const crl_reasons[] = {
     "removeFromCRL", "privilegeWithdrawn",   "aACompromise",
 };
 
-static json_t *
-txn_json(const struct store_txn *t)
-{
-	json_t *o, *info;
-
-	o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I}", "id", (json_int_t)t->id, "profile",
-		      t->profile, "transaction_id", t->transaction_id, "state",
-		      txn_state_name(t->state), "subject", t->subject, "peer", t->peer, "created",
-		      (json_int_t)t->created, "updated", (json_int_t)t->updated, "age_seconds",
-		      (json_int_t)((int64_t)time(NULL) - t->created));
-	if (o == NULL)
-		return NULL;
-	if (t->reason[0])
-		json_object_set_new(o, "reason", json_string(t->reason));
-	if (t->cert_serial[0])
-		json_object_set_new(o, "serial", json_string(t->cert_serial));
-	/* key and SANs: the summary the store keeps (the CSR itself is sealed) */
-	if (t->csr.info[0] != '\0' && (info = json_loads(t->csr.info, 0, NULL)) != NULL) {
-		if (json_is_object(info))
-			json_object_update(o, info);
-		json_decref(info);
-	}
-	return o;
-}
-
-static int
-add_txn(void *arg, const struct store_txn *t)
-{
-	return json_array_append_new(arg, txn_json(t)) == 0 ? 0 : -1;
-}
-
-static int
-state_parse(const char *s)
-{
-	if (s == NULL || strcmp(s, "pending") == 0)
-		return TXN_AWAITING_APPROVAL;
-	if (strcmp(s, "all") == 0)
-		return -1;
-	for (int i = 0; i < TXN_STATE_MAX; i++)
-		if (strcasecmp(s, txn_state_name(i)) == 0)
-			return i;
-	return -2;
-}
-
-static size_t
-limit_parse(const struct evkeyvalq *q)
-{
-	const char *l = evhttp_find_header(q, "limit");
-	long v = l != NULL ? strtol(l, NULL, 10) : 100;
-
-	return v > 0 && v <= ADMIN_LIST_MAX ? (size_t)v : 100;
-}
-
-static void
-txn_list(struct admin *a, struct evhttp_request *req, const struct admin_principal *p,
-	 const struct evkeyvalq *q)
-{
-	struct store_txn_filter f = {.max = limit_parse(q)};
-	json_t *arr = json_array();
-
-	f.state = state_parse(evhttp_find_header(q, "state"));
-	if (f.state == -2) {
-		json_decref(arr);
-		admin_reply_error(a, req, p, "transactions.list", 400, "unknown state");
-		return;
-	}
-	if (arr == NULL || store_txn_list(a->gw->store, &f, add_txn, arr) < 0) {
-		json_decref(arr);
-		admin_reply_error(a, req, p, "transactions.list", 500, "store failure");
-		return;
-	}
-	admin_audit(p, "transactions.list", 200, NULL);
-	admin_reply_json(a, req, p, "transactions.list", 200,
-			 json_pack("{s:o}", "transactions", arr));
-}
-
-static int
-id_parse(const char *s, int64_t *ret)
-{
-	char *end;
-	long long v = strtoll(s, &end, 10);
-
-	if (*s == '\0' || *end != '\0' || v <= 0)
-		return -1;
-	*ret = v;
-	return 0;
-}
-
 static int
 err_code(int r)
 {
@@ -140,14 +53,15 @@ txn_one(struct admin *a, struct evhttp_request *req, const struct admin_principa
 	int r;
 
 	snprintf(action, sizeof(action), "transactions.%s", verb != NULL ? verb : "show");
-	if (id_parse(idstr, &id) < 0) {
+	if (admin_id_parse(idstr, &id) < 0) {
 		admin_reply_error(a, req, p, action, 400, "bad transaction id");
 		return;
 	}
 	if (verb == NULL) {
-		r = store_txn_get(a->gw->store, id, &t);
-		sgw_err_set(&err, SGW_ENOTFOUND, "no transaction %lld", (long long)id);
-	} else if (strcmp(verb, "approve") == 0) {
+		admin_read_txn(a, req, p, id);
+		return;
+	}
+	if (strcmp(verb, "approve") == 0) {
 		r = txn_approve(a->ta, id, p->name, &t, &err);
 	} else {
 		json_t *in = admin_body_json(req);
@@ -170,7 +84,7 @@ txn_one(struct admin *a, struct evhttp_request *req, const struct admin_principa
 	}
 	snprintf(what, sizeof(what), "txn=%s id=%lld profile=%s", t.transaction_id, (long long)t.id,
 		 t.profile);
-	body = txn_json(&t);
+	body = admin_txn_json(&t);
 	store_txn_clear(&t);
 	admin_audit(p, action, 200, what);
 	admin_reply_json(a, req, p, action, 200, body);
@@ -187,7 +101,7 @@ transactions(struct admin *a, struct evhttp_request *req, const struct admin_pri
 		return;
 	}
 	if (n == 1 && get)
-		txn_list(a, req, p, q);
+		admin_read_txns(a, req, p, q);
 	else if (n == 2 && get)
 		txn_one(a, req, p, segs[1], NULL);
 	else if (n == 3 && !get && (!strcmp(segs[2], "approve") || !strcmp(segs[2], "reject")))
@@ -272,79 +186,6 @@ challenge_issue(struct admin *a, struct evhttp_request *req, const struct admin_
 
 /* ---- certificates -------------------------------------------------------- */
 
-/* The store's form (txn_cert_serial: BN_bn2hex, lowercase, whole bytes) from
- * what an operator pastes ("0A:1B", "0a1b", openssl's "0A1B"); "" if not hex. */
-static void
-serial_norm(const char *in, char *out, size_t n)
-{
-	char hex[80];
-	size_t k = 0;
-
-	for (; *in != '\0' && k + 1 < sizeof(hex); in++) {
-		if (*in == ':')
-			continue;
-		if (strchr("0123456789abcdefABCDEF", *in) == NULL) {
-			out[0] = '\0';
-			return;
-		}
-		if (k > 0 || *in != '0')
-			hex[k++] = (char)(*in >= 'A' && *in <= 'F' ? *in - 'A' + 'a' : *in);
-	}
-	hex[k] = '\0';
-	snprintf(out, n, "%s%s", k % 2 ? "0" : "", k > 0 ? hex : "00");
-}
-
-static int
-add_cert(void *arg, const struct store_cert *c)
-{
-	json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:I,s:b}", "serial", c->serial, "issuer", c->issuer,
-			      "subject", c->subject, "not_before", (json_int_t)c->not_before,
-			      "not_after", (json_int_t)c->not_after, "revoked", c->revoked);
-
-	if (o != NULL && c->revoked)
-		json_object_set_new(o, "revoked_at", json_integer(c->revoked_at));
-	if (o != NULL && c->txn_id)
-		json_object_set_new(o, "transaction", json_integer(c->txn_id));
-	if (o != NULL && c->superseded_by[0])
-		json_object_set_new(o, "superseded_by", json_string(c->superseded_by));
-	return json_array_append_new(arg, o) == 0 ? 0 : -1;
-}
-
-static void
-cert_list(struct admin *a, struct evhttp_request *req, const struct admin_principal *p,
-	  const struct evkeyvalq *q)
-{
-	const char *serial_in = evhttp_find_header(q, "serial");
-	const char *before = evhttp_find_header(q, "before");
-	char serial[80] = "";
-	struct store_cert_filter f = {
-	    .subject = evhttp_find_header(q, "subject"), .serial = serial, .max = limit_parse(q)};
-	json_t *arr, *o;
-	int64_t next = 0;
-
-	if (serial_in != NULL)
-		serial_norm(serial_in, serial, sizeof(serial));
-	if (serial_in != NULL && serial[0] == '\0')
-		snprintf(serial, sizeof(serial), "-"); /* not hex: matches nothing */
-	if (before != NULL && id_parse(before, &f.before) < 0) {
-		admin_reply_error(a, req, p, "certificates.list", 400,
-				  "before: a positive integer (the \"next\" of a reply)");
-		return;
-	}
-	arr = json_array();
-	if (arr == NULL || store_cert_search(a->gw->store, &f, add_cert, arr, &next) < 0) {
-		json_decref(arr);
-		admin_reply_error(a, req, p, "certificates.list", 500, "store failure");
-		return;
-	}
-	o = json_pack("{s:o}", "certificates", arr);
-	/* older certificates were not looked at: ask again with before=next */
-	if (o != NULL && next > 0)
-		json_object_set_new(o, "next", json_integer(next));
-	admin_audit(p, "certificates.list", 200, NULL);
-	admin_reply_json(a, req, p, "certificates.list", 200, o);
-}
-
 static void
 revoke_job_free(struct admin_revoke_job *j)
 {
@@ -422,7 +263,7 @@ cert_revoke(struct admin *a, struct evhttp_request *req, const struct admin_prin
 	struct admin_revoke_job *j;
 
 	json_decref(in);
-	serial_norm(serial_in, serial, sizeof(serial));
+	admin_serial_norm(serial_in, serial, sizeof(serial));
 	if (reason < 0) {
 		admin_reply_error(a, req, p, "certificates.revoke", 400, "unknown CRL reason");
 		return;
@@ -457,7 +298,7 @@ certificates(struct admin *a, struct evhttp_request *req, const struct admin_pri
 	if ((get && !(p->role & ADMIN_ROLE_READ)) || (!get && p->role != ADMIN_ROLE_ADMIN))
 		admin_reply_error(a, req, p, "certificates", 403, "not allowed");
 	else if (n == 1 && get)
-		cert_list(a, req, p, q);
+		admin_read_certs(a, req, p, q);
 	else if (n == 3 && !get && strcmp(segs[2], "revoke") == 0)
 		cert_revoke(a, req, p, segs[1]);
 	else
@@ -516,4 +357,5 @@ admin_api_free(struct admin *a)
 {
 	while (a->revokes != NULL)
 		revoke_job_free(a->revokes);
+	admin_reads_free(a);
 }

@@ -31,6 +31,7 @@ struct admin_principal {
 };
 
 struct admin_revoke_job;
+struct admin_read;
 struct http_listener;
 
 struct admin {
@@ -41,6 +42,7 @@ struct admin {
 	struct admin_token *tokens;
 	size_t n_tokens;
 	struct admin_revoke_job *revokes; /* waiting for a backend */
+	struct admin_read *reads;	  /* waiting for a store step (admin_read.c) */
 };
 
 #endif

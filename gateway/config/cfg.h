@@ -66,6 +66,8 @@ struct cfg_store {
 	char *synchronous; /* "full" (default: replies wait for the group commit's flush) or
 			      "normal" (no wait: survives a crash of the process, may lose the
 			      last commits on power loss) */
+	int offload;	   /* diagnostic/test: run SQLite's request steps on one store thread */
+	int pool;	   /* store threads of a blocking store (PostgreSQL); 0: default */
 };
 
 struct cfg_keypair {

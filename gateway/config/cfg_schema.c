@@ -136,6 +136,8 @@ static const struct cfg_field store_fields[] = {
     {"path", CFG_STR, offsetof(struct cfg_store, path), 1},
     {"nonce_ttl", CFG_DURATION, offsetof(struct cfg_store, nonce_ttl), 0},
     {"synchronous", CFG_STR, offsetof(struct cfg_store, synchronous), 0},
+    {"offload", CFG_BOOL, offsetof(struct cfg_store, offload), 0},
+    {"pool", CFG_INT, offsetof(struct cfg_store, pool), 0},
     {NULL},
 };
 
@@ -154,6 +156,8 @@ parse_store(struct cfg *c, const struct cfg_node *n, struct sgw_err *err)
 	if (c->store.synchronous != NULL &&
 	    (r = cfg_check_enum(cfg_node_get(n, "synchronous"), "store.synchronous",
 				c->store.synchronous, syncs, "synchronous mode", err)) < 0)
+		return r;
+	if ((r = cfg_check_range(n, "store", "pool", c->store.pool, 0, 64, err)) < 0)
 		return r;
 	return cfg_check_range(n, "store", "nonce_ttl", c->store.nonce_ttl, 1, 365 * 86400, err);
 }

@@ -127,6 +127,12 @@ online_cores(void)
 struct worker_pool *
 worker_pool_new(struct event_base *base, int n)
 {
+	return worker_pool_new_named(base, n, "scepgw-worker");
+}
+
+struct worker_pool *
+worker_pool_new_named(struct event_base *base, int n, const char *name)
+{
 	struct worker_pool *p;
 
 	if (n <= 0)
@@ -148,11 +154,11 @@ worker_pool_new(struct event_base *base, int n)
 		if (pthread_create(&p->threads[p->n], NULL, worker_main, p) != 0)
 			goto fail;
 		/* for top -H and perf; failing to name it is harmless */
-		(void)pthread_setname_np(p->threads[p->n], "scepgw-worker");
+		(void)pthread_setname_np(p->threads[p->n], name);
 	}
 	return p;
 fail:
-	log_err("worker pool: cannot start %d threads", n);
+	log_err("%s pool: cannot start %d threads", name, n);
 	worker_pool_free(p);
 	return NULL;
 }

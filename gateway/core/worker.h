@@ -14,6 +14,8 @@ typedef void (*worker_fn)(void *arg);
 
 /* n <= 0: one thread per online core. */
 struct worker_pool *worker_pool_new(struct event_base *base, int n);
+/* The same, its threads named `name` (at most 15 characters: top -H, perf). */
+struct worker_pool *worker_pool_new_named(struct event_base *base, int n, const char *name);
 /* Stops the threads at once: jobs not started are dropped (neither `work`
  * nor `done` runs), the running ones finish, and later submissions fail with
  * -SGW_EAGAIN.  For shutdown, before freeing what queued jobs point to (the

@@ -1,14 +1,48 @@
 /* store.c: the generic store layer.  Picks a store_ops by the configured
- * `type:` from a NULL-terminated registry and forwards every call to it. */
+ * `type:` from a NULL-terminated registry and forwards every call to it.
+ * A store that is not thread-safe (SQLite) but runs its request steps on a
+ * store thread (`offload: true`) has every call serialized here, so the
+ * callers still on the loop thread (admin API, timers, metrics) stay safe. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "store.h"
+#include "store_exec.h"
 
 struct store {
 	const struct store_ops *ops;
 	void *priv;
+	int offload;		 /* ops->blocking, or cfg->offload */
+	int threads;		 /* store threads when offloaded */
+	int serialize;		 /* offloaded, not thread-safe: calls under lock */
+	pthread_mutex_t lock;	 /* recursive: an each() callback may call the store */
+	struct store_exec *exec; /* store_attach_loop(); NULL: inline */
 };
+
+static void
+store_lock(struct store *s)
+{
+	if (s->serialize)
+		pthread_mutex_lock(&s->lock);
+}
+
+static void
+store_unlock(struct store *s)
+{
+	if (s->serialize)
+		pthread_mutex_unlock(&s->lock);
+}
+
+/* s->ops->op(s->priv, ...) under the lock when it is needed. */
+#define STORE_CALL(s, op, ...)                                                                     \
+	({                                                                                         \
+		int r_;                                                                            \
+		store_lock(s);                                                                     \
+		r_ = (s)->ops->op((s)->priv, __VA_ARGS__);                                         \
+		store_unlock(s);                                                                   \
+		r_;                                                                                \
+	})
 
 static const struct store_ops *const store_registry[] = {
     &store_sqlite_ops,
@@ -31,8 +65,6 @@ store_open(const struct cfg_store *cfg, struct store **ret, struct sgw_err *err)
 {
 	const struct store_ops *ops;
 	const char *type;
-	struct store *s;
-	int r;
 
 	if (cfg == NULL || ret == NULL)
 		return sgw_err_set(err, SGW_EINVAL, "store: no configuration");
@@ -40,14 +72,38 @@ store_open(const struct cfg_store *cfg, struct store **ret, struct sgw_err *err)
 	ops = store_lookup(type);
 	if (ops == NULL)
 		return sgw_err_set(err, SGW_EINVAL, "store.type: unknown store '%s'", type);
+	return store_open_ops(ops, cfg, ret, err);
+}
+
+int
+store_open_ops(const struct store_ops *ops, const struct cfg_store *cfg, struct store **ret,
+	       struct sgw_err *err)
+{
+	struct store *s;
+	int r;
+
+	if (ops == NULL || cfg == NULL || ret == NULL)
+		return sgw_err_set(err, SGW_EINVAL, "store: no configuration");
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return sgw_err_set(err, SGW_ENOMEM, "store: out of memory");
 	s->ops = ops;
+	s->offload = ops->blocking || cfg->offload;
+	/* a store that is not thread-safe gets one thread, and the lock */
+	s->threads = ops->blocking ? (cfg->pool > 0 ? cfg->pool : STORE_POOL_DEFAULT) : 1;
+	s->serialize = s->offload && !ops->blocking;
 	r = ops->open(&s->priv, cfg, err);
 	if (r < 0) {
 		free(s);
 		return r;
+	}
+	if (s->serialize) {
+		pthread_mutexattr_t a;
+
+		pthread_mutexattr_init(&a);
+		pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+		pthread_mutex_init(&s->lock, &a);
+		pthread_mutexattr_destroy(&a);
 	}
 	*ret = s;
 	return 0;
@@ -58,164 +114,167 @@ store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
+	store_exec_stop(s->exec); /* no step runs on what close() frees */
+	store_exec_free(s->exec);
 	s->ops->close(s->priv);
+	if (s->serialize)
+		pthread_mutex_destroy(&s->lock);
 	free(s);
 }
 
 int
 store_txn_insert(struct store *s, struct store_txn *t)
 {
-	return s->ops->txn_insert(s->priv, t);
+	return STORE_CALL(s, txn_insert, t);
 }
 
 int
 store_txn_find(struct store *s, const char *profile, const char *transaction_id,
 	       const uint8_t key_sha256[32], struct store_txn *ret)
 {
-	return s->ops->txn_find(s->priv, profile, transaction_id, key_sha256, ret);
+	return STORE_CALL(s, txn_find, profile, transaction_id, key_sha256, ret);
 }
 
 int
 store_txn_get(struct store *s, int64_t id, struct store_txn *ret)
 {
-	return s->ops->txn_get(s->priv, id, ret);
+	return STORE_CALL(s, txn_get, id, ret);
 }
 
 int
 store_txn_update(struct store *s, const struct store_txn *t)
 {
-	return s->ops->txn_update(s->priv, t);
+	return STORE_CALL(s, txn_update, t);
 }
 
 int
 store_txn_accept(struct store *s, struct store_txn *t, const struct store_accept *a)
 {
-	return s->ops->txn_accept(s->priv, t, a);
+	return STORE_CALL(s, txn_accept, t, a);
 }
 
 int
 store_txn_issue(struct store *s, struct store_txn *t, const struct store_cert *c)
 {
-	return s->ops->txn_issue(s->priv, t, c);
+	return STORE_CALL(s, txn_issue, t, c);
 }
 
 int
 store_cert_get(struct store *s, const char *issuer, const char *serial, struct store_cert *ret)
 {
-	return s->ops->cert_get(s->priv, issuer, serial, ret);
+	return STORE_CALL(s, cert_get, issuer, serial, ret);
 }
 
 int
 store_cert_count(struct store *s, int64_t *ret)
 {
-	return s->ops->cert_count(s->priv, ret);
+	return STORE_CALL(s, cert_count, ret);
 }
 
 int
 store_cert_revoke(struct store *s, const char *issuer, const char *serial, int reason, int64_t when)
 {
-	return s->ops->cert_revoke(s->priv, issuer, serial, reason, when);
+	return STORE_CALL(s, cert_revoke, issuer, serial, reason, when);
 }
 
 int
 store_cert_find_serial(struct store *s, const char *serial, struct store_cert *ret)
 {
-	return s->ops->cert_find_serial(s->priv, serial, ret);
+	return STORE_CALL(s, cert_find_serial, serial, ret);
 }
 
 int
 store_cert_supersede(struct store *s, const char *issuer, const char *serial, const char *by)
 {
-	return s->ops->cert_supersede(s->priv, issuer, serial, by);
+	return STORE_CALL(s, cert_supersede, issuer, serial, by);
 }
 
 int
 store_cert_superseded(struct store *s, const char *issuer, const char *serial, const char *profile,
 		      const uint8_t key_sha256[32], int *ret_superseded)
 {
-	return s->ops->cert_superseded(s->priv, issuer, serial, profile, key_sha256,
-				       ret_superseded);
+	return STORE_CALL(s, cert_superseded, issuer, serial, profile, key_sha256, ret_superseded);
 }
 
 int
 store_nonce_check(struct store *s, const uint8_t *nonce, size_t len, int64_t now, int ttl)
 {
-	return s->ops->nonce_check(s->priv, nonce, len, now, ttl);
+	return STORE_CALL(s, nonce_check, nonce, len, now, ttl);
 }
 
 int
 store_txn_list(struct store *s, const struct store_txn_filter *f, store_txn_each each, void *arg)
 {
-	return s->ops->txn_list(s->priv, f, each, arg);
+	return STORE_CALL(s, txn_list, f, each, arg);
 }
 
 int
 store_txn_count(struct store *s, int state, int64_t *ret)
 {
-	return s->ops->txn_count(s->priv, state, ret);
+	return STORE_CALL(s, txn_count, state, ret);
 }
 
 int
 store_txn_decide(struct store *s, const struct store_txn *t, const char *admin)
 {
-	return s->ops->txn_decide(s->priv, t, admin);
+	return STORE_CALL(s, txn_decide, t, admin);
 }
 
 int
 store_txn_decider(struct store *s, int64_t id, char *ret_admin, size_t cap)
 {
-	return s->ops->txn_decider(s->priv, id, ret_admin, cap);
+	return STORE_CALL(s, txn_decider, id, ret_admin, cap);
 }
 
 int
 store_otp_put(struct store *s, const struct store_otp *o)
 {
-	return s->ops->otp_put(s->priv, o);
+	return STORE_CALL(s, otp_put, o);
 }
 
 int
 store_otp_consume(struct store *s, const char *profile, const uint8_t sha256[32], int64_t now,
 		  char *ret_subject, size_t cap)
 {
-	return s->ops->otp_consume(s->priv, profile, sha256, now, ret_subject, cap);
+	return STORE_CALL(s, otp_consume, profile, sha256, now, ret_subject, cap);
 }
 
 int
 store_otp_peek(struct store *s, const char *profile, const uint8_t sha256[32], int64_t now,
 	       char *ret_subject, size_t cap)
 {
-	return s->ops->otp_peek(s->priv, profile, sha256, now, ret_subject, cap);
+	return STORE_CALL(s, otp_peek, profile, sha256, now, ret_subject, cap);
 }
 
 int
 store_txn_legacy_csr(struct store *s, store_legacy_fn fn, void *arg, struct sgw_err *err)
 {
-	return s->ops->txn_legacy_csr(s->priv, fn, arg, err);
+	return STORE_CALL(s, txn_legacy_csr, fn, arg, err);
 }
 
 int
 store_otp_count(struct store *s, const char *profile, int64_t now, int64_t *ret)
 {
-	return s->ops->otp_count(s->priv, profile, now, ret);
+	return STORE_CALL(s, otp_count, profile, now, ret);
 }
 
 int
 store_cert_search(struct store *s, const struct store_cert_filter *f, store_cert_each each,
 		  void *arg, int64_t *next)
 {
-	return s->ops->cert_search(s->priv, f, each, arg, next);
+	return STORE_CALL(s, cert_search, f, each, arg, next);
 }
 
 int
 store_stats(struct store *s, struct store_stats *ret)
 {
-	return s->ops->stats(s->priv, ret);
+	return STORE_CALL(s, stats, ret);
 }
 
 /* The shared-state calls are optional in a store_ops until every store
  * implements them: -SGW_EINVAL says so instead of a NULL call. */
 #define STORE_OPTIONAL(s, op, ...)                                                                 \
-	((s)->ops->op != NULL ? (s)->ops->op((s)->priv, __VA_ARGS__) : -SGW_EINVAL)
+	((s)->ops->op != NULL ? STORE_CALL(s, op, __VA_ARGS__) : -SGW_EINVAL)
 
 int
 store_ca_revoke(struct store *s, const char *ca, const struct store_revoked *r)
@@ -253,13 +312,40 @@ store_await_durable(struct store *s, store_durable_fn cb, void *arg)
 {
 	if (s == NULL || s->ops->await_durable == NULL)
 		return 0;
+	/* not under the lock: a reply must not wait for a store thread's
+	 * step (store_sync.c locks what it shares with its thread) */
 	return s->ops->await_durable(s->priv, cb, arg);
 }
 
 int
 store_attach_loop(struct store *s, struct event_base *base, struct sgw_err *err)
 {
+	if (s->offload && s->exec == NULL) {
+		s->exec = store_exec_new(base, s->threads);
+		if (s->exec == NULL)
+			return sgw_err_set(err, SGW_ENOMEM,
+					   "store: cannot start %d store thread(s)", s->threads);
+	}
 	if (s->ops->attach_loop == NULL)
 		return 0;
-	return s->ops->attach_loop(s->priv, base, err);
+	return STORE_CALL(s, attach_loop, base, err);
+}
+
+int
+store_exec(struct store *s, store_step_fn work, store_step_fn done, void *arg)
+{
+	return store_exec_run(s->exec, work, done, arg);
+}
+
+void
+store_drain(struct store *s)
+{
+	if (s != NULL)
+		store_exec_stop(s->exec);
+}
+
+int
+store_threads(const struct store *s)
+{
+	return store_exec_threads(s->exec);
 }

@@ -1,6 +1,8 @@
 /* store.h: durable state behind a vtable (store_ops), so SQLite (default) and
- * PostgreSQL (later) are interchangeable.  Called on the loop thread only.
- * Every function that changes state commits before it returns. */
+ * PostgreSQL (later) are interchangeable.  Every function that changes state
+ * commits before it returns.  The request path calls the store inside steps
+ * (store_exec()): on a store thread when the store may block, inline
+ * otherwise; the rest is called on the loop thread. */
 #ifndef SGW_STORE_H
 #define SGW_STORE_H
 
@@ -11,7 +13,11 @@
 
 #include "cfg.h"
 #include "err.h"
+#include "store_exec.h"
 #include "store_record.h"
+
+/* Store threads of a blocking store when store.pool is not set. */
+#define STORE_POOL_DEFAULT 4
 
 /* A one-time challenge (validator_otp.c): only its SHA-256 is stored. */
 struct store_otp {
@@ -93,6 +99,11 @@ typedef void (*store_durable_fn)(void *arg, int status);
 
 struct store_ops {
 	const char *name;
+	/* 1: an operation may wait for the network (PostgreSQL); the ops are
+	 * then thread-safe and the request path calls them on store threads
+	 * (store_exec).  0 (SQLite): not thread-safe, called inline, or on one
+	 * store thread under store.c's lock with `offload: true`. */
+	int blocking;
 	int (*open)(void **ret_priv, const struct cfg_store *cfg, struct sgw_err *err);
 	void (*close)(void *priv);
 	int (*txn_insert)(void *priv,
@@ -179,12 +190,18 @@ struct store_ops {
 	 * now (it was free, expired or already ours), else 0 */
 	int (*lease_take)(void *priv, const char *job, const char *holder, int64_t now, int ttl,
 			  int *ret_held);
-	/* ---- group commit (optional: NULL when every commit is durable at once) ---- */
+	/* ---- group commit (optional: NULL when every commit is durable at once) ----
+	 * await_durable runs on the loop thread while a store thread may be in
+	 * another operation: it touches only state it locks itself (store_sync.c) */
 	int (*attach_loop)(void *priv, struct event_base *base, struct sgw_err *err);
 	int (*await_durable)(void *priv, store_durable_fn cb, void *arg);
 };
 
 int store_open(const struct cfg_store *cfg, struct store **ret, struct sgw_err *err);
+/* The same with the given ops instead of the registry's for cfg->type (the
+ * engine's tests wrap SQLite's to make an operation fail). */
+int store_open_ops(const struct store_ops *ops, const struct cfg_store *cfg, struct store **ret,
+		   struct sgw_err *err);
 void store_close(struct store *s);
 
 int store_txn_insert(struct store *s, struct store_txn *t);
@@ -234,6 +251,18 @@ int store_await_durable(struct store *s, store_durable_fn cb, void *arg);
  * store_await_durable() on `base` (the daemon; without it every commit is
  * flushed before it returns, as the command-line tools and tests want). */
 int store_attach_loop(struct store *s, struct event_base *base, struct sgw_err *err);
+
+/* A step of a request (store_exec.h): work(arg) makes plain store_* calls and
+ * touches only what arg owns; done(arg) continues on the loop thread.  After
+ * store_attach_loop() of a blocking or offloaded store, work runs on a store
+ * thread and done later; otherwise both run inline before this returns.  0,
+ * or -SGW_EAGAIN after store_drain(): neither runs. */
+int store_exec(struct store *s, store_step_fn work, store_step_fn done, void *arg);
+/* Shutdown, before the profiles are freed: steps not started are dropped,
+ * running ones finish (store_exec_stop()).  Accepts NULL. */
+void store_drain(struct store *s);
+/* Store threads, 0 when steps run inline. */
+int store_threads(const struct store *s);
 
 extern const struct store_ops store_sqlite_ops;
 

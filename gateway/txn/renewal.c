@@ -65,6 +65,15 @@ verify_chain(const struct profile *p, X509 *signer, time_t now, struct sgw_err *
 	return ok == 1 ? 0 : r;
 }
 
+/* A store error: -SGW_EUNAVAIL as it is (the request gets 503), any other
+ * as -SGW_EIO. */
+static int
+store_failure(int r, struct sgw_err *err)
+{
+	return sgw_err_set(err, r == -SGW_EUNAVAIL ? SGW_EUNAVAIL : SGW_EIO, "store failure: %s",
+			   sgw_strerror(r));
+}
+
 /* The transaction that issued c (`what`: "signer certificate" ...) is on
  * this profile; with `key`, it was also signed by that key.  0,
  * -SGW_EDENIED (no such transaction, another profile, another key), -SGW_EIO. */
@@ -79,7 +88,7 @@ issued_on_profile(const struct profile *p, struct store *s, const struct store_c
 		return sgw_err_set(err, SGW_EDENIED, "%s %s was not issued through this gateway",
 				   what, c->serial);
 	if (r < 0)
-		return sgw_err_set(err, SGW_EIO, "store failure: %s", sgw_strerror(r));
+		return store_failure(r, err);
 	if (strcmp(t.profile, p->cfg->name) != 0)
 		r = sgw_err_set(err, SGW_EDENIED, "%s %s was issued for profile %s", what,
 				c->serial, t.profile);
@@ -108,7 +117,7 @@ check_store(const struct profile *p, struct store *s, const char *serial, int sc
 					 serial)
 			   : 0;
 	if (r < 0)
-		return sgw_err_set(err, SGW_EIO, "store failure: %s", sgw_strerror(r));
+		return store_failure(r, err);
 	if (c.revoked)
 		r = sgw_err_set(err, SGW_EDENIED, "signer certificate %s is revoked", serial);
 	else if (scoped && (c.txn_id > 0 || p->cfg->renewal.require_issued_here))
@@ -134,7 +143,7 @@ renewal_verify_signer(const struct profile *p, struct store *s, X509 *signer,
 		return r;
 	r = store_cert_superseded(s, p->issuer, serial, p->cfg->name, key_sha256, &superseded);
 	if (r < 0)
-		return sgw_err_set(err, SGW_EIO, "store failure: %s", sgw_strerror(r));
+		return store_failure(r, err);
 	if (superseded)
 		return sgw_err_set(err, SGW_EDENIED,
 				   "signer certificate %s is superseded: a newer certificate was "

@@ -1,7 +1,8 @@
 /* renewal.h: requests signed by a certificate of the profile's CA:
  * RenewalReq, a draft-style PKCSReq signed by the old certificate, GetCert
- * and GetCRL.  Runs on the loop thread (the store is read).  The scope
- * (docs/config.md, "Renewal"): the signer is a leaf the profile's issuing CA
+ * and GetCRL.  The checks that read the store run inside a store step
+ * (txn_step()): they touch only their arguments, so they may run on a store
+ * thread.  The scope (docs/config.md, "Renewal"): the signer is a leaf the profile's issuing CA
  * issued itself, by default through this gateway for this profile, not
  * revoked and, to renew, not superseded; a renewal names nothing the signer
  * does not (renewal_names.c). */

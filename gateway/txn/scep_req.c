@@ -17,6 +17,8 @@
 #include "scep_certrep.h"
 #include "scep_req.h"
 
+#define REQ_RETRY_AFTER "10" /* seconds, with a 503 */
+
 static const char *
 method_name(enum evhttp_cmd_type cmd)
 {
@@ -131,12 +133,30 @@ req_free(struct req_ctx *r)
 	csr_free(r->pre.csr);
 	free(r->pre.sealed.sealed);
 	store_txn_clear(&r->txn);
+	store_cert_clear(&r->st.cert);
+	backend_result_clear(&r->st.res);
 	sk_X509_pop_free(r->issued, X509_free);
 	X509_CRL_free(r->crl);
 	X509_free(r->new_cert);
 	free(r->reply);
 	profiles_unref(r->ps); /* after everything that may borrow from it */
 	free(r);
+}
+
+/* 503: the store, the disk or the workers, for now.  evhttp_send_error()
+ * would drop the Retry-After with the other headers. */
+static void
+send_unavailable(struct req_ctx *r)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(r->http);
+	struct evbuffer *out = evbuffer_new();
+
+	evhttp_add_header(h, "Content-Type", "text/plain");
+	evhttp_add_header(h, "Retry-After", REQ_RETRY_AFTER);
+	if (out != NULL && evhttp_request_get_command(r->http) != EVHTTP_REQ_HEAD)
+		evbuffer_add_printf(out, "503 Service Unavailable\n");
+	evhttp_send_reply(r->http, 503, "Service Unavailable", out);
+	evbuffer_free(out);
 }
 
 static void
@@ -149,6 +169,10 @@ send_reply(struct req_ctx *r, const struct scep_fail_map *m)
 		/* HTTP-only outcome, or a CertRep that could not be built */
 		int code = m->pki_status < 0 ? m->http_status : 500;
 
+		if (code == 503) {
+			send_unavailable(r);
+			return;
+		}
 		evhttp_add_header(h, "Content-Type", "text/plain");
 		evhttp_send_error(r->http, code, NULL);
 		return;

@@ -12,6 +12,7 @@
 #include <event2/http.h>
 #include <openssl/x509.h>
 
+#include "backend_result.h"
 #include "csr.h"
 #include "err.h"
 #include "gw.h"
@@ -85,6 +86,21 @@ struct req_ctx {
 	int reply_status; /* with r->reply: the HTTP status instead of the outcome's (304), or 0 */
 	int rc;		  /* worker result */
 	struct sgw_err werr;
+
+	/* A store step in flight (txn_step(): its work may run on a store
+	 * thread and touches only r and the store; done reads the results). */
+	struct {
+		int rc;		    /* the step's store result */
+		int rc2;	    /* a second lookup's, or a flag */
+		int64_t now;	    /* txn_now() when the step was started */
+		int64_t seen;	    /* txn_accept: the row's `updated` as it was read */
+		int64_t wall;	    /* txn_accept: time() */
+		struct sgw_err err; /* the reason with rc */
+		char serial[80];    /* a serial the step works on */
+		void (*next)(struct req_ctx *r); /* where the flow goes on after it */
+		struct store_cert cert;		 /* a certificate read: owned */
+		struct backend_result res;	 /* the backend result being stored: owned */
+	} st;
 };
 
 /* origin: the client a PROXY protocol header named (http_conn.h), or NULL:

@@ -5,6 +5,7 @@
 
 #include "log.h"
 #include "txn.h"
+#include "txn_result.h"
 
 int64_t
 txn_now(const struct gw *gw)
@@ -12,48 +13,53 @@ txn_now(const struct gw *gw)
 	return gw->now();
 }
 
-/* ---- issued certificate lookup ------------------------------------------ */
-
-/* The certificate of an ISSUED transaction: the one this request has just had
- * issued (kept from the backend result, so not decoded again), else the
- * store's (a re-sent request, CertPoll). */
-static int
-issued_cert(struct req_ctx *r, X509 **ret_x)
+void
+txn_step(struct req_ctx *r, store_step_fn work, store_step_fn done)
 {
-	struct store_cert c = {0};
-	const unsigned char *p;
-	X509 *x;
 	int ret;
 
-	if (r->new_cert != NULL) {
-		*ret_x = r->new_cert;
-		r->new_cert = NULL;
-		return 0;
-	}
-	ret = store_cert_get(r->gw->store, r->prof->issuer, r->txn.cert_serial, &c);
-	if (ret < 0) {
-		log_err("txn=%s: issued certificate %s missing from the store: %s",
-			r->msg->transaction_id, r->txn.cert_serial, sgw_strerror(ret));
-		return ret;
-	}
-	p = c.der;
-	x = d2i_X509(NULL, &p, (long)c.der_len);
-	store_cert_clear(&c);
-	if (x == NULL)
-		return -SGW_ENOMEM;
-	*ret_x = x;
-	return 0;
+	r->st.now = txn_now(r->gw);
+	if ((ret = store_exec(r->gw->store, work, done, r)) < 0)
+		req_end(r, SCEP_OUT_HTTP_UNAVAILABLE, "store threads stopped: %s",
+			sgw_strerror(ret));
 }
 
-/* r->issued: the certificate, then the chain the profile sends with it. */
-static int
-stored_cert_chain(struct req_ctx *r)
+static void
+result_work(void *arg)
 {
-	X509 *x = NULL;
-	int ret = issued_cert(r, &x);
+	struct req_ctx *r = arg;
 
-	if (ret < 0)
-		return ret;
+	r->st.rc = txn_apply_result(r->gw->store, r->prof->issuer, &r->txn, &r->st.res, r->st.now);
+}
+
+void
+txn_step_result(struct req_ctx *r, struct backend_result *res, store_step_fn done)
+{
+	backend_result_clear(&r->st.res);
+	r->st.res = *res;
+	res->cert = NULL;
+	res->chain = NULL;
+	txn_step(r, result_work, done);
+}
+
+void
+txn_store_failed(struct req_ctx *r, int ret, const char *what)
+{
+	if (ret == -SGW_EUNAVAIL)
+		req_end(r, SCEP_OUT_HTTP_UNAVAILABLE, "store unavailable: %s: %s", what,
+			sgw_strerror(ret));
+	else
+		req_end(r, SCEP_OUT_HTTP_INTERNAL, "store failure: %s: %s", what,
+			sgw_strerror(ret));
+}
+
+/* ---- issued certificate lookup ------------------------------------------ */
+
+/* r->issued: the certificate x (taken), then the chain the profile sends
+ * with it. */
+static int
+cert_chain(struct req_ctx *r, X509 *x)
+{
 	if ((r->issued = sk_X509_new_null()) == NULL || !sk_X509_push(r->issued, x)) {
 		X509_free(x);
 		return -SGW_ENOMEM;
@@ -68,16 +74,60 @@ stored_cert_chain(struct req_ctx *r)
 	return 0;
 }
 
+static void
+reply_issued(struct req_ctx *r, X509 *x)
+{
+	if (x == NULL || cert_chain(r, x) < 0)
+		req_end(r, SCEP_OUT_HTTP_INTERNAL, "stored certificate unreadable");
+	else
+		req_end(r, SCEP_OUT_SUCCESS, NULL);
+}
+
+/* Store step: the certificate of an ISSUED transaction (a re-sent request,
+ * CertPoll). */
+static void
+stored_cert_work(void *arg)
+{
+	struct req_ctx *r = arg;
+
+	r->st.rc = store_cert_get(r->gw->store, r->prof->issuer, r->txn.cert_serial, &r->st.cert);
+}
+
+static void
+stored_cert_done(void *arg)
+{
+	struct req_ctx *r = arg;
+	const unsigned char *p = r->st.cert.der;
+
+	if (r->st.rc < 0) {
+		log_err("txn=%s: issued certificate %s missing from the store: %s",
+			r->msg->transaction_id, r->txn.cert_serial, sgw_strerror(r->st.rc));
+		if (r->st.rc == -SGW_EUNAVAIL)
+			txn_store_failed(r, r->st.rc, "issued certificate");
+		else
+			req_end(r, SCEP_OUT_HTTP_INTERNAL, "stored certificate unreadable");
+		return;
+	}
+	reply_issued(r, d2i_X509(NULL, &p, (long)r->st.cert.der_len));
+}
+
 /* Answer from a transaction's stored state (re-sent PKCSReq, CertPoll). */
 void
 txn_reply_from_state(struct req_ctx *r)
 {
+	X509 *x;
+
 	switch (r->txn.state) {
 	case TXN_ISSUED:
-		if (stored_cert_chain(r) < 0)
-			req_end(r, SCEP_OUT_HTTP_INTERNAL, "stored certificate unreadable");
-		else
-			req_end(r, SCEP_OUT_SUCCESS, NULL);
+		/* the certificate this request has just had issued (kept from
+		 * the backend result, not decoded again), else the store's */
+		if (r->new_cert == NULL) {
+			txn_step(r, stored_cert_work, stored_cert_done);
+			break;
+		}
+		x = r->new_cert;
+		r->new_cert = NULL;
+		reply_issued(r, x);
 		break;
 	case TXN_REJECTED:
 		req_end(r, SCEP_OUT_DENIED, "%s", r->txn.reason);

@@ -13,6 +13,24 @@
 /* The wall clock (gw->now): seconds since the epoch. */
 int64_t txn_now(const struct gw *gw);
 
+/* One store step of r (store_exec(), store.h): r->st.now = txn_now(), then
+ * work(r), on a store thread when the store may block, and done(r) on the
+ * loop thread, inline otherwise.  work makes plain store_* calls and writes
+ * only r (its results in r->st); r stays owned by the flow, which continues
+ * in done.  When the store threads stopped (shutdown), r ends with 503. */
+void txn_step(struct req_ctx *r, store_step_fn work, store_step_fn done);
+
+/* Store the backend's result res for r->txn (txn_apply_result()) in a
+ * store step: res is taken (into r->st.res: its certificate and chain are
+ * r's now, the backend clears the rest), then done(r) on the loop with
+ * r->st.rc. */
+void txn_step_result(struct req_ctx *r, struct backend_result *res, store_step_fn done);
+
+/* End r after a store call failed with ret (`what` names it): 503 with a
+ * Retry-After and "store unavailable" for -SGW_EUNAVAIL (the database is
+ * unreachable: never a CertRep), else 500 "store failure". */
+void txn_store_failed(struct req_ctx *r, int ret, const char *what);
+
 /* 1 when (profile, transactionID, signer key) has a transaction (loaded into
  * r->txn), 0 when not, < 0 on a store error. */
 int txn_find_existing(struct req_ctx *r);

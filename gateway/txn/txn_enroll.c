@@ -65,27 +65,22 @@ issued_notify(struct req_ctx *r)
 }
 
 static void
-backend_done(void *arg, struct backend_result *res)
+result_done(void *arg)
 {
 	struct req_ctx *r = arg;
-	int ret;
+	struct backend_result *res = &r->st.res;
 
-	metrics_backend(r->gw->metrics, backend_name(r->prof->backend), (int)res->status,
-			&r->backend_t0);
-	txn_log_backend(r->msg->transaction_id, r->prof->cfg->name, backend_name(r->prof->backend),
-			res, &r->backend_t0);
-	ret = txn_apply_result(r->gw->store, r->prof->issuer, &r->txn, res, txn_now(r->gw));
-
-	if (ret == -SGW_EEXIST && r->attempts < TXN_MAX_ATTEMPTS) {
+	if (r->st.rc == -SGW_EEXIST && r->attempts < TXN_MAX_ATTEMPTS) {
 		log_warn("txn=%s: serial already issued by this CA; issuing again",
 			 r->msg->transaction_id);
+		backend_result_clear(res);
 		enroll_submit(r);
 		return;
 	}
-	if (ret < 0) {
+	if (r->st.rc < 0) {
 		log_err("txn=%s: cannot store the backend result: %s", r->msg->transaction_id,
-			sgw_strerror(ret));
-		req_end(r, SCEP_OUT_HTTP_INTERNAL, "store failure");
+			sgw_strerror(r->st.rc));
+		txn_store_failed(r, r->st.rc, "backend result");
 		return;
 	}
 	if (res->status == BACKEND_ISSUED) {
@@ -94,15 +89,26 @@ backend_done(void *arg, struct backend_result *res)
 		r->new_cert = res->cert;
 		res->cert = NULL;
 		/* committed: a renewal supersedes its signer's certificate */
-		if (txn_supersede(r, issued_notify) == -SGW_EAGAIN)
-			return;
-		issued_notify(r);
+		txn_supersede(r, issued_notify);
 		return;
 	}
 	/* committed: tell a remote validator (intune), then the reply */
 	if (notify_validator(r, res) == -SGW_EAGAIN)
 		return;
 	txn_reply_from_state(r);
+}
+
+/* The backend's answer, stored before anything is replied. */
+static void
+backend_done(void *arg, struct backend_result *res)
+{
+	struct req_ctx *r = arg;
+
+	metrics_backend(r->gw->metrics, backend_name(r->prof->backend), (int)res->status,
+			&r->backend_t0);
+	txn_log_backend(r->msg->transaction_id, r->prof->cfg->name, backend_name(r->prof->backend),
+			res, &r->backend_t0);
+	txn_step_result(r, res, result_done);
 }
 
 static void
@@ -157,6 +163,10 @@ enroll_validated(void *arg, int verdict, const char *reason)
 	struct req_ctx *r = arg;
 	struct sgw_err err = {{0}};
 
+	if (verdict == -SGW_EUNAVAIL) { /* validator_otp.c: its store step */
+		txn_store_failed(r, verdict, reason != NULL ? reason : "validator");
+		return;
+	}
 	if (verdict < 0)
 		sgw_err_set(&err, SGW_EDENIED, "%s", reason != NULL ? reason : "denied");
 	enroll_record(r, verdict < 0 ? -SGW_EDENIED : 0, &err);
@@ -189,6 +199,10 @@ enroll_authorize(struct req_ctx *r)
 		ret = validator_check(r->prof->validator, &vr, enroll_validated, r, &err);
 		if (ret == -SGW_EAGAIN)
 			return; /* enroll_validated() continues */
+		if (ret == -SGW_EUNAVAIL) {
+			txn_store_failed(r, ret, err.msg);
+			return;
+		}
 	}
 	enroll_record(r, ret, &err);
 }
@@ -197,6 +211,21 @@ static int
 in_progress(const struct store_txn *t)
 {
 	return t->state == TXN_RECEIVED || t->state == TXN_AUTHORIZED || t->state == TXN_SUBMITTED;
+}
+
+/* r->txn is in progress and was last updated long ago (r->st.now). */
+static int
+stale(const struct req_ctx *r)
+{
+	return in_progress(&r->txn) && r->txn.updated < r->st.now - TXN_STALE_SECONDS;
+}
+
+/* With the decrypted content: the challenge, the policy, the record. */
+static void
+enroll_content(struct req_ctx *r)
+{
+	if (txn_take_content(r) == 0)
+		enroll_authorize(r);
 }
 
 /* The request as the store keeps it: r->txn (a known row's id and updated
@@ -229,14 +258,15 @@ record_fill(struct req_ctx *r, int manual)
 	memset(&r->pre.sealed, 0, sizeof(r->pre.sealed));
 }
 
-/* Record the authorized request; a one-time challenge is used in the same
- * commit (never before: a request refused on the way keeps it usable). */
-static int
-record_commit(struct req_ctx *r, int64_t seen_updated)
+/* Store step: record the authorized request; a one-time challenge is used
+ * in the same commit (never before: a request refused on the way keeps it
+ * usable). */
+static void
+record_work(void *arg)
 {
-	struct store_accept a = {.seen_updated = seen_updated, .now = (int64_t)time(NULL)};
+	struct req_ctx *r = arg;
+	struct store_accept a = {.seen_updated = r->st.seen, .now = r->st.wall};
 	uint8_t h[32];
-	int ret;
 
 	if (needs_challenge(r) && r->csr->challenge != NULL &&
 	    validator_as_otp(r->prof->validator) != NULL) {
@@ -244,9 +274,39 @@ record_commit(struct req_ctx *r, int64_t seen_updated)
 		a.otp_profile = r->prof->cfg->name;
 		a.otp_sha256 = h;
 	}
-	ret = store_txn_accept(r->gw->store, &r->txn, &a);
+	r->st.rc = store_txn_accept(r->gw->store, &r->txn, &a);
 	OPENSSL_cleanse(h, sizeof(h));
-	return ret;
+}
+
+/* Loop thread, after the commit returned: only now the reply or the
+ * backend. */
+static void
+record_done(void *arg)
+{
+	struct req_ctx *r = arg;
+	int ret = r->st.rc;
+
+	if (ret == -SGW_EDENIED) {
+		req_end(r, SCEP_OUT_DENIED, "one-time challenge unknown, used or expired");
+		return;
+	}
+	if (ret == -SGW_EEXIST) {
+		/* the same request is being processed right now */
+		req_end(r, SCEP_OUT_PENDING, "duplicate of a request in progress");
+		return;
+	}
+	if (ret < 0) {
+		txn_store_failed(r, ret, "recording the request");
+		return;
+	}
+	r->have_txn = 1;
+	if (r->txn.state == TXN_AWAITING_APPROVAL) {
+		log_info("txn=%s profile=%s: awaiting approval (subject %s)",
+			 r->msg->transaction_id, r->prof->cfg->name, r->csr->subject);
+		txn_reply_from_state(r);
+		return;
+	}
+	enroll_submit(r);
 }
 
 /* After the validator: the policy, the transaction record, approval, submit. */
@@ -254,7 +314,6 @@ static void
 enroll_record(struct req_ctx *r, int ret, struct sgw_err *err)
 {
 	int64_t seen = r->txn.updated; /* a known row as it was read */
-	int manual;
 
 	log_debug("txn=%s profile=%s peer=%s: %s: %s%s", r->msg->transaction_id, r->prof->cfg->name,
 		  r->peer, needs_challenge(r) ? validator_name(r->prof->validator) : "renewal",
@@ -275,30 +334,10 @@ enroll_record(struct req_ctx *r, int ret, struct sgw_err *err)
 		req_end(r, SCEP_OUT_HTTP_INTERNAL, "cannot seal the CSR: %s", r->pre.seal_err.msg);
 		return;
 	}
-	manual = approval_decide(r->prof->ra, r->csr) == APPROVAL_MANUAL;
-	record_fill(r, manual);
-	ret = record_commit(r, seen);
-	if (ret == -SGW_EDENIED) {
-		req_end(r, SCEP_OUT_DENIED, "one-time challenge unknown, used or expired");
-		return;
-	}
-	if (ret == -SGW_EEXIST) {
-		/* the same request is being processed right now */
-		req_end(r, SCEP_OUT_PENDING, "duplicate of a request in progress");
-		return;
-	}
-	if (ret < 0) {
-		req_end(r, SCEP_OUT_HTTP_INTERNAL, "store failure: %s", sgw_strerror(ret));
-		return;
-	}
-	r->have_txn = 1;
-	if (manual) {
-		log_info("txn=%s profile=%s: awaiting approval (subject %s)",
-			 r->msg->transaction_id, r->prof->cfg->name, r->csr->subject);
-		txn_reply_from_state(r);
-		return;
-	}
-	enroll_submit(r);
+	record_fill(r, approval_decide(r->prof->ra, r->csr) == APPROVAL_MANUAL);
+	r->st.seen = seen;
+	r->st.wall = (int64_t)time(NULL);
+	txn_step(r, record_work, record_done);
 }
 
 /* A client that renews with its existing key (micromdm scepclient) keeps its
@@ -316,47 +355,69 @@ renews_own_result(struct req_ctx *r)
 	       strcmp(serial, r->txn.cert_serial) == 0;
 }
 
+/* Store step: is the renewal's signer in the profile's scope (renewal.h)? */
+static void
+renewal_work(void *arg)
+{
+	struct req_ctx *r = arg;
+
+	r->st.rc =
+	    renewal_verify_signer(r->prof, r->gw->store, r->msg->signer, r->msg->signer_key_sha256,
+				  RENEWAL_USE_RENEW, (time_t)r->st.now, &r->st.err);
+}
+
+static void
+renewal_done(void *arg)
+{
+	struct req_ctx *r = arg;
+	int ret = r->st.rc;
+
+	if (ret == 0 || ret == -SGW_EDENIED) {
+		if (ret < 0)
+			renewal_fall_back(r, r->st.err.msg);
+		enroll_content(r);
+		return;
+	}
+	if (ret == -SGW_EUNAVAIL) {
+		txn_store_failed(r, ret, "renewal signer");
+		return;
+	}
+	req_end(r, ret == -SGW_EAUTH ? SCEP_OUT_BAD_MESSAGE : SCEP_OUT_HTTP_INTERNAL, "renewal: %s",
+		r->st.err.msg);
+}
+
 /* RenewalReq, or a PKCSReq signed by a certificate of this CA (draft-nourse,
  * macOS): the signer must be in the profile's scope (renewal.h).  A PKCSReq
  * like that on a profile without renewal is an ordinary PKCSReq; a signer
- * refused falls back to the challenge.  0, or -1 after ending r. */
-static int
+ * refused falls back to the challenge.  Then enroll_content(). */
+static void
 renewal_authorize(struct req_ctx *r)
 {
 	const struct cfg_renewal *rules = &r->prof->cfg->renewal;
-	struct sgw_err err = {{0}};
-	int ret = -SGW_EDENIED;
 
 	r->renewal = r->msg->msg_type == SCEP_MSG_RENEWALREQ ||
 		     (rules->enabled && renewal_signer_claims_ca(r->prof, r->msg->signer));
-	if (!r->renewal)
-		return 0;
-	if (!rules->enabled)
-		sgw_err_set(&err, SGW_EDENIED, "RenewalReq: renewal is not enabled here");
-	else
-		ret = renewal_verify_signer(r->prof, r->gw->store, r->msg->signer,
-					    r->msg->signer_key_sha256, RENEWAL_USE_RENEW,
-					    (time_t)txn_now(r->gw), &err);
-	if (ret == 0 || ret == -SGW_EDENIED) {
-		if (ret < 0)
-			renewal_fall_back(r, err.msg);
-		return 0;
+	if (!r->renewal) {
+		enroll_content(r);
+		return;
 	}
-	req_end(r, ret == -SGW_EAUTH ? SCEP_OUT_BAD_MESSAGE : SCEP_OUT_HTTP_INTERNAL, "renewal: %s",
-		err.msg);
-	return -1;
+	if (!rules->enabled) {
+		renewal_fall_back(r, "RenewalReq: renewal is not enabled here");
+		enroll_content(r);
+		return;
+	}
+	txn_step(r, renewal_work, renewal_done);
 }
 
 /* A request on a known transaction (r->txn): 0 to process it as a new
  * request, -1 after answering it from the stored state or refusing it.
  * Only the same request (txn_csr_same) is a re-send; many clients derive
  * the transactionID from the key, so another one with the same key is a new
- * request, authorized as one. */
+ * request, authorized as one.  r->st.rc2: who decided on a stale row in
+ * progress (find_work). */
 static int
 known_request(struct req_ctx *r)
 {
-	char who[64];
-
 	if (r->pre.csr_rc < 0 || r->pre.seal_rc < 0)
 		return 0; /* no CSR to compare: the flow ends it with its failInfo */
 	if (renews_own_result(r))
@@ -368,8 +429,7 @@ known_request(struct req_ctx *r)
 		req_end(r, SCEP_OUT_DENIED,
 			"another request with this transactionID and key is in progress");
 		return -1;
-	} else if (in_progress(&r->txn) && r->txn.updated < txn_now(r->gw) - TXN_STALE_SECONDS &&
-		   store_txn_decider(r->gw->store, r->txn.id, who, sizeof(who)) == -SGW_ENOTFOUND) {
+	} else if (stale(r) && r->st.rc2 == -SGW_ENOTFOUND) {
 		/* abandoned before the backend answered (a crash): processed
 		 * again; an approved one is resubmitted by txn_admin.c's timer */
 		return 0;
@@ -378,23 +438,41 @@ known_request(struct req_ctx *r)
 	return -1;
 }
 
+/* Store step: the transaction of (profile, transactionID, signer key) and,
+ * for a stale one in progress, who decided on it. */
+static void
+find_work(void *arg)
+{
+	struct req_ctx *r = arg;
+	char who[64];
+
+	r->st.rc = txn_find_existing(r);
+	r->st.rc2 = r->st.rc == 1 && stale(r)
+			? store_txn_decider(r->gw->store, r->txn.id, who, sizeof(who))
+			: 0;
+}
+
+static void
+find_done(void *arg)
+{
+	struct req_ctx *r = arg;
+
+	if (r->st.rc < 0 || r->st.rc2 == -SGW_EUNAVAIL) {
+		txn_store_failed(r, r->st.rc < 0 ? r->st.rc : r->st.rc2, "transaction lookup");
+		return;
+	}
+	if (r->st.rc == 1 && known_request(r) < 0)
+		return;
+	renewal_authorize(r);
+}
+
 void
 txn_op_enroll(struct req_ctx *r)
 {
-	int ret;
-
 	if (r->msg->envelope == NULL) {
 		req_end(r, SCEP_OUT_BAD_REQUEST, "no pkcsPKIEnvelope");
 		return;
 	}
 	r->cipher_nid = r->pre.cipher_nid;
-	ret = txn_find_existing(r);
-	if (ret < 0) {
-		req_end(r, SCEP_OUT_HTTP_INTERNAL, "store failure: %s", sgw_strerror(ret));
-		return;
-	}
-	if (ret == 1 && known_request(r) < 0)
-		return;
-	if (renewal_authorize(r) == 0 && txn_take_content(r) == 0)
-		enroll_authorize(r);
+	txn_step(r, find_work, find_done);
 }

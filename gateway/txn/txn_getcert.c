@@ -28,38 +28,49 @@ getcrl_done(void *arg, X509_CRL *crl, const char *reason)
 		req_end(r, SCEP_OUT_SUCCESS, NULL);
 }
 
-/* GetCert: end r with the certificate of this CA with this serial. */
+/* Store step: the certificate of this CA with serial r->st.serial, and
+ * whether the signer's key may fetch it (renewal.h). */
 static void
-getcert_lookup(struct req_ctx *r, const char *serial)
+getcert_work(void *arg)
 {
-	struct store_cert c = {0};
-	const unsigned char *p;
-	X509 *x = NULL;
-	struct sgw_err err = {{0}};
-	int ret = store_cert_get(r->gw->store, r->prof->issuer, serial, &c);
+	struct req_ctx *r = arg;
 
-	if (ret == -SGW_ENOTFOUND) {
-		req_end(r, SCEP_OUT_BAD_CERT_ID, "no certificate with serial %s", serial);
+	r->st.rc = store_cert_get(r->gw->store, r->prof->issuer, r->st.serial, &r->st.cert);
+	if (r->st.rc == 0)
+		r->st.rc = renewal_may_fetch(r->prof, r->gw->store, &r->st.cert,
+					     r->msg->signer_key_sha256, &r->st.err);
+}
+
+/* GetCert: end r with that certificate. */
+static void
+getcert_done(void *arg)
+{
+	struct req_ctx *r = arg;
+	const unsigned char *p = r->st.cert.der;
+	const char *why = r->st.err.msg[0] != '\0' ? r->st.err.msg : sgw_strerror(r->st.rc);
+	X509 *x = NULL;
+
+	if (r->st.rc == -SGW_ENOTFOUND) {
+		req_end(r, SCEP_OUT_BAD_CERT_ID, "no certificate with serial %s", r->st.serial);
 		return;
 	}
-	if (ret == 0)
-		ret = renewal_may_fetch(r->prof, r->gw->store, &c, r->msg->signer_key_sha256, &err);
-	if (ret < 0) {
-		store_cert_clear(&c);
+	if (r->st.rc == -SGW_EUNAVAIL) {
+		txn_store_failed(r, r->st.rc, "GetCert");
+		return;
+	}
+	if (r->st.rc < 0) {
 		/* the same answer as for an unknown serial: nothing to learn */
-		req_end(r, ret == -SGW_EDENIED ? SCEP_OUT_BAD_CERT_ID : SCEP_OUT_HTTP_INTERNAL,
-			"GetCert: %s", err.msg[0] != '\0' ? err.msg : sgw_strerror(ret));
+		req_end(r, r->st.rc == -SGW_EDENIED ? SCEP_OUT_BAD_CERT_ID : SCEP_OUT_HTTP_INTERNAL,
+			"GetCert: %s", why);
 		return;
 	}
-	p = c.der;
-	x = d2i_X509(NULL, &p, (long)c.der_len);
-	store_cert_clear(&c);
+	x = d2i_X509(NULL, &p, (long)r->st.cert.der_len);
 	if (x == NULL || (r->issued = sk_X509_new_null()) == NULL || !sk_X509_push(r->issued, x)) {
 		X509_free(x);
 		req_end(r, SCEP_OUT_HTTP_INTERNAL, "stored certificate unreadable");
 		return;
 	}
-	snprintf(r->serial, sizeof(r->serial), "%s", serial);
+	snprintf(r->serial, sizeof(r->serial), "%s", r->st.serial);
 	req_end(r, SCEP_OUT_SUCCESS, NULL);
 }
 
@@ -76,20 +87,55 @@ getcert_content(struct req_ctx *r)
 	}
 	if (X509_NAME_cmp(ias.issuer, X509_get_subject_name(ca)) != 0)
 		req_end(r, SCEP_OUT_BAD_CERT_ID, "issuer is not this profile's CA");
-	else if (r->msg->msg_type == SCEP_MSG_GETCERT)
-		getcert_lookup(r, ias.serial);
-	else if (backend_get_crl(r->prof->backend, getcrl_done, r) < 0)
+	else if (r->msg->msg_type == SCEP_MSG_GETCERT) {
+		snprintf(r->st.serial, sizeof(r->st.serial), "%s", ias.serial);
+		txn_step(r, getcert_work, getcert_done);
+	} else if (backend_get_crl(r->prof->backend, getcrl_done, r) < 0)
 		req_end(r, SCEP_OUT_DENIED, "the CA backend publishes no CRL");
 	/* else getcrl_done() ends r */
 	scep_ias_clear(&ias);
+}
+
+/* Store step: is the signer in the profile's renewal scope (renewal.h)? */
+static void
+signer_work(void *arg)
+{
+	struct req_ctx *r = arg;
+	int crl = r->msg->msg_type == SCEP_MSG_GETCRL;
+
+	r->st.rc = renewal_verify_signer(
+	    r->prof, r->gw->store, r->msg->signer, r->msg->signer_key_sha256,
+	    crl ? RENEWAL_USE_CRL : RENEWAL_USE_FETCH, (time_t)r->st.now, &r->st.err);
+}
+
+static void
+signer_done(void *arg)
+{
+	struct req_ctx *r = arg;
+	const char *op = r->msg->msg_type == SCEP_MSG_GETCRL ? "GetCRL" : "GetCert";
+	int ret = r->st.rc;
+
+	if (ret == -SGW_EUNAVAIL) {
+		txn_store_failed(r, ret, op);
+		return;
+	}
+	if (ret < 0) {
+		req_end(r,
+			ret == -SGW_EAUTH     ? SCEP_OUT_BAD_MESSAGE
+			: ret == -SGW_EDENIED ? SCEP_OUT_DENIED
+					      : SCEP_OUT_HTTP_INTERNAL,
+			"%s: %s", op, r->st.err.msg);
+		return;
+	}
+	r->st.err = (struct sgw_err){{0}};
+	if (txn_take_content(r) == 0)
+		getcert_content(r);
 }
 
 void
 txn_op_getcert(struct req_ctx *r)
 {
 	int crl = r->msg->msg_type == SCEP_MSG_GETCRL;
-	struct sgw_err err = {{0}};
-	int ret;
 
 	if (!(crl ? r->prof->cfg->getcrl : r->prof->cfg->getcert)) {
 		req_end(r, SCEP_OUT_DENIED, "%s is not enabled on this profile",
@@ -98,17 +144,5 @@ txn_op_getcert(struct req_ctx *r)
 	}
 	if (r->msg->envelope != NULL)
 		r->cipher_nid = r->pre.cipher_nid;
-	ret = renewal_verify_signer(
-	    r->prof, r->gw->store, r->msg->signer, r->msg->signer_key_sha256,
-	    crl ? RENEWAL_USE_CRL : RENEWAL_USE_FETCH, (time_t)txn_now(r->gw), &err);
-	if (ret < 0) {
-		req_end(r,
-			ret == -SGW_EAUTH     ? SCEP_OUT_BAD_MESSAGE
-			: ret == -SGW_EDENIED ? SCEP_OUT_DENIED
-					      : SCEP_OUT_HTTP_INTERNAL,
-			"%s: %s", crl ? "GetCRL" : "GetCert", err.msg);
-		return;
-	}
-	if (txn_take_content(r) == 0)
-		getcert_content(r);
+	txn_step(r, signer_work, signer_done);
 }

@@ -127,12 +127,43 @@ log_decoded(const struct req_ctx *r)
 		  m->envelope_len, r->pre.content != NULL ? ", decrypted" : "");
 }
 
+/* Store step: the senderNonce replay check; a replay of a held request
+ * (txn_admin.c) is looked up too (r->st.rc2 = 1: answer from its state). */
+static void
+nonce_work(void *arg)
+{
+	struct req_ctx *r = arg;
+
+	r->st.rc = store_nonce_check(r->gw->store, r->msg->sender_nonce, SCEP_NONCE_LEN, r->st.now,
+				     r->gw->cfg->store.nonce_ttl);
+	r->st.rc2 = r->st.rc == -SGW_EEXIST && txn_resend_of_held(r);
+}
+
+static void
+nonce_done(void *arg)
+{
+	struct req_ctx *r = arg;
+
+	if (r->st.rc2) {
+		txn_reply_from_state(r); /* a held request re-sent as is: no side effect */
+		return;
+	}
+	if (r->st.rc == -SGW_EEXIST) {
+		req_end(r, SCEP_OUT_DENIED, "replayed senderNonce");
+		return;
+	}
+	if (r->st.rc < 0) {
+		txn_store_failed(r, r->st.rc, "senderNonce");
+		return;
+	}
+	dispatch(r);
+}
+
 /* Loop thread, after decode_work. */
 static void
 decode_done(void *arg)
 {
 	struct req_ctx *r = arg;
-	int ret;
 
 	if (r->pre.msg_rc < 0) {
 		req_end(r, SCEP_OUT_HTTP_MALFORMED, "not a pkiMessage: %s", r->pre.msg_err.msg);
@@ -146,21 +177,7 @@ decode_done(void *arg)
 	log_decoded(r);
 	if (check_signing_time(r) < 0)
 		return;
-	ret = store_nonce_check(r->gw->store, r->msg->sender_nonce, SCEP_NONCE_LEN, txn_now(r->gw),
-				r->gw->cfg->store.nonce_ttl);
-	if (ret == -SGW_EEXIST && txn_resend_of_held(r)) {
-		txn_reply_from_state(r); /* a held request re-sent as is: no side effect */
-		return;
-	}
-	if (ret == -SGW_EEXIST) {
-		req_end(r, SCEP_OUT_DENIED, "replayed senderNonce");
-		return;
-	}
-	if (ret < 0) {
-		req_end(r, SCEP_OUT_HTTP_INTERNAL, "store failure: %s", sgw_strerror(ret));
-		return;
-	}
-	dispatch(r);
+	txn_step(r, nonce_work, nonce_done);
 }
 
 void

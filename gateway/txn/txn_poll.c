@@ -22,10 +22,23 @@
 #include "txn_result.h"
 
 static void
+poll_store_done(void *arg)
+{
+	struct req_ctx *r = arg;
+
+	if (r->st.rc < 0) {
+		log_err("txn=%s: cannot store the backend result: %s", r->msg->transaction_id,
+			sgw_strerror(r->st.rc));
+		txn_store_failed(r, r->st.rc, "backend result");
+		return;
+	}
+	txn_reply_from_state(r);
+}
+
+static void
 poll_done(void *arg, struct backend_result *res)
 {
 	struct req_ctx *r = arg;
-	int ret;
 
 	metrics_backend(r->gw->metrics, backend_name(r->prof->backend), (int)res->status,
 			&r->backend_t0);
@@ -38,14 +51,7 @@ poll_done(void *arg, struct backend_result *res)
 		txn_reply_from_state(r);
 		return;
 	}
-	ret = txn_apply_result(r->gw->store, r->prof->issuer, &r->txn, res, txn_now(r->gw));
-	if (ret < 0) {
-		log_err("txn=%s: cannot store the backend result: %s", r->msg->transaction_id,
-			sgw_strerror(ret));
-		req_end(r, SCEP_OUT_HTTP_INTERNAL, "store failure");
-		return;
-	}
-	txn_reply_from_state(r);
+	txn_step_result(r, res, poll_store_done);
 }
 
 static void
@@ -109,19 +115,25 @@ poll_check_subject(struct req_ctx *r)
 	poll_answer(r);
 }
 
-void
-txn_op_certpoll(struct req_ctx *r)
+/* Store step: the transaction of (profile, transactionID, signer key). */
+static void
+poll_find_work(void *arg)
 {
-	int ret;
+	struct req_ctx *r = arg;
 
-	if (r->msg->envelope != NULL)
-		r->cipher_nid = r->pre.cipher_nid;
-	ret = txn_find_existing(r);
-	if (ret < 0) {
-		req_end(r, SCEP_OUT_HTTP_INTERNAL, "store failure: %s", sgw_strerror(ret));
+	r->st.rc = txn_find_existing(r);
+}
+
+static void
+poll_find_done(void *arg)
+{
+	struct req_ctx *r = arg;
+
+	if (r->st.rc < 0) {
+		txn_store_failed(r, r->st.rc, "transaction lookup");
 		return;
 	}
-	if (ret == 0) {
+	if (r->st.rc == 0) {
 		req_end(r, SCEP_OUT_BAD_CERT_ID, "no transaction %s for this signer key",
 			r->msg->transaction_id);
 		return;
@@ -132,4 +144,12 @@ txn_op_certpoll(struct req_ctx *r)
 	}
 	if (txn_take_content(r) == 0)
 		poll_check_subject(r);
+}
+
+void
+txn_op_certpoll(struct req_ctx *r)
+{
+	if (r->msg->envelope != NULL)
+		r->cipher_nid = r->pre.cipher_nid;
+	txn_step(r, poll_find_work, poll_find_done);
 }

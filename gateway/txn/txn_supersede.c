@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "revoke.h"
+#include "txn.h"
 #include "txn_result.h"
 #include "txn_supersede.h"
 
@@ -72,23 +73,41 @@ revoke_old(struct req_ctx *r, const char *serial, void (*done)(struct req_ctx *r
 	return 0;
 }
 
-int
-txn_supersede(struct req_ctx *r, void (*done)(struct req_ctx *r))
+/* Store step: mark the signer's certificate (r->st.serial) superseded. */
+static void
+supersede_work(void *arg)
 {
-	char old[80];
-	int ret;
+	struct req_ctx *r = arg;
 
-	if (!r->renewal || r->txn.state != TXN_ISSUED || r->msg->signer == NULL ||
-	    txn_cert_serial(r->msg->signer, old, sizeof(old)) < 0)
-		return 0;
-	ret = store_cert_supersede(r->gw->store, r->prof->issuer, old, r->txn.cert_serial);
+	r->st.rc =
+	    store_cert_supersede(r->gw->store, r->prof->issuer, r->st.serial, r->txn.cert_serial);
+}
+
+static void
+supersede_done(void *arg)
+{
+	struct req_ctx *r = arg;
+	const char *old = r->st.serial;
+	int ret = r->st.rc;
+
 	if (ret < 0 && ret != -SGW_ENOTFOUND)
 		log_warn("txn=%s profile=%s: renewal: cannot mark certificate %s superseded: %s",
 			 r->msg->transaction_id, r->prof->cfg->name, old, sgw_strerror(ret));
 	else if (ret == 0)
 		log_info("txn=%s profile=%s: renewal: certificate %s superseded by %s",
 			 r->msg->transaction_id, r->prof->cfg->name, old, r->txn.cert_serial);
-	if (!r->prof->cfg->renewal.revoke_superseded)
-		return 0;
-	return revoke_old(r, old, done);
+	if (!r->prof->cfg->renewal.revoke_superseded || revoke_old(r, old, r->st.next) == 0)
+		r->st.next(r);
+}
+
+void
+txn_supersede(struct req_ctx *r, void (*done)(struct req_ctx *r))
+{
+	if (!r->renewal || r->txn.state != TXN_ISSUED || r->msg->signer == NULL ||
+	    txn_cert_serial(r->msg->signer, r->st.serial, sizeof(r->st.serial)) < 0) {
+		done(r);
+		return;
+	}
+	r->st.next = done;
+	txn_step(r, supersede_work, supersede_done);
 }

@@ -4,6 +4,7 @@
  * CSR does not burn it, and of two requests with the same challenge the
  * second to commit loses. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -108,34 +109,82 @@ otp_challenge_sha256(const char *challenge, uint8_t ret[32])
 	SHA256((const unsigned char *)challenge, strlen(challenge), ret);
 }
 
+/* One check in flight: the store step that peeks at the challenge. */
+struct otp_peek {
+	struct store *store;
+	const struct csr *csr; /* the request's: alive until cb */
+	validator_cb cb;
+	void *arg;
+	char profile[64];
+	uint8_t sha256[SHA256_DIGEST_LENGTH];
+	int64_t now;
+	int rc;
+	char bound[256];
+};
+
+/* Store step (store_exec): is the challenge usable, and bound to whom? */
+static void
+peek_work(void *arg)
+{
+	struct otp_peek *k = arg;
+
+	k->rc = store_otp_peek(k->store, k->profile, k->sha256, k->now, k->bound, sizeof(k->bound));
+}
+
+/* Loop thread: the verdict.  An unreachable store is -SGW_EUNAVAIL (the
+ * request gets 503), not a refusal. */
+static void
+peek_done(void *arg)
+{
+	struct otp_peek *k = arg;
+	const struct csr *c = k->csr;
+	const char *why = NULL;
+	int verdict = -SGW_EDENIED;
+
+	if (k->rc == -SGW_ENOTFOUND)
+		why = "one-time challenge unknown, used or expired";
+	else if (k->rc == -SGW_EUNAVAIL)
+		verdict = k->rc, why = "one-time challenge";
+	else if (k->rc < 0)
+		why = "one-time challenge: store failure";
+	else if (k->bound[0] != '\0' && !(c->cn != NULL && strcmp(c->cn, k->bound) == 0) &&
+		 !(c->subject != NULL && strcmp(c->subject, k->bound) == 0))
+		why = "one-time challenge is bound to another subject";
+	else
+		verdict = 0;
+	OPENSSL_cleanse(k->sha256, sizeof(k->sha256));
+	k->cb(k->arg, verdict, why);
+	free(k);
+}
+
+/* The challenge is peeked at in a store step: cb(arg, verdict, reason)
+ * follows, on the loop thread (before this returns when the store runs
+ * inline), and -SGW_EAGAIN. */
 static int
 otp_check(void *priv, const struct validator_req *req, validator_cb cb, void *arg,
 	  struct sgw_err *err)
 {
 	struct otp *p = priv;
 	const struct csr *c = req->csr;
-	uint8_t h[SHA256_DIGEST_LENGTH];
-	char bound[256];
+	struct otp_peek *k;
 	int r;
 
-	(void)cb;
-	(void)arg;
 	if (p->store == NULL)
 		return sgw_err_set(err, SGW_EDENIED, "one-time challenges are not available");
 	if (c->challenge == NULL)
 		return sgw_err_set(err, SGW_EDENIED, "CSR has no challengePassword");
-	otp_challenge_sha256(c->challenge, h);
-	r = store_otp_peek(p->store, req->profile, h, (int64_t)time(NULL), bound, sizeof(bound));
-	OPENSSL_cleanse(h, sizeof(h));
-	if (r == -SGW_ENOTFOUND)
-		return sgw_err_set(err, SGW_EDENIED, "one-time challenge unknown, used or expired");
-	if (r < 0)
-		return sgw_err_set(err, SGW_EDENIED, "one-time challenge: store failure");
-	if (bound[0] != '\0' && !(c->cn != NULL && strcmp(c->cn, bound) == 0) &&
-	    !(c->subject != NULL && strcmp(c->subject, bound) == 0))
-		return sgw_err_set(err, SGW_EDENIED,
-				   "one-time challenge is bound to another subject");
-	return 0;
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return sgw_err_set(err, SGW_ENOMEM, "one-time challenge: out of memory");
+	*k = (struct otp_peek){
+	    .store = p->store, .csr = c, .cb = cb, .arg = arg, .now = (int64_t)time(NULL)};
+	snprintf(k->profile, sizeof(k->profile), "%s", req->profile);
+	otp_challenge_sha256(c->challenge, k->sha256);
+	if ((r = store_exec(p->store, peek_work, peek_done, k)) == 0)
+		return -SGW_EAGAIN;
+	OPENSSL_cleanse(k->sha256, sizeof(k->sha256));
+	free(k);
+	return sgw_err_set(err, SGW_EUNAVAIL, "one-time challenge: store threads stopped: %s",
+			   sgw_strerror(r));
 }
 
 const struct validator_ops validator_otp = {

@@ -77,6 +77,7 @@ mkpki() {
 # gw_yaml PKI PORT DB LOG_LEVEL [EXTRA]: on stdout, a gateway configuration
 # with one SCEP profile "bench" on 127.0.0.1:PORT, its store in DB, the local
 # CA of PKI (mkpki) and a static challenge; EXTRA (YAML) is appended.
+# SGW_BENCH_STORE: more keys of the store mapping (", offload: true").
 gw_yaml() {
 	local pki=$1 port=$2 db=$3 level=$4 extra=${5:-}
 	cat <<EOF
@@ -84,7 +85,7 @@ log_level: $level
 default_profile: bench
 listen:
   - address: "127.0.0.1:$port"
-store: { type: sqlite, path: "$db" }
+store: { type: sqlite, path: "$db"${SGW_BENCH_STORE:-} }
 ra_identities:
   bench:
     sign: { cert: "$pki/ra.pem", key: "$pki/ra.key" }

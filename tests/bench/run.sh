@@ -24,6 +24,7 @@
 #   SGW_BENCH_OUT      keep the JSON results and logs there (default: discarded)
 #   SGW_BENCH_LOG      scepgw log_level (info: one line per request, as deployed)
 #   SGW_BENCH_SKIP_MICROMDM 1: scepgw only
+#   SGW_BENCH_STORE    more keys of scepgw's store mapping (", offload: true")
 #   PROFILE_N          enrollments in the profile run (200)
 # shellcheck shell=bash
 set -euo pipefail

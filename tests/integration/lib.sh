@@ -142,6 +142,7 @@ ctl() { "$SCEPGWCTL" --config "$T/scepgwctl.conf" "$@"; }
 #   GW_PENDING_TTL          pending_ttl of the `manual` RA profile (7d)
 #   GW_OTP_TTL              default ttl of the `otp` profile's challenges (1h)
 #   GW_NO_ADMIN=1           no admin: section
+#   GW_STORE_EXTRA          more keys of the store mapping (", offload: true")
 # Besides `dev` (approval auto, the static development challenge) the config
 # serves `manual` (same challenge, approval manual) and `otp` (one-time
 # challenges from the admin API or /certsrv/mscep_admin/).
@@ -155,7 +156,7 @@ listen:
   - address: "127.0.0.1:$TLS_PORT"
     tls: { cert: "$PKI/tls.pem", key: "${GW_TLS_KEY:-$PKI/tls.key}" }
 ${GW_LISTEN_EXTRA:-}
-store: { type: sqlite, path: "$T/scepgw.db" }
+store: { type: sqlite, path: "$T/scepgw.db"${GW_STORE_EXTRA:-} }
 ra_identities:
   dev:
     sign: { cert: "$PKI/ra.pem", key: "${GW_RA_KEY:-$PKI/ra.key}" }

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "err.h"
+#include "fixture/gate_fixture.h"
 #include "worker.h"
 
 #define NJOBS 1000
@@ -93,53 +94,10 @@ test_default_size(void **state)
 
 /* worker_pool_stop(): the running job finishes, the queued ones never run,
  * a later submit is refused, and free after stop is fine. */
-struct gate {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	int started, open, ran;
-};
-
-static void
-blocking_work(void *arg)
-{
-	struct gate *g = arg;
-
-	pthread_mutex_lock(&g->lock);
-	g->started = 1;
-	pthread_cond_broadcast(&g->cond);
-	while (!g->open)
-		pthread_cond_wait(&g->cond, &g->lock);
-	g->ran++;
-	pthread_mutex_unlock(&g->lock);
-}
-
-static void
-counting_work(void *arg)
-{
-	struct gate *g = arg;
-
-	pthread_mutex_lock(&g->lock);
-	g->ran += 100;
-	pthread_mutex_unlock(&g->lock);
-}
-
-static void *
-open_later(void *arg)
-{
-	struct gate *g = arg;
-
-	usleep(100000); /* stop() is waiting in join by now (or soon) */
-	pthread_mutex_lock(&g->lock);
-	g->open = 1;
-	pthread_cond_broadcast(&g->cond);
-	pthread_mutex_unlock(&g->lock);
-	return NULL;
-}
-
 static void
 test_stop_drops_queued(void **state)
 {
-	static struct gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0};
+	static struct gate g = GATE_INIT;
 	struct event_base *base = event_base_new();
 	struct worker_pool *p;
 	pthread_t t;
@@ -147,17 +105,14 @@ test_stop_drops_queued(void **state)
 	(void)state;
 	p = worker_pool_new(base, 1);
 	assert_non_null(p);
-	assert_int_equal(worker_pool_submit(p, blocking_work, NULL, &g), 0);
+	assert_int_equal(worker_pool_submit(p, gate_work, NULL, &g), 0);
 	for (int i = 0; i < 10; i++)
-		assert_int_equal(worker_pool_submit(p, counting_work, NULL, &g), 0);
-	pthread_mutex_lock(&g.lock);
-	while (!g.started)
-		pthread_cond_wait(&g.cond, &g.lock);
-	pthread_mutex_unlock(&g.lock);
+		assert_int_equal(worker_pool_submit(p, count_work, NULL, &g), 0);
+	gate_wait_started(&g);
 	assert_int_equal(pthread_create(&t, NULL, open_later, &g), 0);
 	worker_pool_stop(p);
 	assert_int_equal(g.ran, 1); /* the running job only */
-	assert_int_equal(worker_pool_submit(p, counting_work, NULL, &g), -SGW_EAGAIN);
+	assert_int_equal(worker_pool_submit(p, count_work, NULL, &g), -SGW_EAGAIN);
 	worker_pool_free(p);
 	assert_int_equal(g.ran, 1);
 	pthread_join(t, NULL);

@@ -64,6 +64,7 @@
  *           REJECTED, FAILED            pkiop test_backend_refuses; admin test_manual_reject
  *           EXPIRED                     admin test_expiry, test_expiry_clock
  *           no row                      pkiop test_certpoll_unknown
+ *           store unreachable (503)     pkiop test_store_unavailable
  *           replayed senderNonce        pkiop test_auto_issue (refused); admin
  *                                       test_manual_approve, test_manual_reject,
  *                                       test_expiry (held: answered) */
@@ -290,6 +291,55 @@ test_certpoll_unknown(void **state)
 	sr_txn_clear(&t);
 }
 
+/* The store unreachable (-SGW_EUNAVAIL, PostgreSQL down) at any step of a
+ * request: HTTP 503 with a Retry-After, never a CertRep, and nothing
+ * answered that was not written. */
+static void
+send_expect_503(const char *profile, const struct sr_txn *t)
+{
+	struct call c;
+	char retry_after[16];
+
+	call_start(&c, profile, t);
+	assert_int_equal(call_wait_http(&c, retry_after), 503);
+	assert_string_equal(retry_after, "10");
+}
+
+static void
+test_store_unavailable(void **state)
+{
+	static const char *const ops[] = {"nonce_check", "txn_find", "txn_accept", "txn_issue"};
+	struct sr_txn t, poll;
+	struct sr_reply rep;
+	char txid[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		snprintf(txid, sizeof(txid), "txn-unavail-%s", ops[i]);
+		fx->store_fault = ops[i];
+		pkcsreq(&t, "dev-u", txid);
+		send_expect_503("auto", &t);
+		fx->store_fault = NULL;
+		/* txn_issue: recorded SUBMITTED, never claimed ISSUED */
+		assert_int_equal(row("auto", txid, NULL),
+				 strcmp(ops[i], "txn_issue") == 0 ? TXN_SUBMITTED : -1);
+		sr_txn_clear(&t);
+	}
+	/* an issued request's CertPoll when its certificate cannot be read */
+	pkcsreq(&t, "dev-u", "txn-unavail-poll");
+	send_req("auto", &t, &rep);
+	assert_reply(&rep, SR_SUCCESS, -1);
+	sr_reply_clear(&rep);
+	fx->store_fault = "cert_get";
+	certpoll(&t, &poll);
+	send_expect_503("auto", &poll);
+	sr_txn_clear(&poll);
+	fx->store_fault = NULL;
+	assert_true(poll_expect("auto", &t, SR_SUCCESS, -1));
+	sr_txn_clear(&t);
+	assert_int_equal(fx->fb.submits, 2); /* txn_issue's and the CertPoll's requests */
+}
+
 int
 main(void)
 {
@@ -299,6 +349,7 @@ main(void)
 	    cmocka_unit_test_setup(test_backend_refuses, reset),
 	    cmocka_unit_test_setup(test_validator, reset),
 	    cmocka_unit_test_setup(test_certpoll_unknown, reset),
+	    cmocka_unit_test_setup(test_store_unavailable, reset),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
