@@ -173,6 +173,7 @@ sq_row_txn(sqlite3_stmt *st, void *ret)
 		t.csr.hashed = 1;
 	}
 	r |= col_text(st, 15, t.csr.info, sizeof(t.csr.info));
+	r |= col_text(st, 16, t.instance, sizeof(t.instance));
 	if (r == 0) /* last: nothing to free on the way out */
 		r = col_blob(st, 11, 1, &t.csr.sealed, &t.csr.sealed_len);
 	if (r < 0)
