@@ -249,6 +249,19 @@ store_lease_take(struct store *s, const char *job, const char *holder, int64_t n
 }
 
 int
+store_ca_crl_seed(struct store *s, const char *ca, const struct store_crl *c)
+{
+	return STORE_OPTIONAL(s, ca_crl_seed, ca, c);
+}
+
+int
+store_lease_get(struct store *s, const char *job, char *ret_holder, size_t cap,
+		int64_t *ret_expires)
+{
+	return STORE_OPTIONAL(s, lease_get, job, ret_holder, cap, ret_expires);
+}
+
+int
 store_await_durable(struct store *s, store_durable_fn cb, void *arg)
 {
 	if (s == NULL || s->ops->await_durable == NULL)

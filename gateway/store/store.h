@@ -179,6 +179,15 @@ struct store_ops {
 	 * now (it was free, expired or already ours), else 0 */
 	int (*lease_take)(void *priv, const char *job, const char *holder, int64_t now, int ttl,
 			  int *ret_held);
+	/* ---- optional (NULL: -SGW_EINVAL), added after the five above ---- */
+	/* the upgrade of a CA that kept its CRL number in files (the local
+	 * backend's <name>.crlnumber): store c as `ca`'s current CRL, whatever
+	 * its number, only when none is stored; -SGW_EEXIST when one is */
+	int (*ca_crl_seed)(void *priv, const char *ca, const struct store_crl *c);
+	/* who holds the lease on `job` and until when (it may have expired);
+	 * -SGW_ENOTFOUND when nobody ever took it */
+	int (*lease_get)(void *priv, const char *job, char *ret_holder, size_t cap,
+			 int64_t *ret_expires);
 	/* ---- group commit (optional: NULL when every commit is durable at once) ---- */
 	int (*attach_loop)(void *priv, struct event_base *base, struct sgw_err *err);
 	int (*await_durable)(void *priv, store_durable_fn cb, void *arg);
@@ -224,6 +233,9 @@ int store_ca_crl_get(struct store *s, const char *ca, struct store_crl *ret);
 int store_ca_crl_put(struct store *s, const char *ca, const struct store_crl *c);
 int store_lease_take(struct store *s, const char *job, const char *holder, int64_t now, int ttl,
 		     int *ret_held);
+int store_ca_crl_seed(struct store *s, const char *ca, const struct store_crl *c);
+int store_lease_get(struct store *s, const char *job, char *ret_holder, size_t cap,
+		    int64_t *ret_expires);
 
 /* Group commit (store_sync.c): 0 when every commit made so far is durable, so
  * the caller goes on at once; -SGW_EAGAIN when cb(arg, status) will run on

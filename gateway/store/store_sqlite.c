@@ -669,6 +669,18 @@ sq_lease_take(void *priv, const char *job, const char *holder, int64_t now, int 
 	return sqh_lease_take(SQ_SHARED(priv), job, holder, now, ttl, ret_held);
 }
 
+static int
+sq_ca_crl_seed(void *priv, const char *ca, const struct store_crl *c)
+{
+	return sqh_ca_crl_seed(SQ_SHARED(priv), ca, c);
+}
+
+static int
+sq_lease_get(void *priv, const char *job, char *ret_holder, size_t cap, int64_t *ret_expires)
+{
+	return sqh_lease_get(SQ_SHARED(priv), job, ret_holder, cap, ret_expires);
+}
+
 /* store.synchronous: full: group commit from now on (store_sqlite_sync.c);
  * normal: nothing to wait for, SQLite checkpoints as it commits. */
 static int
@@ -720,6 +732,8 @@ const struct store_ops store_sqlite_ops = {
     .ca_crl_get = sq_ca_crl_get,
     .ca_crl_put = sq_ca_crl_put,
     .lease_take = sq_lease_take,
+    .ca_crl_seed = sq_ca_crl_seed,
+    .lease_get = sq_lease_get,
     .attach_loop = sq_attach_loop,
     .await_durable = sq_await_durable,
 };

@@ -19,6 +19,8 @@ enum sqh_stmt {
 	SQH_CRL_GET,
 	SQH_CRL_PUT,
 	SQH_LEASE_TAKE,
+	SQH_CRL_SEED,
+	SQH_LEASE_GET,
 	SQH_STMT_MAX
 };
 
@@ -40,6 +42,9 @@ static const char *const sqh_sql[SQH_STMT_MAX] = {
 		       " ON CONFLICT (job) DO UPDATE SET holder = excluded.holder,"
 		       " expires = excluded.expires"
 		       " WHERE leases.holder = excluded.holder OR leases.expires <= ?3",
+    [SQH_CRL_SEED] = "INSERT INTO ca_crl (ca, number, next_update, der) VALUES (?1, ?2, ?3, ?4)"
+		     " ON CONFLICT (ca) DO NOTHING",
+    [SQH_LEASE_GET] = "SELECT holder, expires FROM leases WHERE job = ?1",
 };
 
 struct sq_shared {
@@ -194,10 +199,11 @@ sqh_ca_crl_get(struct sq_shared *h, const char *ca, struct store_crl *ret)
 	return r;
 }
 
-int
-sqh_ca_crl_put(struct sq_shared *h, const char *ca, const struct store_crl *c)
+/* SQH_CRL_PUT or SQH_CRL_SEED: -SGW_EEXIST when nothing changed */
+static int
+crl_store(struct sq_shared *h, enum sqh_stmt id, const char *ca, const struct store_crl *c)
 {
-	sqlite3_stmt *st = h->st[SQH_CRL_PUT];
+	sqlite3_stmt *st = h->st[id];
 	int bad = 0, n = 0, r;
 
 	if (!name_ok(ca) || c == NULL || c->number < 1 || c->der == NULL || c->der_len == 0 ||
@@ -209,6 +215,18 @@ sqh_ca_crl_put(struct sq_shared *h, const char *ca, const struct store_crl *c)
 	bad |= sqlite3_bind_blob(st, 4, c->der, (int)c->der_len, SQLITE_STATIC);
 	r = sqh_done(h, st, bad, "ca crl put", &n);
 	return r == 0 && n == 0 ? -SGW_EEXIST : r;
+}
+
+int
+sqh_ca_crl_put(struct sq_shared *h, const char *ca, const struct store_crl *c)
+{
+	return crl_store(h, SQH_CRL_PUT, ca, c);
+}
+
+int
+sqh_ca_crl_seed(struct sq_shared *h, const char *ca, const struct store_crl *c)
+{
+	return crl_store(h, SQH_CRL_SEED, ca, c);
 }
 
 int
@@ -227,5 +245,33 @@ sqh_lease_take(struct sq_shared *h, const char *job, const char *holder, int64_t
 	r = sqh_done(h, st, bad, "lease take", &n);
 	if (r == 0)
 		*ret_held = n > 0;
+	return r;
+}
+
+int
+sqh_lease_get(struct sq_shared *h, const char *job, char *ret_holder, size_t cap,
+	      int64_t *ret_expires)
+{
+	sqlite3_stmt *st = h->st[SQH_LEASE_GET];
+	const unsigned char *p;
+	int rc, r = 0;
+
+	if (!name_ok(job) || ret_holder == NULL || cap == 0 || ret_expires == NULL)
+		return -SGW_EINVAL;
+	rc = sq_bind_str(st, 1, job, SQH_NAME_MAX) != SQLITE_OK ? SQLITE_ERROR : sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		r = -SGW_ENOTFOUND;
+	else if (rc != SQLITE_ROW)
+		r = sq_fail_db(h->db, "lease get");
+	else if (sqlite3_column_type(st, 0) != SQLITE_TEXT ||
+		 sqlite3_column_type(st, 1) != SQLITE_INTEGER ||
+		 (p = sqlite3_column_text(st, 0)) == NULL)
+		r = -SGW_EIO;
+	if (r == 0 && rc == SQLITE_ROW) {
+		snprintf(ret_holder, cap, "%s", (const char *)p);
+		*ret_expires = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
 	return r;
 }

@@ -23,4 +23,8 @@ int sqh_ca_crl_put(struct sq_shared *h, const char *ca, const struct store_crl *
 int sqh_lease_take(struct sq_shared *h, const char *job, const char *holder, int64_t now, int ttl,
 		   int *ret_held);
 
+int sqh_ca_crl_seed(struct sq_shared *h, const char *ca, const struct store_crl *c);
+int sqh_lease_get(struct sq_shared *h, const char *job, char *ret_holder, size_t cap,
+		  int64_t *ret_expires);
+
 #endif

@@ -135,6 +135,22 @@ test_ca_crl_cas(void **state)
 	crl_put(f, "ca1", 0, "zero", -SGW_EINVAL);
 }
 
+/* An upgrade: the number a CA kept in its files continues. */
+static void
+test_ca_crl_seed(void **state)
+{
+	struct fx *f = *state;
+	struct store_crl c = {41, 1041, (uint8_t *)"imported", 8};
+
+	assert_int_equal(store_ca_crl_seed(f->s, "ca1", &c), 0);
+	crl_expect(f, "ca1", 41, "imported");
+	c.number = 7;
+	assert_int_equal(store_ca_crl_seed(f->s, "ca1", &c), -SGW_EEXIST); /* once only */
+	crl_expect(f, "ca1", 41, "imported");
+	crl_put(f, "ca1", 42, "next", 0);
+	crl_expect(f, "ca1", 42, "next");
+}
+
 static void
 take(struct fx *f, const char *job, const char *holder, int64_t now, int ttl, int expect)
 {
@@ -148,6 +164,8 @@ static void
 test_lease(void **state)
 {
 	struct fx *f = *state;
+	char holder[64];
+	int64_t until = 0;
 	int held = 0;
 
 	take(f, "expiry", "A", 1000, 30, 1); /* free: A takes it */
@@ -158,6 +176,11 @@ test_lease(void **state)
 	take(f, "expiry", "B", 1050, 30, 1); /* A died: expired, B takes over */
 	take(f, "expiry", "A", 1060, 30, 0); /* A is back: B holds it now */
 	take(f, "expiry", "B", 1079, 30, 1);
+	assert_int_equal(store_lease_get(f->s, "expiry", holder, sizeof(holder), &until), 0);
+	assert_string_equal(holder, "B");
+	assert_int_equal(until, 1109);
+	assert_int_equal(store_lease_get(f->s, "never", holder, sizeof(holder), &until),
+			 -SGW_ENOTFOUND);
 	assert_int_equal(store_lease_take(f->s, "", "A", 1, 30, &held), -SGW_EINVAL);
 	assert_int_equal(store_lease_take(f->s, "x", "A", 1, 0, &held), -SGW_EINVAL);
 }
@@ -209,6 +232,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_ca_revoke, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ca_crl_cas, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ca_crl_seed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lease, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lease_two_opens, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_txn_instance, setup, teardown),
