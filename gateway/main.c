@@ -26,6 +26,7 @@
 #include "scep_envelope.h"
 #include "scep_http.h"
 #include "scep_msg.h"
+#include "store_ca.h"
 #include "txn_csr.h"
 
 #define DRAIN_SECONDS 10
@@ -53,6 +54,7 @@ struct modules {
 	struct http_client *http_out; /* outbound: backends and validators make children */
 	struct backend_env env;
 	struct store *store;
+	struct store_ca store_ca; /* the store as the local CA's shared state */
 	struct http_server *http;
 	struct daemon_signals *sig;
 	struct metrics *metrics;
@@ -169,8 +171,13 @@ run(struct modules *m, struct sgw_err *err)
 	    (r = txn_csr_migrate(m->store, gw->profiles, err)) < 0 ||
 	    (r = store_attach_loop(m->store, m->base, err)) < 0)
 		return r;
-	m->env = (struct backend_env){
-	    .base = m->base, .workers = m->workers, .keys = m->keys, .http = m->http_out};
+	store_set_instance(m->store, m->cfg->instance);
+	store_ca_init(&m->store_ca, m->store, m->cfg->instance);
+	m->env = (struct backend_env){.base = m->base,
+				      .workers = m->workers,
+				      .keys = m->keys,
+				      .http = m->http_out,
+				      .ca_state = &m->store_ca.state};
 	if ((r = profiles_start(gw->profiles, &m->env, m->store, err)) < 0)
 		return r;
 	gw->cfg = m->cfg;

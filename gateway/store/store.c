@@ -1,5 +1,6 @@
 /* store.c: the generic store layer.  Picks a store_ops by the configured
  * `type:` from a NULL-terminated registry and forwards every call to it. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,6 +9,7 @@
 struct store {
 	const struct store_ops *ops;
 	void *priv;
+	char instance[64]; /* store_set_instance(); "" leaves a row's as given */
 };
 
 static const struct store_ops *const store_registry[] = {
@@ -62,9 +64,35 @@ store_close(struct store *s)
 	free(s);
 }
 
+void
+store_set_instance(struct store *s, const char *instance)
+{
+	snprintf(s->instance, sizeof(s->instance), "%s", instance != NULL ? instance : "");
+}
+
+/* Every write of a transaction records the instance that made it: t itself
+ * when the caller's copy may change, else a copy of it (tmp). */
+static const struct store_txn *
+stamped(const struct store *s, const struct store_txn *t, struct store_txn *tmp)
+{
+	if (s->instance[0] == '\0' || strcmp(t->instance, s->instance) == 0)
+		return t;
+	*tmp = *t; /* borrows t's CSR for the call */
+	memcpy(tmp->instance, s->instance, sizeof(tmp->instance));
+	return tmp;
+}
+
+static void
+stamp(const struct store *s, struct store_txn *t)
+{
+	if (s->instance[0] != '\0')
+		memcpy(t->instance, s->instance, sizeof(t->instance));
+}
+
 int
 store_txn_insert(struct store *s, struct store_txn *t)
 {
+	stamp(s, t);
 	return s->ops->txn_insert(s->priv, t);
 }
 
@@ -84,18 +112,22 @@ store_txn_get(struct store *s, int64_t id, struct store_txn *ret)
 int
 store_txn_update(struct store *s, const struct store_txn *t)
 {
-	return s->ops->txn_update(s->priv, t);
+	struct store_txn tmp;
+
+	return s->ops->txn_update(s->priv, stamped(s, t, &tmp));
 }
 
 int
 store_txn_accept(struct store *s, struct store_txn *t, const struct store_accept *a)
 {
+	stamp(s, t);
 	return s->ops->txn_accept(s->priv, t, a);
 }
 
 int
 store_txn_issue(struct store *s, struct store_txn *t, const struct store_cert *c)
 {
+	stamp(s, t);
 	return s->ops->txn_issue(s->priv, t, c);
 }
 
@@ -158,7 +190,9 @@ store_txn_count(struct store *s, int state, int64_t *ret)
 int
 store_txn_decide(struct store *s, const struct store_txn *t, const char *admin)
 {
-	return s->ops->txn_decide(s->priv, t, admin);
+	struct store_txn tmp;
+
+	return s->ops->txn_decide(s->priv, stamped(s, t, &tmp), admin);
 }
 
 int

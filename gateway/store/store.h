@@ -195,6 +195,10 @@ struct store_ops {
 
 int store_open(const struct cfg_store *cfg, struct store **ret, struct sgw_err *err);
 void store_close(struct store *s);
+/* This gateway's instance (cfg `instance:`): from now on every transaction
+ * row written (insert, update, accept, issue, decide) records it in
+ * store_txn.instance, whatever the caller's copy says. */
+void store_set_instance(struct store *s, const char *instance);
 
 int store_txn_insert(struct store *s, struct store_txn *t);
 int store_txn_find(struct store *s, const char *profile, const char *transaction_id,
