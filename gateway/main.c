@@ -187,8 +187,10 @@ run(struct modules *m, struct sgw_err *err)
 	gw->store = m->store;
 	gw->now = wall_clock;
 	gw->max_inflight = (unsigned)m->cfg->limits.max_connections;
-	if ((gw->metrics = m->metrics = metrics_new()) != NULL)
+	if ((gw->metrics = m->metrics = metrics_new()) != NULL) {
 		metrics_set_profiles(m->metrics, &gw->profiles);
+		metrics_set_instance(m->metrics, m->cfg->instance);
+	}
 	if (gw->metrics == NULL || (gw->txn_admin = m->txn_admin = txn_admin_new(gw)) == NULL)
 		return sgw_err_set(err, SGW_ENOMEM, "out of memory");
 	if ((r = http_server_new(m->base, m->cfg, metrics_http(m->metrics), scep_http_handle, gw,

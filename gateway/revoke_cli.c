@@ -10,6 +10,7 @@
 
 #include "daemon.h"
 #include "http_client.h"
+#include "log.h"
 #include "profile.h"
 #include "revoke.h"
 #include "revoke_cli.h"
@@ -48,6 +49,7 @@ setup(struct revoke_run *v, const char *file, struct sgw_err *err)
 
 	if ((r = cfg_load(file, &v->cfg, err)) < 0)
 		return r;
+	log_set_instance(v->cfg->instance);
 	if ((v->keys = keyop_new()) == NULL || (v->base = event_base_new()) == NULL)
 		return sgw_err_set(err, SGW_ENOMEM, "out of memory");
 	if ((r = profiles_build(v->cfg, v->keys, &v->ps, err)) < 0)
