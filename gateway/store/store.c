@@ -70,6 +70,12 @@ store_set_instance(struct store *s, const char *instance)
 	snprintf(s->instance, sizeof(s->instance), "%s", instance != NULL ? instance : "");
 }
 
+const char *
+store_instance(const struct store *s)
+{
+	return s->instance;
+}
+
 /* Every write of a transaction records the instance that made it: t itself
  * when the caller's copy may change, else a copy of it (tmp). */
 static const struct store_txn *

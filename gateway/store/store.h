@@ -199,6 +199,7 @@ void store_close(struct store *s);
  * row written (insert, update, accept, issue, decide) records it in
  * store_txn.instance, whatever the caller's copy says. */
 void store_set_instance(struct store *s, const char *instance);
+const char *store_instance(const struct store *s); /* "" until set */
 
 int store_txn_insert(struct store *s, struct store_txn *t);
 int store_txn_find(struct store *s, const char *profile, const char *transaction_id,

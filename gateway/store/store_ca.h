@@ -19,7 +19,8 @@ void store_ca_init(struct store_ca *c, struct store *s, const char *instance);
 
 /* store_lease_take() for `instance`, and when it takes over a job another
  * instance held (its lease expired), the log line "instance X took over job
- * J from Y".  *ret_held as there; an error of the store leaves it 0. */
+ * J from Y".  *ret_held as there; an error of the store leaves it 0.
+ * Without an instance name (NULL or "": a tool, a test) *ret_held is 1. */
 int store_lease_hold(struct store *s, const char *job, const char *instance, int64_t now, int ttl,
 		     int *ret_held);
 
