@@ -34,6 +34,9 @@ struct fake {
 	size_t der_len;
 	int steal; /* the next put loses to a CRL of the same number without the last revocation */
 	int seeds;
+	int lease_held; /* what lease() answers */
+	int leases;	/* lease() calls */
+	char lease_job[64];
 };
 
 static int
@@ -130,10 +133,12 @@ f_seed(void *priv, const char *ca, const struct ca_crl *c)
 static int
 f_lease(void *priv, const char *job, int ttl, int *ret_held)
 {
-	(void)priv;
-	(void)job;
-	(void)ttl;
-	*ret_held = 1;
+	struct fake *s = priv;
+
+	assert_true(ttl > 0);
+	snprintf(s->lease_job, sizeof(s->lease_job), "%s", job);
+	s->leases++;
+	*ret_held = s->lease_held;
 	return 0;
 }
 
@@ -230,14 +235,14 @@ try_start(struct fx *f, struct inst *i, const char *extra, int none, struct sgw_
 	struct backend_env env = {f->base, f->pool, NULL, NULL, none ? NULL : &f->cs};
 	int r;
 
-	snprintf(yaml, sizeof(yaml),
-		 CFG_FIXTURE_HEAD
-		 "scep_profiles:\n"
-		 "  p1: {ra_identity: ra, ra_profile: rp, challenge: {type: none}}\n"
-		 "ra_profiles:\n  rp: {backend: ca}\n"
-		 "backends:\n  ca:\n    type: local\n    ca_cert: %s\n    ca_key: %s\n"
-		 "    crl_validity: 1h\n%s",
-		 f->cert, f->key, extra);
+	snprintf(
+	    yaml, sizeof(yaml),
+	    CFG_FIXTURE_HEAD "scep_profiles:\n"
+			     "  p1: {ra_identity: ra, ra_profile: rp, challenge: {type: none}}\n"
+			     "ra_profiles:\n  rp: {backend: ca}\n"
+			     "backends:\n  ca:\n    type: local\n    ca_cert: %s\n    ca_key: %s\n"
+			     "%s%s",
+	    f->cert, f->key, strstr(extra, "crl_validity") ? "" : "    crl_validity: 1h\n", extra);
 	i->keys = env.keys = keyop_new();
 	r = cfg_parse("t.yaml", (const uint8_t *)yaml, strlen(yaml), &c, err);
 	if (r == 0 && (cb = cfg_backend_find(c, "ca")) != NULL)
@@ -501,6 +506,40 @@ test_import_bad_file(void **state)
 }
 
 static void
+until_leases(struct fx *f, int n)
+{
+	while (f->state.leases < n)
+		assert_int_equal(event_base_loop(f->base, EVLOOP_ONCE), 0);
+}
+
+/* The periodic job (every crl_validity / 8: 7 s with 1m) runs on the holder
+ * of the lease crl:<name> only, and makes the next CRL when the stored one
+ * misses a revocation (its instance died between the two commits). */
+static void
+test_periodic_job(void **state)
+{
+	struct fx *f = *state;
+	struct ca_revoked lost = {"0bad", 1, 1700000000};
+	X509_CRL *crl = NULL;
+
+	start(f, &f->a, "    crl_validity: 1m\n", 0);
+	assert_int_equal(get_crl(f, &f->a, &crl), 1);
+	X509_CRL_free(crl);
+	assert_int_equal(f_revoke(&f->state, "ca", &lost), 0); /* no CRL was made for it */
+	until_leases(f, 1);
+	assert_string_equal(f->state.lease_job, "crl:ca");
+	assert_int_equal(f->state.number, 1); /* another instance runs the job */
+	f->state.lease_held = 1;
+	until_leases(f, 2);
+	while (f->state.number < 2)
+		assert_int_equal(event_base_loop(f->base, EVLOOP_ONCE), 0);
+	usleep(300 * 1000);
+	assert_int_equal(get_crl(f, &f->a, &crl), 2);
+	assert_int_equal(reason_of(crl, "0BAD"), 1);
+	X509_CRL_free(crl);
+}
+
+static void
 test_no_shared_state(void **state)
 {
 	struct fx *f = *state;
@@ -521,6 +560,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_race_lost, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_import, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_import_bad_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_periodic_job, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_shared_state, setup, teardown),
 	};
 
