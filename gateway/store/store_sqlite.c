@@ -79,19 +79,6 @@ sq_rollback(struct sq_store *q)
 
 /* ---- open / close (the file and its schema: store_sqlite_schema.c) ------ */
 
-static int
-sq_prepare_all(struct sq_store *q, struct sgw_err *err)
-{
-	int i;
-
-	for (i = 0; i < SQ_STMT_MAX; i++)
-		if (sqlite3_prepare_v3(q->db, sq_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &q->st[i],
-				       NULL) != SQLITE_OK)
-			return sgw_err_set(err, SGW_EIO, "store: sqlite: prepare: %s",
-					   sqlite3_errmsg(q->db));
-	return 0;
-}
-
 static void
 sq_close(void *priv)
 {
@@ -136,7 +123,7 @@ sq_open(void **ret_priv, const struct cfg_store *cfg, struct sgw_err *err)
 	}
 	r = sq_schema_setup(q->db, cfg, err);
 	if (r == 0)
-		r = sq_prepare_all(q, err);
+		r = sq_prepare_n(q->db, sq_sql, q->st, SQ_STMT_MAX, err);
 	if (r == 0)
 		r = sqa_open(q->db, &q->adm, err);
 	if (r == 0)

@@ -98,13 +98,10 @@ sqa_open(sqlite3 *db, struct sq_adm **ret, struct sgw_err *err)
 	if (a == NULL)
 		return sgw_err_set(err, SGW_ENOMEM, "store: out of memory");
 	a->db = db;
-	for (int i = 0; i < SQA_STMT_MAX; i++)
-		if (sqlite3_prepare_v3(db, sqa_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &a->st[i],
-				       NULL) != SQLITE_OK) {
-			sgw_err_set(err, SGW_EIO, "store: sqlite: prepare: %s", sqlite3_errmsg(db));
-			sqa_close(a);
-			return -SGW_EIO;
-		}
+	if (sq_prepare_n(db, sqa_sql, a->st, SQA_STMT_MAX, err) < 0) {
+		sqa_close(a);
+		return -SGW_EIO;
+	}
 	sqlite3_trace_v2(db, SQLITE_TRACE_PROFILE, sqa_trace, a);
 	*ret = a;
 	return 0;

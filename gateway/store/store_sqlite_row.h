@@ -33,6 +33,10 @@ _Static_assert(TXN_ISSUED == 5 && TXN_EXPIRED == TXN_STATE_MAX - 1,
 #define SQ_TXN_NCOLS 17
 #define SQ_CERT_NCOLS 11
 
+/* Prepare n statements sql[i] into st[i] (persistent); -SGW_EIO with the
+ * error in err (the ones prepared stay in st for the caller to finalize). */
+int sq_prepare_n(sqlite3 *db, const char *const *sql, sqlite3_stmt **st, int n,
+		 struct sgw_err *err);
 /* sqlite3_exec; the error (if any) in err */
 int sq_exec_db(sqlite3 *db, const char *sql, struct sgw_err *err);
 /* Map the failed call on db to an SGW code: -SGW_EEXIST for a unique-key

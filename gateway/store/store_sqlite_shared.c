@@ -60,13 +60,10 @@ sqh_open(sqlite3 *db, struct sq_shared **ret, struct sgw_err *err)
 	if (h == NULL)
 		return sgw_err_set(err, SGW_ENOMEM, "store: out of memory");
 	h->db = db;
-	for (int i = 0; i < SQH_STMT_MAX; i++)
-		if (sqlite3_prepare_v3(db, sqh_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &h->st[i],
-				       NULL) != SQLITE_OK) {
-			sgw_err_set(err, SGW_EIO, "store: sqlite: prepare: %s", sqlite3_errmsg(db));
-			sqh_close(h);
-			return -SGW_EIO;
-		}
+	if (sq_prepare_n(db, sqh_sql, h->st, SQH_STMT_MAX, err) < 0) {
+		sqh_close(h);
+		return -SGW_EIO;
+	}
 	*ret = h;
 	return 0;
 }
