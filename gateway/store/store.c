@@ -302,6 +302,12 @@ store_lease_get(struct store *s, const char *job, char *ret_holder, size_t cap,
 }
 
 int
+store_ca_crl_number(struct store *s, const char *ca, int64_t *ret)
+{
+	return STORE_OPTIONAL(s, ca_crl_number, ca, ret);
+}
+
+int
 store_await_durable(struct store *s, store_durable_fn cb, void *arg)
 {
 	if (s == NULL || s->ops->await_durable == NULL)

@@ -188,6 +188,9 @@ struct store_ops {
 	 * -SGW_ENOTFOUND when nobody ever took it */
 	int (*lease_get)(void *priv, const char *job, char *ret_holder, size_t cap,
 			 int64_t *ret_expires);
+	/* the number of `ca`'s current CRL without its DER: the cheap check
+	 * before each CRL served; -SGW_ENOTFOUND when none is stored */
+	int (*ca_crl_number)(void *priv, const char *ca, int64_t *ret);
 	/* ---- group commit (optional: NULL when every commit is durable at once) ---- */
 	int (*attach_loop)(void *priv, struct event_base *base, struct sgw_err *err);
 	int (*await_durable)(void *priv, store_durable_fn cb, void *arg);
@@ -241,6 +244,7 @@ int store_lease_take(struct store *s, const char *job, const char *holder, int64
 int store_ca_crl_seed(struct store *s, const char *ca, const struct store_crl *c);
 int store_lease_get(struct store *s, const char *job, char *ret_holder, size_t cap,
 		    int64_t *ret_expires);
+int store_ca_crl_number(struct store *s, const char *ca, int64_t *ret);
 
 /* Group commit (store_sync.c): 0 when every commit made so far is durable, so
  * the caller goes on at once; -SGW_EAGAIN when cb(arg, status) will run on

@@ -668,6 +668,12 @@ sq_lease_get(void *priv, const char *job, char *ret_holder, size_t cap, int64_t 
 	return sqh_lease_get(SQ_SHARED(priv), job, ret_holder, cap, ret_expires);
 }
 
+static int
+sq_ca_crl_number(void *priv, const char *ca, int64_t *ret)
+{
+	return sqh_ca_crl_number(SQ_SHARED(priv), ca, ret);
+}
+
 /* store.synchronous: full: group commit from now on (store_sqlite_sync.c);
  * normal: nothing to wait for, SQLite checkpoints as it commits. */
 static int
@@ -721,6 +727,7 @@ const struct store_ops store_sqlite_ops = {
     .lease_take = sq_lease_take,
     .ca_crl_seed = sq_ca_crl_seed,
     .lease_get = sq_lease_get,
+    .ca_crl_number = sq_ca_crl_number,
     .attach_loop = sq_attach_loop,
     .await_durable = sq_await_durable,
 };

@@ -21,6 +21,7 @@ enum sqh_stmt {
 	SQH_LEASE_TAKE,
 	SQH_CRL_SEED,
 	SQH_LEASE_GET,
+	SQH_CRL_NUMBER,
 	SQH_STMT_MAX
 };
 
@@ -45,6 +46,7 @@ static const char *const sqh_sql[SQH_STMT_MAX] = {
     [SQH_CRL_SEED] = "INSERT INTO ca_crl (ca, number, next_update, der) VALUES (?1, ?2, ?3, ?4)"
 		     " ON CONFLICT (ca) DO NOTHING",
     [SQH_LEASE_GET] = "SELECT holder, expires FROM leases WHERE job = ?1",
+    [SQH_CRL_NUMBER] = "SELECT number FROM ca_crl WHERE ca = ?1",
 };
 
 struct sq_shared {
@@ -268,6 +270,28 @@ sqh_lease_get(struct sq_shared *h, const char *job, char *ret_holder, size_t cap
 		snprintf(ret_holder, cap, "%s", (const char *)p);
 		*ret_expires = sqlite3_column_int64(st, 1);
 	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return r;
+}
+
+int
+sqh_ca_crl_number(struct sq_shared *h, const char *ca, int64_t *ret)
+{
+	sqlite3_stmt *st = h->st[SQH_CRL_NUMBER];
+	int rc, r = 0;
+
+	if (!name_ok(ca) || ret == NULL)
+		return -SGW_EINVAL;
+	rc = sq_bind_str(st, 1, ca, SQH_NAME_MAX) != SQLITE_OK ? SQLITE_ERROR : sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		r = -SGW_ENOTFOUND;
+	else if (rc != SQLITE_ROW)
+		r = sq_fail_db(h->db, "ca crl number");
+	else if (sqlite3_column_type(st, 0) != SQLITE_INTEGER)
+		r = -SGW_EIO;
+	else
+		*ret = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return r;

@@ -26,5 +26,6 @@ int sqh_lease_take(struct sq_shared *h, const char *job, const char *holder, int
 int sqh_ca_crl_seed(struct sq_shared *h, const char *ca, const struct store_crl *c);
 int sqh_lease_get(struct sq_shared *h, const char *job, char *ret_holder, size_t cap,
 		  int64_t *ret_expires);
+int sqh_ca_crl_number(struct sq_shared *h, const char *ca, int64_t *ret);
 
 #endif

@@ -115,12 +115,16 @@ test_ca_crl_cas(void **state)
 {
 	struct fx *f = *state;
 	struct store_crl c = {0};
+	int64_t n = 0;
 
 	assert_int_equal(store_ca_crl_get(f->s, "ca1", &c), -SGW_ENOTFOUND);
 	crl_put(f, "ca1", 2, "two", -SGW_EEXIST); /* none stored: 1 first */
 	assert_int_equal(store_ca_crl_get(f->s, "ca1", &c), -SGW_ENOTFOUND);
+	assert_int_equal(store_ca_crl_number(f->s, "ca1", &n), -SGW_ENOTFOUND);
 	crl_put(f, "ca1", 1, "one", 0);
 	crl_expect(f, "ca1", 1, "one");
+	assert_int_equal(store_ca_crl_number(f->s, "ca1", &n), 0);
+	assert_int_equal(n, 1);
 	/* two instances build number 2: the second loses and reads the first's */
 	crl_put(f, "ca1", 2, "two-a", 0);
 	crl_put(f, "ca1", 2, "two-b", -SGW_EEXIST);
@@ -129,6 +133,8 @@ test_ca_crl_cas(void **state)
 	crl_put(f, "ca1", 4, "gap", -SGW_EEXIST); /* nor a gap */
 	crl_put(f, "ca1", 3, "three", 0);
 	crl_expect(f, "ca1", 3, "three");
+	assert_int_equal(store_ca_crl_number(f->s, "ca1", &n), 0);
+	assert_int_equal(n, 3);
 	crl_put(f, "ca2", 1, "other", 0); /* each CA its own number */
 	crl_expect(f, "ca2", 1, "other");
 	crl_expect(f, "ca1", 3, "three");
