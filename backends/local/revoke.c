@@ -9,9 +9,10 @@
  * the stored one is past half its validity, and stored only as the
  * successor of the stored number: an instance that loses that race serves
  * the winner's, or makes the next one when the winner's lacks a revocation
- * it knows of.  get_crl() serves the CRL read from the store, and reads the
- * store again at most every LOCAL_CRL_RECHECK_MS, so a revocation made on
- * another instance is served within that time.  A periodic job, run by
+ * it knows of.  get_crl() serves the CRL read from the store after checking
+ * the stored number (ca_state crl_number, cheap), so a revocation made on
+ * another instance is served at once; a store that cannot tell the number
+ * alone is read again at most every LOCAL_CRL_RECHECK_MS.  A periodic job, run by
  * one instance of the cluster at a time (the lease "crl:<name>"), repairs a
  * CRL that misses a revocation (an instance that died between the two
  * commits) or nears its nextUpdate.  state_dir only holds the files of an
@@ -340,6 +341,25 @@ local_revoke(void *priv, const char *serial_hex, int reason, backend_op_cb cb, v
 	return answer_later(l, 0, NULL, cb, NULL, arg);
 }
 
+/* Is the CRL held here older than the store's?  The stored number when the
+ * store tells it alone, else a read every LOCAL_CRL_RECHECK_MS. */
+static int
+crl_stale(const struct local *l, int64_t ms)
+{
+	int64_t n = 0;
+	int r = -SGW_EINVAL;
+
+	if (l->crl == NULL)
+		return 1;
+	if (l->st->ops->crl_number != NULL)
+		r = l->st->ops->crl_number(l->st->priv, l->name, &n);
+	if (r == 0)
+		return n != l->crl_number;
+	if (r != -SGW_EINVAL)
+		return 0; /* none stored, or the store failed: serve what is held */
+	return ms - l->crl_checked >= LOCAL_CRL_RECHECK_MS;
+}
+
 int
 local_get_crl(void *priv, backend_crl_cb cb, void *arg)
 {
@@ -348,8 +368,7 @@ local_get_crl(void *priv, backend_crl_cb cb, void *arg)
 
 	if (cb == NULL || !l->running || l->st == NULL)
 		return -SGW_EINVAL;
-	/* the store's number, cheaply: at most one read per LOCAL_CRL_RECHECK_MS */
-	if (l->crl == NULL || ms - l->crl_checked >= LOCAL_CRL_RECHECK_MS)
+	if (crl_stale(l, ms))
 		(void)crl_refresh(l);
 	if (!crl_due(l, time(NULL)) || crl_make_new(l, NULL, cb, arg, 0) < 0)
 		return answer_later(l, 0, NULL, NULL, cb, arg); /* the current one, if any */

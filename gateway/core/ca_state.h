@@ -41,6 +41,10 @@ struct ca_state_ops {
 	/* the upgrade from a CA's own files: any number, only when no CRL is
 	 * stored (-SGW_EEXIST otherwise) */
 	int (*crl_seed)(void *priv, const char *ca, const struct ca_crl *c);
+	/* the stored CRL's number only (a cheap check): -SGW_ENOTFOUND when
+	 * none is stored, -SGW_EINVAL when the store cannot tell it apart
+	 * (read crl_get then).  May be NULL */
+	int (*crl_number)(void *priv, const char *ca, int64_t *ret);
 	/* take or renew the lease on `job` for this instance for ttl seconds:
 	 * *ret_held = 1 when this instance holds it now */
 	int (*lease)(void *priv, const char *job, int ttl, int *ret_held);

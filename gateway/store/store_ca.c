@@ -104,6 +104,14 @@ sc_crl_seed(void *priv, const char *ca, const struct ca_crl *k)
 }
 
 static int
+sc_crl_number(void *priv, const char *ca, int64_t *ret)
+{
+	struct store_ca *c = priv;
+
+	return store_ca_crl_number(c->store, ca, ret);
+}
+
+static int
 sc_lease(void *priv, const char *job, int ttl, int *ret_held)
 {
 	struct store_ca *c = priv;
@@ -118,6 +126,7 @@ static const struct ca_state_ops store_ca_ops = {
     .crl_get = sc_crl_get,
     .crl_put = sc_crl_put,
     .crl_seed = sc_crl_seed,
+    .crl_number = sc_crl_number,
     .lease = sc_lease,
 };
 

@@ -118,21 +118,12 @@ rc=0
 "$SCEPGW" -c "$CFG" revoke "$SB" --reason sleepy >/dev/null 2>&1 || rc=$?
 check "an unknown reason is a usage error (exit $rc)" test "$rc" -eq 2
 
-# another process revoked: the daemon reads the store's CRL again within 250 ms
-for _ in 1 2 3 4 5 6; do
-	req getcrl --signer-cert "$D/a.pem" --signer-key "$D/a.key" >"$D/crl1.out"
-	grep -q '^crl_number=2 ' "$D/crl1.out" && break
-	sleep 0.3
-done
+req getcrl --signer-cert "$D/a.pem" --signer-key "$D/a.key" >"$D/crl1.out"
 check "GetCRL after the revocation lists the serial with keyCompromise" \
 	grep -q "^revoked=$SB reason=keyCompromise" "$D/crl1.out"
 check "the CRL number went up (2)" grep -q '^crl_number=2 entries=1' "$D/crl1.out"
 "$SCEPGW" -c "$CFG" revoke "$(hexserial "$D/c.pem")" --reason superseded >/dev/null 2>&1 || true
-for _ in 1 2 3 4 5 6; do
-	req getcrl --signer-cert "$D/a.pem" --signer-key "$D/a.key" >"$D/crl2.out"
-	grep -q '^crl_number=3 ' "$D/crl2.out" && break
-	sleep 0.3
-done
+req getcrl --signer-cert "$D/a.pem" --signer-key "$D/a.key" >"$D/crl2.out"
 check "a second revocation: both listed, number 3" bash -c "grep -q '^crl_number=3 entries=2' '$D/crl2.out' &&
 	grep -q 'reason=superseded' '$D/crl2.out' && grep -q '^revoked=$SB ' '$D/crl2.out'"
 

@@ -131,6 +131,18 @@ f_seed(void *priv, const char *ca, const struct ca_crl *c)
 }
 
 static int
+f_number(void *priv, const char *ca, int64_t *ret)
+{
+	struct fake *s = priv;
+
+	(void)ca;
+	if (s->number == 0)
+		return -SGW_ENOTFOUND;
+	*ret = s->number;
+	return 0;
+}
+
+static int
 f_lease(void *priv, const char *job, int ttl, int *ret_held)
 {
 	struct fake *s = priv;
@@ -143,7 +155,11 @@ f_lease(void *priv, const char *job, int ttl, int *ret_held)
 }
 
 static const struct ca_state_ops fake_ops = {
-    "fake", f_revoke, f_list, f_get, f_put, f_seed, f_lease,
+    "fake", f_revoke, f_list, f_get, f_put, f_seed, f_number, f_lease,
+};
+/* a store that cannot tell the number alone */
+static const struct ca_state_ops fake_ops_no_number = {
+    "fake", f_revoke, f_list, f_get, f_put, f_seed, NULL, f_lease,
 };
 
 /* ---- fixture: a CA, two instances -------------------------------------- */
@@ -398,12 +414,12 @@ test_revoke_and_crl(void **state)
 	assert_int_equal(f->state.number, 5);
 }
 
-/* Two instances on one state: a revocation on A is served by B, with A's
- * number, within LOCAL_CRL_RECHECK_MS (250 ms). */
+/* Two instances on one state: a revocation on A is served by B with A's
+ * number at once (the stored number checked on every CRL served), or within
+ * LOCAL_CRL_RECHECK_MS (250 ms) by a store that cannot tell it alone. */
 static void
-test_two_instances(void **state)
+two_instances(struct fx *f, int wait_ms)
 {
-	struct fx *f = *state;
 	X509_CRL *crl = NULL;
 
 	start(f, &f->a, "", 0);
@@ -413,7 +429,7 @@ test_two_instances(void **state)
 	assert_int_equal(reason_of(crl, "01"), 1);
 	X509_CRL_free(crl);
 	assert_int_equal(do_revoke(f, &f->a, "02", 4), 0);
-	usleep(300 * 1000);
+	usleep((useconds_t)wait_ms * 1000);
 	assert_int_equal(get_crl(f, &f->b, &crl), 2);
 	assert_int_equal(reason_of(crl, "02"), 4);
 	X509_CRL_free(crl);
@@ -421,10 +437,25 @@ test_two_instances(void **state)
 	assert_int_equal(do_revoke(f, &f->b, "02", 1), -SGW_EEXIST);
 	assert_int_equal(do_revoke(f, &f->b, "03", 1), 0);
 	assert_int_equal(f->state.number, 3);
-	usleep(300 * 1000);
+	usleep((useconds_t)wait_ms * 1000);
 	assert_int_equal(get_crl(f, &f->a, &crl), 3);
 	assert_int_equal(reason_of(crl, "03"), 1);
 	X509_CRL_free(crl);
+}
+
+static void
+test_two_instances(void **state)
+{
+	two_instances(*state, 0);
+}
+
+static void
+test_two_instances_no_number(void **state)
+{
+	struct fx *f = *state;
+
+	f->cs.ops = &fake_ops_no_number;
+	two_instances(f, 300);
 }
 
 /* Another instance stores the same number first, from a list without this
@@ -557,6 +588,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_revoke_and_crl, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_two_instances, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_two_instances_no_number, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_race_lost, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_import, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_import_bad_file, setup, teardown),
