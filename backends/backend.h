@@ -24,6 +24,7 @@
 #include <event2/event.h>
 #include <openssl/x509.h>
 
+#include "ca_state.h"
 #include "cfg_node.h"
 #include "err.h"
 #include "keyop.h"
@@ -75,6 +76,9 @@ struct backend_env {
 	struct worker_pool *workers;
 	struct keyop *keys;
 	struct http_client *http; /* the daemon's: make your own with http_client_new_child() */
+	/* the shared state of a CA the gateway runs (the local backend's
+	 * revocations and CRL, in the store); NULL: none (no revoke or CRL) */
+	const struct ca_state *ca_state;
 };
 
 struct backend_ops {

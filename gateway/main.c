@@ -26,6 +26,7 @@
 #include "scep_envelope.h"
 #include "scep_http.h"
 #include "scep_msg.h"
+#include "store_ca.h"
 #include "txn_csr.h"
 
 #define DRAIN_SECONDS 10
@@ -53,6 +54,7 @@ struct modules {
 	struct http_client *http_out; /* outbound: backends and validators make children */
 	struct backend_env env;
 	struct store *store;
+	struct store_ca store_ca; /* the store as the local CA's shared state */
 	struct http_server *http;
 	struct daemon_signals *sig;
 	struct metrics *metrics;
@@ -171,8 +173,13 @@ run(struct modules *m, struct sgw_err *err)
 	    (r = txn_csr_migrate(m->store, gw->profiles, err)) < 0 ||
 	    (r = store_attach_loop(m->store, m->base, err)) < 0)
 		return r;
-	m->env = (struct backend_env){
-	    .base = m->base, .workers = m->workers, .keys = m->keys, .http = m->http_out};
+	store_set_instance(m->store, m->cfg->instance);
+	store_ca_init(&m->store_ca, m->store, m->cfg->instance);
+	m->env = (struct backend_env){.base = m->base,
+				      .workers = m->workers,
+				      .keys = m->keys,
+				      .http = m->http_out,
+				      .ca_state = &m->store_ca.state};
 	if ((r = profiles_start(gw->profiles, &m->env, m->store, err)) < 0)
 		return r;
 	gw->cfg = m->cfg;
@@ -182,8 +189,10 @@ run(struct modules *m, struct sgw_err *err)
 	gw->store = m->store;
 	gw->now = wall_clock;
 	gw->max_inflight = (unsigned)m->cfg->limits.max_connections;
-	if ((gw->metrics = m->metrics = metrics_new()) != NULL)
+	if ((gw->metrics = m->metrics = metrics_new()) != NULL) {
 		metrics_set_profiles(m->metrics, &gw->profiles);
+		metrics_set_instance(m->metrics, m->cfg->instance);
+	}
 	if (gw->metrics == NULL || (gw->txn_admin = m->txn_admin = txn_admin_new(gw)) == NULL)
 		return sgw_err_set(err, SGW_ENOMEM, "out of memory");
 	if ((r = http_server_new(m->base, m->cfg, metrics_http(m->metrics), scep_http_handle, gw,

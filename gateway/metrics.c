@@ -52,6 +52,7 @@ struct metrics {
 	unsigned long long reloads[2]; /* refused, ok */
 	int64_t started;
 	struct profile_set *const *profiles;
+	char instance[64]; /* the label on every sample; "" none */
 };
 
 static const char *const status_names[BACKEND_STATUS_MAX] = {
@@ -219,6 +220,8 @@ metrics_http(struct metrics *m)
 }
 
 /* ---- rendering ----------------------------------------------------------- */
+
+static int metrics_render_raw(const struct metrics *m, struct store *s, struct evbuffer *out);
 
 static void
 render_http(const struct http_counters *c, struct evbuffer *out)
@@ -389,8 +392,66 @@ render_certs(const struct profile_set *ps, struct evbuffer *out)
 	}
 }
 
+void
+metrics_set_instance(struct metrics *m, const char *instance)
+{
+	if (m != NULL)
+		label_copy(m->instance, instance);
+}
+
+/* Every sample line of raw into out with the label instance="NAME" last:
+ * before the '}' that ends its labels, or as its only label.  The value is
+ * what follows the line's last space (a label value may hold spaces). */
+static int
+relabel(const char *instance, struct evbuffer *raw, struct evbuffer *out)
+{
+	size_t len = evbuffer_get_length(raw);
+	const char *p = (const char *)evbuffer_pullup(raw, -1), *end = p + len;
+
+	if (len > 0 && p == NULL)
+		return -SGW_ENOMEM;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *sp, *e = nl != NULL ? nl : end;
+
+		for (sp = e; sp > p && sp[-1] != ' '; sp--)
+			;
+		if (p[0] == '#' || sp <= p + 1) {
+			evbuffer_add(out, p, (size_t)(e - p));
+		} else if (sp[-2] == '}') {
+			evbuffer_add(out, p, (size_t)(sp - 2 - p));
+			evbuffer_add_printf(out, ",instance=\"%s\"", instance);
+			evbuffer_add(out, sp - 2, (size_t)(e - (sp - 2)));
+		} else {
+			evbuffer_add(out, p, (size_t)(sp - 1 - p));
+			evbuffer_add_printf(out, "{instance=\"%s\"}", instance);
+			evbuffer_add(out, sp - 1, (size_t)(e - (sp - 1)));
+		}
+		evbuffer_add(out, "\n", nl != NULL);
+		p = nl != NULL ? nl + 1 : end;
+	}
+	return 0;
+}
+
 int
 metrics_render(const struct metrics *m, struct store *s, struct evbuffer *out)
+{
+	struct evbuffer *raw;
+	int r;
+
+	if (m->instance[0] == '\0')
+		return metrics_render_raw(m, s, out);
+	if ((raw = evbuffer_new()) == NULL)
+		return -SGW_ENOMEM;
+	r = metrics_render_raw(m, s, raw);
+	if (r == 0)
+		r = relabel(m->instance, raw, out);
+	evbuffer_free(raw);
+	return r;
+}
+
+static int
+metrics_render_raw(const struct metrics *m, struct store *s, struct evbuffer *out)
 {
 	struct store_stats st = {0};
 	int64_t pending = 0, bpending = 0;

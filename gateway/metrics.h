@@ -38,6 +38,9 @@ void metrics_reload(struct metrics *m, int ok);
 /* The configuration generation in service, for the certificate gauges:
  * *current is read at each render (&gw->profiles). */
 void metrics_set_profiles(struct metrics *m, struct profile_set *const *current);
+/* The gateway's instance (cfg `instance:`): the label instance="NAME",
+ * last, on every sample from now on. */
+void metrics_set_instance(struct metrics *m, const char *instance);
 /* One admin API call. */
 void metrics_admin(struct metrics *m, const char *route, int http_status);
 

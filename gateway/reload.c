@@ -51,6 +51,7 @@ reload_build(const char *file, int keep_debug, struct cfg_report *rep, struct pr
 
 	if ((r = cfg_load(file, &c, err)) < 0)
 		return r;
+	log_set_instance(c->instance); /* the first one stays: a reload keeps it */
 	lvl = log_level_parse(c->log_level);
 	if (lvl >= 0 && !keep_debug)
 		log_verbosity = lvl;

@@ -10,11 +10,13 @@
 
 #include "daemon.h"
 #include "http_client.h"
+#include "log.h"
 #include "profile.h"
 #include "revoke.h"
 #include "revoke_cli.h"
 #include "scep_envelope.h"
 #include "store.h"
+#include "store_ca.h"
 #include "worker.h"
 
 struct revoke_run {
@@ -22,6 +24,7 @@ struct revoke_run {
 	struct keyop *keys;
 	struct profile_set *ps;
 	struct store *store;
+	struct store_ca store_ca;
 	struct event_base *base;
 	struct worker_pool *workers;
 	struct http_client *http;
@@ -46,6 +49,7 @@ setup(struct revoke_run *v, const char *file, struct sgw_err *err)
 
 	if ((r = cfg_load(file, &v->cfg, err)) < 0)
 		return r;
+	log_set_instance(v->cfg->instance);
 	if ((v->keys = keyop_new()) == NULL || (v->base = event_base_new()) == NULL)
 		return sgw_err_set(err, SGW_ENOMEM, "out of memory");
 	if ((r = profiles_build(v->cfg, v->keys, &v->ps, err)) < 0)
@@ -84,8 +88,13 @@ revoke_run(struct revoke_run *v, const char *file, struct sgw_err *err)
 
 	if ((r = setup(v, file, err)) < 0)
 		return r;
-	env = (struct backend_env){
-	    .base = v->base, .workers = v->workers, .keys = v->keys, .http = v->http};
+	store_set_instance(v->store, v->cfg->instance);
+	store_ca_init(&v->store_ca, v->store, v->cfg->instance);
+	env = (struct backend_env){.base = v->base,
+				   .workers = v->workers,
+				   .keys = v->keys,
+				   .http = v->http,
+				   .ca_state = &v->store_ca.state};
 	v->op.store = v->store;
 	v->op.backend_of = profiles_backend_of;
 	v->op.backend_of_ctx = v->ps;

@@ -1,4 +1,4 @@
-/* crl.c: the local CA's revocation file and CRL generation (see crl.h). */
+/* crl.c: the local CA's CRLs and the upgrade from its files (see crl.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -17,17 +17,6 @@
 
 #define LCRL_MAX_FILE (8 * 1024 * 1024)
 
-struct entry {
-	char serial[LCRL_SERIAL_MAX + 1];
-	int reason;
-	int64_t when;
-};
-
-struct list {
-	struct entry *v;
-	size_t n, cap;
-};
-
 int
 lcrl_paths_init(struct lcrl_paths *p, const char *dir, const char *name)
 {
@@ -44,8 +33,8 @@ lcrl_paths_init(struct lcrl_paths *p, const char *dir, const char *name)
 	return bad ? -SGW_EINVAL : 0;
 }
 
-static int
-valid_serial(const char *s)
+int
+lcrl_valid_serial(const char *s)
 {
 	size_t n = strlen(s);
 
@@ -60,8 +49,8 @@ valid_serial(const char *s)
 }
 
 /* RFC 5280 CRLReason; 7 is unused and removeFromCRL (8) belongs to delta CRLs. */
-static int
-valid_reason(int r)
+int
+lcrl_valid_reason(int r)
 {
 	return r >= 0 && r <= 10 && r != 7 && r != 8;
 }
@@ -128,47 +117,7 @@ lcrl_own(const struct lcrl_paths *p, uid_t uid, gid_t gid, int check, struct sgw
 	return 0;
 }
 
-/* ---- revocations and CRLs ------------------------------------------------ */
-
-static int
-lock_open(const struct lcrl_paths *p, struct sgw_err *err)
-{
-	int fd = open(p->lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-
-	if (fd < 0)
-		return sgw_err_set(err, SGW_EIO, "%s: %s", p->lock, strerror(errno));
-	if (flock(fd, LOCK_EX) != 0) {
-		close(fd);
-		return sgw_err_set(err, SGW_EIO, "%s: lock: %s", p->lock, strerror(errno));
-	}
-	return fd;
-}
-
-/* Replace `path` with `data` durably. */
-static int
-write_atomic(const struct lcrl_paths *p, const char *path, const void *data, size_t len,
-	     struct sgw_err *err)
-{
-	char tmp[600];
-	int fd, dfd, ok;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return sgw_err_set(err, SGW_EIO, "%s: %s", tmp, strerror(errno));
-	ok = write(fd, data, len) == (ssize_t)len && fsync(fd) == 0;
-	ok = close(fd) == 0 && ok;
-	if (!ok || rename(tmp, path) != 0) {
-		unlink(tmp);
-		return sgw_err_set(err, SGW_EIO, "%s: %s", path, strerror(errno));
-	}
-	dfd = open(p->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
-	return 0;
-}
+/* ---- the upgrade from the files of an older version ----------------------- */
 
 /* Whole small file into a NUL-terminated buffer; a missing file is empty. */
 static int
@@ -202,144 +151,95 @@ read_all(const char *path, char **ret, struct stat *ret_sb, struct sgw_err *err)
 	return 0;
 }
 
+int
+lcrl_list_add(struct lcrl_list *l, const char *serial, int reason, int64_t when)
+{
+	struct lcrl_entry *e;
+
+	if (serial == NULL || !lcrl_valid_serial(serial) || !lcrl_valid_reason(reason) ||
+	    l->n >= LCRL_MAX_ENTRIES)
+		return -SGW_EINVAL;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct lcrl_entry *v = realloc(l->v, cap * sizeof(*v));
+
+		if (v == NULL)
+			return -SGW_ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	e = &l->v[l->n++];
+	memcpy(e->serial, serial, strlen(serial) + 1); /* lcrl_valid_serial: <= 40 */
+	e->reason = reason;
+	e->when = when;
+	return 0;
+}
+
+void
+lcrl_list_clear(struct lcrl_list *l)
+{
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+/* <name>.revoked: one line per revocation, "<serial hex> <reason> <unix time>" */
 static int
-list_parse(const char *path, char *text, struct list *l, struct sgw_err *err)
+list_parse(const char *path, char *text, struct lcrl_list *l, struct sgw_err *err)
 {
 	char *save = NULL, *line;
-	int lineno = 0;
+	int lineno = 0, r;
 
 	for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
-		struct entry e = {{0}};
 		long long when;
 		char serial[64];
+		int reason;
 
 		lineno++;
 		if (line[0] == '#' || line[0] == '\0')
 			continue;
-		if (sscanf(line, "%63s %d %lld", serial, &e.reason, &when) != 3 ||
-		    !valid_serial(serial) || !valid_reason(e.reason))
-			return sgw_err_set(err, SGW_EPARSE, "%s:%d: bad revocation line", path,
-					   lineno);
 		if (l->n >= LCRL_MAX_ENTRIES)
 			return sgw_err_set(err, SGW_EINVAL, "%s: too many revocations", path);
-		if (l->n == l->cap) {
-			size_t cap = l->cap ? l->cap * 2 : 64;
-			struct entry *v = realloc(l->v, cap * sizeof(*v));
-
-			if (v == NULL)
-				return -SGW_ENOMEM;
-			l->v = v;
-			l->cap = cap;
-		}
-		memcpy(e.serial, serial, strlen(serial) + 1); /* valid_serial: <= 40 */
-		e.when = when;
-		l->v[l->n++] = e;
+		if (sscanf(line, "%63s %d %lld", serial, &reason, &when) != 3 ||
+		    (r = lcrl_list_add(l, serial, reason, when)) == -SGW_EINVAL)
+			return sgw_err_set(err, SGW_EPARSE, "%s:%d: bad revocation line", path,
+					   lineno);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }
 
-static int
-list_read(const struct lcrl_paths *p, struct list *l, struct stat *ret_sb, struct sgw_err *err)
-{
-	char *text = NULL;
-	int r = read_all(p->revoked, &text, ret_sb, err);
-
-	if (r == 0)
-		r = list_parse(p->revoked, text, l, err);
-	free(text);
-	return r;
-}
-
 int
-lcrl_revoke(const struct lcrl_paths *p, const char *serial_hex, int reason, int64_t when,
-	    struct sgw_err *err)
+lcrl_import_read(const struct lcrl_paths *p, struct lcrl_list *ret, int64_t *ret_number,
+		 int *ret_found, struct sgw_err *err)
 {
-	struct list l = {0};
-	struct stat sb;
-	char *text = NULL, *more;
-	size_t len;
-	int fd, r;
-
-	if (serial_hex == NULL || !valid_serial(serial_hex) || !valid_reason(reason))
-		return sgw_err_set(err, SGW_EINVAL, "bad serial or reason");
-	if ((fd = lock_open(p, err)) < 0)
-		return fd;
-	r = read_all(p->revoked, &text, &sb, err);
-	if (r == 0 && (more = strdup(text)) == NULL)
-		r = -SGW_ENOMEM;
-	if (r == 0) {
-		r = list_parse(p->revoked, more, &l, err);
-		free(more);
-	}
-	for (size_t i = 0; r == 0 && i < l.n; i++)
-		if (strcmp(l.v[i].serial, serial_hex) == 0)
-			r = -SGW_EEXIST;
-	len = text != NULL ? strlen(text) : 0;
-	if (r == 0 && (more = malloc(len + 128)) == NULL)
-		r = -SGW_ENOMEM;
-	if (r == 0) {
-		int n = snprintf(more, len + 128, "%s%s%s %d %" PRId64 "\n", text,
-				 len > 0 && text[len - 1] != '\n' ? "\n" : "", serial_hex, reason,
-				 when);
-
-		r = write_atomic(p, p->revoked, more, (size_t)n, err);
-		free(more);
-	}
-	free(text);
-	free(l.v);
-	close(fd); /* releases the lock */
-	return r;
-}
-
-int
-lcrl_stamp(const struct lcrl_paths *p, struct lcrl_stamp *ret)
-{
-	struct stat sb;
-
-	memset(ret, 0, sizeof(*ret));
-	if (stat(p->revoked, &sb) != 0)
-		return errno == ENOENT ? 0 : -SGW_EIO;
-	ret->exists = 1;
-	ret->ino = sb.st_ino;
-	ret->size = sb.st_size;
-	ret->mtime = sb.st_mtim;
-	return 0;
-}
-
-int
-lcrl_stamp_equal(const struct lcrl_stamp *a, const struct lcrl_stamp *b)
-{
-	if (a->exists != b->exists)
-		return 0;
-	return !a->exists ||
-	       (a->ino == b->ino && a->size == b->size && a->mtime.tv_sec == b->mtime.tv_sec &&
-		a->mtime.tv_nsec == b->mtime.tv_nsec);
-}
-
-static int
-next_number(const struct lcrl_paths *p, long long *ret, struct sgw_err *err)
-{
-	char *text = NULL, buf[32];
-	struct stat sb;
+	struct stat sb_rev, sb_num;
+	char *text = NULL, *num = NULL;
 	long long n = 0;
-	int r = read_all(p->number, &text, &sb, err);
+	int r;
 
-	if (r < 0)
-		return r;
-	if (text[0] != '\0' && (sscanf(text, "%lld", &n) != 1 || n < 0))
+	*ret_found = 0;
+	*ret_number = 0;
+	r = read_all(p->revoked, &text, &sb_rev, err);
+	if (r == 0)
+		r = read_all(p->number, &num, &sb_num, err);
+	if (r == 0)
+		r = list_parse(p->revoked, text, ret, err);
+	if (r == 0 && num[0] != '\0' && (sscanf(num, "%lld", &n) != 1 || n < 0))
 		r = sgw_err_set(err, SGW_EPARSE, "%s: not a number", p->number);
+	if (r == 0) {
+		*ret_found = sb_rev.st_ino != 0 || sb_num.st_ino != 0;
+		*ret_number = n;
+	}
 	free(text);
-	if (r < 0)
-		return r;
-	n++;
-	snprintf(buf, sizeof(buf), "%lld\n", n);
-	if ((r = write_atomic(p, p->number, buf, strlen(buf), err)) == 0)
-		*ret = n;
+	free(num);
 	return r;
 }
 
+/* ---- CRLs ---------------------------------------------------------------- */
+
 static int
-add_entry(X509_CRL *crl, const struct entry *e)
+add_entry(X509_CRL *crl, const struct lcrl_entry *e)
 {
 	X509_REVOKED *rv = X509_REVOKED_new();
 	ASN1_TIME *t = ASN1_TIME_set(NULL, (time_t)e->when);
@@ -370,7 +270,7 @@ out:
 }
 
 static int
-add_crl_exts(X509_CRL *crl, const struct lcrl_issue *in, long long number)
+add_crl_exts(X509_CRL *crl, const struct lcrl_issue *in, int64_t number)
 {
 	ASN1_INTEGER *num = ASN1_INTEGER_new();
 	AUTHORITY_KEYID *akid = AUTHORITY_KEYID_new();
@@ -388,13 +288,14 @@ add_crl_exts(X509_CRL *crl, const struct lcrl_issue *in, long long number)
 	return ok ? 0 : -SGW_ENOMEM;
 }
 
-static int
-build(const struct lcrl_issue *in, const struct list *l, long long number, time_t now,
-      X509_CRL **ret, struct sgw_err *err)
+int
+lcrl_build(const struct lcrl_issue *in, const struct lcrl_list *l, int64_t number, time_t now,
+	   uint8_t **ret_der, size_t *ret_len, struct sgw_err *err)
 {
 	X509_CRL *crl = X509_CRL_new();
 	ASN1_TIME *lu = ASN1_TIME_set(NULL, now), *nu = ASN1_TIME_set(NULL, now + in->validity);
-	int r = -SGW_ENOMEM;
+	unsigned char *der = NULL;
+	int n, r = -SGW_ENOMEM;
 
 	if (crl == NULL || lu == NULL || nu == NULL ||
 	    !X509_CRL_set_version(crl, X509_CRL_VERSION_2) ||
@@ -410,48 +311,19 @@ build(const struct lcrl_issue *in, const struct list *l, long long number, time_
 		sgw_err_set(err, r, "cannot sign the CRL");
 		goto out;
 	}
-	*ret = crl;
-	crl = NULL;
+	r = -SGW_ENOMEM;
+	if ((n = i2d_X509_CRL(crl, &der)) <= 0 || (*ret_der = malloc((size_t)n)) == NULL)
+		goto out;
+	memcpy(*ret_der, der, (size_t)n); /* freed with free(), not OPENSSL_free() */
+	*ret_len = (size_t)n;
 	r = 0;
 out:
 	if (r == -SGW_ENOMEM)
 		sgw_err_set(err, r, "out of memory");
+	OPENSSL_free(der);
 	X509_CRL_free(crl);
 	ASN1_TIME_free(lu);
 	ASN1_TIME_free(nu);
 	ERR_clear_error();
 	return r;
-}
-
-int
-lcrl_generate(const struct lcrl_paths *p, const struct lcrl_issue *in, time_t now, X509_CRL **ret,
-	      struct lcrl_stamp *ret_stamp, struct sgw_err *err)
-{
-	struct list l = {0};
-	struct stat sb;
-	X509_CRL *crl = NULL;
-	unsigned char *der = NULL;
-	long long number = 0;
-	int fd, n, r;
-
-	if ((fd = lock_open(p, err)) < 0)
-		return fd;
-	r = list_read(p, &l, &sb, err);
-	if (r == 0)
-		r = next_number(p, &number, err);
-	if (r == 0)
-		r = build(in, &l, number, now, &crl, err);
-	if (r == 0 && (n = i2d_X509_CRL(crl, &der)) > 0)
-		r = write_atomic(p, p->crl, der, (size_t)n, err);
-	if (r == 0)
-		r = lcrl_stamp(p, ret_stamp);
-	close(fd);
-	OPENSSL_free(der);
-	free(l.v);
-	if (r < 0) {
-		X509_CRL_free(crl);
-		return r;
-	}
-	*ret = crl;
-	return 0;
 }

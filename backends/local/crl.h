@@ -1,12 +1,12 @@
-/* crl.h: the local CA's revocation state and CRLs (private to
- * backends/local/).  The state lives in the backend's state_dir, never in
- * the gateway's store (backends do not touch it):
+/* crl.h: the local CA's CRLs (private to backends/local/).  The revocations
+ * and the current CRL live in the gateway's store, shared by every instance
+ * (core/ca_state.h; revoke.c reads and writes them on the loop).  Here: the
+ * CRL built and signed from a list of revocations (on a worker), and the
+ * upgrade from the files an older version kept in the backend's state_dir:
  *   <name>.revoked    one line per revocation: "<serial hex> <reason> <unix time>"
  *   <name>.crlnumber  the number of the last CRL issued (decimal)
- *   <name>.crl        the last CRL (DER), for a look from the shell
- *   <name>.lock       flock(2) serializes the daemon and `scepgw revoke`
- * Every file is replaced atomically (temporary file, fsync, rename, fsync of
- * the directory).  These functions do blocking I/O: run them on a worker. */
+ *   <name>.crl        the last CRL (DER); <name>.lock: flock(2)
+ * imported into the store once, at the first start, and not read after. */
 #ifndef SGW_LOCAL_CRL_H
 #define SGW_LOCAL_CRL_H
 
@@ -28,31 +28,40 @@ struct lcrl_paths {
 	char revoked[512], number[512], crl[512], lock[512], dir[512];
 };
 
-/* What identifies one version of the revocation file (changes on every write). */
-struct lcrl_stamp {
-	ino_t ino;
-	off_t size;
-	struct timespec mtime;
-	int exists;
-};
-
 int lcrl_paths_init(struct lcrl_paths *p, const char *dir, const char *name);
 
 /* Before the privilege drop, as root: the directory and the files above
  * become uid:gid's (the lock file is created), so the daemon can still
- * revoke and issue CRLs once it runs as that user.  Only what root owns is
- * handed over; a directory or file of another user that uid cannot write
- * is an error.  check: change nothing, report only that error. */
+ * read them once it runs as that user.  Only what root owns is handed
+ * over; a directory or file of another user that uid cannot write is an
+ * error.  check: change nothing, report only that error. */
 int lcrl_own(const struct lcrl_paths *p, uid_t uid, gid_t gid, int check, struct sgw_err *err);
 
-/* Record a revocation; -SGW_EEXIST if the serial is already listed (nothing
- * changes), -SGW_EINVAL for a bad serial or reason. */
-int lcrl_revoke(const struct lcrl_paths *p, const char *serial_hex, int reason, int64_t when,
-		struct sgw_err *err);
+/* The store's form of a serial (whole octets, no leading zero octet, or
+ * "0"; at most LCRL_SERIAL_MAX digits) and a CRLReason a CRL may carry. */
+int lcrl_valid_serial(const char *s);
+int lcrl_valid_reason(int r);
 
-/* The stamp of the revocation file now (exists = 0 when there is none). */
-int lcrl_stamp(const struct lcrl_paths *p, struct lcrl_stamp *ret);
-int lcrl_stamp_equal(const struct lcrl_stamp *a, const struct lcrl_stamp *b);
+struct lcrl_entry {
+	char serial[LCRL_SERIAL_MAX + 1];
+	int reason;
+	int64_t when;
+};
+
+struct lcrl_list {
+	struct lcrl_entry *v;
+	size_t n, cap;
+};
+
+/* -SGW_EINVAL for a bad serial or reason, or past LCRL_MAX_ENTRIES. */
+int lcrl_list_add(struct lcrl_list *l, const char *serial, int reason, int64_t when);
+void lcrl_list_clear(struct lcrl_list *l);
+
+/* The upgrade: the revocations and the last CRL number of the files above
+ * (blocking I/O, at start).  *ret_found = 0 when neither file exists;
+ * *ret_number 0 when there is no number. */
+int lcrl_import_read(const struct lcrl_paths *p, struct lcrl_list *ret, int64_t *ret_number,
+		     int *ret_found, struct sgw_err *err);
 
 struct lcrl_issue {
 	X509_NAME *issuer; /* owned by the caller */
@@ -63,10 +72,9 @@ struct lcrl_issue {
 	const EVP_MD *md;
 };
 
-/* Under the lock: read the revocations, take the next CRL number, build and
- * sign the CRL, store the number and the CRL.  ret_stamp is the revocation
- * file the CRL was made from. */
-int lcrl_generate(const struct lcrl_paths *p, const struct lcrl_issue *in, time_t now,
-		  X509_CRL **ret, struct lcrl_stamp *ret_stamp, struct sgw_err *err);
+/* Build and sign CRL `number` listing l, thisUpdate now: its DER (malloc'd)
+ * in *ret_der.  A worker job: no I/O. */
+int lcrl_build(const struct lcrl_issue *in, const struct lcrl_list *l, int64_t number, time_t now,
+	       uint8_t **ret_der, size_t *ret_len, struct sgw_err *err);
 
 #endif

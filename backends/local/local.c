@@ -191,7 +191,7 @@ local_start(void *priv, const struct backend_env *env, struct sgw_err *err)
 				   l->path, l->conf.ca_key, l->conf.ca_cert);
 	l->workers = env->workers;
 	l->running = 1;
-	return 0;
+	return local_crl_start(l, env, err);
 }
 
 /* ---- jobs -------------------------------------------------------------- */
@@ -399,8 +399,9 @@ local_free(void *priv)
 	free(l->path);
 }
 
-/* The revocation state is written after the privilege drop: it belongs to
- * the user the daemon runs as (crl.h lcrl_own). */
+/* The files of an older version's revocation state (crl.h) are read after
+ * the privilege drop, by `scepgw revoke` too: the user the daemon runs as
+ * owns them (crl.h lcrl_own). */
 static int
 local_own_files(void *priv, uid_t uid, gid_t gid, int check, struct sgw_err *err)
 {

@@ -20,7 +20,7 @@ struct local_conf {
 	char *ca_key;
 	char *digest;
 	const struct cfg_node *templates;
-	char *state_dir;  /* revocations and CRLs; none = no revoke / CRL */
+	char *state_dir;  /* an older version's revocation files, imported once */
 	int crl_validity; /* seconds from thisUpdate to nextUpdate; default 7 d */
 };
 
@@ -44,17 +44,24 @@ struct local {
 	int running;
 	LIST_HEAD(, local_job) jobs;
 	/* revoke.c, loop thread only */
+	const struct ca_state *st; /* the store's (backend_env); NULL: no revoke / CRL */
 	struct lcrl_paths paths;
 	LIST_HEAD(, local_crl_job) crl_jobs;
-	X509_CRL *crl;		     /* the last CRL made, or NULL */
-	struct lcrl_stamp crl_stamp; /* the revocation file it was made from */
-	time_t crl_made;
+	struct event *crl_timer; /* the periodic CRL job */
+	int crl_period;		 /* its period, seconds */
+	X509_CRL *crl;		 /* the current CRL as last read from the store, or NULL */
+	int64_t crl_number;
+	int64_t crl_next;      /* its nextUpdate */
+	time_t crl_checked;    /* when the store was last read */
+	int64_t import_number; /* an older version's last CRL number (0: none) */
 };
 
 /* revoke.c */
 int local_revoke(void *priv, const char *serial_hex, int reason, backend_op_cb cb, void *arg);
 int local_get_crl(void *priv, backend_crl_cb cb, void *arg);
 int local_crl_configure(struct local *l, const struct cfg_node *node, struct sgw_err *err);
+/* At start: the store's state (env->ca_state), the upgrade, the periodic job. */
+int local_crl_start(struct local *l, const struct backend_env *env, struct sgw_err *err);
 void local_crl_stop(struct local *l);
 void local_crl_free(struct local *l);
 

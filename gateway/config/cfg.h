@@ -222,9 +222,14 @@ struct cfg_backend {
 
 #define CFG_TRUSTED_PROXIES_MAX 64
 
+/* instance: (cfg_schema.c) */
+#define CFG_INSTANCE_MAX 63
+#define CFG_INSTANCE_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
+
 struct cfg {
 	char *file;
 	struct cfg_node *root;
+	char *instance;	       /* this gateway's name in a cluster; default the host name */
 	char *log_level;       /* error|warn|info|debug; default info */
 	char *log_format;      /* auto|text|journal|json; default auto (log.h) */
 	char *user;	       /* drop privileges to this user after binding; default none */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cfg.h"
 #include "cfg_admin.h"
@@ -367,7 +368,7 @@ check_proxy_protocol(const struct cfg *c, struct sgw_err *err)
 }
 
 struct top_raw {
-	char *log_level, *log_format, *user, *default_profile, *ndes_profile;
+	char *log_level, *log_format, *user, *default_profile, *ndes_profile, *instance;
 	int workers, expiry_warning;
 	const struct cfg_node *limits, *listen, *store, *ra_identities, *scep_profiles,
 	    *ra_profiles, *backends, *admin, *trusted_proxies;
@@ -375,6 +376,7 @@ struct top_raw {
 
 #define TR(f) offsetof(struct top_raw, f)
 static const struct cfg_field top_fields[] = {
+    {"instance", CFG_STR, TR(instance), 0},
     {"log_level", CFG_STR, TR(log_level), 0},
     {"log_format", CFG_STR, TR(log_format), 0},
     {"user", CFG_STR, TR(user), 0},
@@ -417,6 +419,32 @@ parse_sections(struct cfg *c, const struct top_raw *t, struct sgw_err *err)
 	return parse_limits(c, t->limits, err);
 }
 
+/* instance: this gateway's name in a cluster (logs, metrics, the store);
+ * default the host name, cut to what the name may hold. */
+static int
+parse_instance(struct cfg *c, char *name, struct sgw_err *err)
+{
+	char host[256] = "";
+	size_t n;
+
+	c->instance = name;
+	if (c->instance == NULL) {
+		if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0')
+			snprintf(host, sizeof(host), "scepgw");
+		n = strspn(host, CFG_INSTANCE_CHARS);
+		host[n < CFG_INSTANCE_MAX ? n : CFG_INSTANCE_MAX] = '\0';
+		if ((c->instance = strdup(host[0] != '\0' ? host : "scepgw")) == NULL)
+			return nomem(err);
+		return 0;
+	}
+	n = strlen(c->instance);
+	if (n == 0 || n > CFG_INSTANCE_MAX || strspn(c->instance, CFG_INSTANCE_CHARS) != n)
+		return cfg_err(err, SGW_EINVAL, cfg_node_get(c->root, "instance"), "instance",
+			       "'%s' is not a name of 1 to %d letters, digits, '.', '_' or '-'",
+			       c->instance, CFG_INSTANCE_MAX);
+	return 0;
+}
+
 static int
 parse_top(struct cfg *c, struct sgw_err *err)
 {
@@ -435,6 +463,8 @@ parse_top(struct cfg *c, struct sgw_err *err)
 	c->workers = t.workers;
 	c->expiry_warning =
 	    cfg_node_get(c->root, "expiry_warning") != NULL ? t.expiry_warning : 30 * 86400;
+	if ((r = parse_instance(c, t.instance, err)) < 0)
+		return r;
 	if (c->log_level != NULL &&
 	    (r = cfg_check_enum(cfg_node_get(c->root, "log_level"), "log_level", c->log_level,
 				levels, "log level", err)) < 0)
@@ -563,6 +593,7 @@ cfg_free(struct cfg *c)
 	free(c->backends);
 	cfg_admin_free(&c->admin);
 	free(c->log_level);
+	free(c->instance);
 	free(c->log_format);
 	free(c->user);
 	free(c->default_profile);

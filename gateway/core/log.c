@@ -13,6 +13,10 @@
 int log_verbosity = LOG_LVL_INFO;
 static const char *log_ident = "scepgw";
 static int log_format = LOG_FMT_TEXT; /* set before the threads start */
+/* " instance=NAME" (text, journal) and the JSON key, set once before the
+ * threads start (log_set_instance); "" while none */
+static char log_instance_kv[LOG_INSTANCE_MAX + 16];
+static char log_instance_json[LOG_INSTANCE_MAX + 16];
 
 static unsigned log_forks; /* fork() children seen: a new pid */
 
@@ -71,6 +75,22 @@ log_set_format(int format)
 		format = stderr_is_journal() ? LOG_FMT_JOURNAL : LOG_FMT_TEXT;
 	if (format >= 0 && format < LOG_FMT_AUTO)
 		log_format = format;
+}
+
+void
+log_set_instance(const char *name)
+{
+	char safe[LOG_INSTANCE_MAX + 1];
+
+	if (name != NULL && log_instance_kv[0] != '\0')
+		return; /* the first one stays: threads may be logging now */
+	snprintf(safe, sizeof(safe), "%s", name != NULL ? name : "");
+	log_safe(safe);
+	log_instance_kv[0] = log_instance_json[0] = '\0';
+	if (safe[0] == '\0')
+		return;
+	snprintf(log_instance_kv, sizeof(log_instance_kv), " instance=%s", safe);
+	snprintf(log_instance_json, sizeof(log_instance_json), "\"instance\":\"%s\",", safe);
 }
 
 int
@@ -159,10 +179,10 @@ log_prefix(int level, char *line, size_t cap)
 	st = log_stamp(now.tv_sec);
 	if (log_format == LOG_FMT_JSON)
 		return snprintf(line, cap,
-				"{\"time\":\"%s.%03ldZ\",\"ident\":\"%s\",\"pid\":%d,"
+				"{\"time\":\"%s.%03ldZ\",\"ident\":\"%s\",\"pid\":%d,%s"
 				"\"level\":\"%s\",\"priority\":%c,\"msg\":\"",
 				st->ts, now.tv_nsec / 1000000, log_ident, (int)st->pid,
-				level_names[level], level_prio[level]);
+				log_instance_json, level_names[level], level_prio[level]);
 	return snprintf(line, cap, "%s.%03ldZ %s[%d] %s: ", st->ts, now.tv_nsec / 1000000,
 			log_ident, (int)st->pid, level_names[level]);
 }
@@ -188,8 +208,13 @@ log_vmsg(int level, const char *fmt, va_list ap)
 		line[n++] = '"';
 		line[n++] = '}';
 	} else {
-		p = vsnprintf(line + n, cap - n, fmt, ap);
-		n = p < 0 ? n : (size_t)p >= cap - n ? cap - 1 : n + (size_t)p;
+		/* the message cut where it no longer fits, the instance after it */
+		size_t tail = strlen(log_instance_kv), room = cap - tail;
+
+		p = vsnprintf(line + n, room - n, fmt, ap);
+		n = p < 0 ? n : (size_t)p >= room - n ? room - 1 : n + (size_t)p;
+		memcpy(line + n, log_instance_kv, tail);
+		n += tail;
 	}
 	/* one write per line so concurrent threads never interleave */
 	line[n++] = '\n';

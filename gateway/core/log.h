@@ -1,10 +1,11 @@
 /* log.h: the one logger.  One line per message on stderr, in one of three
- * formats (log_set_format): text (`TIME ident[pid] level: message`), journal
- * (`<priority>level: message`: journald reads the syslog priority from the
- * prefix and adds the time and pid itself), or json (one object per line, for
- * SIEMs).  Secrets (challenges, keys, tokens,
- * passwords) must never be passed to these functions: log a digest prefix or
- * nothing. */
+ * formats (log_set_format): text (`TIME ident[pid] level: message
+ * instance=NAME`), journal (`<priority>level: message instance=NAME`:
+ * journald reads the syslog priority from the prefix and adds the time and
+ * pid itself), or json (one object per line, for SIEMs, with an "instance"
+ * key).  The instance (log_set_instance) tells a cluster's gateways apart.  Secrets (challenges,
+ * keys, tokens, passwords) must never be passed to these functions: log a digest prefix or nothing.
+ */
 #ifndef SGW_LOG_H
 #define SGW_LOG_H
 
@@ -16,7 +17,13 @@ extern int log_verbosity; /* one of the only mutable globals (docs/conventions.m
 
 enum log_format { LOG_FMT_TEXT, LOG_FMT_JOURNAL, LOG_FMT_JSON, LOG_FMT_AUTO, LOG_FMT_MAX };
 
+#define LOG_INSTANCE_MAX 63
+
 void log_init(int level, const char *ident);
+/* The gateway's instance name on every line from now on.  The first name
+ * set stays (a reload cannot change it while threads log); NULL clears it
+ * (tests).  Call before the threads start. */
+void log_set_instance(const char *name);
 /* LOG_FMT_AUTO: journal when stderr is the journal's stream (systemd sets
  * JOURNAL_STREAM to its device:inode), else text. */
 void log_set_format(int format);

@@ -4,6 +4,7 @@
  * store thread (`offload: true`) has every call serialized here, so the
  * callers still on the loop thread (admin API, timers, metrics) stay safe. */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,7 @@ struct store {
 	int serialize;		 /* offloaded, not thread-safe: calls under lock */
 	pthread_mutex_t lock;	 /* recursive: an each() callback may call the store */
 	struct store_exec *exec; /* store_attach_loop(); NULL: inline */
+	char instance[64];	 /* store_set_instance(); "" leaves a row's as given */
 };
 
 static void
@@ -122,9 +124,41 @@ store_close(struct store *s)
 	free(s);
 }
 
+void
+store_set_instance(struct store *s, const char *instance)
+{
+	snprintf(s->instance, sizeof(s->instance), "%s", instance != NULL ? instance : "");
+}
+
+const char *
+store_instance(const struct store *s)
+{
+	return s->instance;
+}
+
+/* Every write of a transaction records the instance that made it: t itself
+ * when the caller's copy may change, else a copy of it (tmp). */
+static const struct store_txn *
+stamped(const struct store *s, const struct store_txn *t, struct store_txn *tmp)
+{
+	if (s->instance[0] == '\0' || strcmp(t->instance, s->instance) == 0)
+		return t;
+	*tmp = *t; /* borrows t's CSR for the call */
+	memcpy(tmp->instance, s->instance, sizeof(tmp->instance));
+	return tmp;
+}
+
+static void
+stamp(const struct store *s, struct store_txn *t)
+{
+	if (s->instance[0] != '\0')
+		memcpy(t->instance, s->instance, sizeof(t->instance));
+}
+
 int
 store_txn_insert(struct store *s, struct store_txn *t)
 {
+	stamp(s, t);
 	return STORE_CALL(s, txn_insert, t);
 }
 
@@ -144,18 +178,22 @@ store_txn_get(struct store *s, int64_t id, struct store_txn *ret)
 int
 store_txn_update(struct store *s, const struct store_txn *t)
 {
-	return STORE_CALL(s, txn_update, t);
+	struct store_txn tmp;
+
+	return STORE_CALL(s, txn_update, stamped(s, t, &tmp));
 }
 
 int
 store_txn_accept(struct store *s, struct store_txn *t, const struct store_accept *a)
 {
+	stamp(s, t);
 	return STORE_CALL(s, txn_accept, t, a);
 }
 
 int
 store_txn_issue(struct store *s, struct store_txn *t, const struct store_cert *c)
 {
+	stamp(s, t);
 	return STORE_CALL(s, txn_issue, t, c);
 }
 
@@ -217,7 +255,9 @@ store_txn_count(struct store *s, int state, int64_t *ret)
 int
 store_txn_decide(struct store *s, const struct store_txn *t, const char *admin)
 {
-	return STORE_CALL(s, txn_decide, t, admin);
+	struct store_txn tmp;
+
+	return STORE_CALL(s, txn_decide, stamped(s, t, &tmp), admin);
 }
 
 int
@@ -305,6 +345,25 @@ store_lease_take(struct store *s, const char *job, const char *holder, int64_t n
 		 int *ret_held)
 {
 	return STORE_OPTIONAL(s, lease_take, job, holder, now, ttl, ret_held);
+}
+
+int
+store_ca_crl_seed(struct store *s, const char *ca, const struct store_crl *c)
+{
+	return STORE_OPTIONAL(s, ca_crl_seed, ca, c);
+}
+
+int
+store_lease_get(struct store *s, const char *job, char *ret_holder, size_t cap,
+		int64_t *ret_expires)
+{
+	return STORE_OPTIONAL(s, lease_get, job, ret_holder, cap, ret_expires);
+}
+
+int
+store_ca_crl_number(struct store *s, const char *ca, int64_t *ret)
+{
+	return STORE_OPTIONAL(s, ca_crl_number, ca, ret);
 }
 
 int

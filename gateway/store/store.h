@@ -190,6 +190,19 @@ struct store_ops {
 	 * now (it was free, expired or already ours), else 0 */
 	int (*lease_take)(void *priv, const char *job, const char *holder, int64_t now, int ttl,
 			  int *ret_held);
+	/* ---- optional (NULL: -SGW_EINVAL), added after the five above ---- */
+	/* the upgrade of a CA that kept its CRL number in files (the local
+	 * backend's <name>.crlnumber): store c as `ca`'s current CRL, whatever
+	 * its number, only when none is stored; -SGW_EEXIST when one is */
+	int (*ca_crl_seed)(void *priv, const char *ca, const struct store_crl *c);
+	/* who holds the lease on `job` and until when (it may have expired);
+	 * -SGW_ENOTFOUND when nobody ever took it */
+	int (*lease_get)(void *priv, const char *job, char *ret_holder, size_t cap,
+			 int64_t *ret_expires);
+	/* the number of `ca`'s current CRL without its DER: the cheap check
+	 * before each CRL served; -SGW_ENOTFOUND when none is stored */
+	int (*ca_crl_number)(void *priv, const char *ca, int64_t *ret);
+	/* ---- group commit (optional: NULL when every commit is durable at once) ---- */
 	/* ---- group commit (optional: NULL when every commit is durable at once) ----
 	 * await_durable runs on the loop thread while a store thread may be in
 	 * another operation: it touches only state it locks itself (store_sync.c) */
@@ -203,6 +216,11 @@ int store_open(const struct cfg_store *cfg, struct store **ret, struct sgw_err *
 int store_open_ops(const struct store_ops *ops, const struct cfg_store *cfg, struct store **ret,
 		   struct sgw_err *err);
 void store_close(struct store *s);
+/* This gateway's instance (cfg `instance:`): from now on every transaction
+ * row written (insert, update, accept, issue, decide) records it in
+ * store_txn.instance, whatever the caller's copy says. */
+void store_set_instance(struct store *s, const char *instance);
+const char *store_instance(const struct store *s); /* "" until set */
 
 int store_txn_insert(struct store *s, struct store_txn *t);
 int store_txn_find(struct store *s, const char *profile, const char *transaction_id,
@@ -241,6 +259,10 @@ int store_ca_crl_get(struct store *s, const char *ca, struct store_crl *ret);
 int store_ca_crl_put(struct store *s, const char *ca, const struct store_crl *c);
 int store_lease_take(struct store *s, const char *job, const char *holder, int64_t now, int ttl,
 		     int *ret_held);
+int store_ca_crl_seed(struct store *s, const char *ca, const struct store_crl *c);
+int store_lease_get(struct store *s, const char *job, char *ret_holder, size_t cap,
+		    int64_t *ret_expires);
+int store_ca_crl_number(struct store *s, const char *ca, int64_t *ret);
 
 /* Group commit (store_sync.c): 0 when every commit made so far is durable, so
  * the caller goes on at once; -SGW_EAGAIN when cb(arg, status) will run on

@@ -18,6 +18,7 @@
 #include "store_sqlite_legacy.h"
 #include "store_sqlite_row.h"
 #include "store_sqlite_schema.h"
+#include "store_sqlite_shared.h"
 #include "store_sqlite_sql.h"
 #include "store_sqlite_sync.h"
 
@@ -30,8 +31,9 @@ struct sq_store {
 	sqlite3 *db;
 	sqlite3_stmt *st[SQ_STMT_MAX];
 	unsigned nonce_calls;
-	int64_t nonce_swept; /* `now` of the last sweep */
-	struct sq_adm *adm;  /* store_sqlite_adm.c */
+	int64_t nonce_swept;	  /* `now` of the last sweep */
+	struct sq_adm *adm;	  /* store_sqlite_adm.c */
+	struct sq_shared *shared; /* store_sqlite_shared.c */
 	char *path;
 	int group_commit;     /* store.synchronous: full */
 	struct sq_sync *sync; /* store_sqlite_sync.c, once attached */
@@ -77,19 +79,6 @@ sq_rollback(struct sq_store *q)
 
 /* ---- open / close (the file and its schema: store_sqlite_schema.c) ------ */
 
-static int
-sq_prepare_all(struct sq_store *q, struct sgw_err *err)
-{
-	int i;
-
-	for (i = 0; i < SQ_STMT_MAX; i++)
-		if (sqlite3_prepare_v3(q->db, sq_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &q->st[i],
-				       NULL) != SQLITE_OK)
-			return sgw_err_set(err, SGW_EIO, "store: sqlite: prepare: %s",
-					   sqlite3_errmsg(q->db));
-	return 0;
-}
-
 static void
 sq_close(void *priv)
 {
@@ -100,6 +89,7 @@ sq_close(void *priv)
 		return;
 	sqs_detach(q->db, q->sync);
 	sqa_close(q->adm);
+	sqh_close(q->shared);
 	for (i = 0; i < SQ_STMT_MAX; i++)
 		sqlite3_finalize(q->st[i]);
 	if (q->db != NULL && sqlite3_close(q->db) != SQLITE_OK)
@@ -133,9 +123,11 @@ sq_open(void **ret_priv, const struct cfg_store *cfg, struct sgw_err *err)
 	}
 	r = sq_schema_setup(q->db, cfg, err);
 	if (r == 0)
-		r = sq_prepare_all(q, err);
+		r = sq_prepare_n(q->db, sq_sql, q->st, SQ_STMT_MAX, err);
 	if (r == 0)
 		r = sqa_open(q->db, &q->adm, err);
+	if (r == 0)
+		r = sqh_open(q->db, &q->shared, err);
 	if (r < 0)
 		goto fail;
 	*ret_priv = q;
@@ -180,6 +172,7 @@ sq_txn_insert(void *priv, struct store_txn *t)
 	bad |= sq_bind_csr(st, 11, 14, 15, &t->csr);
 	bad |= sqlite3_bind_int64(st, 12, t->created);
 	bad |= sqlite3_bind_int64(st, 13, t->updated);
+	bad |= sq_bind_str(st, 16, t->instance, sizeof(t->instance));
 	if (bad != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE)
 		r = sq_fail(q, "txn insert");
 	else
@@ -247,6 +240,7 @@ sq_txn_set(struct sq_store *q, const struct store_txn *t, int state, const char 
 	bad |= sq_bind_str(st, 4, serial, sizeof(t->cert_serial));
 	bad |= sqlite3_bind_int64(st, 5, t->updated);
 	bad |= sqlite3_bind_int64(st, 6, t->id);
+	bad |= sq_bind_str(st, 7, t->instance, sizeof(t->instance));
 	if (bad != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE)
 		r = sq_fail(q, "txn update");
 	else if (sqlite3_changes(q->db) == 0)
@@ -279,6 +273,7 @@ sq_txn_renew(struct sq_store *q, const struct store_txn *t, int64_t seen_updated
 	bad |= sqlite3_bind_int64(st, 9, t->updated);
 	bad |= sqlite3_bind_int64(st, 10, t->id);
 	bad |= sqlite3_bind_int64(st, 11, seen_updated);
+	bad |= sq_bind_str(st, 12, t->instance, sizeof(t->instance));
 	if (bad != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE)
 		r = sq_fail(q, "txn renew");
 	else if (sqlite3_changes(q->db) == 0)
@@ -629,6 +624,56 @@ sq_stats(void *priv, struct store_stats *ret)
 	return sqa_stats(SQ_ADM(priv), ret);
 }
 
+#define SQ_SHARED(priv) (((struct sq_store *)(priv))->shared)
+
+static int
+sq_ca_revoke(void *priv, const char *ca, const struct store_revoked *r)
+{
+	return sqh_ca_revoke(SQ_SHARED(priv), ca, r);
+}
+
+static int
+sq_ca_revoked_list(void *priv, const char *ca, store_revoked_each each, void *arg)
+{
+	return sqh_ca_revoked_list(SQ_SHARED(priv), ca, each, arg);
+}
+
+static int
+sq_ca_crl_get(void *priv, const char *ca, struct store_crl *ret)
+{
+	return sqh_ca_crl_get(SQ_SHARED(priv), ca, ret);
+}
+
+static int
+sq_ca_crl_put(void *priv, const char *ca, const struct store_crl *c)
+{
+	return sqh_ca_crl_put(SQ_SHARED(priv), ca, c);
+}
+
+static int
+sq_lease_take(void *priv, const char *job, const char *holder, int64_t now, int ttl, int *ret_held)
+{
+	return sqh_lease_take(SQ_SHARED(priv), job, holder, now, ttl, ret_held);
+}
+
+static int
+sq_ca_crl_seed(void *priv, const char *ca, const struct store_crl *c)
+{
+	return sqh_ca_crl_seed(SQ_SHARED(priv), ca, c);
+}
+
+static int
+sq_lease_get(void *priv, const char *job, char *ret_holder, size_t cap, int64_t *ret_expires)
+{
+	return sqh_lease_get(SQ_SHARED(priv), job, ret_holder, cap, ret_expires);
+}
+
+static int
+sq_ca_crl_number(void *priv, const char *ca, int64_t *ret)
+{
+	return sqh_ca_crl_number(SQ_SHARED(priv), ca, ret);
+}
+
 /* store.synchronous: full: group commit from now on (store_sqlite_sync.c);
  * normal: nothing to wait for, SQLite checkpoints as it commits. */
 static int
@@ -675,6 +720,14 @@ const struct store_ops store_sqlite_ops = {
     .otp_count = sq_otp_count,
     .cert_search = sq_cert_search,
     .stats = sq_stats,
+    .ca_revoke = sq_ca_revoke,
+    .ca_revoked_list = sq_ca_revoked_list,
+    .ca_crl_get = sq_ca_crl_get,
+    .ca_crl_put = sq_ca_crl_put,
+    .lease_take = sq_lease_take,
+    .ca_crl_seed = sq_ca_crl_seed,
+    .lease_get = sq_lease_get,
+    .ca_crl_number = sq_ca_crl_number,
     .attach_loop = sq_attach_loop,
     .await_durable = sq_await_durable,
 };

@@ -39,8 +39,9 @@ static const char *const sqa_sql[SQA_STMT_MAX] = {
 			 " WHERE ?1 < 0 AND (?2 = 0 OR EXISTS (SELECT 1 FROM approvals"
 			 " a WHERE a.txn_id = t.id AND a.state = ?4)) ORDER BY id LIMIT ?3",
     [SQA_TXN_COUNT] = "SELECT count(*) FROM transactions WHERE state = ?1",
-    [SQA_TXN_DECIDE] = "UPDATE transactions SET state = ?1, reason = ?2, updated = ?3,"
-		       " " SQ_SET_SEALED_FOR("?1") " WHERE id = ?4 AND state = ?5",
+    [SQA_TXN_DECIDE] =
+	"UPDATE transactions SET state = ?1, reason = ?2, updated = ?3, instance = ?6,"
+	" " SQ_SET_SEALED_FOR("?1") " WHERE id = ?4 AND state = ?5",
     [SQA_APPROVAL_PUT] = "INSERT OR REPLACE INTO approvals (txn_id, admin, state, reason, at)"
 			 " VALUES (?1, ?2, ?3, ?4, ?5)",
     [SQA_APPROVAL_GET] = "SELECT admin FROM approvals WHERE txn_id = ?1",
@@ -97,13 +98,10 @@ sqa_open(sqlite3 *db, struct sq_adm **ret, struct sgw_err *err)
 	if (a == NULL)
 		return sgw_err_set(err, SGW_ENOMEM, "store: out of memory");
 	a->db = db;
-	for (int i = 0; i < SQA_STMT_MAX; i++)
-		if (sqlite3_prepare_v3(db, sqa_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &a->st[i],
-				       NULL) != SQLITE_OK) {
-			sgw_err_set(err, SGW_EIO, "store: sqlite: prepare: %s", sqlite3_errmsg(db));
-			sqa_close(a);
-			return -SGW_EIO;
-		}
+	if (sq_prepare_n(db, sqa_sql, a->st, SQA_STMT_MAX, err) < 0) {
+		sqa_close(a);
+		return -SGW_EIO;
+	}
 	sqlite3_trace_v2(db, SQLITE_TRACE_PROFILE, sqa_trace, a);
 	*ret = a;
 	return 0;
@@ -214,6 +212,7 @@ sqa_decide_locked(struct sq_adm *a, const struct store_txn *t, const char *admin
 	bad |= sqlite3_bind_int64(st, 3, t->updated);
 	bad |= sqlite3_bind_int64(st, 4, t->id);
 	bad |= sqlite3_bind_int(st, 5, TXN_AWAITING_APPROVAL);
+	bad |= sq_bind_str(st, 6, t->instance, sizeof(t->instance));
 	if ((r = sqa_done(a, st, bad, "txn decide", &n)) < 0)
 		return r;
 	if (n == 0)

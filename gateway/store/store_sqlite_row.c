@@ -17,6 +17,17 @@ sq_exec_db(sqlite3 *db, const char *sql, struct sgw_err *err)
 	return 0;
 }
 
+int
+sq_prepare_n(sqlite3 *db, const char *const *sql, sqlite3_stmt **st, int n, struct sgw_err *err)
+{
+	for (int i = 0; i < n; i++)
+		if (sqlite3_prepare_v3(db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st[i], NULL) !=
+		    SQLITE_OK)
+			return sgw_err_set(err, SGW_EIO, "store: sqlite: prepare: %s",
+					   sqlite3_errmsg(db));
+	return 0;
+}
+
 /* Map a failed sqlite call to an SGW code; unique-key clashes are not logged. */
 int
 sq_fail_db(sqlite3 *db, const char *what)
@@ -173,6 +184,7 @@ sq_row_txn(sqlite3_stmt *st, void *ret)
 		t.csr.hashed = 1;
 	}
 	r |= col_text(st, 15, t.csr.info, sizeof(t.csr.info));
+	r |= col_text(st, 16, t.instance, sizeof(t.instance));
 	if (r == 0) /* last: nothing to free on the way out */
 		r = col_blob(st, 11, 1, &t.csr.sealed, &t.csr.sealed_len);
 	if (r < 0)

@@ -25,13 +25,18 @@ _Static_assert(TXN_ISSUED == 5 && TXN_EXPIRED == TXN_STATE_MAX - 1,
  * is corrupt. */
 #define SQ_TXN_COLS                                                                                \
 	"id, profile, transaction_id, signer_key_sha256, state, msg_type, subject, peer, reason, " \
-	"cert_serial, backend_handle, csr_sealed, created, updated, csr_sha256, csr_info"
+	"cert_serial, backend_handle, csr_sealed, created, updated, csr_sha256, csr_info, "        \
+	"instance"
 #define SQ_CERT_COLS                                                                               \
 	"serial, issuer, subject, not_before, not_after, der, txn_id, revoked, revoked_at, "       \
 	"revoke_reason, superseded_by"
-#define SQ_TXN_NCOLS 16
+#define SQ_TXN_NCOLS 17
 #define SQ_CERT_NCOLS 11
 
+/* Prepare n statements sql[i] into st[i] (persistent); -SGW_EIO with the
+ * error in err (the ones prepared stay in st for the caller to finalize). */
+int sq_prepare_n(sqlite3 *db, const char *const *sql, sqlite3_stmt **st, int n,
+		 struct sgw_err *err);
 /* sqlite3_exec; the error (if any) in err */
 int sq_exec_db(sqlite3 *db, const char *sql, struct sgw_err *err);
 /* Map the failed call on db to an SGW code: -SGW_EEXIST for a unique-key

@@ -70,6 +70,17 @@ static const char *const sq_migrations[] = {
     /* 6: renewal (gateway/txn/txn_supersede.c): the serial of the certificate
      * whose issuance superseded this one, '' while none */
     "ALTER TABLE certificates ADD COLUMN superseded_by TEXT NOT NULL DEFAULT '';",
+    /* 7: shared state (issue 20, store_sqlite_shared.c): the instance that
+     * last wrote a transaction, the local CA's revocations and current CRL
+     * (they were files in its state_dir), and the leases of the jobs done
+     * once per cluster */
+    "ALTER TABLE transactions ADD COLUMN instance TEXT NOT NULL DEFAULT '';"
+    "CREATE TABLE ca_revoked (ca TEXT NOT NULL, serial TEXT NOT NULL,"
+    " reason INTEGER NOT NULL, revoked_at INTEGER NOT NULL, PRIMARY KEY (ca, serial));"
+    "CREATE TABLE ca_crl (ca TEXT PRIMARY KEY, number INTEGER NOT NULL CHECK (number > 0),"
+    " next_update INTEGER NOT NULL, der BLOB NOT NULL);"
+    "CREATE TABLE leases (job TEXT PRIMARY KEY, holder TEXT NOT NULL,"
+    " expires INTEGER NOT NULL) WITHOUT ROWID;",
 };
 #define SQ_SCHEMA_VERSION ((int)(sizeof(sq_migrations) / sizeof(sq_migrations[0])))
 

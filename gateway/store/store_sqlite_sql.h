@@ -32,19 +32,21 @@ static const char *const sq_sql[SQ_STMT_MAX] = {
     [SQ_ROLLBACK] = "ROLLBACK",
     [SQ_TXN_INSERT] = "INSERT INTO transactions (profile, transaction_id, signer_key_sha256,"
 		      " state, msg_type, subject, peer, reason, cert_serial, backend_handle,"
-		      " csr_sealed, created, updated, csr_sha256, csr_info)"
-		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+		      " csr_sealed, created, updated, csr_sha256, csr_info, instance)"
+		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
+		      " ?16)",
     [SQ_TXN_FIND] = "SELECT " SQ_TXN_COLS " FROM transactions"
 		    " WHERE profile = ?1 AND transaction_id = ?2 AND signer_key_sha256 = ?3",
     [SQ_TXN_GET] = "SELECT " SQ_TXN_COLS " FROM transactions WHERE id = ?1",
-    [SQ_TXN_UPDATE] = "UPDATE transactions SET state = ?1, reason = ?2, backend_handle = ?3,"
-		      " cert_serial = ?4, updated = ?5, " SQ_SET_SEALED_FOR("?1") " WHERE id = ?6",
+    [SQ_TXN_UPDATE] =
+	"UPDATE transactions SET state = ?1, reason = ?2, backend_handle = ?3,"
+	" cert_serial = ?4, updated = ?5, instance = ?7, " SQ_SET_SEALED_FOR("?1") " WHERE id = ?6",
     /* a new request on a known row (txn_accept): every column of the request,
      * only if the row is as it was read (updated = ?12) */
     [SQ_TXN_RENEW] = "UPDATE transactions SET state = ?1, msg_type = ?2, subject = ?3,"
 		     " peer = ?4, reason = '', cert_serial = '', backend_handle = '',"
 		     " csr_sealed = ?5, csr_sha256 = ?6, csr_info = ?7, created = ?8,"
-		     " updated = ?9 WHERE id = ?10 AND updated = ?11",
+		     " updated = ?9, instance = ?12 WHERE id = ?10 AND updated = ?11",
     [SQ_CERT_INSERT] = "INSERT INTO certificates (" SQ_CERT_COLS ")"
 		       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     [SQ_CERT_GET] = "SELECT " SQ_CERT_COLS " FROM certificates"

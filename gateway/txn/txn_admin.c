@@ -1,6 +1,13 @@
 /* txn_admin.c: approve / reject / expire, and the backend submission of an
  * approved transaction with no device connection waiting for it: the device
- * gets the certificate on its next CertPoll or re-sent PKCSReq. */
+ * gets the certificate on its next CertPoll or re-sent PKCSReq.
+ *
+ * In a cluster (issue 20) the timer's sweeps run on one instance at a time,
+ * the holder of the lease TA_JOB; every instance renews its own lease
+ * "instance:<name>" on each tick.  A stranded SUBMITTED transaction is
+ * resumed by the instance that wrote it (after its restart), or by the
+ * sweep's holder once the writer's lease has expired (it died): never while
+ * the writer lives, which may be submitting it right now. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +17,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "scep_envelope.h"
+#include "store_ca.h"
 #include "txn.h"
 #include "txn_admin.h"
 #include "txn_csr.h"
@@ -20,6 +28,7 @@
 #define TA_ANY INT64_MAX     /* resume(): whatever was last written */
 #define TA_SWEEP_MAX 512     /* transactions looked at per sweep */
 #define TA_MAX_INFLIGHT 256  /* approved submissions waiting for a backend */
+#define TA_JOB "txn-sweep"   /* the lease of the sweeps: expiry, resubmission */
 
 struct ta_job {
 	struct txn_admin *ta;
@@ -38,6 +47,8 @@ struct txn_admin {
 	struct ta_job *jobs; /* waiting for a backend callback */
 	size_t n_jobs;
 	int64_t started; /* txn_now() when this process started */
+	int period;	 /* the timer's, seconds; the leases last 3 periods */
+	int sweeper;	 /* this instance held TA_JOB at the last tick */
 };
 
 static void
@@ -364,14 +375,44 @@ out:
 	return n;
 }
 
+/* May this instance submit t again?  It wrote t (then only when t was last
+ * written no later than `before`), or this instance runs the sweeps and
+ * t's writer is dead (its lease "instance:<name>" expired), or nobody
+ * knows who wrote it (a row of a version without instances). */
+static int
+may_resume(struct txn_admin *ta, const struct store_txn *t, int64_t before)
+{
+	const char *me = store_instance(ta->gw->store);
+	char job[96], holder[128];
+	int64_t until = 0;
+	int r;
+
+	if (strcmp(t->instance, me) == 0)
+		return t->updated <= before;
+	if (!ta->sweeper)
+		return 0;
+	if (t->instance[0] == '\0')
+		return t->updated <= before;
+	snprintf(job, sizeof(job), "instance:%s", t->instance);
+	r = store_lease_get(ta->gw->store, job, holder, sizeof(holder), &until);
+	if (r < 0 && r != -SGW_ENOTFOUND)
+		return 0;
+	if (r == 0 && until > txn_now(ta->gw))
+		return 0; /* its writer lives: its work */
+	log_warn("txn=%s profile=%s: instance %s took it over from instance %s (no lease since "
+		 "%lld)",
+		 t->transaction_id, t->profile, me, t->instance, (long long)until);
+	return 1;
+}
+
 /* Submit stored transaction t again, if it is SUBMITTED, no job here works on
- * it, and it was last written no later than `before`. */
+ * it, and this instance may (may_resume()). */
 static void
 resume_one(struct txn_admin *ta, struct store_txn *t, int64_t before, const char *why)
 {
 	struct profile *prof;
 
-	if (t->state != TXN_SUBMITTED || t->updated > before || job_inflight(ta, t->id))
+	if (t->state != TXN_SUBMITTED || job_inflight(ta, t->id) || !may_resume(ta, t, before))
 		return;
 	if ((prof = profiles_find(ta->gw->profiles, t->profile)) == NULL) {
 		fail_txn(ta, t, "its profile is no longer configured");
@@ -421,6 +462,22 @@ txn_resume_stranded(struct txn_admin *ta, int64_t id)
 	return 0;
 }
 
+/* Renew this instance's lease and take (or renew) the sweeps' one. */
+static void
+leases(struct txn_admin *ta)
+{
+	struct store *s = ta->gw->store;
+	const char *me = store_instance(s);
+	char job[96];
+	int held = 0;
+
+	snprintf(job, sizeof(job), "instance:%s", me);
+	(void)store_lease_hold(s, job, me, txn_now(ta->gw), 3 * ta->period, &held);
+	held = 0;
+	(void)store_lease_hold(s, TA_JOB, me, txn_now(ta->gw), 3 * ta->period, &held);
+	ta->sweeper = held;
+}
+
 static void
 on_timer(evutil_socket_t fd, short what, void *arg)
 {
@@ -430,8 +487,11 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (ta->gw->draining)
 		return;
-	(void)txn_expire_pending(ta);
-	resume(ta, 1, txn_now(ta->gw) - TA_STALE_SECONDS, "approved");
+	leases(ta);
+	if (ta->sweeper) {
+		(void)txn_expire_pending(ta);
+		resume(ta, 1, txn_now(ta->gw) - TA_STALE_SECONDS, "approved");
+	}
 	resume(ta, 0, ta->started - 1, "interrupted by a restart");
 }
 
@@ -451,15 +511,19 @@ txn_admin_new(struct gw *gw)
 		if (q < tv.tv_sec)
 			tv.tv_sec = q < 1 ? 1 : q;
 	}
+	ta->period = (int)tv.tv_sec;
 	ta->timer = event_new(gw->base, -1, EV_PERSIST, on_timer, ta);
 	if (ta->timer == NULL || event_add(ta->timer, &tv) != 0) {
 		txn_admin_free(ta);
 		return NULL;
 	}
-	/* nothing is in flight yet: every SUBMITTED transaction was left by a
-	 * process that stopped between its SUBMITTED and result commits */
+	/* nothing is in flight yet: every SUBMITTED transaction this instance
+	 * wrote was left by a process that stopped between its SUBMITTED and
+	 * result commits */
 	ta->started = txn_now(gw);
-	(void)txn_expire_pending(ta);
+	leases(ta);
+	if (ta->sweeper)
+		(void)txn_expire_pending(ta);
 	resume(ta, 0, TA_ANY, "interrupted by a restart");
 	return ta;
 }

@@ -60,6 +60,7 @@ intune_configure(void *priv, const struct cfg_node *node, const char *path, stru
 	int r;
 
 	LIST_INIT(&in->ops);
+	snprintf(in->feed_job, sizeof(in->feed_job), "intune-feed:%s", path);
 	c->timeout = 30;
 	c->notify_wait = -1;
 	if ((r = cfg_parse_map(node, path, intune_fields, c, err)) < 0)

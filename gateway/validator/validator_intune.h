@@ -61,6 +61,7 @@ struct intune {
 	struct store *store;
 	struct event *feed_timer;
 	struct vi_feed *feed; /* a round in progress, or NULL */
+	char feed_job[128];   /* its cluster lease: "intune-feed:<config path>" */
 };
 
 /* rc 0 with the answer's code and description (VI_SVC_SCEP) or its body

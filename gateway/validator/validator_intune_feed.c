@@ -1,10 +1,13 @@
 /* validator_intune_feed.c: Intune's revocation feed (docs/protocol-notes.md 2.2 item
  * 4, IntuneRevocationClient): every revocation_interval, download up to
  * revocation_max requests from PkiConnectorFEService, revoke each through the
- * profile's backend (and mark it in the store), then upload the results. */
+ * profile's backend (and mark it in the store), then upload the results.
+ * In a cluster one instance runs the rounds, the holder of the lease
+ * feed_job (issue 20); another takes over when its lease expires. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -12,6 +15,7 @@
 #include "intune_json.h"
 #include "log.h"
 #include "revoke.h"
+#include "store_ca.h"
 #include "validator_intune.h"
 
 #define FEED_MAX 500
@@ -172,12 +176,17 @@ feed_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct intune *in = arg;
 	char body[128];
-	int r;
+	int held = 0, r;
 
 	(void)fd;
 	(void)what;
 	if (in->feed != NULL)
 		return; /* the previous round still runs */
+	if (in->store != NULL &&
+	    (store_lease_hold(in->store, in->feed_job, store_instance(in->store),
+			      (int64_t)time(NULL), 3 * in->conf.revocation_interval, &held) < 0 ||
+	     !held))
+		return; /* another instance runs the feed */
 	if ((in->feed = calloc(1, sizeof(*in->feed))) == NULL)
 		return;
 	in->feed->in = in;

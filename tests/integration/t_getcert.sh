@@ -138,7 +138,8 @@ check "it lists the revoked serial with reason Key Compromise" \
 	bash -c "grep -A4 'Serial Number: $SB' '$D/http.txt' | grep -q 'Key Compromise'"
 check "it has a nextUpdate and a CRL number" \
 	bash -c "grep -q 'Next Update:' '$D/http.txt' && grep -q 'X509v3 CRL Number' '$D/http.txt'"
-check "the state directory keeps the CRL number durably" test "$(cat "$T/ca-state/local-ca.crlnumber")" -ge 3
+check "the store keeps the CRL number durably" test "$(python3 -c 'import sqlite3,sys
+print(sqlite3.connect(sys.argv[1]).execute("select number from ca_crl where ca = ?", ("local-ca",)).fetchone()[0])' "$T/scepgw.db")" -ge 3
 read -r code _ < <(http_get "$BASE/crl/nope.crl" "$D/nope.crl")
 check "an unknown CA's CRL is 404 (got $code)" test "$code" = 404
 read -r code _ < <(http_get "$BASE/crl/local-ca.crl" "$D/post.crl" --data-binary x)

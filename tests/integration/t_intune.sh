@@ -165,7 +165,19 @@ assert sys.argv[2] and len(n) == 1, n' "$D/s-cm.json" "$CMTHUMB"
 check "GetCRL answers and intune-1 is not revoked yet" bash -c "out=\$('$SCEPREQ' getcrl -u '$(P intune)' \
 	--ra-chain '$D/ra.pem' --signer-cert '$D/i4.pem' --signer-key '$D/i4.key') && \
 	! grep -qi 'revoked=0*${SERIAL#0}' <<<\"\$out\""
+# another instance holds the feed's cluster lease (issue 20) for 4 s: this one
+# downloads nothing meanwhile, then takes the feed over
+python3 -c 'import sqlite3,sys,time
+c = sqlite3.connect(sys.argv[1], timeout=10)
+n = c.execute("update leases set holder = ?, expires = ? where job = ?",
+              ("gw-other", int(time.time()) + 4, "intune-feed:scep_profiles.intune.challenge")).rowcount
+c.commit()
+assert n == 1, n' "$T/scepgw.db"
 curl -fsS -X POST -d "{\"serialNumber\": \"$SERIAL\", \"issuerName\": \"x\"}" "$FAKE/fake/revoke" >/dev/null
+sleep 2
+check "while another instance holds the feed's lease, the request waits in Intune's queue" \
+	bash -c "curl -fsS '$FAKE/fake/state' | python3 -c 'import json,sys
+s = json.load(sys.stdin); assert s[\"revocation_queue\"] and not s[\"revocation_results\"], s'"
 for ((i = 0; i < 100; i++)); do
 	state | grep -q '"succeeded": true' && break
 	sleep 0.1
@@ -178,6 +190,8 @@ assert s["revocation_results"] == [{"requestContext": "ctx-1", "succeeded": True
 assert not s["revocation_queue"], s["revocation_queue"]
 # the only refusal: the Intune call after /fake/expire-tokens
 assert [r["why"] for r in s["rejected"]] == ["intune token required"], s["rejected"]' "$D/s3.json"
+check "this instance took the feed over once the other's lease expired" \
+	grep -q 'took over job intune-feed:scep_profiles.intune.challenge from gw-other' "$GW_LOG"
 check "GetCRL lists intune-1's serial as revoked" bash -c "'$SCEPREQ' getcrl -u '$(P intune)' \
 	--ra-chain '$D/ra.pem' --signer-cert '$D/i4.pem' --signer-key '$D/i4.key' | grep -qi 'revoked=0*${SERIAL#0}'"
 check "the store marks it revoked too" \

@@ -24,7 +24,6 @@
 #include "cfg.h"
 #include "fixture/cfg_fixture.h"
 #include "fixture/pki_fixture.h"
-#include "local/crl.h"
 
 struct fx {
 	char dir[64];
@@ -862,163 +861,6 @@ test_configure_refusals(void **state)
 	assert_ptr_equal(backend_lookup("local"), &backend_local);
 }
 
-/* ---- revocation and CRLs (revoke.c, crl.c) ------------------------------ */
-
-struct crlbox {
-	int calls, rc;
-	X509_CRL *crl;
-};
-
-static void
-on_revoked(void *arg, int rc, const char *reason)
-{
-	struct crlbox *b = arg;
-
-	(void)reason;
-	b->calls++;
-	b->rc = rc;
-}
-
-static void
-on_crl(void *arg, X509_CRL *crl, const char *reason)
-{
-	struct crlbox *b = arg;
-
-	(void)reason;
-	b->calls++;
-	X509_CRL_free(b->crl);
-	b->crl = crl != NULL ? X509_CRL_dup(crl) : NULL;
-}
-
-static int
-do_revoke(struct fx *f, const char *serial, int reason)
-{
-	struct crlbox b = {0};
-
-	assert_int_equal(backend_revoke(f->b, serial, reason, on_revoked, &b), 0);
-	run_until(f, &b.calls, 1);
-	return b.rc;
-}
-
-/* The current CRL: checks issuer and signature, returns its number. */
-static long
-get_crl(struct fx *f, X509_CRL **ret)
-{
-	struct crlbox b = {0};
-	ASN1_INTEGER *num;
-	long n;
-
-	assert_int_equal(backend_get_crl(f->b, on_crl, &b), 0);
-	run_until(f, &b.calls, 1);
-	assert_non_null(b.crl);
-	assert_int_equal(X509_CRL_verify(b.crl, X509_get0_pubkey(f->ca)), 1);
-	assert_int_equal(X509_NAME_cmp(X509_CRL_get_issuer(b.crl), X509_get_subject_name(f->ca)),
-			 0);
-	num = X509_CRL_get_ext_d2i(b.crl, NID_crl_number, NULL, NULL);
-	assert_non_null(num);
-	n = ASN1_INTEGER_get(num);
-	ASN1_INTEGER_free(num);
-	*ret = b.crl;
-	return n;
-}
-
-static int
-crl_reason_of(X509_CRL *crl, const char *hex)
-{
-	STACK_OF(X509_REVOKED) *rev = X509_CRL_get_REVOKED(crl);
-
-	for (int i = 0; i < sk_X509_REVOKED_num(rev); i++) {
-		X509_REVOKED *rv = sk_X509_REVOKED_value(rev, i);
-		BIGNUM *bn = ASN1_INTEGER_to_BN(X509_REVOKED_get0_serialNumber(rv), NULL);
-		char *h = BN_bn2hex(bn);
-		int match = strcasecmp(h, hex) == 0, reason = 0;
-		ASN1_ENUMERATED *e;
-
-		OPENSSL_free(h);
-		BN_free(bn);
-		if (!match)
-			continue;
-		e = X509_REVOKED_get_ext_d2i(rv, NID_crl_reason, NULL, NULL);
-		reason = e != NULL ? (int)ASN1_ENUMERATED_get(e) : 0;
-		ASN1_ENUMERATED_free(e);
-		return reason;
-	}
-	return -1;
-}
-
-static void
-test_revoke_and_crl(void **state)
-{
-	struct fx *f = *state;
-	char dir[64], extra[256], file[128];
-	struct lcrl_paths paths;
-	X509_CRL *crl = NULL;
-	const char *const ext[] = {"revoked", "crlnumber", "crl", "lock"};
-
-	snprintf(dir, sizeof(dir), "/tmp/scepgw-lcrl-XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	snprintf(extra, sizeof(extra), "    state_dir: %s\n    crl_validity: 1h\n", dir);
-	start_ok(f, extra);
-	assert_true(backend_caps(f->b) & BACKEND_CAP_CRL);
-
-	assert_int_equal(get_crl(f, &crl), 1);
-	assert_true(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)) <= 0); /* none (NULL list) */
-	assert_int_equal(
-	    ASN1_TIME_compare(X509_CRL_get0_nextUpdate(crl), X509_CRL_get0_lastUpdate(crl)), 1);
-	X509_CRL_free(crl);
-
-	assert_int_equal(do_revoke(f, "abc123", 1), 0);
-	assert_int_equal(do_revoke(f, "abc123", 4), -SGW_EEXIST);
-	assert_int_equal(do_revoke(f, "XYZ", 1), -SGW_EINVAL);
-	assert_int_equal(do_revoke(f, "00abc1", 1), -SGW_EINVAL); /* not the store's form */
-	assert_int_equal(do_revoke(f, "abc", 1), -SGW_EINVAL);	  /* half an octet */
-	assert_int_equal(do_revoke(f, "0abc", 3), 0); /* a leading zero nibble is fine */
-	assert_int_equal(do_revoke(f, "abc124", 8), -SGW_EINVAL); /* removeFromCRL */
-	assert_int_equal(do_revoke(f, "d00d", 0), 0);
-	assert_int_equal(get_crl(f, &crl), 2);
-	assert_int_equal(crl_reason_of(crl, "ABC123"), 1);
-	assert_int_equal(crl_reason_of(crl, "D00D"), 0); /* unspecified: no extension */
-	X509_CRL_free(crl);
-	assert_int_equal(get_crl(f, &crl), 2); /* nothing changed: the same CRL */
-	X509_CRL_free(crl);
-
-	/* another process (scepgw revoke) writes the file: the next CRL has it */
-	assert_int_equal(lcrl_paths_init(&paths, dir, "ca"), 0);
-	assert_int_equal(lcrl_revoke(&paths, "ff", 4, 1700000000, NULL), 0);
-	assert_int_equal(get_crl(f, &crl), 3);
-	assert_int_equal(crl_reason_of(crl, "FF"), 4);
-	assert_int_equal(crl_reason_of(crl, "0ABC"), 3);
-	assert_int_equal(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 4);
-	X509_CRL_free(crl);
-
-	/* the number survives a restart */
-	backend_free(f->b);
-	f->b = NULL;
-	keyop_free(f->keys);
-	f->keys = keyop_new();
-	start_ok(f, extra);
-	assert_int_equal(get_crl(f, &crl), 4);
-	X509_CRL_free(crl);
-
-	for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
-		snprintf(file, sizeof(file), "%s/ca.%s", dir, ext[i]);
-		unlink(file);
-	}
-	assert_int_equal(rmdir(dir), 0);
-}
-
-static void
-test_revoke_needs_state_dir(void **state)
-{
-	struct fx *f = *state;
-	struct crlbox b = {0};
-
-	start_ok(f, "");
-	assert_int_equal(backend_revoke(f->b, "abc", 1, on_revoked, &b), -SGW_EINVAL);
-	assert_int_equal(backend_get_crl(f->b, on_crl, &b), -SGW_EINVAL);
-	assert_int_equal(b.calls, 0);
-}
-
 #define T(fn) cmocka_unit_test_setup_teardown(fn, per_test_setup, per_test_teardown)
 
 int
@@ -1038,8 +880,6 @@ main(void)
 	    T(test_lifecycle_errors),
 	    T(test_start_refusals),
 	    T(test_configure_refusals),
-	    T(test_revoke_and_crl),
-	    T(test_revoke_needs_state_dir),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

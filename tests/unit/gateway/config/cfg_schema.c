@@ -95,6 +95,15 @@ test_defaults(void **state)
 	(void)state;
 	assert_string_equal(c->file, "t.yaml");
 	assert_string_equal(c->log_level, "info");
+	{ /* instance: the host name by default, what of it a name may hold */
+		char host[256] = "";
+
+		assert_int_equal(gethostname(host, sizeof(host) - 1), 0);
+		host[strspn(host, CFG_INSTANCE_CHARS)] = '\0';
+		assert_non_null(c->instance);
+		assert_true(strlen(c->instance) > 0 && strlen(c->instance) <= CFG_INSTANCE_MAX);
+		assert_int_equal(strncmp(c->instance, host, strlen(c->instance)), 0);
+	}
 	assert_null(c->user);
 	assert_null(c->default_profile);
 	assert_int_equal(c->workers, 0);
@@ -292,6 +301,15 @@ test_errors_types(void **state)
 	expect_err("workers: 99999999999\n" MINIMAL,
 		   "t.yaml:1: workers: expected an integer, got '99999999999'");
 	expect_err("workers: -1\n" MINIMAL, "t.yaml:1: workers: must be between 0 and 1024");
+	expect_err("instance: \"gw 1\"\n" MINIMAL, "t.yaml:1: instance: 'gw 1' is not a name of 1 "
+						   "to 63 letters, digits, '.', '_' or '-'");
+	expect_err("instance: \"\"\n" MINIMAL, "t.yaml:1: instance: empty value");
+	expect_err(
+	    "instance: "
+	    "a234567890123456789012345678901234567890123456789012345678901234\n" MINIMAL,
+	    "t.yaml:1: instance: "
+	    "'a234567890123456789012345678901234567890123456789012345678901234' is not a name "
+	    "of 1 to 63 letters, digits, '.', '_' or '-'");
 	expect_err("log_level: loud\n" MINIMAL, "t.yaml:1: log_level: unknown log level 'loud' "
 						"(one of: error, warn, info, debug)");
 	expect_err("limits: {max_body: 12q}\n" MINIMAL,

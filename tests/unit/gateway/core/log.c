@@ -72,6 +72,50 @@ test_text(void **state)
 	free(out);
 }
 
+/* The instance at the end of a text or journal line, a key of a JSON one. */
+static void
+test_instance(void **state)
+{
+	char *out;
+	json_t *o;
+	json_error_t je;
+
+	(void)state;
+	log_init(LOG_LVL_INFO, "scepgw");
+	log_set_instance("gw-a.1");
+	log_set_format(LOG_FMT_TEXT);
+	capture();
+	log_warn("a warning %d", 7);
+	out = read_back();
+	assert_non_null(strstr(out, "] warn: a warning 7 instance=gw-a.1\n"));
+	free(out);
+	log_set_format(LOG_FMT_JOURNAL);
+	capture();
+	log_info("i");
+	out = read_back();
+	assert_string_equal(out, "<6>info: i instance=gw-a.1\n");
+	free(out);
+	log_set_format(LOG_FMT_JSON);
+	capture();
+	log_info("j \"q\"");
+	out = read_back();
+	assert_non_null(o = json_loads(out, 0, &je));
+	assert_string_equal(json_string_value(json_object_get(o, "instance")), "gw-a.1");
+	assert_string_equal(json_string_value(json_object_get(o, "msg")), "j \"q\"");
+	json_decref(o);
+	free(out);
+	/* a long message is cut, the instance stays */
+	log_set_format(LOG_FMT_TEXT);
+	capture();
+	log_info("%3000d", 1);
+	out = read_back();
+	assert_true(strlen(out) <= 2048);
+	assert_non_null(strstr(out, "  instance=gw-a.1\n"));
+	free(out);
+	log_set_instance(NULL);
+	log_set_format(LOG_FMT_TEXT);
+}
+
 static void
 test_journal(void **state)
 {
@@ -175,9 +219,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_text),  cmocka_unit_test(test_journal),
-	    cmocka_unit_test(test_json),  cmocka_unit_test(test_auto),
-	    cmocka_unit_test(test_parse),
+	    cmocka_unit_test(test_text),     cmocka_unit_test(test_journal),
+	    cmocka_unit_test(test_instance), cmocka_unit_test(test_json),
+	    cmocka_unit_test(test_auto),     cmocka_unit_test(test_parse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -199,7 +199,7 @@ test_open_creates_schema(void **state)
 	snprintf(wal, sizeof(wal), "%s-wal", f->db.path);
 	assert_int_equal(stat(wal, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
-	assert_int_equal(db_int(f, "SELECT max(version) FROM schema_version"), 6);
+	assert_int_equal(db_int(f, "SELECT max(version) FROM schema_version"), 7);
 	assert_int_equal(db_int(f, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND"
 				   " name IN ('transactions', 'certificates', 'nonces')"),
 			 3);
@@ -243,12 +243,14 @@ test_migration_3(void **state)
 			 "ALTER TABLE transactions DROP COLUMN csr_sha256;"
 			 "ALTER TABLE transactions DROP COLUMN csr_info;"
 			 "ALTER TABLE certificates DROP COLUMN superseded_by;"
+			 "ALTER TABLE transactions DROP COLUMN instance;"
+			 "DROP TABLE ca_revoked; DROP TABLE ca_crl; DROP TABLE leases;"
 			 "DELETE FROM schema_version WHERE version >= 3;",
 			 NULL, NULL, NULL),
 	    SQLITE_OK);
 	sqlite3_close(db);
 	fx_open(f);
-	assert_int_equal(db_int(f, "SELECT max(version) FROM schema_version"), 6);
+	assert_int_equal(db_int(f, "SELECT max(version) FROM schema_version"), 7);
 	assert_int_equal(store_nonce_check(f->s, nonce, sizeof(nonce), 1700000001, 600),
 			 -SGW_EEXIST);
 	assert_int_equal(db_int(f, "SELECT count(*) FROM sqlite_master WHERE name = 'nonces' AND"
@@ -297,7 +299,7 @@ test_reopen_keeps_data(void **state)
 	assert_int_equal(store_txn_find(f->s, "ios", "persist", t.signer_key_sha256, &got), 0);
 	assert_int_equal(got.id, t.id);
 	store_txn_clear(&got);
-	assert_int_equal(db_int(f, "SELECT count(*) FROM schema_version"), 6);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM schema_version"), 7);
 }
 
 /* A database from a newer scepgw is refused, not silently used. */

@@ -21,7 +21,7 @@
 static const char *const txn_good[SQ_TXN_NCOLS] = {
     "7",	  "'ios'",	 "'tid-1'",	 "zeroblob(32)", "3",	      "19",
     "'CN=a'",	  "'192.0.2.1'", "'why'",	 "'1a2b'",	 "'order/1'", "x'3082'",
-    "1700000000", "1700000001",	 "zeroblob(32)", "'{}'",
+    "1700000000", "1700000001",	 "zeroblob(32)", "'{}'",	 "'gw-a'",
 };
 
 /* A good certificates row (SQ_CERT_COLS), then its id. */
@@ -38,6 +38,9 @@ struct bad {
 
 static const struct bad txn_bad[] = {
     {0, "'7'"},
+    {16, "NULL"},
+    {16, "1"},
+    {16, "printf('%064d', 0)"},
     {0, "7.5"},
     {0, "NULL"},
     {0, "x'07'"},
@@ -165,6 +168,7 @@ test_txn_good(void **state)
 	assert_int_equal(t.updated, 1700000001);
 	assert_int_equal(t.csr.hashed, 1);
 	assert_string_equal(t.csr.info, "{}");
+	assert_string_equal(t.instance, "gw-a");
 	store_txn_clear(&t);
 
 	/* no CSR hash (a row that never had a CSR) */

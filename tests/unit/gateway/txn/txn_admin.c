@@ -375,6 +375,85 @@ test_timer(void **state)
 	sr_txn_clear(&b);
 }
 
+/* Write row id again as instance `who` (its `updated` unchanged). */
+static void
+written_by(int64_t id, const char *who)
+{
+	struct store_txn t = {0};
+
+	assert_int_equal(store_txn_get(fx->store, id, &t), 0);
+	store_set_instance(fx->store, who);
+	assert_int_equal(store_txn_update(fx->store, &t), 0);
+	store_txn_clear(&t);
+	assert_int_equal(store_txn_get(fx->store, id, &t), 0);
+	assert_string_equal(t.instance, who);
+	store_txn_clear(&t);
+}
+
+static void
+lease(const char *job, const char *holder, int64_t now, int ttl, int want)
+{
+	int held = -1;
+
+	assert_int_equal(store_lease_take(fx->store, job, holder, now, ttl, &held), 0);
+	assert_int_equal(held, want);
+}
+
+/* Two instances on one store (issue 20), this one "gw-a": a SUBMITTED
+ * transaction that live instance gw-b wrote is its work, neither the
+ * start-up pass, the timer nor a CertPoll here touch it; once gw-b's lease
+ * expired it is resumed, but only by the holder of the sweep's lease: while
+ * gw-c holds it, gw-a waits, and takes the sweep over when gw-c's expires. */
+static void
+test_cluster_stranded(void **state)
+{
+	struct cfg_ra_profile *ra = (struct cfg_ra_profile *)profiles_find(fx->ps, "manual")->ra;
+	int ttl = ra->pending_ttl, submits;
+	int64_t t0 = fx->clock, id;
+	struct sr_txn t;
+	struct store_txn got;
+	struct sgw_err err = {{0}};
+
+	(void)state;
+	id = held("dev-cl", "txn-cluster", &t);
+	fx->fb.submit_rc = -SGW_EIO;
+	assert_int_equal(txn_approve(fx->ta, id, "tester", &got, &err), 0);
+	until_submits(1);
+	fx->fb.submit_rc = 0;
+	submits = fx->fb.submits;
+	assert_int_equal(row("manual", "txn-cluster", NULL), TXN_SUBMITTED);
+	written_by(id, "gw-b");
+	lease("instance:gw-b", "gw-b", t0, 30, 1); /* gw-b lives until t0 + 30 */
+	lease("txn-sweep", "gw-c", t0, 1000, 1);   /* gw-c sweeps until t0 + 1000 */
+	store_set_instance(fx->store, "gw-a");
+	ra->pending_ttl = 4; /* the timer every second */
+	restart();
+	past_next_sweep();
+	assert_false(poll_expect("manual", &t, SR_PENDING, -1)); /* CertPoll: not ours */
+	past_next_sweep();
+	assert_int_equal(fx->fb.submits, submits);
+	assert_int_equal(row("manual", "txn-cluster", NULL), TXN_SUBMITTED);
+	lease("instance:gw-a", "gw-b", t0, 30, 0); /* gw-a renews its own */
+
+	fx->clock = t0 + 31; /* gw-b died; gw-c still sweeps */
+	past_next_sweep();
+	assert_int_equal(fx->fb.submits, submits);
+	lease("txn-sweep", "gw-a", fx->clock, 30, 0);
+
+	fx->clock = t0 + 1001; /* gw-c died too: gw-a takes the sweep over */
+	past_next_sweep();
+	until_submits(submits + 1);
+	until_backend_idle();
+	assert_int_equal(row("manual", "txn-cluster", NULL), TXN_ISSUED);
+	assert_true(poll_expect("manual", &t, SR_SUCCESS, -1));
+	assert_int_equal(fx->fb.submits, submits + 1);
+	lease("txn-sweep", "gw-c", fx->clock, 30, 0); /* gw-a holds it now */
+	ra->pending_ttl = ttl;
+	store_set_instance(fx->store, "");
+	restart();
+	sr_txn_clear(&t);
+}
+
 int
 main(void)
 {
@@ -387,6 +466,7 @@ main(void)
 	    cmocka_unit_test_setup(test_certpoll_resumes, reset),
 	    cmocka_unit_test_setup(test_policy_at_submission, reset),
 	    cmocka_unit_test_setup(test_timer, reset),
+	    cmocka_unit_test_setup(test_cluster_stranded, reset),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,0 +1,58 @@
+/* ca_state.h: the shared state of a CA the gateway runs itself (the local
+ * backend): its revocations, its current CRL and the lease of its periodic
+ * CRL job, kept in the gateway's store so that every instance revokes into
+ * and serves the same CRL (issue 20).  A backend may not include the store
+ * (the layer rule): the gateway fills this vtable from it
+ * (gateway/store/store_ca.c) and hands it over in backend_env.  Loop thread
+ * only; every call that changes state commits before it returns.  `ca` is
+ * the backend's name. */
+#ifndef SGW_CA_STATE_H
+#define SGW_CA_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ca_revoked {
+	char serial[80]; /* lower-case hex, the store's form */
+	int reason;	 /* RFC 5280 CRLReason */
+	int64_t when;	 /* unix seconds */
+};
+
+struct ca_crl {
+	int64_t number; /* the CRL number */
+	int64_t next_update;
+	uint8_t *der; /* malloc'd; the caller's after crl_get */
+	size_t der_len;
+};
+
+typedef int (*ca_revoked_each)(void *arg, const struct ca_revoked *r); /* < 0 stops */
+
+struct ca_state_ops {
+	const char *name;
+	/* -SGW_EEXIST when the serial is revoked already (nothing changes) */
+	int (*revoke)(void *priv, const char *ca, const struct ca_revoked *r);
+	/* every revocation, oldest first */
+	int (*revoked_list)(void *priv, const char *ca, ca_revoked_each each, void *arg);
+	/* -SGW_ENOTFOUND when no CRL is stored */
+	int (*crl_get)(void *priv, const char *ca, struct ca_crl *ret);
+	/* only as the stored number + 1 (1 when none): -SGW_EEXIST when another
+	 * instance stored that number first (read theirs) */
+	int (*crl_put)(void *priv, const char *ca, const struct ca_crl *c);
+	/* the upgrade from a CA's own files: any number, only when no CRL is
+	 * stored (-SGW_EEXIST otherwise) */
+	int (*crl_seed)(void *priv, const char *ca, const struct ca_crl *c);
+	/* the stored CRL's number only (a cheap check): -SGW_ENOTFOUND when
+	 * none is stored, -SGW_EINVAL when the store cannot tell it apart
+	 * (read crl_get then).  May be NULL */
+	int (*crl_number)(void *priv, const char *ca, int64_t *ret);
+	/* take or renew the lease on `job` for this instance for ttl seconds:
+	 * *ret_held = 1 when this instance holds it now */
+	int (*lease)(void *priv, const char *job, int ttl, int *ret_held);
+};
+
+struct ca_state {
+	const struct ca_state_ops *ops;
+	void *priv;
+};
+
+#endif
