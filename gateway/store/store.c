@@ -12,6 +12,7 @@ struct store {
 
 static const struct store_ops *const store_registry[] = {
     &store_sqlite_ops,
+    &store_pg_ops,
     NULL,
 };
 
@@ -246,6 +247,14 @@ store_lease_take(struct store *s, const char *job, const char *holder, int64_t n
 		 int *ret_held)
 {
 	return STORE_OPTIONAL(s, lease_take, job, holder, now, ttl, ret_held);
+}
+
+int
+store_ready(struct store *s, char *why, size_t cap)
+{
+	if (s == NULL || s->ops->ready == NULL)
+		return 0;
+	return s->ops->ready(s->priv, why, cap);
 }
 
 int

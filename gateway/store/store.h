@@ -1,5 +1,7 @@
 /* store.h: durable state behind a vtable (store_ops), so SQLite (default) and
- * PostgreSQL (later) are interchangeable.  Called on the loop thread only.
+ * PostgreSQL (several instances sharing one database) are interchangeable.
+ * The PostgreSQL store may be called from any thread; its calls return
+ * -SGW_EUNAVAIL while the database is unreachable.
  * Every function that changes state commits before it returns. */
 #ifndef SGW_STORE_H
 #define SGW_STORE_H
@@ -179,6 +181,9 @@ struct store_ops {
 	 * now (it was free, expired or already ours), else 0 */
 	int (*lease_take)(void *priv, const char *job, const char *holder, int64_t now, int ttl,
 			  int *ret_held);
+	/* 0 when the store can serve a request now, else -SGW_EUNAVAIL and
+	 * why (for /healthz); optional: NULL is always ready */
+	int (*ready)(void *priv, char *why, size_t cap);
 	/* ---- group commit (optional: NULL when every commit is durable at once) ---- */
 	int (*attach_loop)(void *priv, struct event_base *base, struct sgw_err *err);
 	int (*await_durable)(void *priv, store_durable_fn cb, void *arg);
@@ -222,6 +227,7 @@ int store_ca_revoke(struct store *s, const char *ca, const struct store_revoked 
 int store_ca_revoked_list(struct store *s, const char *ca, store_revoked_each each, void *arg);
 int store_ca_crl_get(struct store *s, const char *ca, struct store_crl *ret);
 int store_ca_crl_put(struct store *s, const char *ca, const struct store_crl *c);
+int store_ready(struct store *s, char *why, size_t cap);
 int store_lease_take(struct store *s, const char *job, const char *holder, int64_t now, int ttl,
 		     int *ret_held);
 
@@ -236,5 +242,6 @@ int store_await_durable(struct store *s, store_durable_fn cb, void *arg);
 int store_attach_loop(struct store *s, struct event_base *base, struct sgw_err *err);
 
 extern const struct store_ops store_sqlite_ops;
+extern const struct store_ops store_pg_ops; /* store_pg.c */
 
 #endif

@@ -79,7 +79,8 @@ issued_on_profile(const struct profile *p, struct store *s, const struct store_c
 		return sgw_err_set(err, SGW_EDENIED, "%s %s was not issued through this gateway",
 				   what, c->serial);
 	if (r < 0)
-		return sgw_err_set(err, SGW_EIO, "store failure: %s", sgw_strerror(r));
+		return sgw_err_set(err, r == -SGW_EUNAVAIL ? SGW_EUNAVAIL : SGW_EIO,
+				   "store failure: %s", sgw_strerror(r));
 	if (strcmp(t.profile, p->cfg->name) != 0)
 		r = sgw_err_set(err, SGW_EDENIED, "%s %s was issued for profile %s", what,
 				c->serial, t.profile);
@@ -108,7 +109,8 @@ check_store(const struct profile *p, struct store *s, const char *serial, int sc
 					 serial)
 			   : 0;
 	if (r < 0)
-		return sgw_err_set(err, SGW_EIO, "store failure: %s", sgw_strerror(r));
+		return sgw_err_set(err, r == -SGW_EUNAVAIL ? SGW_EUNAVAIL : SGW_EIO,
+				   "store failure: %s", sgw_strerror(r));
 	if (c.revoked)
 		r = sgw_err_set(err, SGW_EDENIED, "signer certificate %s is revoked", serial);
 	else if (scoped && (c.txn_id > 0 || p->cfg->renewal.require_issued_here))
@@ -134,7 +136,8 @@ renewal_verify_signer(const struct profile *p, struct store *s, X509 *signer,
 		return r;
 	r = store_cert_superseded(s, p->issuer, serial, p->cfg->name, key_sha256, &superseded);
 	if (r < 0)
-		return sgw_err_set(err, SGW_EIO, "store failure: %s", sgw_strerror(r));
+		return sgw_err_set(err, r == -SGW_EUNAVAIL ? SGW_EUNAVAIL : SGW_EIO,
+				   "store failure: %s", sgw_strerror(r));
 	if (superseded)
 		return sgw_err_set(err, SGW_EDENIED,
 				   "signer certificate %s is superseded: a newer certificate was "

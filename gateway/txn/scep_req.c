@@ -295,6 +295,16 @@ certrep_done(void *arg)
 }
 
 void
+req_end_store(struct req_ctx *r, int ret, const char *what)
+{
+	if (ret == -SGW_EUNAVAIL)
+		req_end(r, SCEP_OUT_HTTP_UNAVAILABLE, "store unavailable: %s", what);
+	else
+		req_end(r, SCEP_OUT_HTTP_INTERNAL, "store failure: %s: %s", what,
+			sgw_strerror(ret));
+}
+
+void
 req_end(struct req_ctx *r, enum scep_outcome out, const char *fmt, ...)
 {
 	va_list ap;

@@ -95,5 +95,9 @@ struct req_ctx *req_new(struct gw *gw, struct evhttp_request *http, const char *
  * when this returns, or soon after. */
 void req_end(struct req_ctx *r, enum scep_outcome out, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* req_end for a store call that failed with ret: HTTP 503 "store
+ * unavailable" when the database is unreachable (-SGW_EUNAVAIL: the device
+ * retries later), else 500 "store failure". */
+void req_end_store(struct req_ctx *r, int ret, const char *what);
 
 #endif

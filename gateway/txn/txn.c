@@ -73,12 +73,17 @@ void
 txn_reply_from_state(struct req_ctx *r)
 {
 	switch (r->txn.state) {
-	case TXN_ISSUED:
-		if (stored_cert_chain(r) < 0)
+	case TXN_ISSUED: {
+		int ret = stored_cert_chain(r);
+
+		if (ret == -SGW_EUNAVAIL)
+			req_end_store(r, ret, "issued certificate");
+		else if (ret < 0)
 			req_end(r, SCEP_OUT_HTTP_INTERNAL, "stored certificate unreadable");
 		else
 			req_end(r, SCEP_OUT_SUCCESS, NULL);
 		break;
+	}
 	case TXN_REJECTED:
 		req_end(r, SCEP_OUT_DENIED, "%s", r->txn.reason);
 		break;

@@ -83,7 +83,7 @@ backend_done(void *arg, struct backend_result *res)
 	if (ret < 0) {
 		log_err("txn=%s: cannot store the backend result: %s", r->msg->transaction_id,
 			sgw_strerror(ret));
-		req_end(r, SCEP_OUT_HTTP_INTERNAL, "store failure");
+		req_end_store(r, ret, "backend result");
 		return;
 	}
 	if (res->status == BACKEND_ISSUED) {
@@ -256,6 +256,10 @@ enroll_record(struct req_ctx *r, int ret, struct sgw_err *err)
 
 	if (ret == 0)
 		ret = csr_policy_check(&r->prof->cfg->csr_policy, r->csr, err);
+	if (ret == -SGW_EUNAVAIL) { /* the validator could not reach the store */
+		req_end_store(r, ret, err->msg);
+		return;
+	}
 	if (ret < 0) {
 		/* not stored: the device may retry with the right challenge and
 		 * the same key and transactionID (scepclient does) */
@@ -283,7 +287,7 @@ enroll_record(struct req_ctx *r, int ret, struct sgw_err *err)
 		return;
 	}
 	if (ret < 0) {
-		req_end(r, SCEP_OUT_HTTP_INTERNAL, "store failure: %s", sgw_strerror(ret));
+		req_end_store(r, ret, "recording the request");
 		return;
 	}
 	r->have_txn = 1;
@@ -337,8 +341,11 @@ renewal_authorize(struct req_ctx *r)
 			renewal_fall_back(r, err.msg);
 		return 0;
 	}
-	req_end(r, ret == -SGW_EAUTH ? SCEP_OUT_BAD_MESSAGE : SCEP_OUT_HTTP_INTERNAL, "renewal: %s",
-		err.msg);
+	if (ret == -SGW_EUNAVAIL)
+		req_end_store(r, ret, "renewal");
+	else
+		req_end(r, ret == -SGW_EAUTH ? SCEP_OUT_BAD_MESSAGE : SCEP_OUT_HTTP_INTERNAL,
+			"renewal: %s", err.msg);
 	return -1;
 }
 
@@ -385,7 +392,7 @@ txn_op_enroll(struct req_ctx *r)
 	r->cipher_nid = r->pre.cipher_nid;
 	ret = txn_find_existing(r);
 	if (ret < 0) {
-		req_end(r, SCEP_OUT_HTTP_INTERNAL, "store failure: %s", sgw_strerror(ret));
+		req_end_store(r, ret, "transaction lookup");
 		return;
 	}
 	if (ret == 1 && known_request(r) < 0)

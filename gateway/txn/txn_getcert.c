@@ -44,6 +44,11 @@ getcert_lookup(struct req_ctx *r, const char *serial)
 	}
 	if (ret == 0)
 		ret = renewal_may_fetch(r->prof, r->gw->store, &c, r->msg->signer_key_sha256, &err);
+	if (ret == -SGW_EUNAVAIL) {
+		store_cert_clear(&c);
+		req_end_store(r, ret, "GetCert");
+		return;
+	}
 	if (ret < 0) {
 		store_cert_clear(&c);
 		/* the same answer as for an unknown serial: nothing to learn */

@@ -130,7 +130,7 @@ decode_done(void *arg)
 		return;
 	}
 	if (ret < 0) {
-		req_end(r, SCEP_OUT_HTTP_INTERNAL, "store failure: %s", sgw_strerror(ret));
+		req_end_store(r, ret, "senderNonce check");
 		return;
 	}
 	dispatch(r);

@@ -40,7 +40,7 @@ poll_done(void *arg, struct backend_result *res)
 	if (ret < 0) {
 		log_err("txn=%s: cannot store the backend result: %s", r->msg->transaction_id,
 			sgw_strerror(ret));
-		req_end(r, SCEP_OUT_HTTP_INTERNAL, "store failure");
+		req_end_store(r, ret, "backend result");
 		return;
 	}
 	txn_reply_from_state(r);
@@ -116,7 +116,7 @@ txn_op_certpoll(struct req_ctx *r)
 		r->cipher_nid = r->pre.cipher_nid;
 	ret = txn_find_existing(r);
 	if (ret < 0) {
-		req_end(r, SCEP_OUT_HTTP_INTERNAL, "store failure: %s", sgw_strerror(ret));
+		req_end_store(r, ret, "transaction lookup");
 		return;
 	}
 	if (ret == 0) {

@@ -129,6 +129,8 @@ otp_check(void *priv, const struct validator_req *req, validator_cb cb, void *ar
 	OPENSSL_cleanse(h, sizeof(h));
 	if (r == -SGW_ENOTFOUND)
 		return sgw_err_set(err, SGW_EDENIED, "one-time challenge unknown, used or expired");
+	if (r == -SGW_EUNAVAIL)
+		return sgw_err_set(err, SGW_EUNAVAIL, "one-time challenge: store unavailable");
 	if (r < 0)
 		return sgw_err_set(err, SGW_EDENIED, "one-time challenge: store failure");
 	if (bound[0] != '\0' && !(c->cn != NULL && strcmp(c->cn, bound) == 0) &&
