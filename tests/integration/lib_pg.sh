@@ -5,6 +5,7 @@
 #   GW_STORE=$(pg_store_yaml); gw_config "$CFG"; gw_start
 #   pg_psql -c 'select count(*) from certificates'
 #   pg_stop / pg_start_again      # stop and start the same cluster
+#   gw_b_config; gw_b_start       # a second gateway B on the same database
 #
 # The server runs as the postgres user (it refuses root) on 127.0.0.1 and a
 # socket in $T/pg, never the system service.  The database user `scepgw`
@@ -74,4 +75,48 @@ pg_url() { printf 'host=127.0.0.1 port=%s user=scepgw dbname=scepgw' "$PG_PORT";
 pg_store_yaml() {
 	printf '{ type: postgresql, conninfo: "%s", password_file: "%s", pool: %s }' \
 		"$(pg_url)" "$PG_PASSWORD_FILE" "${1:-4}"
+}
+
+# gw_b_config: B_CFG, the configuration of a second gateway: $CFG (written
+# by gw_config) on ports of its own (B_PORT, B_TLS_PORT, B_ADMIN_PORT) and
+# its own CA state directory; B_BASE, B_LOG, and $T/b-ctl.conf for ctl_b.
+gw_b_config() {
+	B_PORT=$(free_port)
+	B_TLS_PORT=$(free_port)
+	B_ADMIN_PORT=$(free_port)
+	B_CFG=$T/b.yaml
+	B_LOG=$T/b.log
+	B_BASE=http://127.0.0.1:$B_PORT
+	B_PID=
+	mkdir -p "$T/ca-state-b"
+	sed -e "s|127.0.0.1:$PORT\"|127.0.0.1:$B_PORT\"|" \
+		-e "s|127.0.0.1:$TLS_PORT\"|127.0.0.1:$B_TLS_PORT\"|" \
+		-e "s|127.0.0.1:$ADMIN_PORT\"|127.0.0.1:$B_ADMIN_PORT\"|" \
+		-e "s|$T/ca-state\"|$T/ca-state-b\"|" "$CFG" >"$B_CFG"
+	sed "s|$ADMIN_URL|https://127.0.0.1:$B_ADMIN_PORT|" "$T/scepgwctl.conf" >"$T/b-ctl.conf"
+}
+
+# ctl_b ARGS...: scepgwctl against B.
+ctl_b() { "$SCEPGWCTL" --config "$T/b-ctl.conf" "$@"; }
+
+# gw_b_start [NOWAIT]: start B in the background (B_PID); unless NOWAIT, wait
+# until it answers GetCACaps (a failure ends the test).
+gw_b_start() {
+	"$SCEPGW" -d -c "$B_CFG" >>"$B_LOG" 2>&1 &
+	B_PID=$!
+	track_pid "$B_PID"
+	[ -n "${1:-}" ] && return 0
+	check "B starts" wait_http "$B_BASE/scep/dev/pkiclient.exe?operation=GetCACaps" 20
+	[ "$LAST_CHECK_RC" = 0 ] || finish
+}
+
+# gw_b_stop: SIGTERM B; checks that it exits 0 and its log has no sanitizer report.
+gw_b_stop() {
+	local st=0
+	[ -n "$B_PID" ] || return 0
+	_stop_pid "$B_PID" 10 || st=$?
+	B_PID=
+	check "B exits 0 on SIGTERM (got $st)" test "$st" -eq 0
+	check "no sanitizer report in B's log" \
+		not grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: .*Sanitizer' "$B_LOG"
 }
