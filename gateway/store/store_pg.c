@@ -151,9 +151,12 @@ pg_returned_id(PGresult *res, int64_t *ret)
 	return r;
 }
 
+/* A new row; with a challenge (a != NULL and a->otp_sha256) it is used in
+ * the same statement: -SGW_EDENIED when it is not usable. */
 static int
-txn_insert_on(struct pg_conn *c, struct store_txn *t)
+txn_insert_on(struct pg_conn *c, struct store_txn *t, const struct store_accept *a)
 {
+	int otp = a != NULL && a->otp_sha256 != NULL;
 	struct pg_params p = {0};
 	PGresult *res;
 	int64_t id = 0;
@@ -175,10 +178,15 @@ txn_insert_on(struct pg_conn *c, struct store_txn *t)
 	pg_param_bytes(&p, t->csr.hashed ? t->csr.sha256 : NULL, sizeof(t->csr.sha256));
 	pg_param_str(&p, t->csr.info, sizeof(t->csr.info));
 	pg_param_str(&p, t->instance, sizeof(t->instance));
-	if ((r = pg_exec(c, PG_TXN_INSERT, &p, &res)) < 0)
+	if (otp) {
+		pg_param_i64(&p, a->now);
+		pg_param_str(&p, a->otp_profile, PG_CAP(struct store_otp, profile));
+		pg_param_bytes(&p, a->otp_sha256, 32);
+	}
+	if ((r = pg_exec(c, otp ? PG_TXN_INSERT_OTP : PG_TXN_INSERT, &p, &res)) < 0)
 		return r;
 	if ((r = pg_returned_id(res, &id)) < 0)
-		return r == -SGW_ENOTFOUND ? -SGW_EIO : r;
+		return r != -SGW_ENOTFOUND ? r : otp ? -SGW_EDENIED : -SGW_EIO;
 	t->id = id;
 	return 0;
 }
@@ -191,7 +199,7 @@ pg_txn_insert(void *priv, struct store_txn *t)
 
 	if (r < 0 || (r = pg_acquire(PG_POOL(priv), &c)) < 0)
 		return r;
-	r = txn_insert_on(c, t);
+	r = txn_insert_on(c, t, NULL);
 	pg_release(PG_POOL(priv), c);
 	return r;
 }
@@ -284,27 +292,30 @@ txn_renew_on(struct pg_conn *c, const struct store_txn *t, int64_t seen_updated)
 	return pg_exec_changed(NULL, c, PG_TXN_RENEW, &p, -SGW_EEXIST);
 }
 
-/* One transaction: the one-time challenge used (when given), the request
- * recorded; a second instance using the same challenge waits on its row,
- * then finds it used.  Without a challenge it is a single statement. */
+/* The one-time challenge used (when given) and the request recorded, in one
+ * transaction: a new row is one statement (PG_TXN_INSERT_OTP); a known row
+ * given to a new request with a challenge is BEGIN, the challenge, the row,
+ * COMMIT.  A second instance using the same challenge waits on its row,
+ * then finds it used. */
 static int
 pg_txn_accept(void *priv, struct store_txn *t, const struct store_accept *a)
 {
+	int renew_otp = t->id != 0 && a->otp_sha256 != NULL;
 	struct pg_conn *c;
 	char bound[256];
 	int r = pg_txn_check(t);
 
 	if (r < 0 || (r = pg_acquire(PG_POOL(priv), &c)) < 0)
 		return r;
-	if (a->otp_sha256 != NULL && (r = pg_begin(c)) == 0) {
+	if (renew_otp && (r = pg_begin(c)) == 0) {
 		r = pga_otp_subject(c, PG_OTP_CONSUME, a->otp_profile, a->otp_sha256, a->now, bound,
 				    sizeof(bound));
 		if (r == -SGW_ENOTFOUND)
 			r = -SGW_EDENIED; /* used meanwhile (or expired) */
 	}
 	if (r == 0)
-		r = t->id != 0 ? txn_renew_on(c, t, a->seen_updated) : txn_insert_on(c, t);
-	if (r == 0 && a->otp_sha256 != NULL)
+		r = t->id != 0 ? txn_renew_on(c, t, a->seen_updated) : txn_insert_on(c, t, a);
+	if (r == 0 && renew_otp)
 		r = pg_commit(c);
 	if (r < 0)
 		pg_rollback(c);

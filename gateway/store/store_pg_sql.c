@@ -26,6 +26,20 @@ const char *const pg_sql[PG_STMT_MAX] = {
 		     " peer = $4, reason = '', cert_serial = '', backend_handle = '',"
 		     " csr_sealed = $5, csr_sha256 = $6, csr_info = $7, created = $8,"
 		     " updated = $9, instance = $10 WHERE id = $11 AND updated = $12",
+    /* txn_accept of a new request with a one-time challenge, one statement:
+     * the challenge used ($17 now, $18 profile, $19 hash) and the row
+     * inserted, or neither (0 rows: the challenge is used, expired or
+     * unknown; a taken key aborts both).  A second caller waits on the
+     * challenge's row lock, then finds it used. */
+    [PG_TXN_INSERT_OTP] =
+	"WITH o AS (UPDATE otps SET used = $17 WHERE profile = $18 AND sha256 = $19"
+	" AND used = 0 AND expires > $17 RETURNING 1)"
+	" INSERT INTO transactions (profile, transaction_id, signer_key_sha256,"
+	" state, msg_type, subject, peer, reason, cert_serial, backend_handle,"
+	" csr_sealed, created, updated, csr_sha256, csr_info, instance)"
+	" SELECT $1::text, $2::text, $3::bytea, $4::bigint, $5::bigint, $6::text,"
+	" $7::text, $8::text, $9::text, $10::text, $11::bytea, $12::bigint,"
+	" $13::bigint, $14::bytea, $15::text, $16::text FROM o RETURNING id",
     /* txn_issue: the transaction ISSUED and its certificate, one statement */
     [PG_TXN_ISSUE] = "WITH u AS (UPDATE transactions SET state = 5, reason = $1,"
 		     " backend_handle = $2, cert_serial = $3::text, updated = $4, instance = $5,"

@@ -262,6 +262,45 @@ test_accept_consumes_otp(void **state)
 	assert_int_equal(db_int(f, "SELECT count(*) FROM transactions"), 1);
 }
 
+/* Nothing changes on failure: a taken key or a changed row leaves the
+ * challenge usable; a known row given to a new request uses it too. */
+static void
+test_accept_failure_keeps_otp(void **state)
+{
+	struct fx *f = *state;
+	struct store_otp o;
+	struct store_txn t, dup, got;
+	uint8_t h[32];
+	char subject[64];
+	struct store_accept a = {.otp_profile = "otp", .otp_sha256 = h, .now = 1700000050};
+
+	make_txn(&t, "keep-1", 6);
+	assert_int_equal(store_txn_insert(f->s, &t), 0);
+	make_otp(&o, 0x31, 1700003600);
+	assert_int_equal(store_otp_put(f->s, &o), 0);
+	memset(h, 0x31, sizeof(h));
+	make_txn(&dup, "keep-1", 6); /* the same key: taken */
+	assert_int_equal(store_txn_accept(f->s, &dup, &a), -SGW_EEXIST);
+	assert_int_equal(store_otp_peek(f->s, "otp", h, 1700000050, subject, sizeof(subject)), 0);
+
+	t.updated = 1700000300;
+	a.seen_updated = 5; /* the row changed since it was read */
+	assert_int_equal(store_txn_accept(f->s, &t, &a), -SGW_EEXIST);
+	assert_int_equal(store_otp_peek(f->s, "otp", h, 1700000050, subject, sizeof(subject)), 0);
+	a.seen_updated = 1700000000;
+	assert_int_equal(store_txn_accept(f->s, &t, &a), 0);
+	assert_int_equal(store_otp_peek(f->s, "otp", h, 1700000050, subject, sizeof(subject)),
+			 -SGW_ENOTFOUND);
+	assert_int_equal(store_txn_get(f->s, t.id, &got), 0);
+	assert_int_equal(got.updated, 1700000300);
+	store_txn_clear(&got);
+	/* used: the known row is not given to another request */
+	t.updated = 1700000400;
+	a.seen_updated = 1700000300;
+	assert_int_equal(store_txn_accept(f->s, &t, &a), -SGW_EDENIED);
+	assert_int_equal(db_int(f, "SELECT updated FROM transactions"), 1700000300);
+}
+
 struct race {
 	struct store *s;
 	int n;
@@ -561,6 +600,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_migrations_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_txn_roundtrip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_accept_consumes_otp, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_accept_failure_keeps_otp, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_otp_race, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_issue_duplicate, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cert_search_window, setup, teardown),
