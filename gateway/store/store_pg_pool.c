@@ -117,7 +117,7 @@ pg_connect(struct pg_pool *p, int (*setup)(PGconn *, struct sgw_err *), struct s
 	const char *val[] = {"5",     "1",	"5",	     "2",	  "3",
 			     "10000", "scepgw", p->conninfo, p->password, NULL};
 	char msg[256], name[16];
-	PGresult *res;
+	PGresult *res = NULL;
 	PGconn *pc;
 	int i;
 
@@ -130,6 +130,10 @@ pg_connect(struct pg_pool *p, int (*setup)(PGconn *, struct sgw_err *), struct s
 		sgw_err_set(err, SGW_EUNAVAIL, "store: postgresql: cannot connect: %s", msg);
 		return NULL;
 	}
+	/* the migrations before the timeouts: one may wait for another
+	 * instance's, or rebuild an index, longer than a request may */
+	if (setup != NULL && setup(pc, err) < 0)
+		goto fail;
 	res = PQexec(pc, PG_SESSION_SQL);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		pg_msg(pc, msg, sizeof(msg));
@@ -138,8 +142,6 @@ pg_connect(struct pg_pool *p, int (*setup)(PGconn *, struct sgw_err *), struct s
 	}
 	PQclear(res);
 	res = NULL;
-	if (setup != NULL && setup(pc, err) < 0)
-		goto fail;
 	for (i = 0; i < p->n_sql; i++) {
 		snprintf(name, sizeof(name), "s%d", i);
 		res = PQprepare(pc, name, p->sql[i], 0, NULL);

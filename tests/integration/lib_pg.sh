@@ -68,6 +68,17 @@ pg_start() {
 # pg_psql ARGS...: psql as scepgw on the socket, unaligned tuples only.
 pg_psql() { psql -h "$PG_DIR" -p "$PG_PORT" -U scepgw -d scepgw -XAtq "$@"; }
 
+# pg_has_serials FILE: every serial in FILE (sgwload --serials: "issuerhash:HEX"
+# a line) is a certificate in the database; names the missing ones.
+pg_has_serials() {
+	local want got
+	want=$(cut -d: -f2 "$1" | tr 'A-F' 'a-f' | sed 's/^0*//' | sort -u)
+	got=$(pg_psql -c "select ltrim(serial, '0') from certificates" | sort -u)
+	[ -n "$want" ] || { echo "no serial in $1"; return 1; }
+	comm -23 <(printf '%s\n' "$want") <(printf '%s\n' "$got") >"$1.missing"
+	[ ! -s "$1.missing" ] || { echo "not in the database:"; cat "$1.missing"; return 1; }
+}
+
 # pg_url: the libpq connection string of the test database (no password).
 pg_url() { printf 'host=127.0.0.1 port=%s user=scepgw dbname=scepgw' "$PG_PORT"; }
 
