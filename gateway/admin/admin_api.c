@@ -125,7 +125,8 @@ err_code(int r)
 {
 	return r == -SGW_ENOTFOUND					   ? 404
 	       : r == -SGW_EEXIST || r == -SGW_EDENIED || r == -SGW_EINVAL ? 409
-									   : 500;
+	       : r == -SGW_EUNAVAIL ? 503 /* the database is down */
+				    : 500;
 }
 
 static void
@@ -146,7 +147,10 @@ txn_one(struct admin *a, struct evhttp_request *req, const struct admin_principa
 	}
 	if (verb == NULL) {
 		r = store_txn_get(a->gw->store, id, &t);
-		sgw_err_set(&err, SGW_ENOTFOUND, "no transaction %lld", (long long)id);
+		if (r == -SGW_ENOTFOUND)
+			sgw_err_set(&err, SGW_ENOTFOUND, "no transaction %lld", (long long)id);
+		else if (r < 0)
+			sgw_err_set(&err, -r, "store: %s", sgw_strerror(r));
 	} else if (strcmp(verb, "approve") == 0) {
 		r = txn_approve(a->ta, id, p->name, &t, &err);
 	} else {

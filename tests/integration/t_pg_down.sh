@@ -36,6 +36,9 @@ check "GetCACaps still answers 200" test "$(status "$URL?operation=GetCACaps")" 
 check "GetCACert still answers 200" test "$(status "$URL?operation=GetCACert")" = 200
 check "/healthz answers 503" test "$(status "$BASE/healthz")" = 503
 check "... and says the store is the reason" bash -c "curl -s '$BASE/healthz' | grep -q '^store: '"
+code=$(curl -sS --cacert "$PKI/chain.pem" -H "Authorization: Bearer $ADMIN_TOKEN" -o "$T/api.out" \
+	-w '%{http_code}' "$ADMIN_URL/api/v1/transactions/1" || true)
+check "the admin API answers 503 for a transaction (got $code)" test "$code" = 503
 check "the gateway is alive" kill -0 "$GW_PID"
 
 pg_start_again
