@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <libpq-fe.h>
@@ -584,6 +586,47 @@ test_ca_revoke(void **state)
 	assert_string_equal(buf, "0b:1:100;0a:4:200;"); /* oldest first */
 }
 
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* The server drops every connection of the store (a restart, a failover):
+ * the call that meets it fails with EUNAVAIL, the next ones fail at once
+ * (no caller waits for a connect), the store says it is not ready, and the
+ * reconnect thread brings the pool back within a few seconds. */
+static void
+test_reconnect(void **state)
+{
+	struct fx *f = *state;
+	char why[128] = "";
+	int64_t n = -1;
+	double t0;
+	int r = -1;
+
+	assert_int_equal(store_cert_count(f->s, &n), 0);
+	assert_true(db_int(f, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+			      " WHERE application_name = 'scepgw'") == 4);
+	assert_int_equal(store_cert_count(f->s, &n), -SGW_EUNAVAIL);
+	t0 = now_ms();
+	assert_int_equal(store_cert_count(f->s, &n), -SGW_EUNAVAIL);
+	assert_int_equal(store_ready(f->s, why, sizeof(why)), -SGW_EUNAVAIL);
+	assert_true(now_ms() - t0 <
+		    500); /* no connect: the server is up, a connect would succeed */
+	assert_non_null(strstr(why, "reconnecting"));
+	for (int i = 0; i < 100 && r != 0; i++) {
+		usleep(50 * 1000);
+		r = store_cert_count(f->s, &n);
+	}
+	assert_int_equal(r, 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_ready(f->s, why, sizeof(why)), 0);
+}
+
 static void
 test_ready(void **state)
 {
@@ -609,6 +652,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_lease, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_crl_compare_and_set, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ca_revoke, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ready, setup, teardown),
 	};
 
