@@ -32,6 +32,7 @@ pg_stop() {
 
 _pg_exit() {
 	local st=$?
+	set +e # `(exit 1)` below must not end the trap before lib.sh's cleanup
 	pg_stop
 	if declare -F _cleanup >/dev/null; then
 		(exit "$st")
