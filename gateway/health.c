@@ -28,8 +28,9 @@ static void __attribute__((format(printf, 3, 4))) add(char *why, size_t size, co
 	va_end(ap);
 }
 
-/* The store's file and its directory: on a file system mounted read-write
- * with free space, and writable by this process. */
+/* The store answers (a PostgreSQL store: a live connection that answers an
+ * empty query); the SQLite file and its directory: on a file system mounted
+ * read-write with free space, and writable by this process. */
 static void
 check_store(const struct gw *gw, char *why, size_t size)
 {
@@ -38,6 +39,8 @@ check_store(const struct gw *gw, char *why, size_t size)
 	char *slash;
 	struct statvfs vfs;
 
+	if (gw->store != NULL && store_ready(gw->store, dir, sizeof(dir)) < 0)
+		add(why, size, "store: %s", dir);
 	if (path == NULL)
 		return;
 	snprintf(dir, sizeof(dir), "%s", path);

@@ -162,7 +162,9 @@ restart_needed(const struct cfg *run, const struct cfg *c, char *buf, size_t siz
 		add(buf, size, "trusted_proxies (as PROXY protocol senders)");
 	if (differs(run->store.type, c->store.type) || differs(run->store.path, c->store.path) ||
 	    differs(run->store.synchronous, c->store.synchronous) ||
-	    run->store.nonce_ttl != c->store.nonce_ttl)
+	    differs(run->store.conninfo, c->store.conninfo) ||
+	    differs(run->store.password_file, c->store.password_file) ||
+	    run->store.pool != c->store.pool || run->store.nonce_ttl != c->store.nonce_ttl)
 		add(buf, size, "store");
 	if (differs(run->user, c->user))
 		add(buf, size, "user");

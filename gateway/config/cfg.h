@@ -60,14 +60,16 @@ struct cfg_limits {
 };
 
 struct cfg_store {
-	char *type;	   /* "sqlite" */
-	char *path;	   /* sqlite database file */
-	int nonce_ttl;	   /* seconds a senderNonce is remembered; default 86400 */
-	char *synchronous; /* "full" (default: replies wait for the group commit's flush) or
-			      "normal" (no wait: survives a crash of the process, may lose the
-			      last commits on power loss) */
-	int offload;	   /* diagnostic/test: run SQLite's request steps on one store thread */
-	int pool;	   /* store threads of a blocking store (PostgreSQL); 0: default */
+	char *type;	     /* "sqlite" (default) or "postgresql" */
+	char *path;	     /* sqlite database file */
+	char *conninfo;	     /* postgresql: libpq connection string or URI */
+	char *password_file; /* postgresql: the password, a secret file (optional) */
+	int pool;	     /* postgresql: connections and store threads; default 4 */
+	int nonce_ttl;	     /* seconds a senderNonce is remembered; default 86400 */
+	char *synchronous;   /* "full" (default: replies wait for the group commit's flush) or
+				"normal" (no wait: survives a crash of the process, may lose the
+				last commits on power loss) */
+	int offload;	     /* diagnostic/test: run SQLite's request steps on one store thread */
 };
 
 struct cfg_keypair {

@@ -134,18 +134,47 @@ parse_limits(struct cfg *c, const struct cfg_node *n, struct sgw_err *err)
 
 static const struct cfg_field store_fields[] = {
     {"type", CFG_STR, offsetof(struct cfg_store, type), 1},
-    {"path", CFG_STR, offsetof(struct cfg_store, path), 1},
+    {"path", CFG_STR, offsetof(struct cfg_store, path), 0},
     {"nonce_ttl", CFG_DURATION, offsetof(struct cfg_store, nonce_ttl), 0},
     {"synchronous", CFG_STR, offsetof(struct cfg_store, synchronous), 0},
     {"offload", CFG_BOOL, offsetof(struct cfg_store, offload), 0},
+    {"conninfo", CFG_STR, offsetof(struct cfg_store, conninfo), 0},
+    {"password_file", CFG_STR, offsetof(struct cfg_store, password_file), 0},
     {"pool", CFG_INT, offsetof(struct cfg_store, pool), 0},
     {NULL},
 };
 
+/* Each store type's own keys: required for it, refused for the other. */
+static int
+check_store_keys(const struct cfg_node *n, const struct cfg_store *st, struct sgw_err *err)
+{
+	static const char *const sqlite_only[] = {"path", "synchronous", "offload", NULL};
+	static const char *const pg_only[] = {"conninfo", "password_file", "pool", NULL};
+	int pg = strcmp(st->type, "postgresql") == 0;
+	const char *const *other = pg ? sqlite_only : pg_only;
+	const char *need = pg ? "conninfo" : "path";
+
+	char sub[64];
+
+	for (int i = 0; other[i] != NULL; i++)
+		if (cfg_node_get(n, other[i]) != NULL) {
+			snprintf(sub, sizeof(sub), "store.%s", other[i]);
+			return cfg_err(err, SGW_EINVAL, cfg_node_get(n, other[i]), sub,
+				       "not a key of a %s store", st->type);
+		}
+	if (cfg_node_get(n, need) == NULL) {
+		snprintf(sub, sizeof(sub), "store.%s", need);
+		return cfg_err(err, SGW_EINVAL, n, sub, "missing required key");
+	}
+	if (pg && (st->pool != 0 || cfg_node_get(n, "pool") != NULL))
+		return cfg_check_range(n, "store", "pool", st->pool, 1, 64, err);
+	return 0;
+}
+
 static int
 parse_store(struct cfg *c, const struct cfg_node *n, struct sgw_err *err)
 {
-	static const char *const types[] = {"sqlite", NULL};
+	static const char *const types[] = {"sqlite", "postgresql", NULL};
 	static const char *const syncs[] = {"full", "normal", NULL};
 	int r;
 
@@ -154,11 +183,11 @@ parse_store(struct cfg *c, const struct cfg_node *n, struct sgw_err *err)
 	if ((r = cfg_check_enum(cfg_node_get(n, "type"), "store.type", c->store.type, types,
 				"store type", err)) < 0)
 		return r;
+	if ((r = check_store_keys(n, &c->store, err)) < 0)
+		return r;
 	if (c->store.synchronous != NULL &&
 	    (r = cfg_check_enum(cfg_node_get(n, "synchronous"), "store.synchronous",
 				c->store.synchronous, syncs, "synchronous mode", err)) < 0)
-		return r;
-	if ((r = cfg_check_range(n, "store", "pool", c->store.pool, 0, 64, err)) < 0)
 		return r;
 	return cfg_check_range(n, "store", "nonce_ttl", c->store.nonce_ttl, 1, 365 * 86400, err);
 }
@@ -575,6 +604,8 @@ cfg_free(struct cfg *c)
 	free(c->listen);
 	free(c->store.type);
 	free(c->store.path);
+	free(c->store.conninfo);
+	free(c->store.password_file);
 	free(c->store.synchronous);
 	identities_free(c->ra_identities, c->n_ra_identities);
 	cfg_profiles_free(c->scep_profiles, c->n_scep_profiles);

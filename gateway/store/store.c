@@ -48,6 +48,7 @@ store_unlock(struct store *s)
 
 static const struct store_ops *const store_registry[] = {
     &store_sqlite_ops,
+    &store_pg_ops,
     NULL,
 };
 
@@ -364,6 +365,14 @@ int
 store_ca_crl_number(struct store *s, const char *ca, int64_t *ret)
 {
 	return STORE_OPTIONAL(s, ca_crl_number, ca, ret);
+}
+
+int
+store_ready(struct store *s, char *why, size_t cap)
+{
+	if (s == NULL || s->ops->ready == NULL)
+		return 0;
+	return s->ops->ready(s->priv, why, cap);
 }
 
 int

@@ -1,8 +1,10 @@
 /* store.h: durable state behind a vtable (store_ops), so SQLite (default) and
- * PostgreSQL (later) are interchangeable.  Every function that changes state
- * commits before it returns.  The request path calls the store inside steps
- * (store_exec()): on a store thread when the store may block, inline
- * otherwise; the rest is called on the loop thread. */
+ * PostgreSQL (several instances sharing one database) are interchangeable.
+ * Every function that changes state commits before it returns.  The
+ * request path calls the store inside steps (store_exec()): on a store
+ * thread when the store may block (PostgreSQL: callable from any thread,
+ * -SGW_EUNAVAIL while the database is unreachable), inline otherwise; the
+ * rest is called on the loop thread. */
 #ifndef SGW_STORE_H
 #define SGW_STORE_H
 
@@ -202,6 +204,9 @@ struct store_ops {
 	/* the number of `ca`'s current CRL without its DER: the cheap check
 	 * before each CRL served; -SGW_ENOTFOUND when none is stored */
 	int (*ca_crl_number)(void *priv, const char *ca, int64_t *ret);
+	/* 0 when the store can serve a request now, else -SGW_EUNAVAIL and
+	 * why (for /healthz); optional: NULL is always ready */
+	int (*ready)(void *priv, char *why, size_t cap);
 	/* ---- group commit (optional: NULL when every commit is durable at once) ---- */
 	/* ---- group commit (optional: NULL when every commit is durable at once) ----
 	 * await_durable runs on the loop thread while a store thread may be in
@@ -257,6 +262,7 @@ int store_ca_revoke(struct store *s, const char *ca, const struct store_revoked 
 int store_ca_revoked_list(struct store *s, const char *ca, store_revoked_each each, void *arg);
 int store_ca_crl_get(struct store *s, const char *ca, struct store_crl *ret);
 int store_ca_crl_put(struct store *s, const char *ca, const struct store_crl *c);
+int store_ready(struct store *s, char *why, size_t cap);
 int store_lease_take(struct store *s, const char *job, const char *holder, int64_t now, int ttl,
 		     int *ret_held);
 int store_ca_crl_seed(struct store *s, const char *ca, const struct store_crl *c);
@@ -287,5 +293,6 @@ void store_drain(struct store *s);
 int store_threads(const struct store *s);
 
 extern const struct store_ops store_sqlite_ops;
+extern const struct store_ops store_pg_ops; /* store_pg.c */
 
 #endif

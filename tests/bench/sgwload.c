@@ -41,7 +41,7 @@
 #define MAX_HTTP_CODES 8
 
 struct opts {
-	const char *url, *challenge, *cn_prefix, *cipher_name, *digest_name;
+	const char *url, *challenge, *cn_prefix, *cipher_name, *digest_name, *serials_file;
 	int caps_mode, use_get, json, quiet, key_bits, nkeys, threads;
 	long n, conc, timeout;
 };
@@ -502,6 +502,22 @@ summarize(struct run *r, struct report *rep)
 	free(serials);
 }
 
+/* --serials: what a client received, for a test to look for in the store. */
+static int
+write_serials(const char *path, const struct run *r)
+{
+	FILE *fp = fopen(path, "w");
+
+	if (fp == NULL) {
+		fprintf(stderr, "sgwload: %s: cannot write\n", path);
+		return -1;
+	}
+	for (size_t i = 0; i < r->n; i++)
+		if (r->items[i].kind == SL_OK && r->items[i].serial[0])
+			fprintf(fp, "%s\n", r->items[i].serial);
+	return fclose(fp) == 0 ? 0 : -1;
+}
+
 static const char *const failinfo_names[6] = {"badAlg",	 "badMessageCheck", "badRequest",
 					      "badTime", "badCertId",	    "none"};
 
@@ -604,6 +620,7 @@ usage(void)
 		"  -j, --threads T         threads to build and verify (default: cores)\n"
 		"      --cn-prefix P       CN and transactionID prefix (default random)\n"
 		"      --json              one JSON object on stdout\n"
+		"      --serials FILE      the serial of every certificate received, one a line\n"
 		"  -q, --quiet             no progress on stderr\n");
 	exit(2);
 }
@@ -630,7 +647,17 @@ read_file_str(const char *path)
 static void
 parse_opts(int argc, char **argv, struct opts *o)
 {
-	enum { O_CFILE = 256, O_BITS, O_CIPHER, O_DIGEST, O_LEGACY, O_GET, O_PREFIX, O_JSON };
+	enum {
+		O_CFILE = 256,
+		O_BITS,
+		O_CIPHER,
+		O_DIGEST,
+		O_LEGACY,
+		O_GET,
+		O_PREFIX,
+		O_JSON,
+		O_SERIALS
+	};
 	static const struct option lo[] = {
 	    {"url", required_argument, NULL, 'u'},
 	    {"mode", required_argument, NULL, 'm'},
@@ -648,6 +675,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 	    {"threads", required_argument, NULL, 'j'},
 	    {"cn-prefix", required_argument, NULL, O_PREFIX},
 	    {"json", no_argument, NULL, O_JSON},
+	    {"serials", required_argument, NULL, O_SERIALS},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -714,6 +742,9 @@ parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case O_JSON:
 			o->json = 1;
+			break;
+		case O_SERIALS:
+			o->serials_file = optarg;
 			break;
 		case 'q':
 			o->quiet = 1;
@@ -923,6 +954,8 @@ main(int argc, char **argv)
 		print_text(&o, &r, &rep, cipher ? EVP_CIPHER_get0_name(cipher) : "",
 			   md ? EVP_MD_get0_name(md) : "");
 	rc = rep.failed == 0 && rep.dups == 0 ? 0 : 1;
+	if (o.serials_file != NULL && write_serials(o.serials_file, &r) < 0)
+		rc = 2;
 
 	for (size_t i = 0; i < r.n; i++)
 		sl_item_clear(&r.items[i]);

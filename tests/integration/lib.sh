@@ -143,11 +143,12 @@ ctl() { "$SCEPGWCTL" --config "$T/scepgwctl.conf" "$@"; }
 #   GW_OTP_TTL              default ttl of the `otp` profile's challenges (1h)
 #   GW_NO_ADMIN=1           no admin: section
 #   GW_STORE_EXTRA          more keys of the store mapping (", offload: true")
+#   GW_STORE                the store: flow map (default the SQLite file; lib_pg.sh)
 # Besides `dev` (approval auto, the static development challenge) the config
 # serves `manual` (same challenge, approval manual) and `otp` (one-time
 # challenges from the admin API or /certsrv/mscep_admin/).
 gw_config() {
-	local f=$1
+	local f=$1 store=${GW_STORE:-"{ type: sqlite, path: \"$T/scepgw.db\" }"}
 	cat >"$f" <<EOF
 log_level: ${GW_LOG_LEVEL:-info}
 default_profile: dev
@@ -156,7 +157,7 @@ listen:
   - address: "127.0.0.1:$TLS_PORT"
     tls: { cert: "$PKI/tls.pem", key: "${GW_TLS_KEY:-$PKI/tls.key}" }
 ${GW_LISTEN_EXTRA:-}
-store: { type: sqlite, path: "$T/scepgw.db"${GW_STORE_EXTRA:-} }
+store: $store
 ra_identities:
   dev:
     sign: { cert: "$PKI/ra.pem", key: "${GW_RA_KEY:-$PKI/ra.key}" }

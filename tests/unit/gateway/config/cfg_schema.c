@@ -275,6 +275,25 @@ test_full(void **state)
 	cfg_free(c);
 }
 
+/* store: type postgresql and its keys */
+static void
+test_store_postgresql(void **state)
+{
+	struct cfg *c;
+
+	(void)state;
+	c = parse_ok(
+	    "listen:\n  - address: \":80\"\n"
+	    "store: {type: postgresql, conninfo: \"host=db1 dbname=scepgw\","
+	    " password_file: /etc/scepgw/pg.password, pool: 8}\n" CFG_FIXTURE_RA PROFILE TAIL);
+	assert_string_equal(c->store.type, "postgresql");
+	assert_string_equal(c->store.conninfo, "host=db1 dbname=scepgw");
+	assert_string_equal(c->store.password_file, "/etc/scepgw/pg.password");
+	assert_int_equal(c->store.pool, 8);
+	assert_null(c->store.path);
+	cfg_free(c);
+}
+
 static void
 test_errors_syntax(void **state)
 {
@@ -381,7 +400,27 @@ test_errors_required(void **state)
 	expect_err(
 	    "listen:\n  - address: \":80\"\nstore: {type: postgres, path: x}\n" CFG_FIXTURE_RA
 		PROFILE TAIL,
-	    "t.yaml:3: store.type: unknown store type 'postgres' (one of: sqlite)");
+	    "t.yaml:3: store.type: unknown store type 'postgres' (one of: sqlite, postgresql)");
+	/* each store type's own keys */
+	expect_err(
+	    "listen:\n  - address: \":80\"\nstore: {type: postgresql, path: x}\n" CFG_FIXTURE_RA
+		PROFILE TAIL,
+	    "t.yaml:3: store.path: not a key of a postgresql store");
+	expect_err("listen:\n  - address: \":80\"\nstore: {type: sqlite, path: x, pool: "
+		   "2}\n" CFG_FIXTURE_RA PROFILE TAIL,
+		   "t.yaml:3: store.pool: not a key of a sqlite store");
+	expect_err(
+	    "listen:\n  - address: \":80\"\nstore: {type: postgresql}\n" CFG_FIXTURE_RA PROFILE
+		TAIL,
+	    "t.yaml:3: store.conninfo: missing required key");
+	expect_err(
+	    "listen:\n  - address: \":80\"\nstore: {type: sqlite}\n" CFG_FIXTURE_RA PROFILE TAIL,
+	    "t.yaml:3: store.path: missing required key");
+	expect_err(
+	    "listen:\n  - address: \":80\"\n"
+	    "store: {type: postgresql, conninfo: \"host=db\", pool: 0}\n" CFG_FIXTURE_RA PROFILE
+		TAIL,
+	    "t.yaml:3: store.pool: must be between 1 and 64");
 	expect_err(
 	    "listen:\n  - address: \":80\"\n"
 	    "store: {type: sqlite, path: x, synchronous: off}\n" CFG_FIXTURE_RA PROFILE TAIL,
@@ -582,6 +621,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_defaults),
 	    cmocka_unit_test(test_full),
+	    cmocka_unit_test(test_store_postgresql),
 	    cmocka_unit_test(test_errors_syntax),
 	    cmocka_unit_test(test_errors_types),
 	    cmocka_unit_test(test_errors_required),

@@ -1,0 +1,554 @@
+/* store_pg_pool.c: the PostgreSQL store's connection pool (store_pg_pool.h).
+ *
+ * One mutex guards the slots; a caller takes a live, free connection (or
+ * waits on `freed` a bounded time while all are busy) and gets -SGW_EUNAVAIL
+ * at once when none is live.  A connection that breaks during a statement
+ * is dropped when it is given back, with every idle one (a lost connection
+ * usually means the server went away: a restart or a failover), and the
+ * reconnect thread (scepgw-pg) connects them again, 100 ms after the
+ * failure, then doubling up to 5 s between attempts.  Each connection sets
+ * a statement timeout and TCP keepalives, so a stuck or vanished server
+ * holds a caller seconds, not forever. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "store_pg_pool.h"
+
+#define PG_POOL_MAX 64
+#define PG_BACKOFF_MIN_MS 100
+#define PG_BACKOFF_MAX_MS 5000
+#define PG_ACQUIRE_WAIT_MS 5000 /* all connections busy: how long a caller waits */
+
+/* Applied to every connection; the conninfo may override the libpq ones. */
+#define PG_SESSION_SQL "SET statement_timeout = '10s'; SET lock_timeout = '10s'"
+
+struct pg_conn {
+	struct pg_pool *pool;
+	PGconn *pc;
+	int live;   /* connected, statements prepared */
+	int busy;   /* taken by a caller */
+	int broken; /* the caller saw the connection fail */
+};
+
+struct pg_pool {
+	pthread_mutex_t mu;
+	pthread_cond_t freed; /* a connection was given back */
+	pthread_cond_t wake;  /* the reconnect thread has work (or must stop) */
+	pthread_t thread;
+	int thread_started;
+	int stop;
+	char *conninfo;
+	char *password;
+	const char *const *sql;
+	int n_sql;
+	int n;
+	struct pg_conn conns[PG_POOL_MAX];
+	uint64_t statements; /* __atomic */
+	uint64_t nanoseconds;
+};
+
+/* ---- parameters ---------------------------------------------------------- */
+
+void
+pg_param_str(struct pg_params *p, const char *s, size_t cap)
+{
+	if (p->n >= PG_MAX_PARAMS)
+		abort(); /* a programming error: the statements have fewer */
+	if (s == NULL)
+		s = "";
+	p->val[p->n] = s;
+	p->len[p->n] = (int)strnlen(s, cap - 1);
+	p->fmt[p->n] = 1; /* binary text is the bytes themselves: the cut is exact */
+	p->n++;
+}
+
+void
+pg_param_i64(struct pg_params *p, int64_t v)
+{
+	if (p->n >= PG_MAX_PARAMS)
+		abort();
+	snprintf(p->num[p->n], sizeof(p->num[p->n]), "%lld", (long long)v);
+	p->val[p->n] = p->num[p->n];
+	p->len[p->n] = 0;
+	p->fmt[p->n] = 0;
+	p->n++;
+}
+
+void
+pg_param_bytes(struct pg_params *p, const uint8_t *b, size_t len)
+{
+	if (p->n >= PG_MAX_PARAMS)
+		abort();
+	p->val[p->n] = (const char *)b;
+	p->len[p->n] = b != NULL ? (int)len : 0;
+	p->fmt[p->n] = 1;
+	p->n++;
+}
+
+/* ---- connecting ---------------------------------------------------------- */
+
+/* libpq's message without its trailing newline. */
+static void
+pg_msg(PGconn *pc, char *buf, size_t cap)
+{
+	size_t n;
+
+	snprintf(buf, cap, "%s", pc != NULL ? PQerrorMessage(pc) : "out of memory");
+	n = strlen(buf);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+}
+
+/* Our defaults first, then the operator's conninfo (expanded in place of
+ * dbname: it overrides them), then the password from its file. */
+static PGconn *
+pg_connect(struct pg_pool *p, int (*setup)(PGconn *, struct sgw_err *), struct sgw_err *err)
+{
+	const char *kw[] = {"connect_timeout",	"keepalives",
+			    "keepalives_idle",	"keepalives_interval",
+			    "keepalives_count", "tcp_user_timeout",
+			    "application_name", "dbname",
+			    "password",		NULL};
+	const char *val[] = {"5",     "1",	"5",	     "2",	  "3",
+			     "10000", "scepgw", p->conninfo, p->password, NULL};
+	char msg[256], name[16];
+	PGresult *res = NULL;
+	PGconn *pc;
+	int i;
+
+	if (p->password == NULL)
+		kw[8] = NULL;
+	pc = PQconnectdbParams(kw, val, 1);
+	if (pc == NULL || PQstatus(pc) != CONNECTION_OK) {
+		pg_msg(pc, msg, sizeof(msg));
+		PQfinish(pc);
+		sgw_err_set(err, SGW_EUNAVAIL, "store: postgresql: cannot connect: %s", msg);
+		return NULL;
+	}
+	/* the migrations before the timeouts: one may wait for another
+	 * instance's, or rebuild an index, longer than a request may */
+	if (setup != NULL && setup(pc, err) < 0)
+		goto fail;
+	res = PQexec(pc, PG_SESSION_SQL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		pg_msg(pc, msg, sizeof(msg));
+		sgw_err_set(err, SGW_EIO, "store: postgresql: session settings: %s", msg);
+		goto fail;
+	}
+	PQclear(res);
+	res = NULL;
+	for (i = 0; i < p->n_sql; i++) {
+		snprintf(name, sizeof(name), "s%d", i);
+		res = PQprepare(pc, name, p->sql[i], 0, NULL);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			pg_msg(pc, msg, sizeof(msg));
+			sgw_err_set(err, SGW_EIO, "store: postgresql: prepare %d: %s", i, msg);
+			goto fail;
+		}
+		PQclear(res);
+		res = NULL;
+	}
+	return pc;
+fail:
+	PQclear(res);
+	PQfinish(pc);
+	return NULL;
+}
+
+static void
+pg_deadline(struct timespec *ts, int ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+static int
+pg_dead_slot(struct pg_pool *p)
+{
+	for (int i = 0; i < p->n; i++)
+		if (!p->conns[i].live && !p->conns[i].busy)
+			return i;
+	return -1;
+}
+
+static void *
+pg_reconnect_main(void *arg)
+{
+	struct pg_pool *p = arg;
+	int backoff = PG_BACKOFF_MIN_MS, i;
+	struct timespec ts;
+
+	pthread_mutex_lock(&p->mu);
+	while (!p->stop) {
+		struct sgw_err err = {{0}};
+		PGconn *pc;
+
+		if ((i = pg_dead_slot(p)) < 0) {
+			pthread_cond_wait(&p->wake, &p->mu);
+			continue;
+		}
+		/* the first attempt waits too: the server that just went away is
+		 * seldom back within the same millisecond */
+		pg_deadline(&ts, backoff);
+		while (!p->stop && pthread_cond_timedwait(&p->wake, &p->mu, &ts) != ETIMEDOUT)
+			;
+		if (p->stop)
+			break;
+		p->conns[i].busy = 1; /* ours while we connect */
+		pthread_mutex_unlock(&p->mu);
+		pc = pg_connect(p, NULL, &err);
+		pthread_mutex_lock(&p->mu);
+		p->conns[i].busy = 0;
+		if (pc != NULL) {
+			p->conns[i].pc = pc;
+			p->conns[i].live = 1;
+			p->conns[i].broken = 0;
+			backoff = PG_BACKOFF_MIN_MS;
+			log_info("store: postgresql: connection %d re-established", i);
+			pthread_cond_broadcast(&p->freed);
+		} else {
+			log_warn("%s (next attempt in %d ms)", err.msg, backoff);
+			backoff = backoff * 2 > PG_BACKOFF_MAX_MS ? PG_BACKOFF_MAX_MS : backoff * 2;
+		}
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+/* ---- open / close -------------------------------------------------------- */
+
+void
+pg_pool_close(struct pg_pool *p)
+{
+	if (p == NULL)
+		return;
+	if (p->thread_started) {
+		pthread_mutex_lock(&p->mu);
+		p->stop = 1;
+		pthread_cond_broadcast(&p->wake);
+		pthread_mutex_unlock(&p->mu);
+		pthread_join(p->thread, NULL);
+	}
+	for (int i = 0; i < p->n; i++)
+		PQfinish(p->conns[i].pc);
+	pthread_cond_destroy(&p->freed);
+	pthread_cond_destroy(&p->wake);
+	pthread_mutex_destroy(&p->mu);
+	free(p->conninfo);
+	if (p->password != NULL) {
+		explicit_bzero(p->password, strlen(p->password));
+		free(p->password);
+	}
+	free(p);
+}
+
+int
+pg_pool_open(const struct pg_pool_cfg *cfg, struct pg_pool **ret, struct sgw_err *err)
+{
+	struct pg_pool *p;
+	int r = 0;
+
+	if (cfg->size < 1 || cfg->size > PG_POOL_MAX)
+		return sgw_err_set(err, SGW_EINVAL, "store.pool: %d is not in 1..%d", cfg->size,
+				   PG_POOL_MAX);
+	p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return sgw_err_set(err, SGW_ENOMEM, "store: out of memory");
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->freed, NULL);
+	pthread_cond_init(&p->wake, NULL);
+	p->conninfo = strdup(cfg->conninfo);
+	p->password = cfg->password != NULL ? strdup(cfg->password) : NULL;
+	p->sql = cfg->sql;
+	p->n_sql = cfg->n_sql;
+	if (p->conninfo == NULL || (cfg->password != NULL && p->password == NULL)) {
+		r = sgw_err_set(err, SGW_ENOMEM, "store: out of memory");
+		goto fail;
+	}
+	for (; p->n < cfg->size; p->n++) {
+		p->conns[p->n].pc = pg_connect(p, p->n == 0 ? cfg->setup : NULL, err);
+		if (p->conns[p->n].pc == NULL) {
+			r = -SGW_EIO;
+			goto fail;
+		}
+		p->conns[p->n].live = 1;
+	}
+	for (int i = 0; i < PG_POOL_MAX; i++)
+		p->conns[i].pool = p;
+	if (pthread_create(&p->thread, NULL, pg_reconnect_main, p) != 0) {
+		r = sgw_err_set(err, SGW_EIO, "store: postgresql: cannot start a thread");
+		goto fail;
+	}
+	(void)pthread_setname_np(p->thread, "scepgw-pg");
+	p->thread_started = 1;
+	*ret = p;
+	return 0;
+fail:
+	pg_pool_close(p);
+	return r;
+}
+
+/* ---- taking and giving back ---------------------------------------------- */
+
+int
+pg_acquire(struct pg_pool *p, struct pg_conn **ret)
+{
+	struct timespec ts;
+	int any_live, i;
+
+	pg_deadline(&ts, PG_ACQUIRE_WAIT_MS);
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		any_live = 0;
+		for (i = 0; i < p->n; i++) {
+			if (!p->conns[i].live)
+				continue;
+			any_live = 1;
+			if (!p->conns[i].busy) {
+				p->conns[i].busy = 1;
+				pthread_mutex_unlock(&p->mu);
+				*ret = &p->conns[i];
+				return 0;
+			}
+		}
+		if (!any_live || p->stop ||
+		    pthread_cond_timedwait(&p->freed, &p->mu, &ts) == ETIMEDOUT)
+			break;
+	}
+	pthread_mutex_unlock(&p->mu);
+	return -SGW_EUNAVAIL;
+}
+
+/* Under p->mu: drop c (and the idle ones with it) for the reconnect thread. */
+static void
+pg_drop_locked(struct pg_pool *p, struct pg_conn *c)
+{
+	int dropped = 0;
+
+	for (int i = 0; i < p->n; i++) {
+		struct pg_conn *o = &p->conns[i];
+
+		if (o != c && (o->busy || !o->live))
+			continue;
+		PQfinish(o->pc);
+		o->pc = NULL;
+		o->live = 0;
+		o->broken = 0;
+		dropped++;
+	}
+	log_warn("store: postgresql: connection lost; %d connection(s) dropped, reconnecting",
+		 dropped);
+	pthread_cond_signal(&p->wake);
+}
+
+void
+pg_release(struct pg_pool *p, struct pg_conn *c)
+{
+	if (c == NULL)
+		return;
+	if (!c->broken && PQtransactionStatus(c->pc) != PQTRANS_IDLE)
+		pg_rollback(c); /* a caller's path that forgot it: never leak a transaction */
+	pthread_mutex_lock(&p->mu);
+	if (c->broken)
+		pg_drop_locked(p, c);
+	c->busy = 0;
+	pthread_cond_broadcast(&p->freed);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* ---- running statements -------------------------------------------------- */
+
+static int
+pg_sqlstate_is(const char *state, const char *prefix)
+{
+	return state != NULL && strncmp(state, prefix, strlen(prefix)) == 0;
+}
+
+/* Map a failed result on c to an SGW code (res is cleared). */
+static int
+pg_fail(struct pg_conn *c, PGresult *res, const char *what)
+{
+	const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	char msg[256];
+	int r;
+
+	pg_msg(c->pc, msg, sizeof(msg));
+	if (PQstatus(c->pc) == CONNECTION_BAD || res == NULL || pg_sqlstate_is(state, "08") ||
+	    pg_sqlstate_is(state, "57P")) {
+		c->broken = 1; /* 08: connection exception; 57P: the server is going away */
+		log_warn("store: postgresql: %s: connection lost: %s", what, msg);
+		r = -SGW_EUNAVAIL;
+	} else if (pg_sqlstate_is(state, "23505")) {
+		r = -SGW_EEXIST; /* unique_violation: an answer, not logged */
+	} else if (pg_sqlstate_is(state, "57014") || pg_sqlstate_is(state, "40") ||
+		   pg_sqlstate_is(state, "55P03")) {
+		/* statement timeout, serialization failure or deadlock, lock timeout */
+		log_warn("store: postgresql: %s: %s", what, msg);
+		r = -SGW_EUNAVAIL;
+	} else {
+		log_err("store: postgresql: %s: %s", what, msg);
+		r = -SGW_EIO;
+	}
+	PQclear(res);
+	return r;
+}
+
+static void
+pg_count(struct pg_conn *c, const struct timespec *t0)
+{
+	struct timespec t1;
+	int64_t ns;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ns = (int64_t)(t1.tv_sec - t0->tv_sec) * 1000000000 + (t1.tv_nsec - t0->tv_nsec);
+	__atomic_add_fetch(&c->pool->statements, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&c->pool->nanoseconds, (uint64_t)(ns > 0 ? ns : 0), __ATOMIC_RELAXED);
+}
+
+int
+pg_exec(struct pg_conn *c, int id, const struct pg_params *p, PGresult **ret)
+{
+	static const struct pg_params none = {0};
+	struct timespec t0;
+	char name[16];
+	PGresult *res;
+	ExecStatusType st;
+
+	if (p == NULL)
+		p = &none;
+	snprintf(name, sizeof(name), "s%d", id);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	res = PQexecPrepared(c->pc, name, p->n, p->val, p->len, p->fmt, 1);
+	pg_count(c, &t0);
+	st = PQresultStatus(res);
+	if (res == NULL || (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK))
+		return pg_fail(c, res, name);
+	if (ret != NULL)
+		*ret = res;
+	else
+		PQclear(res);
+	return 0;
+}
+
+int64_t
+pg_changes(PGresult *res)
+{
+	if (PQresultStatus(res) == PGRES_TUPLES_OK)
+		return PQntuples(res);
+	return strtoll(PQcmdTuples(res), NULL, 10);
+}
+
+/* A simple query (BEGIN, COMMIT, ROLLBACK) with the statement's checks. */
+static int
+pg_simple(struct pg_conn *c, const char *sql, PGresult **ret)
+{
+	struct timespec t0;
+	PGresult *res;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	res = PQexec(c->pc, sql);
+	pg_count(c, &t0);
+	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK)
+		return pg_fail(c, res, sql);
+	*ret = res;
+	return 0;
+}
+
+int
+pg_begin(struct pg_conn *c)
+{
+	PGresult *res = NULL;
+	int r = pg_simple(c, "BEGIN", &res);
+
+	PQclear(res);
+	return r;
+}
+
+/* COMMIT of a transaction that failed answers ROLLBACK: never a success. */
+int
+pg_commit(struct pg_conn *c)
+{
+	PGresult *res = NULL;
+	int r = pg_simple(c, "COMMIT", &res);
+
+	if (r == 0 && strcmp(PQcmdStatus(res), "COMMIT") != 0) {
+		log_err("store: postgresql: COMMIT answered %s", PQcmdStatus(res));
+		r = -SGW_EIO;
+	}
+	PQclear(res);
+	return r;
+}
+
+void
+pg_rollback(struct pg_conn *c)
+{
+	PGresult *res = NULL;
+
+	if (c->broken || PQtransactionStatus(c->pc) == PQTRANS_IDLE)
+		return;
+	if (pg_simple(c, "ROLLBACK", &res) < 0)
+		c->broken = 1; /* a connection in an unknown state is not reused */
+	PQclear(res);
+}
+
+int
+pg_pool_ready(struct pg_pool *p, char *why, size_t cap)
+{
+	struct pg_conn *c = NULL;
+	PGresult *res;
+	int any_live = 0, r;
+
+	pthread_mutex_lock(&p->mu);
+	for (int i = 0; i < p->n && c == NULL; i++) {
+		any_live |= p->conns[i].live;
+		if (p->conns[i].live && !p->conns[i].busy) {
+			c = &p->conns[i];
+			c->busy = 1;
+		}
+	}
+	pthread_mutex_unlock(&p->mu);
+	if (c == NULL && !any_live) {
+		snprintf(why, cap, "no connection to the database (reconnecting)");
+		return -SGW_EUNAVAIL;
+	}
+	if (c == NULL)
+		return 0; /* every connection is in use: the database answers */
+	res = PQexec(c->pc, "");
+	r = PQresultStatus(res) == PGRES_EMPTY_QUERY ? 0 : pg_fail(c, res, "ping");
+	if (r == 0)
+		PQclear(res);
+	else
+		snprintf(why, cap, "the database does not answer (reconnecting)");
+	pg_release(p, c);
+	return r < 0 ? -SGW_EUNAVAIL : 0;
+}
+
+void
+pg_pool_stats(struct pg_pool *p, struct store_stats *ret)
+{
+	ret->statements = __atomic_load_n(&p->statements, __ATOMIC_RELAXED);
+	ret->seconds = (double)__atomic_load_n(&p->nanoseconds, __ATOMIC_RELAXED) / 1e9;
+}
+
+int
+pg_pool_exec(struct pg_pool *p, int id, const struct pg_params *params, PGresult **ret)
+{
+	struct pg_conn *c;
+	int r = pg_acquire(p, &c);
+
+	if (r < 0)
+		return r;
+	r = pg_exec(c, id, params, ret);
+	pg_release(p, c);
+	return r;
+}

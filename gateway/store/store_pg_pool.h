@@ -1,0 +1,81 @@
+/* store_pg_pool.h: the PostgreSQL store's connections (store_pg_pool.c): a
+ * fixed pool, each connection used by one caller at a time, every statement
+ * of the store prepared on each.  A caller never waits for a connect: a dead
+ * connection is re-established by the pool's reconnect thread with
+ * exponential backoff, and while no live connection exists every call
+ * returns -SGW_EUNAVAIL at once.  Called from any thread. */
+#ifndef SGW_STORE_PG_POOL_H
+#define SGW_STORE_PG_POOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "err.h"
+#include "store.h"
+
+#define PG_MAX_PARAMS 20
+
+struct pg_pool;
+struct pg_conn;
+
+/* The parameters of one statement: text, int64 (sent as text) or bytea
+ * (binary).  Borrowed: the values must outlive the call. */
+struct pg_params {
+	int n;
+	const char *val[PG_MAX_PARAMS];
+	int len[PG_MAX_PARAMS];
+	int fmt[PG_MAX_PARAMS];
+	char num[PG_MAX_PARAMS][24];
+};
+
+/* Append one parameter ($n + 1).  Text is cut at cap - 1 bytes (what a
+ * char[cap] field holds); NULL text is "". */
+void pg_param_str(struct pg_params *p, const char *s, size_t cap);
+void pg_param_i64(struct pg_params *p, int64_t v);
+void pg_param_bytes(struct pg_params *p, const uint8_t *b, size_t len); /* NULL: SQL NULL */
+
+struct pg_pool_cfg {
+	const char *conninfo;
+	const char *password;	/* NULL: none (conninfo or .pgpass) */
+	int size;		/* connections */
+	const char *const *sql; /* statements prepared on every connection */
+	int n_sql;
+	/* run on the first connection before any statement is prepared (the
+	 * migrations: store_pg_schema.c) */
+	int (*setup)(PGconn *c, struct sgw_err *err);
+};
+
+/* Connects every connection at once (the server must be reachable at
+ * start-up) and starts the reconnect thread. */
+int pg_pool_open(const struct pg_pool_cfg *cfg, struct pg_pool **ret, struct sgw_err *err);
+void pg_pool_close(struct pg_pool *p);
+
+/* A live connection for this caller alone; -SGW_EUNAVAIL when none is live
+ * (or none became free within the wait).  Give it back with pg_release. */
+int pg_acquire(struct pg_pool *p, struct pg_conn **ret);
+void pg_release(struct pg_pool *p, struct pg_conn *c);
+
+/* Run prepared statement `id` with binary results.  0 and *ret (PQclear
+ * it) when it succeeded; else -SGW_EEXIST (unique key), -SGW_EUNAVAIL (the
+ * connection is lost: marked dead, or the statement timed out), -SGW_EIO
+ * (logged).  ret may be NULL when the rows do not matter. */
+int pg_exec(struct pg_conn *c, int id, const struct pg_params *p, PGresult **ret);
+/* pg_acquire, pg_exec, pg_release: a statement that is a transaction alone. */
+int pg_pool_exec(struct pg_pool *p, int id, const struct pg_params *params, PGresult **ret);
+/* Rows a statement returned or changed (PQcmdTuples / PQntuples). */
+int64_t pg_changes(PGresult *res);
+/* BEGIN / COMMIT / ROLLBACK on c.  A failed COMMIT is -SGW_EUNAVAIL when the
+ * connection broke (nothing may be claimed), the error's code otherwise. */
+int pg_begin(struct pg_conn *c);
+int pg_commit(struct pg_conn *c);
+void pg_rollback(struct pg_conn *c);
+
+/* 0 when a connection answers now (an empty query on an idle connection),
+ * else -SGW_EUNAVAIL and the reason in why. */
+int pg_pool_ready(struct pg_pool *p, char *why, size_t cap);
+/* Statements run and seconds spent in them since open. */
+void pg_pool_stats(struct pg_pool *p, struct store_stats *ret);
+
+#endif
