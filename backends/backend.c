@@ -123,6 +123,12 @@ backend_own_files(struct backend *b, uid_t uid, gid_t gid, int check, struct sgw
 	return b->ops->own_files == NULL ? 0 : b->ops->own_files(b->priv, uid, gid, check, err);
 }
 
+int
+backend_check_keys(struct backend *b, struct keyop *keys, struct sgw_err *err)
+{
+	return b->ops->check_keys == NULL ? 0 : b->ops->check_keys(b->priv, keys, err);
+}
+
 unsigned
 backend_caps(const struct backend *b)
 {

@@ -103,6 +103,9 @@ struct backend_ops {
 	 * nothing, fail only when that user could not write them even after a
 	 * start did its part (scepgw -n).  May be NULL. */
 	int (*own_files)(void *priv, uid_t uid, gid_t gid, int check, struct sgw_err *err);
+	/* Optional.  scepgw -n: load the private keys start() would into `keys`
+	 * and check each against its certificate, starting nothing.  May be NULL. */
+	int (*check_keys)(void *priv, struct keyop *keys, struct sgw_err *err);
 };
 
 /* The registry: every backend type, each defined in its own folder and
@@ -129,6 +132,8 @@ int backend_get_crl(struct backend *b, backend_crl_cb cb, void *arg);
 unsigned backend_caps(const struct backend *b);
 STACK_OF(X509) * backend_ca_chain(struct backend *b); /* borrowed */
 const char *backend_name(const struct backend *b);
+/* check_keys() of the backend, 0 when it has none. */
+int backend_check_keys(struct backend *b, struct keyop *keys, struct sgw_err *err);
 /* own_files() of the backend, 0 when it has none. */
 int backend_own_files(struct backend *b, uid_t uid, gid_t gid, int check, struct sgw_err *err);
 void backend_free(struct backend *b); /* stops first; accepts NULL */

@@ -117,6 +117,9 @@ check_all(struct modules *m, struct cfg_report *rep)
 	struct sgw_err err = {{0}};
 
 	cfg_report_take(rep, daemon_own_files(m->gw.profiles, m->cfg->user, 1, &err), &err);
+	for (size_t i = 0; i < m->gw.profiles->n_backends; i++)
+		cfg_report_take(rep, backend_check_keys(m->gw.profiles->backends[i], m->keys, &err),
+				&err);
 	check_certs(m->gw.profiles, (int64_t)time(NULL), rep);
 	check_listeners(m->cfg, rep);
 	check_readable(m->cfg, rep);
