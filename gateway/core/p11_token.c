@@ -127,14 +127,16 @@ ckr_name(CK_RV rv)
 	}
 }
 
-/* Errors after which the sessions (or the login) are gone: close them all. */
+/* Errors after which the sessions (or the login) are gone: close them all.
+ * Not CKR_GENERAL_ERROR: SoftHSM2 answers a bad OAEP ciphertext with it, and
+ * a client's bad input must not look like a token that went away. */
 static int
 ckr_reset(CK_RV rv)
 {
 	return rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED ||
 	       rv == CKR_USER_NOT_LOGGED_IN || rv == CKR_TOKEN_NOT_PRESENT ||
 	       rv == CKR_TOKEN_NOT_RECOGNIZED || rv == CKR_DEVICE_REMOVED ||
-	       rv == CKR_DEVICE_ERROR || rv == CKR_GENERAL_ERROR ||
+	       rv == CKR_DEVICE_ERROR ||
 	       rv == CKR_OBJECT_HANDLE_INVALID || rv == CKR_KEY_HANDLE_INVALID ||
 	       rv == CKR_SESSION_COUNT || rv == CKR_CRYPTOKI_NOT_INITIALIZED;
 }
@@ -277,7 +279,8 @@ token_unref(struct p11_token *t)
 }
 
 /* The token of (module, the URI's token attributes), new or shared; its PIN
- * replaced by `pin` (a reload may bring a new PIN file). */
+ * replaced by `pin` (a reload may bring a new PIN file), which it takes over
+ * (freed on failure). */
 static int
 token_get(const char *module, const struct p11_uri *u, char *pin, struct p11_token **ret,
 	  struct sgw_err *err)
@@ -301,8 +304,10 @@ token_get(const char *module, const struct p11_uri *u, char *pin, struct p11_tok
 		goto out;
 	}
 	r = sgw_err_set(err, SGW_ENOMEM, "out of memory");
-	if ((t = calloc(1, sizeof(*t))) == NULL)
+	if ((t = calloc(1, sizeof(*t))) == NULL) {
+		OPENSSL_secure_clear_free(pin, strlen(pin) + 1);
 		goto out;
+	}
 	pthread_mutex_init(&t->lock, NULL);
 	t->pin = pin;
 	if ((u->token != NULL && (t->label = strdup(u->token)) == NULL) ||
@@ -642,9 +647,10 @@ p11_key_open(const char *module, const char *pin_file, const char *uri, const ch
 	if ((k = calloc(1, sizeof(*k))) == NULL || (k->name = strdup(name)) == NULL)
 		goto out;
 	key_select(k, &u);
-	if ((r = token_get(module, &u, pin, &k->tok, err)) < 0)
+	r = token_get(module, &u, pin, &k->tok, err);
+	pin = NULL; /* the token's now, or freed */
+	if (r < 0)
 		goto out;
-	pin = NULL; /* the token's now */
 	if ((r = key_load(k, uri, err)) < 0)
 		goto out;
 	*ret = k;
