@@ -38,7 +38,7 @@ for k in ra-sign ra-encrypt issuing-ca; do
 done
 
 # --- the configuration -----------------------------------------------------
-mkdir -p "$T/next"
+mkdir -p "$T/ca-files"
 GW_RA_CERT=$P11/ra-sign.pem GW_RA_KEY=$(uri ra-sign) GW_RA_CHAIN=$P11/chain.pem \
 GW_RA_ENCRYPT="    encrypt: { cert: \"$P11/ra-encrypt.pem\", key: \"$(uri ra-encrypt)\" }" \
 GW_CA_CERT=$P11/issuing-ca.pem GW_CA_KEY=$(uri issuing-ca) \
@@ -47,6 +47,12 @@ GW_RA_IDENTITIES_EXTRA="  next:
     sign: { cert: \"$PKI/ra.pem\", key: \"$PKI/ra.key\" }
     ca_chain: \"$PKI/chain.pem\"" \
 GW_DEV_EXTRA="    next_ra_identity: next" \
+GW_RA_PROFILES_EXTRA="  files: { backend: local-files, template: default, approval: auto }" \
+GW_BACKENDS_EXTRA="  local-files: { type: local, ca_cert: \"$PKI/issuing-ca.pem\", ca_chain: \"$PKI/root-ca.pem\", ca_key: \"$PKI/issuing-ca.key\", state_dir: \"$T/ca-files\" }" \
+GW_SCEP_PROFILES_EXTRA="  files:
+    ra_identity: next
+    ra_profile: files
+    challenge: { type: static, secret_file: \"$PKI/challenge\" }" \
 	gw_config "$CFG"
 check "scepgw -n accepts the token-backed configuration" "$SCEPGW" -n -c "$CFG"
 
@@ -94,6 +100,13 @@ check "PKCSReq (decrypted, issued and signed on the token): SUCCESS" \
 	en -u "$URL" -c "$CHALLENGE" --cn p11-one --out "$D/one.pem" --out-key "$D/one.key"
 check "the certificate was signed by the token's issuing CA" \
 	openssl verify -CAfile "$PKI/root-ca.pem" -untrusted "$P11/issuing-ca.pem" "$D/one.pem"
+check "PKCSReq with RSAES-OAEP key transport (decrypted on the token): SUCCESS" \
+	en -u "$URL" -c "$CHALLENGE" --cn p11-oaep --oaep --save-request "$D/oaep.der"
+check "... the request's KTRI really is id-RSAES-OAEP" bash -c "
+	openssl cms -verify -noverify -inform DER -in '$D/oaep.der' -binary -out '$D/oaep.env' &&
+	openssl cms -cmsout -print -inform DER -in '$D/oaep.env' | grep -q rsaesOaep"
+check "PKCSReq with RSAES-OAEP to an RA with file keys: SUCCESS" \
+	"$SCEPREQ" enroll -u "$BASE/scep/files/pkiclient.exe" -c "$CHALLENGE" --cn file-oaep --oaep
 check "16 parallel PKCSReqs: SUCCESS (worker threads share the token)" \
 	en -u "$URL" -c "$CHALLENGE" --cn p11-par --parallel 16
 check "RenewalReq signed by the issued certificate: SUCCESS" \
