@@ -107,12 +107,15 @@ init(void)
 	}
 }
 
-/* Freed at exit, so that the sanitizers see no leak. */
+/* Freed at exit, so that the sanitizers see no leak; NULL when no token
+ * key was ever loaded (EC_KEY_METHOD_free does not accept NULL). */
 __attribute__((destructor)) static void
 fini(void)
 {
-	RSA_meth_free(rsa_meth);
-	EC_KEY_METHOD_free(ec_meth);
+	if (rsa_meth != NULL)
+		RSA_meth_free(rsa_meth);
+	if (ec_meth != NULL)
+		EC_KEY_METHOD_free(ec_meth);
 }
 
 static EVP_PKEY *
