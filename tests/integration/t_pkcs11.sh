@@ -141,6 +141,22 @@ scepclient_run() {
 }
 check "micromdm scepclient enrolls (DES, SHA-1) against the token keys" scepclient_run
 
+# --- SIGHUP: the new configuration generation shares the token ---------------
+reloaded() {
+	local mark n
+	mark=$(gw_log_mark)
+	kill -HUP "$GW_PID"
+	for ((n = 0; n < 100; n++)); do
+		gw_log_since "$mark" | grep -Eq 'reload: configuration [0-9]+ in service' && return 0
+		sleep 0.1
+	done
+	gw_log_since "$mark"
+	return 1
+}
+check "SIGHUP reloads the token-backed configuration" reloaded
+check "... and PKCSReq succeeds with the reloaded keys" \
+	en -u "$URL" -c "$CHALLENGE" --cn p11-reloaded
+
 # --- the token goes away and comes back ------------------------------------
 mark=$(gw_log_mark)
 mv "$P11/tokens" "$P11/tokens.away"
