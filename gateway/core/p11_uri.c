@@ -3,6 +3,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "b64.h"
 #include "p11_uri.h"
 
 #define SCHEME "pkcs11:"
@@ -25,18 +26,6 @@ p11_uri_clear(struct p11_uri *u)
 	memset(u, 0, sizeof(*u));
 }
 
-static int
-hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* RFC 7512 pchar minus ';' (the separator) plus '%' escapes, decoded into
  * out (at most P11_URI_MAX_VALUE bytes). */
 static int
@@ -54,8 +43,8 @@ decode(const uint8_t *v, size_t len, uint8_t *out, size_t *ret_len)
 
 			if (i + 2 >= len)
 				return -SGW_EPARSE;
-			hi = hexval(v[i + 1]);
-			lo = hexval(v[i + 2]);
+			hi = b64_hex_nibble(v[i + 1]);
+			lo = b64_hex_nibble(v[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -SGW_EPARSE;
 			out[n++] = (uint8_t)(hi << 4 | lo);
