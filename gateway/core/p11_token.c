@@ -333,12 +333,16 @@ token_up(struct p11_token *t, CK_RV *ret_rv)
 	return 0;
 }
 
-/* Under t->lock: close everything; the next operation starts over. */
+/* Under t->lock: the next operation starts over (finds the slot, logs in).
+ * Only the idle sessions are closed here: one another thread is using is
+ * closed when it comes back (closing a session under a running C_Sign is
+ * more than some modules survive). */
 static void
 token_down(struct p11_token *t)
 {
 	if (t->up && t->epoch == t->mod->epoch)
-		t->mod->f->C_CloseAllSessions(t->slot);
+		for (size_t i = 0; i < t->n_pool; i++)
+			t->mod->f->C_CloseSession(t->pool[i]);
 	t->n_pool = 0;
 	t->up = 0;
 	t->gen++;
@@ -377,11 +381,13 @@ void
 p11_session_put(struct p11_token *t, CK_SESSION_HANDLE s, unsigned gen, CK_RV rv)
 {
 	pthread_mutex_lock(&t->lock);
-	if (gen != t->gen)
-		; /* closed by token_down() already */
-	else if (p11_ckr_reset(rv))
-		token_down(t);
-	else if (t->n_pool < P11_POOL)
+	/* the module cannot have been re-initialised since s was taken (the
+	 * caller holds mod->rw), so s is still this epoch's handle */
+	if (gen != t->gen || p11_ckr_reset(rv)) {
+		t->mod->f->C_CloseSession(s);
+		if (gen == t->gen)
+			token_down(t);
+	} else if (t->n_pool < P11_POOL)
 		t->pool[t->n_pool++] = s;
 	else
 		t->mod->f->C_CloseSession(s);

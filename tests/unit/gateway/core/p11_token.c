@@ -336,13 +336,46 @@ test_token_gone(void **state)
 	keyop_free(k);
 }
 
+/* The token goes away while 8 threads sign: failures, no crash (sessions in
+ * use are not closed under them), and every thread signs again afterwards. */
+static void
+test_gone_under_load(void **state)
+{
+	struct sgw_err err = {{0}};
+	struct keyop *k = keys_new(pin_file);
+	pthread_t th[8];
+	struct par p[8];
+
+	(void)state;
+	assert_int_equal(keyop_load(k, "ra", URI("rsa"), &err), 0);
+	for (int i = 0; i < 8; i++) {
+		p[i] = (struct par){.key = keyop_find(k, "ra"),
+				    .pub = keyop_public(keyop_find(k, "ra"))};
+		assert_int_equal(pthread_create(&th[i], NULL, signer, &p[i]), 0);
+	}
+	usleep(20000);
+	sh("mv %s/tokens %s/tokens.away", dir, dir);
+	usleep(100000);
+	sh("mv %s/tokens.away %s/tokens", dir, dir);
+	for (int i = 0; i < 8; i++)
+		pthread_join(th[i], NULL);
+	sleep(3);
+	for (int i = 0; i < 8; i++) {
+		p[i].ok = 0;
+		signer(&p[i]);
+		assert_int_equal(p[i].ok, 25);
+		EVP_PKEY_free(p[i].pub);
+	}
+	keyop_free(k);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_open_refused), cmocka_unit_test(test_rsa),
 	    cmocka_unit_test(test_ec),		 cmocka_unit_test(test_parallel),
-	    cmocka_unit_test(test_token_gone),
+	    cmocka_unit_test(test_token_gone),	 cmocka_unit_test(test_gone_under_load),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
