@@ -82,6 +82,9 @@ pkcs11-tool --module "$MODULE" --token-label scepgw --login --pin "$PIN" --keypa
 sed "s|object=ra-encrypt;|object=leaky;|" "$CFG" >"$T/leaky.yaml"
 check "an extractable key is an error of scepgw -n, naming the key" \
 	refused "$T/leaky.yaml" ra_identities.dev.encrypt.key 'can leave the token.*CKA_EXTRACTABLE true'
+sed "s|module: $MODULE|module: /nonexistent/libpkcs11.so|" "$CFG" >"$T/nomodule.yaml"
+check "a module that does not load fails scepgw -n, naming the key" \
+	refused "$T/nomodule.yaml" ra_identities.dev.sign.key 'PKCS#11 module /nonexistent/libpkcs11.so cannot be loaded'
 sed "/^pkcs11:/d" "$CFG" >"$T/nosection.yaml"
 check "a pkcs11: key without the pkcs11 section fails scepgw -n" \
 	refused "$T/nosection.yaml" ra_identities.dev.sign.key 'needs pkcs11.module'
