@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# mkdevpki.sh DIR: make the development PKI for scepgw in DIR (mode 0700).
+# mkdevpki.sh [--pkcs11] DIR: make the development PKI for scepgw in DIR (mode 0700).
+# With --pkcs11, also a SoftHSM2 token with the RA and CA keys generated on it,
+# and configuration lines that use them by pkcs11: URI (certs/mkdevtoken.sh).
 #
 #   root-ca.pem/.key      self-signed root, CA:TRUE, keyCertSign+cRLSign, 10 years
 #   issuing-ca.pem/.key   signed by the root, CA:TRUE pathlen:0, 2 years (local-ca backend)
@@ -15,7 +17,9 @@
 # (an existing valid challenge is kept).  Development only.
 set -euo pipefail
 
-usage() { echo "usage: $0 DIR" >&2; exit 2; }
+usage() { echo "usage: $0 [--pkcs11] DIR" >&2; exit 2; }
+pkcs11=0
+[ "${1:-}" = --pkcs11 ] && { pkcs11=1; shift; }
 [ $# -eq 1 ] || usage
 dir=$1
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -68,6 +72,7 @@ if complete "$dir"; then
 		echo "mkdevpki: reusing the development PKI in $dir (new challenge)"
 	fi
 	chmod 0600 "$dir"/*.key "$dir/challenge"
+	[ "$pkcs11" = 0 ] || exec "$here/mkdevtoken.sh" "$dir"
 	exit 0
 fi
 
@@ -118,3 +123,4 @@ for f in "${certs[@]/%/.key}" "${certs[@]/%/.pem}" chain.pem challenge; do
 	mv -f "$stage/$f" "$dir/$f"
 done
 echo "mkdevpki: created a development PKI in $dir"
+[ "$pkcs11" = 0 ] || exec "$here/mkdevtoken.sh" "$dir"

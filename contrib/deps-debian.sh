@@ -12,12 +12,14 @@ build=(
 	meson ninja-build pkg-config gcc python3 scdoc
 	libevent-dev libssl-dev libcurl4-openssl-dev libyaml-dev libjansson-dev
 	libsqlite3-dev libpq-dev libjemalloc-dev openssl ca-certificates
+	libp11-kit-dev
 )
 package=(dpkg-dev debhelper fakeroot)
 test=(
 	clang libclang-rt-14-dev libcmocka-dev postgresql-15 postgresql-client-15
 	scep certmonger dbus pebble curl clang-format
 	lintian debootstrap man-db
+	softhsm2 opensc libengine-pkcs11-openssl
 )
 case ${1:-test} in
 build) pkgs=("${build[@]}") ;;

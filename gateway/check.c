@@ -287,16 +287,9 @@ check_one_local_ca(const struct cfg *c, const struct cfg_backend *b, struct keyo
 }
 
 void
-check_local_ca(const struct cfg *c, int64_t now, struct cfg_report *rep)
+check_local_ca(const struct cfg *c, struct keyop *keys, int64_t now, struct cfg_report *rep)
 {
-	struct keyop *keys = keyop_new();
-
-	if (keys == NULL) {
-		cfg_report_add(rep, 1, "out of memory");
-		return;
-	}
 	for (size_t i = 0; i < c->n_backends; i++)
 		if (strcmp(c->backends[i].type, "local") == 0)
 			check_one_local_ca(c, &c->backends[i], keys, now, rep);
-	keyop_free(keys);
 }

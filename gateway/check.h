@@ -22,8 +22,10 @@ void check_certs(const struct profile_set *ps, int64_t now, struct cfg_report *r
  * reads: a certificate that cannot be read (missing, unreadable, not PEM), a
  * key that cannot be loaded (missing, unreadable, mode, not a key) or does
  * not match the certificate: error; the certificate's validity as
- * check_certs (error, or a warning within expiry_warning). */
-void check_local_ca(const struct cfg *c, int64_t now, struct cfg_report *rep);
+ * check_certs (error, or a warning within expiry_warning).  Keys are loaded
+ * into `keys`, the daemon's table, so a pkcs11: key is opened on its token. */
+struct keyop;
+void check_local_ca(const struct cfg *c, struct keyop *keys, int64_t now, struct cfg_report *rep);
 /* Two listeners (listen, admin.listen) on one address: error. */
 void check_listeners(const struct cfg *c, struct cfg_report *rep);
 /* With `user:`, every file the configuration names that this user could

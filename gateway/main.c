@@ -121,7 +121,7 @@ check_all(struct modules *m, struct cfg_report *rep)
 
 	cfg_report_take(rep, daemon_own_files(m->gw.profiles, m->cfg->user, 1, &err), &err);
 	check_certs(m->gw.profiles, (int64_t)time(NULL), rep);
-	check_local_ca(m->cfg, (int64_t)time(NULL), rep);
+	check_local_ca(m->cfg, m->keys, (int64_t)time(NULL), rep);
 	check_listeners(m->cfg, rep);
 	check_readable(m->cfg, rep);
 	cfg_report_print(rep, stderr);

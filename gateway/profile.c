@@ -316,7 +316,7 @@ profile_build(struct profile_set *ps, struct profile *p, const struct cfg *c,
 	return 0;
 }
 
-static struct profile_set *set_new(const struct cfg *c);
+static struct profile_set *set_new(const struct cfg *c, struct keyop *keys);
 
 static void
 profile_clear(struct profile *p)
@@ -404,19 +404,21 @@ profiles_build_report(const struct cfg *c, struct keyop *keys, struct cfg_report
 
 	if (rep == NULL)
 		return profiles_build(c, keys, ret, err);
-	if ((ps = set_new(c)) == NULL)
+	if ((ps = set_new(c, keys)) == NULL)
 		return -SGW_ENOMEM;
 	build_collect(ps, c, keys, rep);
 	*ret = ps;
 	return 0;
 }
 
+/* A new set; the key table learns the pkcs11 section first. */
 static struct profile_set *
-set_new(const struct cfg *c)
+set_new(const struct cfg *c, struct keyop *keys)
 {
-	struct profile_set *ps = calloc(1, sizeof(*ps));
+	struct profile_set *ps;
 
-	if (ps == NULL)
+	if (keyop_set_pkcs11(keys, c->pkcs11.module, c->pkcs11.pin_file) < 0 ||
+	    (ps = calloc(1, sizeof(*ps))) == NULL)
 		return NULL;
 	ps->refs = 1;
 	ps->cfg = c;
@@ -435,7 +437,7 @@ int
 profiles_build(const struct cfg *c, struct keyop *keys, struct profile_set **ret,
 	       struct sgw_err *err)
 {
-	struct profile_set *ps = set_new(c);
+	struct profile_set *ps = set_new(c, keys);
 	int r = -SGW_ENOMEM;
 
 	if (ps == NULL)

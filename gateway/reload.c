@@ -20,6 +20,10 @@ check_secret_files(const struct cfg *c, struct cfg_report *rep, struct sgw_err *
 {
 	int r;
 
+	if (c->pkcs11.module != NULL &&
+	    (r = cfg_report_take(
+		 rep, secret_file_check_as("PKCS#11 PIN file", c->pkcs11.pin_file, err), err)) < 0)
+		return r;
 	for (size_t i = 0; i < c->n_listen; i++)
 		if (c->listen[i].tls &&
 		    (r = cfg_report_take(

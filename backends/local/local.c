@@ -171,24 +171,37 @@ load_ca(struct local *l, struct sgw_err *err)
 	return r;
 }
 
+/* The CA certificate and its key (a file or a token's, keyop.h), checked. */
 static int
-local_start(void *priv, const struct backend_env *env, struct sgw_err *err)
+load_ca_key(struct local *l, struct keyop *keys, struct sgw_err *err)
 {
-	struct local *l = priv;
-	char id[300];
+	char id[300], inner[sizeof(err->msg)];
 	int r;
 
 	r = load_ca(l, err);
 	if (r < 0)
 		return r;
 	snprintf(id, sizeof(id), "ca:%s", l->name);
-	r = keyop_load(env->keys, id, l->conf.ca_key, err);
-	if (r < 0)
-		return r;
-	l->key = keyop_find(env->keys, id);
+	r = keyop_load(keys, id, l->conf.ca_key, err);
+	if (r < 0) {
+		snprintf(inner, sizeof(inner), "%s", err != NULL ? err->msg : "");
+		return sgw_err_set(err, -r, "%s.ca_key: %s", l->path, inner);
+	}
+	l->key = keyop_find(keys, id);
 	if (l->key == NULL || !keyop_matches_cert(l->key, l->ca))
 		return sgw_err_set(err, SGW_EINVAL, "%s: ca_key %s does not match ca_cert %s",
 				   l->path, l->conf.ca_key, l->conf.ca_cert);
+	return 0;
+}
+
+static int
+local_start(void *priv, const struct backend_env *env, struct sgw_err *err)
+{
+	struct local *l = priv;
+	int r = load_ca_key(l, env->keys, err);
+
+	if (r < 0)
+		return r;
 	l->workers = env->workers;
 	l->running = 1;
 	return local_crl_start(l, env, err);

@@ -228,6 +228,12 @@ struct cfg_backend {
 #define CFG_INSTANCE_MAX 63
 #define CFG_INSTANCE_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
 
+/* pkcs11: the module and PIN for keys given as "pkcs11:" URIs (docs/config.md) */
+struct cfg_pkcs11 {
+	char *module;	/* path of the PKCS#11 module (.so); NULL when the section is absent */
+	char *pin_file; /* the user PIN, a secret file */
+};
+
 struct cfg {
 	char *file;
 	struct cfg_node *root;
@@ -255,6 +261,7 @@ struct cfg {
 	struct cfg_backend *backends;
 	size_t n_backends;
 	struct cfg_admin admin;
+	struct cfg_pkcs11 pkcs11;
 };
 
 /* Parse a whole config from memory or a file.  Cross references

@@ -192,6 +192,20 @@ parse_store(struct cfg *c, const struct cfg_node *n, struct sgw_err *err)
 	return cfg_check_range(n, "store", "nonce_ttl", c->store.nonce_ttl, 1, 365 * 86400, err);
 }
 
+static const struct cfg_field pkcs11_fields[] = {
+    {"module", CFG_STR, offsetof(struct cfg_pkcs11, module), 1},
+    {"pin_file", CFG_STR, offsetof(struct cfg_pkcs11, pin_file), 1},
+    {NULL},
+};
+
+static int
+parse_pkcs11(struct cfg *c, const struct cfg_node *n, struct sgw_err *err)
+{
+	if (n == NULL)
+		return 0;
+	return cfg_parse_map(n, "pkcs11", pkcs11_fields, &c->pkcs11, err);
+}
+
 /* ---- named sections ------------------------------------------------------ */
 
 typedef int (*parse_one_fn)(struct cfg *c, void *elem, const char *name, const struct cfg_node *n,
@@ -400,7 +414,7 @@ struct top_raw {
 	char *log_level, *log_format, *user, *default_profile, *ndes_profile, *instance;
 	int workers, expiry_warning;
 	const struct cfg_node *limits, *listen, *store, *ra_identities, *scep_profiles,
-	    *ra_profiles, *backends, *admin, *trusted_proxies;
+	    *ra_profiles, *backends, *admin, *trusted_proxies, *pkcs11;
 };
 
 #define TR(f) offsetof(struct top_raw, f)
@@ -422,6 +436,7 @@ static const struct cfg_field top_fields[] = {
     {"ra_profiles", CFG_NODE, TR(ra_profiles), 1},
     {"backends", CFG_NODE, TR(backends), 1},
     {"admin", CFG_NODE, TR(admin), 0},
+    {"pkcs11", CFG_NODE, TR(pkcs11), 0},
     {NULL},
 };
 #undef TR
@@ -443,7 +458,8 @@ parse_sections(struct cfg *c, const struct top_raw *t, struct sgw_err *err)
 			    (void **)&c->scep_profiles, &c->n_scep_profiles, cfg_profile_parse,
 			    err)) < 0)
 		return r;
-	if ((r = parse_listen(c, t->listen, err)) < 0 || (r = parse_store(c, t->store, err)) < 0)
+	if ((r = parse_listen(c, t->listen, err)) < 0 || (r = parse_store(c, t->store, err)) < 0 ||
+	    (r = parse_pkcs11(c, t->pkcs11, err)) < 0)
 		return r;
 	return parse_limits(c, t->limits, err);
 }
@@ -607,6 +623,8 @@ cfg_free(struct cfg *c)
 	free(c->store.conninfo);
 	free(c->store.password_file);
 	free(c->store.synchronous);
+	free(c->pkcs11.module);
+	free(c->pkcs11.pin_file);
 	identities_free(c->ra_identities, c->n_ra_identities);
 	cfg_profiles_free(c->scep_profiles, c->n_scep_profiles);
 	for (size_t i = 0; i < c->n_ra_profiles; i++) {

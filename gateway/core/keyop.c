@@ -15,6 +15,8 @@
 #include <openssl/pem.h>
 
 #include "keyop.h"
+#include "keyop_p11.h"
+#include "p11_uri.h"
 #include "secret_file.h"
 
 #define KEYOP_MAX_KEYS 64
@@ -23,11 +25,13 @@
 struct keyop_key {
 	char *id;
 	EVP_PKEY *pkey;
+	struct p11_key *p11; /* a token key: pkey calls it */
 };
 
 struct keyop {
 	struct keyop_key keys[KEYOP_MAX_KEYS];
 	size_t n;
+	char *p11_module, *p11_pin_file;
 };
 
 struct keyop *
@@ -44,8 +48,45 @@ keyop_free(struct keyop *k)
 	for (size_t i = 0; i < k->n; i++) {
 		free(k->keys[i].id);
 		EVP_PKEY_free(k->keys[i].pkey);
+		p11_key_free(k->keys[i].p11);
 	}
+	free(k->p11_module);
+	free(k->p11_pin_file);
 	free(k);
+}
+
+int
+keyop_set_pkcs11(struct keyop *k, const char *module, const char *pin_file)
+{
+	free(k->p11_module);
+	free(k->p11_pin_file);
+	k->p11_module = module != NULL ? strdup(module) : NULL;
+	k->p11_pin_file = pin_file != NULL ? strdup(pin_file) : NULL;
+	if ((module != NULL && k->p11_module == NULL) ||
+	    (pin_file != NULL && k->p11_pin_file == NULL))
+		return -SGW_ENOMEM;
+	return 0;
+}
+
+/* A key on the token `uri` names, under `id`. */
+static int
+load_token_key(struct keyop *k, const char *id, const char *uri, struct sgw_err *err)
+{
+	struct p11_key *p11 = NULL;
+	EVP_PKEY *pkey;
+	int r = p11_key_open(k->p11_module, k->p11_pin_file, uri, id, &p11, err);
+
+	if (r < 0)
+		return r;
+	if ((pkey = keyop_p11_pkey(p11)) == NULL || (k->keys[k->n].id = strdup(id)) == NULL) {
+		EVP_PKEY_free(pkey);
+		p11_key_free(p11);
+		return sgw_err_set(err, SGW_ENOMEM, "%s: cannot set up the token key", uri);
+	}
+	k->keys[k->n].pkey = pkey;
+	k->keys[k->n].p11 = p11;
+	k->n++;
+	return 0;
 }
 
 int
@@ -61,6 +102,8 @@ keyop_load(struct keyop *k, const char *id, const char *path, struct sgw_err *er
 		return sgw_err_set(err, SGW_EEXIST, "key '%s' loaded twice", id);
 	if (k->n == KEYOP_MAX_KEYS)
 		return sgw_err_set(err, SGW_EINVAL, "too many keys (max %d)", KEYOP_MAX_KEYS);
+	if (p11_uri_is(path))
+		return load_token_key(k, id, path, err);
 	r = secret_file_read_as("private key", path, KEYOP_MAX_FILE, 0, &buf, &len, err);
 	if (r < 0)
 		return r;
@@ -102,6 +145,12 @@ keyop_matches_cert(const struct keyop_key *key, X509 *cert)
 }
 
 int
+keyop_unavailable(const struct keyop_key *key)
+{
+	return key->p11 != NULL && p11_key_unavailable(key->p11);
+}
+
+int
 keyop_key_type(const struct keyop_key *key)
 {
 	return EVP_PKEY_get_base_id(key->pkey);
@@ -110,7 +159,9 @@ keyop_key_type(const struct keyop_key *key)
 int
 keyop_cms_decrypt(const struct keyop_key *key, X509 *cert, CMS_ContentInfo *cms, BIO *out)
 {
-	return CMS_decrypt(cms, key->pkey, cert, NULL, out, CMS_BINARY) == 1 ? 0 : -SGW_EAUTH;
+	if (CMS_decrypt(cms, key->pkey, cert, NULL, out, CMS_BINARY) == 1)
+		return 0;
+	return keyop_unavailable(key) ? -SGW_EUNAVAIL : -SGW_EAUTH;
 }
 
 CMS_SignerInfo *
@@ -177,7 +228,7 @@ keyop_load_or_create(struct keyop *k, const char *id, const char *path, int type
 	EVP_PKEY *pkey;
 	int r;
 
-	if (access(path, F_OK) == 0)
+	if (p11_uri_is(path) || access(path, F_OK) == 0)
 		return keyop_load(k, id, path, err);
 	if (errno != ENOENT)
 		return sgw_err_set(err, SGW_EIO, "%s: %s", path, strerror(errno));

@@ -19,8 +19,14 @@ struct keyop_key; /* one private key */
 struct keyop *keyop_new(void);
 void keyop_free(struct keyop *k);
 
+/* The configuration's pkcs11 section (module path, PIN file; NULL when
+ * absent), for the keys loaded after it by URI. */
+int keyop_set_pkcs11(struct keyop *k, const char *module, const char *pin_file);
+
 /* Load a PEM private key under `id` ("ra:dmz:sign", "ca:local-ca"), read
- * with secret_file_read() (owner and mode checked).  Loading an id twice is -SGW_EEXIST. */
+ * with secret_file_read() (owner and mode checked), or, when `path` is an
+ * RFC 7512 "pkcs11:" URI, open that key on the token (p11_token.h): it
+ * signs and decrypts there.  Loading an id twice is -SGW_EEXIST. */
 int keyop_load(struct keyop *k, const char *id, const char *path, struct sgw_err *err);
 const struct keyop_key *keyop_find(const struct keyop *k, const char *id);
 
@@ -29,7 +35,13 @@ int keyop_matches_cert(const struct keyop_key *key, X509 *cert);
 /* EVP_PKEY_RSA, EVP_PKEY_EC, ... */
 int keyop_key_type(const struct keyop_key *key);
 
-/* CMS_decrypt with this key; `cert` selects our RecipientInfo among several. */
+/* 1 while the key's token cannot be reached (a file key: never).  After a
+ * failed operation, tells "the token is away, try later" (HTTP 503) from
+ * "the input is bad". */
+int keyop_unavailable(const struct keyop_key *key);
+
+/* CMS_decrypt with this key; `cert` selects our RecipientInfo among several.
+ * -SGW_EUNAVAIL when the key's token cannot be reached. */
 int keyop_cms_decrypt(const struct keyop_key *key, X509 *cert, CMS_ContentInfo *cms, BIO *out);
 /* CMS_add1_signer with this key; NULL on failure. */
 CMS_SignerInfo *keyop_cms_add_signer(const struct keyop_key *key, CMS_ContentInfo *cms, X509 *cert,

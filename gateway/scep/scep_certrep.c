@@ -186,7 +186,8 @@ sign_certrep(const struct scep_certrep_params *p, BIO *content, uint8_t **ret_de
 		goto out;
 	si = keyop_cms_add_signer(p->ra_key, cms, p->ra_cert, md, fl);
 	if (si == NULL) {
-		r = sgw_err_set(err, SGW_EAUTH, "CertRep: cannot add the RA signer");
+		r = sgw_err_set(err, keyop_unavailable(p->ra_key) ? SGW_EUNAVAIL : SGW_EAUTH,
+				"CertRep: cannot add the RA signer");
 		goto out;
 	}
 	if ((r = add_attrs(si, p)) < 0)
@@ -201,7 +202,10 @@ sign_certrep(const struct scep_certrep_params *p, BIO *content, uint8_t **ret_de
 		content = empty;
 	}
 	if (CMS_final(cms, content, NULL, CMS_BINARY) != 1) {
-		r = sgw_err_set(err, SGW_EAUTH, "CertRep: signing failed");
+		r = sgw_err_set(
+		    err, keyop_unavailable(p->ra_key) ? SGW_EUNAVAIL : SGW_EAUTH,
+		    "CertRep: signing failed%s",
+		    keyop_unavailable(p->ra_key) ? " (the RA key's token is unavailable)" : "");
 		goto out;
 	}
 	n = i2d_CMS_ContentInfo(cms, &der);

@@ -319,7 +319,9 @@ certrep_done(void *arg)
 			r->prof->cfg->name, r->werr.msg);
 		free(r->reply);
 		r->reply = NULL;
-		set_outcome(r, SCEP_OUT_HTTP_INTERNAL, "cannot build CertRep");
+		set_outcome(
+		    r, r->rc == -SGW_EUNAVAIL ? SCEP_OUT_HTTP_UNAVAILABLE : SCEP_OUT_HTTP_INTERNAL,
+		    r->rc == -SGW_EUNAVAIL ? "RA key unavailable" : "cannot build CertRep");
 	}
 	r->reply_type = "application/x-pki-message";
 	finish(r);

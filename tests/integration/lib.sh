@@ -139,6 +139,9 @@ ctl() { "$SCEPGWCTL" --config "$T/scepgwctl.conf" "$@"; }
 #   GW_TOP_EXTRA            more top-level keys (indent 0)
 #   GW_LISTEN_EXTRA         more listen: entries (indent 2)
 #   GW_RA_KEY, GW_TLS_KEY   key files (default: the PKI's)
+#   GW_RA_CERT, GW_RA_CHAIN the dev RA certificate and chain; GW_RA_ENCRYPT its
+#                           encrypt: line (indent 4; default none: sign encrypts)
+#   GW_CA_CERT, GW_CA_KEY   the local CA's certificate and key (default: the PKI's)
 #   GW_PENDING_TTL          pending_ttl of the `manual` RA profile (7d)
 #   GW_OTP_TTL              default ttl of the `otp` profile's challenges (1h)
 #   GW_NO_ADMIN=1           no admin: section
@@ -160,8 +163,9 @@ ${GW_LISTEN_EXTRA:-}
 store: $store
 ra_identities:
   dev:
-    sign: { cert: "$PKI/ra.pem", key: "${GW_RA_KEY:-$PKI/ra.key}" }
-    ca_chain: "$PKI/chain.pem"
+    sign: { cert: "${GW_RA_CERT:-$PKI/ra.pem}", key: "${GW_RA_KEY:-$PKI/ra.key}" }
+${GW_RA_ENCRYPT:-}
+    ca_chain: "${GW_RA_CHAIN:-$PKI/chain.pem}"
 ${GW_RA_IDENTITIES_EXTRA:-}
 scep_profiles:
   dev:
@@ -191,7 +195,7 @@ ra_profiles:
   manual: { backend: local-ca, template: default, approval: manual, pending_ttl: ${GW_PENDING_TTL:-7d} }
 ${GW_RA_PROFILES_EXTRA:-}
 backends:
-  local-ca: { type: local, ca_cert: "$PKI/issuing-ca.pem", ca_chain: "$PKI/root-ca.pem", ca_key: "$PKI/issuing-ca.key", state_dir: "$T/ca-state" }
+  local-ca: { type: local, ca_cert: "${GW_CA_CERT:-$PKI/issuing-ca.pem}", ca_chain: "$PKI/root-ca.pem", ca_key: "${GW_CA_KEY:-$PKI/issuing-ca.key}", state_dir: "$T/ca-state" }
 ${GW_BACKENDS_EXTRA:-}
 ${GW_TOP_EXTRA:-}
 EOF

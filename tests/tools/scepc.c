@@ -304,8 +304,19 @@ scepc_wrap(const struct scepc_wrap *w, const unsigned char *data, int len, unsig
 	*why = "out of memory";
 	if (!recips || !in || !sk_X509_push(recips, w->ra_enc))
 		goto out;
-	env = CMS_encrypt(recips, in, w->cipher, CMS_BINARY);
 	*why = "CMS_encrypt failed";
+	if (w->oaep) {
+		CMS_RecipientInfo *ri;
+
+		env = CMS_encrypt(NULL, NULL, w->cipher, CMS_BINARY | CMS_PARTIAL);
+		ri = env ? CMS_add1_recipient_cert(env, w->ra_enc, CMS_KEY_PARAM) : NULL;
+		if (!ri ||
+		    EVP_PKEY_CTX_set_rsa_padding(CMS_RecipientInfo_get0_pkey_ctx(ri),
+						 RSA_PKCS1_OAEP_PADDING) <= 0 ||
+		    CMS_final(env, in, NULL, CMS_BINARY) != 1)
+			goto out;
+	} else
+		env = CMS_encrypt(recips, in, w->cipher, CMS_BINARY);
 	if (!env || der_of_cms(env, &env_der, &envlen) < 0)
 		goto out;
 	BIO_free(in);

@@ -61,6 +61,7 @@ struct scepc_wrap {
 	int set_signing_time; /* and add signingTime, now + signing_time_offset */
 	long signing_time_offset;
 	int corrupt_sig; /* flip a byte of the signature (negative tests) */
+	int oaep;	 /* key transport with RSAES-OAEP (SHA-1) instead of PKCS#1 v1.5 */
 };
 
 /* pkiMessage = SignedData(id-data, DER EnvelopedData(data)) with the SCEP

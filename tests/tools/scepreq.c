@@ -492,6 +492,7 @@ fill_params(const struct job *j, struct sr_req_params *p, int msg_type)
 	p->set_signing_time = o->set_signing_time;
 	p->signing_time_offset = o->signing_time_offset;
 	p->corrupt_sig = o->corrupt_sig;
+	p->oaep = o->oaep;
 	p->poll_cn = o->poll_cn;
 }
 
@@ -780,6 +781,7 @@ usage(void)
 	      "  --challenge-type printable|utf8 (default: printable when possible)\n"
 	      "  --message-type N (default 19)    --signing-time-offset SECONDS\n"
 	      "  --corrupt-signature              --no-mirror-check (reply may use other algs)\n"
+	      "  --oaep (RSAES-OAEP key transport instead of PKCS#1 v1.5)\n"
 	      "  --poll N [--poll-interval S (5)] after PENDING send up to N CertPolls\n"
 	      "  --certpoll (with --send-request req.der --key k: send a CertPoll for it)\n"
 	      "  --signer-cert C --signer-key K  sign with an existing certificate (renewal)\n"
@@ -846,6 +848,7 @@ enum {
 	O_MTYPE,
 	O_STIME,
 	O_CORRUPT,
+	O_OAEP,
 	O_NOMIRROR,
 	O_CERTPOLL,
 	O_POLL,
@@ -886,6 +889,7 @@ static const struct option longopts[] = {
     {"message-type", required_argument, NULL, O_MTYPE},
     {"signing-time-offset", required_argument, NULL, O_STIME},
     {"corrupt-signature", no_argument, NULL, O_CORRUPT},
+    {"oaep", no_argument, NULL, O_OAEP},
     {"no-mirror-check", no_argument, NULL, O_NOMIRROR},
     {"certpoll", no_argument, NULL, O_CERTPOLL},
     {"poll", required_argument, NULL, O_POLL},
@@ -1048,6 +1052,9 @@ parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case O_CORRUPT:
 			o->corrupt_sig = 1;
+			break;
+		case O_OAEP:
+			o->oaep = 1;
 			break;
 		case O_NOMIRROR:
 			o->mirror_check = 0;

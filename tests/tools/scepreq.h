@@ -56,6 +56,7 @@ struct sr_req_params {
 	int set_signing_time;
 	long signing_time_offset; /* seconds from now, when set_signing_time */
 	int corrupt_sig;
+	int oaep;		      /* RSAES-OAEP key transport */
 	const char *poll_cn;	      /* CertPoll: this subject CN instead of the signer's */
 	const unsigned char *csr_der; /* a given CSR (--csr) instead of one built here */
 	size_t csr_len;

@@ -18,7 +18,7 @@ struct opts {
 	const char *sans[MAX_SANS];
 	int nsans, use_get, key_bits, parallel, challenge_utf8, msg_type, mirror_check;
 	long truncate, timeout;
-	int set_signing_time, corrupt_sig, certpoll, poll_max, poll_interval;
+	int set_signing_time, corrupt_sig, certpoll, poll_max, poll_interval, oaep;
 	const char *serial, *signer_cert, *signer_key, *poll_cn, *encrypt_to;
 	long signing_time_offset;
 	EVP_CIPHER *cipher;

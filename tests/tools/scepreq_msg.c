@@ -256,7 +256,8 @@ wrap_pkimessage(const unsigned char *data, int datalen, const struct sr_req_para
 			       .cipher = p->cipher,
 			       .set_signing_time = p->set_signing_time,
 			       .signing_time_offset = p->signing_time_offset,
-			       .corrupt_sig = p->corrupt_sig};
+			       .corrupt_sig = p->corrupt_sig,
+			       .oaep = p->oaep};
 	const char *why = NULL;
 
 	t->cipher_nid = EVP_CIPHER_get_nid(p->cipher);
