@@ -13,6 +13,7 @@
 #include "admin_api.h"
 #include "admin_auth.h"
 #include "admin_mscep.h"
+#include "admin_read.h"
 #include "admin_reply.h"
 #include "health.h"
 #include "http_listen.h"
@@ -35,19 +36,6 @@ split_path(char *path, char **segs)
 		segs[n++] = s;
 	}
 	return n;
-}
-
-static void
-serve_metrics(struct admin *a, struct evhttp_request *req, const struct admin_principal *p)
-{
-	struct evbuffer *out = evbuffer_new();
-
-	if (out == NULL || metrics_render(a->gw->metrics, a->gw->store, out) < 0) {
-		evbuffer_free(out);
-		admin_reply_error(a, req, p, "metrics", 500, "cannot render the metrics");
-		return;
-	}
-	admin_reply_buf(a, req, "metrics", 200, "text/plain; version=0.0.4", out);
 }
 
 static void
@@ -89,7 +77,7 @@ route(struct admin *a, struct evhttp_request *req, char **segs, int n,
 		if (!(p.role & ADMIN_ROLE_READ))
 			admin_reply_error(a, req, &p, "metrics", 403, "not allowed");
 		else
-			serve_metrics(a, req, &p);
+			admin_read_metrics(a, req, &p);
 		return;
 	}
 	if (n >= 2 && strcmp(segs[0], "api") == 0 && strcmp(segs[1], "v1") == 0) {

@@ -12,6 +12,7 @@
 
 #include "admin_read.h"
 #include "admin_reply.h"
+#include "metrics.h"
 
 /* One read in flight; on a->reads until done (admin_reads_free() frees
  * those the store threads dropped at shutdown). */
@@ -26,6 +27,8 @@ struct admin_read {
 	struct store_cert_filter cf; /* certificates.list */
 	char *subject;
 	char serial[80];
+	int metrics; /* GET /metrics: ms, and a text reply */
+	struct metrics_store ms;
 	int code;      /* 200, or the error's */
 	char msg[300]; /* the error, or the audit's "what" */
 	json_t *body;
@@ -107,12 +110,28 @@ read_free(struct admin_read *r)
 	free(r);
 }
 
+/* The metrics page from r->ms (no audit: a scrape every few seconds). */
+static void
+metrics_reply(struct admin_read *r)
+{
+	struct evbuffer *out = evbuffer_new();
+
+	if (out == NULL || metrics_render(r->a->gw->metrics, &r->ms, out) < 0) {
+		evbuffer_free(out);
+		admin_reply_error(r->a, r->req, &r->p, r->action, 500, "cannot render the metrics");
+		return;
+	}
+	admin_reply_buf(r->a, r->req, r->action, 200, "text/plain; version=0.0.4", out);
+}
+
 static void
 read_done(void *arg)
 {
 	struct admin_read *r = arg;
 
-	if (r->code != 200) {
+	if (r->code == 200 && r->metrics) {
+		metrics_reply(r);
+	} else if (r->code != 200) {
 		admin_reply_error(r->a, r->req, &r->p, r->action, r->code, "%s", r->msg);
 	} else {
 		admin_audit(&r->p, r->action, 200, r->msg);
@@ -330,6 +349,29 @@ admin_read_certs(struct admin *a, struct evhttp_request *req, const struct admin
 	r->cf = (struct store_cert_filter){
 	    .subject = r->subject, .serial = r->serial, .before = b, .max = limit_parse(q)};
 	read_start(r, certs_work);
+}
+
+/* ---- metrics ---------------------------------------------------------------- */
+
+static void
+metrics_work(void *arg)
+{
+	struct admin_read *r = arg;
+	int ret = metrics_store_read(r->store, &r->ms);
+
+	if (ret < 0)
+		read_failed(r, ret);
+}
+
+void
+admin_read_metrics(struct admin *a, struct evhttp_request *req, const struct admin_principal *p)
+{
+	struct admin_read *r = read_new(a, req, p, "metrics");
+
+	if (r == NULL)
+		return;
+	r->metrics = 1;
+	read_start(r, metrics_work);
 }
 
 void

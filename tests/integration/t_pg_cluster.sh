@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # t_pg_cluster: two gateways on one PostgreSQL database as a cluster (issue
-# 20).  Each logs its own `instance:`; a revocation made through A's admin
+# 20).  Each logs its own `instance:`; /metrics waits for the store on a
+# store thread, not on the event loop; a revocation made through A's admin
 # API is on the CRL B serves, with the same CRL number as A's; the sweeps'
 # lease `txn-sweep` is held by A alone while A lives, and after `kill -9` of
 # A, B takes it over within the lease's time and finishes the request A left
@@ -51,6 +52,24 @@ check "A's log lines end with instance=gw-a" grep -q ' instance=gw-a$' "$GW_LOG"
 check "B's log lines end with instance=gw-b" grep -q ' instance=gw-b$' "$B_LOG"
 check "A's log never says instance=gw-b" not grep -q 'instance=gw-b' "$GW_LOG"
 check "B's log never says instance=gw-a" not grep -q 'instance=gw-a' "$B_LOG"
+
+# --- /metrics reads the store on a store thread: a locked table never stalls the loop ---
+pg_psql -c "BEGIN; LOCK TABLE transactions IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(4); COMMIT" \
+	>/dev/null 2>&1 &
+locker=$!
+sleep 0.5
+curl -sS --cacert "$PKI/chain.pem" -H "Authorization: Bearer $READ_TOKEN" -o "$D/metrics.txt" \
+	-w '%{http_code}' "$ADMIN_URL/metrics" >"$D/metrics.code" 2>&1 &
+scrape=$!
+sleep 0.3
+caps_fast() { curl -sSf --max-time 1 -o /dev/null "$URL?operation=GetCACaps"; }
+check "GetCACaps on A answers within 1 s while /metrics waits for the locked table" caps_fast
+wait "$locker" || true
+wait "$scrape" || true
+check "/metrics answers 200 once the lock is gone" test "$(cat "$D/metrics.code")" = 200
+check "... with the pending transactions' count" \
+	grep -q '^scepgw_pending_transactions{state="awaiting_approval",instance="gw-a"} 0' \
+	"$D/metrics.txt"
 
 # --- revoke on A: B's CRL lists it, with A's CRL number --------------------------------
 crl_number() { openssl crl -inform DER -in "$1" -noout -crlnumber | cut -d= -f2; }
