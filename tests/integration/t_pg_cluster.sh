@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # t_pg_cluster: two gateways on one PostgreSQL database as a cluster (issue
-# 20).  Each logs its own `instance:`; /metrics waits for the store on a
-# store thread, not on the event loop; a revocation made through A's admin
+# 20).  Each logs its own `instance:`; /metrics and the revocation check of
+# an administrator's client certificate wait for the store on a store thread,
+# not on the event loop (a locked table); a revocation made through A's admin
 # API is on the CRL B serves, with the same CRL number as A's; the sweeps'
 # lease `txn-sweep` is held by A alone while A lives, and after `kill -9` of
 # A, B takes it over within the lease's time and finishes the request A left
@@ -38,6 +39,20 @@ GW_BACKENDS_EXTRA=$(backend ejbca admin.pem admin.key)
 GW_PENDING_TTL=8s
 GW_TOP_EXTRA="instance: gw-a"
 GW_STORE=$(pg_store_yaml 4) gw_config "$CFG"
+# an administrator by client certificate (its revocation is checked in the store)
+AD=$T/adm
+mkdir -p "$AD"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$AD/ca.key" -out "$AD/ca.pem" -days 30 \
+	-subj "/CN=Cluster Admin CA" -addext "basicConstraints=critical,CA:TRUE" \
+	-addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+openssl req -new -newkey rsa:2048 -nodes -keyout "$AD/alice.key" -out "$AD/alice.csr" \
+	-subj "/CN=alice" 2>/dev/null
+printf 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n' >"$AD/leaf.ext"
+openssl x509 -req -in "$AD/alice.csr" -CA "$AD/ca.pem" -CAkey "$AD/ca.key" -days 30 \
+	-set_serial "0x$(openssl rand -hex 16)" -extfile "$AD/leaf.ext" -out "$AD/alice.pem" 2>/dev/null
+printf '  client_ca: "%s"\n  clients:\n    - { name: alice, spki_sha256: "%s" }\n' "$AD/ca.pem" \
+	"$(openssl x509 -in "$AD/alice.pem" -noout -pubkey | openssl pkey -pubin -outform DER |
+		sha256sum | cut -d' ' -f1)" >>"$CFG"
 gw_b_config
 sed -i 's/^instance: gw-a$/instance: gw-b/' "$B_CFG"
 
@@ -53,16 +68,20 @@ check "B's log lines end with instance=gw-b" grep -q ' instance=gw-b$' "$B_LOG"
 check "A's log never says instance=gw-b" not grep -q 'instance=gw-b' "$GW_LOG"
 check "B's log never says instance=gw-a" not grep -q 'instance=gw-a' "$B_LOG"
 
-# --- /metrics reads the store on a store thread: a locked table never stalls the loop ---
-pg_psql -c "BEGIN; LOCK TABLE transactions IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(4); COMMIT" \
-	>/dev/null 2>&1 &
-locker=$!
-sleep 0.5
+# --- admin reads wait for the store on a store thread: a locked table never stalls the loop
+# lock TABLE: hold an exclusive lock on TABLE for 4 s (background, pid in locker)
+lock() {
+	pg_psql -c "BEGIN; LOCK TABLE $1 IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(4); COMMIT" \
+		>/dev/null 2>&1 &
+	locker=$!
+	sleep 0.5
+}
+caps_fast() { curl -sSf --max-time 1 -o /dev/null "$URL?operation=GetCACaps"; }
+lock transactions
 curl -sS --cacert "$PKI/chain.pem" -H "Authorization: Bearer $READ_TOKEN" -o "$D/metrics.txt" \
 	-w '%{http_code}' "$ADMIN_URL/metrics" >"$D/metrics.code" 2>&1 &
 scrape=$!
 sleep 0.3
-caps_fast() { curl -sSf --max-time 1 -o /dev/null "$URL?operation=GetCACaps"; }
 check "GetCACaps on A answers within 1 s while /metrics waits for the locked table" caps_fast
 wait "$locker" || true
 wait "$scrape" || true
@@ -70,6 +89,17 @@ check "/metrics answers 200 once the lock is gone" test "$(cat "$D/metrics.code"
 check "... with the pending transactions' count" \
 	grep -q '^scepgw_pending_transactions{state="awaiting_approval",instance="gw-a"} 0' \
 	"$D/metrics.txt"
+lock certificates
+curl -sS --cacert "$PKI/chain.pem" --cert "$AD/alice.pem" --key "$AD/alice.key" \
+	-o "$D/pending.json" -w '%{http_code}' "$ADMIN_URL/api/v1/transactions" >"$D/alice.code" 2>&1 &
+asker=$!
+sleep 0.3
+check "GetCACaps on A answers within 1 s while a client certificate's revocation check waits" \
+	caps_fast
+wait "$locker" || true
+wait "$asker" || true
+check "the administrator by client certificate gets 200 once the lock is gone" \
+	test "$(cat "$D/alice.code")" = 200
 
 # --- revoke on A: B's CRL lists it, with A's CRL number --------------------------------
 crl_number() { openssl crl -inform DER -in "$1" -noout -crlnumber | cut -d= -f2; }
