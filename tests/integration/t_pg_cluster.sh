@@ -110,9 +110,19 @@ check "enroll on A" "$SCEPREQ" enroll -u "$URL" --ra-chain "$D/ra-chain.pem" -c 
 SER=$(openssl x509 -in "$D/rv.pem" -noout -serial | sed 's/^serial=//')
 check "scepgwctl revokes it through A's admin API" ctl revoke "$SER" --reason keyCompromise
 check "A's CRL" curl -sSf -o "$D/a1.crl" "$BASE/crl/local-ca.crl"
-check "B's CRL" curl -sSf -o "$D/b1.crl" "$B_BASE/crl/local-ca.crl"
 check "A's CRL lists the serial" lists "$D/a1.crl" "$SER"
-check "B's CRL lists the serial" lists "$D/b1.crl" "$SER"
+# B reads the stored CRL again at most every 250 ms (on PostgreSQL it does not
+# ask the database on the event loop for each CRL it serves)
+b_lists() {
+	local i
+	for ((i = 0; i < 20; i++)); do
+		curl -sSf -o "$D/b1.crl" "$B_BASE/crl/local-ca.crl" && lists "$D/b1.crl" "$SER" &&
+			return 0
+		sleep 0.1
+	done
+	return 1
+}
+check "B's CRL lists the serial (within 2 s)" b_lists
 NA=$(crl_number "$D/a1.crl")
 NB=$(crl_number "$D/b1.crl")
 N0=$(crl_number "$D/b0.crl")
