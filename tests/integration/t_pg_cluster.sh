@@ -21,21 +21,7 @@ set -euo pipefail
 : "${SCEPGWCTL:?SCEPGWCTL must name scepgwctl}"
 
 pg_start
-GW_RA_IDENTITIES_EXTRA=$(cat <<EOF2
-  ejb:
-    sign: { cert: "$FK/ra.pem", key: "$FK/ra.key" }
-    ca_chain: "$FK/ca-chain.pem"
-EOF2
-)
-GW_SCEP_PROFILES_EXTRA=$(cat <<EOF2
-  ejbca:
-    ra_identity: ejb
-    ra_profile: ejbca
-    challenge: { type: static, secret_file: "$PKI/challenge" }
-EOF2
-)
-GW_RA_PROFILES_EXTRA="  ejbca: { backend: ejbca, template: default, approval: auto }"
-GW_BACKENDS_EXTRA=$(backend ejbca admin.pem admin.key)
+ejbca_profile
 GW_PENDING_TTL=8s
 GW_TOP_EXTRA="instance: gw-a"
 GW_STORE=$(pg_store_yaml 4) gw_config "$CFG"
