@@ -148,7 +148,7 @@ ctl() { "$SCEPGWCTL" --config "$T/scepgwctl.conf" "$@"; }
 # serves `manual` (same challenge, approval manual) and `otp` (one-time
 # challenges from the admin API or /certsrv/mscep_admin/).
 gw_config() {
-	local f=$1 store=${GW_STORE:-"{ type: sqlite, path: \"$T/scepgw.db\" }"}
+	local f=$1 store=${GW_STORE:-"{ type: sqlite, path: \"$T/scepgw.db\"${GW_STORE_EXTRA:-} }"}
 	cat >"$f" <<EOF
 log_level: ${GW_LOG_LEVEL:-info}
 default_profile: dev
