@@ -54,14 +54,7 @@ PG_OPTS="-c fsync=on -c shared_preload_libraries=pg_stat_statements"
 # shellcheck source=tests/integration/lib_pg.sh
 . "$SRC/tests/integration/lib_pg.sh"
 
-if [ "${SGW_BENCH_NO_BUILD:-0}" != 1 ]; then
-	if [ ! -f "$BUILD/build.ninja" ]; then
-		meson setup "$BUILD" "$SRC" --buildtype=release >"$T/setup.log" 2>&1 ||
-			{ cat "$T/setup.log" >&2; exit 2; }
-	fi
-	ninja -C "$BUILD" scepgw tests/bench/sgwload >"$T/build.log" 2>&1 ||
-		{ tail -n 40 "$T/build.log" >&2; exit 2; }
-fi
+bench_build scepgw tests/bench/sgwload
 SCEPGW=$BUILD/scepgw
 SGWLOAD=$BUILD/tests/bench/sgwload
 HZ=$(getconf CLK_TCK)
