@@ -221,7 +221,8 @@ metrics_http(struct metrics *m)
 
 /* ---- rendering ----------------------------------------------------------- */
 
-static int metrics_render_raw(const struct metrics *m, struct store *s, struct evbuffer *out);
+static int metrics_render_raw(const struct metrics *m, const struct metrics_store *ms,
+			      struct evbuffer *out);
 
 static void
 render_http(const struct http_counters *c, struct evbuffer *out)
@@ -434,16 +435,29 @@ relabel(const char *instance, struct evbuffer *raw, struct evbuffer *out)
 }
 
 int
-metrics_render(const struct metrics *m, struct store *s, struct evbuffer *out)
+metrics_store_read(struct store *s, struct metrics_store *ret)
+{
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	if ((r = store_txn_count(s, TXN_AWAITING_APPROVAL, &ret->pending)) < 0 ||
+	    (r = store_txn_count(s, TXN_BACKEND_PENDING, &ret->bpending)) < 0 ||
+	    (r = store_stats(s, &ret->st)) < 0)
+		return r;
+	return 0;
+}
+
+int
+metrics_render(const struct metrics *m, const struct metrics_store *ms, struct evbuffer *out)
 {
 	struct evbuffer *raw;
 	int r;
 
 	if (m->instance[0] == '\0')
-		return metrics_render_raw(m, s, out);
+		return metrics_render_raw(m, ms, out);
 	if ((raw = evbuffer_new()) == NULL)
 		return -SGW_ENOMEM;
-	r = metrics_render_raw(m, s, raw);
+	r = metrics_render_raw(m, ms, raw);
 	if (r == 0)
 		r = relabel(m->instance, raw, out);
 	evbuffer_free(raw);
@@ -451,16 +465,8 @@ metrics_render(const struct metrics *m, struct store *s, struct evbuffer *out)
 }
 
 static int
-metrics_render_raw(const struct metrics *m, struct store *s, struct evbuffer *out)
+metrics_render_raw(const struct metrics *m, const struct metrics_store *ms, struct evbuffer *out)
 {
-	struct store_stats st = {0};
-	int64_t pending = 0, bpending = 0;
-	int r;
-
-	if ((r = store_txn_count(s, TXN_AWAITING_APPROVAL, &pending)) < 0 ||
-	    (r = store_txn_count(s, TXN_BACKEND_PENDING, &bpending)) < 0 ||
-	    (r = store_stats(s, &st)) < 0)
-		return r;
 	render_requests(m, out);
 	render_backend(m, out);
 	render_health(m, out);
@@ -471,7 +477,7 @@ metrics_render_raw(const struct metrics *m, struct store *s, struct evbuffer *ou
 			    "# TYPE scepgw_pending_transactions gauge\n"
 			    "scepgw_pending_transactions{state=\"awaiting_approval\"} %lld\n"
 			    "scepgw_pending_transactions{state=\"backend_pending\"} %lld\n",
-			    (long long)pending, (long long)bpending);
+			    (long long)ms->pending, (long long)ms->bpending);
 	evbuffer_add_printf(out,
 			    "# HELP scepgw_store_statements_total SQL statements run.\n"
 			    "# TYPE scepgw_store_statements_total counter\n"
@@ -479,6 +485,6 @@ metrics_render_raw(const struct metrics *m, struct store *s, struct evbuffer *ou
 			    "# HELP scepgw_store_seconds_total Time spent in the store.\n"
 			    "# TYPE scepgw_store_seconds_total counter\n"
 			    "scepgw_store_seconds_total %.6f\n",
-			    (unsigned long long)st.statements, st.seconds);
+			    (unsigned long long)ms->st.statements, ms->st.seconds);
 	return 0;
 }

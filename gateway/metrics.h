@@ -48,7 +48,16 @@ void metrics_admin(struct metrics *m, const char *route, int http_status);
  * http_server_new() adds to it.  NULL when m is. */
 struct http_counters *metrics_http(struct metrics *m);
 
-/* The whole page; pending transactions and store timing come from s. */
-int metrics_render(const struct metrics *m, struct store *s, struct evbuffer *out);
+/* What the page reads from the store: pending transactions, store timing. */
+struct metrics_store {
+	int64_t pending;  /* AWAITING_APPROVAL */
+	int64_t bpending; /* BACKEND_PENDING */
+	struct store_stats st;
+};
+/* Read them: a store step's work (store_exec()), on a store thread when
+ * the store may block; 0 or the store's error. */
+int metrics_store_read(struct store *s, struct metrics_store *ret);
+/* The whole page, with what metrics_store_read() read (loop thread). */
+int metrics_render(const struct metrics *m, const struct metrics_store *ms, struct evbuffer *out);
 
 #endif

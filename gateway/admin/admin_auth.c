@@ -138,21 +138,24 @@ auth_header(struct admin *a, const char *h, struct admin_principal *p)
 }
 
 static int
-auth_cert(struct admin *a, struct evhttp_request *req, struct admin_principal *p)
+auth_cert(struct admin *a, struct evhttp_request *req, struct admin_principal *p,
+	  struct admin_cert_ref *ref)
 {
 	struct evhttp_connection *con = evhttp_request_get_connection(req);
 	struct bufferevent *bev = con != NULL ? evhttp_connection_get_bufferevent(con) : NULL;
 
-	return admin_cert_auth(a, bev != NULL ? bufferevent_openssl_get_ssl(bev) : NULL, p);
+	return admin_cert_auth(a, bev != NULL ? bufferevent_openssl_get_ssl(bev) : NULL, p, ref);
 }
 
 int
-admin_authenticate(struct admin *a, struct evhttp_request *req, struct admin_principal *p)
+admin_authenticate(struct admin *a, struct evhttp_request *req, struct admin_principal *p,
+		   struct admin_cert_ref *ref)
 {
 	const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
 
 	memset(p, 0, sizeof(*p));
+	memset(ref, 0, sizeof(*ref));
 	if (h != NULL)
 		return auth_header(a, h, p);
-	return auth_cert(a, req, p);
+	return auth_cert(a, req, p, ref);
 }

@@ -3,7 +3,7 @@
  * public key, or its subject and issuer compared as names, all of which a
  * device cannot choose once admin.client_ca holds no CA that issues to
  * devices (admin_trust.c).  A certificate the store has as revoked (same
- * issuer and serial) is refused. */
+ * issuer and serial) is refused: admin_cert_revoked(), a store step. */
 #include <stdio.h>
 #include <string.h>
 
@@ -79,39 +79,34 @@ client_match(const struct cfg_admin_client *c, const struct peer_id *id)
 	return c->has != 0;
 }
 
-/* 0 when the store does not have it revoked (or does not have it at all). */
-static int
-revocation_check(struct admin *a, const struct peer_id *id)
+int
+admin_cert_revoked(struct store *s, const struct admin_cert_ref *ref)
 {
 	struct store_cert c = {0};
-	char serial[80];
-	int r;
+	int r = store_cert_get(s, ref->issuer, ref->serial, &c);
 
-	if (txn_cert_serial(id->x, serial, sizeof(serial)) < 0)
-		return -SGW_EINVAL;
-	r = store_cert_get(a->gw->store, id->issuer, serial, &c);
 	if (r == -SGW_ENOTFOUND)
 		return 0;
 	if (r < 0) {
 		log_err("admin: client certificate sha256=%s: the store cannot say whether it is "
 			"revoked: refused",
-			id->fp);
+			ref->fp);
 		return -SGW_EIO;
 	}
 	r = c.revoked ? -SGW_EDENIED : 0;
 	if (r < 0)
 		log_warn("admin: client certificate refused: revoked (issuer=%s serial=%s "
 			 "sha256=%s)",
-			 id->issuer, serial, id->fp);
+			 ref->issuer, ref->serial, ref->fp);
 	store_cert_clear(&c);
 	return r;
 }
 
 static int
-peer_auth(struct admin *a, const struct peer_id *id, struct admin_principal *p)
+peer_auth(struct admin *a, const struct peer_id *id, struct admin_principal *p,
+	  struct admin_cert_ref *ref)
 {
 	const struct cfg_admin_client *found = NULL;
-	int r;
 
 	for (size_t i = 0; found == NULL && i < a->cfg->n_clients; i++)
 		if (client_match(&a->cfg->clients[i], id))
@@ -122,14 +117,18 @@ peer_auth(struct admin *a, const struct peer_id *id, struct admin_principal *p)
 			 id->subject, id->issuer, id->fp);
 		return -SGW_EAUTH;
 	}
-	if ((r = revocation_check(a, id)) < 0)
-		return r;
+	_Static_assert(sizeof(ref->issuer) == sizeof(id->issuer), "the issuer fits");
+	_Static_assert(sizeof(ref->fp) == sizeof(id->fp), "the fingerprint fits");
+	if (txn_cert_serial(id->x, ref->serial, sizeof(ref->serial)) < 0)
+		return -SGW_EAUTH; /* the store could not hold it either */
+	memcpy(ref->issuer, id->issuer, sizeof(ref->issuer));
+	memcpy(ref->fp, id->fp, sizeof(ref->fp));
 	snprintf(p->name, sizeof(p->name), "cert:%s", found->name);
 	return admin_role_parse(found->role, &p->role) < 0 ? -SGW_EAUTH : 0;
 }
 
 int
-admin_cert_auth(struct admin *a, SSL *ssl, struct admin_principal *p)
+admin_cert_auth(struct admin *a, SSL *ssl, struct admin_principal *p, struct admin_cert_ref *ref)
 {
 	struct peer_id id;
 	X509 *peer;
@@ -146,7 +145,7 @@ admin_cert_auth(struct admin *a, SSL *ssl, struct admin_principal *p)
 	else if (peer_id_init(&id, peer) < 0)
 		log_warn("admin: client certificate refused: unreadable");
 	else
-		r = peer_auth(a, &id, p);
+		r = peer_auth(a, &id, p, ref);
 	X509_free(peer);
 	return r;
 }

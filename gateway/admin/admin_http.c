@@ -13,6 +13,7 @@
 #include "admin_api.h"
 #include "admin_auth.h"
 #include "admin_mscep.h"
+#include "admin_read.h"
 #include "admin_reply.h"
 #include "health.h"
 #include "http_listen.h"
@@ -37,26 +38,56 @@ split_path(char *path, char **segs)
 	return n;
 }
 
+/* An authenticated request's route. */
 static void
-serve_metrics(struct admin *a, struct evhttp_request *req, const struct admin_principal *p)
+dispatch(struct admin *a, struct evhttp_request *req, const struct admin_principal *p, char **segs,
+	 int n, const struct evkeyvalq *query)
 {
-	struct evbuffer *out = evbuffer_new();
+	int get = evhttp_request_get_command(req) == EVHTTP_REQ_GET;
 
-	if (out == NULL || metrics_render(a->gw->metrics, a->gw->store, out) < 0) {
-		evbuffer_free(out);
-		admin_reply_error(a, req, p, "metrics", 500, "cannot render the metrics");
+	if (n == 2 && strcmp(segs[0], "certsrv") == 0 && strcmp(segs[1], "mscep_admin") == 0) {
+		if (!(p->role & ADMIN_ROLE_CHALLENGE))
+			admin_reply_error(a, req, p, "mscep_admin", 403, "not allowed");
+		else
+			admin_mscep(a, req, p);
 		return;
 	}
-	admin_reply_buf(a, req, "metrics", 200, "text/plain; version=0.0.4", out);
+	if (n == 1 && strcmp(segs[0], "metrics") == 0 && get) {
+		if (!(p->role & ADMIN_ROLE_READ))
+			admin_reply_error(a, req, p, "metrics", 403, "not allowed");
+		else
+			admin_read_metrics(a, req, p);
+		return;
+	}
+	if (n >= 2 && strcmp(segs[0], "api") == 0 && strcmp(segs[1], "v1") == 0) {
+		admin_api(a, req, p, segs + 2, n - 2, query);
+		return;
+	}
+	admin_reply_error(a, req, p, "route", 404, "no such route");
 }
 
-static void
-route(struct admin *a, struct evhttp_request *req, char **segs, int n,
-      const struct evkeyvalq *query)
-{
-	struct admin_principal p;
-	int get = evhttp_request_get_command(req) == EVHTTP_REQ_GET, r;
+static void parse_then_route(struct admin *a, struct evhttp_request *req,
+			     const struct admin_principal *p);
 
+/* After a client certificate's revocation check (admin_read.c). */
+static void
+authed(struct admin *a, struct evhttp_request *req, const struct admin_principal *p)
+{
+	parse_then_route(a, req, p);
+}
+
+/* p == NULL: not authenticated yet. */
+static void
+route(struct admin *a, struct evhttp_request *req, const struct admin_principal *p, char **segs,
+      int n, const struct evkeyvalq *query)
+{
+	struct admin_principal who;
+	struct admin_cert_ref ref;
+
+	if (p != NULL) {
+		dispatch(a, req, p, segs, n, query);
+		return;
+	}
 	if (n == 1 && strcmp(segs[0], "healthz") == 0) { /* readiness: no credentials */
 		char why[768];
 		int ok = health_check(a->gw, why, sizeof(why)) == 0;
@@ -67,42 +98,20 @@ route(struct admin *a, struct evhttp_request *req, char **segs, int n,
 		       : json_pack("{s:s,s:s}", "status", "not ready", "failing", why));
 		return;
 	}
-	if ((r = admin_authenticate(a, req, &p)) < 0) {
-		admin_reply_error(a, req, NULL, "auth",
-				  r == -SGW_EDENIED ? 403
-				  : r == -SGW_EIO   ? 503
-						    : 401,
-				  "%s",
-				  r == -SGW_EDENIED ? "client certificate revoked"
-				  : r == -SGW_EIO   ? "cannot check the client certificate"
-						    : "authentication required");
+	if (admin_authenticate(a, req, &who, &ref) < 0) {
+		admin_reply_error(a, req, NULL, "auth", 401, "authentication required");
 		return;
 	}
-	if (n == 2 && strcmp(segs[0], "certsrv") == 0 && strcmp(segs[1], "mscep_admin") == 0) {
-		if (!(p.role & ADMIN_ROLE_CHALLENGE))
-			admin_reply_error(a, req, &p, "mscep_admin", 403, "not allowed");
-		else
-			admin_mscep(a, req, &p);
-		return;
-	}
-	if (n == 1 && strcmp(segs[0], "metrics") == 0 && get) {
-		if (!(p.role & ADMIN_ROLE_READ))
-			admin_reply_error(a, req, &p, "metrics", 403, "not allowed");
-		else
-			serve_metrics(a, req, &p);
-		return;
-	}
-	if (n >= 2 && strcmp(segs[0], "api") == 0 && strcmp(segs[1], "v1") == 0) {
-		admin_api(a, req, &p, segs + 2, n - 2, query);
-		return;
-	}
-	admin_reply_error(a, req, &p, "route", 404, "no such route");
+	if (ref.serial[0] != '\0') /* a store step: off the loop when the store may block */
+		admin_read_cert_check(a, req, &who, &ref, authed);
+	else
+		dispatch(a, req, &who, segs, n, query);
 }
 
+/* Split the request's path and query, then route() them. */
 static void
-on_request(struct evhttp_request *req, const struct http_origin *origin, void *arg)
+parse_then_route(struct admin *a, struct evhttp_request *req, const struct admin_principal *p)
 {
-	struct admin *a = arg;
 	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
 	const char *path = u != NULL ? evhttp_uri_get_path(u) : NULL;
 	const char *qs = u != NULL ? evhttp_uri_get_query(u) : NULL;
@@ -110,17 +119,23 @@ on_request(struct evhttp_request *req, const struct http_origin *origin, void *a
 	char *segs[ADMIN_MAX_SEGS], *copy;
 	int n;
 
-	(void)origin; /* the admin listener speaks no PROXY protocol */
 	TAILQ_INIT(&query);
 	copy = path != NULL ? evhttp_uridecode(path, 0, NULL) : NULL;
 	if (copy == NULL || (qs != NULL && evhttp_parse_query_str(qs, &query) != 0) ||
 	    (n = split_path(copy, segs)) < 0) {
 		admin_reply_error(a, req, NULL, "route", 400, "bad request line");
 	} else {
-		route(a, req, segs, n, &query);
+		route(a, req, p, segs, n, &query);
 	}
 	evhttp_clear_headers(&query);
 	free(copy);
+}
+
+static void
+on_request(struct evhttp_request *req, const struct http_origin *origin, void *arg)
+{
+	(void)origin; /* the admin listener speaks no PROXY protocol */
+	parse_then_route(arg, req, NULL);
 }
 
 /* ---- listener ------------------------------------------------------------ */

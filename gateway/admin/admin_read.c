@@ -12,6 +12,7 @@
 
 #include "admin_read.h"
 #include "admin_reply.h"
+#include "metrics.h"
 
 /* One read in flight; on a->reads until done (admin_reads_free() frees
  * those the store threads dropped at shutdown). */
@@ -26,6 +27,10 @@ struct admin_read {
 	struct store_cert_filter cf; /* certificates.list */
 	char *subject;
 	char serial[80];
+	int metrics;		   /* GET /metrics: ms, and a text reply */
+	struct admin_cert_ref ref; /* a client certificate's revocation check */
+	admin_authed_fn cont;	   /* ... and what follows it */
+	struct metrics_store ms;
 	int code;      /* 200, or the error's */
 	char msg[300]; /* the error, or the audit's "what" */
 	json_t *body;
@@ -107,12 +112,32 @@ read_free(struct admin_read *r)
 	free(r);
 }
 
+/* The metrics page from r->ms (no audit: a scrape every few seconds). */
+static void
+metrics_reply(struct admin_read *r)
+{
+	struct evbuffer *out = evbuffer_new();
+
+	if (out == NULL || metrics_render(r->a->gw->metrics, &r->ms, out) < 0) {
+		evbuffer_free(out);
+		admin_reply_error(r->a, r->req, &r->p, r->action, 500, "cannot render the metrics");
+		return;
+	}
+	admin_reply_buf(r->a, r->req, r->action, 200, "text/plain; version=0.0.4", out);
+}
+
 static void
 read_done(void *arg)
 {
 	struct admin_read *r = arg;
 
-	if (r->code != 200) {
+	if (r->code == 200 && r->cont != NULL) {
+		r->cont(r->a, r->req, &r->p);
+	} else if (r->cont != NULL) { /* the route is not known yet: "auth", as before */
+		admin_reply_error(r->a, r->req, NULL, "auth", r->code, "%s", r->msg);
+	} else if (r->code == 200 && r->metrics) {
+		metrics_reply(r);
+	} else if (r->code != 200) {
 		admin_reply_error(r->a, r->req, &r->p, r->action, r->code, "%s", r->msg);
 	} else {
 		admin_audit(&r->p, r->action, 200, r->msg);
@@ -330,6 +355,58 @@ admin_read_certs(struct admin *a, struct evhttp_request *req, const struct admin
 	r->cf = (struct store_cert_filter){
 	    .subject = r->subject, .serial = r->serial, .before = b, .max = limit_parse(q)};
 	read_start(r, certs_work);
+}
+
+/* ---- a client certificate's revocation ----------------------------------------- */
+
+static void
+cert_check_work(void *arg)
+{
+	struct admin_read *r = arg;
+	int ret = admin_cert_revoked(r->store, &r->ref);
+
+	if (ret < 0) {
+		r->code = ret == -SGW_EDENIED ? 403 : 503;
+		snprintf(r->msg, sizeof(r->msg), "%s",
+			 ret == -SGW_EDENIED ? "client certificate revoked"
+					     : "cannot check the client certificate");
+	}
+}
+
+void
+admin_read_cert_check(struct admin *a, struct evhttp_request *req, const struct admin_principal *p,
+		      const struct admin_cert_ref *ref, admin_authed_fn cont)
+{
+	struct admin_read *r = read_new(a, req, p, "auth");
+
+	if (r == NULL)
+		return;
+	r->ref = *ref;
+	r->cont = cont;
+	read_start(r, cert_check_work);
+}
+
+/* ---- metrics ---------------------------------------------------------------- */
+
+static void
+metrics_work(void *arg)
+{
+	struct admin_read *r = arg;
+	int ret = metrics_store_read(r->store, &r->ms);
+
+	if (ret < 0)
+		read_failed(r, ret);
+}
+
+void
+admin_read_metrics(struct admin *a, struct evhttp_request *req, const struct admin_principal *p)
+{
+	struct admin_read *r = read_new(a, req, p, "metrics");
+
+	if (r == NULL)
+		return;
+	r->metrics = 1;
+	read_start(r, metrics_work);
 }
 
 void

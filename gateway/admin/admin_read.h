@@ -1,5 +1,5 @@
 /* admin_read.h: the admin API's reads of the store (GET /api/v1/transactions,
- * /transactions/ID, /certificates), each one store step (store_exec()): on a
+ * /transactions/ID, /certificates, and /metrics' counts), each one store step (store_exec()): on a
  * store thread when the store may block (PostgreSQL), inline with SQLite.
  * Under admin_api.c, over admin_reply.c. */
 #ifndef SGW_ADMIN_READ_H
@@ -10,6 +10,7 @@
 #include <event2/http.h>
 #include <jansson.h>
 
+#include "admin_cert.h"
 #include "admin_int.h"
 #include "gw.h"
 
@@ -29,6 +30,17 @@ void admin_read_txn(struct admin *a, struct evhttp_request *req, const struct ad
 /* ?subject=&serial=&limit=&before= */
 void admin_read_certs(struct admin *a, struct evhttp_request *req, const struct admin_principal *p,
 		      const struct evkeyvalq *q);
+/* The revocation check a client certificate is owed (admin_cert_revoked()),
+ * then cont(a, req, p); or the refusal: 403 (revoked), 503 (the store cannot
+ * say). */
+typedef void (*admin_authed_fn)(struct admin *a, struct evhttp_request *req,
+				const struct admin_principal *p);
+void admin_read_cert_check(struct admin *a, struct evhttp_request *req,
+			   const struct admin_principal *p, const struct admin_cert_ref *ref,
+			   admin_authed_fn cont);
+/* GET /metrics: the page, once the store gave its counts (metrics.h). */
+void admin_read_metrics(struct admin *a, struct evhttp_request *req,
+			const struct admin_principal *p);
 /* Shutdown, after store_drain(): the reads the store threads dropped. */
 void admin_reads_free(struct admin *a);
 

@@ -103,11 +103,17 @@ sc_crl_seed(void *priv, const char *ca, const struct ca_crl *k)
 	return store_ca_crl_seed(c->store, ca, &s);
 }
 
+/* Asked on the loop thread before each CRL served: a store whose calls run
+ * on store threads (PostgreSQL: a round trip) answers -SGW_EINVAL, as a store
+ * without the operation, so the local backend reads the stored CRL again at
+ * most every LOCAL_CRL_RECHECK_MS instead of once per request. */
 static int
 sc_crl_number(void *priv, const char *ca, int64_t *ret)
 {
 	struct store_ca *c = priv;
 
+	if (store_threads(c->store) > 0)
+		return -SGW_EINVAL;
 	return store_ca_crl_number(c->store, ca, ret);
 }
 

@@ -626,6 +626,24 @@ pg_lease_take(void *priv, const char *job, const char *holder, int64_t now, int 
 	return pgs_lease_take(PG_POOL(priv), job, holder, now, ttl, ret_held);
 }
 
+static int
+pg_ca_crl_seed(void *priv, const char *ca, const struct store_crl *c)
+{
+	return pgs_ca_crl_seed(PG_POOL(priv), ca, c);
+}
+
+static int
+pg_lease_get(void *priv, const char *job, char *ret_holder, size_t cap, int64_t *ret_expires)
+{
+	return pgs_lease_get(PG_POOL(priv), job, ret_holder, cap, ret_expires);
+}
+
+static int
+pg_ca_crl_number(void *priv, const char *ca, int64_t *ret)
+{
+	return pgs_ca_crl_number(PG_POOL(priv), ca, ret);
+}
+
 const struct store_ops store_pg_ops = {
     .name = "postgresql",
     .blocking = 1,
@@ -660,5 +678,8 @@ const struct store_ops store_pg_ops = {
     .ca_crl_get = pg_ca_crl_get,
     .ca_crl_put = pg_ca_crl_put,
     .lease_take = pg_lease_take,
+    .ca_crl_seed = pg_ca_crl_seed,
+    .lease_get = pg_lease_get,
+    .ca_crl_number = pg_ca_crl_number,
     .ready = pg_ready,
 };

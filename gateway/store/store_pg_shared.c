@@ -2,7 +2,8 @@
  * job leases, in PostgreSQL (store_pg_shared.h).  Each call is one
  * statement: a revocation is an INSERT ... ON CONFLICT DO NOTHING, the CRL a
  * compare-and-set on its number, a lease an upsert that only takes a free,
- * expired or already held row. */
+ * expired or already held row; the upgrade's seed of a CRL only when none
+ * is stored. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -102,27 +103,42 @@ pgs_ca_crl_get(struct pg_pool *pool, const char *ca, struct store_crl *ret)
 	return 0;
 }
 
-int
-pgs_ca_crl_put(struct pg_pool *pool, const char *ca, const struct store_crl *c)
+/* PG_CA_CRL_FIRST/NEXT (put) or PG_CA_CRL_SEED: -SGW_EEXIST when nothing
+ * changed (another instance stored that number first, or one is stored) */
+static int
+crl_store(struct pg_pool *pool, int seed, const char *ca, const struct store_crl *c)
 {
 	struct pg_params p = {0};
+	enum pg_stmt id;
 	PGresult *res;
 	int r;
 
 	if (ca == NULL || c == NULL || c->number < 1 || c->der == NULL || c->der_len == 0 ||
 	    c->der_len > PGS_CRL_MAX)
 		return -SGW_EINVAL;
+	id = seed ? PG_CA_CRL_SEED : c->number == 1 ? PG_CA_CRL_FIRST : PG_CA_CRL_NEXT;
 	pg_param_str(&p, ca, PGS_NAME_MAX);
-	if (c->number > 1)
+	if (id != PG_CA_CRL_FIRST)
 		pg_param_i64(&p, c->number);
 	pg_param_i64(&p, c->next_update);
 	pg_param_bytes(&p, c->der, c->der_len);
-	r = pg_pool_exec(pool, c->number == 1 ? PG_CA_CRL_FIRST : PG_CA_CRL_NEXT, &p, &res);
-	if (r < 0)
+	if ((r = pg_pool_exec(pool, id, &p, &res)) < 0)
 		return r;
-	r = pg_changes(res) > 0 ? 0 : -SGW_EEXIST; /* another instance stored it first */
+	r = pg_changes(res) > 0 ? 0 : -SGW_EEXIST;
 	PQclear(res);
 	return r;
+}
+
+int
+pgs_ca_crl_put(struct pg_pool *pool, const char *ca, const struct store_crl *c)
+{
+	return crl_store(pool, 0, ca, c);
+}
+
+int
+pgs_ca_crl_seed(struct pg_pool *pool, const char *ca, const struct store_crl *c)
+{
+	return crl_store(pool, 1, ca, c);
 }
 
 int
@@ -144,4 +160,46 @@ pgs_lease_take(struct pg_pool *pool, const char *job, const char *holder, int64_
 	*ret_held = PQntuples(res) > 0;
 	PQclear(res);
 	return 0;
+}
+
+int
+pgs_lease_get(struct pg_pool *pool, const char *job, char *ret_holder, size_t cap,
+	      int64_t *ret_expires)
+{
+	struct pg_params p = {0};
+	PGresult *res;
+	int r;
+
+	if (job == NULL || ret_holder == NULL || cap == 0 || ret_expires == NULL)
+		return -SGW_EINVAL;
+	pg_param_str(&p, job, PGS_NAME_MAX);
+	if ((r = pg_pool_exec(pool, PG_LEASE_GET, &p, &res)) < 0)
+		return r;
+	if (PQntuples(res) == 0)
+		r = -SGW_ENOTFOUND;
+	else if (pg_col_text(res, 0, 0, ret_holder, cap) < 0 ||
+		 pg_col_i64(res, 0, 1, ret_expires) < 0)
+		r = -SGW_EIO;
+	PQclear(res);
+	return r;
+}
+
+int
+pgs_ca_crl_number(struct pg_pool *pool, const char *ca, int64_t *ret)
+{
+	struct pg_params p = {0};
+	PGresult *res;
+	int r;
+
+	if (ca == NULL || ret == NULL)
+		return -SGW_EINVAL;
+	pg_param_str(&p, ca, PGS_NAME_MAX);
+	if ((r = pg_pool_exec(pool, PG_CA_CRL_NUMBER, &p, &res)) < 0)
+		return r;
+	if (PQntuples(res) == 0)
+		r = -SGW_ENOTFOUND;
+	else if (pg_col_i64(res, 0, 0, ret) < 0)
+		r = -SGW_EIO;
+	PQclear(res);
+	return r;
 }

@@ -14,5 +14,9 @@ int pgs_ca_crl_get(struct pg_pool *pool, const char *ca, struct store_crl *ret);
 int pgs_ca_crl_put(struct pg_pool *pool, const char *ca, const struct store_crl *c);
 int pgs_lease_take(struct pg_pool *pool, const char *job, const char *holder, int64_t now, int ttl,
 		   int *ret_held);
+int pgs_ca_crl_seed(struct pg_pool *pool, const char *ca, const struct store_crl *c);
+int pgs_lease_get(struct pg_pool *pool, const char *job, char *ret_holder, size_t cap,
+		  int64_t *ret_expires);
+int pgs_ca_crl_number(struct pg_pool *pool, const char *ca, int64_t *ret);
 
 #endif

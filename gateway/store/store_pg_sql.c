@@ -118,4 +118,9 @@ const char *const pg_sql[PG_STMT_MAX] = {
 		      " expires = excluded.expires"
 		      " WHERE leases.holder = excluded.holder OR leases.expires <= $3::bigint"
 		      " RETURNING holder",
+    /* the upgrade from a CRL number kept in files: any number, once */
+    [PG_CA_CRL_SEED] = "INSERT INTO ca_crl (ca, number, next_update, der) VALUES ($1, $2, $3, $4)"
+		       " ON CONFLICT DO NOTHING",
+    [PG_LEASE_GET] = "SELECT holder, expires FROM leases WHERE job = $1",
+    [PG_CA_CRL_NUMBER] = "SELECT number FROM ca_crl WHERE ca = $1",
 };

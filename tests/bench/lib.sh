@@ -28,6 +28,17 @@ trap _cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# bench_build TARGET...: unless SGW_BENCH_NO_BUILD=1, set up $BUILD as a
+# release build of $SRC when it is missing and bring TARGETs up to date.
+bench_build() {
+	[ "${SGW_BENCH_NO_BUILD:-0}" != 1 ] || return 0
+	if [ ! -f "$BUILD/build.ninja" ]; then
+		meson setup "$BUILD" "$SRC" --buildtype=release >"$T/setup.log" 2>&1 ||
+			{ cat "$T/setup.log" >&2; exit 2; }
+	fi
+	ninja -C "$BUILD" "$@" >"$T/build.log" 2>&1 || { tail -n 40 "$T/build.log" >&2; exit 2; }
+}
+
 free_port() {
 	python3 -c 'import socket
 s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'

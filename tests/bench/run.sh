@@ -52,14 +52,7 @@ _PIDS=()
 
 # ---- build ------------------------------------------------------------------
 
-if [ "${SGW_BENCH_NO_BUILD:-0}" != 1 ]; then
-	if [ ! -f "$BUILD/build.ninja" ]; then
-		meson setup "$BUILD" "$SRC" --buildtype=release >"$T/setup.log" 2>&1 ||
-			{ cat "$T/setup.log" >&2; exit 2; }
-	fi
-	ninja -C "$BUILD" scepgw tests/bench/sgwload >"$T/build.log" 2>&1 ||
-		{ tail -n 40 "$T/build.log" >&2; exit 2; }
-fi
+bench_build scepgw tests/bench/sgwload
 SCEPGW=$BUILD/scepgw
 SGWLOAD=$BUILD/tests/bench/sgwload
 if [ ! -x "$SCEPGW" ] || [ ! -x "$SGWLOAD" ]; then

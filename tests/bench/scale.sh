@@ -89,14 +89,7 @@ cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{ print int(($14 + $15) * 1000 / hz) 
 
 # ---- build --------------------------------------------------------------------
 
-if [ "${SGW_BENCH_NO_BUILD:-0}" != 1 ]; then
-	if [ ! -f "$BUILD/build.ninja" ]; then
-		meson setup "$BUILD" "$SRC" --buildtype=release >"$T/setup.log" 2>&1 ||
-			{ cat "$T/setup.log" >&2; exit 2; }
-	fi
-	ninja -C "$BUILD" scepgw tests/bench/sgwload tests/bench/sgwidle >"$T/build.log" 2>&1 ||
-		{ tail -n 40 "$T/build.log" >&2; exit 2; }
-fi
+bench_build scepgw tests/bench/sgwload tests/bench/sgwidle
 SCEPGW=${SGW_SCALE_SCEPGW:-$BUILD/scepgw}
 TOOLS=${SGW_SCALE_TOOLS:-$BUILD/tests/bench}
 SGWLOAD=$TOOLS/sgwload

@@ -53,3 +53,25 @@ backend() { # backend NAME CERT KEY
     timeout: 20s
 EOF
 }
+
+# ejbca_profile: gw_config's *_EXTRA variables for the SCEP profile `ejbca`
+# (/scep/ejbca/pkiclient.exe): the fake's RA, the lab challenge, automatic
+# approval, the backend `ejbca` with the fake's admin certificate.
+# shellcheck disable=SC2034  # read by gw_config
+ejbca_profile() {
+	GW_RA_IDENTITIES_EXTRA=$(cat <<EOF2
+  ejb:
+    sign: { cert: "$FK/ra.pem", key: "$FK/ra.key" }
+    ca_chain: "$FK/ca-chain.pem"
+EOF2
+)
+	GW_SCEP_PROFILES_EXTRA=$(cat <<EOF2
+  ejbca:
+    ra_identity: ejb
+    ra_profile: ejbca
+    challenge: { type: static, secret_file: "$PKI/challenge" }
+EOF2
+)
+	GW_RA_PROFILES_EXTRA="  ejbca: { backend: ejbca, template: default, approval: auto }"
+	GW_BACKENDS_EXTRA=$(backend ejbca admin.pem admin.key)
+}

@@ -43,9 +43,12 @@ _pg_exit() {
 trap _pg_exit EXIT
 
 # pg_start_again: start the cluster pg_start made (same port and data).
+# PG_OPTS: more server options, after the defaults (tests/bench/pg.sh: "-c
+# fsync=on -c shared_preload_libraries=pg_stat_statements").
 pg_start_again() {
 	_pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -t 30 \
-		-o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
+		-o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off ${PG_OPTS:-}" \
+		start >/dev/null
 	_PG_RUNNING=1
 }
 

@@ -13,21 +13,7 @@ set -euo pipefail
 : "${SCEPREQ:?SCEPREQ must name the scepreq test client}"
 command -v sqlite3 >/dev/null || { echo "sqlite3 not found"; exit 1; }
 
-GW_RA_IDENTITIES_EXTRA=$(cat <<EOF2
-  ejb:
-    sign: { cert: "$FK/ra.pem", key: "$FK/ra.key" }
-    ca_chain: "$FK/ca-chain.pem"
-EOF2
-)
-GW_SCEP_PROFILES_EXTRA=$(cat <<EOF2
-  ejbca:
-    ra_identity: ejb
-    ra_profile: ejbca
-    challenge: { type: static, secret_file: "$PKI/challenge" }
-EOF2
-)
-GW_RA_PROFILES_EXTRA="  ejbca: { backend: ejbca, template: default, approval: auto }"
-GW_BACKENDS_EXTRA=$(backend ejbca admin.pem admin.key)
+ejbca_profile
 gw_config "$CFG"
 gw_start "$CFG"
 EURL=$BASE/scep/ejbca/pkiclient.exe

@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 
 #include "admin_auth.h"
+#include "admin_cert.h"
 
 struct fx {
 	char dir[64], file[128];
@@ -106,11 +107,12 @@ static int
 auth(struct fx *f, const char *header, struct admin_principal *p)
 {
 	struct evhttp_request *req = evhttp_request_new(NULL, NULL);
+	struct admin_cert_ref ref;
 	int r;
 
 	if (header != NULL)
 		evhttp_add_header(evhttp_request_get_input_headers(req), "Authorization", header);
-	r = admin_authenticate(&f->a, req, p);
+	r = admin_authenticate(&f->a, req, p, &ref);
 	evhttp_request_free(req);
 	return r;
 }

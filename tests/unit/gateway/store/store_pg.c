@@ -532,6 +532,62 @@ test_lease(void **state)
 	assert_int_equal(held, 1); /* another job is its own lease */
 }
 
+/* Who holds a lease and until when: how a survivor knows a dead instance's
+ * rows are stranded (txn_admin.c). */
+static void
+test_lease_get(void **state)
+{
+	struct fx *f = *state;
+	char holder[64] = "";
+	int64_t until = 0;
+	int held = -1;
+
+	assert_int_equal(store_lease_get(f->s, "expiry", holder, sizeof(holder), &until),
+			 -SGW_ENOTFOUND);
+	assert_int_equal(store_lease_take(f->s, "expiry", "gw-a", 1000, 30, &held), 0);
+	assert_int_equal(store_lease_get(f->s, "expiry", holder, sizeof(holder), &until), 0);
+	assert_string_equal(holder, "gw-a");
+	assert_int_equal(until, 1030);
+	assert_int_equal(store_lease_take(f->s, "expiry", "gw-b", 1030, 30, &held), 0);
+	assert_int_equal(held, 1); /* expired: taken over */
+	assert_int_equal(store_lease_get(f->s, "expiry", holder, sizeof(holder), &until), 0);
+	assert_string_equal(holder, "gw-b");
+	assert_int_equal(until, 1060);
+	assert_int_equal(store_lease_get(f->s, "expiry", holder, 3, &until), -SGW_EIO); /* cap */
+	assert_int_equal(store_lease_get(f->s, "crl", holder, sizeof(holder), &until),
+			 -SGW_ENOTFOUND);
+}
+
+/* An upgrade: the number a CA kept in its files continues; the cheap number
+ * read follows every put. */
+static void
+test_crl_seed_number(void **state)
+{
+	struct fx *f = *state;
+	uint8_t der[] = {0x30, 0x01, 0x07}, der2[] = {0x30, 0x01, 0x08};
+	struct store_crl c = {.number = 41, .next_update = 1041, .der = der, .der_len = 3}, got;
+	int64_t n = 0;
+
+	assert_int_equal(store_ca_crl_number(f->s, "local-ca", &n), -SGW_ENOTFOUND);
+	assert_int_equal(store_ca_crl_seed(f->s, "local-ca", &c), 0);
+	assert_int_equal(store_ca_crl_number(f->s, "local-ca", &n), 0);
+	assert_int_equal(n, 41);
+	c.number = 7;
+	c.der = der2;
+	assert_int_equal(store_ca_crl_seed(f->s, "local-ca", &c), -SGW_EEXIST); /* once only */
+	assert_int_equal(store_ca_crl_get(f->s, "local-ca", &got), 0);
+	assert_int_equal(got.number, 41);
+	assert_memory_equal(got.der, der, 3);
+	free(got.der);
+	c.number = 42;
+	assert_int_equal(store_ca_crl_put(f->s, "local-ca", &c), 0); /* continues */
+	assert_int_equal(store_ca_crl_number(f->s, "local-ca", &n), 0);
+	assert_int_equal(n, 42);
+	c.number = 0;
+	assert_int_equal(store_ca_crl_seed(f->s, "local-ca", &c), -SGW_EINVAL);
+	assert_int_equal(store_ca_crl_number(f->s, "other-ca", &n), -SGW_ENOTFOUND);
+}
+
 static void
 test_crl_compare_and_set(void **state)
 {
@@ -650,6 +706,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_nonce_replay, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_decide_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lease, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lease_get, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_crl_seed_number, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_crl_compare_and_set, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ca_revoke, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
