@@ -18,6 +18,7 @@
 #include "secret_file.h"
 #include "store.h"
 #include "store_pg_adm.h"
+#include "store_pg_owed.h"
 #include "store_pg_pool.h"
 #include "store_pg_row.h"
 #include "store_pg_schema.h"
@@ -626,6 +627,25 @@ pg_lease_take(void *priv, const char *job, const char *holder, int64_t now, int 
 	return pgs_lease_take(PG_POOL(priv), job, holder, now, ttl, ret_held);
 }
 
+static int
+pg_owed_put(void *priv, const struct store_owed *o)
+{
+	return pgo_put(PG_POOL(priv), o);
+}
+
+static int
+pg_owed_del(void *priv, int64_t txn_id)
+{
+	return pgo_del(PG_POOL(priv), txn_id);
+}
+
+static int
+pg_owed_due(void *priv, const char *me, int64_t now, int64_t stale, size_t max,
+	    store_owed_each each, void *arg)
+{
+	return pgo_due(PG_POOL(priv), me, now, stale, max, each, arg);
+}
+
 const struct store_ops store_pg_ops = {
     .name = "postgresql",
     .blocking = 1,
@@ -661,4 +681,7 @@ const struct store_ops store_pg_ops = {
     .ca_crl_put = pg_ca_crl_put,
     .lease_take = pg_lease_take,
     .ready = pg_ready,
+    .owed_put = pg_owed_put,
+    .owed_del = pg_owed_del,
+    .owed_due = pg_owed_due,
 };

@@ -39,6 +39,9 @@ enum pg_stmt {
 	PG_CA_CRL_FIRST,
 	PG_CA_CRL_NEXT,
 	PG_LEASE_TAKE,
+	PG_OWED_PUT, /* store_pg_owed.c */
+	PG_OWED_DEL,
+	PG_OWED_DUE,
 	PG_STMT_MAX
 };
 
@@ -52,6 +55,7 @@ extern const char *const pg_sql[PG_STMT_MAX];
 #define PG_CERT_COLS                                                                               \
 	"serial, issuer, subject, not_before, not_after, der, txn_id, revoked, revoked_at, "       \
 	"revoke_reason, superseded_by"
+#define PG_OWED_COLS "txn_id, profile, kind, reason, owner, attempts, next_try, created"
 #define PG_TXN_NCOLS 17
 #define PG_CERT_NCOLS 11
 
