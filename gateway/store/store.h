@@ -101,6 +101,11 @@ struct store_owed {
 	int attempts;
 	int64_t next_try; /* unix seconds */
 	int64_t created;
+	/* the request's CSR as the transaction row had it, sealed to the RA
+	 * (txn_csr.c): that row drops it once final.  owed_due lends it for the
+	 * callback only */
+	const uint8_t *csr_sealed;
+	size_t csr_sealed_len;
 };
 
 typedef int (*store_txn_each)(void *arg, const struct store_txn *t); /* < 0 stops */

@@ -8,13 +8,16 @@
 #include "store_pg_row.h"
 #include "store_pg_sql.h"
 
+#define PGO_MAX_BLOB (1024 * 1024)
+
 int
 pgo_put(struct pg_pool *pool, const struct store_owed *o)
 {
 	struct pg_params p = {0};
 	int r;
 
-	if (o == NULL || o->txn_id <= 0 || o->profile[0] == '\0')
+	if (o == NULL || o->txn_id <= 0 || o->profile[0] == '\0' ||
+	    o->csr_sealed_len > PGO_MAX_BLOB)
 		return -SGW_EINVAL;
 	pg_param_i64(&p, o->txn_id);
 	pg_param_str(&p, o->profile, sizeof(o->profile));
@@ -24,6 +27,7 @@ pgo_put(struct pg_pool *pool, const struct store_owed *o)
 	pg_param_i64(&p, o->attempts);
 	pg_param_i64(&p, o->next_try);
 	pg_param_i64(&p, o->created);
+	pg_param_bytes(&p, o->csr_sealed_len > 0 ? o->csr_sealed : NULL, o->csr_sealed_len);
 	r = pg_pool_exec(pool, PG_OWED_PUT, &p, NULL);
 	return r;
 }
@@ -75,6 +79,10 @@ pgo_due(struct pg_pool *pool, const char *me, int64_t now, int64_t stale, size_t
 		if (r < 0 || kind < 0 || kind > 1 || attempts < 0 || attempts > 1000000) {
 			r = -SGW_EIO;
 			break;
+		}
+		if (!PQgetisnull(res, i, 8) && PQgetlength(res, i, 8) > 0) {
+			o.csr_sealed = (const uint8_t *)PQgetvalue(res, i, 8);
+			o.csr_sealed_len = (size_t)PQgetlength(res, i, 8);
 		}
 		o.kind = (int)kind;
 		o.attempts = (int)attempts;

@@ -119,11 +119,12 @@ const char *const pg_sql[PG_STMT_MAX] = {
 		      " WHERE leases.holder = excluded.holder OR leases.expires <= $3::bigint"
 		      " RETURNING holder",
     /* the owed notifications (store_pg_owed.c): one row per transaction */
-    [PG_OWED_PUT] = "INSERT INTO owed (" PG_OWED_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-		    " ON CONFLICT (txn_id) DO UPDATE SET profile = excluded.profile,"
-		    " kind = excluded.kind, reason = excluded.reason, owner = excluded.owner,"
-		    " attempts = excluded.attempts, next_try = excluded.next_try,"
-		    " created = excluded.created",
+    [PG_OWED_PUT] =
+	"INSERT INTO owed (" PG_OWED_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+	" ON CONFLICT (txn_id) DO UPDATE SET profile = excluded.profile,"
+	" kind = excluded.kind, reason = excluded.reason, owner = excluded.owner,"
+	" attempts = excluded.attempts, next_try = excluded.next_try,"
+	" created = excluded.created, csr_sealed = excluded.csr_sealed",
     [PG_OWED_DEL] = "DELETE FROM owed WHERE txn_id = $1",
     /* due, and ours, or the owner's lease expired, or older than $3 */
     [PG_OWED_DUE] = "SELECT " PG_OWED_COLS " FROM owed o WHERE next_try <= $2 AND (owner = $1"

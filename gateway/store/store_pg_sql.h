@@ -55,7 +55,7 @@ extern const char *const pg_sql[PG_STMT_MAX];
 #define PG_CERT_COLS                                                                               \
 	"serial, issuer, subject, not_before, not_after, der, txn_id, revoked, revoked_at, "       \
 	"revoke_reason, superseded_by"
-#define PG_OWED_COLS "txn_id, profile, kind, reason, owner, attempts, next_try, created"
+#define PG_OWED_COLS "txn_id, profile, kind, reason, owner, attempts, next_try, created, csr_sealed"
 #define PG_TXN_NCOLS 17
 #define PG_CERT_NCOLS 11
 

@@ -7,7 +7,8 @@
 #include "store_sqlite_owed.h"
 #include "store_sqlite_row.h"
 
-#define SQO_COLS "txn_id, profile, kind, reason, owner, attempts, next_try, created"
+#define SQO_COLS "txn_id, profile, kind, reason, owner, attempts, next_try, created, csr_sealed"
+#define SQO_MAX_BLOB (1024 * 1024)
 
 /* Prepare sql on db; -SGW_EIO (logged) on failure. */
 static int
@@ -27,11 +28,12 @@ sqo_put(sqlite3 *db, const struct store_owed *o)
 	sqlite3_stmt *st = NULL;
 	int bad = 0, r;
 
-	if (o == NULL || o->txn_id <= 0 || o->profile[0] == '\0')
+	if (o == NULL || o->txn_id <= 0 || o->profile[0] == '\0' ||
+	    o->csr_sealed_len > SQO_MAX_BLOB)
 		return -SGW_EINVAL;
 	if ((r = sqo_prepare(db,
 			     "INSERT OR REPLACE INTO owed (" SQO_COLS
-			     ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+			     ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 			     &st, "owed put")) < 0)
 		return r;
 	bad |= sqlite3_bind_int64(st, 1, o->txn_id);
@@ -42,6 +44,11 @@ sqo_put(sqlite3 *db, const struct store_owed *o)
 	bad |= sqlite3_bind_int(st, 6, o->attempts);
 	bad |= sqlite3_bind_int64(st, 7, o->next_try);
 	bad |= sqlite3_bind_int64(st, 8, o->created);
+	if (o->csr_sealed != NULL && o->csr_sealed_len > 0)
+		bad |=
+		    sqlite3_bind_blob(st, 9, o->csr_sealed, (int)o->csr_sealed_len, SQLITE_STATIC);
+	else
+		bad |= sqlite3_bind_null(st, 9);
 	r = bad != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE ? sq_fail_db(db, "owed put") : 0;
 	sqlite3_finalize(st);
 	return r;
@@ -110,6 +117,10 @@ sqo_due(sqlite3 *db, const char *me, int64_t now, int64_t stale, size_t max, sto
 		o.attempts = sqlite3_column_int(st, 5);
 		o.next_try = sqlite3_column_int64(st, 6);
 		o.created = sqlite3_column_int64(st, 7);
+		if (sqlite3_column_type(st, 8) == SQLITE_BLOB) {
+			o.csr_sealed = sqlite3_column_blob(st, 8);
+			o.csr_sealed_len = (size_t)sqlite3_column_bytes(st, 8);
+		}
 		if (r < 0) {
 			r = -SGW_EIO;
 			break;
