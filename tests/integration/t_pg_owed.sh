@@ -31,12 +31,14 @@ s = json.load(sys.stdin)
 print(len([n for n in s[sys.argv[3]] if n["action"] == sys.argv[1] and
            n.get("certificateSerialNumber", "").lstrip("0").lower() == sys.argv[2].lstrip("0").lower()]))' "$@"
 }
-wait_count() { # ACTION SERIAL LIST N SECONDS
-	for ((i = 0; i < $5 * 5; i++)); do
-		[ "$(count "$1" "$2" "$3")" = "$4" ] && return 0
+until_eq() { # SECONDS WANT CMD...: until CMD prints WANT
+	local n=$1 want=$2 i
+	shift 2
+	for ((i = 0; i < n * 5; i++)); do
+		[ "$("$@")" = "$want" ] && return 0
 		sleep 0.2
 	done
-	echo "$3 has $(count "$1" "$2" "$3") $1 for $2, not $4"
+	echo "$*: $("$@"), not $want"
 	return 1
 }
 
@@ -69,14 +71,6 @@ mkdir -p "$D"
 "$SCEPREQ" getcacert -u "$URL" -o "$D/ra.pem" >/dev/null 2>&1
 en() { "$SCEPREQ" enroll --ra-chain "$D/ra.pem" "$@"; }
 serial() { openssl x509 -in "$1" -noout -serial | cut -d= -f2; }
-wait_sql() { # SQL VALUE SECONDS: until pg_psql prints VALUE
-	for ((i = 0; i < $3 * 5; i++)); do
-		[ "$(pg_psql -c "$1")" = "$2" ] && return 0
-		sleep 0.2
-	done
-	echo "$1: $(pg_psql -c "$1"), not $2"
-	return 1
-}
 wait_log_b() { # TEXT: until B's log has it (10 s)
 	for ((i = 0; i < 50; i++)); do grep -qF -- "$1" "$B_LOG" && return 0; sleep 0.2; done
 	return 1
@@ -88,7 +82,7 @@ check "A enrolls the device (the reply does not wait for the notification)" \
 	en -u "$BASE/scep/intune/pkiclient.exe" -c "ok-$(openssl rand -hex 8)" --cn owed-1 \
 	--out "$D/1.pem"
 S1=$(serial "$D/1.pem")
-check "A sent the successNotification, left unanswered" wait_count successNotification "$S1" notify_refused 1 10
+check "A sent the successNotification, left unanswered" until_eq 10 1 count successNotification "$S1" notify_refused
 check "the notification is owed in the store, by gw-a" \
 	test "$(pg_psql -c 'select owner, kind from owed')" = "gw-a|0"
 kill -KILL "$GW_PID"
@@ -96,10 +90,10 @@ wait "$GW_PID" 2>/dev/null || true
 GW_PID=
 log "A killed with SIGKILL"
 mode ok
-check "B delivers A's successNotification for $S1" wait_count successNotification "$S1" notifications 1 30
+check "B delivers A's successNotification for $S1" until_eq 30 1 count successNotification "$S1" notifications
 check "B's log says it took the notification over from gw-a" \
 	grep -q "sending the owed validator notification (success, attempt 2, taken over from instance gw-a)" "$B_LOG"
-check "the owed row is gone once delivered" wait_sql 'select count(*) from owed' 0 10
+check "the owed row is gone once delivered" until_eq 10 0 pg_psql -c 'select count(*) from owed'
 
 # --- B's own notification refused: B sends it again after its backoff --------------
 mode refuse
@@ -107,13 +101,13 @@ check "B enrolls a device" \
 	en -u "$B_BASE/scep/intune/pkiclient.exe" -c "ok-$(openssl rand -hex 8)" --cn owed-2 \
 	--out "$D/2.pem"
 S2=$(serial "$D/2.pem")
-check "B's successNotification was refused" wait_count successNotification "$S2" notify_refused 1 10
+check "B's successNotification was refused" until_eq 10 1 count successNotification "$S2" notify_refused
 check "... and B logs it as owed" wait_log_b "validator notification failed (attempt 1)"
 check "the refused notification stays owed by gw-b" \
 	test "$(pg_psql -c 'select owner, attempts from owed')" = "gw-b|1"
 mode ok
-check "B sends it again and Intune records it once" wait_count successNotification "$S2" notifications 1 30
-check "the owed row is gone" wait_sql 'select count(*) from owed' 0 10
+check "B sends it again and Intune records it once" until_eq 30 1 count successNotification "$S2" notifications
+check "the owed row is gone" until_eq 10 0 pg_psql -c 'select count(*) from owed'
 check "A's notification was delivered once" test "$(count successNotification "$S1" notifications)" = 1
 
 gw_b_stop
