@@ -34,14 +34,20 @@ struct to_call {
 	struct txn_csr_job *opening;
 	struct csr *csr;
 	X509 *cert;
+	uint8_t *sealed;	 /* the job's: the row's sealed CSR (a copy) */
+	struct store_owed claim; /* the job's: the row as it claims it */
+	struct store_cert sc;	 /* the job's: the certificate read */
 	struct to_call *next;
 };
+
+struct to_scan;
 
 struct txn_owed {
 	struct gw *gw;
 	struct event *timer;
 	int period;
 	struct to_call *calls;
+	struct to_scan *scanning; /* a pass in the store's executor, or NULL */
 };
 
 /* Seconds before attempt `attempts` + 1. */
@@ -90,6 +96,8 @@ call_free(struct to_call *c)
 	store_txn_clear(&c->t);
 	csr_free(c->csr);
 	X509_free(c->cert);
+	free(c->sealed);
+	store_cert_clear(&c->sc);
 	if (c->prof != NULL)
 		profiles_unref(c->prof->set);
 	free(c);
@@ -240,40 +248,61 @@ txn_owed_notify(struct req_ctx *r, const struct backend_result *res,
 
 /* ---- the job ------------------------------------------------------------- */
 
-struct to_rows {
+/* One pass: its store calls (the lease, the due rows, their transactions)
+ * in a store step, the rest on the loop. */
+struct to_scan {
+	struct txn_owed *ow;
+	char me[64];
+	int64_t now;
+	int ttl, rc, held;
+	size_t n;
 	struct store_owed v[TO_MAX];
 	uint8_t *sealed[TO_MAX];
-	size_t n;
+	struct store_txn t[TO_MAX];
+	int trc[TO_MAX];
 };
+
+static void
+scan_free(struct to_scan *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		free(s->sealed[i]);
+		store_txn_clear(&s->t[i]);
+	}
+	free(s);
+}
 
 static int
 collect(void *arg, const struct store_owed *o)
 {
-	struct to_rows *l = arg;
+	struct to_scan *s = arg;
 	struct store_owed *d;
 
-	if (l->n == TO_MAX)
+	if (s->n == TO_MAX)
 		return -1;
-	d = &l->v[l->n];
+	d = &s->v[s->n];
 	*d = *o;
 	d->csr_sealed = NULL;
 	d->csr_sealed_len = 0;
-	if (o->csr_sealed_len > 0 && (l->sealed[l->n] = malloc(o->csr_sealed_len)) != NULL) {
-		memcpy(l->sealed[l->n], o->csr_sealed, o->csr_sealed_len);
-		d->csr_sealed = l->sealed[l->n];
+	if (o->csr_sealed_len > 0 && (s->sealed[s->n] = malloc(o->csr_sealed_len)) != NULL) {
+		memcpy(s->sealed[s->n], o->csr_sealed, o->csr_sealed_len);
+		d->csr_sealed = s->sealed[s->n];
 		d->csr_sealed_len = o->csr_sealed_len;
 	}
-	l->n++;
+	s->n++;
 	return 0;
 }
 
-/* A notification nobody can send any more. */
+/* A notification nobody can send any more: logged, its row deleted. */
 static void
 drop(struct txn_owed *ow, const struct store_owed *o, const char *why)
 {
+	struct to_call *c = call_new(ow, ow->gw->store, o, "");
+
 	log_warn("txn_id=%lld profile=%s: owed validator notification dropped: %s",
 		 (long long)o->txn_id, o->profile, why);
-	(void)store_owed_del(ow->gw->store, o->txn_id);
+	if (c != NULL)
+		call_finish(c);
 }
 
 static void
@@ -293,37 +322,61 @@ opened(void *arg, int rc, struct csr *csr)
 	(void)call_send(c, c->prof->validator, &vr, c->cert, NULL, NULL);
 }
 
-/* c->t and, for a success, c->cert from the store; -SGW_ENOTFOUND when
- * the transaction or its certificate is gone. */
-static int
-rebuild(struct to_call *c)
+/* Store step: the certificate of a success, then the row claimed. */
+static void
+claim_work(void *arg)
 {
-	struct store_cert sc = {0};
-	const unsigned char *p;
-	int r;
+	struct to_call *c = arg;
 
-	if ((r = store_txn_get(c->store, c->row.txn_id, &c->t)) < 0 ||
-	    c->row.kind != STORE_OWED_SUCCESS)
-		return r;
-	if ((r = store_cert_get(c->store, c->prof->issuer, c->t.cert_serial, &sc)) < 0)
-		return r;
-	p = sc.der;
-	if ((c->cert = d2i_X509(NULL, &p, (long)sc.der_len)) == NULL)
-		r = -SGW_EIO;
-	store_cert_clear(&sc);
-	return r;
+	c->rc = 0;
+	if (c->row.kind == STORE_OWED_SUCCESS)
+		c->rc = store_cert_get(c->store, c->prof->issuer, c->t.cert_serial, &c->sc);
+	if (c->rc == 0)
+		c->rc = store_owed_put(c->store, &c->claim);
 }
 
-/* Claim row o (this instance's now, the next try later) and send it. */
 static void
-resume_one(struct txn_owed *ow, const struct store_owed *o)
+claim_done(void *arg)
 {
-	struct gw *gw = ow->gw;
-	struct profile *prof = profiles_find(gw->profiles, o->profile);
-	const char *me = store_instance(gw->store);
-	struct store_owed claim = *o;
-	struct to_call *c;
+	struct to_call *c = arg;
+	const char *me = c->claim.owner;
+	const unsigned char *p = c->sc.der;
 	int r;
+
+	if (c->rc == -SGW_ENOTFOUND) {
+		drop(c->ow, &c->row, "its certificate is gone");
+		call_free(c);
+		return;
+	}
+	if (c->rc < 0 || (c->row.kind == STORE_OWED_SUCCESS &&
+			  (c->cert = d2i_X509(NULL, &p, (long)c->sc.der_len)) == NULL)) {
+		call_free(c); /* the next pass tries again */
+		return;
+	}
+	log_info("txn=%s profile=%s: sending the owed validator notification (%s, attempt %d%s%s)",
+		 c->tid, c->row.profile, c->row.kind == STORE_OWED_SUCCESS ? "success" : "failure",
+		 c->claim.attempts,
+		 strcmp(c->row.owner, me) != 0 ? ", taken over from instance " : "",
+		 strcmp(c->row.owner, me) != 0 ? c->row.owner : "");
+	c->row.attempts = c->claim.attempts;
+	snprintf(c->row.owner, sizeof(c->row.owner), "%s", me);
+	c->t.csr.sealed = c->sealed; /* lent: txn_csr_open copies it */
+	c->t.csr.sealed_len = c->claim.csr_sealed_len;
+	r = txn_csr_open(c->ow->gw, c->prof, &c->t, opened, c, &c->opening);
+	c->t.csr.sealed = NULL;
+	c->t.csr.sealed_len = 0;
+	if (r < 0)
+		call_free(c);
+}
+
+/* Claim row o of transaction t (taken) and send it: the claim makes it this
+ * instance's, its next try later, whatever happens to this attempt. */
+static void
+resume_one(struct txn_owed *ow, struct to_scan *s, size_t i)
+{
+	const struct store_owed *o = &s->v[i];
+	struct profile *prof = profiles_find(ow->gw->profiles, o->profile);
+	struct to_call *c;
 
 	if (prof == NULL || !validator_has_notify(prof->validator)) {
 		drop(ow, o, "its profile no longer notifies a validator");
@@ -333,36 +386,20 @@ resume_one(struct txn_owed *ow, const struct store_owed *o)
 		drop(ow, o, "its request was not recorded");
 		return;
 	}
-	if ((c = call_new(ow, gw->store, o, "")) == NULL)
+	if ((c = call_new(ow, ow->gw->store, o, s->t[i].transaction_id)) == NULL)
 		return;
+	c->t = s->t[i];
+	memset(&s->t[i], 0, sizeof(s->t[i]));
 	c->prof = prof;
 	profiles_ref(prof->set);
-	if ((r = rebuild(c)) < 0) {
-		if (r == -SGW_ENOTFOUND)
-			drop(ow, o, "its transaction or certificate is gone");
-		call_free(c);
-		return;
-	}
-	snprintf(c->tid, sizeof(c->tid), "%s", c->t.transaction_id);
-	snprintf(claim.owner, sizeof(claim.owner), "%s", me);
-	claim.attempts = o->attempts + 1;
-	claim.next_try = txn_now(gw) + backoff(claim.attempts);
-	if (store_owed_put(gw->store, &claim) < 0) {
-		call_free(c);
-		return;
-	}
-	c->row.attempts = claim.attempts;
-	snprintf(c->row.owner, sizeof(c->row.owner), "%s", me);
-	log_info("txn=%s profile=%s: sending the owed validator notification (%s, attempt %d%s%s)",
-		 c->tid, o->profile, o->kind == STORE_OWED_SUCCESS ? "success" : "failure",
-		 claim.attempts, strcmp(o->owner, me) != 0 ? ", taken over from instance " : "",
-		 strcmp(o->owner, me) != 0 ? o->owner : "");
-	c->t.csr.sealed = (uint8_t *)o->csr_sealed; /* copied by txn_csr_open */
-	c->t.csr.sealed_len = o->csr_sealed_len;
-	r = txn_csr_open(gw, prof, &c->t, opened, c, &c->opening);
-	c->t.csr.sealed = NULL;
-	c->t.csr.sealed_len = 0;
-	if (r < 0)
+	c->sealed = s->sealed[i];
+	s->sealed[i] = NULL;
+	c->claim = *o;
+	c->claim.csr_sealed = c->sealed;
+	snprintf(c->claim.owner, sizeof(c->claim.owner), "%s", s->me);
+	c->claim.attempts = o->attempts + 1;
+	c->claim.next_try = txn_now(ow->gw) + backoff(c->claim.attempts);
+	if (store_exec(ow->gw->store, claim_work, claim_done, c) < 0)
 		call_free(c);
 }
 
@@ -375,27 +412,55 @@ inflight(const struct txn_owed *ow, int64_t txn_id)
 	return 0;
 }
 
+static void
+scan_work(void *arg)
+{
+	struct to_scan *s = arg;
+	struct store *st = s->ow->gw->store;
+
+	s->rc = store_lease_hold(st, TO_JOB, s->me, s->now, s->ttl, &s->held);
+	if (s->rc < 0 || !s->held)
+		return;
+	s->rc = store_owed_due(st, s->me, s->now, s->now - TO_STALE, TO_MAX, collect, s);
+	for (size_t i = 0; i < s->n; i++)
+		s->trc[i] = store_txn_get(st, s->v[i].txn_id, &s->t[i]);
+}
+
+static void
+scan_done(void *arg)
+{
+	struct to_scan *s = arg;
+	struct txn_owed *ow = s->ow;
+
+	ow->scanning = NULL;
+	for (size_t i = 0; s->rc == 0 && i < s->n; i++) {
+		if (inflight(ow, s->v[i].txn_id))
+			continue;
+		if (s->trc[i] == -SGW_ENOTFOUND)
+			drop(ow, &s->v[i], "its transaction is gone");
+		else if (s->trc[i] == 0)
+			resume_one(ow, s, i);
+	}
+	scan_free(s);
+}
+
 void
 txn_owed_tick(struct txn_owed *ow)
 {
 	struct gw *gw = ow->gw;
-	const char *me = store_instance(gw->store);
-	int64_t now = txn_now(gw);
-	struct to_rows *l;
-	int held = 0;
+	struct to_scan *s;
 
-	if (gw->draining ||
-	    store_lease_hold(gw->store, TO_JOB, me, now, 3 * ow->period, &held) < 0 || !held)
+	if (gw->draining || ow->scanning != NULL || (s = calloc(1, sizeof(*s))) == NULL)
 		return;
-	if ((l = calloc(1, sizeof(*l))) == NULL)
-		return;
-	if (store_owed_due(gw->store, me, now, now - TO_STALE, TO_MAX, collect, l) == 0)
-		for (size_t i = 0; i < l->n; i++)
-			if (!inflight(ow, l->v[i].txn_id))
-				resume_one(ow, &l->v[i]);
-	for (size_t i = 0; i < l->n; i++)
-		free(l->sealed[i]);
-	free(l);
+	s->ow = ow;
+	snprintf(s->me, sizeof(s->me), "%s", store_instance(gw->store));
+	s->now = txn_now(gw);
+	s->ttl = 3 * ow->period;
+	ow->scanning = s;
+	if (store_exec(gw->store, scan_work, scan_done, s) < 0) {
+		ow->scanning = NULL;
+		scan_free(s);
+	}
 }
 
 static void
@@ -424,11 +489,14 @@ txn_owed_new(struct gw *gw, int period)
 	return ow;
 }
 
+/* After store_drain(): no step of ours runs any more. */
 void
 txn_owed_free(struct txn_owed *ow)
 {
 	if (ow == NULL)
 		return;
+	if (ow->scanning != NULL)
+		scan_free(ow->scanning);
 	while (ow->calls != NULL)
 		call_free(ow->calls);
 	if (ow->timer != NULL)
