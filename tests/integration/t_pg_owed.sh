@@ -4,8 +4,8 @@
 # and tests/fakes/fake_intune: the fake leaves A's successNotification
 # unanswered, A is killed with SIGKILL, and B sends the notification, rebuilt
 # from the store (the sealed CSR, the certificate), once A's instance lease
-# expired; then a notification B's Intune refuses is sent again by B after
-# its backoff.  The owed rows are gone once delivered.
+# expired; then a success and a failure notification Intune refuses are
+# sent again by B after its backoff.  The owed rows are gone once delivered.
 # shellcheck disable=SC2317  # the check functions run through check()
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -43,12 +43,11 @@ until_eq() { # SECONDS WANT CMD...: until CMD prints WANT
 }
 
 pg_start
-# pending_ttl 4s: the sweep and the outbox tick every second, leases last 3 s
-GW_PENDING_TTL=4s GW_STORE=$(pg_store_yaml 2) GW_TOP_EXTRA="instance: gw-a" \
-	GW_SCEP_PROFILES_EXTRA=$(cat <<EOF2
-  intune:
+intune_profile() { # NAME RA_PROFILE
+	cat <<EOF2
+  $1:
     ra_identity: dev
-    ra_profile: dev
+    ra_profile: $2
     allow_single_des: true
     challenge:
       type: intune
@@ -60,7 +59,27 @@ GW_PENDING_TTL=4s GW_STORE=$(pg_store_yaml 2) GW_TOP_EXTRA="instance: gw-a" \
       notify_wait: false
       timeout: 10s
 EOF2
-) gw_config "$CFG"
+}
+# an RA profile whose backend always fails: EJBCA on a dead port (as t_intune)
+GW_RA_PROFILES_EXTRA="  broken: { backend: dead-ca, approval: auto }"
+GW_BACKENDS_EXTRA=$(cat <<EOF2
+  dead-ca:
+    type: ejbca
+    url: "https://127.0.0.1:$(free_port)/ejbca/ejbca-rest-api/"
+    client_cert: "$PKI/ra.pem"
+    client_key: "$PKI/ra.key"
+    ca_bundle: "$PKI/chain.pem"
+    ca_name: X
+    certificate_profile: P
+    end_entity_profile: E
+    retries: 0
+    timeout: 3s
+EOF2
+)
+GW_SCEP_PROFILES_EXTRA="$(intune_profile intune dev)
+$(intune_profile intunebad broken)"
+# pending_ttl 4s: the sweep and the outbox tick every second, leases last 3 s
+GW_PENDING_TTL=4s GW_STORE=$(pg_store_yaml 2) GW_TOP_EXTRA="instance: gw-a" gw_config "$CFG"
 gw_b_config
 sed -i 's/^instance: gw-a$/instance: gw-b/' "$B_CFG"
 gw_start
@@ -109,6 +128,18 @@ mode ok
 check "B sends it again and Intune records it once" until_eq 30 1 count successNotification "$S2" notifications
 check "the owed row is gone" until_eq 10 0 pg_psql -c 'select count(*) from owed'
 check "A's notification was delivered once" test "$(count successNotification "$S1" notifications)" = 1
+
+# --- a failureNotification refused: sent again, rebuilt without a certificate ----
+mode refuse
+check "B: the backend fails after Intune's Success: FAILURE" \
+	en -u "$B_BASE/scep/intunebad/pkiclient.exe" -c "ok-$(openssl rand -hex 8)" --cn owed-3 \
+	--expect failure
+check "B's failureNotification was refused" until_eq 10 1 count failureNotification "" notify_refused
+check "the failure stays owed, with the backend's reason" \
+	test "$(pg_psql -c "select kind, reason <> '' from owed")" = "1|t"
+mode ok
+check "B sends the failureNotification again" until_eq 30 1 count failureNotification "" notifications
+check "the owed row is gone" until_eq 10 0 pg_psql -c 'select count(*) from owed'
 
 gw_b_stop
 finish
