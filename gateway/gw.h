@@ -14,6 +14,7 @@
 #include "worker.h"
 
 struct txn_admin;
+struct txn_owed;
 
 struct gw {
 	const struct cfg *cfg;
@@ -24,6 +25,7 @@ struct gw {
 	struct profile_set *profiles;
 	struct metrics *metrics;     /* metrics.c; may be NULL */
 	struct txn_admin *txn_admin; /* txn_admin.c: background submissions; may be NULL */
+	struct txn_owed *txn_owed;   /* txn_owed.c: owed validator notifications; may be NULL */
 	unsigned inflight;	     /* requests being processed */
 	unsigned max_inflight;	     /* from limits.max_connections */
 	int draining;		     /* SIGTERM received: refuse new work */

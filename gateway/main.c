@@ -28,6 +28,7 @@
 #include "scep_msg.h"
 #include "store_ca.h"
 #include "txn_csr.h"
+#include "txn_owed.h"
 
 #define DRAIN_SECONDS 10
 
@@ -59,6 +60,7 @@ struct modules {
 	struct daemon_signals *sig;
 	struct metrics *metrics;
 	struct txn_admin *txn_admin;
+	struct txn_owed *txn_owed;
 	struct admin *admin;
 };
 
@@ -81,6 +83,7 @@ modules_free(struct modules *m)
 	http_client_free(m->http_out);
 	admin_free(m->admin); /* after the backends: no callback reaches it late */
 	txn_admin_free(m->txn_admin);
+	txn_owed_free(m->txn_owed); /* after the validators: no notification answers late */
 	metrics_free(m->metrics);
 	worker_pool_free(m->workers);
 	store_close(m->store);
@@ -193,7 +196,8 @@ run(struct modules *m, struct sgw_err *err)
 		metrics_set_profiles(m->metrics, &gw->profiles);
 		metrics_set_instance(m->metrics, m->cfg->instance);
 	}
-	if (gw->metrics == NULL || (gw->txn_admin = m->txn_admin = txn_admin_new(gw)) == NULL)
+	if (gw->metrics == NULL || (gw->txn_admin = m->txn_admin = txn_admin_new(gw)) == NULL ||
+	    (gw->txn_owed = m->txn_owed = txn_owed_new(gw, txn_admin_period(m->txn_admin))) == NULL)
 		return sgw_err_set(err, SGW_ENOMEM, "out of memory");
 	if ((r = http_server_new(m->base, m->cfg, metrics_http(m->metrics), scep_http_handle, gw,
 				 &m->http, err)) < 0 ||

@@ -368,6 +368,25 @@ store_ca_crl_number(struct store *s, const char *ca, int64_t *ret)
 }
 
 int
+store_owed_put(struct store *s, const struct store_owed *o)
+{
+	return STORE_OPTIONAL(s, owed_put, o);
+}
+
+int
+store_owed_del(struct store *s, int64_t txn_id)
+{
+	return STORE_OPTIONAL(s, owed_del, txn_id);
+}
+
+int
+store_owed_due(struct store *s, const char *me, int64_t now, int64_t stale, size_t max,
+	       store_owed_each each, void *arg)
+{
+	return STORE_OPTIONAL(s, owed_due, me, now, stale, max, each, arg);
+}
+
+int
 store_ready(struct store *s, char *why, size_t cap)
 {
 	if (s == NULL || s->ops->ready == NULL)

@@ -88,7 +88,28 @@ struct store_crl {
 	size_t der_len;
 };
 
+/* A validator notification still owed (issue 20): recorded before the
+ * reply, deleted once the validator confirmed it, sent again with backoff,
+ * and by another instance when its owner died (txn_owed.c). */
+enum store_owed_kind { STORE_OWED_SUCCESS = 0, STORE_OWED_FAILURE = 1 };
+struct store_owed {
+	int64_t txn_id; /* the transaction (its row holds the CSR and serial) */
+	char profile[64];
+	int kind;	  /* enum store_owed_kind */
+	char reason[256]; /* a failure's reason */
+	char owner[64];	  /* the instance that sends it */
+	int attempts;
+	int64_t next_try; /* unix seconds */
+	int64_t created;
+	/* the request's CSR as the transaction row had it, sealed to the RA
+	 * (txn_csr.c): that row drops it once final.  owed_due lends it for the
+	 * callback only */
+	const uint8_t *csr_sealed;
+	size_t csr_sealed_len;
+};
+
 typedef int (*store_txn_each)(void *arg, const struct store_txn *t); /* < 0 stops */
+typedef int (*store_owed_each)(void *arg, const struct store_owed *o);
 typedef int (*store_revoked_each)(void *arg, const struct store_revoked *r);
 typedef int (*store_cert_each)(void *arg, const struct store_cert *c);
 
@@ -207,6 +228,16 @@ struct store_ops {
 	/* 0 when the store can serve a request now, else -SGW_EUNAVAIL and
 	 * why (for /healthz); optional: NULL is always ready */
 	int (*ready)(void *priv, char *why, size_t cap);
+	/* ---- owed validator notifications (optional: NULL, -SGW_EINVAL) ---- */
+	/* insert o, or replace the row of o->txn_id (one per transaction) */
+	int (*owed_put)(void *priv, const struct store_owed *o);
+	/* it was delivered: -SGW_ENOTFOUND when no row is left */
+	int (*owed_del)(void *priv, int64_t txn_id);
+	/* at most max rows with next_try <= now, oldest first, that `me` may
+	 * send: its own, or those whose owner's lease "instance:<owner>" has
+	 * expired (or was never taken), or created before `stale` */
+	int (*owed_due)(void *priv, const char *me, int64_t now, int64_t stale, size_t max,
+			store_owed_each each, void *arg);
 	/* ---- group commit (optional: NULL when every commit is durable at once) ---- */
 	/* ---- group commit (optional: NULL when every commit is durable at once) ----
 	 * await_durable runs on the loop thread while a store thread may be in
@@ -269,6 +300,10 @@ int store_ca_crl_seed(struct store *s, const char *ca, const struct store_crl *c
 int store_lease_get(struct store *s, const char *job, char *ret_holder, size_t cap,
 		    int64_t *ret_expires);
 int store_ca_crl_number(struct store *s, const char *ca, int64_t *ret);
+int store_owed_put(struct store *s, const struct store_owed *o);
+int store_owed_del(struct store *s, int64_t txn_id);
+int store_owed_due(struct store *s, const char *me, int64_t now, int64_t stale, size_t max,
+		   store_owed_each each, void *arg);
 
 /* Group commit (store_sync.c): 0 when every commit made so far is durable, so
  * the caller goes on at once; -SGW_EAGAIN when cb(arg, status) will run on

@@ -18,6 +18,7 @@
 #include "secret_file.h"
 #include "store.h"
 #include "store_pg_adm.h"
+#include "store_pg_owed.h"
 #include "store_pg_pool.h"
 #include "store_pg_row.h"
 #include "store_pg_schema.h"
@@ -644,6 +645,25 @@ pg_ca_crl_number(void *priv, const char *ca, int64_t *ret)
 	return pgs_ca_crl_number(PG_POOL(priv), ca, ret);
 }
 
+static int
+pg_owed_put(void *priv, const struct store_owed *o)
+{
+	return pgo_put(PG_POOL(priv), o);
+}
+
+static int
+pg_owed_del(void *priv, int64_t txn_id)
+{
+	return pgo_del(PG_POOL(priv), txn_id);
+}
+
+static int
+pg_owed_due(void *priv, const char *me, int64_t now, int64_t stale, size_t max,
+	    store_owed_each each, void *arg)
+{
+	return pgo_due(PG_POOL(priv), me, now, stale, max, each, arg);
+}
+
 const struct store_ops store_pg_ops = {
     .name = "postgresql",
     .blocking = 1,
@@ -682,4 +702,7 @@ const struct store_ops store_pg_ops = {
     .lease_get = pg_lease_get,
     .ca_crl_number = pg_ca_crl_number,
     .ready = pg_ready,
+    .owed_put = pg_owed_put,
+    .owed_del = pg_owed_del,
+    .owed_due = pg_owed_due,
 };

@@ -55,6 +55,12 @@ static const char *const pg_migrations[] = {
     " next_update BIGINT NOT NULL, der BYTEA NOT NULL);"
     "CREATE TABLE leases (job TEXT PRIMARY KEY, holder TEXT NOT NULL,"
     " expires BIGINT NOT NULL);",
+    /* validator notifications still owed (issue 20, store_pg_owed.c) */
+    "CREATE TABLE owed (txn_id BIGINT PRIMARY KEY, profile TEXT NOT NULL,"
+    " kind BIGINT NOT NULL, reason TEXT NOT NULL, owner TEXT NOT NULL,"
+    " attempts BIGINT NOT NULL, next_try BIGINT NOT NULL, created BIGINT NOT NULL,"
+    " csr_sealed BYTEA);"
+    "CREATE INDEX owed_next ON owed (next_try);",
 };
 #define PG_SCHEMA_VERSION ((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))
 

@@ -123,4 +123,17 @@ const char *const pg_sql[PG_STMT_MAX] = {
 		       " ON CONFLICT DO NOTHING",
     [PG_LEASE_GET] = "SELECT holder, expires FROM leases WHERE job = $1",
     [PG_CA_CRL_NUMBER] = "SELECT number FROM ca_crl WHERE ca = $1",
+    /* the owed notifications (store_pg_owed.c): one row per transaction */
+    [PG_OWED_PUT] =
+	"INSERT INTO owed (" PG_OWED_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+	" ON CONFLICT (txn_id) DO UPDATE SET profile = excluded.profile,"
+	" kind = excluded.kind, reason = excluded.reason, owner = excluded.owner,"
+	" attempts = excluded.attempts, next_try = excluded.next_try,"
+	" created = excluded.created, csr_sealed = excluded.csr_sealed",
+    [PG_OWED_DEL] = "DELETE FROM owed WHERE txn_id = $1",
+    /* due, and ours, or the owner's lease expired, or older than $3 */
+    [PG_OWED_DUE] = "SELECT " PG_OWED_COLS " FROM owed o WHERE next_try <= $2 AND (owner = $1"
+		    " OR created < $3 OR NOT EXISTS (SELECT 1 FROM leases"
+		    " WHERE job = 'instance:' || o.owner AND expires > $2))"
+		    " ORDER BY next_try, txn_id LIMIT $4",
 };

@@ -42,6 +42,9 @@ enum pg_stmt {
 	PG_CA_CRL_SEED,
 	PG_LEASE_GET,
 	PG_CA_CRL_NUMBER,
+	PG_OWED_PUT, /* store_pg_owed.c */
+	PG_OWED_DEL,
+	PG_OWED_DUE,
 	PG_STMT_MAX
 };
 
@@ -55,6 +58,7 @@ extern const char *const pg_sql[PG_STMT_MAX];
 #define PG_CERT_COLS                                                                               \
 	"serial, issuer, subject, not_before, not_after, der, txn_id, revoked, revoked_at, "       \
 	"revoke_reason, superseded_by"
+#define PG_OWED_COLS "txn_id, profile, kind, reason, owner, attempts, next_try, created, csr_sealed"
 #define PG_TXN_NCOLS 17
 #define PG_CERT_NCOLS 11
 

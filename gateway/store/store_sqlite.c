@@ -16,6 +16,7 @@
 #include "store.h"
 #include "store_sqlite_adm.h"
 #include "store_sqlite_legacy.h"
+#include "store_sqlite_owed.h"
 #include "store_sqlite_row.h"
 #include "store_sqlite_schema.h"
 #include "store_sqlite_shared.h"
@@ -674,6 +675,25 @@ sq_ca_crl_number(void *priv, const char *ca, int64_t *ret)
 	return sqh_ca_crl_number(SQ_SHARED(priv), ca, ret);
 }
 
+static int
+sq_owed_put(void *priv, const struct store_owed *o)
+{
+	return sqo_put(((struct sq_store *)priv)->db, o);
+}
+
+static int
+sq_owed_del(void *priv, int64_t txn_id)
+{
+	return sqo_del(((struct sq_store *)priv)->db, txn_id);
+}
+
+static int
+sq_owed_due(void *priv, const char *me, int64_t now, int64_t stale, size_t max,
+	    store_owed_each each, void *arg)
+{
+	return sqo_due(((struct sq_store *)priv)->db, me, now, stale, max, each, arg);
+}
+
 /* store.synchronous: full: group commit from now on (store_sqlite_sync.c);
  * normal: nothing to wait for, SQLite checkpoints as it commits. */
 static int
@@ -728,6 +748,9 @@ const struct store_ops store_sqlite_ops = {
     .ca_crl_seed = sq_ca_crl_seed,
     .lease_get = sq_lease_get,
     .ca_crl_number = sq_ca_crl_number,
+    .owed_put = sq_owed_put,
+    .owed_del = sq_owed_del,
+    .owed_due = sq_owed_due,
     .attach_loop = sq_attach_loop,
     .await_durable = sq_await_durable,
 };

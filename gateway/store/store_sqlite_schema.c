@@ -81,6 +81,12 @@ static const char *const sq_migrations[] = {
     " next_update INTEGER NOT NULL, der BLOB NOT NULL);"
     "CREATE TABLE leases (job TEXT PRIMARY KEY, holder TEXT NOT NULL,"
     " expires INTEGER NOT NULL) WITHOUT ROWID;",
+    /* 8: validator notifications still owed (issue 20, store_sqlite_owed.c) */
+    "CREATE TABLE owed (txn_id INTEGER PRIMARY KEY, profile TEXT NOT NULL,"
+    " kind INTEGER NOT NULL, reason TEXT NOT NULL, owner TEXT NOT NULL,"
+    " attempts INTEGER NOT NULL, next_try INTEGER NOT NULL, created INTEGER NOT NULL,"
+    " csr_sealed BLOB);"
+    "CREATE INDEX owed_next ON owed (next_try);",
 };
 #define SQ_SCHEMA_VERSION ((int)(sizeof(sq_migrations) / sizeof(sq_migrations[0])))
 

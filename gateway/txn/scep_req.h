@@ -74,6 +74,7 @@ struct req_ctx {
 	X509_CRL *crl;		 /* GetCRL SUCCESS: owned */
 	const char *crl_backend; /* /crl/<name>.crl: the backend's name (for the metrics) */
 	X509 *new_cert;		 /* the certificate this request just had issued: owned */
+	struct store_owed owed;	 /* the validator notification it owes (txn_owed.c) */
 
 	/* outcome and reply */
 	enum scep_outcome outcome;

@@ -528,6 +528,12 @@ txn_admin_new(struct gw *gw)
 	return ta;
 }
 
+int
+txn_admin_period(const struct txn_admin *ta)
+{
+	return ta->period;
+}
+
 void
 txn_admin_free(struct txn_admin *ta)
 {

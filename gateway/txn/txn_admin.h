@@ -17,6 +17,8 @@ struct req_ctx;
 struct txn_admin *txn_admin_new(struct gw *gw);
 /* Frees jobs still waiting for a backend: call after the backends stopped. */
 void txn_admin_free(struct txn_admin *ta);
+/* The timer's period in seconds (the leases last 3). */
+int txn_admin_period(const struct txn_admin *ta);
 
 /* AWAITING_APPROVAL -> SUBMITTED, committed before it returns, then submitted
  * to the backend in the background.  -SGW_ENOTFOUND: no such transaction;

@@ -13,6 +13,7 @@
 #include "txn.h"
 #include "txn_csr.h"
 #include "txn_enroll.h"
+#include "txn_owed.h"
 #include "txn_result.h"
 #include "txn_supersede.h"
 #include "validator_otp.h"
@@ -22,46 +23,14 @@
 
 static void enroll_submit(struct req_ctx *r);
 
-static void
-notify_done(void *arg, int verdict, const char *reason)
-{
-	struct req_ctx *r = arg;
-
-	if (verdict < 0)
-		log_warn("txn=%s profile=%s: validator notification failed: %s",
-			 r->msg->transaction_id, r->prof->cfg->name, reason);
-	txn_reply_from_state(r);
-}
-
-/* After issuance or a backend failure: the validator's notify hook (Intune's
- * success/failureNotification).  -SGW_EAGAIN when the reply waits for it. */
-static int
-notify_validator(struct req_ctx *r, const struct backend_result *res)
-{
-	struct validator_req vr = {r->csr, r->prof->cfg->name, r->msg->transaction_id, r->peer,
-				   r->gw->base};
-	int ret;
-
-	if (res->status == BACKEND_PENDING)
-		return 0;
-	ret = validator_notify(r->prof->validator, &vr,
-			       res->status == BACKEND_ISSUED ? res->cert : NULL, res->reason,
-			       notify_done, r);
-	if (ret < 0 && ret != -SGW_EAGAIN)
-		log_warn("txn=%s profile=%s: validator notification not sent: %s",
-			 r->msg->transaction_id, r->prof->cfg->name, sgw_strerror(ret));
-	return ret;
-}
-
-/* Issued and committed: tell a remote validator (intune), then the reply. */
+/* Issued and committed: tell a remote validator (intune: the notification
+ * is owed in the store first, txn_owed.c), then the reply. */
 static void
 issued_notify(struct req_ctx *r)
 {
 	struct backend_result res = {.status = BACKEND_ISSUED, .cert = r->new_cert};
 
-	if (notify_validator(r, &res) == -SGW_EAGAIN)
-		return;
-	txn_reply_from_state(r);
+	txn_owed_notify(r, &res, txn_reply_from_state);
 }
 
 static void
@@ -93,9 +62,7 @@ result_done(void *arg)
 		return;
 	}
 	/* committed: tell a remote validator (intune), then the reply */
-	if (notify_validator(r, res) == -SGW_EAGAIN)
-		return;
-	txn_reply_from_state(r);
+	txn_owed_notify(r, res, txn_reply_from_state);
 }
 
 /* The backend's answer, stored before anything is replied. */

@@ -87,6 +87,12 @@ validator_check(struct validator *v, const struct validator_req *req, validator_
 }
 
 int
+validator_has_notify(const struct validator *v)
+{
+	return v != NULL && v->ops->notify != NULL;
+}
+
+int
 validator_notify(struct validator *v, const struct validator_req *req, X509 *cert,
 		 const char *reason, validator_cb cb, void *arg)
 {

@@ -27,6 +27,10 @@ struct validator_req {
 	const char *transaction_id;
 	const char *peer;
 	struct event_base *base; /* the loop (remote validators) */
+	/* notify(): a notification the store's outbox owes (txn_owed.c: a
+	 * retry, or another instance's): sent whatever this instance remembers
+	 * of the check */
+	int owed;
 };
 
 struct store;
@@ -56,8 +60,11 @@ struct validator_ops {
 		     struct sgw_err *err);
 	/* optional: after the backend answered a request this validator allowed:
 	 * cert != NULL when issued, else `reason` says why it failed.  0 when
-	 * done (or sent without waiting: the validator's choice, per profile),
-	 * -SGW_EAGAIN when cb(arg, 0 or -SGW_E*, reason) follows on the loop. */
+	 * nothing was sent (nothing is owed for this request); else
+	 * cb(arg, 0 or -SGW_E*, reason) follows on the loop, once the peer
+	 * confirmed or refused it, and the return says whether the device's
+	 * reply waits for it (the validator's choice, per profile): -SGW_EAGAIN
+	 * when it does, 1 when not; < 0: not sent. */
 	int (*notify)(void *priv, const struct validator_req *req, X509 *cert, const char *reason,
 		      validator_cb cb, void *arg);
 	void (*free)(void *priv); /* optional: release configure()'s and start()'s */
@@ -73,6 +80,8 @@ int validator_new(const char *type, const struct cfg_node *node, const char *pat
 int validator_start(struct validator *v, const struct validator_env *env, struct sgw_err *err);
 int validator_check(struct validator *v, const struct validator_req *req, validator_cb cb,
 		    void *arg, struct sgw_err *err);
+/* 1 when the validator has a notify hook (its notifications are owed). */
+int validator_has_notify(const struct validator *v);
 /* The notify hook, or 0 when the validator has none. */
 int validator_notify(struct validator *v, const struct validator_req *req, X509 *cert,
 		     const char *reason, validator_cb cb, void *arg);

@@ -187,7 +187,7 @@ intune_check(void *priv, const struct validator_req *req, validator_cb cb, void 
 /* ---- notifications -------------------------------------------------------- */
 
 struct vi_notify {
-	validator_cb cb; /* NULL: the reply does not wait */
+	validator_cb cb; /* the caller's: the store's outbox, the waiting reply */
 	void *arg;
 	char txn[128];
 	char action[40];
@@ -251,7 +251,7 @@ intune_notify(void *priv, const struct validator_req *req, X509 *cert, const cha
 	json_t *o = NULL, *inner;
 	int r = -SGW_ENOMEM;
 
-	if (req->csr == NULL || !forget(in, req->transaction_id))
+	if (req->csr == NULL || (!forget(in, req->transaction_id) && !req->owed))
 		return 0; /* not validated by Intune, or already notified */
 	csr = b64(req->csr->der, req->csr->der_len);
 	inner = cert != NULL ? success_fields(cert) : json_object();
@@ -270,7 +270,7 @@ intune_notify(void *priv, const struct validator_req *req, X509 *cert, const cha
 		body = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	if (body != NULL && (n = calloc(1, sizeof(*n))) != NULL) {
-		n->cb = in->conf.notify_wait ? cb : NULL;
+		n->cb = cb;
 		n->arg = arg;
 		snprintf(n->txn, sizeof(n->txn), "%s", req->transaction_id);
 		snprintf(n->action, sizeof(n->action), "%s",
@@ -282,7 +282,7 @@ intune_notify(void *priv, const struct validator_req *req, X509 *cert, const cha
 	free(body);
 	if (r < 0)
 		return r;
-	return in->conf.notify_wait ? -SGW_EAGAIN : 0;
+	return in->conf.notify_wait ? -SGW_EAGAIN : 1;
 }
 
 static void

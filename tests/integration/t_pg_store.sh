@@ -16,7 +16,7 @@ GW_STORE=$(pg_store_yaml 2) gw_config "$CFG"
 check "scepgw -n accepts a postgresql store" "$SCEPGW" -n -c "$CFG"
 gw_start
 check "the empty database was migrated" grep -q 'store: migrated to version 1' "$GW_LOG"
-check "schema_version records it" test "$(pg_psql -c 'select max(version) from schema_version')" = 1
+check "schema_version records both migrations" test "$(pg_psql -c 'select max(version) from schema_version')" = 2
 
 D=$T/c
 mkdir -p "$D"

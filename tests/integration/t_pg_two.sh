@@ -28,7 +28,7 @@ check "A starts" wait_http "$URL?operation=GetCACaps" 20
 check "B starts" wait_http "$B_BASE/scep/dev/pkiclient.exe?operation=GetCACaps" 20
 migrated=$(cat "$GW_LOG" "$B_LOG" | grep -c 'store: migrated to version 1' || true)
 check "the migration ran once for both (logged $migrated time(s))" test "$migrated" = 1
-check "schema_version has one row" test "$(pg_psql -c 'select count(*) from schema_version')" = 1
+check "schema_version has one row per migration" test "$(pg_psql -c 'select count(*) from schema_version')" = 2
 
 D=$T/c
 mkdir -p "$D"

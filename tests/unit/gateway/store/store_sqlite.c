@@ -199,7 +199,7 @@ test_open_creates_schema(void **state)
 	snprintf(wal, sizeof(wal), "%s-wal", f->db.path);
 	assert_int_equal(stat(wal, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
-	assert_int_equal(db_int(f, "SELECT max(version) FROM schema_version"), 7);
+	assert_int_equal(db_int(f, "SELECT max(version) FROM schema_version"), 8);
 	assert_int_equal(db_int(f, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND"
 				   " name IN ('transactions', 'certificates', 'nonces')"),
 			 3);
@@ -229,28 +229,29 @@ test_migration_3(void **state)
 	/* back to the version-2 layout of the nonces and certificates indexes */
 	assert_int_equal(sqlite3_open(f->db.path, &db), SQLITE_OK);
 	assert_int_equal(
-	    sqlite3_exec(db,
-			 "DROP INDEX certificates_serial;"
-			 "CREATE INDEX certificates_subject ON certificates (subject);"
-			 "CREATE TABLE nonces2 (nonce BLOB PRIMARY KEY, expires INTEGER"
-			 " NOT NULL);"
-			 "INSERT INTO nonces2 SELECT nonce, expires FROM nonces;"
-			 "DROP TABLE nonces; ALTER TABLE nonces2 RENAME TO nonces;"
-			 "CREATE INDEX nonces_expires ON nonces (expires);"
-			 "DROP INDEX transactions_signer;"
-			 "DROP TABLE csr_legacy;"
-			 "ALTER TABLE transactions DROP COLUMN csr_sealed;"
-			 "ALTER TABLE transactions DROP COLUMN csr_sha256;"
-			 "ALTER TABLE transactions DROP COLUMN csr_info;"
-			 "ALTER TABLE certificates DROP COLUMN superseded_by;"
-			 "ALTER TABLE transactions DROP COLUMN instance;"
-			 "DROP TABLE ca_revoked; DROP TABLE ca_crl; DROP TABLE leases;"
-			 "DELETE FROM schema_version WHERE version >= 3;",
-			 NULL, NULL, NULL),
+	    sqlite3_exec(
+		db,
+		"DROP INDEX certificates_serial;"
+		"CREATE INDEX certificates_subject ON certificates (subject);"
+		"CREATE TABLE nonces2 (nonce BLOB PRIMARY KEY, expires INTEGER"
+		" NOT NULL);"
+		"INSERT INTO nonces2 SELECT nonce, expires FROM nonces;"
+		"DROP TABLE nonces; ALTER TABLE nonces2 RENAME TO nonces;"
+		"CREATE INDEX nonces_expires ON nonces (expires);"
+		"DROP INDEX transactions_signer;"
+		"DROP TABLE csr_legacy;"
+		"ALTER TABLE transactions DROP COLUMN csr_sealed;"
+		"ALTER TABLE transactions DROP COLUMN csr_sha256;"
+		"ALTER TABLE transactions DROP COLUMN csr_info;"
+		"ALTER TABLE certificates DROP COLUMN superseded_by;"
+		"ALTER TABLE transactions DROP COLUMN instance;"
+		"DROP TABLE ca_revoked; DROP TABLE ca_crl; DROP TABLE leases; DROP TABLE owed;"
+		"DELETE FROM schema_version WHERE version >= 3;",
+		NULL, NULL, NULL),
 	    SQLITE_OK);
 	sqlite3_close(db);
 	fx_open(f);
-	assert_int_equal(db_int(f, "SELECT max(version) FROM schema_version"), 7);
+	assert_int_equal(db_int(f, "SELECT max(version) FROM schema_version"), 8);
 	assert_int_equal(store_nonce_check(f->s, nonce, sizeof(nonce), 1700000001, 600),
 			 -SGW_EEXIST);
 	assert_int_equal(db_int(f, "SELECT count(*) FROM sqlite_master WHERE name = 'nonces' AND"
@@ -299,7 +300,7 @@ test_reopen_keeps_data(void **state)
 	assert_int_equal(store_txn_find(f->s, "ios", "persist", t.signer_key_sha256, &got), 0);
 	assert_int_equal(got.id, t.id);
 	store_txn_clear(&got);
-	assert_int_equal(db_int(f, "SELECT count(*) FROM schema_version"), 7);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM schema_version"), 8);
 }
 
 /* A database from a newer scepgw is refused, not silently used. */
