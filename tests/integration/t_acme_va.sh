@@ -27,9 +27,18 @@ COMMON="$EAB_YAML
 
 # challenge_posts_ok FROM_ORDERS FROM_CHALLS FROM_MARK: since these marks, as
 # many challenge POSTs reached pebble as it made orders (one authorization
-# each), and the gateway POSTed each challenge URL once.
+# each), and the gateway POSTed each challenge URL once.  The logs of the
+# two processes may lag the replies the client saw: a few tries, 1 s apart.
 chall_posts() { grep -c 'POST /chalZ/' "$PB_LOG" || true; }
 challenge_posts_ok() {
+	local try
+	for try in 1 2 3 4 5; do
+		challenge_posts_now "$@" && return 0
+		sleep 1
+	done
+	return 1
+}
+challenge_posts_now() {
 	local orders=$(($(pebble_orders) - $1)) posts=$(($(chall_posts) - $2)) urls uniq
 	urls=$(gw_log_since "$3" | grep -o 'challenge POST [^ ]*' | wc -l)
 	uniq=$(gw_log_since "$3" | grep -o 'challenge POST [^ ]*' | sort -u | wc -l)
