@@ -33,24 +33,12 @@ static const char *const crl_reasons[] = {
     "removeFromCRL", "privilegeWithdrawn",   "aACompromise",
 };
 
-static int
-err_code(int r)
-{
-	return r == -SGW_ENOTFOUND					   ? 404
-	       : r == -SGW_EEXIST || r == -SGW_EDENIED || r == -SGW_EINVAL ? 409
-									   : 500;
-}
-
 static void
 txn_one(struct admin *a, struct evhttp_request *req, const struct admin_principal *p,
 	const char *idstr, const char *verb)
 {
-	struct store_txn t = {0};
-	struct sgw_err err = {{0}};
-	char action[64], what[300];
-	json_t *body = NULL;
+	char action[64];
 	int64_t id;
-	int r;
 
 	snprintf(action, sizeof(action), "transactions.%s", verb != NULL ? verb : "show");
 	if (admin_id_parse(idstr, &id) < 0) {
@@ -62,32 +50,14 @@ txn_one(struct admin *a, struct evhttp_request *req, const struct admin_principa
 		return;
 	}
 	if (strcmp(verb, "approve") == 0) {
-		r = txn_approve(a->ta, id, p->name, &t, &err);
+		admin_read_decide(a, req, p, id, verb, NULL);
 	} else {
 		json_t *in = admin_body_json(req);
-		const char *reason = json_string_value(json_object_get(in, "reason"));
 
-		r = txn_reject(a->ta, id, p->name, reason, &t, &err);
+		admin_read_decide(a, req, p, id, verb,
+				  json_string_value(json_object_get(in, "reason")));
 		json_decref(in);
 	}
-	if (r < 0) {
-		admin_reply_error(a, req, p, action, err_code(r), "%s", err.msg);
-		return;
-	}
-	if (verb != NULL) { /* show the decision with the request's key and SANs */
-		struct store_txn now = {0};
-
-		if (store_txn_get(a->gw->store, id, &now) == 0) {
-			store_txn_clear(&t);
-			t = now;
-		}
-	}
-	snprintf(what, sizeof(what), "txn=%s id=%lld profile=%s", t.transaction_id, (long long)t.id,
-		 t.profile);
-	body = admin_txn_json(&t);
-	store_txn_clear(&t);
-	admin_audit(p, action, 200, what);
-	admin_reply_json(a, req, p, action, 200, body);
 }
 
 static void

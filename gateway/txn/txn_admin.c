@@ -46,9 +46,10 @@ struct txn_admin {
 	struct event *timer;
 	struct ta_job *jobs; /* waiting for a backend callback */
 	size_t n_jobs;
-	int64_t started; /* txn_now() when this process started */
-	int period;	 /* the timer's, seconds; the leases last 3 periods */
-	int sweeper;	 /* this instance held TA_JOB at the last tick */
+	int64_t started;	       /* txn_now() when this process started */
+	int period;		       /* the timer's, seconds; the leases last 3 periods */
+	int sweeper;		       /* this instance held TA_JOB at the last tick */
+	struct ta_decision *decisions; /* waiting for a store step */
 };
 
 static void
@@ -212,94 +213,204 @@ expired(const struct profile *prof, const struct store_txn *t, int64_t now)
 	return prof != NULL && t->created + prof->ra->pending_ttl <= now;
 }
 
-static int
-decide(struct txn_admin *ta, struct store_txn *t, int state, const char *admin, const char *reason)
-{
-	t->state = state;
-	t->updated = txn_now(ta->gw);
-	snprintf(t->reason, sizeof(t->reason), "%s", reason != NULL ? reason : "");
-	return store_txn_decide(ta->gw->store, t, admin);
-}
+struct id_list {
+	int64_t id[TA_SWEEP_MAX];
+	size_t n;
+};
 
 static int
-load_pending(struct txn_admin *ta, int64_t id, struct store_txn *t, struct profile **ret_prof,
-	     struct sgw_err *err)
+collect_id(void *arg, const struct store_txn *t)
 {
-	int r = store_txn_get(ta->gw->store, id, t);
+	struct id_list *l = arg;
 
-	if (r == -SGW_ENOTFOUND)
-		return sgw_err_set(err, SGW_ENOTFOUND, "no transaction %lld", (long long)id);
-	if (r < 0)
-		return sgw_err_set(err, r, "store failure");
-	*ret_prof = profiles_find(ta->gw->profiles, t->profile);
-	if (t->state != TXN_AWAITING_APPROVAL)
-		return sgw_err_set(err, SGW_EEXIST, "transaction %lld is %s, not awaiting approval",
-				   (long long)id, txn_state_name(t->state));
-	if (*ret_prof == NULL)
-		return sgw_err_set(err, SGW_EINVAL, "profile %s is no longer configured",
-				   t->profile);
-	if (expired(*ret_prof, t, txn_now(ta->gw))) {
-		(void)txn_expire_pending(ta);
-		return sgw_err_set(err, SGW_EDENIED, "transaction %lld expired", (long long)id);
-	}
+	if (l->n == TA_SWEEP_MAX)
+		return -1;
+	l->id[l->n++] = t->id;
 	return 0;
 }
 
-int
-txn_approve(struct txn_admin *ta, int64_t id, const char *admin, struct store_txn *ret_t,
-	    struct sgw_err *err)
+/* Expire what waited too long, by the profiles of ps; thread-safe (a store
+ * step's work, or inline). */
+static int
+expire_all(struct store *s, struct profile_set *ps, int64_t now)
 {
-	struct store_txn t = {0};
-	struct profile *prof = NULL;
+	struct store_txn_filter f = {.state = TXN_AWAITING_APPROVAL, .max = TA_SWEEP_MAX};
+	struct id_list *l = calloc(1, sizeof(*l));
+	int n = 0;
+
+	if (l == NULL || store_txn_list(s, &f, collect_id, l) < 0)
+		goto out;
+	for (size_t i = 0; i < l->n; i++) {
+		struct store_txn t = {0};
+		struct profile *prof;
+
+		if (store_txn_get(s, l->id[i], &t) < 0)
+			continue;
+		prof = profiles_find(ps, t.profile);
+		if (t.state == TXN_AWAITING_APPROVAL && expired(prof, &t, now)) {
+			t.state = TXN_EXPIRED;
+			t.updated = now;
+			snprintf(t.reason, sizeof(t.reason), "not approved within %d s",
+				 prof->ra->pending_ttl);
+			if (store_txn_decide(s, &t, "-") == 0) {
+				log_info("txn=%s profile=%s: expired: %s", t.transaction_id,
+					 t.profile, t.reason);
+				n++;
+			}
+		}
+		store_txn_clear(&t);
+	}
+out:
+	free(l);
+	return n;
+}
+
+/* An operator's decision, one store step: what its work reads is copied
+ * here or held (the profile set, a reference), so a reload or the admin
+ * request going away frees nothing it uses.  On ta->decisions until done;
+ * txn_admin_free() frees those the store threads dropped at shutdown. */
+struct ta_decision {
+	struct txn_admin *ta;
+	struct store *store;
+	struct profile_set *ps; /* a reference */
+	int64_t id, now;
+	int state; /* TXN_SUBMITTED or TXN_REJECTED */
+	char admin[128];
+	char why[200];
+	txn_decided_fn done;
+	void *arg;
+	/* the work's results */
+	int rc;
+	struct sgw_err err;
+	struct profile *prof; /* of ps */
+	struct store_txn t;   /* owns t.csr.sealed */
+	struct ta_decision *next;
+};
+
+static void
+decision_free(struct ta_decision *d)
+{
+	struct ta_decision **pp = &d->ta->decisions;
+
+	while (*pp != NULL && *pp != d)
+		pp = &(*pp)->next;
+	if (*pp == d)
+		*pp = d->next;
+	store_txn_clear(&d->t);
+	profiles_unref(d->ps);
+	free(d);
+}
+
+/* Store thread (or inline): load, check, commit the decision, or the expiry
+ * of one that waited too long.  No profile set but d->ps is read. */
+static void
+decision_work(void *arg)
+{
+	struct ta_decision *d = arg;
+	struct store_txn *t = &d->t;
+	int r = store_txn_get(d->store, d->id, t);
+
+	if (r == -SGW_ENOTFOUND) {
+		d->rc =
+		    sgw_err_set(&d->err, SGW_ENOTFOUND, "no transaction %lld", (long long)d->id);
+		return;
+	}
+	if (r < 0) {
+		d->rc = sgw_err_set(&d->err, -r, "store failure");
+		return;
+	}
+	d->prof = profiles_find(d->ps, t->profile);
+	if (t->state != TXN_AWAITING_APPROVAL) {
+		d->rc = sgw_err_set(&d->err, SGW_EEXIST,
+				    "transaction %lld is %s, not awaiting approval",
+				    (long long)d->id, txn_state_name(t->state));
+		return;
+	}
+	if (d->prof == NULL) {
+		d->rc = sgw_err_set(&d->err, SGW_EINVAL, "profile %s is no longer configured",
+				    t->profile);
+		return;
+	}
+	if (expired(d->prof, t, d->now)) { /* and what else waited too long */
+		(void)expire_all(d->store, d->ps, d->now);
+		d->rc =
+		    sgw_err_set(&d->err, SGW_EDENIED, "transaction %lld expired", (long long)d->id);
+		return;
+	}
+	t->state = d->state;
+	t->updated = d->now;
+	snprintf(t->reason, sizeof(t->reason), "%s", d->state == TXN_REJECTED ? d->why : "");
+	if ((r = store_txn_decide(d->store, t, d->admin)) < 0) {
+		d->rc = sgw_err_set(&d->err, r == -SGW_ENOTFOUND ? SGW_EEXIST : -r, "%s%s",
+				    d->state == TXN_REJECTED ? "not rejected: " : "",
+				    r == -SGW_ENOTFOUND ? "decided meanwhile" : "store failure");
+		return;
+	}
+	d->rc = 0;
+}
+
+/* Loop thread: log, start the approved one's submission, tell the caller. */
+static void
+decision_done(void *arg)
+{
+	struct ta_decision *d = arg;
+	struct store_txn *t = &d->t;
+
+	if (d->rc == 0 && d->state == TXN_SUBMITTED)
+		log_info("txn=%s profile=%s: approved by %s (subject %s)", t->transaction_id,
+			 t->profile, d->admin, t->subject);
+	else if (d->rc == 0)
+		log_info("txn=%s profile=%s: rejected by %s: %s", t->transaction_id, t->profile,
+			 d->admin, d->why);
+	d->done(d->arg, d->rc, t, &d->err);
+	/* committed: the submission is best effort now (the timer retries) */
+	if (d->rc == 0 && d->state == TXN_SUBMITTED)
+		(void)job_start(d->ta, d->prof, t);
+	decision_free(d);
+}
+
+static int
+decision_start(struct txn_admin *ta, int64_t id, int state, const char *admin, const char *why,
+	       txn_decided_fn done, void *arg)
+{
+	struct ta_decision *d = calloc(1, sizeof(*d));
 	int r;
 
-	if ((r = load_pending(ta, id, &t, &prof, err)) < 0)
-		goto out;
-	if ((r = decide(ta, &t, TXN_SUBMITTED, admin, NULL)) < 0) {
-		sgw_err_set(err, r == -SGW_ENOTFOUND ? SGW_EEXIST : -r,
-			    r == -SGW_ENOTFOUND ? "decided meanwhile" : "store failure");
-		r = r == -SGW_ENOTFOUND ? -SGW_EEXIST : r;
-		goto out;
-	}
-	log_info("txn=%s profile=%s: approved by %s (subject %s)", t.transaction_id, t.profile,
-		 admin, t.subject);
-	*ret_t = t;
-	ret_t->csr.sealed = NULL;
-	ret_t->csr.sealed_len = 0;
-	/* committed: the submission is best effort now (the timer retries) */
-	(void)job_start(ta, prof, &t);
-	r = 0;
-out:
-	store_txn_clear(&t);
+	if (d == NULL)
+		return -SGW_ENOMEM;
+	*d = (struct ta_decision){.ta = ta,
+				  .store = ta->gw->store,
+				  .ps = profiles_ref(ta->gw->profiles),
+				  .id = id,
+				  .now = txn_now(ta->gw),
+				  .state = state,
+				  .done = done,
+				  .arg = arg,
+				  .rc = -SGW_EIO,
+				  .next = ta->decisions};
+	snprintf(d->admin, sizeof(d->admin), "%s", admin);
+	snprintf(d->why, sizeof(d->why), "%s", why != NULL ? why : "");
+	ta->decisions = d;
+	if ((r = store_exec(d->store, decision_work, decision_done, d)) < 0)
+		decision_free(d);
 	return r;
+}
+
+int
+txn_approve(struct txn_admin *ta, int64_t id, const char *admin, txn_decided_fn done, void *arg)
+{
+	return decision_start(ta, id, TXN_SUBMITTED, admin, NULL, done, arg);
 }
 
 int
 txn_reject(struct txn_admin *ta, int64_t id, const char *admin, const char *reason,
-	   struct store_txn *ret_t, struct sgw_err *err)
+	   txn_decided_fn done, void *arg)
 {
-	struct store_txn t = {0};
-	struct profile *prof = NULL;
 	char why[200];
-	int r;
 
 	snprintf(why, sizeof(why), "%s", reason != NULL && reason[0] ? reason : "rejected");
 	log_safe(why);
-	if ((r = load_pending(ta, id, &t, &prof, err)) < 0)
-		goto out;
-	if ((r = decide(ta, &t, TXN_REJECTED, admin, why)) < 0) {
-		sgw_err_set(err, r == -SGW_ENOTFOUND ? SGW_EEXIST : -r, "not rejected: %s",
-			    r == -SGW_ENOTFOUND ? "decided meanwhile" : "store failure");
-		r = r == -SGW_ENOTFOUND ? -SGW_EEXIST : r;
-		goto out;
-	}
-	log_info("txn=%s profile=%s: rejected by %s: %s", t.transaction_id, t.profile, admin, why);
-	*ret_t = t;
-	ret_t->csr.sealed = NULL;
-	ret_t->csr.sealed_len = 0;
-out:
-	store_txn_clear(&t);
-	return r;
+	return decision_start(ta, id, TXN_REJECTED, admin, why, done, arg);
 }
 
 int
@@ -325,54 +436,10 @@ txn_resend_of_held(struct req_ctx *r)
 
 /* ---- the timer: expiry, and resubmission after a crash ------------------- */
 
-struct id_list {
-	int64_t id[TA_SWEEP_MAX];
-	size_t n;
-};
-
-static int
-collect_id(void *arg, const struct store_txn *t)
-{
-	struct id_list *l = arg;
-
-	if (l->n == TA_SWEEP_MAX)
-		return -1;
-	l->id[l->n++] = t->id;
-	return 0;
-}
-
 int
 txn_expire_pending(struct txn_admin *ta)
 {
-	struct store_txn_filter f = {.state = TXN_AWAITING_APPROVAL, .max = TA_SWEEP_MAX};
-	struct id_list *l = calloc(1, sizeof(*l));
-	int64_t now = txn_now(ta->gw);
-	int n = 0;
-
-	if (l == NULL || store_txn_list(ta->gw->store, &f, collect_id, l) < 0)
-		goto out;
-	for (size_t i = 0; i < l->n; i++) {
-		struct store_txn t = {0};
-		struct profile *prof;
-		char why[128];
-
-		if (store_txn_get(ta->gw->store, l->id[i], &t) < 0)
-			continue;
-		prof = profiles_find(ta->gw->profiles, t.profile);
-		if (t.state == TXN_AWAITING_APPROVAL && expired(prof, &t, now)) {
-			snprintf(why, sizeof(why), "not approved within %d s",
-				 prof->ra->pending_ttl);
-			if (decide(ta, &t, TXN_EXPIRED, "-", why) == 0) {
-				log_info("txn=%s profile=%s: expired: %s", t.transaction_id,
-					 t.profile, why);
-				n++;
-			}
-		}
-		store_txn_clear(&t);
-	}
-out:
-	free(l);
-	return n;
+	return expire_all(ta->gw->store, ta->gw->profiles, txn_now(ta->gw));
 }
 
 /* May this instance submit t again?  It wrote t (then only when t was last
@@ -535,6 +602,8 @@ txn_admin_free(struct txn_admin *ta)
 		return;
 	while (ta->jobs != NULL)
 		job_unlink_free(ta->jobs);
+	while (ta->decisions != NULL) /* dropped by the store threads at shutdown */
+		decision_free(ta->decisions);
 	if (ta->timer != NULL)
 		event_free(ta->timer);
 	free(ta);
