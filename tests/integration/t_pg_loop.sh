@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# t_pg_loop: on PostgreSQL, the store calls of an operator's approval wait
+# on a store thread, never on the event loop (issue 20: "it never blocks the
+# event loop").  psql holds an exclusive lock on the table the call needs
+# for 4 s; meanwhile GetCACaps answers within 1 s; then the call completes.
+# shellcheck disable=SC2317  # the check functions run through check()
+set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+# shellcheck source=lib_pg.sh
+. "$(dirname "$0")/lib_pg.sh"
+: "${SCEPREQ:?SCEPREQ must name the scepreq test client}"
+: "${SCEPGWCTL:?SCEPGWCTL must name scepgwctl}"
+
+pg_start
+GW_STORE=$(pg_store_yaml 4) gw_config "$CFG"
+gw_start "$CFG"
+D=$T/c
+mkdir -p "$D"
+"$SCEPREQ" getcacert -u "$URL" -o "$D/ra-chain.pem" >/dev/null 2>&1
+enroll() { "$SCEPREQ" enroll --ra-chain "$D/ra-chain.pem" "$@"; }
+
+# lock TABLE: hold an exclusive lock on TABLE for 4 s (background, pid in locker)
+lock() {
+	pg_psql -c "BEGIN; LOCK TABLE $1 IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(4); COMMIT" \
+		>/dev/null 2>&1 &
+	locker=$!
+	sleep 0.5
+}
+caps_fast() { curl -sSf --max-time 1 -o /dev/null "$URL?operation=GetCACaps"; }
+# while_locked TABLE NAME CMD...: CMD in the background while TABLE is locked;
+# GetCACaps must answer meanwhile, CMD must succeed once the lock is gone
+while_locked() {
+	local table=$1 what=$2 rc=0
+	shift 2
+	lock "$table"
+	"$@" >"$D/$what.out" 2>&1 &
+	local pid=$!
+	sleep 0.3
+	check "GetCACaps answers within 1 s while $what waits for the locked $table" caps_fast
+	wait "$locker" || true
+	wait "$pid" || rc=$?
+	check "$what completes once the lock is gone (exit $rc)" test "$rc" = 0
+}
+
+# --- approve and reject (held NAME: a request held for approval, its id in ID) ------------------------------------------------------------
+held() {
+	check "PKCSReq on the manual profile ($1): PENDING" \
+		enroll -u "$BASE/scep/manual/pkiclient.exe" -c "$CHALLENGE" --cn "$1" \
+		--out-key "$D/$1.key" --expect pending
+	ID=$(ctl pending --json | python3 -c 'import json,sys
+for t in json.load(sys.stdin)["transactions"]:
+    if "CN='"$1"'" in t["subject"].split(","): print(t["id"])')
+}
+state() { pg_psql -c "select state from transactions where id = $1"; }
+held loop-appr
+check "held (id '$ID')" test -n "$ID"
+while_locked transactions "an approval" ctl approve "$ID"
+check "... committed: no longer awaiting approval (state $(state "$ID"))" \
+	test "$(state "$ID")" != 2
+held loop-rej
+check "held (id '$ID')" test -n "$ID"
+while_locked transactions "a rejection" ctl reject "$ID" --reason "not this one"
+check "... committed: REJECTED (state $(state "$ID"))" test "$(state "$ID")" = 6
+
+finish
