@@ -169,6 +169,24 @@ revoke_job_free(struct admin_revoke_job *j)
 	free(j);
 }
 
+/* revoke_start()'s refusals, as this API has always worded them. */
+static void
+revoke_refused(struct admin *a, struct evhttp_request *req, const struct admin_principal *p,
+	       const char *serial, int r)
+{
+	if (r == -SGW_ENOTFOUND || r == -SGW_EIO)
+		admin_reply_error(a, req, p, "certificates.revoke", r == -SGW_ENOTFOUND ? 404 : 409,
+				  "serial %.80s: %s", serial,
+				  r == -SGW_ENOTFOUND ? "not found" : "ambiguous or store failure");
+	else if (r == -SGW_EEXIST || r == -SGW_EINVAL || r == -SGW_ENOMEM)
+		admin_reply_error(a, req, p, "certificates.revoke", 409, "serial %s: %s", serial,
+				  r == -SGW_EEXIST ? "already revoked"
+						   : "no backend for its issuer");
+	else
+		admin_reply_error(a, req, p, "certificates.revoke", 409,
+				  "the backend cannot revoke %s", serial);
+}
+
 static void
 revoke_done(void *arg, struct revoke_op *op)
 {
@@ -177,7 +195,9 @@ revoke_done(void *arg, struct revoke_op *op)
 	char what[200];
 
 	snprintf(what, sizeof(what), "serial=%s reason=%d", op->serial, op->reason);
-	if (op->backend_rc < 0 && op->backend_rc != -SGW_EEXIST) {
+	if (op->rc < 0) {
+		revoke_refused(a, j->req, &j->p, op->serial, op->rc);
+	} else if (op->backend_rc < 0 && op->backend_rc != -SGW_EEXIST) {
 		admin_reply_error(a, j->req, &j->p, "certificates.revoke", 502, "%s: %s", what,
 				  op->backend_why[0] ? op->backend_why : "store failure");
 	} else if (op->store_rc < 0 && op->store_rc != -SGW_EEXIST) {
@@ -205,31 +225,13 @@ reason_parse(const json_t *v)
 	return -1;
 }
 
-/* revoke_start()'s refusals, as this API has always worded them. */
-static void
-revoke_refused(struct admin *a, struct evhttp_request *req, const struct admin_principal *p,
-	       const char *serial, int r)
-{
-	if (r == -SGW_ENOTFOUND || r == -SGW_EIO)
-		admin_reply_error(a, req, p, "certificates.revoke", r == -SGW_ENOTFOUND ? 404 : 409,
-				  "serial %.80s: %s", serial,
-				  r == -SGW_ENOTFOUND ? "not found" : "ambiguous or store failure");
-	else if (r == -SGW_EEXIST || r == -SGW_EINVAL || r == -SGW_ENOMEM)
-		admin_reply_error(a, req, p, "certificates.revoke", 409, "serial %s: %s", serial,
-				  r == -SGW_EEXIST ? "already revoked"
-						   : "no backend for its issuer");
-	else
-		admin_reply_error(a, req, p, "certificates.revoke", 409,
-				  "the backend cannot revoke %s", serial);
-}
-
 static void
 cert_revoke(struct admin *a, struct evhttp_request *req, const struct admin_principal *p,
 	    const char *serial_in)
 {
 	char serial[80];
 	json_t *in = admin_body_json(req);
-	int reason = reason_parse(json_object_get(in, "reason")), r;
+	int reason = reason_parse(json_object_get(in, "reason"));
 	struct admin_revoke_job *j;
 
 	json_decref(in);
@@ -253,8 +255,8 @@ cert_revoke(struct admin *a, struct evhttp_request *req, const struct admin_prin
 				   .arg = j};
 	snprintf(j->op.serial, sizeof(j->op.serial), "%s", serial);
 	a->revokes = j;
-	if ((r = revoke_start(&j->op, NULL)) < 0) {
-		revoke_refused(a, req, p, serial, r);
+	if (revoke_start(&j->op, NULL) < 0) { /* the store threads stopped (shutdown) */
+		admin_reply_error(a, req, p, "certificates.revoke", 503, "store threads stopped");
 		revoke_job_free(j);
 	}
 }

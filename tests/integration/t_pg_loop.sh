@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# t_pg_loop: on PostgreSQL, the store calls of an operator's approval wait
-# on a store thread, never on the event loop (issue 20: "it never blocks the
+# t_pg_loop: on PostgreSQL, the store calls of an operator's approval,
+# rejection and revocation wait on a store thread, never on the event loop (issue 20: "it never blocks the
 # event loop").  psql holds an exclusive lock on the table the call needs
 # for 4 s; meanwhile GetCACaps answers within 1 s; then the call completes.
 # shellcheck disable=SC2317  # the check functions run through check()
@@ -62,5 +62,13 @@ held loop-rej
 check "held (id '$ID')" test -n "$ID"
 while_locked transactions "a rejection" ctl reject "$ID" --reason "not this one"
 check "... committed: REJECTED (state $(state "$ID"))" test "$(state "$ID")" = 6
+
+# --- revoke through the admin API --------------------------------------------------
+check "enroll loop-rv" enroll -u "$URL" -c "$CHALLENGE" --cn loop-rv --out "$D/rv.pem" \
+	--out-key "$D/rv.key"
+SER=$(openssl x509 -in "$D/rv.pem" -noout -serial | sed 's/^serial=//')
+while_locked certificates "a revocation" ctl revoke "$SER" --reason keyCompromise
+revoked() { test "$(pg_psql -c "select count(*) from certificates where serial = lower('$SER') and revoked <> 0")" = 1; }
+check "... committed: the store marks it revoked" revoked
 
 finish
