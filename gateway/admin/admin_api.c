@@ -8,9 +8,9 @@
 #include <time.h>
 
 #include <event2/keyvalq_struct.h>
-#include <openssl/crypto.h>
 
 #include "admin_api.h"
+#include "admin_otp.h"
 #include "admin_read.h"
 #include "admin_reply.h"
 #include "log.h"
@@ -113,6 +113,28 @@ ttl_parse(const json_t *v, const char **why)
 }
 
 static void
+challenge_issued(struct admin_otp *j)
+{
+	const struct otp_issue *is = &j->is;
+	char what[400];
+
+	if (is->rc < 0) {
+		admin_reply_error(j->a, j->req, &j->p, "challenges.issue",
+				  is->rc == -SGW_EDENIED ? 429 : 500, "%s",
+				  is->rc == -SGW_EDENIED ? "too many active challenges"
+							 : "cannot issue a challenge");
+		return;
+	}
+	snprintf(what, sizeof(what), "profile=%s subject=%s expires=%lld", is->profile,
+		 is->subject[0] ? is->subject : "-", (long long)is->expires);
+	admin_audit(&j->p, "challenges.issue", 201, what); /* never the secret */
+	admin_reply_json(j->a, j->req, &j->p, "challenges.issue", 201,
+			 json_pack("{s:s,s:s,s:I,s:s}", "challenge", is->secret, "profile",
+				   is->profile, "expires", (json_int_t)is->expires, "subject",
+				   is->subject));
+}
+
+static void
 challenge_issue(struct admin *a, struct evhttp_request *req, const struct admin_principal *p,
 		const char *profile)
 {
@@ -122,9 +144,7 @@ challenge_issue(struct admin *a, struct evhttp_request *req, const struct admin_
 	const char *subject = json_string_value(json_object_get(in, "subject"));
 	const char *why;
 	int ttl = ttl_parse(json_object_get(in, "ttl"), &why);
-	char secret[OTP_SECRET_LEN + 1], what[400];
-	int64_t expires = 0;
-	int r;
+	struct admin_otp *j;
 
 	if (!(p->role & ADMIN_ROLE_CHALLENGE)) {
 		admin_reply_error(a, req, p, "challenges.issue", 403, "not allowed");
@@ -136,20 +156,12 @@ challenge_issue(struct admin *a, struct evhttp_request *req, const struct admin_
 		admin_reply_error(a, req, p, "challenges.issue", 400, "%s", why);
 	} else if (subject != NULL && strlen(subject) >= 256) {
 		admin_reply_error(a, req, p, "challenges.issue", 400, "subject: 255 bytes at most");
-	} else if ((r = otp_issue(otp, profile, ttl, subject, p->name, secret, sizeof(secret),
-				  &expires)) < 0) {
-		admin_reply_error(
-		    a, req, p, "challenges.issue", r == -SGW_EDENIED ? 429 : 500, "%s",
-		    r == -SGW_EDENIED ? "too many active challenges" : "cannot issue a challenge");
-	} else {
-		snprintf(what, sizeof(what), "profile=%s subject=%s expires=%lld", profile,
-			 subject != NULL ? subject : "-", (long long)expires);
-		admin_audit(p, "challenges.issue", 201, what); /* never the secret */
-		admin_reply_json(a, req, p, "challenges.issue", 201,
-				 json_pack("{s:s,s:s,s:I,s:s}", "challenge", secret, "profile",
-					   profile, "expires", (json_int_t)expires, "subject",
-					   subject != NULL ? subject : ""));
-		OPENSSL_cleanse(secret, sizeof(secret));
+	} else if ((j = admin_otp_new(a, req, p, challenge_issued)) != NULL) {
+		snprintf(j->is.profile, sizeof(j->is.profile), "%s", profile);
+		snprintf(j->is.subject, sizeof(j->is.subject), "%s",
+			 subject != NULL ? subject : "");
+		j->is.ttl = ttl;
+		admin_otp_start(j, otp, "challenges.issue");
 	}
 	json_decref(in);
 }
@@ -330,4 +342,5 @@ admin_api_free(struct admin *a)
 	while (a->revokes != NULL)
 		revoke_job_free(a->revokes);
 	admin_reads_free(a);
+	admin_otps_free(a);
 }
