@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # t_pg_loop: on PostgreSQL, the store calls of an operator's approval,
-# rejection and revocation wait on a store thread, never on the event loop (issue 20: "it never blocks the
+# rejection, revocation and one-time challenge wait on a store thread, never on the event loop (issue 20: "it never blocks the
 # event loop").  psql holds an exclusive lock on the table the call needs
 # for 4 s; meanwhile GetCACaps answers within 1 s; then the call completes.
 # shellcheck disable=SC2317  # the check functions run through check()
@@ -70,5 +70,11 @@ SER=$(openssl x509 -in "$D/rv.pem" -noout -serial | sed 's/^serial=//')
 while_locked certificates "a revocation" ctl revoke "$SER" --reason keyCompromise
 revoked() { test "$(pg_psql -c "select count(*) from certificates where serial = lower('$SER') and revoked <> 0")" = 1; }
 check "... committed: the store marks it revoked" revoked
+
+# --- a one-time challenge (admin API) ------------------------------------------------
+while_locked otp "a challenge's creation" ctl challenge otp
+OTP=$(tail -n 1 "$D/a challenge's creation.out")
+check "... committed: the challenge ($OTP) enrolls" enroll -u "$BASE/scep/otp/pkiclient.exe" \
+	-c "$OTP" --cn loop-otp --out "$D/otp.pem" --out-key "$D/otp.key"
 
 finish
