@@ -26,6 +26,7 @@ lock() {
 		>/dev/null 2>&1 &
 	locker=$!
 	sleep 0.5
+	check "psql holds the lock on $1" kill -0 "$locker" # a failed LOCK exits at once
 }
 caps_fast() { curl -sSf --max-time 1 -o /dev/null "$URL?operation=GetCACaps"; }
 # while_locked TABLE NAME CMD...: CMD in the background while TABLE is locked;
@@ -72,7 +73,7 @@ revoked() { test "$(pg_psql -c "select count(*) from certificates where serial =
 check "... committed: the store marks it revoked" revoked
 
 # --- a one-time challenge (admin API) ------------------------------------------------
-while_locked otp "a challenge's creation" ctl challenge otp
+while_locked otps "a challenge's creation" ctl challenge otp
 OTP=$(tail -n 1 "$D/a challenge's creation.out")
 check "... committed: the challenge ($OTP) enrolls" enroll -u "$BASE/scep/otp/pkiclient.exe" \
 	-c "$OTP" --cn loop-otp --out "$D/otp.pem" --out-key "$D/otp.key"
