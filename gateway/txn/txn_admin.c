@@ -38,6 +38,9 @@ struct ta_job {
 	struct csr *csr;	     /* the CSR opened, its names approved by the policy: owned */
 	int attempts;
 	struct timespec t0;
+	struct backend_result res; /* the backend's answer, being stored: owned */
+	int64_t now;
+	int rc; /* txn_apply_result()'s */
 	struct ta_job *next;
 };
 
@@ -64,6 +67,7 @@ job_unlink_free(struct ta_job *j)
 		j->ta->n_jobs--;
 	}
 	txn_csr_cancel(j->opening);
+	backend_result_clear(&j->res);
 	store_txn_clear(&j->t);
 	csr_free(j->csr);
 	profiles_unref(j->prof->set);
@@ -72,17 +76,23 @@ job_unlink_free(struct ta_job *j)
 
 static void job_submit(struct ta_job *j);
 
+/* Store step: the backend's answer into the store (the job holds its
+ * profile set: prof->issuer stays). */
 static void
-job_done(void *arg, struct backend_result *res)
+result_work(void *arg)
 {
 	struct ta_job *j = arg;
-	struct txn_admin *ta = j->ta;
-	int r;
 
-	metrics_backend(ta->gw->metrics, backend_name(j->prof->backend), (int)res->status, &j->t0);
-	txn_log_backend(j->t.transaction_id, j->t.profile, backend_name(j->prof->backend), res,
-			&j->t0);
-	r = txn_apply_result(ta->gw->store, j->prof->issuer, &j->t, res, txn_now(ta->gw));
+	j->rc = txn_apply_result(j->ta->gw->store, j->prof->issuer, &j->t, &j->res, j->now);
+}
+
+static void
+result_done(void *arg)
+{
+	struct ta_job *j = arg;
+	int r = j->rc;
+
+	backend_result_clear(&j->res);
 	if (r == -SGW_EEXIST && j->attempts < TA_MAX_ATTEMPTS) {
 		log_warn("txn=%s profile=%s: serial already issued by this CA; issuing again",
 			 j->t.transaction_id, j->t.profile);
@@ -98,6 +108,29 @@ job_done(void *arg, struct backend_result *res)
 			 j->t.cert_serial[0] ? " serial=" : "", j->t.cert_serial,
 			 j->t.reason[0] ? " (see reason)" : "");
 	job_unlink_free(j);
+}
+
+static void
+job_done(void *arg, struct backend_result *res)
+{
+	struct ta_job *j = arg;
+	struct txn_admin *ta = j->ta;
+	int r;
+
+	metrics_backend(ta->gw->metrics, backend_name(j->prof->backend), (int)res->status, &j->t0);
+	txn_log_backend(j->t.transaction_id, j->t.profile, backend_name(j->prof->backend), res,
+			&j->t0);
+	backend_result_clear(&j->res);
+	j->res = *res; /* taken: the step outlives the callback */
+	res->cert = NULL;
+	res->chain = NULL;
+	j->now = txn_now(ta->gw);
+	if ((r = store_exec(ta->gw->store, result_work, result_done, j)) < 0) {
+		/* shutdown: stays SUBMITTED, resumed by the next process */
+		log_err("txn=%s profile=%s: cannot store the backend result: %s",
+			j->t.transaction_id, j->t.profile, sgw_strerror(r));
+		job_unlink_free(j);
+	}
 }
 
 static void
