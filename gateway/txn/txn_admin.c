@@ -53,6 +53,8 @@ struct txn_admin {
 	int period;		       /* the timer's, seconds; the leases last 3 periods */
 	int sweeper;		       /* this instance held TA_JOB at the last tick */
 	struct ta_decision *decisions; /* waiting for a store step */
+	struct ta_tick *ticks;	       /* waiting for a store step */
+	int ticking;		       /* the timer's tick is one of them */
 };
 
 static void
@@ -174,16 +176,22 @@ job_inflight(const struct txn_admin *ta, int64_t id)
 /* A transaction that will never be submitted: FAILED with `why` (the
  * device reads it), so it enrolls again instead of polling for ever. */
 static void
-fail_txn(struct txn_admin *ta, struct store_txn *t, const char *why)
+fail_row(struct store *s, int64_t now, struct store_txn *t, const char *why)
 {
 	t->state = TXN_FAILED;
-	t->updated = txn_now(ta->gw);
+	t->updated = now;
 	snprintf(t->reason, sizeof(t->reason), "%.200s; enroll again", why);
-	if (store_txn_update(ta->gw->store, t) == 0)
+	if (store_txn_update(s, t) == 0)
 		log_warn("txn=%s profile=%s: failed: %s", t->transaction_id, t->profile, why);
 	else
 		log_err("txn=%s profile=%s: cannot record the failure", t->transaction_id,
 			t->profile);
+}
+
+static void
+fail_txn(struct txn_admin *ta, struct store_txn *t, const char *why)
+{
+	fail_row(ta->gw->store, txn_now(ta->gw), t, why);
 }
 
 /* The stored CSR opened: the CSR policy in force now approves its names
@@ -475,29 +483,83 @@ txn_expire_pending(struct txn_admin *ta)
 	return expire_all(ta->gw->store, ta->gw->profiles, txn_now(ta->gw));
 }
 
+/* ---- the timer's tick: one store step ---------------------------------------- */
+
+/* A tick: renew the leases, expire, find what to submit again (the store
+ * calls, in tick_work()), then start those submissions (tick_done(), on the
+ * loop).  Its work reads only what it holds: the profile set (a reference),
+ * the ids of the submissions in flight when it started. */
+struct ta_tick {
+	struct txn_admin *ta;
+	struct store *store;
+	struct profile_set *ps; /* a reference */
+	int64_t now, started, period;
+	int first;   /* at start: resume all this instance wrote */
+	int64_t one; /* a CertPoll's: only this transaction (no leases, no sweep) */
+	int sweeper;
+	int64_t inflight[TA_MAX_INFLIGHT];
+	size_t n_inflight;
+	struct ta_resume {
+		struct store_txn t; /* owns t.csr.sealed */
+		const char *why;
+	} * todo;
+	size_t n_todo;
+	struct ta_tick *next;
+};
+
+static void
+tick_free(struct ta_tick *k)
+{
+	struct ta_tick **pp = &k->ta->ticks;
+
+	for (size_t i = 0; i < k->n_todo; i++)
+		store_txn_clear(&k->todo[i].t);
+	free(k->todo);
+	while (*pp != NULL && *pp != k)
+		pp = &(*pp)->next;
+	if (*pp == k)
+		*pp = k->next;
+	if (k->one == 0)
+		k->ta->ticking = 0;
+	profiles_unref(k->ps);
+	free(k);
+}
+
+static int
+tick_busy(const struct ta_tick *k, int64_t id)
+{
+	for (size_t i = 0; i < k->n_inflight; i++)
+		if (k->inflight[i] == id)
+			return 1;
+	for (size_t i = 0; i < k->n_todo; i++)
+		if (k->todo[i].t.id == id)
+			return 1;
+	return 0;
+}
+
 /* May this instance submit t again?  It wrote t (then only when t was last
  * written no later than `before`), or this instance runs the sweeps and
  * t's writer is dead (its lease "instance:<name>" expired), or nobody
  * knows who wrote it (a row of a version without instances). */
 static int
-may_resume(struct txn_admin *ta, const struct store_txn *t, int64_t before)
+may_resume(struct ta_tick *k, const struct store_txn *t, int64_t before)
 {
-	const char *me = store_instance(ta->gw->store);
+	const char *me = store_instance(k->store);
 	char job[96], holder[128];
 	int64_t until = 0;
 	int r;
 
 	if (strcmp(t->instance, me) == 0)
 		return t->updated <= before;
-	if (!ta->sweeper)
+	if (!k->sweeper)
 		return 0;
 	if (t->instance[0] == '\0')
 		return t->updated <= before;
 	snprintf(job, sizeof(job), "instance:%s", t->instance);
-	r = store_lease_get(ta->gw->store, job, holder, sizeof(holder), &until);
+	r = store_lease_get(k->store, job, holder, sizeof(holder), &until);
 	if (r < 0 && r != -SGW_ENOTFOUND)
 		return 0;
-	if (r == 0 && until > txn_now(ta->gw))
+	if (r == 0 && until > k->now)
 		return 0; /* its writer lives: its work */
 	log_warn("txn=%s profile=%s: instance %s took it over from instance %s (no lease since "
 		 "%lld)",
@@ -505,77 +567,148 @@ may_resume(struct txn_admin *ta, const struct store_txn *t, int64_t before)
 	return 1;
 }
 
-/* Submit stored transaction t again, if it is SUBMITTED, no job here works on
- * it, and this instance may (may_resume()). */
+/* Stored transaction t, SUBMITTED, that no job here works on: to submit
+ * again (taken into k->todo) if this instance may; FAILED if it never can
+ * be (its profile or its stored request is gone). */
 static void
-resume_one(struct txn_admin *ta, struct store_txn *t, int64_t before, const char *why)
+resume_one(struct ta_tick *k, struct store_txn *t, int64_t before, const char *why)
 {
-	struct profile *prof;
+	struct ta_resume *v;
 
-	if (t->state != TXN_SUBMITTED || job_inflight(ta, t->id) || !may_resume(ta, t, before))
+	if (t->state != TXN_SUBMITTED || !may_resume(k, t, before))
 		return;
-	if ((prof = profiles_find(ta->gw->profiles, t->profile)) == NULL) {
-		fail_txn(ta, t, "its profile is no longer configured");
+	if (profiles_find(k->ps, t->profile) == NULL) {
+		fail_row(k->store, k->now, t, "its profile is no longer configured");
 		return;
 	}
-	log_info("txn=%s profile=%s: submitting again (%s)", t->transaction_id, t->profile, why);
-	if (job_start(ta, prof, t) == -SGW_EINVAL)
-		fail_txn(ta, t, "the stored request is missing");
+	if (t->csr.sealed == NULL || t->csr.sealed_len == 0) {
+		fail_row(k->store, k->now, t, "the stored request is missing");
+		return;
+	}
+	if ((v = realloc(k->todo, (k->n_todo + 1) * sizeof(*v))) == NULL)
+		return; /* the next tick */
+	k->todo = v;
+	k->todo[k->n_todo].t = *t;
+	k->todo[k->n_todo++].why = why;
+	t->csr.sealed = NULL;
+	t->csr.sealed_len = 0;
 }
 
-/* Resubmit the SUBMITTED transactions (only those an administrator approved,
- * or all) last written no later than `before`. */
+/* The SUBMITTED transactions (only those an administrator approved, or
+ * all) last written no later than `before`. */
 static void
-resume(struct txn_admin *ta, int approved, int64_t before, const char *why)
+resume(struct ta_tick *k, int approved, int64_t before, const char *why)
 {
 	struct store_txn_filter f = {
 	    .state = TXN_SUBMITTED, .approved = approved, .max = TA_SWEEP_MAX};
 	struct id_list *l = calloc(1, sizeof(*l));
 
-	if (l == NULL || store_txn_list(ta->gw->store, &f, collect_id, l) < 0) {
+	if (l == NULL || store_txn_list(k->store, &f, collect_id, l) < 0) {
 		free(l);
 		return;
 	}
 	for (size_t i = 0; i < l->n; i++) {
 		struct store_txn t = {0};
 
-		if (job_inflight(ta, l->id[i]) || store_txn_get(ta->gw->store, l->id[i], &t) < 0)
+		if (tick_busy(k, l->id[i]) || store_txn_get(k->store, l->id[i], &t) < 0)
 			continue;
-		resume_one(ta, &t, before, why);
+		resume_one(k, &t, before, why);
 		store_txn_clear(&t);
 	}
 	free(l);
 }
 
-int
-txn_resume_stranded(struct txn_admin *ta, int64_t id)
-{
-	struct store_txn t = {0};
-	int r;
-
-	if (ta == NULL || job_inflight(ta, id))
-		return 0;
-	if ((r = store_txn_get(ta->gw->store, id, &t)) < 0)
-		return r;
-	resume_one(ta, &t, ta->started - 1, "interrupted by a restart, asked by CertPoll");
-	store_txn_clear(&t);
-	return 0;
-}
-
 /* Renew this instance's lease and take (or renew) the sweeps' one. */
 static void
-leases(struct txn_admin *ta)
+leases(struct ta_tick *k)
 {
-	struct store *s = ta->gw->store;
-	const char *me = store_instance(s);
+	const char *me = store_instance(k->store);
 	char job[96];
 	int held = 0;
 
 	snprintf(job, sizeof(job), "instance:%s", me);
-	(void)store_lease_hold(s, job, me, txn_now(ta->gw), 3 * ta->period, &held);
+	(void)store_lease_hold(k->store, job, me, k->now, 3 * k->period, &held);
 	held = 0;
-	(void)store_lease_hold(s, TA_JOB, me, txn_now(ta->gw), 3 * ta->period, &held);
-	ta->sweeper = held;
+	(void)store_lease_hold(k->store, TA_JOB, me, k->now, 3 * k->period, &held);
+	k->sweeper = held;
+}
+
+static void
+tick_work(void *arg)
+{
+	struct ta_tick *k = arg;
+	struct store_txn t = {0};
+
+	if (k->one != 0) {
+		if (store_txn_get(k->store, k->one, &t) == 0)
+			resume_one(k, &t, k->started - 1,
+				   "interrupted by a restart, asked by CertPoll");
+		store_txn_clear(&t);
+		return;
+	}
+	leases(k);
+	if (k->sweeper) {
+		(void)expire_all(k->store, k->ps, k->now);
+		if (!k->first)
+			resume(k, 1, k->now - TA_STALE_SECONDS, "approved");
+	}
+	resume(k, 0, k->first ? TA_ANY : k->started - 1, "interrupted by a restart");
+}
+
+static void
+tick_done(void *arg)
+{
+	struct ta_tick *k = arg;
+	struct txn_admin *ta = k->ta;
+
+	ta->sweeper = k->sweeper;
+	for (size_t i = 0; i < k->n_todo; i++) {
+		struct store_txn *t = &k->todo[i].t;
+		struct profile *prof = profiles_find(k->ps, t->profile);
+
+		if (prof == NULL || job_inflight(ta, t->id))
+			continue;
+		log_info("txn=%s profile=%s: submitting again (%s)", t->transaction_id, t->profile,
+			 k->todo[i].why);
+		(void)job_start(ta, prof, t); /* not started: the next tick */
+	}
+	tick_free(k);
+}
+
+/* The timer's tick (one at a time: one still waiting for the store skips
+ * this one), or a CertPoll's for transaction one. */
+static void
+tick_start(struct txn_admin *ta, int first, int64_t one)
+{
+	struct ta_tick *k;
+
+	if ((one == 0 && ta->ticking) || (k = calloc(1, sizeof(*k))) == NULL)
+		return;
+	*k = (struct ta_tick){.ta = ta,
+			      .store = ta->gw->store,
+			      .ps = profiles_ref(ta->gw->profiles),
+			      .now = txn_now(ta->gw),
+			      .started = ta->started,
+			      .period = ta->period,
+			      .first = first,
+			      .one = one,
+			      .sweeper = ta->sweeper,
+			      .next = ta->ticks};
+	for (const struct ta_job *j = ta->jobs; j != NULL && k->n_inflight < TA_MAX_INFLIGHT;
+	     j = j->next)
+		k->inflight[k->n_inflight++] = j->t.id;
+	ta->ticks = k;
+	ta->ticking |= one == 0;
+	if (store_exec(k->store, tick_work, tick_done, k) < 0)
+		tick_free(k);
+}
+
+int
+txn_resume_stranded(struct txn_admin *ta, int64_t id)
+{
+	if (ta != NULL && id > 0 && !job_inflight(ta, id))
+		tick_start(ta, 0, id);
+	return 0;
 }
 
 static void
@@ -587,12 +720,7 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (ta->gw->draining)
 		return;
-	leases(ta);
-	if (ta->sweeper) {
-		(void)txn_expire_pending(ta);
-		resume(ta, 1, txn_now(ta->gw) - TA_STALE_SECONDS, "approved");
-	}
-	resume(ta, 0, ta->started - 1, "interrupted by a restart");
+	tick_start(ta, 0, 0);
 }
 
 struct txn_admin *
@@ -621,10 +749,7 @@ txn_admin_new(struct gw *gw)
 	 * wrote was left by a process that stopped between its SUBMITTED and
 	 * result commits */
 	ta->started = txn_now(gw);
-	leases(ta);
-	if (ta->sweeper)
-		(void)txn_expire_pending(ta);
-	resume(ta, 0, TA_ANY, "interrupted by a restart");
+	tick_start(ta, 1, 0);
 	return ta;
 }
 
@@ -637,6 +762,8 @@ txn_admin_free(struct txn_admin *ta)
 		job_unlink_free(ta->jobs);
 	while (ta->decisions != NULL) /* dropped by the store threads at shutdown */
 		decision_free(ta->decisions);
+	while (ta->ticks != NULL)
+		tick_free(ta->ticks);
 	if (ta->timer != NULL)
 		event_free(ta->timer);
 	free(ta);
