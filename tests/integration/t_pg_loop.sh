@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # t_pg_loop: on PostgreSQL, the store calls of an operator's approval,
-# rejection, revocation and one-time challenge wait on a store thread, never on the event loop (issue 20: "it never blocks the
+# rejection, revocation and one-time challenge, and the timer's tick, wait
+# on a store thread, never on the event loop (issue 20: "it never blocks the
 # event loop").  psql holds an exclusive lock on the table the call needs
 # for 4 s; meanwhile GetCACaps answers within 1 s; then the call completes.
 # shellcheck disable=SC2317  # the check functions run through check()
@@ -13,6 +14,7 @@ set -euo pipefail
 : "${SCEPGWCTL:?SCEPGWCTL must name scepgwctl}"
 
 pg_start
+GW_PENDING_TTL=8s # the timer's tick every 2 s (txn_admin.c)
 GW_STORE=$(pg_store_yaml 4) gw_config "$CFG"
 gw_start "$CFG"
 D=$T/c
@@ -77,5 +79,29 @@ while_locked otps "a challenge's creation" ctl challenge otp
 OTP=$(tail -n 1 "$D/a challenge's creation.out")
 check "... committed: the challenge ($OTP) enrolls" enroll -u "$BASE/scep/otp/pkiclient.exe" \
 	-c "$OTP" --cn loop-otp --out "$D/otp.pem" --out-key "$D/otp.key"
+
+# --- the timer's tick: leases, expiry, resubmission -----------------------------------
+sweep_lease() { pg_psql -c "select expires from leases where job = 'txn-sweep'"; }
+caps_thrice() {
+	local i
+	for i in 1 2 3; do
+		caps_fast || return 1
+		sleep 1
+	done
+}
+lock transactions
+check "GetCACaps answers within 1 s, three times over 3 s, while the timer's tick waits for the locked transactions" \
+	caps_thrice
+wait "$locker" || true
+lease0=$(sweep_lease) # the stuck tick renewed it before it waited; the next ones again
+renewed() {
+	local i
+	for ((i = 0; i < 30; i++)); do
+		[ "$(sweep_lease)" -gt "$lease0" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+check "the tick completes once the lock is gone (the sweep's lease renewed past $lease0)" renewed
 
 finish
