@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# t_pg_loop: on PostgreSQL, the store calls of an operator's approval,
-# rejection, revocation and one-time challenge, and the timer's tick, wait
-# on a store thread, never on the event loop (issue 20: "it never blocks the
-# event loop").  psql holds an exclusive lock on the table the call needs
-# for 4 s; meanwhile GetCACaps answers within 1 s; then the call completes.
+# t_pg_loop: on PostgreSQL, the store calls of an operator's approval and
+# rejection, a revocation, a one-time challenge, the timer's tick and the
+# /healthz ping wait on a store thread, never on the event loop (issue 20:
+# "it never blocks the event loop").  psql holds an exclusive lock on the
+# table the call needs for 4 s (for /healthz: the database's processes are
+# stopped for 3 s); meanwhile GetCACaps answers within 1 s; then the call
+# completes.
 # shellcheck disable=SC2317  # the check functions run through check()
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -103,5 +105,25 @@ renewed() {
 	return 1
 }
 check "the tick completes once the lock is gone (the sweep's lease renewed past $lease0)" renewed
+
+# --- /healthz's store ping: the database's processes stopped for 3 s ------------------
+PM=$(head -n 1 "$PG_DIR/data/postmaster.pid")
+BACKENDS=$(pgrep -P "$PM" | tr '\n' ' ' || true)
+check "the database's processes (children of $PM: $BACKENDS)" test -n "$BACKENDS"
+# shellcheck disable=SC2086  # one pid per word
+kill -STOP $BACKENDS
+# shellcheck disable=SC2086
+(
+	sleep 3
+	kill -CONT $BACKENDS 2>/dev/null
+) &
+cont=$!
+curl -sS -o /dev/null -w '%{http_code}' --max-time 10 "$BASE/healthz" >"$D/hz.code" 2>&1 &
+hz=$!
+sleep 0.3
+check "GetCACaps answers within 1 s while /healthz waits for the stopped database" caps_fast
+wait "$cont" || true
+wait "$hz" || true
+check "/healthz answers 200 once the database runs again" test "$(cat "$D/hz.code")" = 200
 
 finish
