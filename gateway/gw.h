@@ -14,6 +14,7 @@
 #include "worker.h"
 
 struct txn_admin;
+struct health_probe;
 struct txn_owed;
 
 struct gw {
@@ -30,6 +31,7 @@ struct gw {
 	unsigned max_inflight;	     /* from limits.max_connections */
 	int draining;		     /* SIGTERM received: refuse new work */
 	int not_ready;		     /* health.c: the last /healthz answer was 503 */
+	struct health_probe *probes; /* health.c: waiting for a store step */
 	/* The wall clock in seconds since the epoch, for every time the
 	 * transaction engine reads or stores: time() in the daemon (main.c);
 	 * the engine's tests move it. */

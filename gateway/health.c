@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -28,19 +29,19 @@ static void __attribute__((format(printf, 3, 4))) add(char *why, size_t size, co
 	va_end(ap);
 }
 
-/* The store answers (a PostgreSQL store: a live connection that answers an
- * empty query); the SQLite file and its directory: on a file system mounted
- * read-write with free space, and writable by this process. */
+/* The store answered (store_why: NULL, or why not); the SQLite file and its
+ * directory: on a file system mounted read-write with free space, and
+ * writable by this process. */
 static void
-check_store(const struct gw *gw, char *why, size_t size)
+check_store(const struct gw *gw, const char *store_why, char *why, size_t size)
 {
 	const char *path = gw->cfg->store.path;
 	char dir[1024];
 	char *slash;
 	struct statvfs vfs;
 
-	if (gw->store != NULL && store_ready(gw->store, dir, sizeof(dir)) < 0)
-		add(why, size, "store: %s", dir);
+	if (store_why != NULL)
+		add(why, size, "store: %s", store_why);
 	if (path == NULL)
 		return;
 	snprintf(dir, sizeof(dir), "%s", path);
@@ -73,14 +74,14 @@ check_cert(const char *name, X509 *x, char *why, size_t size)
 }
 
 int
-health_check(const struct gw *gw, char *why, size_t size)
+health_check(const struct gw *gw, const char *store_why, char *why, size_t size)
 {
 	const struct profile_set *ps = gw->profiles;
 
 	why[0] = '\0';
 	if (gw->draining)
 		add(why, size, "shutting down");
-	check_store(gw, why, size);
+	check_store(gw, store_why, why, size);
 	for (size_t i = 0; ps != NULL && i < ps->n_ids; i++) {
 		check_cert(ps->ids[i].cfg->name, ps->ids[i].sign_cert, why, size);
 		if (ps->ids[i].enc_cert != ps->ids[i].sign_cert)
@@ -93,12 +94,88 @@ health_check(const struct gw *gw, char *why, size_t size)
 	return why[0] == '\0' ? 0 : -SGW_EIO;
 }
 
-void
-health_reply(struct gw *gw, struct evhttp_request *req)
+/* ---- the probe: the store's ping as a store step, the rest on the loop ---------- */
+
+struct health_probe {
+	struct gw *gw;
+	struct evhttp_request *req;
+	health_fn reply;
+	void *arg;
+	struct store *store;
+	int rc;
+	char store_why[256];
+	struct health_probe *next; /* on gw->probes until the reply */
+};
+
+static void
+probe_free(struct health_probe *h)
 {
-	struct evbuffer *out = evbuffer_new();
+	struct health_probe **pp = &h->gw->probes;
+
+	while (*pp != NULL && *pp != h)
+		pp = &(*pp)->next;
+	if (*pp == h)
+		*pp = h->next;
+	free(h);
+}
+
+/* Store step: a PostgreSQL store's connection answers an empty query. */
+static void
+probe_work(void *arg)
+{
+	struct health_probe *h = arg;
+
+	h->rc = h->store != NULL ? store_ready(h->store, h->store_why, sizeof(h->store_why)) : 0;
+}
+
+static void
+probe_done(void *arg)
+{
+	struct health_probe *h = arg;
 	char why[768];
-	int ok = health_check(gw, why, sizeof(why)) == 0;
+	int ok = health_check(h->gw, h->rc < 0 ? h->store_why : NULL, why, sizeof(why)) == 0;
+
+	h->reply(h->arg, h->req, ok, why);
+	probe_free(h);
+}
+
+void
+health_probe(struct gw *gw, struct evhttp_request *req, health_fn reply, void *arg)
+{
+	struct health_probe *h = calloc(1, sizeof(*h));
+
+	if (h == NULL) {
+		reply(arg, req, 0, "out of memory");
+		return;
+	}
+	*h = (struct health_probe){.gw = gw,
+				   .req = req,
+				   .reply = reply,
+				   .arg = arg,
+				   .store = gw->store,
+				   .next = gw->probes};
+	gw->probes = h;
+	if (h->store == NULL) {
+		probe_work(h);
+		probe_done(h);
+	} else if (store_exec(h->store, probe_work, probe_done, h) < 0) {
+		reply(arg, req, 0, "store threads stopped");
+		probe_free(h);
+	}
+}
+
+void
+health_probes_free(struct gw *gw)
+{
+	while (gw->probes != NULL)
+		probe_free(gw->probes);
+}
+
+static void
+scep_reply(void *arg, struct evhttp_request *req, int ok, const char *why)
+{
+	struct gw *gw = arg;
+	struct evbuffer *out = evbuffer_new();
 
 	if (ok == gw->not_ready) /* logged once when the answer changes */
 		log_info("healthz: %s%s", ok ? "ready" : "not ready: ", ok ? "" : why);
@@ -115,4 +192,10 @@ health_reply(struct gw *gw, struct evhttp_request *req)
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-store");
 	evhttp_send_reply(req, ok ? 200 : 503, ok ? "OK" : "Service Unavailable", out);
 	evbuffer_free(out);
+}
+
+void
+health_reply(struct gw *gw, struct evhttp_request *req)
+{
+	health_probe(gw, req, scep_reply, gw);
 }

@@ -17,6 +17,7 @@
 #include "daemon.h"
 #include "evloop.h"
 #include "gw.h"
+#include "health.h"
 #include "http_client.h"
 #include "http_server.h"
 #include "log.h"
@@ -73,7 +74,8 @@ modules_free(struct modules *m)
 	 * ones are waited for.  The pool itself stays until the end, so what
 	 * the backends submit while they stop is refused (-SGW_EAGAIN). */
 	worker_pool_stop(m->workers);
-	store_drain(m->store); /* the same for the store threads' steps */
+	store_drain(m->store);	    /* the same for the store threads' steps */
+	health_probes_free(&m->gw); /* the /healthz probes those steps dropped */
 	http_server_free(m->http);
 	/* the backends and validators of every generation still alive stop
 	 * here; what the admin jobs still hold is freed with them below */

@@ -66,6 +66,8 @@ report(struct revoke_run *v, struct sgw_err *err)
 {
 	struct revoke_op *op = &v->op;
 
+	if (op->rc < 0) /* refused: backend_why says why */
+		return sgw_err_set(err, -op->rc, "%s", op->backend_why);
 	if (op->backend_rc < 0 && op->backend_rc != -SGW_EEXIST)
 		return sgw_err_set(
 		    err, -op->backend_rc, "backend %s: %s", backend_name(op->backend),

@@ -8,9 +8,9 @@
 #include <time.h>
 
 #include <event2/keyvalq_struct.h>
-#include <openssl/crypto.h>
 
 #include "admin_api.h"
+#include "admin_otp.h"
 #include "admin_read.h"
 #include "admin_reply.h"
 #include "log.h"
@@ -33,24 +33,12 @@ static const char *const crl_reasons[] = {
     "removeFromCRL", "privilegeWithdrawn",   "aACompromise",
 };
 
-static int
-err_code(int r)
-{
-	return r == -SGW_ENOTFOUND					   ? 404
-	       : r == -SGW_EEXIST || r == -SGW_EDENIED || r == -SGW_EINVAL ? 409
-									   : 500;
-}
-
 static void
 txn_one(struct admin *a, struct evhttp_request *req, const struct admin_principal *p,
 	const char *idstr, const char *verb)
 {
-	struct store_txn t = {0};
-	struct sgw_err err = {{0}};
-	char action[64], what[300];
-	json_t *body = NULL;
+	char action[64];
 	int64_t id;
-	int r;
 
 	snprintf(action, sizeof(action), "transactions.%s", verb != NULL ? verb : "show");
 	if (admin_id_parse(idstr, &id) < 0) {
@@ -62,32 +50,14 @@ txn_one(struct admin *a, struct evhttp_request *req, const struct admin_principa
 		return;
 	}
 	if (strcmp(verb, "approve") == 0) {
-		r = txn_approve(a->ta, id, p->name, &t, &err);
+		admin_read_decide(a, req, p, id, verb, NULL);
 	} else {
 		json_t *in = admin_body_json(req);
-		const char *reason = json_string_value(json_object_get(in, "reason"));
 
-		r = txn_reject(a->ta, id, p->name, reason, &t, &err);
+		admin_read_decide(a, req, p, id, verb,
+				  json_string_value(json_object_get(in, "reason")));
 		json_decref(in);
 	}
-	if (r < 0) {
-		admin_reply_error(a, req, p, action, err_code(r), "%s", err.msg);
-		return;
-	}
-	if (verb != NULL) { /* show the decision with the request's key and SANs */
-		struct store_txn now = {0};
-
-		if (store_txn_get(a->gw->store, id, &now) == 0) {
-			store_txn_clear(&t);
-			t = now;
-		}
-	}
-	snprintf(what, sizeof(what), "txn=%s id=%lld profile=%s", t.transaction_id, (long long)t.id,
-		 t.profile);
-	body = admin_txn_json(&t);
-	store_txn_clear(&t);
-	admin_audit(p, action, 200, what);
-	admin_reply_json(a, req, p, action, 200, body);
 }
 
 static void
@@ -143,6 +113,28 @@ ttl_parse(const json_t *v, const char **why)
 }
 
 static void
+challenge_issued(struct admin_otp *j)
+{
+	const struct otp_issue *is = &j->is;
+	char what[400];
+
+	if (is->rc < 0) {
+		admin_reply_error(j->a, j->req, &j->p, "challenges.issue",
+				  is->rc == -SGW_EDENIED ? 429 : 500, "%s",
+				  is->rc == -SGW_EDENIED ? "too many active challenges"
+							 : "cannot issue a challenge");
+		return;
+	}
+	snprintf(what, sizeof(what), "profile=%s subject=%s expires=%lld", is->profile,
+		 is->subject[0] ? is->subject : "-", (long long)is->expires);
+	admin_audit(&j->p, "challenges.issue", 201, what); /* never the secret */
+	admin_reply_json(j->a, j->req, &j->p, "challenges.issue", 201,
+			 json_pack("{s:s,s:s,s:I,s:s}", "challenge", is->secret, "profile",
+				   is->profile, "expires", (json_int_t)is->expires, "subject",
+				   is->subject));
+}
+
+static void
 challenge_issue(struct admin *a, struct evhttp_request *req, const struct admin_principal *p,
 		const char *profile)
 {
@@ -152,9 +144,7 @@ challenge_issue(struct admin *a, struct evhttp_request *req, const struct admin_
 	const char *subject = json_string_value(json_object_get(in, "subject"));
 	const char *why;
 	int ttl = ttl_parse(json_object_get(in, "ttl"), &why);
-	char secret[OTP_SECRET_LEN + 1], what[400];
-	int64_t expires = 0;
-	int r;
+	struct admin_otp *j;
 
 	if (!(p->role & ADMIN_ROLE_CHALLENGE)) {
 		admin_reply_error(a, req, p, "challenges.issue", 403, "not allowed");
@@ -166,20 +156,12 @@ challenge_issue(struct admin *a, struct evhttp_request *req, const struct admin_
 		admin_reply_error(a, req, p, "challenges.issue", 400, "%s", why);
 	} else if (subject != NULL && strlen(subject) >= 256) {
 		admin_reply_error(a, req, p, "challenges.issue", 400, "subject: 255 bytes at most");
-	} else if ((r = otp_issue(otp, profile, ttl, subject, p->name, secret, sizeof(secret),
-				  &expires)) < 0) {
-		admin_reply_error(
-		    a, req, p, "challenges.issue", r == -SGW_EDENIED ? 429 : 500, "%s",
-		    r == -SGW_EDENIED ? "too many active challenges" : "cannot issue a challenge");
-	} else {
-		snprintf(what, sizeof(what), "profile=%s subject=%s expires=%lld", profile,
-			 subject != NULL ? subject : "-", (long long)expires);
-		admin_audit(p, "challenges.issue", 201, what); /* never the secret */
-		admin_reply_json(a, req, p, "challenges.issue", 201,
-				 json_pack("{s:s,s:s,s:I,s:s}", "challenge", secret, "profile",
-					   profile, "expires", (json_int_t)expires, "subject",
-					   subject != NULL ? subject : ""));
-		OPENSSL_cleanse(secret, sizeof(secret));
+	} else if ((j = admin_otp_new(a, req, p, challenge_issued)) != NULL) {
+		snprintf(j->is.profile, sizeof(j->is.profile), "%s", profile);
+		snprintf(j->is.subject, sizeof(j->is.subject), "%s",
+			 subject != NULL ? subject : "");
+		j->is.ttl = ttl;
+		admin_otp_start(j, otp, "challenges.issue");
 	}
 	json_decref(in);
 }
@@ -199,6 +181,24 @@ revoke_job_free(struct admin_revoke_job *j)
 	free(j);
 }
 
+/* revoke_start()'s refusals, as this API has always worded them. */
+static void
+revoke_refused(struct admin *a, struct evhttp_request *req, const struct admin_principal *p,
+	       const char *serial, int r)
+{
+	if (r == -SGW_ENOTFOUND || r == -SGW_EIO)
+		admin_reply_error(a, req, p, "certificates.revoke", r == -SGW_ENOTFOUND ? 404 : 409,
+				  "serial %.80s: %s", serial,
+				  r == -SGW_ENOTFOUND ? "not found" : "ambiguous or store failure");
+	else if (r == -SGW_EEXIST || r == -SGW_EINVAL || r == -SGW_ENOMEM)
+		admin_reply_error(a, req, p, "certificates.revoke", 409, "serial %s: %s", serial,
+				  r == -SGW_EEXIST ? "already revoked"
+						   : "no backend for its issuer");
+	else
+		admin_reply_error(a, req, p, "certificates.revoke", 409,
+				  "the backend cannot revoke %s", serial);
+}
+
 static void
 revoke_done(void *arg, struct revoke_op *op)
 {
@@ -207,7 +207,9 @@ revoke_done(void *arg, struct revoke_op *op)
 	char what[200];
 
 	snprintf(what, sizeof(what), "serial=%s reason=%d", op->serial, op->reason);
-	if (op->backend_rc < 0 && op->backend_rc != -SGW_EEXIST) {
+	if (op->rc < 0) {
+		revoke_refused(a, j->req, &j->p, op->serial, op->rc);
+	} else if (op->backend_rc < 0 && op->backend_rc != -SGW_EEXIST) {
 		admin_reply_error(a, j->req, &j->p, "certificates.revoke", 502, "%s: %s", what,
 				  op->backend_why[0] ? op->backend_why : "store failure");
 	} else if (op->store_rc < 0 && op->store_rc != -SGW_EEXIST) {
@@ -235,31 +237,13 @@ reason_parse(const json_t *v)
 	return -1;
 }
 
-/* revoke_start()'s refusals, as this API has always worded them. */
-static void
-revoke_refused(struct admin *a, struct evhttp_request *req, const struct admin_principal *p,
-	       const char *serial, int r)
-{
-	if (r == -SGW_ENOTFOUND || r == -SGW_EIO)
-		admin_reply_error(a, req, p, "certificates.revoke", r == -SGW_ENOTFOUND ? 404 : 409,
-				  "serial %.80s: %s", serial,
-				  r == -SGW_ENOTFOUND ? "not found" : "ambiguous or store failure");
-	else if (r == -SGW_EEXIST || r == -SGW_EINVAL || r == -SGW_ENOMEM)
-		admin_reply_error(a, req, p, "certificates.revoke", 409, "serial %s: %s", serial,
-				  r == -SGW_EEXIST ? "already revoked"
-						   : "no backend for its issuer");
-	else
-		admin_reply_error(a, req, p, "certificates.revoke", 409,
-				  "the backend cannot revoke %s", serial);
-}
-
 static void
 cert_revoke(struct admin *a, struct evhttp_request *req, const struct admin_principal *p,
 	    const char *serial_in)
 {
 	char serial[80];
 	json_t *in = admin_body_json(req);
-	int reason = reason_parse(json_object_get(in, "reason")), r;
+	int reason = reason_parse(json_object_get(in, "reason"));
 	struct admin_revoke_job *j;
 
 	json_decref(in);
@@ -283,8 +267,8 @@ cert_revoke(struct admin *a, struct evhttp_request *req, const struct admin_prin
 				   .arg = j};
 	snprintf(j->op.serial, sizeof(j->op.serial), "%s", serial);
 	a->revokes = j;
-	if ((r = revoke_start(&j->op, NULL)) < 0) {
-		revoke_refused(a, req, p, serial, r);
+	if (revoke_start(&j->op, NULL) < 0) { /* the store threads stopped (shutdown) */
+		admin_reply_error(a, req, p, "certificates.revoke", 503, "store threads stopped");
 		revoke_job_free(j);
 	}
 }
@@ -358,4 +342,5 @@ admin_api_free(struct admin *a)
 	while (a->revokes != NULL)
 		revoke_job_free(a->revokes);
 	admin_reads_free(a);
+	admin_otps_free(a);
 }

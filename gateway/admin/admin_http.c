@@ -78,6 +78,14 @@ authed(struct admin *a, struct evhttp_request *req, const struct admin_principal
 
 /* p == NULL: not authenticated yet. */
 static void
+healthz_reply(void *arg, struct evhttp_request *req, int ok, const char *why)
+{
+	admin_reply_json(arg, req, NULL, "healthz", ok ? 200 : 503,
+			 ok ? json_pack("{s:s}", "status", "ok")
+			    : json_pack("{s:s,s:s}", "status", "not ready", "failing", why));
+}
+
+static void
 route(struct admin *a, struct evhttp_request *req, const struct admin_principal *p, char **segs,
       int n, const struct evkeyvalq *query)
 {
@@ -89,13 +97,7 @@ route(struct admin *a, struct evhttp_request *req, const struct admin_principal 
 		return;
 	}
 	if (n == 1 && strcmp(segs[0], "healthz") == 0) { /* readiness: no credentials */
-		char why[768];
-		int ok = health_check(a->gw, why, sizeof(why)) == 0;
-
-		admin_reply_json(
-		    a, req, NULL, "healthz", ok ? 200 : 503,
-		    ok ? json_pack("{s:s}", "status", "ok")
-		       : json_pack("{s:s,s:s}", "status", "not ready", "failing", why));
+		health_probe(a->gw, req, healthz_reply, a);
 		return;
 	}
 	if (admin_authenticate(a, req, &who, &ref) < 0) {

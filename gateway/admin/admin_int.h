@@ -32,6 +32,7 @@ struct admin_principal {
 
 struct admin_revoke_job;
 struct admin_read;
+struct admin_otp;
 struct http_listener;
 
 struct admin {
@@ -43,6 +44,7 @@ struct admin {
 	size_t n_tokens;
 	struct admin_revoke_job *revokes; /* waiting for a backend */
 	struct admin_read *reads;	  /* waiting for a store step (admin_read.c) */
+	struct admin_otp *otps;		  /* waiting for a store step (admin_otp.c) */
 };
 
 #endif

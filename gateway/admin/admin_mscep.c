@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 
 #include "admin_mscep.h"
+#include "admin_otp.h"
 #include "admin_reply.h"
 #include "metrics.h"
 #include "validator_otp.h"
@@ -27,30 +28,21 @@ add_utf16le(struct evbuffer *out, const char *s)
 	return 0;
 }
 
-void
-admin_mscep(struct admin *a, struct evhttp_request *req, const struct admin_principal *p)
+static void
+mscep_issued(struct admin_otp *j)
 {
-	const char *profile = a->cfg->mscep_profile;
-	struct profile *prof = profile != NULL ? profiles_find(a->gw->profiles, profile) : NULL;
-	struct otp *otp = prof != NULL ? validator_as_otp(prof->validator) : NULL;
-	char secret[OTP_SECRET_LEN + 1], html[1024], what[128];
+	const struct otp_issue *is = &j->is;
+	char html[1024], what[128];
 	struct evbuffer *out;
-	int64_t expires = 0;
-	int r, minutes;
+	int minutes = (is->default_ttl + 59) / 60;
 
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET || otp == NULL) {
-		admin_reply_error(a, req, p, "mscep_admin", 409,
-				  "admin.mscep_profile must name a profile with an otp challenge");
+	if (is->rc < 0) {
+		admin_reply_error(j->a, j->req, &j->p, "mscep_admin",
+				  is->rc == -SGW_EDENIED ? 429 : 500, "%s",
+				  is->rc == -SGW_EDENIED ? "The password cache is full."
+							 : "cannot issue a challenge");
 		return;
 	}
-	r = otp_issue(otp, profile, 0, NULL, p->name, secret, sizeof(secret), &expires);
-	if (r < 0) {
-		admin_reply_error(a, req, p, "mscep_admin", r == -SGW_EDENIED ? 429 : 500, "%s",
-				  r == -SGW_EDENIED ? "The password cache is full."
-						    : "cannot issue a challenge");
-		return;
-	}
-	minutes = (otp_ttl(otp) + 59) / 60;
 	snprintf(html, sizeof(html),
 		 "<HTML><Head><Meta HTTP-Equiv=\"Content-Type\" Content=\"text/html; "
 		 "charset=UTF-16\">\r\n<Title>Network Device Enrollment Service</Title></Head>\r\n"
@@ -60,20 +52,39 @@ admin_mscep(struct admin *a, struct evhttp_request *req, const struct admin_prin
 		 "<P> The enrollment challenge password is: <B> %s </B>\r\n"
 		 "<P> The password is valid for one enrollment and expires in %d minutes.\r\n"
 		 "</Font></Body></HTML>\r\n",
-		 profile, secret, minutes);
-	OPENSSL_cleanse(secret, sizeof(secret));
+		 is->profile, is->secret, minutes);
 	out = evbuffer_new();
 	if (out == NULL || evbuffer_add(out, "\xff\xfe", 2) != 0 || add_utf16le(out, html) < 0) {
 		OPENSSL_cleanse(html, sizeof(html));
 		evbuffer_free(out);
-		admin_reply_error(a, req, p, "mscep_admin", 500, "out of memory");
+		admin_reply_error(j->a, j->req, &j->p, "mscep_admin", 500, "out of memory");
 		return;
 	}
 	OPENSSL_cleanse(html, sizeof(html));
-	snprintf(what, sizeof(what), "profile=%s expires=%lld", profile, (long long)expires);
-	admin_audit(p, "mscep_admin", 200, what);
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+	snprintf(what, sizeof(what), "profile=%s expires=%lld", is->profile,
+		 (long long)is->expires);
+	admin_audit(&j->p, "mscep_admin", 200, what);
+	evhttp_add_header(evhttp_request_get_output_headers(j->req), "Content-Type",
 			  "text/html; charset=utf-16");
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-store");
-	admin_send(a, req, "mscep_admin", 200, out);
+	evhttp_add_header(evhttp_request_get_output_headers(j->req), "Cache-Control", "no-store");
+	admin_send(j->a, j->req, "mscep_admin", 200, out);
+}
+
+void
+admin_mscep(struct admin *a, struct evhttp_request *req, const struct admin_principal *p)
+{
+	const char *profile = a->cfg->mscep_profile;
+	struct profile *prof = profile != NULL ? profiles_find(a->gw->profiles, profile) : NULL;
+	struct otp *otp = prof != NULL ? validator_as_otp(prof->validator) : NULL;
+	struct admin_otp *j;
+
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET || otp == NULL) {
+		admin_reply_error(a, req, p, "mscep_admin", 409,
+				  "admin.mscep_profile must name a profile with an otp challenge");
+		return;
+	}
+	if ((j = admin_otp_new(a, req, p, mscep_issued)) == NULL)
+		return;
+	snprintf(j->is.profile, sizeof(j->is.profile), "%s", profile);
+	admin_otp_start(j, otp, "mscep_admin");
 }

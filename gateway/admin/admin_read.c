@@ -1,4 +1,5 @@
-/* admin_read.c: the admin API's reads of the store (admin_read.h), each
+/* admin_read.c: the admin API's reads of the store (admin_read.h), and an
+ * operator's decision on a transaction (txn_admin.c's step), each
  * one store step: the step copies what it needs from the request, its work
  * reads the store and builds the JSON (on a store thread when the store may
  * block), its done replies on the loop. */
@@ -285,6 +286,46 @@ admin_read_txn(struct admin *a, struct evhttp_request *req, const struct admin_p
 		return;
 	r->id = id;
 	read_start(r, txn_work);
+}
+
+/* ---- an operator's decision (txn_approve / txn_reject's store step) ------------ */
+
+static void
+decided(void *arg, int rc, const struct store_txn *t, const struct sgw_err *err)
+{
+	struct admin_read *r = arg;
+
+	if (rc < 0) {
+		r->code = rc == -SGW_ENOTFOUND						 ? 404
+			  : rc == -SGW_EEXIST || rc == -SGW_EDENIED || rc == -SGW_EINVAL ? 409
+			  : rc == -SGW_EUNAVAIL						 ? 503
+											 : 500;
+		snprintf(r->msg, sizeof(r->msg), "%.290s", err->msg);
+	} else {
+		snprintf(r->msg, sizeof(r->msg), "txn=%s id=%lld profile=%s", t->transaction_id,
+			 (long long)t->id, t->profile);
+		r->body = admin_txn_json(t); /* with the request's key and SANs */
+	}
+	read_done(r);
+}
+
+void
+admin_read_decide(struct admin *a, struct evhttp_request *req, const struct admin_principal *p,
+		  int64_t id, const char *verb, const char *reason)
+{
+	int approve = strcmp(verb, "approve") == 0;
+	struct admin_read *r =
+	    read_new(a, req, p, approve ? "transactions.approve" : "transactions.reject");
+	int ret;
+
+	if (r == NULL)
+		return;
+	ret = approve ? txn_approve(a->ta, id, p->name, decided, r)
+		      : txn_reject(a->ta, id, p->name, reason, decided, r);
+	if (ret < 0) { /* the store threads stopped (shutdown) */
+		admin_reply_error(a, req, p, r->action, 503, "store threads stopped");
+		read_free(r);
+	}
 }
 
 /* ---- certificates ------------------------------------------------------------ */

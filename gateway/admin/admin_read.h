@@ -27,6 +27,10 @@ void admin_read_txns(struct admin *a, struct evhttp_request *req, const struct a
 		     const struct evkeyvalq *q);
 void admin_read_txn(struct admin *a, struct evhttp_request *req, const struct admin_principal *p,
 		    int64_t id);
+/* POST /transactions/ID/approve or /reject (verb): txn_approve() or
+ * txn_reject(), then the transaction as decided, or 404 / 409 / 500. */
+void admin_read_decide(struct admin *a, struct evhttp_request *req, const struct admin_principal *p,
+		       int64_t id, const char *verb, const char *reason);
 /* ?subject=&serial=&limit=&before= */
 void admin_read_certs(struct admin *a, struct evhttp_request *req, const struct admin_principal *p,
 		      const struct evkeyvalq *q);

@@ -82,45 +82,98 @@ revoke_serial_normalize(const char *in, char *out, size_t size)
 	return 0;
 }
 
-/* ---- revoke_start ------------------------------------------------------- */
+/* ---- revoke_start: two store steps around the backend's revocation ------------- */
 
+static void
+mark_work(void *arg)
+{
+	struct revoke_op *op = arg;
+
+	op->store_rc =
+	    store_cert_revoke(op->store, op->issuer, op->serial, op->reason, (int64_t)time(NULL));
+}
+
+static void
+mark_done(void *arg)
+{
+	struct revoke_op *op = arg;
+
+	op->cb(op->arg, op);
+}
+
+/* The backend answered: mark the store row (a store step), then the callback. */
 static void
 backend_done(void *arg, int rc, const char *reason)
 {
 	struct revoke_op *op = arg;
+	int r;
 
 	op->backend_rc = rc;
 	snprintf(op->backend_why, sizeof(op->backend_why), "%s",
 		 rc < 0 && reason != NULL ? reason : "");
 	op->store_rc = 0;
-	if (rc == 0 || rc == -SGW_EEXIST)
-		op->store_rc = store_cert_revoke(op->store, op->issuer, op->serial, op->reason,
-						 (int64_t)time(NULL));
-	op->cb(op->arg, op);
+	if (rc != 0 && rc != -SGW_EEXIST) {
+		op->cb(op->arg, op);
+		return;
+	}
+	if ((r = store_exec(op->store, mark_work, mark_done, op)) < 0) {
+		op->store_rc = r; /* the store threads stopped */
+		op->cb(op->arg, op);
+	}
 }
 
-/* The certificate's issuer into op->issuer, then the backend to ask. */
-static int
-find(struct revoke_op *op, struct sgw_err *err)
+/* Store step: the certificate's issuer into op->issuer. */
+static void
+find_work(void *arg)
 {
+	struct revoke_op *op = arg;
 	struct store_cert c = {0};
-	int r, revoked;
 
-	r = op->store != NULL ? store_cert_find_serial(op->store, op->serial, &c) : -SGW_ENOTFOUND;
-	if (r == -SGW_ENOTFOUND)
-		return sgw_err_set(err, SGW_ENOTFOUND, "no certificate with serial %s", op->serial);
-	if (r < 0)
-		return sgw_err_set(err, SGW_EIO, "store: %s", sgw_strerror(r));
+	op->rc =
+	    op->store != NULL ? store_cert_find_serial(op->store, op->serial, &c) : -SGW_ENOTFOUND;
+	if (op->rc < 0)
+		return;
 	snprintf(op->issuer, sizeof(op->issuer), "%s", c.issuer);
-	revoked = c.revoked;
+	op->was_revoked = c.revoked;
 	store_cert_clear(&c);
-	if (op->refuse_revoked && revoked)
+}
+
+/* What find_work() found, then the backend to ask. */
+static int
+choose(struct revoke_op *op, struct sgw_err *err)
+{
+	if (op->rc == -SGW_ENOTFOUND)
+		return sgw_err_set(err, SGW_ENOTFOUND, "no certificate with serial %s", op->serial);
+	if (op->rc < 0)
+		return sgw_err_set(err, SGW_EIO, "store: %s", sgw_strerror(op->rc));
+	if (op->refuse_revoked && op->was_revoked)
 		return sgw_err_set(err, SGW_EEXIST, "%s was already revoked", op->serial);
 	if (op->backend == NULL && op->backend_of != NULL)
 		op->backend = op->backend_of(op->backend_of_ctx, op->issuer);
 	if (op->backend == NULL)
 		return sgw_err_set(err, SGW_EINVAL, "no backend issues under %s", op->issuer);
+	if (op->start != NULL && backend_start(op->backend, op->start, err) < 0)
+		return -SGW_EBACKEND; /* err says why */
 	return 0;
+}
+
+static void
+find_done(void *arg)
+{
+	struct revoke_op *op = arg;
+	struct sgw_err err = {{0}};
+	int r = choose(op, &err);
+
+	if (r == 0 && backend_revoke(op->backend, op->serial, op->reason, backend_done, op) < 0)
+		r = sgw_err_set(&err, SGW_EBACKEND,
+				"backend %s cannot revoke (local: set state_dir)",
+				backend_name(op->backend));
+	if (r < 0) { /* refused: the callback says why */
+		op->rc = op->backend_rc = r;
+		snprintf(op->backend_why, sizeof(op->backend_why), "%.255s", err.msg);
+		op->store_rc = 0;
+		op->cb(op->arg, op);
+	}
 }
 
 int
@@ -128,13 +181,13 @@ revoke_start(struct revoke_op *op, struct sgw_err *err)
 {
 	int r;
 
-	if ((r = find(op, err)) < 0)
-		return r;
-	if (op->start != NULL && backend_start(op->backend, op->start, err) < 0)
-		return -SGW_EBACKEND; /* err says why */
-	if (backend_revoke(op->backend, op->serial, op->reason, backend_done, op) < 0)
-		return sgw_err_set(err, SGW_EBACKEND,
-				   "backend %s cannot revoke (local: set state_dir)",
-				   backend_name(op->backend));
+	op->rc = 0;
+	if (op->store == NULL) {
+		find_work(op);
+		find_done(op);
+		return 0;
+	}
+	if ((r = store_exec(op->store, find_work, find_done, op)) < 0)
+		return sgw_err_set(err, -r, "the store threads stopped");
 	return 0;
 }

@@ -3,7 +3,7 @@
  * finds the certificate in the store, asks the backend that issued it to
  * revoke it (the backend publishes the CRL) and marks the store row.  The
  * admin API, the Intune revocation feed and `scepgw revoke` (revoke_cli.c)
- * all revoke through it.  Loop thread. */
+ * all revoke through it.  Called on the loop thread. */
 #ifndef SGW_REVOKE_H
 #define SGW_REVOKE_H
 
@@ -46,21 +46,27 @@ struct revoke_op {
 	revoke_cb cb;
 	void *arg;
 	/* set by revoke_start(), for the callback */
+	int rc;		       /* 0: the backend was asked; or a refusal (below), with
+				  backend_rc = rc and the reason in backend_why */
 	char issuer[512];      /* the certificate's, as stored */
 	int backend_rc;	       /* 0, -SGW_EEXIST (the CA had revoked it already), or -SGW_E* */
 	char backend_why[256]; /* the backend's reason when backend_rc < 0, else "" */
 	int store_rc;	       /* when the backend revoked it: store_cert_revoke()'s 0,
 				  -SGW_EEXIST (marked before) or -SGW_E*; else 0 */
+	int was_revoked;       /* internal: the store marks it revoked */
 };
 
-/* Find op->serial in the store, choose and ask the backend; 0 when op->cb
- * follows (on the loop, perhaps before this returns), after the store row is
- * marked if the backend revoked it.  Else no callback, err says why and:
+/* Find op->serial in the store, choose and ask the backend, mark the store
+ * row if the backend revoked it: the store calls are store steps
+ * (store_exec(): on a store thread when the store may block, inline
+ * otherwise).  0 when op->cb follows (on the loop, perhaps before this
+ * returns), with op->rc 0 or a refusal:
  * -SGW_ENOTFOUND  no certificate with this serial in the store;
  * -SGW_EIO        the store failed, or holds the serial under two issuers;
  * -SGW_EEXIST     the store marks it revoked already (refuse_revoked);
  * -SGW_EINVAL     no backend issues under its issuer;
- * -SGW_EBACKEND   the backend did not start, or cannot revoke. */
+ * -SGW_EBACKEND   the backend did not start, or cannot revoke.
+ * < 0 (no callback, err says why): the store threads stopped (shutdown). */
 int revoke_start(struct revoke_op *op, struct sgw_err *err);
 
 #endif

@@ -38,6 +38,9 @@ struct ta_job {
 	struct csr *csr;	     /* the CSR opened, its names approved by the policy: owned */
 	int attempts;
 	struct timespec t0;
+	struct backend_result res; /* the backend's answer, being stored: owned */
+	int64_t now;
+	int rc; /* txn_apply_result()'s */
 	struct ta_job *next;
 };
 
@@ -46,9 +49,12 @@ struct txn_admin {
 	struct event *timer;
 	struct ta_job *jobs; /* waiting for a backend callback */
 	size_t n_jobs;
-	int64_t started; /* txn_now() when this process started */
-	int period;	 /* the timer's, seconds; the leases last 3 periods */
-	int sweeper;	 /* this instance held TA_JOB at the last tick */
+	int64_t started;	       /* txn_now() when this process started */
+	int period;		       /* the timer's, seconds; the leases last 3 periods */
+	int sweeper;		       /* this instance held TA_JOB at the last tick */
+	struct ta_decision *decisions; /* waiting for a store step */
+	struct ta_tick *ticks;	       /* waiting for a store step */
+	int ticking;		       /* the timer's tick is one of them */
 };
 
 static void
@@ -63,6 +69,7 @@ job_unlink_free(struct ta_job *j)
 		j->ta->n_jobs--;
 	}
 	txn_csr_cancel(j->opening);
+	backend_result_clear(&j->res);
 	store_txn_clear(&j->t);
 	csr_free(j->csr);
 	profiles_unref(j->prof->set);
@@ -71,17 +78,23 @@ job_unlink_free(struct ta_job *j)
 
 static void job_submit(struct ta_job *j);
 
+/* Store step: the backend's answer into the store (the job holds its
+ * profile set: prof->issuer stays). */
 static void
-job_done(void *arg, struct backend_result *res)
+result_work(void *arg)
 {
 	struct ta_job *j = arg;
-	struct txn_admin *ta = j->ta;
-	int r;
 
-	metrics_backend(ta->gw->metrics, backend_name(j->prof->backend), (int)res->status, &j->t0);
-	txn_log_backend(j->t.transaction_id, j->t.profile, backend_name(j->prof->backend), res,
-			&j->t0);
-	r = txn_apply_result(ta->gw->store, j->prof->issuer, &j->t, res, txn_now(ta->gw));
+	j->rc = txn_apply_result(j->ta->gw->store, j->prof->issuer, &j->t, &j->res, j->now);
+}
+
+static void
+result_done(void *arg)
+{
+	struct ta_job *j = arg;
+	int r = j->rc;
+
+	backend_result_clear(&j->res);
 	if (r == -SGW_EEXIST && j->attempts < TA_MAX_ATTEMPTS) {
 		log_warn("txn=%s profile=%s: serial already issued by this CA; issuing again",
 			 j->t.transaction_id, j->t.profile);
@@ -97,6 +110,29 @@ job_done(void *arg, struct backend_result *res)
 			 j->t.cert_serial[0] ? " serial=" : "", j->t.cert_serial,
 			 j->t.reason[0] ? " (see reason)" : "");
 	job_unlink_free(j);
+}
+
+static void
+job_done(void *arg, struct backend_result *res)
+{
+	struct ta_job *j = arg;
+	struct txn_admin *ta = j->ta;
+	int r;
+
+	metrics_backend(ta->gw->metrics, backend_name(j->prof->backend), (int)res->status, &j->t0);
+	txn_log_backend(j->t.transaction_id, j->t.profile, backend_name(j->prof->backend), res,
+			&j->t0);
+	backend_result_clear(&j->res);
+	j->res = *res; /* taken: the step outlives the callback */
+	res->cert = NULL;
+	res->chain = NULL;
+	j->now = txn_now(ta->gw);
+	if ((r = store_exec(ta->gw->store, result_work, result_done, j)) < 0) {
+		/* shutdown: stays SUBMITTED, resumed by the next process */
+		log_err("txn=%s profile=%s: cannot store the backend result: %s",
+			j->t.transaction_id, j->t.profile, sgw_strerror(r));
+		job_unlink_free(j);
+	}
 }
 
 static void
@@ -140,16 +176,22 @@ job_inflight(const struct txn_admin *ta, int64_t id)
 /* A transaction that will never be submitted: FAILED with `why` (the
  * device reads it), so it enrolls again instead of polling for ever. */
 static void
-fail_txn(struct txn_admin *ta, struct store_txn *t, const char *why)
+fail_row(struct store *s, int64_t now, struct store_txn *t, const char *why)
 {
 	t->state = TXN_FAILED;
-	t->updated = txn_now(ta->gw);
+	t->updated = now;
 	snprintf(t->reason, sizeof(t->reason), "%.200s; enroll again", why);
-	if (store_txn_update(ta->gw->store, t) == 0)
+	if (store_txn_update(s, t) == 0)
 		log_warn("txn=%s profile=%s: failed: %s", t->transaction_id, t->profile, why);
 	else
 		log_err("txn=%s profile=%s: cannot record the failure", t->transaction_id,
 			t->profile);
+}
+
+static void
+fail_txn(struct txn_admin *ta, struct store_txn *t, const char *why)
+{
+	fail_row(ta->gw->store, txn_now(ta->gw), t, why);
 }
 
 /* The stored CSR opened: the CSR policy in force now approves its names
@@ -212,94 +254,204 @@ expired(const struct profile *prof, const struct store_txn *t, int64_t now)
 	return prof != NULL && t->created + prof->ra->pending_ttl <= now;
 }
 
-static int
-decide(struct txn_admin *ta, struct store_txn *t, int state, const char *admin, const char *reason)
-{
-	t->state = state;
-	t->updated = txn_now(ta->gw);
-	snprintf(t->reason, sizeof(t->reason), "%s", reason != NULL ? reason : "");
-	return store_txn_decide(ta->gw->store, t, admin);
-}
+struct id_list {
+	int64_t id[TA_SWEEP_MAX];
+	size_t n;
+};
 
 static int
-load_pending(struct txn_admin *ta, int64_t id, struct store_txn *t, struct profile **ret_prof,
-	     struct sgw_err *err)
+collect_id(void *arg, const struct store_txn *t)
 {
-	int r = store_txn_get(ta->gw->store, id, t);
+	struct id_list *l = arg;
 
-	if (r == -SGW_ENOTFOUND)
-		return sgw_err_set(err, SGW_ENOTFOUND, "no transaction %lld", (long long)id);
-	if (r < 0)
-		return sgw_err_set(err, r, "store failure");
-	*ret_prof = profiles_find(ta->gw->profiles, t->profile);
-	if (t->state != TXN_AWAITING_APPROVAL)
-		return sgw_err_set(err, SGW_EEXIST, "transaction %lld is %s, not awaiting approval",
-				   (long long)id, txn_state_name(t->state));
-	if (*ret_prof == NULL)
-		return sgw_err_set(err, SGW_EINVAL, "profile %s is no longer configured",
-				   t->profile);
-	if (expired(*ret_prof, t, txn_now(ta->gw))) {
-		(void)txn_expire_pending(ta);
-		return sgw_err_set(err, SGW_EDENIED, "transaction %lld expired", (long long)id);
-	}
+	if (l->n == TA_SWEEP_MAX)
+		return -1;
+	l->id[l->n++] = t->id;
 	return 0;
 }
 
-int
-txn_approve(struct txn_admin *ta, int64_t id, const char *admin, struct store_txn *ret_t,
-	    struct sgw_err *err)
+/* Expire what waited too long, by the profiles of ps; thread-safe (a store
+ * step's work, or inline). */
+static int
+expire_all(struct store *s, struct profile_set *ps, int64_t now)
 {
-	struct store_txn t = {0};
-	struct profile *prof = NULL;
+	struct store_txn_filter f = {.state = TXN_AWAITING_APPROVAL, .max = TA_SWEEP_MAX};
+	struct id_list *l = calloc(1, sizeof(*l));
+	int n = 0;
+
+	if (l == NULL || store_txn_list(s, &f, collect_id, l) < 0)
+		goto out;
+	for (size_t i = 0; i < l->n; i++) {
+		struct store_txn t = {0};
+		struct profile *prof;
+
+		if (store_txn_get(s, l->id[i], &t) < 0)
+			continue;
+		prof = profiles_find(ps, t.profile);
+		if (t.state == TXN_AWAITING_APPROVAL && expired(prof, &t, now)) {
+			t.state = TXN_EXPIRED;
+			t.updated = now;
+			snprintf(t.reason, sizeof(t.reason), "not approved within %d s",
+				 prof->ra->pending_ttl);
+			if (store_txn_decide(s, &t, "-") == 0) {
+				log_info("txn=%s profile=%s: expired: %s", t.transaction_id,
+					 t.profile, t.reason);
+				n++;
+			}
+		}
+		store_txn_clear(&t);
+	}
+out:
+	free(l);
+	return n;
+}
+
+/* An operator's decision, one store step: what its work reads is copied
+ * here or held (the profile set, a reference), so a reload or the admin
+ * request going away frees nothing it uses.  On ta->decisions until done;
+ * txn_admin_free() frees those the store threads dropped at shutdown. */
+struct ta_decision {
+	struct txn_admin *ta;
+	struct store *store;
+	struct profile_set *ps; /* a reference */
+	int64_t id, now;
+	int state; /* TXN_SUBMITTED or TXN_REJECTED */
+	char admin[128];
+	char why[200];
+	txn_decided_fn done;
+	void *arg;
+	/* the work's results */
+	int rc;
+	struct sgw_err err;
+	struct profile *prof; /* of ps */
+	struct store_txn t;   /* owns t.csr.sealed */
+	struct ta_decision *next;
+};
+
+static void
+decision_free(struct ta_decision *d)
+{
+	struct ta_decision **pp = &d->ta->decisions;
+
+	while (*pp != NULL && *pp != d)
+		pp = &(*pp)->next;
+	if (*pp == d)
+		*pp = d->next;
+	store_txn_clear(&d->t);
+	profiles_unref(d->ps);
+	free(d);
+}
+
+/* Store thread (or inline): load, check, commit the decision, or the expiry
+ * of one that waited too long.  No profile set but d->ps is read. */
+static void
+decision_work(void *arg)
+{
+	struct ta_decision *d = arg;
+	struct store_txn *t = &d->t;
+	int r = store_txn_get(d->store, d->id, t);
+
+	if (r == -SGW_ENOTFOUND) {
+		d->rc =
+		    sgw_err_set(&d->err, SGW_ENOTFOUND, "no transaction %lld", (long long)d->id);
+		return;
+	}
+	if (r < 0) {
+		d->rc = sgw_err_set(&d->err, -r, "store failure");
+		return;
+	}
+	d->prof = profiles_find(d->ps, t->profile);
+	if (t->state != TXN_AWAITING_APPROVAL) {
+		d->rc = sgw_err_set(&d->err, SGW_EEXIST,
+				    "transaction %lld is %s, not awaiting approval",
+				    (long long)d->id, txn_state_name(t->state));
+		return;
+	}
+	if (d->prof == NULL) {
+		d->rc = sgw_err_set(&d->err, SGW_EINVAL, "profile %s is no longer configured",
+				    t->profile);
+		return;
+	}
+	if (expired(d->prof, t, d->now)) { /* and what else waited too long */
+		(void)expire_all(d->store, d->ps, d->now);
+		d->rc =
+		    sgw_err_set(&d->err, SGW_EDENIED, "transaction %lld expired", (long long)d->id);
+		return;
+	}
+	t->state = d->state;
+	t->updated = d->now;
+	snprintf(t->reason, sizeof(t->reason), "%s", d->state == TXN_REJECTED ? d->why : "");
+	if ((r = store_txn_decide(d->store, t, d->admin)) < 0) {
+		d->rc = sgw_err_set(&d->err, r == -SGW_ENOTFOUND ? SGW_EEXIST : -r, "%s%s",
+				    d->state == TXN_REJECTED ? "not rejected: " : "",
+				    r == -SGW_ENOTFOUND ? "decided meanwhile" : "store failure");
+		return;
+	}
+	d->rc = 0;
+}
+
+/* Loop thread: log, start the approved one's submission, tell the caller. */
+static void
+decision_done(void *arg)
+{
+	struct ta_decision *d = arg;
+	struct store_txn *t = &d->t;
+
+	if (d->rc == 0 && d->state == TXN_SUBMITTED)
+		log_info("txn=%s profile=%s: approved by %s (subject %s)", t->transaction_id,
+			 t->profile, d->admin, t->subject);
+	else if (d->rc == 0)
+		log_info("txn=%s profile=%s: rejected by %s: %s", t->transaction_id, t->profile,
+			 d->admin, d->why);
+	d->done(d->arg, d->rc, t, &d->err);
+	/* committed: the submission is best effort now (the timer retries) */
+	if (d->rc == 0 && d->state == TXN_SUBMITTED)
+		(void)job_start(d->ta, d->prof, t);
+	decision_free(d);
+}
+
+static int
+decision_start(struct txn_admin *ta, int64_t id, int state, const char *admin, const char *why,
+	       txn_decided_fn done, void *arg)
+{
+	struct ta_decision *d = calloc(1, sizeof(*d));
 	int r;
 
-	if ((r = load_pending(ta, id, &t, &prof, err)) < 0)
-		goto out;
-	if ((r = decide(ta, &t, TXN_SUBMITTED, admin, NULL)) < 0) {
-		sgw_err_set(err, r == -SGW_ENOTFOUND ? SGW_EEXIST : -r,
-			    r == -SGW_ENOTFOUND ? "decided meanwhile" : "store failure");
-		r = r == -SGW_ENOTFOUND ? -SGW_EEXIST : r;
-		goto out;
-	}
-	log_info("txn=%s profile=%s: approved by %s (subject %s)", t.transaction_id, t.profile,
-		 admin, t.subject);
-	*ret_t = t;
-	ret_t->csr.sealed = NULL;
-	ret_t->csr.sealed_len = 0;
-	/* committed: the submission is best effort now (the timer retries) */
-	(void)job_start(ta, prof, &t);
-	r = 0;
-out:
-	store_txn_clear(&t);
+	if (d == NULL)
+		return -SGW_ENOMEM;
+	*d = (struct ta_decision){.ta = ta,
+				  .store = ta->gw->store,
+				  .ps = profiles_ref(ta->gw->profiles),
+				  .id = id,
+				  .now = txn_now(ta->gw),
+				  .state = state,
+				  .done = done,
+				  .arg = arg,
+				  .rc = -SGW_EIO,
+				  .next = ta->decisions};
+	snprintf(d->admin, sizeof(d->admin), "%s", admin);
+	snprintf(d->why, sizeof(d->why), "%s", why != NULL ? why : "");
+	ta->decisions = d;
+	if ((r = store_exec(d->store, decision_work, decision_done, d)) < 0)
+		decision_free(d);
 	return r;
+}
+
+int
+txn_approve(struct txn_admin *ta, int64_t id, const char *admin, txn_decided_fn done, void *arg)
+{
+	return decision_start(ta, id, TXN_SUBMITTED, admin, NULL, done, arg);
 }
 
 int
 txn_reject(struct txn_admin *ta, int64_t id, const char *admin, const char *reason,
-	   struct store_txn *ret_t, struct sgw_err *err)
+	   txn_decided_fn done, void *arg)
 {
-	struct store_txn t = {0};
-	struct profile *prof = NULL;
 	char why[200];
-	int r;
 
 	snprintf(why, sizeof(why), "%s", reason != NULL && reason[0] ? reason : "rejected");
 	log_safe(why);
-	if ((r = load_pending(ta, id, &t, &prof, err)) < 0)
-		goto out;
-	if ((r = decide(ta, &t, TXN_REJECTED, admin, why)) < 0) {
-		sgw_err_set(err, r == -SGW_ENOTFOUND ? SGW_EEXIST : -r, "not rejected: %s",
-			    r == -SGW_ENOTFOUND ? "decided meanwhile" : "store failure");
-		r = r == -SGW_ENOTFOUND ? -SGW_EEXIST : r;
-		goto out;
-	}
-	log_info("txn=%s profile=%s: rejected by %s: %s", t.transaction_id, t.profile, admin, why);
-	*ret_t = t;
-	ret_t->csr.sealed = NULL;
-	ret_t->csr.sealed_len = 0;
-out:
-	store_txn_clear(&t);
-	return r;
+	return decision_start(ta, id, TXN_REJECTED, admin, why, done, arg);
 }
 
 int
@@ -325,54 +477,64 @@ txn_resend_of_held(struct req_ctx *r)
 
 /* ---- the timer: expiry, and resubmission after a crash ------------------- */
 
-struct id_list {
-	int64_t id[TA_SWEEP_MAX];
-	size_t n;
-};
-
-static int
-collect_id(void *arg, const struct store_txn *t)
-{
-	struct id_list *l = arg;
-
-	if (l->n == TA_SWEEP_MAX)
-		return -1;
-	l->id[l->n++] = t->id;
-	return 0;
-}
-
 int
 txn_expire_pending(struct txn_admin *ta)
 {
-	struct store_txn_filter f = {.state = TXN_AWAITING_APPROVAL, .max = TA_SWEEP_MAX};
-	struct id_list *l = calloc(1, sizeof(*l));
-	int64_t now = txn_now(ta->gw);
-	int n = 0;
+	return expire_all(ta->gw->store, ta->gw->profiles, txn_now(ta->gw));
+}
 
-	if (l == NULL || store_txn_list(ta->gw->store, &f, collect_id, l) < 0)
-		goto out;
-	for (size_t i = 0; i < l->n; i++) {
-		struct store_txn t = {0};
-		struct profile *prof;
-		char why[128];
+/* ---- the timer's tick: one store step ---------------------------------------- */
 
-		if (store_txn_get(ta->gw->store, l->id[i], &t) < 0)
-			continue;
-		prof = profiles_find(ta->gw->profiles, t.profile);
-		if (t.state == TXN_AWAITING_APPROVAL && expired(prof, &t, now)) {
-			snprintf(why, sizeof(why), "not approved within %d s",
-				 prof->ra->pending_ttl);
-			if (decide(ta, &t, TXN_EXPIRED, "-", why) == 0) {
-				log_info("txn=%s profile=%s: expired: %s", t.transaction_id,
-					 t.profile, why);
-				n++;
-			}
-		}
-		store_txn_clear(&t);
-	}
-out:
-	free(l);
-	return n;
+/* A tick: renew the leases, expire, find what to submit again (the store
+ * calls, in tick_work()), then start those submissions (tick_done(), on the
+ * loop).  Its work reads only what it holds: the profile set (a reference),
+ * the ids of the submissions in flight when it started. */
+struct ta_tick {
+	struct txn_admin *ta;
+	struct store *store;
+	struct profile_set *ps; /* a reference */
+	int64_t now, started, period;
+	int first;   /* at start: resume all this instance wrote */
+	int64_t one; /* a CertPoll's: only this transaction (no leases, no sweep) */
+	int sweeper;
+	int64_t inflight[TA_MAX_INFLIGHT];
+	size_t n_inflight;
+	struct ta_resume {
+		struct store_txn t; /* owns t.csr.sealed */
+		const char *why;
+	} * todo;
+	size_t n_todo;
+	struct ta_tick *next;
+};
+
+static void
+tick_free(struct ta_tick *k)
+{
+	struct ta_tick **pp = &k->ta->ticks;
+
+	for (size_t i = 0; i < k->n_todo; i++)
+		store_txn_clear(&k->todo[i].t);
+	free(k->todo);
+	while (*pp != NULL && *pp != k)
+		pp = &(*pp)->next;
+	if (*pp == k)
+		*pp = k->next;
+	if (k->one == 0)
+		k->ta->ticking = 0;
+	profiles_unref(k->ps);
+	free(k);
+}
+
+static int
+tick_busy(const struct ta_tick *k, int64_t id)
+{
+	for (size_t i = 0; i < k->n_inflight; i++)
+		if (k->inflight[i] == id)
+			return 1;
+	for (size_t i = 0; i < k->n_todo; i++)
+		if (k->todo[i].t.id == id)
+			return 1;
+	return 0;
 }
 
 /* May this instance submit t again?  It wrote t (then only when t was last
@@ -380,24 +542,24 @@ out:
  * t's writer is dead (its lease "instance:<name>" expired), or nobody
  * knows who wrote it (a row of a version without instances). */
 static int
-may_resume(struct txn_admin *ta, const struct store_txn *t, int64_t before)
+may_resume(struct ta_tick *k, const struct store_txn *t, int64_t before)
 {
-	const char *me = store_instance(ta->gw->store);
+	const char *me = store_instance(k->store);
 	char job[96], holder[128];
 	int64_t until = 0;
 	int r;
 
 	if (strcmp(t->instance, me) == 0)
 		return t->updated <= before;
-	if (!ta->sweeper)
+	if (!k->sweeper)
 		return 0;
 	if (t->instance[0] == '\0')
 		return t->updated <= before;
 	snprintf(job, sizeof(job), "instance:%s", t->instance);
-	r = store_lease_get(ta->gw->store, job, holder, sizeof(holder), &until);
+	r = store_lease_get(k->store, job, holder, sizeof(holder), &until);
 	if (r < 0 && r != -SGW_ENOTFOUND)
 		return 0;
-	if (r == 0 && until > txn_now(ta->gw))
+	if (r == 0 && until > k->now)
 		return 0; /* its writer lives: its work */
 	log_warn("txn=%s profile=%s: instance %s took it over from instance %s (no lease since "
 		 "%lld)",
@@ -405,77 +567,148 @@ may_resume(struct txn_admin *ta, const struct store_txn *t, int64_t before)
 	return 1;
 }
 
-/* Submit stored transaction t again, if it is SUBMITTED, no job here works on
- * it, and this instance may (may_resume()). */
+/* Stored transaction t, SUBMITTED, that no job here works on: to submit
+ * again (taken into k->todo) if this instance may; FAILED if it never can
+ * be (its profile or its stored request is gone). */
 static void
-resume_one(struct txn_admin *ta, struct store_txn *t, int64_t before, const char *why)
+resume_one(struct ta_tick *k, struct store_txn *t, int64_t before, const char *why)
 {
-	struct profile *prof;
+	struct ta_resume *v;
 
-	if (t->state != TXN_SUBMITTED || job_inflight(ta, t->id) || !may_resume(ta, t, before))
+	if (t->state != TXN_SUBMITTED || !may_resume(k, t, before))
 		return;
-	if ((prof = profiles_find(ta->gw->profiles, t->profile)) == NULL) {
-		fail_txn(ta, t, "its profile is no longer configured");
+	if (profiles_find(k->ps, t->profile) == NULL) {
+		fail_row(k->store, k->now, t, "its profile is no longer configured");
 		return;
 	}
-	log_info("txn=%s profile=%s: submitting again (%s)", t->transaction_id, t->profile, why);
-	if (job_start(ta, prof, t) == -SGW_EINVAL)
-		fail_txn(ta, t, "the stored request is missing");
+	if (t->csr.sealed == NULL || t->csr.sealed_len == 0) {
+		fail_row(k->store, k->now, t, "the stored request is missing");
+		return;
+	}
+	if ((v = realloc(k->todo, (k->n_todo + 1) * sizeof(*v))) == NULL)
+		return; /* the next tick */
+	k->todo = v;
+	k->todo[k->n_todo].t = *t;
+	k->todo[k->n_todo++].why = why;
+	t->csr.sealed = NULL;
+	t->csr.sealed_len = 0;
 }
 
-/* Resubmit the SUBMITTED transactions (only those an administrator approved,
- * or all) last written no later than `before`. */
+/* The SUBMITTED transactions (only those an administrator approved, or
+ * all) last written no later than `before`. */
 static void
-resume(struct txn_admin *ta, int approved, int64_t before, const char *why)
+resume(struct ta_tick *k, int approved, int64_t before, const char *why)
 {
 	struct store_txn_filter f = {
 	    .state = TXN_SUBMITTED, .approved = approved, .max = TA_SWEEP_MAX};
 	struct id_list *l = calloc(1, sizeof(*l));
 
-	if (l == NULL || store_txn_list(ta->gw->store, &f, collect_id, l) < 0) {
+	if (l == NULL || store_txn_list(k->store, &f, collect_id, l) < 0) {
 		free(l);
 		return;
 	}
 	for (size_t i = 0; i < l->n; i++) {
 		struct store_txn t = {0};
 
-		if (job_inflight(ta, l->id[i]) || store_txn_get(ta->gw->store, l->id[i], &t) < 0)
+		if (tick_busy(k, l->id[i]) || store_txn_get(k->store, l->id[i], &t) < 0)
 			continue;
-		resume_one(ta, &t, before, why);
+		resume_one(k, &t, before, why);
 		store_txn_clear(&t);
 	}
 	free(l);
 }
 
-int
-txn_resume_stranded(struct txn_admin *ta, int64_t id)
-{
-	struct store_txn t = {0};
-	int r;
-
-	if (ta == NULL || job_inflight(ta, id))
-		return 0;
-	if ((r = store_txn_get(ta->gw->store, id, &t)) < 0)
-		return r;
-	resume_one(ta, &t, ta->started - 1, "interrupted by a restart, asked by CertPoll");
-	store_txn_clear(&t);
-	return 0;
-}
-
 /* Renew this instance's lease and take (or renew) the sweeps' one. */
 static void
-leases(struct txn_admin *ta)
+leases(struct ta_tick *k)
 {
-	struct store *s = ta->gw->store;
-	const char *me = store_instance(s);
+	const char *me = store_instance(k->store);
 	char job[96];
 	int held = 0;
 
 	snprintf(job, sizeof(job), "instance:%s", me);
-	(void)store_lease_hold(s, job, me, txn_now(ta->gw), 3 * ta->period, &held);
+	(void)store_lease_hold(k->store, job, me, k->now, 3 * k->period, &held);
 	held = 0;
-	(void)store_lease_hold(s, TA_JOB, me, txn_now(ta->gw), 3 * ta->period, &held);
-	ta->sweeper = held;
+	(void)store_lease_hold(k->store, TA_JOB, me, k->now, 3 * k->period, &held);
+	k->sweeper = held;
+}
+
+static void
+tick_work(void *arg)
+{
+	struct ta_tick *k = arg;
+	struct store_txn t = {0};
+
+	if (k->one != 0) {
+		if (store_txn_get(k->store, k->one, &t) == 0)
+			resume_one(k, &t, k->started - 1,
+				   "interrupted by a restart, asked by CertPoll");
+		store_txn_clear(&t);
+		return;
+	}
+	leases(k);
+	if (k->sweeper) {
+		(void)expire_all(k->store, k->ps, k->now);
+		if (!k->first)
+			resume(k, 1, k->now - TA_STALE_SECONDS, "approved");
+	}
+	resume(k, 0, k->first ? TA_ANY : k->started - 1, "interrupted by a restart");
+}
+
+static void
+tick_done(void *arg)
+{
+	struct ta_tick *k = arg;
+	struct txn_admin *ta = k->ta;
+
+	ta->sweeper = k->sweeper;
+	for (size_t i = 0; i < k->n_todo; i++) {
+		struct store_txn *t = &k->todo[i].t;
+		struct profile *prof = profiles_find(k->ps, t->profile);
+
+		if (prof == NULL || job_inflight(ta, t->id))
+			continue;
+		log_info("txn=%s profile=%s: submitting again (%s)", t->transaction_id, t->profile,
+			 k->todo[i].why);
+		(void)job_start(ta, prof, t); /* not started: the next tick */
+	}
+	tick_free(k);
+}
+
+/* The timer's tick (one at a time: one still waiting for the store skips
+ * this one), or a CertPoll's for transaction one. */
+static void
+tick_start(struct txn_admin *ta, int first, int64_t one)
+{
+	struct ta_tick *k;
+
+	if ((one == 0 && ta->ticking) || (k = calloc(1, sizeof(*k))) == NULL)
+		return;
+	*k = (struct ta_tick){.ta = ta,
+			      .store = ta->gw->store,
+			      .ps = profiles_ref(ta->gw->profiles),
+			      .now = txn_now(ta->gw),
+			      .started = ta->started,
+			      .period = ta->period,
+			      .first = first,
+			      .one = one,
+			      .sweeper = ta->sweeper,
+			      .next = ta->ticks};
+	for (const struct ta_job *j = ta->jobs; j != NULL && k->n_inflight < TA_MAX_INFLIGHT;
+	     j = j->next)
+		k->inflight[k->n_inflight++] = j->t.id;
+	ta->ticks = k;
+	ta->ticking |= one == 0;
+	if (store_exec(k->store, tick_work, tick_done, k) < 0)
+		tick_free(k);
+}
+
+int
+txn_resume_stranded(struct txn_admin *ta, int64_t id)
+{
+	if (ta != NULL && id > 0 && !job_inflight(ta, id))
+		tick_start(ta, 0, id);
+	return 0;
 }
 
 static void
@@ -487,12 +720,7 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (ta->gw->draining)
 		return;
-	leases(ta);
-	if (ta->sweeper) {
-		(void)txn_expire_pending(ta);
-		resume(ta, 1, txn_now(ta->gw) - TA_STALE_SECONDS, "approved");
-	}
-	resume(ta, 0, ta->started - 1, "interrupted by a restart");
+	tick_start(ta, 0, 0);
 }
 
 struct txn_admin *
@@ -521,10 +749,7 @@ txn_admin_new(struct gw *gw)
 	 * wrote was left by a process that stopped between its SUBMITTED and
 	 * result commits */
 	ta->started = txn_now(gw);
-	leases(ta);
-	if (ta->sweeper)
-		(void)txn_expire_pending(ta);
-	resume(ta, 0, TA_ANY, "interrupted by a restart");
+	tick_start(ta, 1, 0);
 	return ta;
 }
 
@@ -541,6 +766,10 @@ txn_admin_free(struct txn_admin *ta)
 		return;
 	while (ta->jobs != NULL)
 		job_unlink_free(ta->jobs);
+	while (ta->decisions != NULL) /* dropped by the store threads at shutdown */
+		decision_free(ta->decisions);
+	while (ta->ticks != NULL)
+		tick_free(ta->ticks);
 	if (ta->timer != NULL)
 		event_free(ta->timer);
 	free(ta);

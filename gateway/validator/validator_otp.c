@@ -67,40 +67,63 @@ otp_ttl(const struct otp *o)
 	return o->ttl;
 }
 
-int
-otp_issue(struct otp *o, const char *profile, int ttl, const char *subject, const char *issued_by,
-	  char *ret_secret, size_t cap, int64_t *ret_expires)
+/* Store step: count the active ones, then store the new one.  Reads only
+ * what otp_issue() copied into is (the store outlives the step: it is
+ * drained before it is closed), nothing of the profile set. */
+static void
+issue_work(void *arg)
 {
+	struct otp_issue *is = arg;
 	struct store_otp so = {0};
 	uint8_t raw[OTP_SECRET_LEN / 2];
-	char secret[OTP_SECRET_LEN + 1];
 	int64_t active = 0;
-	int r;
 
-	if (o == NULL || o->store == NULL || cap < sizeof(secret))
-		return -SGW_EINVAL;
 	so.created = (int64_t)time(NULL);
-	if ((r = store_otp_count(o->store, profile, so.created, &active)) < 0)
-		return r;
-	if (active >= o->max_active)
-		return -SGW_EDENIED;
-	if (RAND_bytes(raw, sizeof(raw)) != 1)
-		return -SGW_EIO;
-	for (size_t i = 0; i < sizeof(raw); i++)
-		snprintf(secret + 2 * i, 3, "%02X", raw[i]);
-	SHA256((const unsigned char *)secret, OTP_SECRET_LEN, so.sha256);
-	snprintf(so.profile, sizeof(so.profile), "%s", profile);
-	snprintf(so.subject, sizeof(so.subject), "%s", subject != NULL ? subject : "");
-	snprintf(so.issued_by, sizeof(so.issued_by), "%s", issued_by);
-	so.expires = so.created + (ttl > 0 ? ttl : o->ttl);
-	r = store_otp_put(o->store, &so);
-	if (r == 0) {
-		memcpy(ret_secret, secret, sizeof(secret));
-		*ret_expires = so.expires;
+	if ((is->rc = store_otp_count(is->store, is->profile, so.created, &active)) < 0)
+		return;
+	if (active >= is->max_active) {
+		is->rc = -SGW_EDENIED;
+		return;
 	}
+	if (RAND_bytes(raw, sizeof(raw)) != 1) {
+		is->rc = -SGW_EIO;
+		return;
+	}
+	for (size_t i = 0; i < sizeof(raw); i++)
+		snprintf(is->secret + 2 * i, 3, "%02X", raw[i]);
 	OPENSSL_cleanse(raw, sizeof(raw));
-	OPENSSL_cleanse(secret, sizeof(secret));
-	return r;
+	SHA256((const unsigned char *)is->secret, OTP_SECRET_LEN, so.sha256);
+	snprintf(so.profile, sizeof(so.profile), "%s", is->profile);
+	snprintf(so.subject, sizeof(so.subject), "%s", is->subject);
+	snprintf(so.issued_by, sizeof(so.issued_by), "%s", is->issued_by);
+	so.expires = so.created + (is->ttl > 0 ? is->ttl : is->default_ttl);
+	if ((is->rc = store_otp_put(is->store, &so)) == 0)
+		is->expires = so.expires;
+	else
+		OPENSSL_cleanse(is->secret, sizeof(is->secret));
+}
+
+static void
+issue_done(void *arg)
+{
+	struct otp_issue *is = arg;
+
+	is->cb(is->arg, is);
+}
+
+int
+otp_issue(struct otp *o, struct otp_issue *is, otp_issued_fn cb, void *arg)
+{
+	if (o == NULL || o->store == NULL)
+		return -SGW_EINVAL;
+	is->store = o->store;
+	is->max_active = o->max_active;
+	is->default_ttl = o->ttl;
+	is->cb = cb;
+	is->arg = arg;
+	is->rc = -SGW_EIO;
+	is->secret[0] = '\0';
+	return store_exec(o->store, issue_work, issue_done, is);
 }
 
 void

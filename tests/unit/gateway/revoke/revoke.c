@@ -69,7 +69,7 @@ rv_done(void *arg, struct revoke_op *op)
 }
 
 /* revoke_start() for v->op as set; its return, and when 0 the loop runs
- * until the callback. */
+ * until the callback: then its refusal (op.rc), or 0. */
 static int
 rv_run(struct rv *v, const char *serial, int reason)
 {
@@ -84,9 +84,13 @@ rv_run(struct rv *v, const char *serial, int reason)
 	r = revoke_start(&v->op, &err);
 	while (r == 0 && !v->done)
 		assert_true(event_base_loop(fx->base, EVLOOP_ONCE) >= 0);
-	if (r < 0)
+	if (r < 0) {
 		assert_true(err.msg[0] != '\0');
-	return r;
+		return r;
+	}
+	if (v->op.rc < 0) /* refused: the callback says why */
+		assert_true(v->op.backend_why[0] != '\0');
+	return v->op.rc;
 }
 
 /* As the admin API asks: the store, the profiles, refusing what is revoked. */

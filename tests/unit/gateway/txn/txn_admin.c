@@ -5,6 +5,47 @@
  * tests/unit/gateway/txn/txn_pkiop.c. */
 #include "engine_fixture.h"
 
+/* txn_approve / txn_reject's step, inline on the fixture's SQLite store:
+ * done has run when they return. */
+struct decided {
+	int called, rc;
+	struct store_txn *t;
+	struct sgw_err *err;
+};
+
+static void
+decided(void *arg, int rc, const struct store_txn *t, const struct sgw_err *err)
+{
+	struct decided *d = arg;
+
+	d->called = 1;
+	d->rc = rc;
+	*d->t = *t;
+	d->t->csr.sealed = NULL; /* borrowed */
+	d->t->csr.sealed_len = 0;
+	*d->err = *err;
+}
+
+static int
+approve(int64_t id, const char *admin, struct store_txn *t, struct sgw_err *err)
+{
+	struct decided d = {.t = t, .err = err};
+
+	assert_int_equal(txn_approve(fx->ta, id, admin, decided, &d), 0);
+	assert_true(d.called);
+	return d.rc;
+}
+
+static int
+reject(int64_t id, const char *admin, const char *reason, struct store_txn *t, struct sgw_err *err)
+{
+	struct decided d = {.t = t, .err = err};
+
+	assert_int_equal(txn_reject(fx->ta, id, admin, reason, decided, &d), 0);
+	assert_true(d.called);
+	return d.rc;
+}
+
 /* (none) -> AWAITING_APPROVAL -> SUBMITTED (approved) -> ISSUED. */
 static void
 test_manual_approve(void **state)
@@ -34,7 +75,7 @@ test_manual_approve(void **state)
 	assert_int_equal(fx->fv.checks, 1);
 	/* approved: committed as SUBMITTED, then submitted in the background */
 	fx->fb.hold = 1;
-	assert_int_equal(txn_approve(fx->ta, row_t.id, "tester", &got, &err), 0);
+	assert_int_equal(approve(row_t.id, "tester", &got, &err), 0);
 	assert_int_equal(got.state, TXN_SUBMITTED);
 	until_backend_holds(1);
 	assert_int_equal(row("manual", "txn-approve", NULL), TXN_SUBMITTED);
@@ -44,8 +85,8 @@ test_manual_approve(void **state)
 	assert_int_equal(row("manual", "txn-approve", NULL), TXN_ISSUED);
 	assert_true(poll_expect("manual", &t, SR_SUCCESS, -1));
 	/* decided already */
-	assert_int_equal(txn_approve(fx->ta, row_t.id, "tester", &got, &err), -SGW_EEXIST);
-	assert_int_equal(txn_reject(fx->ta, row_t.id, "tester", "late", &got, &err), -SGW_EEXIST);
+	assert_int_equal(approve(row_t.id, "tester", &got, &err), -SGW_EEXIST);
+	assert_int_equal(reject(row_t.id, "tester", "late", &got, &err), -SGW_EEXIST);
 	sr_txn_clear(&again);
 	sr_txn_clear(&t);
 }
@@ -65,7 +106,7 @@ test_manual_reject(void **state)
 	assert_reply(&rep, SR_PENDING, -1);
 	sr_reply_clear(&rep);
 	assert_int_equal(row("manual", "txn-reject", &row_t), TXN_AWAITING_APPROVAL);
-	assert_int_equal(txn_reject(fx->ta, row_t.id, "tester", "not this one", &got, &err), 0);
+	assert_int_equal(reject(row_t.id, "tester", "not this one", &got, &err), 0);
 	assert_int_equal(row("manual", "txn-reject", NULL), TXN_REJECTED);
 	certpoll(&t, &again);
 	send_req("manual", &again, &rep);
@@ -83,7 +124,7 @@ test_manual_reject(void **state)
 	assert_string_equal(rep.failtext, "not this one");
 	sr_reply_clear(&rep);
 	assert_int_equal(fx->fb.submits, 0);
-	assert_int_equal(txn_approve(fx->ta, row_t.id, "tester", &got, &err), -SGW_EEXIST);
+	assert_int_equal(approve(row_t.id, "tester", &got, &err), -SGW_EEXIST);
 	sr_txn_clear(&again);
 	sr_txn_clear(&t);
 }
@@ -109,7 +150,7 @@ test_expiry(void **state)
 	assert_int_equal(row("manual", "txn-expire", NULL), TXN_AWAITING_APPROVAL);
 	ra->pending_ttl = 0; /* what waited any time has waited too long */
 	assert_int_equal(row("manual", "txn-late", &row_t), TXN_AWAITING_APPROVAL);
-	assert_int_equal(txn_approve(fx->ta, row_t.id, "tester", &got, &err), -SGW_EDENIED);
+	assert_int_equal(approve(row_t.id, "tester", &got, &err), -SGW_EDENIED);
 	assert_int_equal(row("manual", "txn-late", NULL), TXN_EXPIRED);
 	assert_int_equal(row("manual", "txn-expire", NULL), TXN_EXPIRED); /* swept with it */
 	assert_int_equal(txn_expire_pending(fx->ta), 0);
@@ -166,18 +207,18 @@ test_expiry_clock(void **state)
 	(void)held("dev-e3", "txn-ttl-sweep", &t[2]);
 	in_time = held("dev-e4", "txn-ttl-in-time", &t[3]);
 	fx->clock = t0 + 3600;
-	assert_int_equal(txn_reject(fx->ta, rej, "tester", "late", &got, &err), -SGW_EDENIED);
+	assert_int_equal(reject(rej, "tester", "late", &got, &err), -SGW_EDENIED);
 	assert_int_equal(row("manual", "txn-ttl-reject", NULL), TXN_EXPIRED);
 	assert_int_equal(row("manual", "txn-ttl-approve", NULL), TXN_AWAITING_APPROVAL);
 	fx->clock = t0 + 3610;
-	assert_int_equal(txn_approve(fx->ta, appr, "tester", &got, &err), -SGW_EDENIED);
+	assert_int_equal(approve(appr, "tester", &got, &err), -SGW_EDENIED);
 	assert_non_null(strstr(err.msg, "expired"));
 	assert_int_equal(row("manual", "txn-ttl-approve", NULL), TXN_EXPIRED);
 	fx->clock = t0 + 3619;
 	(void)txn_expire_pending(fx->ta);
 	assert_int_equal(row("manual", "txn-ttl-sweep", NULL), TXN_AWAITING_APPROVAL);
 	fx->fb.hold = 1;
-	assert_int_equal(txn_approve(fx->ta, in_time, "tester", &got, &err), 0);
+	assert_int_equal(approve(in_time, "tester", &got, &err), 0);
 	until_backend_holds(1);
 	fake_answer(BACKEND_ISSUED);
 	fx->fb.hold = 0;
@@ -232,7 +273,7 @@ test_restart_resubmits(void **state)
 	(void)state;
 	id = held("dev-rs", "txn-restart", &t);
 	fx->fb.submit_rc = -SGW_EIO;
-	assert_int_equal(txn_approve(fx->ta, id, "tester", &got, &err), 0);
+	assert_int_equal(approve(id, "tester", &got, &err), 0);
 	until_submits(1);
 	assert_int_equal(row("manual", "txn-restart", NULL), TXN_SUBMITTED);
 	assert_false(poll_expect("manual", &t, SR_PENDING, -1));
@@ -270,7 +311,7 @@ test_certpoll_resumes(void **state)
 	(void)state;
 	id = held("dev-cp", "txn-certpoll-resume", &t);
 	fx->fb.submit_rc = -SGW_EIO;
-	assert_int_equal(txn_approve(fx->ta, id, "tester", &got, &err), 0);
+	assert_int_equal(approve(id, "tester", &got, &err), 0);
 	until_submits(1);
 	fx->clock = t0 + 10;
 	restart();
@@ -304,7 +345,7 @@ test_policy_at_submission(void **state)
 	(void)state;
 	id = held("dev-pol", "txn-policy-now", &t);
 	pc->csr_policy.min_rsa_bits = 16384;
-	assert_int_equal(txn_approve(fx->ta, id, "tester", &got, &err), 0);
+	assert_int_equal(approve(id, "tester", &got, &err), 0);
 	while (row("manual", "txn-policy-now", &got) == TXN_SUBMITTED)
 		assert_true(event_base_loop(fx->base, EVLOOP_ONCE) >= 0);
 	pc->csr_policy.min_rsa_bits = bits;
@@ -353,7 +394,7 @@ test_timer(void **state)
 	(void)held("dev-ta", "txn-timer-expire", &a);
 	id = held("dev-tb", "txn-timer-resume", &b);
 	fx->fb.submit_rc = -SGW_EIO;
-	assert_int_equal(txn_approve(fx->ta, id, "tester", &got, &err), 0);
+	assert_int_equal(approve(id, "tester", &got, &err), 0);
 	until_submits(1);
 	ra->pending_ttl = 4;
 	restart(); /* the backend still refuses the start-up resubmission */
@@ -417,7 +458,7 @@ test_cluster_stranded(void **state)
 	(void)state;
 	id = held("dev-cl", "txn-cluster", &t);
 	fx->fb.submit_rc = -SGW_EIO;
-	assert_int_equal(txn_approve(fx->ta, id, "tester", &got, &err), 0);
+	assert_int_equal(approve(id, "tester", &got, &err), 0);
 	until_submits(1);
 	fx->fb.submit_rc = 0;
 	submits = fx->fb.submits;

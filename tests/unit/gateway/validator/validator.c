@@ -86,8 +86,7 @@ test_otp(void **state)
 	struct cfg *c = NULL;
 	struct validator *v = NULL;
 	struct otp *o;
-	char secret[OTP_SECRET_LEN + 1];
-	int64_t expires = 0;
+	struct otp_issue is = {.profile = "p1"};
 
 	(void)state;
 	/* moved from tests/unit/gateway/txn/approval.c (the same challenge) */
@@ -97,8 +96,7 @@ test_otp(void **state)
 	assert_non_null(o);
 	assert_int_equal(otp_ttl(o), 600);
 	/* not started: no store to issue into */
-	assert_int_equal(otp_issue(o, "p1", 0, NULL, "t", secret, sizeof(secret), &expires),
-			 -SGW_EINVAL);
+	assert_int_equal(otp_issue(o, &is, NULL, NULL), -SGW_EINVAL);
 	validator_free(v);
 	cfg_free(c);
 	c = NULL;
