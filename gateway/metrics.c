@@ -400,7 +400,7 @@ metrics_set_instance(struct metrics *m, const char *instance)
 		label_copy(m->instance, instance);
 }
 
-/* Every sample line of raw into out with the label instance="NAME" last:
+/* Every sample line of raw into out with the label scepgw_instance="NAME" last:
  * before the '}' that ends its labels, or as its only label.  The value is
  * what follows the line's last space (a label value may hold spaces). */
 static int
@@ -421,11 +421,11 @@ relabel(const char *instance, struct evbuffer *raw, struct evbuffer *out)
 			evbuffer_add(out, p, (size_t)(e - p));
 		} else if (sp[-2] == '}') {
 			evbuffer_add(out, p, (size_t)(sp - 2 - p));
-			evbuffer_add_printf(out, ",instance=\"%s\"", instance);
+			evbuffer_add_printf(out, ",scepgw_instance=\"%s\"", instance);
 			evbuffer_add(out, sp - 2, (size_t)(e - (sp - 2)));
 		} else {
 			evbuffer_add(out, p, (size_t)(sp - 1 - p));
-			evbuffer_add_printf(out, "{instance=\"%s\"}", instance);
+			evbuffer_add_printf(out, "{scepgw_instance=\"%s\"}", instance);
 			evbuffer_add(out, sp - 1, (size_t)(e - (sp - 1)));
 		}
 		evbuffer_add(out, "\n", nl != NULL);

@@ -140,10 +140,10 @@ check "one certificate for scepclient (no second backend request)" \
 	test "$(db_count "select count(*) from certificates where subject like 'CN=appr-scepclient,%'")" = 1
 check "the backend was asked once per approval (metrics: 2 issued so far)" \
 	bash -c "curl -sS --cacert '$PKI/chain.pem' -H 'Authorization: Bearer $READ_TOKEN' '$ADMIN_URL/metrics' |
-		grep -Eq '^scepgw_backend_results_total\{backend=\"local-ca\",status=\"issued\"(,instance=\"[^\"]*\")?\} 2$'"
+		grep -Eq '^scepgw_backend_results_total\{backend=\"local-ca\",status=\"issued\"(,scepgw_instance=\"[^\"]*\")?\} 2$'"
 check "/metrics counts the requests by operation, profile and outcome" \
 	bash -c "curl -sS --cacert '$PKI/chain.pem' -H 'Authorization: Bearer $READ_TOKEN' '$ADMIN_URL/metrics' |
-		grep -Eq '^scepgw_requests_total\{operation=\"CertPoll\",profile=\"manual\",outcome=\"success\"(,instance=\"[^\"]*\")?\} [1-9]'"
+		grep -Eq '^scepgw_requests_total\{operation=\"CertPoll\",profile=\"manual\",outcome=\"success\"(,scepgw_instance=\"[^\"]*\")?\} [1-9]'"
 
 # --- revoke through the backend ---------------------------------------------------
 SERIAL=$(openssl x509 -in "$D/a1.pem" -noout -serial | cut -d= -f2) # uppercase, as openssl prints it

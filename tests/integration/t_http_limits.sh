@@ -18,7 +18,7 @@ py() { PORT=$PORT python3 -c "$@"; }
 # metric NAME{LABELS}: its value on the admin /metrics page
 metric() {
 	curl -sS --cacert "$PKI/chain.pem" -H "Authorization: Bearer $READ_TOKEN" \
-		"$ADMIN_URL/metrics" | sed -E 's/,instance="[^"]*"\}/}/; s/\{instance="[^"]*"\}//' | awk -v k="$1" '$1 == k { print $2 }'
+		"$ADMIN_URL/metrics" | sed -E 's/,scepgw_instance="[^"]*"\}/}/; s/\{scepgw_instance="[^"]*"\}//' | awk -v k="$1" '$1 == k { print $2 }'
 }
 
 GW_TOP_EXTRA='limits: { timeout: 5, request_timeout: 3, max_sockets: 10, max_sockets_per_peer: 5,

@@ -20,7 +20,7 @@ metrics() {
 		"$ADMIN_URL/metrics"
 }
 # metric NAME{LABELS}: its value, or nothing (LABELS without the instance label)
-metric() { metrics | sed -E 's/,instance="[^"]*"\}/}/; s/\{instance="[^"]*"\}//' | awk -v k="$1 " 'index($0, k) == 1 { print $NF }'; }
+metric() { metrics | sed -E 's/,scepgw_instance="[^"]*"\}/}/; s/\{scepgw_instance="[^"]*"\}//' | awk -v k="$1 " 'index($0, k) == 1 { print $NF }'; }
 not_after() { date -d "$(openssl x509 -in "$1" -noout -enddate | cut -d= -f2)" +%s; }
 
 for i in 1 2 3 4 5; do
@@ -41,7 +41,7 @@ check "the RA certificate's notAfter gauge matches ra.pem ($RA_NA)" \
 ISS_NA=$(not_after "$PKI/issuing-ca.pem")
 check "the issuing CA's notAfter gauge matches issuing-ca.pem ($ISS_NA)" \
 	bash -c "curl -sS --cacert '$PKI/chain.pem' -H 'Authorization: Bearer $READ_TOKEN' '$ADMIN_URL/metrics' |
-		grep -E '^scepgw_certificate_not_after_seconds\{kind=\"backend_ca\",name=\"local-ca\",subject=\"/CN=scepgw dev issuing CA\"(,instance=\"[^\"]*\")?\} $ISS_NA\$'"
+		grep -E '^scepgw_certificate_not_after_seconds\{kind=\"backend_ca\",name=\"local-ca\",subject=\"/CN=scepgw dev issuing CA\"(,scepgw_instance=\"[^\"]*\")?\} $ISS_NA\$'"
 
 check "no CRL nextUpdate before a CRL was served" \
 	bash -c "! curl -sS --cacert '$PKI/chain.pem' -H 'Authorization: Bearer $READ_TOKEN' '$ADMIN_URL/metrics' | grep -q '^scepgw_crl_next_update_seconds'"
@@ -55,10 +55,10 @@ check "build info names the version ($VER)" test "$(metric "scepgw_build_info{ve
 ST=$(metric scepgw_start_time_seconds)
 check "the start time is recent ($ST)" test "$(( $(date +%s) - ${ST:-0} ))" -lt 300
 
-check "every sample carries the label instance=\"gw-metrics.1\", last" bash -c "
+check "every sample carries the label scepgw_instance=\"gw-metrics.1\", last" bash -c "
 	curl -sS --cacert '$PKI/chain.pem' -H 'Authorization: Bearer $READ_TOKEN' '$ADMIN_URL/metrics' >'$D/m.txt'
 	[ \"\$(grep -vc '^#' '$D/m.txt')\" -gt 20 ] &&
-	! grep -v '^#' '$D/m.txt' | grep -vE '[{,]instance=\"gw-metrics\.1\"\} [^ ]+\$'"
+	! grep -v '^#' '$D/m.txt' | grep -vE '[{,]scepgw_instance=\"gw-metrics\.1\"\} [^ ]+\$'"
 check "every log line ends with instance=gw-metrics.1" \
 	bash -c "[ \"\$(wc -l <'$GW_LOG')\" -gt 5 ] && ! grep -v ' instance=gw-metrics\.1\$' '$GW_LOG'"
 check "every transaction row names the instance that wrote it" test "$(python3 -c 'import sqlite3,sys

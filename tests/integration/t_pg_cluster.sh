@@ -73,7 +73,7 @@ wait "$locker" || true
 wait "$scrape" || true
 check "/metrics answers 200 once the lock is gone" test "$(cat "$D/metrics.code")" = 200
 check "... with the pending transactions' count" \
-	grep -q '^scepgw_pending_transactions{state="awaiting_approval",instance="gw-a"} 0' \
+	grep -q '^scepgw_pending_transactions{state="awaiting_approval",scepgw_instance="gw-a"} 0' \
 	"$D/metrics.txt"
 lock certificates
 curl -sS --cacert "$PKI/chain.pem" --cert "$AD/alice.pem" --key "$AD/alice.key" \
