@@ -411,6 +411,27 @@ no_secret_in_log() {
 	check "the challenge never appears in the gateway log" not grep -qF -- "$CHALLENGE" "$GW_LOG"
 }
 
+# broken_ra_profile: RA profile `broken` whose backend `dead-ca` always fails
+# (GW_RA_PROFILES_EXTRA, GW_BACKENDS_EXTRA): EJBCA on a port nobody listens on,
+# which fails fast (a local CA with an unreadable state dir would be fragile).
+broken_ra_profile() {
+	GW_RA_PROFILES_EXTRA="  broken: { backend: dead-ca, approval: auto }"
+	GW_BACKENDS_EXTRA=$(cat <<EOF2
+  dead-ca:
+    type: ejbca
+    url: "https://127.0.0.1:$(free_port)/ejbca/ejbca-rest-api/"
+    client_cert: "$PKI/ra.pem"
+    client_key: "$PKI/ra.key"
+    ca_bundle: "$PKI/chain.pem"
+    ca_name: X
+    certificate_profile: P
+    end_entity_profile: E
+    retries: 0
+    timeout: 3s
+EOF2
+	)
+}
+
 # finish: stop the gateway if it runs, print the summary, exit 1 on any failure.
 finish() {
 	[ -z "$GW_PID" ] || gw_stop

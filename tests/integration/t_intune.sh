@@ -45,24 +45,8 @@ profile() { # NAME RA_PROFILE NOTIFY_WAIT
     getcrl: true
 EOF2
 }
-# an RA profile whose backend always fails (a local CA with an unreadable state dir
-# would be fragile; an EJBCA backend pointing at a dead port fails fast)
-DEAD=https://127.0.0.1:$(free_port)/ejbca/ejbca-rest-api/
-GW_RA_PROFILES_EXTRA="  broken: { backend: dead-ca, approval: auto }"
-GW_BACKENDS_EXTRA=$(cat <<EOF2
-  dead-ca:
-    type: ejbca
-    url: "$DEAD"
-    client_cert: "$PKI/ra.pem"
-    client_key: "$PKI/ra.key"
-    ca_bundle: "$PKI/chain.pem"
-    ca_name: X
-    certificate_profile: P
-    end_entity_profile: E
-    retries: 0
-    timeout: 3s
-EOF2
-)
+# an RA profile whose backend always fails (lib.sh)
+broken_ra_profile
 GW_SCEP_PROFILES_EXTRA="$(profile intune dev true 1s)
 $(profile intunenw dev false)
 $(profile intunebad broken true)"

@@ -60,22 +60,8 @@ intune_profile() { # NAME RA_PROFILE
       timeout: 10s
 EOF2
 }
-# an RA profile whose backend always fails: EJBCA on a dead port (as t_intune)
-GW_RA_PROFILES_EXTRA="  broken: { backend: dead-ca, approval: auto }"
-GW_BACKENDS_EXTRA=$(cat <<EOF2
-  dead-ca:
-    type: ejbca
-    url: "https://127.0.0.1:$(free_port)/ejbca/ejbca-rest-api/"
-    client_cert: "$PKI/ra.pem"
-    client_key: "$PKI/ra.key"
-    ca_bundle: "$PKI/chain.pem"
-    ca_name: X
-    certificate_profile: P
-    end_entity_profile: E
-    retries: 0
-    timeout: 3s
-EOF2
-)
+# an RA profile whose backend always fails (lib.sh)
+broken_ra_profile
 GW_SCEP_PROFILES_EXTRA="$(intune_profile intune dev)
 $(intune_profile intunebad broken)"
 # pending_ttl 4s: the sweep and the outbox tick every second, leases last 3 s
