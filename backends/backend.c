@@ -94,11 +94,13 @@ backend_submit(struct backend *b, const struct backend_request *req, backend_cb 
 }
 
 int
-backend_poll(struct backend *b, const char *handle, backend_cb cb, void *arg)
+backend_poll(struct backend *b, const char *handle, const struct backend_request *req,
+	     backend_cb cb, void *arg)
 {
 	if (!b->started || b->ops->poll == NULL)
 		return -SGW_EINVAL;
-	return b->ops->poll(b->priv, handle, cb, arg);
+	return b->ops->poll(b->priv, handle, (b->ops->caps & BACKEND_CAP_POLL_CSR) ? req : NULL, cb,
+			    arg);
 }
 
 int

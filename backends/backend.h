@@ -36,6 +36,10 @@ enum backend_cap {
 	BACKEND_CAP_REVOKE = 1u << 0,
 	BACKEND_CAP_CRL = 1u << 1,
 	BACKEND_CAP_POLL = 1u << 2,
+	/* poll() may need the request's CSR (ACME: finalize is due on the
+	 * order's first poll or on any later one): the caller opens the stored
+	 * CSR and passes it; without this cap poll() is given NULL */
+	BACKEND_CAP_POLL_CSR = 1u << 3,
 };
 
 struct backend_request {
@@ -89,7 +93,11 @@ struct backend_ops {
 			 const char *path, struct sgw_err *err);
 	int (*start)(void *priv, const struct backend_env *env, struct sgw_err *err);
 	int (*submit)(void *priv, const struct backend_request *req, backend_cb cb, void *arg);
-	int (*poll)(void *priv, const char *handle, backend_cb cb, void *arg); /* may be NULL */
+	/* may be NULL.  req: the transaction's request as stored (csr_der,
+	 * transaction_id, profile; borrowed for the call only), or NULL when the
+	 * caller has none or the backend lacks BACKEND_CAP_POLL_CSR */
+	int (*poll)(void *priv, const char *handle, const struct backend_request *req,
+		    backend_cb cb, void *arg);
 	/* the CA certificate(s) this backend issues under, issuing CA first */
 	STACK_OF(X509) * (*ca_chain)(void *priv);
 	/* BACKEND_CAP_REVOKE: revoke a certificate this backend issued (serial as
@@ -125,7 +133,8 @@ int backend_new(const char *name, const char *type, const struct cfg_node *node,
 		struct backend **ret, struct sgw_err *err);
 int backend_start(struct backend *b, const struct backend_env *env, struct sgw_err *err);
 int backend_submit(struct backend *b, const struct backend_request *req, backend_cb cb, void *arg);
-int backend_poll(struct backend *b, const char *handle, backend_cb cb, void *arg);
+int backend_poll(struct backend *b, const char *handle, const struct backend_request *req,
+		 backend_cb cb, void *arg);
 /* -SGW_EINVAL when the backend lacks the capability (no callback then). */
 int backend_revoke(struct backend *b, const char *serial_hex, int reason, backend_op_cb cb,
 		   void *arg);

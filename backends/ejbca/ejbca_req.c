@@ -124,13 +124,15 @@ ejbca_submit(void *priv, const struct backend_request *req, backend_cb cb, void 
 }
 
 int
-ejbca_poll(void *priv, const char *handle, backend_cb cb, void *arg)
+ejbca_poll(void *priv, const char *handle, const struct backend_request *req, backend_cb cb,
+	   void *arg)
 {
 	struct ejbca *e = priv;
 	struct ejbca_op *op;
 	size_t id = handle != NULL ? strspn(handle, "0123456789") : 0;
 	int r;
 
+	(void)req;
 	if (!e->running || cb == NULL || handle == NULL)
 		return -SGW_EINVAL;
 	if ((op = ejbca_op_new(e, OP_FINALIZE, NULL)) == NULL)
