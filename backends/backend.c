@@ -104,11 +104,12 @@ backend_poll(struct backend *b, const char *handle, const struct backend_request
 }
 
 int
-backend_revoke(struct backend *b, const char *serial_hex, int reason, backend_op_cb cb, void *arg)
+backend_revoke(struct backend *b, const char *serial_hex, int reason, const uint8_t *der,
+	       size_t der_len, backend_op_cb cb, void *arg)
 {
 	if (!b->started || b->ops->revoke == NULL || !(b->ops->caps & BACKEND_CAP_REVOKE))
 		return -SGW_EINVAL;
-	return b->ops->revoke(b->priv, serial_hex, reason, cb, arg);
+	return b->ops->revoke(b->priv, serial_hex, reason, der, der_len, cb, arg);
 }
 
 int

@@ -101,9 +101,12 @@ struct backend_ops {
 	/* the CA certificate(s) this backend issues under, issuing CA first */
 	STACK_OF(X509) * (*ca_chain)(void *priv);
 	/* BACKEND_CAP_REVOKE: revoke a certificate this backend issued (serial as
-	 * lowercase hex, reason an RFC 5280 CRLReason code); cb(arg, 0, NULL) when
-	 * done, cb(arg, -SGW_E*, reason) otherwise.  May be NULL. */
-	int (*revoke)(void *priv, const char *serial_hex, int reason, backend_op_cb cb, void *arg);
+	 * lowercase hex, reason an RFC 5280 CRLReason code; der: the certificate
+	 * as the store keeps it, borrowed for the call, or NULL: a CA that
+	 * identifies it by the whole certificate, ACME, needs it); cb(arg, 0,
+	 * NULL) when done, cb(arg, -SGW_E*, reason) otherwise.  May be NULL. */
+	int (*revoke)(void *priv, const char *serial_hex, int reason, const uint8_t *der,
+		      size_t der_len, backend_op_cb cb, void *arg);
 	/* BACKEND_CAP_CRL: the current CRL of the issuing CA; cb(arg, crl, NULL)
 	 * with the CRL borrowed for the call, or cb(arg, NULL, reason).  May be NULL. */
 	int (*get_crl)(void *priv, backend_crl_cb cb, void *arg);
@@ -136,8 +139,8 @@ int backend_submit(struct backend *b, const struct backend_request *req, backend
 int backend_poll(struct backend *b, const char *handle, const struct backend_request *req,
 		 backend_cb cb, void *arg);
 /* -SGW_EINVAL when the backend lacks the capability (no callback then). */
-int backend_revoke(struct backend *b, const char *serial_hex, int reason, backend_op_cb cb,
-		   void *arg);
+int backend_revoke(struct backend *b, const char *serial_hex, int reason, const uint8_t *der,
+		   size_t der_len, backend_op_cb cb, void *arg);
 int backend_get_crl(struct backend *b, backend_crl_cb cb, void *arg);
 unsigned backend_caps(const struct backend *b);
 STACK_OF(X509) * backend_ca_chain(struct backend *b); /* borrowed */

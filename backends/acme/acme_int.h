@@ -162,7 +162,8 @@ int acme_post(struct acme_op *op, const char *url, const char *payload, int use_
 void acme_nonces_clear(struct acme *a);
 
 /* acme_revoke.c */
-int acme_revoke(void *priv, const char *serial_hex, int reason, backend_op_cb cb, void *arg);
+int acme_revoke(void *priv, const char *serial_hex, int reason, const uint8_t *der, size_t der_len,
+		backend_op_cb cb, void *arg);
 
 /* acme_order.c */
 void acme_order_start(struct acme_op *op, struct acme_resp *r);

@@ -6,7 +6,8 @@
 # BACKEND_PENDING, the order URL its handle in the store), A is killed with
 # SIGKILL, and the device's CertPoll on B gets the certificate: B found the
 # same ACME account by its key (newAccount onlyReturnExisting), so pebble
-# shows it A's order, and B took the request's CSR from the store.
+# shows it A's order.  Then B revokes a certificate A had issued, with the
+# certificate the store keeps (A's state_dir is not B's).
 # shellcheck disable=SC2317  # the check functions run through check()
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -48,6 +49,11 @@ check "the transaction is BACKEND_PENDING, written by gw-a, its handle a pebble 
 	grep -Eq "^4\|gw-a\|https://127\.0\.0\.1:$PB_PORT/[^|]+$" <<<"$row"
 check "no state directory keeps the request's CSR" \
 	test -z "$(find "$T/state-a" "$T/state-b" -name '*.csr')"
+check "A: a second device enrolls (PENDING, then its CertPoll on A)" \
+	"$SCEPREQ" enroll -u "$A_URL" -c "$CHALLENGE" --cn pgacme2 --san-dns pgacme2.devices.test \
+	--poll 10 --poll-interval 1 --out "$D/a.pem"
+SERIAL_A=$(openssl x509 -in "$D/a.pem" -noout -serial 2>/dev/null | cut -d= -f2 |
+	tr 'A-F' 'a-f' || true)
 kill -KILL "$GW_PID"
 wait "$GW_PID" 2>/dev/null || true
 GW_PID=
@@ -68,6 +74,18 @@ check "B signs as A's ACME account, found again by the shared key" \
 	test "$(acct "$B_LOG")" = "$(acct "$GW_LOG" | sed 's/(created)$/(existing)/')"
 check "neither instance keeps an account URL of its own" \
 	test ! -e "$T/state-a/acmepg/account.url" -a ! -e "$T/state-b/acmepg/account.url"
+
+revoked_at_pebble() {
+	curl -fsS --cacert "$PB/ca.pem" "https://127.0.0.1:$PB_MGMT/cert-status-by-serial/$1" |
+		grep -q '"Status": *"Revoked"'
+}
+check "B's state directory has no copy of A's certificate" \
+	test -z "$(find "$T/state-b" -name "$(sed 's/^0*//' <<<"$SERIAL_A").pem")"
+check "scepgwctl on B revokes A's certificate $SERIAL_A" ctl_b revoke "$SERIAL_A" \
+	--reason keyCompromise
+check "pebble shows it revoked" revoked_at_pebble "$SERIAL_A"
+check "PostgreSQL marks it revoked" test "$(pg_psql -c "select revoked from certificates
+	where ltrim(serial, '0') = ltrim('$SERIAL_A', '0')")" = 1
 
 gw_b_stop
 pebble_stop

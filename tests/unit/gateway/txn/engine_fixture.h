@@ -268,11 +268,14 @@ fake_get_crl(void *priv, backend_crl_cb cb, void *arg)
 }
 
 static int
-fake_revoke(void *priv, const char *serial_hex, int reason, backend_op_cb cb, void *arg)
+fake_revoke(void *priv, const char *serial_hex, int reason, const uint8_t *der, size_t der_len,
+	    backend_op_cb cb, void *arg)
 {
 	struct fake_call c = {.kind = FK_REVOKE, .op_cb = cb, .arg = arg};
 
 	(void)priv;
+	(void)der;
+	(void)der_len;
 	fx->fb.revokes++;
 	snprintf(fx->fb.revoked_serial, sizeof(fx->fb.revoked_serial), "%s", serial_hex);
 	fx->fb.revoked_reason = reason;
