@@ -114,7 +114,8 @@ configure_key_file(struct acme *a, const struct cfg_node *node, struct sgw_err *
 			       "account_key: not with account_key_file (the file's key has its "
 			       "own type)");
 	if ((r = secret_file_check_as("ACME account key", a->conf.account_key_file, &kerr)) < 0)
-		return sgw_err_set(err, -r, "%s.account_key_file: %s", a->path, kerr.msg);
+		return cfg_err(err, -r, cfg_node_get(node, "account_key_file"), a->path,
+			       "account_key_file: %s", kerr.msg);
 	a->shared_key = 1;
 	return 0;
 }
