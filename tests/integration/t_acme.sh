@@ -94,11 +94,7 @@ check "the reason is pebble's externalAccountRequired" \
 # --- revoke through `scepgw revoke` ----------------------------------------------------
 SERIAL=$(openssl x509 -in "$D/cert.pem" -noout -serial 2>/dev/null | cut -d= -f2 | tr 'A-F' 'a-f' || true)
 check "scepgw revoke $SERIAL succeeds" "$SCEPGW" -c "$CFG" revoke "$SERIAL" --reason keyCompromise
-revoked_at_pebble() {
-	curl -fsS --cacert "$PB/ca.pem" "https://127.0.0.1:$PB_MGMT/cert-status-by-serial/$SERIAL" |
-		tee /dev/stderr | grep -q '"Status": *"Revoked"'
-}
-check "pebble's management port shows the certificate revoked" revoked_at_pebble
+check "pebble's management port shows the certificate revoked" pebble_revoked "$SERIAL"
 
 # --- kill -9 during an order, restart, the device's poll gets the certificate ----------
 P=$T/p1

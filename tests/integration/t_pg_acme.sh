@@ -75,15 +75,11 @@ check "B signs as A's ACME account, found again by the shared key" \
 check "neither instance keeps an account URL of its own" \
 	test ! -e "$T/state-a/acmepg/account.url" -a ! -e "$T/state-b/acmepg/account.url"
 
-revoked_at_pebble() {
-	curl -fsS --cacert "$PB/ca.pem" "https://127.0.0.1:$PB_MGMT/cert-status-by-serial/$1" |
-		grep -q '"Status": *"Revoked"'
-}
 check "B's state directory has no copy of A's certificate" \
 	test -z "$(find "$T/state-b" -name "$(sed 's/^0*//' <<<"$SERIAL_A").pem")"
 check "scepgwctl on B revokes A's certificate $SERIAL_A" ctl_b revoke "$SERIAL_A" \
 	--reason keyCompromise
-check "pebble shows it revoked" revoked_at_pebble "$SERIAL_A"
+check "pebble shows it revoked" pebble_revoked "$SERIAL_A"
 check "PostgreSQL marks it revoked" test "$(pg_psql -c "select revoked from certificates
 	where ltrim(serial, '0') = ltrim('$SERIAL_A', '0')")" = 1
 
