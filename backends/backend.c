@@ -94,19 +94,22 @@ backend_submit(struct backend *b, const struct backend_request *req, backend_cb 
 }
 
 int
-backend_poll(struct backend *b, const char *handle, backend_cb cb, void *arg)
+backend_poll(struct backend *b, const char *handle, const struct backend_request *req,
+	     backend_cb cb, void *arg)
 {
 	if (!b->started || b->ops->poll == NULL)
 		return -SGW_EINVAL;
-	return b->ops->poll(b->priv, handle, cb, arg);
+	return b->ops->poll(b->priv, handle, (b->ops->caps & BACKEND_CAP_POLL_CSR) ? req : NULL, cb,
+			    arg);
 }
 
 int
-backend_revoke(struct backend *b, const char *serial_hex, int reason, backend_op_cb cb, void *arg)
+backend_revoke(struct backend *b, const char *serial_hex, int reason, const uint8_t *der,
+	       size_t der_len, backend_op_cb cb, void *arg)
 {
 	if (!b->started || b->ops->revoke == NULL || !(b->ops->caps & BACKEND_CAP_REVOKE))
 		return -SGW_EINVAL;
-	return b->ops->revoke(b->priv, serial_hex, reason, cb, arg);
+	return b->ops->revoke(b->priv, serial_hex, reason, der, der_len, cb, arg);
 }
 
 int

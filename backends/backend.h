@@ -36,6 +36,10 @@ enum backend_cap {
 	BACKEND_CAP_REVOKE = 1u << 0,
 	BACKEND_CAP_CRL = 1u << 1,
 	BACKEND_CAP_POLL = 1u << 2,
+	/* poll() may need the request's CSR (ACME: finalize is due on the
+	 * order's first poll or on any later one): the caller opens the stored
+	 * CSR and passes it; without this cap poll() is given NULL */
+	BACKEND_CAP_POLL_CSR = 1u << 3,
 };
 
 struct backend_request {
@@ -89,13 +93,20 @@ struct backend_ops {
 			 const char *path, struct sgw_err *err);
 	int (*start)(void *priv, const struct backend_env *env, struct sgw_err *err);
 	int (*submit)(void *priv, const struct backend_request *req, backend_cb cb, void *arg);
-	int (*poll)(void *priv, const char *handle, backend_cb cb, void *arg); /* may be NULL */
+	/* may be NULL.  req: the transaction's request as stored (csr_der,
+	 * transaction_id, profile; borrowed for the call only), or NULL when the
+	 * caller has none or the backend lacks BACKEND_CAP_POLL_CSR */
+	int (*poll)(void *priv, const char *handle, const struct backend_request *req,
+		    backend_cb cb, void *arg);
 	/* the CA certificate(s) this backend issues under, issuing CA first */
 	STACK_OF(X509) * (*ca_chain)(void *priv);
 	/* BACKEND_CAP_REVOKE: revoke a certificate this backend issued (serial as
-	 * lowercase hex, reason an RFC 5280 CRLReason code); cb(arg, 0, NULL) when
-	 * done, cb(arg, -SGW_E*, reason) otherwise.  May be NULL. */
-	int (*revoke)(void *priv, const char *serial_hex, int reason, backend_op_cb cb, void *arg);
+	 * lowercase hex, reason an RFC 5280 CRLReason code; der: the certificate
+	 * as the store keeps it, borrowed for the call, or NULL: a CA that
+	 * identifies it by the whole certificate, ACME, needs it); cb(arg, 0,
+	 * NULL) when done, cb(arg, -SGW_E*, reason) otherwise.  May be NULL. */
+	int (*revoke)(void *priv, const char *serial_hex, int reason, const uint8_t *der,
+		      size_t der_len, backend_op_cb cb, void *arg);
 	/* BACKEND_CAP_CRL: the current CRL of the issuing CA; cb(arg, crl, NULL)
 	 * with the CRL borrowed for the call, or cb(arg, NULL, reason).  May be NULL. */
 	int (*get_crl)(void *priv, backend_crl_cb cb, void *arg);
@@ -125,10 +136,11 @@ int backend_new(const char *name, const char *type, const struct cfg_node *node,
 		struct backend **ret, struct sgw_err *err);
 int backend_start(struct backend *b, const struct backend_env *env, struct sgw_err *err);
 int backend_submit(struct backend *b, const struct backend_request *req, backend_cb cb, void *arg);
-int backend_poll(struct backend *b, const char *handle, backend_cb cb, void *arg);
+int backend_poll(struct backend *b, const char *handle, const struct backend_request *req,
+		 backend_cb cb, void *arg);
 /* -SGW_EINVAL when the backend lacks the capability (no callback then). */
-int backend_revoke(struct backend *b, const char *serial_hex, int reason, backend_op_cb cb,
-		   void *arg);
+int backend_revoke(struct backend *b, const char *serial_hex, int reason, const uint8_t *der,
+		   size_t der_len, backend_op_cb cb, void *arg);
 int backend_get_crl(struct backend *b, backend_crl_cb cb, void *arg);
 unsigned backend_caps(const struct backend *b);
 STACK_OF(X509) * backend_ca_chain(struct backend *b); /* borrowed */

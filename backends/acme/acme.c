@@ -5,16 +5,20 @@
  *       type: acme
  *       directory: https://acme.example.org/directory
  *       ca_bundle: /etc/scepgw/acme-ca.pem      # TLS trust for the ACME server
- *       state_dir: /var/lib/scepgw/acme-ca      # account key + URL, pending orders
+ *       state_dir: /var/lib/scepgw/acme-ca      # account key + URL, issued certificates
+ *       account_key_file: /etc/scepgw/acme-account.key  # shared by a cluster
  *       eab: { kid: kid-1, mac_key_file: /etc/scepgw/acme-eab.key }
  *       challenge: preauthorized                # or dns-01 (with dns01_hook)
  *       cn_rule: dns                            # reject | dns | suffix
  *
  * The backend has no store access (backend.h), so what it must remember
- * across restarts lives in state_dir: account.key (0600, made on first use),
- * account.url, orders/<sha256(order URL)>.csr for orders in progress (the CSR
- * that finalize needs) and issued/<serial>.pem (for revokeCert, which wants
- * the whole certificate). */
+ * across restarts lives in state_dir: account.key (0600, made on first use)
+ * and account.url, unless account_key_file names a key the instances of a
+ * cluster share (then the CA finds the account again by its key), and
+ * issued/<serial>.pem (for revokeCert, which wants the whole certificate).
+ * A pending order is its URL (the handle in the store); poll() gets the
+ * CSR that finalize needs from the caller, who keeps it with the
+ * transaction. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +42,7 @@ static const struct cfg_field acme_fields[] = {
     HTTP_TRUST_FIELDS(struct acme_conf, trust),
     {"state_dir", CFG_STR, offsetof(struct acme_conf, state_dir), 1},
     {"account_key", CFG_STR, offsetof(struct acme_conf, account_key), 0},
+    {"account_key_file", CFG_STR, offsetof(struct acme_conf, account_key_file), 0},
     {"contact", CFG_STRLIST, offsetof(struct acme_conf, contact), 0},
     {"eab", CFG_NODE, offsetof(struct acme_conf, eab), 0},
     {"challenge", CFG_STR, offsetof(struct acme_conf, challenge), 0},
@@ -94,6 +99,27 @@ configure_rules(struct acme *a, const struct cfg_node *node, struct sgw_err *err
 	return 0;
 }
 
+/* account_key_file: an owner-only PEM key (read at start); the type is the
+ * key's, so account_key (the type of a key made on first use) goes without. */
+static int
+configure_key_file(struct acme *a, const struct cfg_node *node, struct sgw_err *err)
+{
+	struct sgw_err kerr = {{0}};
+	int r;
+
+	if (a->conf.account_key_file == NULL)
+		return 0;
+	if (a->conf.account_key != NULL)
+		return cfg_err(err, SGW_EINVAL, cfg_node_get(node, "account_key"), a->path,
+			       "account_key: not with account_key_file (the file's key has its "
+			       "own type)");
+	if ((r = secret_file_check_as("ACME account key", a->conf.account_key_file, &kerr)) < 0)
+		return cfg_err(err, -r, cfg_node_get(node, "account_key_file"), a->path,
+			       "account_key_file: %s", kerr.msg);
+	a->shared_key = 1;
+	return 0;
+}
+
 static int
 acme_configure(void *priv, const char *bname, const struct cfg_node *node, const char *path,
 	       struct sgw_err *err)
@@ -127,7 +153,9 @@ acme_configure(void *priv, const char *bname, const struct cfg_node *node, const
 			return r;
 	}
 	a->conf.eab = NULL; /* borrowed from the config tree: not kept */
-	return configure_rules(a, node, err);
+	if ((r = configure_rules(a, node, err)) < 0)
+		return r;
+	return configure_key_file(a, node, err);
 }
 
 /* ---- start --------------------------------------------------------------- */
@@ -178,15 +206,22 @@ acme_start(void *priv, const struct backend_env *env, struct sgw_err *err)
 			   a->path);
 #endif
 	if ((r = mkdir_private(a->conf.state_dir, err)) < 0 ||
-	    (r = acme_state_path(a, NULL, "orders", sub, sizeof(sub))) < 0 ||
-	    (r = mkdir_private(sub, err)) < 0 ||
 	    (r = acme_state_path(a, NULL, "issued", sub, sizeof(sub))) < 0 ||
 	    (r = mkdir_private(sub, err)) < 0 || (r = load_eab(a, err)) < 0)
 		return r;
 	if (acme_state_path(a, NULL, "account.key", p, sizeof(p)) < 0)
 		return sgw_err_set(err, SGW_EINVAL, "%s: state_dir too long", a->path);
 	snprintf(id, sizeof(id), "acme:%s:account", a->name);
-	r = keyop_load_or_create(env->keys, id, p, rsa ? EVP_PKEY_RSA : EVP_PKEY_EC, 2048, err);
+	if (a->shared_key) {
+		struct sgw_err kerr = {{0}};
+
+		snprintf(p, sizeof(p), "%s", a->conf.account_key_file);
+		if ((r = keyop_load(env->keys, id, p, &kerr)) < 0)
+			return sgw_err_set(err, -r, "%s.account_key_file: %s", a->path, kerr.msg);
+	} else {
+		r = keyop_load_or_create(env->keys, id, p, rsa ? EVP_PKEY_RSA : EVP_PKEY_EC, 2048,
+					 err);
+	}
 	if (r < 0)
 		return r;
 	if (r == 1)
@@ -198,7 +233,8 @@ acme_start(void *priv, const struct backend_env *env, struct sgw_err *err)
 	if (r < 0 || (r = acme_jwk_thumbprint(a->jwk, &a->thumbprint)) < 0)
 		return sgw_err_set(err, SGW_EALG, "%s: account key %s: not P-256 or RSA >= 2048",
 				   a->path, p);
-	acme_account_load_url(a);
+	if (!a->shared_key)
+		acme_account_load_url(a);
 	a->hc = http_client_new_child(env->http, 16);
 	if (a->hc == NULL)
 		return sgw_err_set(err, SGW_ENOMEM, "out of memory");
@@ -248,25 +284,35 @@ acme_submit(void *priv, const struct backend_request *req, backend_cb cb, void *
 	return r;
 }
 
+/* req: the stored request (its CSR for finalize), or NULL: enough for an
+ * order past finalize. */
 static int
-acme_poll(void *priv, const char *handle, backend_cb cb, void *arg)
+acme_poll(void *priv, const char *handle, const struct backend_request *req, backend_cb cb,
+	  void *arg)
 {
 	struct acme *a = priv;
 	struct acme_op *op;
 
 	if (!a->running || cb == NULL || handle == NULL || strlen(handle) > ACME_MAX_URL)
 		return -SGW_EINVAL;
-	if ((op = acme_op_new(a, ACME_OP_ORDER, "poll")) == NULL)
+	if ((op = acme_op_new(a, ACME_OP_ORDER,
+			      req != NULL && req->transaction_id != NULL ? req->transaction_id
+									 : "poll")) == NULL)
 		return -SGW_ENOMEM;
 	op->cb = cb;
 	op->arg = arg;
 	op->after_ready = acme_order_resume;
+	if (req != NULL && req->csr_der != NULL && req->csr_len > 0 &&
+	    (op->csr = malloc(req->csr_len)) != NULL) {
+		memcpy(op->csr, req->csr_der, req->csr_len);
+		op->csr_len = req->csr_len;
+	}
 	if ((op->order_url = strdup(handle)) == NULL ||
+	    (req != NULL && req->csr_len > 0 && op->csr == NULL) ||
 	    acme_op_later(op, 0, acme_account_ready_step) < 0) {
 		acme_op_free(op);
 		return -SGW_ENOMEM;
 	}
-	acme_order_load_csr(op); /* absent is fine unless finalize is still due */
 	return 0;
 }
 
@@ -314,7 +360,7 @@ acme_free(void *priv)
 
 const struct backend_ops backend_acme = {
     .name = "acme",
-    .caps = BACKEND_CAP_REVOKE | BACKEND_CAP_POLL,
+    .caps = BACKEND_CAP_REVOKE | BACKEND_CAP_POLL | BACKEND_CAP_POLL_CSR,
     .priv_size = sizeof(struct acme),
     .configure = acme_configure,
     .start = acme_start,

@@ -1,6 +1,10 @@
 /* acme_account.c: what every ACME operation needs first: the directory
  * (fetched once) and the account (registered on first use, with external
- * account binding when configured; its URL kept in state_dir/account.url). */
+ * account binding when configured; its URL kept in state_dir/account.url).
+ * With account_key_file (a key the instances of a cluster share) the URL is
+ * asked from the CA by the key instead (RFC 8555 7.3.1 onlyReturnExisting),
+ * and the account registered only when the CA knows none for it: every
+ * instance then signs as the one account, which owns every order. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,7 +72,8 @@ account_done(struct acme_op *op, struct acme_resp *r)
 	r->location = NULL;
 	log_info("acme %s: account %s (%s)", a->name, a->kid,
 		 r->status == 201 ? "created" : "existing");
-	save_account_url(a);
+	if (!a->shared_key)
+		save_account_url(a);
 	op->after_ready(op, NULL);
 }
 
@@ -106,6 +111,27 @@ fail:
 	acme_op_result(op, BACKEND_FAIL_TEMP, "ACME newAccount: cannot build the request");
 }
 
+/* account_key_file: the account of this key, if the CA has one. */
+static void
+lookup_done(struct acme_op *op, struct acme_resp *r)
+{
+	if (r->err == 0 && r->has_problem &&
+	    strcmp(acme_problem_short(&r->prob), "accountDoesNotExist") == 0) {
+		log_info("acme %s: no account for the shared key yet: registering", op->a->name);
+		account_register(op);
+		return;
+	}
+	account_done(op, r);
+}
+
+static void
+account_lookup(struct acme_op *op)
+{
+	if (acme_post(op, op->a->dir.new_account, "{\"onlyReturnExisting\":true}", 1, lookup_done) <
+	    0)
+		acme_op_result(op, BACKEND_FAIL_TEMP, "ACME newAccount: cannot build the request");
+}
+
 static void
 dir_done(struct acme_op *op, struct acme_resp *r)
 {
@@ -140,7 +166,10 @@ acme_account_ready(struct acme_op *op)
 		return;
 	}
 	if (a->kid == NULL) {
-		account_register(op);
+		if (a->shared_key)
+			account_lookup(op);
+		else
+			account_register(op);
 		return;
 	}
 	op->after_ready(op, NULL);

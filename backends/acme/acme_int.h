@@ -37,7 +37,8 @@ struct acme_conf {
 	char *directory;
 	struct http_trust trust; /* ca_bundle, pin_sha256 */
 	char *state_dir;
-	char *account_key; /* "ec" (ES256, default) or "rsa" (RS256) */
+	char *account_key;	/* "ec" (ES256, default) or "rsa" (RS256) */
+	char *account_key_file; /* a PEM key shared by the instances, or NULL */
 	struct cfg_strlist contact;
 	const struct cfg_node *eab;
 	char *challenge; /* "preauthorized" (default) or "dns-01" */
@@ -77,6 +78,9 @@ struct acme {
 	struct acme_dir dir;
 	int have_dir;
 	char *kid; /* the account URL */
+	/* account_key_file: the account is found again by its key at the CA
+	 * (newAccount onlyReturnExisting), never from state_dir/account.url */
+	int shared_key;
 	char *nonces[ACME_MAX_NONCES];
 	size_t n_nonces;
 	int running;
@@ -128,7 +132,7 @@ struct acme_op {
 	size_t authz_i;
 	struct acme_authz authz;
 	struct acme_chall *chall; /* into authz */
-	uint8_t *csr;
+	uint8_t *csr;		  /* submit: the request's; poll: the stored one (or NULL) */
 	size_t csr_len;
 	time_t deadline;
 	int fetches; /* order/authz re-fetches, bounded */
@@ -158,12 +162,11 @@ int acme_post(struct acme_op *op, const char *url, const char *payload, int use_
 void acme_nonces_clear(struct acme *a);
 
 /* acme_revoke.c */
-int acme_revoke(void *priv, const char *serial_hex, int reason, backend_op_cb cb, void *arg);
+int acme_revoke(void *priv, const char *serial_hex, int reason, const uint8_t *der, size_t der_len,
+		backend_op_cb cb, void *arg);
 
 /* acme_order.c */
 void acme_order_start(struct acme_op *op, struct acme_resp *r);
 void acme_order_resume(struct acme_op *op, struct acme_resp *r);
-int acme_order_save_csr(struct acme_op *op);
-int acme_order_load_csr(struct acme_op *op);
 
 #endif

@@ -19,8 +19,9 @@
  * handle.  An authorization whose challenge was POSTed is followed to its
  * decision (or validation_timeout) even past `wait`, so a challenge is never
  * POSTed twice and a dns-01 record never outlives its authorization.  poll() starts again from that
- * URL (acme_order_resume), after a restart too: the CSR that finalize needs is kept in
- * state_dir/orders/<sha256(order URL)>.csr until the certificate arrives. */
+ * URL (acme_order_resume), on any instance of a cluster sharing the account key, after a
+ * restart too: the CSR that finalize needs comes with the poll, from the
+ * transaction the store keeps. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -30,7 +31,6 @@
 
 #include <openssl/bn.h>
 #include <openssl/pem.h>
-#include <openssl/sha.h>
 
 #include "acme_int.h"
 #include "acme_jws.h"
@@ -43,71 +43,6 @@
 static void order_process(struct acme_op *op);
 static void authz_next(struct acme_op *op);
 static void authz_fetch(struct acme_op *op, struct acme_resp *unused);
-
-/* ---- the CSR kept for a pending order ------------------------------------ */
-
-static int
-csr_path(struct acme_op *op, char *buf, size_t size)
-{
-	uint8_t md[SHA256_DIGEST_LENGTH];
-	char name[2 * SHA256_DIGEST_LENGTH + 8];
-
-	SHA256((const uint8_t *)op->order_url, strlen(op->order_url), md);
-	for (size_t i = 0; i < sizeof(md); i++)
-		snprintf(name + 2 * i, 3, "%02x", md[i]);
-	snprintf(name + 2 * sizeof(md), 8, ".csr");
-	return acme_state_path(op->a, "orders", name, buf, size);
-}
-
-int
-acme_order_save_csr(struct acme_op *op)
-{
-	char p[1200];
-	ssize_t n;
-	int fd;
-
-	if (csr_path(op, p, sizeof(p)) < 0)
-		return -SGW_EINVAL;
-	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -SGW_EIO;
-	n = write(fd, op->csr, op->csr_len);
-	if (n != (ssize_t)op->csr_len || fsync(fd) != 0) {
-		close(fd);
-		unlink(p);
-		return -SGW_EIO;
-	}
-	close(fd);
-	return 0;
-}
-
-int
-acme_order_load_csr(struct acme_op *op)
-{
-	uint8_t buf[64 * 1024];
-	char p[1200];
-	ssize_t n;
-	int fd;
-
-	if (csr_path(op, p, sizeof(p)) < 0 || (fd = open(p, O_RDONLY | O_CLOEXEC)) < 0)
-		return -SGW_ENOTFOUND;
-	n = read(fd, buf, sizeof(buf));
-	close(fd);
-	if (n <= 0 || (op->csr = malloc((size_t)n)) == NULL)
-		return -SGW_EIO;
-	memcpy(op->csr, buf, (size_t)n);
-	op->csr_len = (size_t)n;
-	return 0;
-}
-
-static void
-forget_csr(struct acme_op *op)
-{
-	char p[1200];
-
-	if (csr_path(op, p, sizeof(p)) == 0)
-		unlink(p);
-}
 
 /* issued/<serial>.pem: what revokeCert needs later. */
 static void
@@ -211,10 +146,6 @@ new_order_done(struct acme_op *op, struct acme_resp *r)
 	}
 	op->order_url = r->location;
 	r->location = NULL;
-	if (acme_order_save_csr(op) < 0)
-		log_warn("acme %s: txn=%s: cannot keep the CSR of order %s: a restart "
-			 "before finalize loses it",
-			 op->a->name, op->txn, op->order_url);
 	log_info("acme %s: txn=%s: order %s for %s%s", op->a->name, op->txn, op->order_url,
 		 op->ids[0].value, op->n_ids > 1 ? " (+more)" : "");
 	if (order_take(op, r) == 0)
@@ -248,7 +179,6 @@ cert_done(struct acme_op *op, struct acme_resp *r)
 		return;
 	}
 	keep_issued(op, cert);
-	forget_csr(op);
 	acme_op_issued(op, cert, chain);
 }
 
@@ -276,7 +206,7 @@ finalize(struct acme_op *op)
 
 	if (op->csr == NULL) {
 		acme_op_result(op, BACKEND_FAIL_PERM,
-			       "order %s is ready but its CSR is not in the state directory",
+			       "order %s is ready but the poll came without the request's CSR",
 			       op->order_url);
 		return;
 	}
@@ -313,7 +243,6 @@ order_process(struct acme_op *op)
 			acme_op_result(op, BACKEND_FAIL_TEMP, "out of memory");
 		return;
 	default:
-		forget_csr(op);
 		if (o->has_error)
 			acme_op_result(op, BACKEND_REJECTED, "ACME order %s: %s: %s",
 				       acme_status_name(o->status), acme_problem_short(&o->error),

@@ -1,6 +1,8 @@
 /* acme_revoke.c: revokeCert (RFC 8555 7.6) signed with the account key.
- * ACME identifies the certificate by its DER, not its serial: the backend
- * keeps what it issued in state_dir/issued/<serial>.pem. */
+ * ACME identifies the certificate by its DER, not its serial: the caller
+ * gives the one the store keeps (so any instance of a cluster revokes what
+ * another one had issued); without it, the copy this backend kept in
+ * state_dir/issued/<serial>.pem. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,17 +90,18 @@ load_issued(struct acme *a, const char *serial_hex, uint8_t **der, size_t *len)
 }
 
 int
-acme_revoke(void *priv, const char *serial_hex, int reason, backend_op_cb cb, void *arg)
+acme_revoke(void *priv, const char *serial_hex, int reason, const uint8_t *cert_der,
+	    size_t cert_len, backend_op_cb cb, void *arg)
 {
 	struct acme *a = priv;
 	struct acme_op *op;
 	uint8_t *der = NULL;
-	size_t len = 0;
+	size_t len = cert_len;
 	int r;
 
 	if (!a->running || cb == NULL || reason < 0 || reason > 10)
 		return -SGW_EINVAL;
-	if ((r = load_issued(a, serial_hex, &der, &len)) < 0)
+	if ((cert_der == NULL || cert_len == 0) && (r = load_issued(a, serial_hex, &der, &len)) < 0)
 		return r;
 	if ((op = acme_op_new(a, ACME_OP_REVOKE, serial_hex)) == NULL) {
 		OPENSSL_free(der);
@@ -109,7 +112,7 @@ acme_revoke(void *priv, const char *serial_hex, int reason, backend_op_cb cb, vo
 	op->reason = reason;
 	op->cert_der = malloc(len);
 	if (op->cert_der != NULL)
-		memcpy(op->cert_der, der, len);
+		memcpy(op->cert_der, der != NULL ? der : cert_der, len);
 	op->cert_len = len;
 	OPENSSL_free(der);
 	op->after_ready = revoke_send;

@@ -122,8 +122,11 @@ const char *ejbca_reason_name(int reason);  /* CRLReason code -> EJBCA name, or 
 void ejbca_flow_init(struct ejbca *e); /* start: find the CA DN and chain in the background */
 void ejbca_flow_stop(struct ejbca *e); /* cancel every operation, no callbacks */
 int ejbca_submit(void *priv, const struct backend_request *req, backend_cb cb, void *arg);
-int ejbca_poll(void *priv, const char *handle, backend_cb cb, void *arg);
-int ejbca_revoke(void *priv, const char *serial_hex, int reason, backend_op_cb cb, void *arg);
+/* req is ignored: the handle alone finds the request (no BACKEND_CAP_POLL_CSR) */
+int ejbca_poll(void *priv, const char *handle, const struct backend_request *req, backend_cb cb,
+	       void *arg);
+int ejbca_revoke(void *priv, const char *serial_hex, int reason, const uint8_t *der, size_t der_len,
+		 backend_op_cb cb, void *arg);
 int ejbca_get_crl(void *priv, backend_crl_cb cb, void *arg);
 
 #endif

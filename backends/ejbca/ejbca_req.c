@@ -124,13 +124,15 @@ ejbca_submit(void *priv, const struct backend_request *req, backend_cb cb, void 
 }
 
 int
-ejbca_poll(void *priv, const char *handle, backend_cb cb, void *arg)
+ejbca_poll(void *priv, const char *handle, const struct backend_request *req, backend_cb cb,
+	   void *arg)
 {
 	struct ejbca *e = priv;
 	struct ejbca_op *op;
 	size_t id = handle != NULL ? strspn(handle, "0123456789") : 0;
 	int r;
 
+	(void)req;
 	if (!e->running || cb == NULL || handle == NULL)
 		return -SGW_EINVAL;
 	if ((op = ejbca_op_new(e, OP_FINALIZE, NULL)) == NULL)
@@ -161,12 +163,15 @@ start_or_free(struct ejbca_op *op)
 }
 
 int
-ejbca_revoke(void *priv, const char *serial_hex, int reason, backend_op_cb cb, void *arg)
+ejbca_revoke(void *priv, const char *serial_hex, int reason, const uint8_t *der, size_t der_len,
+	     backend_op_cb cb, void *arg)
 {
 	struct ejbca *e = priv;
 	struct ejbca_op *op;
 	size_t n = serial_hex != NULL ? strlen(serial_hex) : 0, i;
 
+	(void)der; /* EJBCA revokes by issuer DN and serial */
+	(void)der_len;
 	for (i = 0; i < n && b64_hex_nibble(serial_hex[i]) >= 0; i++)
 		;
 	if (!e->running || cb == NULL || n == 0 || n >= 80 || i < n ||

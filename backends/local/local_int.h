@@ -57,7 +57,8 @@ struct local {
 };
 
 /* revoke.c */
-int local_revoke(void *priv, const char *serial_hex, int reason, backend_op_cb cb, void *arg);
+int local_revoke(void *priv, const char *serial_hex, int reason, const uint8_t *der, size_t der_len,
+		 backend_op_cb cb, void *arg);
 int local_get_crl(void *priv, backend_crl_cb cb, void *arg);
 int local_crl_configure(struct local *l, const struct cfg_node *node, struct sgw_err *err);
 /* At start: the store's state (env->ca_state), the upgrade, the periodic job. */

@@ -318,12 +318,15 @@ answer_later(struct local *l, int rc, const char *why, backend_op_cb op_cb, back
 }
 
 int
-local_revoke(void *priv, const char *serial_hex, int reason, backend_op_cb cb, void *arg)
+local_revoke(void *priv, const char *serial_hex, int reason, const uint8_t *der, size_t der_len,
+	     backend_op_cb cb, void *arg)
 {
 	struct local *l = priv;
 	struct ca_revoked rv = {.reason = reason, .when = (int64_t)time(NULL)};
 	int r;
 
+	(void)der; /* the serial is enough: the CRL is ours */
+	(void)der_len;
 	if (cb == NULL || serial_hex == NULL || strlen(serial_hex) > LCRL_SERIAL_MAX)
 		return -SGW_EINVAL;
 	if (!l->running || l->st == NULL)

@@ -129,12 +129,18 @@ find_work(void *arg)
 	struct revoke_op *op = arg;
 	struct store_cert c = {0};
 
+	op->der = NULL;
+	op->der_len = 0;
 	op->rc =
 	    op->store != NULL ? store_cert_find_serial(op->store, op->serial, &c) : -SGW_ENOTFOUND;
 	if (op->rc < 0)
 		return;
 	snprintf(op->issuer, sizeof(op->issuer), "%s", c.issuer);
 	op->was_revoked = c.revoked;
+	op->der = c.der; /* taken: find_done() hands it to the backend, then frees it */
+	op->der_len = c.der_len;
+	c.der = NULL;
+	c.der_len = 0;
 	store_cert_clear(&c);
 }
 
@@ -162,12 +168,18 @@ find_done(void *arg)
 {
 	struct revoke_op *op = arg;
 	struct sgw_err err = {{0}};
+	uint8_t *der = op->der; /* the backend copies what it keeps; op may go with its callback */
+	size_t der_len = op->der_len;
 	int r = choose(op, &err);
 
-	if (r == 0 && backend_revoke(op->backend, op->serial, op->reason, backend_done, op) < 0)
+	op->der = NULL;
+	op->der_len = 0;
+	if (r == 0 &&
+	    backend_revoke(op->backend, op->serial, op->reason, der, der_len, backend_done, op) < 0)
 		r = sgw_err_set(&err, SGW_EBACKEND,
 				"backend %s cannot revoke (local: set state_dir)",
 				backend_name(op->backend));
+	free(der);
 	if (r < 0) { /* refused: the callback says why */
 		op->rc = op->backend_rc = r;
 		snprintf(op->backend_why, sizeof(op->backend_why), "%.255s", err.msg);

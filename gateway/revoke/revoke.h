@@ -54,6 +54,9 @@ struct revoke_op {
 	int store_rc;	       /* when the backend revoked it: store_cert_revoke()'s 0,
 				  -SGW_EEXIST (marked before) or -SGW_E*; else 0 */
 	int was_revoked;       /* internal: the store marks it revoked */
+	uint8_t *der;	       /* internal: the certificate as stored, from the find
+				  step until the backend was asked */
+	size_t der_len;
 };
 
 /* Find op->serial in the store, choose and ask the backend, mark the store

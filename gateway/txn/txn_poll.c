@@ -4,7 +4,9 @@
  * transaction's, compared as names (X509_NAME_cmp: the stored CSR's subject,
  * whatever the string types and escaping), else FAILURE badCertId (no
  * certificate matches what was asked).  Then answer from the state; a
- * backend that is still working is asked again first. */
+ * backend that is still working is asked again first, with the stored CSR
+ * when it needs one (BACKEND_CAP_POLL_CSR: an ACME order whose finalize is
+ * due), opened on a worker: any instance finishes any instance's request. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -18,6 +20,7 @@
 #include "scep_ias.h"
 #include "txn.h"
 #include "txn_admin.h"
+#include "txn_csr.h"
 #include "txn_poll.h"
 #include "txn_result.h"
 
@@ -54,13 +57,51 @@ poll_done(void *arg, struct backend_result *res)
 	txn_step_result(r, res, poll_store_done);
 }
 
+/* Ask the backend about the pending request (req: the stored one, or NULL). */
+static void
+poll_backend(struct req_ctx *r, const struct backend_request *req)
+{
+	clock_gettime(CLOCK_MONOTONIC, &r->backend_t0);
+	if (backend_poll(r->prof->backend, r->txn.backend_handle, req, poll_done, r) == 0)
+		return;
+	txn_reply_from_state(r);
+}
+
+/* Loop: the stored CSR opened (rc < 0: logged by txn_csr.c; the backend is
+ * asked without it, enough for an order past finalize). */
+static void
+poll_csr_opened(void *arg, int rc, struct csr *csr)
+{
+	struct req_ctx *r = arg;
+	struct backend_request br = {.template = r->prof->ra->template,
+				     .profile = r->prof->cfg->name,
+				     .transaction_id = r->msg->transaction_id};
+
+	if (rc < 0 || csr == NULL) {
+		poll_backend(r, NULL);
+		return;
+	}
+	csr_free(r->csr);
+	r->csr = csr; /* freed with r: csr_req lives until poll_done() */
+	br.csr_der = csr->der;
+	br.csr_len = csr->der_len;
+	br.csr_req = csr->req;
+	poll_backend(r, &br);
+}
+
 static void
 poll_answer(struct req_ctx *r)
 {
-	clock_gettime(CLOCK_MONOTONIC, &r->backend_t0);
-	if (r->txn.state == TXN_BACKEND_PENDING &&
-	    backend_poll(r->prof->backend, r->txn.backend_handle, poll_done, r) == 0)
+	struct txn_csr_job *job;
+
+	if (r->txn.state == TXN_BACKEND_PENDING) {
+		if ((backend_caps(r->prof->backend) & BACKEND_CAP_POLL_CSR) &&
+		    r->txn.csr.sealed != NULL &&
+		    txn_csr_open(r->gw, r->prof, &r->txn, poll_csr_opened, r, &job) == 0)
+			return;
+		poll_backend(r, NULL);
 		return;
+	}
 	if (r->txn.state == TXN_SUBMITTED) /* left by a crash? then resume it now */
 		(void)txn_resume_stranded(r->gw->txn_admin, r->txn.id);
 	txn_reply_from_state(r);

@@ -128,4 +128,8 @@ acme_enroll() { # acme_enroll PROFILE ARGS...: scepreq against an ACME profile
 	shift
 	"$SCEPREQ" enroll -u "$BASE/scep/$prof/pkiclient.exe" -c "$CHALLENGE" "$@"
 }
+pebble_revoked() { # pebble_revoked SERIAL: pebble's management port shows it revoked
+	curl -fsS --cacert "$PB/ca.pem" "https://127.0.0.1:$PB_MGMT/cert-status-by-serial/$1" |
+		tee /dev/stderr | grep -q '"Status": *"Revoked"'
+}
 verify_pebble() { openssl verify -CAfile "$PB/root.pem" -untrusted "$PB/inter.pem" "$1"; }

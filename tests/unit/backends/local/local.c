@@ -699,7 +699,7 @@ test_unknown_template_and_bad_csr(void **state)
 	run_until(f, &box.calls, 1);
 	assert_int_equal(box.res.status, BACKEND_FAIL_PERM);
 	assert_non_null(strstr(box.res.reason, "CSR does not parse"));
-	assert_int_equal(backend_poll(f->b, "h", on_result, &box), -SGW_EINVAL);
+	assert_int_equal(backend_poll(f->b, "h", NULL, on_result, &box), -SGW_EINVAL);
 }
 
 static void

@@ -314,7 +314,7 @@ do_revoke(struct fx *f, struct inst *i, const char *serial, int reason)
 {
 	struct crlbox b = {0};
 
-	assert_int_equal(backend_revoke(i->b, serial, reason, on_revoked, &b), 0);
+	assert_int_equal(backend_revoke(i->b, serial, reason, NULL, 0, on_revoked, &b), 0);
 	assert_int_equal(b.calls, 0); /* always later */
 	run_until(f, &b.calls);
 	return b.rc;
@@ -577,7 +577,7 @@ test_no_shared_state(void **state)
 	struct crlbox b = {0};
 
 	start(f, &f->a, "", 1);
-	assert_int_equal(backend_revoke(f->a.b, "abc1", 1, on_revoked, &b), -SGW_EINVAL);
+	assert_int_equal(backend_revoke(f->a.b, "abc1", 1, NULL, 0, on_revoked, &b), -SGW_EINVAL);
 	assert_int_equal(backend_get_crl(f->a.b, on_crl, &b), -SGW_EINVAL);
 	assert_int_equal(b.calls, 0);
 }

@@ -71,6 +71,7 @@ struct fake_backend {
 	int submit_rc; /* submit()'s answer: 0 (queued), or -SGW_E* (refused, nothing queued) */
 	int revoke_rc; /* revoke()'s answer: 0, -SGW_EEXIST (revoked before), -SGW_E* */
 	int submits, polls, revokes;
+	int polls_with_csr; /* polls given the stored request's CSR, the pending one's */
 	char revoked_serial[80];
 	int revoked_reason;
 	struct fake_call q[8];
@@ -234,14 +235,25 @@ fake_submit(void *priv, const struct backend_request *req, backend_cb cb, void *
 }
 
 static int
-fake_poll(void *priv, const char *handle, backend_cb cb, void *arg)
+fake_poll(void *priv, const char *handle, const struct backend_request *req, backend_cb cb,
+	  void *arg)
 {
 	struct fake_call c = {.kind = FK_POLL, .cb = cb, .arg = arg};
 	size_t i = (size_t)strtoul(handle + 1, NULL, 10);
+	uint8_t *der = NULL;
+	int len;
 
 	(void)priv;
 	fx->fb.polls++;
 	assert_true(handle[0] == 'h' && i < fx->fb.npending);
+	if (req != NULL) { /* BACKEND_CAP_POLL_CSR: the CSR the store kept, opened */
+		len = i2d_X509_REQ(fx->fb.pending[i], &der);
+		assert_true(len > 0 && (size_t)len == req->csr_len);
+		assert_memory_equal(der, req->csr_der, req->csr_len);
+		assert_non_null(req->csr_req);
+		OPENSSL_free(der);
+		fx->fb.polls_with_csr++;
+	}
 	c.csr = X509_REQ_dup(fx->fb.pending[i]);
 	return fake_queue(&c);
 }
@@ -256,11 +268,14 @@ fake_get_crl(void *priv, backend_crl_cb cb, void *arg)
 }
 
 static int
-fake_revoke(void *priv, const char *serial_hex, int reason, backend_op_cb cb, void *arg)
+fake_revoke(void *priv, const char *serial_hex, int reason, const uint8_t *der, size_t der_len,
+	    backend_op_cb cb, void *arg)
 {
 	struct fake_call c = {.kind = FK_REVOKE, .op_cb = cb, .arg = arg};
 
 	(void)priv;
+	(void)der;
+	(void)der_len;
 	fx->fb.revokes++;
 	snprintf(fx->fb.revoked_serial, sizeof(fx->fb.revoked_serial), "%s", serial_hex);
 	fx->fb.revoked_reason = reason;
@@ -269,7 +284,7 @@ fake_revoke(void *priv, const char *serial_hex, int reason, backend_op_cb cb, vo
 
 static const struct backend_ops fake_backend_ops = {
     .name = "fake",
-    .caps = BACKEND_CAP_CRL | BACKEND_CAP_POLL | BACKEND_CAP_REVOKE,
+    .caps = BACKEND_CAP_CRL | BACKEND_CAP_POLL | BACKEND_CAP_POLL_CSR | BACKEND_CAP_REVOKE,
     .submit = fake_submit,
     .poll = fake_poll,
     .get_crl = fake_get_crl,
@@ -585,7 +600,7 @@ reset(void **state)
 	fx->fb.poll_st = BACKEND_ISSUED;
 	fx->fb.revoke_rc = 0;
 	fx->fb.submit_rc = 0;
-	fx->fb.submits = fx->fb.polls = fx->fb.revokes = 0;
+	fx->fb.submits = fx->fb.polls = fx->fb.revokes = fx->fb.polls_with_csr = 0;
 	fx->fv = (struct fake_validator){0};
 	fx->store_fault = NULL;
 	return 0;

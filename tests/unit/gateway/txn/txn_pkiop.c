@@ -179,6 +179,9 @@ test_backend_pending(void **state)
 	assert_int_equal(row("auto", "txn-pending", &row_t), TXN_ISSUED);
 	assert_true(row_t.cert_serial[0] != '\0');
 	assert_int_equal(fx->fb.polls, 3);
+	/* each poll was given the request's CSR, opened from the store (ACME
+	 * finalizes with it on whichever instance the device polls) */
+	assert_int_equal(fx->fb.polls_with_csr, 3);
 	assert_int_equal(fx->fb.submits, 1);
 	assert_true(poll_expect("auto", &t, SR_SUCCESS, -1)); /* from the store now */
 	assert_int_equal(fx->fb.polls, 3);
