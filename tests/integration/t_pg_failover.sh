@@ -105,6 +105,17 @@ not_ready() {
 }
 check "A's /healthz says not ready" not_ready "$BASE"
 check "B's /healthz says not ready (connected to a standby or not at all)" not_ready "$B_BASE"
+load_503() { # LOG MARK NAME: NAME's load got a 503 since MARK (within 20 s)
+	local i
+	for ((i = 0; i < 100; i++)); do
+		tail -n "+$(($2 + 1))" "$1" | grep 'op=PKCSReq' | grep "txn=$3" | grep -q 'status=503' &&
+			return 0
+		sleep 0.2
+	done
+	return 1
+}
+check "A's load gets 503s while there is no primary" load_503 "$GW_LOG" "$mark_a" la
+check "B's load gets 503s while there is no primary" load_503 "$B_LOG" "$mark_b" lb
 while [ $(($(date +%s) - t0)) -lt 3 ]; do sleep 0.2; done
 pg_promote_standby
 log "standby promoted: $(pg_psql -c 'select pg_is_in_recovery()')"
