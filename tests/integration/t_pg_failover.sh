@@ -4,8 +4,11 @@
 # synchronous_standby_names '*'); gateway A's conninfo names both hosts with
 # target_session_attrs=read-write, gateway B's names both without it (the
 # default "any": when the primary is gone its connections land on the
-# read-only standby).  Under load on both, the primary is killed
-# (`pg_ctl stop -m immediate`) and, seconds later, the standby promoted:
+# read-only standby).  Under load on both, the standby's WAL receiver is
+# stopped first: no client gets a certificate while the standby cannot
+# confirm it.  Then the primary is killed (`pg_ctl stop -m immediate`, the
+# commits waiting for the standby with it) and, seconds later, the standby
+# promoted:
 # while there is no primary both answer PKIOperation with 503, never a
 # FAILURE CertRep or a 500 (B's writes on the standby fail with SQLSTATE
 # 25006), then both resume on the promoted server without a restart.  Every
@@ -86,8 +89,28 @@ check "... and on B" grows lb 5 30
 mark_a=$(gw_log_mark)
 mark_b=$(wc -l <"$B_LOG")
 
+# --- the standby stops confirming (its WAL receiver SIGSTOPped) ---------------------
+# A COMMIT now waits for the standby, so no client may get a certificate (with
+# asynchronous replication, or a reply sent before its COMMIT returned, the
+# clients would get ones the standby never sees).
+walrcv=$(standby_psql -d postgres -c 'select pid from pg_stat_wal_receiver')
+check "the standby's WAL receiver runs (pid '$walrcv')" test -n "$walrcv"
+kill -STOP "$walrcv"
+log "the standby's WAL receiver stopped"
+sleep 1 # replies whose COMMIT the standby confirmed before may still be on their way
+pause_a=$(gw_log_mark)
+pause_b=$(wc -l <"$B_LOG")
+sleep 1.5
+delivered() { # LOG MARK: certificates delivered since MARK
+	tail -n "+$(($2 + 1))" "$1" | grep 'op=PKCSReq' | grep -c 'outcome=success' || true
+}
+check "no certificate delivered on A while the standby could not confirm" \
+	test "$(delivered "$GW_LOG" "$pause_a")" = 0
+check "... nor on B" test "$(delivered "$B_LOG" "$pause_b")" = 0
+
 # --- the primary dies; no primary for a few seconds -------------------------------
 pg_crash
+kill -CONT "$walrcv"
 log "primary stopped (immediate); standby not promoted yet"
 t0=$(date +%s)
 check "A while there is no primary: HTTP 503" \
