@@ -140,6 +140,16 @@ pg_promote_standby() {
 	_PG2_RUNNING=0
 }
 
+# pg_txn_state ID STATE: transaction ID reaches STATE (5: ISSUED) within 10 s.
+pg_txn_state() {
+	local i
+	for ((i = 0; i < 50; i++)); do
+		[ "$(pg_psql -c "select state from transactions where id = $1")" = "$2" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
 # pg_url: the libpq connection string of the test database (no password).
 pg_url() { printf 'host=127.0.0.1 port=%s user=scepgw dbname=scepgw' "$PG_PORT"; }
 

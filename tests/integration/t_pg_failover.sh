@@ -118,16 +118,16 @@ check "A while there is no primary: HTTP 503" \
 check "B (on the read-only standby) while there is no primary: HTTP 503" \
 	enroll -u "$B_DEV" -c "$CHALLENGE" --cn gap-b --expect http-503 --timeout 15
 check "A's GetCACaps still answers 200" test "$(status "$A_DEV?operation=GetCACaps")" = 200
-not_ready() {
+healthz() { # CODE BASE SECONDS: BASE's /healthz answers CODE within SECONDS
 	local i
-	for ((i = 0; i < 50; i++)); do
-		[ "$(status "$1/healthz")" = 503 ] && return 0
-		sleep 0.1
+	for ((i = 0; i < $3 * 5; i++)); do
+		[ "$(status "$2/healthz")" = "$1" ] && return 0
+		sleep 0.2
 	done
 	return 1
 }
-check "A's /healthz says not ready" not_ready "$BASE"
-check "B's /healthz says not ready (connected to a standby or not at all)" not_ready "$B_BASE"
+check "A's /healthz says not ready" healthz 503 "$BASE" 5
+check "B's /healthz says not ready (connected to a standby or not at all)" healthz 503 "$B_BASE" 5
 load_503() { # LOG MARK NAME: NAME's load got a 503 since MARK (within 20 s)
 	local i
 	for ((i = 0; i < 100; i++)); do
@@ -144,16 +144,8 @@ pg_promote_standby
 log "standby promoted: $(pg_psql -c 'select pg_is_in_recovery()')"
 check "the promoted server is out of recovery" test "$(pg_psql -c 'select pg_is_in_recovery()')" = f
 
-ready() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		[ "$(status "$1/healthz")" = 200 ] && return 0
-		sleep 0.2
-	done
-	return 1
-}
-check "A's /healthz is ready again within 20 s" ready "$BASE"
-check "B's /healthz is ready again within 20 s" ready "$B_BASE"
+check "A's /healthz is ready again within 20 s" healthz 200 "$BASE" 20
+check "B's /healthz is ready again within 20 s" healthz 200 "$B_BASE" 20
 check "the load enrolls on A after the failover" grows la 20 40
 check "... and on B" grows lb 5 40
 touch "$D/stop"
@@ -206,15 +198,7 @@ check "an enrollment on B after the failover" enroll -u "$B_DEV" -c "$CHALLENGE"
 ID=$(pg_psql -c "select id from transactions where subject like '%CN=fo-appr%'")
 check "the pending request is in the promoted database (id '$ID')" test -n "$ID"
 check "approved after the failover (admin API on A)" ctl approve "$ID"
-issued() {
-	local i
-	for ((i = 0; i < 50; i++)); do
-		[ "$(pg_psql -c "select state from transactions where id = $ID")" = 5 ] && return 0
-		sleep 0.2
-	done
-	return 1
-}
-check "the approved request is issued" issued
+check "the approved request is issued" pg_txn_state "$ID" 5
 check "CertPoll delivers it" \
 	enroll -u "$MANUAL" --certpoll --send-request "$D/ap.der" --key "$D/ap.key" --cn fo-appr \
 	--out "$D/ap.pem"
