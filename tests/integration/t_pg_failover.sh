@@ -95,9 +95,10 @@ mark_b=$(wc -l <"$B_LOG")
 # clients would get ones the standby never sees).
 walrcv=$(standby_psql -d postgres -c 'select pid from pg_stat_wal_receiver')
 check "the standby's WAL receiver runs (pid '$walrcv')" test -n "$walrcv"
+[ -n "$walrcv" ] || finish
 kill -STOP "$walrcv"
 log "the standby's WAL receiver stopped"
-sleep 1 # replies whose COMMIT the standby confirmed before may still be on their way
+sleep 1.5 # replies whose COMMIT the standby confirmed before may still be on their way
 pause_a=$(gw_log_mark)
 pause_b=$(wc -l <"$B_LOG")
 sleep 1.5
