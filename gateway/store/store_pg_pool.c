@@ -388,6 +388,13 @@ pg_fail(struct pg_conn *c, PGresult *res, const char *what)
 		c->broken = 1; /* 08: connection exception; 57P: the server is going away */
 		log_warn("store: postgresql: %s: connection lost: %s", what, msg);
 		r = -SGW_EUNAVAIL;
+	} else if (pg_sqlstate_is(state, "25006")) {
+		/* read_only_sql_transaction: a standby (the conninfo let libpq land on
+		 * one after a failover): dropped, so that the reconnect looks again */
+		c->broken = 1;
+		log_warn("store: postgresql: %s: the server is read-only (a standby): %s", what,
+			 msg);
+		r = -SGW_EUNAVAIL;
 	} else if (pg_sqlstate_is(state, "23505")) {
 		r = -SGW_EEXIST; /* unique_violation: an answer, not logged */
 	} else if (pg_sqlstate_is(state, "57014") || pg_sqlstate_is(state, "40") ||
@@ -505,6 +512,7 @@ int
 pg_pool_ready(struct pg_pool *p, char *why, size_t cap)
 {
 	struct pg_conn *c = NULL;
+	const char *hs;
 	PGresult *res;
 	int any_live = 0, r;
 
@@ -529,6 +537,13 @@ pg_pool_ready(struct pg_pool *p, char *why, size_t cap)
 		PQclear(res);
 	else
 		snprintf(why, cap, "the database does not answer (reconnecting)");
+	/* a hot standby answers, but refuses every write (PostgreSQL >= 14 reports it) */
+	if (r == 0 && (hs = PQparameterStatus(c->pc, "in_hot_standby")) != NULL &&
+	    strcmp(hs, "on") == 0) {
+		c->broken = 1;
+		r = -SGW_EUNAVAIL;
+		snprintf(why, cap, "the database is a read-only standby (reconnecting)");
+	}
 	pg_release(p, c);
 	return r < 0 ? -SGW_EUNAVAIL : 0;
 }

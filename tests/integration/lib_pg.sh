@@ -6,6 +6,8 @@
 #   pg_psql -c 'select count(*) from certificates'
 #   pg_stop / pg_start_again      # stop and start the same cluster
 #   gw_b_config; gw_b_start       # a second gateway B on the same database
+#   pg_standby_start              # a synchronous streaming standby (PG2_PORT)
+#   pg_crash; pg_promote_standby  # a failover: the primary dies, the standby takes over
 #
 # The server runs as the postgres user (it refuses root) on 127.0.0.1 and a
 # socket in $T/pg, never the system service.  The database user `scepgw`
@@ -30,10 +32,21 @@ pg_stop() {
 	_PG_RUNNING=0
 }
 
+# The standby of pg_standby_start, stopped on exit like the primary.
+PG2_DIR=$T/pg2
+PG2_PORT=
+_PG2_RUNNING=0
+_pg2_stop() {
+	[ "$_PG2_RUNNING" = 1 ] || return 0
+	_pg_as "$PG_BIN/pg_ctl" -D "$PG2_DIR/data" -m fast -w -t 30 stop >/dev/null 2>&1 || true
+	_PG2_RUNNING=0
+}
+
 _pg_exit() {
 	local st=$?
 	set +e # `(exit 1)` below must not end the trap before lib.sh's cleanup
 	pg_stop
+	_pg2_stop
 	if declare -F _cleanup >/dev/null; then
 		(exit "$st")
 		_cleanup
@@ -83,13 +96,76 @@ pg_has_serials() {
 	[ ! -s "$1.missing" ] || { echo "not in the database:"; cat "$1.missing"; return 1; }
 }
 
+# pg_standby_start: a hot standby of the running primary on PG2_PORT and the
+# socket $PG2_DIR (pg_basebackup -R over the primary's socket; -c fast, as a
+# spread checkpoint takes minutes), made the primary's synchronous standby
+# (synchronous_standby_names '*', synchronous_commit on): a COMMIT returns
+# once the standby has its WAL.  Waits until the primary reports it as sync.
+pg_standby_start() {
+	local i
+	mkdir -p "$PG2_DIR"
+	chown postgres "$PG2_DIR"
+	_pg_as "$PG_BIN/pg_basebackup" -h "$PG_DIR" -p "$PG_PORT" -U scepgw -D "$PG2_DIR/data" \
+		-R -X stream -c fast --no-sync >"$PG2_DIR/basebackup.log" 2>&1
+	PG2_PORT=$(free_port)
+	_pg_as "$PG_BIN/pg_ctl" -D "$PG2_DIR/data" -l "$PG2_DIR/log" -w -t 30 \
+		-o "-p $PG2_PORT -k $PG2_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c cluster_name=standby" \
+		start >/dev/null
+	_PG2_RUNNING=1
+	pg_psql -d postgres -c "ALTER SYSTEM SET synchronous_standby_names = '*'" \
+		-c 'ALTER SYSTEM SET synchronous_commit = on' -c 'SELECT pg_reload_conf()' >/dev/null
+	for ((i = 0; i < 100; i++)); do
+		[ "$(pg_psql -d postgres -c 'select sync_state from pg_stat_replication')" = sync ] &&
+			break
+		sleep 0.1
+	done
+	log "standby on 127.0.0.1:$PG2_PORT ($(pg_psql -d postgres -c \
+		'select application_name, sync_state from pg_stat_replication'))"
+}
+
+# pg_crash: the primary dies (`pg_ctl stop -m immediate`, as on a crash)
+# and nothing answers until pg_promote_standby.
+pg_crash() {
+	_pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate -w -t 30 stop >/dev/null 2>&1 || true
+	_PG_RUNNING=0
+}
+
+# pg_promote_standby: the standby becomes the primary; from then on pg_psql,
+# pg_stop and pg_has_serials use it (PG_DIR, PG_PORT).
+pg_promote_standby() {
+	_pg_as "$PG_BIN/pg_ctl" -D "$PG2_DIR/data" -w -t 30 promote >/dev/null
+	PG_DIR=$PG2_DIR
+	PG_PORT=$PG2_PORT
+	_PG_RUNNING=1
+	_PG2_RUNNING=0
+}
+
+# pg_txn_state ID STATE: transaction ID reaches STATE (5: ISSUED) within 10 s.
+pg_txn_state() {
+	local i
+	for ((i = 0; i < 50; i++)); do
+		[ "$(pg_psql -c "select state from transactions where id = $1")" = "$2" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
 # pg_url: the libpq connection string of the test database (no password).
 pg_url() { printf 'host=127.0.0.1 port=%s user=scepgw dbname=scepgw' "$PG_PORT"; }
 
-# pg_store_yaml [POOL]: the store: flow map for gw_config (GW_STORE).
+# pg_pair_url [MORE]: the primary and the standby as one libpq multi-host
+# connection string (libpq tries them in order), then MORE (for instance
+# "target_session_attrs=read-write").
+pg_pair_url() {
+	printf 'host=127.0.0.1,127.0.0.1 port=%s,%s user=scepgw dbname=scepgw %s' \
+		"$PG_PORT" "$PG2_PORT" "${1:-}"
+}
+
+# pg_store_yaml [POOL [CONNINFO]]: the store: flow map for gw_config
+# (GW_STORE); CONNINFO defaults to pg_url.
 pg_store_yaml() {
 	printf '{ type: postgresql, conninfo: "%s", password_file: "%s", pool: %s }' \
-		"$(pg_url)" "$PG_PASSWORD_FILE" "${1:-4}"
+		"${2:-$(pg_url)}" "$PG_PASSWORD_FILE" "${1:-4}"
 }
 
 # gw_b_config: B_CFG, the configuration of a second gateway: $CFG (written

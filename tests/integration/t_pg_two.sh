@@ -60,15 +60,7 @@ for t in json.load(sys.stdin)["transactions"]:
     if "CN=two-appr" in t["subject"].split(","): print(t["id"])')
 check "B's admin API lists A's pending request (id '$ID')" test -n "$ID"
 check "approved through B (scepgwctl against B)" ctl_b approve "$ID"
-issued() {
-	local i
-	for ((i = 0; i < 50; i++)); do
-		[ "$(pg_psql -c "select state from transactions where id = $ID")" = 5 ] && return 0
-		sleep 0.2
-	done
-	return 1
-}
-check "the approved request is issued" issued
+check "the approved request is issued" pg_txn_state "$ID" 5
 check "A's CertPoll delivers it" \
 	enroll -u "$BASE/scep/manual/pkiclient.exe" --certpoll --send-request "$D/ap.der" \
 	--key "$D/ap.key" --cn two-appr --out "$D/ap.pem"
