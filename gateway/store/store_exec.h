@@ -22,8 +22,9 @@ struct store_exec *store_exec_new(struct event_base *base, int threads);
 int store_exec_run(struct store_exec *x, store_step_fn work, store_step_fn done, void *arg);
 /* Shutdown, before what queued steps point to is freed (the profiles) and
  * before the store is closed: steps not started are dropped (neither
- * callback runs: the daemon drained its requests first), the running ones
- * finish, later ones are refused.  Accepts NULL. */
+ * callback runs: each owner frees what its steps pointed to, the requests
+ * through req_drop_all()), the running ones finish, later ones are refused.
+ * Accepts NULL. */
 void store_exec_stop(struct store_exec *x);
 /* Accepts NULL. */
 void store_exec_free(struct store_exec *x);

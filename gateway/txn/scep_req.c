@@ -102,6 +102,7 @@ req_new(struct gw *gw, struct evhttp_request *http, const struct http_origin *or
 		log_safe(r->user_agent);
 	}
 	gw->inflight++;
+	LIST_INSERT_HEAD(&gw->reqs, r, link);
 	return r;
 }
 
@@ -121,6 +122,7 @@ static void
 req_free(struct req_ctx *r)
 {
 	r->gw->inflight--;
+	LIST_REMOVE(r, link);
 	free(r->body);
 	scep_msg_free(r->msg);
 	if (r->content != NULL)
@@ -157,6 +159,25 @@ send_unavailable(struct req_ctx *r)
 		evbuffer_add_printf(out, "503 Service Unavailable\n");
 	evhttp_send_reply(r->http, 503, "Service Unavailable", out);
 	evbuffer_free(out);
+}
+
+unsigned
+req_drop_all(struct gw *gw)
+{
+	struct req_ctx *r;
+	unsigned n = 0;
+
+	while ((r = LIST_FIRST(&gw->reqs)) != NULL) {
+		log_debug("txn=%s op=%s peer=%s: dropped unanswered at shutdown",
+			  r->msg != NULL && r->msg->transaction_id[0] ? r->msg->transaction_id
+								      : "-",
+			  r->op, r->peer);
+		req_free(r);
+		n++;
+	}
+	if (n > 0)
+		log_warn("shutdown: %u request(s) dropped unanswered, freed", n);
+	return n;
 }
 
 static void
