@@ -12,12 +12,11 @@
 #include <openssl/objects.h>
 
 #include "http_conn.h"
+#include "http_server.h"
 #include "log.h"
 #include "metrics.h"
 #include "scep_certrep.h"
 #include "scep_req.h"
-
-#define REQ_RETRY_AFTER "10" /* seconds, with a 503 */
 
 static const char *
 method_name(enum evhttp_cmd_type cmd)
@@ -154,7 +153,7 @@ send_unavailable(struct req_ctx *r)
 	struct evbuffer *out = evbuffer_new();
 
 	evhttp_add_header(h, "Content-Type", "text/plain");
-	evhttp_add_header(h, "Retry-After", REQ_RETRY_AFTER);
+	http_retry_after(r->http);
 	if (out != NULL && evhttp_request_get_command(r->http) != EVHTTP_REQ_HEAD)
 		evbuffer_add_printf(out, "503 Service Unavailable\n");
 	evhttp_send_reply(r->http, 503, "Service Unavailable", out);

@@ -35,10 +35,12 @@ check "a second one too (no connection left: at once)" enroll --cn down-2 --expe
 check "GetCACaps still answers 200" test "$(status "$URL?operation=GetCACaps")" = 200
 check "GetCACert still answers 200" test "$(status "$URL?operation=GetCACert")" = 200
 check "/healthz answers 503" test "$(status "$BASE/healthz")" = 503
+check "... with Retry-After: 10" bash -c "curl -s -D - -o /dev/null '$BASE/healthz' | grep -qix 'retry-after: 10.'"
 check "... and says the store is the reason" bash -c "curl -s '$BASE/healthz' | grep -q '^store: '"
 code=$(curl -sS --cacert "$PKI/chain.pem" -H "Authorization: Bearer $ADMIN_TOKEN" -o "$T/api.out" \
-	-w '%{http_code}' "$ADMIN_URL/api/v1/transactions/1" || true)
+	-D "$T/api.hdr" -w '%{http_code}' "$ADMIN_URL/api/v1/transactions/1" || true)
 check "the admin API answers 503 for a transaction (got $code)" test "$code" = 503
+check "... with Retry-After: 10" grep -qix 'retry-after: 10.' "$T/api.hdr"
 check "the gateway is alive" kill -0 "$GW_PID"
 
 pg_start_again

@@ -8,7 +8,8 @@
 #    dropped, and the requests they belonged to are freed (they leaked);
 #  - SIGTERM, then SIGINT 1 s later: the second signal ends the drain at once,
 #    freeing the same way.
-# Each time, under ASan with leak detection on: exit 0, no sanitizer report,
+# During the drain a request on a connection kept alive from before gets 503
+# with Retry-After.  Each time, under ASan with leak detection on: exit 0, no sanitizer report,
 # and a log line with how many requests were dropped unanswered.
 # shellcheck disable=SC2317  # the check functions run through check()
 . "$(dirname "$0")/lib.sh"
@@ -26,7 +27,7 @@ stop_while_locked() {
 	local name=$1 st=0 i locker load
 	shift
 	GW_LOG=$T/scepgw-$name.log
-	rm -f "$D/locked" "$D/release"
+	rm -f "$D/locked" "$D/release" "$D/signalled"
 	gw_start
 	python3 -c 'import os,sqlite3,sys,time
 c = sqlite3.connect(sys.argv[1], isolation_level=None)
@@ -44,10 +45,21 @@ c.execute("COMMIT")' "$T/scepgw.db" "$D/locked" "$D/release" &
 	load=$!
 	track_pid "$load"
 	for ((i = 0; i < 300; i++)); do grep -q '^sgwload: built ' "$D/$name-load.out" && break; sleep 0.05; done
+	# a keep-alive connection opened now asks again during the drain
+	python3 -c 'import http.client,os,sys,time
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=10)
+c.request("GET", "/scep/dev/pkiclient.exe?operation=GetCACaps"); c.getresponse().read()
+end = time.time() + 10
+while not os.path.exists(sys.argv[2]) and time.time() < end:
+    time.sleep(0.05)
+c.request("GET", "/scep/dev/pkiclient.exe?operation=GetCACaps"); r = c.getresponse(); r.read()
+print(r.status, r.getheader("Retry-After"))' "$PORT" "$D/signalled" >"$D/$name-drain.out" 2>&1 &
+	track_pid $!
 	# every request decoded and queued for its first store step
 	sleep 2
 	for s in "$@"; do
 		kill -"$s" "$GW_PID"
+		touch "$D/signalled"
 		sleep 1
 	done
 	for ((i = 0; i < 250; i++)); do
@@ -68,6 +80,9 @@ c.execute("COMMIT")' "$T/scepgw.db" "$D/locked" "$D/release" &
 }
 
 stop_while_locked term TERM
+check "term: a request on a kept-alive connection during the drain: 503 with Retry-After: 10" \
+	grep -qx '503 10' "$D/term-drain.out"
+check "... logged with its reason" grep -q 'status=503.*reason="shutting down"' "$GW_LOG"
 check "term: the drain deadline passed with requests in flight" \
 	grep -q 'requests still in flight, stopping anyway' "$GW_LOG"
 stop_while_locked term-int TERM INT
