@@ -255,8 +255,33 @@ sq_txn_renew(struct sq_store *q, const struct store_txn *t, int64_t seen_updated
 	return r;
 }
 
-/* One commit: the one-time challenge used (when given), the request
- * recorded (a new row, or a known row taken over by a new request). */
+/* A renewal's claim on its signer (struct store_accept), inside the
+ * accept's commit: SQLite has one writer, so of two renewals signed by one
+ * certificate at once the second sees the first's row in progress. */
+static int
+sq_renewal_claim(struct sq_store *q, const struct store_txn *t, const struct store_accept *a)
+{
+	sqlite3_stmt *st = q->st[SQ_TXN_RENEWING];
+	int superseded = 0, bad = 0, rc, r;
+
+	if (a->renews_serial == NULL)
+		return 0;
+	r = sqc_superseded(q->cert, a->renews_issuer, a->renews_serial, t->profile,
+			   t->signer_key_sha256, &superseded);
+	if (r < 0 || superseded)
+		return r < 0 ? r : -SGW_EBUSY;
+	bad |= sq_bind_str(st, 1, t->profile, sizeof(t->profile));
+	bad |= sqlite3_bind_blob(st, 2, t->signer_key_sha256, 32, SQLITE_STATIC);
+	bad |= sqlite3_bind_int64(st, 3, t->id);
+	rc = bad == SQLITE_OK ? sqlite3_step(st) : SQLITE_ERROR;
+	r = rc == SQLITE_ROW ? -SGW_EBUSY : rc == SQLITE_DONE ? 0 : sq_fail(q, "renewal claim");
+	sq_reset(st);
+	return r;
+}
+
+/* One commit: the renewal's claim on its signer (when given), the one-time
+ * challenge used (when given), the request recorded (a new row, or a known
+ * row taken over by a new request). */
 static int
 sq_txn_accept(void *priv, struct store_txn *t, const struct store_accept *a)
 {
@@ -268,7 +293,8 @@ sq_txn_accept(void *priv, struct store_txn *t, const struct store_accept *a)
 		return r;
 	if ((r = sq_step_done(q, SQ_BEGIN, "begin")) < 0)
 		return r;
-	if (a->otp_sha256 != NULL) {
+	r = sq_renewal_claim(q, t, a);
+	if (r == 0 && a->otp_sha256 != NULL) {
 		r = sqa_otp_consume(q->adm, a->otp_profile, a->otp_sha256, a->now, bound,
 				    sizeof(bound));
 		if (r == -SGW_ENOTFOUND)

@@ -15,6 +15,7 @@ enum sq_stmt {
 	SQ_TXN_GET,
 	SQ_TXN_UPDATE,
 	SQ_TXN_RENEW,
+	SQ_TXN_RENEWING,
 	SQ_STMT_MAX
 };
 
@@ -39,6 +40,10 @@ static const char *const sq_sql[SQ_STMT_MAX] = {
 		     " peer = ?4, reason = '', cert_serial = '', backend_handle = '',"
 		     " csr_sealed = ?5, csr_sha256 = ?6, csr_info = ?7, created = ?8,"
 		     " updated = ?9, instance = ?12 WHERE id = ?10 AND updated = ?11",
+    /* another request on profile ?1 signed by key ?2 in progress (a state
+     * before ISSUED, 5: SQ_SET_SEALED_FOR), through transactions_signer */
+    [SQ_TXN_RENEWING] = "SELECT 1 FROM transactions WHERE signer_key_sha256 = ?2"
+			" AND profile = ?1 AND id != ?3 AND state < 5 LIMIT 1",
 };
 
 #endif
