@@ -330,8 +330,14 @@ int store_attach_loop(struct store *s, struct event_base *base, struct sgw_err *
  * thread and done later; otherwise both run inline before this returns.  0,
  * or -SGW_EAGAIN after store_drain(): neither runs. */
 int store_exec(struct store *s, store_step_fn work, store_step_fn done, void *arg);
-/* Shutdown, before the profiles are freed: steps not started are dropped,
- * running ones finish (store_exec_stop()).  Accepts NULL. */
+/* The same for a step whose arg its owner does not track: drop(arg) frees
+ * it when done will never run (dropped by store_drain(), or finished when
+ * the store is closed), on the thread that stops the store. */
+int store_exec_owned(struct store *s, store_step_fn work, store_step_fn done, store_step_fn drop,
+		     void *arg);
+/* Shutdown, before the profiles are freed: steps not started are dropped
+ * (their drop runs), running ones finish (store_exec_stop()).  Accepts
+ * NULL. */
 void store_drain(struct store *s);
 /* Store threads, 0 when steps run inline. */
 int store_threads(const struct store *s);
