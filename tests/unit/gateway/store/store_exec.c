@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 
 #include "err.h"
 #include "fixture/gate_fixture.h"
+#include "revoke.h"
 #include "store.h"
 #include "store_exec.h"
 #include "store_fixture.h"
@@ -226,6 +228,54 @@ test_drain_drop(void **state)
 	event_base_free(base);
 }
 
+static int revoke_cbs, revoke_drops;
+
+static void
+rv_cb(void *arg, struct revoke_op *op)
+{
+	(void)arg;
+	(void)op;
+	revoke_cbs++;
+}
+
+static void
+rv_drop(void *arg, struct revoke_op *op)
+{
+	assert_ptr_equal(arg, op);
+	revoke_drops++;
+}
+
+/* A revocation (revoke.c) whose store step is dropped at shutdown: its
+ * owner's drop runs (txn_supersede.c frees its job there), not its cb. */
+static void
+test_drain_revoke(void **state)
+{
+	static struct gate g = GATE_INIT;
+	struct store_fixture db;
+	struct event_base *base = event_base_new();
+	struct revoke_op op;
+	struct sgw_err err = {{0}};
+	struct store *s;
+	pthread_t t;
+
+	(void)state;
+	store_fixture_init(&db, "/tmp", "exec-revoke");
+	s = open_store(&db, 1, base);
+	assert_int_equal(store_exec(s, gate_work, count_done, &g), 0);
+	gate_wait_started(&g);
+	op = (struct revoke_op){.store = s, .cb = rv_cb, .drop = rv_drop, .arg = &op};
+	snprintf(op.serial, sizeof(op.serial), "01");
+	assert_int_equal(revoke_start(&op, &err), 0); /* queued behind the gate */
+	assert_int_equal(pthread_create(&t, NULL, open_later, &g), 0);
+	store_drain(s);
+	store_close(s);
+	assert_int_equal(revoke_drops, 1);
+	assert_int_equal(revoke_cbs, 0);
+	pthread_join(t, NULL);
+	store_fixture_remove(&db);
+	event_base_free(base);
+}
+
 /* The executor alone: a pool of the size asked for (a blocking store's
  * store.pool), inline without one. */
 static void
@@ -249,9 +299,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_inline),    cmocka_unit_test(test_offload),
-	    cmocka_unit_test(test_drain),     cmocka_unit_test(test_drain_drop),
-	    cmocka_unit_test(test_pool_size),
+	    cmocka_unit_test(test_inline),	 cmocka_unit_test(test_offload),
+	    cmocka_unit_test(test_drain),	 cmocka_unit_test(test_drain_drop),
+	    cmocka_unit_test(test_drain_revoke), cmocka_unit_test(test_pool_size),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
