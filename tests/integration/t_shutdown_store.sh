@@ -24,7 +24,7 @@ mkdir -p "$D"
 # load, send the signals 1 s apart once every request is queued, wait for the
 # exit, unlock; checks the exit, the log and the sanitizers.
 stop_while_locked() {
-	local name=$1 st=0 i locker load
+	local name=$1 st=0 i locker load t0
 	shift
 	GW_LOG=$T/scepgw-$name.log
 	rm -f "$D/locked" "$D/release" "$D/signalled"
@@ -62,10 +62,12 @@ print(r.status, r.getheader("Retry-After"))' "$PORT" "$D/signalled" >"$D/$name-d
 		touch "$D/signalled"
 		sleep 1
 	done
+	t0=$SECONDS
 	for ((i = 0; i < 250; i++)); do
 		kill -0 "$GW_PID" 2>/dev/null || break
 		sleep 0.1
 	done
+	STOP_SECONDS=$((SECONDS - t0))
 	wait "$GW_PID" || st=$?
 	GW_PID=
 	touch "$D/release"
@@ -87,4 +89,6 @@ check "term: the drain deadline passed with requests in flight" \
 	grep -q 'requests still in flight, stopping anyway' "$GW_LOG"
 stop_while_locked term-int TERM INT
 check "term-int: the second signal ended the drain" grep -q 'second signal: stopping now' "$GW_LOG"
+check "term-int: ... at once (exited ${STOP_SECONDS}s after it, not at the 10 s deadline)" \
+	test "$STOP_SECONDS" -le 4
 finish
