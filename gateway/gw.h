@@ -4,6 +4,7 @@
 #define SGW_GW_H
 
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include <event2/event.h>
 
@@ -16,6 +17,7 @@
 struct txn_admin;
 struct health_probe;
 struct txn_owed;
+struct req_ctx;
 
 struct gw {
 	const struct cfg *cfg;
@@ -28,6 +30,7 @@ struct gw {
 	struct txn_admin *txn_admin; /* txn_admin.c: background submissions; may be NULL */
 	struct txn_owed *txn_owed;   /* txn_owed.c: owed validator notifications; may be NULL */
 	unsigned inflight;	     /* requests being processed */
+	LIST_HEAD(, req_ctx) reqs;   /* those requests (scep_req.c) */
 	unsigned max_inflight;	     /* from limits.max_connections */
 	int draining;		     /* SIGTERM received: refuse new work */
 	int not_ready;		     /* health.c: the last /healthz answer was 503 */

@@ -11,6 +11,7 @@
 #include <openssl/x509.h>
 
 #include "health.h"
+#include "http_server.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -190,6 +191,8 @@ scep_reply(void *arg, struct evhttp_request *req, int ok, const char *why)
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 			  "text/plain; charset=utf-8");
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-store");
+	if (!ok)
+		http_retry_after(req);
 	evhttp_send_reply(req, ok ? 200 : 503, ok ? "OK" : "Service Unavailable", out);
 	evbuffer_free(out);
 }

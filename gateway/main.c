@@ -27,6 +27,7 @@
 #include "scep_envelope.h"
 #include "scep_http.h"
 #include "scep_msg.h"
+#include "scep_req.h"
 #include "store_ca.h"
 #include "txn_csr.h"
 #include "txn_owed.h"
@@ -80,6 +81,9 @@ modules_free(struct modules *m)
 	/* the backends and validators of every generation still alive stop
 	 * here; what the admin jobs still hold is freed with them below */
 	profiles_stop_all(m->gw.profiles);
+	/* nothing calls back into a request now: free those the drain
+	 * deadline or a second signal left unanswered */
+	req_drop_all(&m->gw);
 	profiles_unref(m->gw.profiles);
 	/* the outbound client after its children (backends, validators) */
 	http_client_free(m->http_out);

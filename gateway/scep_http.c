@@ -13,6 +13,7 @@
 
 #include "health.h"
 #include "http_cond.h"
+#include "http_server.h"
 #include "log.h"
 #include "metrics.h"
 #include "profile.h"
@@ -283,7 +284,9 @@ scep_http_handle(struct evhttp_request *req, const struct http_origin *origin, v
 	}
 	r = req_new(gw, req, origin, "-");
 	if (r == NULL) {
-		evhttp_send_error(req, 503, NULL);
+		log_warn("a request refused: out of memory: HTTP 503");
+		http_retry_after(req);
+		evhttp_send_reply(req, 503, "Service Unavailable", NULL);
 		return;
 	}
 	if (gw->draining || gw->inflight > gw->max_inflight) {

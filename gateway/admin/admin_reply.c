@@ -9,6 +9,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "admin_reply.h"
+#include "http_server.h"
 #include "log.h"
 #include "metrics.h"
 #include "store.h"
@@ -51,6 +52,7 @@ send_held(void *arg, int status)
 		evbuffer_drain(h->out, evbuffer_get_length(h->out));
 		evbuffer_add_printf(h->out, "{\"error\":\"store: flushing the commit failed\"}\n");
 		h->code = 503;
+		http_retry_after(h->req);
 	}
 	send_now(h->a, h->req, h->action, h->code, h->out);
 	free(h);
@@ -79,6 +81,8 @@ admin_reply_buf(struct admin *a, struct evhttp_request *req, const char *action,
 
 	evhttp_add_header(h, "Content-Type", type);
 	evhttp_add_header(h, "Cache-Control", "no-store");
+	if (code == 503)
+		http_retry_after(req);
 	if (code == 401)
 		evhttp_add_header(h, "WWW-Authenticate", "Basic realm=\"scepgw\", Bearer");
 	admin_send(a, req, action, code, out);

@@ -18,6 +18,7 @@ static const char *const names[SGW_ERRNO_MAX] = {
     [SGW_EEXIST] = "already exists",
     [SGW_EALG] = "algorithm not supported",
     [SGW_EUNAVAIL] = "temporarily unavailable",
+    [SGW_EBUSY] = "held by another request",
 };
 
 const char *

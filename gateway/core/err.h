@@ -26,6 +26,8 @@ enum sgw_errno {
 	SGW_EALG,      /* algorithm not supported or not allowed */
 	SGW_EUNAVAIL,  /* a service we depend on (database, token) is unreachable now: try later
 			  (HTTP 503) */
+	SGW_EBUSY,     /* another request in progress holds it (a renewal of the same
+			  certificate) */
 	SGW_ERRNO_MAX
 };
 

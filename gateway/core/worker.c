@@ -16,6 +16,7 @@
 struct job {
 	worker_fn work;
 	worker_fn done;
+	worker_fn drop; /* instead of done when done never runs, or NULL */
 	void *arg;
 	struct job *next;
 };
@@ -177,6 +178,8 @@ join_all(struct worker_pool *p)
 	p->n = 0;
 }
 
+/* Jobs whose done will never run: their owners' drop (when registered)
+ * frees what they pointed to. */
 static void
 jobs_free(struct job *j)
 {
@@ -184,6 +187,8 @@ jobs_free(struct job *j)
 
 	for (; j != NULL; j = next) {
 		next = j->next;
+		if (j->drop != NULL)
+			j->drop(j->arg);
 		free(j);
 	}
 }
@@ -222,12 +227,20 @@ worker_pool_free(struct worker_pool *p)
 int
 worker_pool_submit(struct worker_pool *p, worker_fn work, worker_fn done, void *arg)
 {
+	return worker_pool_submit_drop(p, work, done, NULL, arg);
+}
+
+int
+worker_pool_submit_drop(struct worker_pool *p, worker_fn work, worker_fn done, worker_fn drop,
+			void *arg)
+{
 	struct job *j = malloc(sizeof(*j));
 
 	if (j == NULL)
 		return -SGW_ENOMEM;
 	j->work = work;
 	j->done = done;
+	j->drop = drop;
 	j->arg = arg;
 	pthread_mutex_lock(&p->lock);
 	if (p->stopping) {

@@ -17,14 +17,22 @@ struct worker_pool *worker_pool_new(struct event_base *base, int n);
 /* The same, its threads named `name` (at most 15 characters: top -H, perf). */
 struct worker_pool *worker_pool_new_named(struct event_base *base, int n, const char *name);
 /* Stops the threads at once: jobs not started are dropped (neither `work`
- * nor `done` runs), the running ones finish, and later submissions fail with
- * -SGW_EAGAIN.  For shutdown, before freeing what queued jobs point to (the
- * profiles, keys and backends).  Accepts NULL. */
+ * nor `done` runs; their `drop`, if any, does), the running ones finish, and later submissions fail
+ * with -SGW_EAGAIN.  For shutdown, before freeing what queued jobs point to (the profiles, keys and
+ * backends).  Accepts NULL. */
 void worker_pool_stop(struct worker_pool *p);
 /* Stops the threads after the queued jobs ran (unless worker_pool_stop()
- * dropped them); `done` callbacks are not run.  Accepts NULL. */
+ * dropped them); `done` callbacks are not run (`drop` ones are).  Accepts
+ * NULL. */
 void worker_pool_free(struct worker_pool *p);
 int worker_pool_submit(struct worker_pool *p, worker_fn work, worker_fn done, void *arg);
+/* The same, with drop(arg) (not NULL) run instead of done when done will
+ * never run: the job dropped by worker_pool_stop() (on its caller's
+ * thread), or finished but its done not run when the pool is freed
+ * (worker_pool_free()).  For an owner that frees the job's state itself:
+ * shutdown under load then frees everything. */
+int worker_pool_submit_drop(struct worker_pool *p, worker_fn work, worker_fn done, worker_fn drop,
+			    void *arg);
 int worker_pool_size(const struct worker_pool *p);
 
 #endif

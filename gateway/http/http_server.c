@@ -2,6 +2,8 @@
  * with the limits: section's body, header and time limits. */
 #include <stdlib.h>
 
+#include <event2/keyvalq_struct.h>
+
 #include "http_server.h"
 #include "log.h"
 
@@ -79,4 +81,13 @@ http_server_free(struct http_server *s)
 	for (size_t i = 0; i < s->n; i++)
 		http_listener_free(s->l[i]);
 	free(s);
+}
+
+void
+http_retry_after(struct evhttp_request *req)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+
+	evhttp_remove_header(h, "Retry-After");
+	evhttp_add_header(h, "Retry-After", HTTP_RETRY_AFTER);
 }

@@ -19,4 +19,11 @@ int http_server_new(struct event_base *base, const struct cfg *c, struct http_co
 void http_server_close_listeners(struct http_server *s);
 void http_server_free(struct http_server *s);
 
+/* Every 503 the gateway sends (SCEP and admin listeners) carries
+ * `Retry-After: HTTP_RETRY_AFTER` (seconds, RFC 9110 10.2.3): add it to req's
+ * reply headers before evhttp_send_reply() (evhttp_send_error() would drop
+ * it with the other headers). */
+#define HTTP_RETRY_AFTER "10"
+void http_retry_after(struct evhttp_request *req);
+
 #endif

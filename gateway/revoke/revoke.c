@@ -93,6 +93,22 @@ mark_work(void *arg)
 	    store_cert_revoke(op->store, op->issuer, op->serial, op->reason, (int64_t)time(NULL));
 }
 
+/* Shutdown: a step of op was dropped; its owner frees its job. */
+static void
+op_dropped(void *arg)
+{
+	struct revoke_op *op = arg;
+
+	op->drop(op->arg, op);
+}
+
+/* A store step of op, with its owner's drop when it has one. */
+static int
+op_step(struct revoke_op *op, store_step_fn work, store_step_fn done)
+{
+	return store_exec_owned(op->store, work, done, op->drop != NULL ? op_dropped : NULL, op);
+}
+
 static void
 mark_done(void *arg)
 {
@@ -116,7 +132,7 @@ backend_done(void *arg, int rc, const char *reason)
 		op->cb(op->arg, op);
 		return;
 	}
-	if ((r = store_exec(op->store, mark_work, mark_done, op)) < 0) {
+	if ((r = op_step(op, mark_work, mark_done)) < 0) {
 		op->store_rc = r; /* the store threads stopped */
 		op->cb(op->arg, op);
 	}
@@ -199,7 +215,7 @@ revoke_start(struct revoke_op *op, struct sgw_err *err)
 		find_done(op);
 		return 0;
 	}
-	if ((r = store_exec(op->store, find_work, find_done, op)) < 0)
+	if ((r = op_step(op, find_work, find_done)) < 0)
 		return sgw_err_set(err, -r, "the store threads stopped");
 	return 0;
 }

@@ -45,6 +45,9 @@ struct revoke_op {
 	int refuse_revoked;		 /* the store marks it revoked: -SGW_EEXIST at once */
 	revoke_cb cb;
 	void *arg;
+	/* optional: called instead of cb when a store step of the revocation
+	 * is dropped at shutdown (store_exec_owned()): frees the caller's job */
+	revoke_cb drop;
 	/* set by revoke_start(), for the callback */
 	int rc;		       /* 0: the backend was asked; or a refusal (below), with
 				  backend_rc = rc and the reason in backend_why */

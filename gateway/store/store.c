@@ -424,6 +424,13 @@ store_exec(struct store *s, store_step_fn work, store_step_fn done, void *arg)
 	return store_exec_run(s->exec, work, done, arg);
 }
 
+int
+store_exec_owned(struct store *s, store_step_fn work, store_step_fn done, store_step_fn drop,
+		 void *arg)
+{
+	return store_exec_run_drop(s->exec, work, done, drop, arg);
+}
+
 void
 store_drain(struct store *s)
 {

@@ -65,6 +65,14 @@ struct store_accept {
 	const char *otp_profile;   /* the one-time challenge the request used, */
 	const uint8_t *otp_sha256; /* consumed in the same commit (NULL: none) */
 	int64_t now;
+	/* A renewal: the certificate that signed it (NULL: none), claimed in
+	 * the same commit.  -SGW_EBUSY when it is superseded already (as
+	 * cert_superseded, for t's profile and signer key) or another request
+	 * on t's profile signed by the same key is in progress (not in a final
+	 * state): of two renewals signed by one certificate at once, one is
+	 * recorded. */
+	const char *renews_issuer;
+	const char *renews_serial;
 };
 
 /* The start-up pass over the CSRs an older version stored in clear
@@ -136,11 +144,12 @@ struct store_ops {
 	int (*txn_get)(void *priv, int64_t id, struct store_txn *ret);
 	int (*txn_update)(void *priv,
 			  const struct store_txn *t); /* state, reason, handle, serial, updated */
-	/* one commit: use the one-time challenge a->otp_sha256 (-SGW_EDENIED when
-	 * it is used, expired or unknown), then insert t (t->id == 0: sets t->id,
-	 * -SGW_EEXIST if the key is taken) or give row t->id to a new request
-	 * (every column of the request; -SGW_EEXIST when the row changed since
-	 * a->seen_updated); nothing changes on failure */
+	/* one commit: claim the renewal's signer a->renews_serial (-SGW_EBUSY,
+	 * struct store_accept), use the one-time challenge a->otp_sha256
+	 * (-SGW_EDENIED when it is used, expired or unknown), then insert t (t->id == 0: sets
+	 * t->id, -SGW_EEXIST if the key is taken) or give row t->id to a new request (every column
+	 * of the request; -SGW_EEXIST when the row changed since a->seen_updated); nothing changes
+	 * on failure */
 	int (*txn_accept)(void *priv, struct store_txn *t, const struct store_accept *a);
 	/* atomically: insert the certificate and set the transaction ISSUED;
 	 * -SGW_EEXIST if (issuer, serial) exists, and nothing changes */
@@ -321,8 +330,14 @@ int store_attach_loop(struct store *s, struct event_base *base, struct sgw_err *
  * thread and done later; otherwise both run inline before this returns.  0,
  * or -SGW_EAGAIN after store_drain(): neither runs. */
 int store_exec(struct store *s, store_step_fn work, store_step_fn done, void *arg);
-/* Shutdown, before the profiles are freed: steps not started are dropped,
- * running ones finish (store_exec_stop()).  Accepts NULL. */
+/* The same for a step whose arg its owner does not track: drop(arg) frees
+ * it when done will never run (dropped by store_drain(), or finished when
+ * the store is closed), on the thread that stops the store. */
+int store_exec_owned(struct store *s, store_step_fn work, store_step_fn done, store_step_fn drop,
+		     void *arg);
+/* Shutdown, before the profiles are freed: steps not started are dropped
+ * (their drop runs), running ones finish (store_exec_stop()).  Accepts
+ * NULL. */
 void store_drain(struct store *s);
 /* Store threads, 0 when steps run inline. */
 int store_threads(const struct store *s);

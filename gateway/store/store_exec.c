@@ -29,12 +29,19 @@ store_exec_new(struct event_base *base, int threads)
 int
 store_exec_run(struct store_exec *x, store_step_fn work, store_step_fn done, void *arg)
 {
+	return store_exec_run_drop(x, work, done, NULL, arg);
+}
+
+int
+store_exec_run_drop(struct store_exec *x, store_step_fn work, store_step_fn done,
+		    store_step_fn drop, void *arg)
+{
 	if (x == NULL) {
 		work(arg);
 		done(arg);
 		return 0;
 	}
-	return worker_pool_submit(x->pool, work, done, arg);
+	return worker_pool_submit_drop(x->pool, work, done, drop, arg);
 }
 
 void

@@ -20,10 +20,16 @@ struct store_exec *store_exec_new(struct event_base *base, int threads);
  * runs on a store thread and done(arg) later on the loop thread: 0, or
  * -SGW_EAGAIN once store_exec_stop() ran (-SGW_ENOMEM): neither runs. */
 int store_exec_run(struct store_exec *x, store_step_fn work, store_step_fn done, void *arg);
+/* The same, with drop(arg) (not NULL) run instead of done for a step that
+ * never gets its done: dropped by store_exec_stop(), or finished when the
+ * executor is freed (worker_pool_submit_drop()).  Inline, never. */
+int store_exec_run_drop(struct store_exec *x, store_step_fn work, store_step_fn done,
+			store_step_fn drop, void *arg);
 /* Shutdown, before what queued steps point to is freed (the profiles) and
  * before the store is closed: steps not started are dropped (neither
- * callback runs: the daemon drained its requests first), the running ones
- * finish, later ones are refused.  Accepts NULL. */
+ * callback runs: each owner frees what its steps pointed to, the requests
+ * through req_drop_all()), the running ones finish, later ones are refused.
+ * Accepts NULL. */
 void store_exec_stop(struct store_exec *x);
 /* Accepts NULL. */
 void store_exec_free(struct store_exec *x);

@@ -15,7 +15,9 @@
 #include "log.h"
 #include "store.h"
 #include "store_sqlite_adm.h"
+#include "store_sqlite_cert.h"
 #include "store_sqlite_legacy.h"
+#include "store_sqlite_nonce.h"
 #include "store_sqlite_owed.h"
 #include "store_sqlite_row.h"
 #include "store_sqlite_schema.h"
@@ -23,24 +25,17 @@
 #include "store_sqlite_sql.h"
 #include "store_sqlite_sync.h"
 
-#define SQ_MAX_NONCE 64	    /* senderNonce is 16 bytes in practice */
-#define SQ_SWEEP_CALLS 1000 /* sweep expired nonces every N checks ... */
-#define SQ_SWEEP_SECONDS 60 /* ... or every N seconds */
-#define SQ_SWEEP_LIMIT 1000 /* rows deleted per sweep at most */
-
 struct sq_store {
 	sqlite3 *db;
 	sqlite3_stmt *st[SQ_STMT_MAX];
-	unsigned nonce_calls;
-	int64_t nonce_swept;	  /* `now` of the last sweep */
 	struct sq_adm *adm;	  /* store_sqlite_adm.c */
+	struct sq_cert *cert;	  /* store_sqlite_cert.c */
+	struct sq_nonce *nonce;	  /* store_sqlite_nonce.c */
 	struct sq_shared *shared; /* store_sqlite_shared.c */
 	char *path;
 	int group_commit;     /* store.synchronous: full */
 	struct sq_sync *sync; /* store_sqlite_sync.c, once attached */
 };
-
-#define SQ_CAP(type, field) sizeof(((type *)0)->field)
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -48,14 +43,6 @@ static int
 sq_fail(struct sq_store *q, const char *what)
 {
 	return sq_fail_db(q->db, what);
-}
-
-/* The return of reset repeats the last step's error, already handled there. */
-static void
-sq_reset(sqlite3_stmt *st)
-{
-	(void)sqlite3_reset(st);
-	(void)sqlite3_clear_bindings(st);
 }
 
 /* Run a prepared statement that returns no rows. */
@@ -90,6 +77,8 @@ sq_close(void *priv)
 		return;
 	sqs_detach(q->db, q->sync);
 	sqa_close(q->adm);
+	sqc_close(q->cert);
+	sqn_close(q->nonce);
 	sqh_close(q->shared);
 	for (i = 0; i < SQ_STMT_MAX; i++)
 		sqlite3_finalize(q->st[i]);
@@ -127,6 +116,10 @@ sq_open(void **ret_priv, const struct cfg_store *cfg, struct sgw_err *err)
 		r = sq_prepare_n(q->db, sq_sql, q->st, SQ_STMT_MAX, err);
 	if (r == 0)
 		r = sqa_open(q->db, &q->adm, err);
+	if (r == 0)
+		r = sqc_open(q->db, &q->cert, err);
+	if (r == 0)
+		r = sqn_open(q->db, &q->nonce, err);
 	if (r == 0)
 		r = sqh_open(q->db, &q->shared, err);
 	if (r < 0)
@@ -182,27 +175,6 @@ sq_txn_insert(void *priv, struct store_txn *t)
 	return r;
 }
 
-/* Step a bound one-row SELECT, decode the row into ret, reset. */
-static int
-sq_fetch(struct sq_store *q, sqlite3_stmt *st, int bad, int (*decode)(sqlite3_stmt *, void *),
-	 void *ret)
-{
-	int rc = bad != SQLITE_OK ? SQLITE_ERROR : sqlite3_step(st);
-	int r;
-
-	if (rc == SQLITE_ROW) {
-		r = decode(st, ret);
-		if (r == -SGW_EIO)
-			log_err("store: sqlite: corrupt row for: %s", sqlite3_sql(st));
-	} else if (rc == SQLITE_DONE) {
-		r = -SGW_ENOTFOUND;
-	} else {
-		r = sq_fail(q, "select");
-	}
-	sq_reset(st);
-	return r;
-}
-
 static int
 sq_txn_find(void *priv, const char *profile, const char *transaction_id,
 	    const uint8_t key_sha256[32], struct store_txn *ret)
@@ -216,7 +188,7 @@ sq_txn_find(void *priv, const char *profile, const char *transaction_id,
 	bad |= sq_bind_str(st, 1, profile, SQ_CAP(struct store_txn, profile));
 	bad |= sq_bind_str(st, 2, transaction_id, SQ_CAP(struct store_txn, transaction_id));
 	bad |= sqlite3_bind_blob(st, 3, key_sha256, 32, SQLITE_STATIC);
-	return sq_fetch(q, st, bad, sq_row_txn, ret);
+	return sq_fetch(q->db, st, bad, sq_row_txn, ret);
 }
 
 static int
@@ -225,7 +197,7 @@ sq_txn_get(void *priv, int64_t id, struct store_txn *ret)
 	struct sq_store *q = priv;
 	sqlite3_stmt *st = q->st[SQ_TXN_GET];
 
-	return sq_fetch(q, st, sqlite3_bind_int64(st, 1, id), sq_row_txn, ret);
+	return sq_fetch(q->db, st, sqlite3_bind_int64(st, 1, id), sq_row_txn, ret);
 }
 
 /* UPDATE the mutable columns; state and serial given separately for txn_issue. */
@@ -283,8 +255,33 @@ sq_txn_renew(struct sq_store *q, const struct store_txn *t, int64_t seen_updated
 	return r;
 }
 
-/* One commit: the one-time challenge used (when given), the request
- * recorded (a new row, or a known row taken over by a new request). */
+/* A renewal's claim on its signer (struct store_accept), inside the
+ * accept's commit: SQLite has one writer, so of two renewals signed by one
+ * certificate at once the second sees the first's row in progress. */
+static int
+sq_renewal_claim(struct sq_store *q, const struct store_txn *t, const struct store_accept *a)
+{
+	sqlite3_stmt *st = q->st[SQ_TXN_RENEWING];
+	int superseded = 0, bad = 0, rc, r;
+
+	if (a->renews_serial == NULL)
+		return 0;
+	r = sqc_superseded(q->cert, a->renews_issuer, a->renews_serial, t->profile,
+			   t->signer_key_sha256, &superseded);
+	if (r < 0 || superseded)
+		return r < 0 ? r : -SGW_EBUSY;
+	bad |= sq_bind_str(st, 1, t->profile, sizeof(t->profile));
+	bad |= sqlite3_bind_blob(st, 2, t->signer_key_sha256, 32, SQLITE_STATIC);
+	bad |= sqlite3_bind_int64(st, 3, t->id);
+	rc = bad == SQLITE_OK ? sqlite3_step(st) : SQLITE_ERROR;
+	r = rc == SQLITE_ROW ? -SGW_EBUSY : rc == SQLITE_DONE ? 0 : sq_fail(q, "renewal claim");
+	sq_reset(st);
+	return r;
+}
+
+/* One commit: the renewal's claim on its signer (when given), the one-time
+ * challenge used (when given), the request recorded (a new row, or a known
+ * row taken over by a new request). */
 static int
 sq_txn_accept(void *priv, struct store_txn *t, const struct store_accept *a)
 {
@@ -296,7 +293,8 @@ sq_txn_accept(void *priv, struct store_txn *t, const struct store_accept *a)
 		return r;
 	if ((r = sq_step_done(q, SQ_BEGIN, "begin")) < 0)
 		return r;
-	if (a->otp_sha256 != NULL) {
+	r = sq_renewal_claim(q, t, a);
+	if (r == 0 && a->otp_sha256 != NULL) {
 		r = sqa_otp_consume(q->adm, a->otp_profile, a->otp_sha256, a->now, bound,
 				    sizeof(bound));
 		if (r == -SGW_ENOTFOUND)
@@ -311,33 +309,7 @@ sq_txn_accept(void *priv, struct store_txn *t, const struct store_accept *a)
 	return r;
 }
 
-/* ---- certificates ------------------------------------------------------- */
-
-static int
-sq_cert_put(struct sq_store *q, const struct store_cert *c, int64_t txn_id)
-{
-	sqlite3_stmt *st = q->st[SQ_CERT_INSERT];
-	int bad = 0, r = 0;
-
-	bad |= sq_bind_str(st, 1, c->serial, sizeof(c->serial));
-	bad |= sq_bind_str(st, 2, c->issuer, sizeof(c->issuer));
-	bad |= sq_bind_str(st, 3, c->subject, sizeof(c->subject));
-	bad |= sqlite3_bind_int64(st, 4, c->not_before);
-	bad |= sqlite3_bind_int64(st, 5, c->not_after);
-	bad |= sqlite3_bind_blob(st, 6, c->der, (int)c->der_len, SQLITE_STATIC);
-	if (txn_id != 0)
-		bad |= sqlite3_bind_int64(st, 7, txn_id);
-	else
-		bad |= sqlite3_bind_null(st, 7);
-	bad |= sqlite3_bind_int(st, 8, c->revoked ? 1 : 0);
-	bad |= sqlite3_bind_int64(st, 9, c->revoked_at);
-	bad |= sqlite3_bind_int(st, 10, c->revoke_reason);
-	bad |= sq_bind_str(st, 11, c->superseded_by, sizeof(c->superseded_by));
-	if (bad != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE)
-		r = sq_fail(q, "cert insert");
-	sq_reset(st);
-	return r;
-}
+/* ---- certificates: store_sqlite_cert.c, on its own statements ----------- */
 
 /* The certificate row is linked to t->id (c->txn_id is not consulted).  On
  * success t->state is ISSUED and t->cert_serial is c->serial. */
@@ -354,7 +326,7 @@ sq_txn_issue(void *priv, struct store_txn *t, const struct store_cert *c)
 		return r;
 	r = sq_txn_set(q, t, TXN_ISSUED, c->serial);
 	if (r == 0)
-		r = sq_cert_put(q, c, t->id);
+		r = sqc_put(q->cert, c, t->id);
 	if (r == 0)
 		r = sq_step_done(q, SQ_COMMIT, "commit");
 	if (r < 0) {
@@ -367,189 +339,51 @@ sq_txn_issue(void *priv, struct store_txn *t, const struct store_cert *c)
 	return 0;
 }
 
+#define SQ_CERT(priv) (((struct sq_store *)(priv))->cert)
+
 static int
 sq_cert_get(void *priv, const char *issuer, const char *serial, struct store_cert *ret)
 {
-	struct sq_store *q = priv;
-	sqlite3_stmt *st = q->st[SQ_CERT_GET];
-	int bad = 0;
-
-	if (issuer == NULL || serial == NULL)
-		return -SGW_EINVAL;
-	bad |= sq_bind_str(st, 1, issuer, SQ_CAP(struct store_cert, issuer));
-	bad |= sq_bind_str(st, 2, serial, SQ_CAP(struct store_cert, serial));
-	return sq_fetch(q, st, bad, sq_row_cert, ret);
+	return sqc_get(SQ_CERT(priv), issuer, serial, ret);
 }
 
 static int
 sq_cert_count(void *priv, int64_t *ret)
 {
-	struct sq_store *q = priv;
-	sqlite3_stmt *st = q->st[SQ_CERT_COUNT];
-	int r = 0;
-
-	if (sqlite3_step(st) == SQLITE_ROW)
-		*ret = sqlite3_column_int64(st, 0);
-	else
-		r = sq_fail(q, "cert count");
-	sq_reset(st);
-	return r;
+	return sqc_count(SQ_CERT(priv), ret);
 }
 
-/* Already revoked (or absent) leaves changes() at 0: tell the two apart. */
 static int
 sq_cert_revoke(void *priv, const char *issuer, const char *serial, int reason, int64_t when)
 {
-	struct sq_store *q = priv;
-	sqlite3_stmt *st = q->st[SQ_CERT_REVOKE];
-	struct store_cert c;
-	int bad = 0, r = 0;
-
-	if (issuer == NULL || serial == NULL || reason < 0 || reason > 10)
-		return -SGW_EINVAL;
-	bad |= sq_bind_str(st, 1, issuer, SQ_CAP(struct store_cert, issuer));
-	bad |= sq_bind_str(st, 2, serial, SQ_CAP(struct store_cert, serial));
-	bad |= sqlite3_bind_int64(st, 3, when);
-	bad |= sqlite3_bind_int(st, 4, reason);
-	if (bad != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE)
-		r = sq_fail(q, "cert revoke");
-	else if (sqlite3_changes(q->db) == 0)
-		r = -SGW_ENOTFOUND;
-	sq_reset(st);
-	if (r != -SGW_ENOTFOUND)
-		return r;
-	r = sq_cert_get(q, issuer, serial, &c);
-	if (r == 0) {
-		store_cert_clear(&c);
-		return -SGW_EEXIST;
-	}
-	return r;
+	return sqc_revoke(SQ_CERT(priv), issuer, serial, reason, when);
 }
 
-/* Two rows (LIMIT 2) mean the serial alone is ambiguous. */
 static int
 sq_cert_find_serial(void *priv, const char *serial, struct store_cert *ret)
 {
-	struct sq_store *q = priv;
-	sqlite3_stmt *st = q->st[SQ_CERT_BY_SERIAL];
-	struct store_cert c;
-	int rc, r;
-
-	if (serial == NULL)
-		return -SGW_EINVAL;
-	if (sq_bind_str(st, 1, serial, SQ_CAP(struct store_cert, serial)) != SQLITE_OK) {
-		sq_reset(st);
-		return sq_fail(q, "cert by serial bind");
-	}
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		r = -SGW_ENOTFOUND;
-	else if (rc != SQLITE_ROW)
-		r = sq_fail(q, "cert by serial");
-	else
-		r = sq_row_cert(st, &c);
-	if (r == 0) {
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW)
-			r = -SGW_EEXIST;
-		else if (rc != SQLITE_DONE)
-			r = sq_fail(q, "cert by serial");
-		if (r < 0)
-			store_cert_clear(&c);
-	}
-	sq_reset(st);
-	if (r == 0)
-		memcpy(ret, &c, sizeof(c));
-	return r;
+	return sqc_find_serial(SQ_CERT(priv), serial, ret);
 }
 
 static int
 sq_cert_superseded(void *priv, const char *issuer, const char *serial, const char *profile,
 		   const uint8_t key_sha256[32], int *ret_superseded)
 {
-	struct sq_store *q = priv;
-	sqlite3_stmt *st = q->st[SQ_CERT_SUPERSEDED];
-	int bad = 0, rc, r = 0;
-
-	if (issuer == NULL || serial == NULL || profile == NULL || key_sha256 == NULL)
-		return -SGW_EINVAL;
-	bad |= sq_bind_str(st, 1, issuer, SQ_CAP(struct store_cert, issuer));
-	bad |= sq_bind_str(st, 2, serial, SQ_CAP(struct store_cert, serial));
-	bad |= sq_bind_str(st, 3, profile, SQ_CAP(struct store_txn, profile));
-	bad |= sqlite3_bind_blob(st, 4, key_sha256, 32, SQLITE_STATIC);
-	rc = bad == SQLITE_OK ? sqlite3_step(st) : SQLITE_ERROR;
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		r = sq_fail(q, "cert superseded");
-	sq_reset(st);
-	if (r == 0)
-		*ret_superseded = rc == SQLITE_ROW;
-	return r;
+	return sqc_superseded(SQ_CERT(priv), issuer, serial, profile, key_sha256, ret_superseded);
 }
 
 static int
 sq_cert_supersede(void *priv, const char *issuer, const char *serial, const char *by)
 {
-	struct sq_store *q = priv;
-	sqlite3_stmt *st = q->st[SQ_CERT_SUPERSEDE];
-	int bad = 0, r = 0;
-
-	if (issuer == NULL || serial == NULL || by == NULL || by[0] == '\0')
-		return -SGW_EINVAL;
-	bad |= sq_bind_str(st, 1, issuer, SQ_CAP(struct store_cert, issuer));
-	bad |= sq_bind_str(st, 2, serial, SQ_CAP(struct store_cert, serial));
-	bad |= sq_bind_str(st, 3, by, SQ_CAP(struct store_cert, serial));
-	if (bad != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE)
-		r = sq_fail(q, "cert supersede");
-	else if (sqlite3_changes(q->db) == 0)
-		r = -SGW_ENOTFOUND;
-	sq_reset(st);
-	return r;
+	return sqc_supersede(SQ_CERT(priv), issuer, serial, by);
 }
 
-/* ---- senderNonce replay cache ------------------------------------------ */
-
-/* Bounded: at most SQ_SWEEP_LIMIT rows per sweep, through the expires index. */
-static int
-sq_nonce_sweep(struct sq_store *q, int64_t now)
-{
-	sqlite3_stmt *st = q->st[SQ_NONCE_SWEEP];
-	int bad = 0;
-
-	if (++q->nonce_calls < SQ_SWEEP_CALLS && now >= q->nonce_swept &&
-	    now - q->nonce_swept < SQ_SWEEP_SECONDS)
-		return 0;
-	q->nonce_calls = 0;
-	q->nonce_swept = now;
-	bad |= sqlite3_bind_int64(st, 1, now);
-	bad |= sqlite3_bind_int(st, 2, SQ_SWEEP_LIMIT);
-	if (bad != SQLITE_OK) {
-		sq_reset(st);
-		return sq_fail(q, "nonce sweep bind");
-	}
-	return sq_step_done(q, SQ_NONCE_SWEEP, "nonce sweep");
-}
+/* ---- senderNonce replay cache: store_sqlite_nonce.c ---------------------- */
 
 static int
 sq_nonce_check(void *priv, const uint8_t *nonce, size_t len, int64_t now, int ttl)
 {
-	struct sq_store *q = priv;
-	sqlite3_stmt *st = q->st[SQ_NONCE_PUT];
-	int bad = 0, r;
-
-	if (nonce == NULL || len == 0 || len > SQ_MAX_NONCE || ttl <= 0)
-		return -SGW_EINVAL;
-	r = sq_nonce_sweep(q, now);
-	if (r < 0)
-		return r;
-	bad |= sqlite3_bind_blob(st, 1, nonce, (int)len, SQLITE_STATIC);
-	bad |= sqlite3_bind_int64(st, 2, now + ttl);
-	bad |= sqlite3_bind_int64(st, 3, now);
-	if (bad != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE)
-		r = sq_fail(q, "nonce insert");
-	else if (sqlite3_changes(q->db) == 0)
-		r = -SGW_EEXIST;
-	sq_reset(st);
-	return r;
+	return sqn_check(((struct sq_store *)priv)->nonce, nonce, len, now, ttl);
 }
 
 /* ---- admin queries: store_sqlite_adm.c, on its own state ------------------ */

@@ -1,5 +1,6 @@
 /* store_sqlite_row.c: the lowest level of the SQLite store, under
- * store_sqlite.c and its spokes (store_sqlite_adm.c, store_sqlite_sync.c):
+ * store_sqlite.c and its spokes (store_sqlite_adm.c, store_sqlite_cert.c,
+ * store_sqlite_sync.c):
  * running a statement, mapping a failed call to an SGW code, binding text,
  * and decoding one row into a record. */
 #include <limits.h>
@@ -40,6 +41,32 @@ sq_fail_db(sqlite3 *db, const char *what)
 	if (ext == SQLITE_NOMEM)
 		return -SGW_ENOMEM;
 	return -SGW_EIO;
+}
+
+void
+sq_reset(sqlite3_stmt *st)
+{
+	(void)sqlite3_reset(st);
+	(void)sqlite3_clear_bindings(st);
+}
+
+int
+sq_fetch(sqlite3 *db, sqlite3_stmt *st, int bad, int (*decode)(sqlite3_stmt *, void *), void *ret)
+{
+	int rc = bad != SQLITE_OK ? SQLITE_ERROR : sqlite3_step(st);
+	int r;
+
+	if (rc == SQLITE_ROW) {
+		r = decode(st, ret);
+		if (r == -SGW_EIO)
+			log_err("store: sqlite: corrupt row for: %s", sqlite3_sql(st));
+	} else if (rc == SQLITE_DONE) {
+		r = -SGW_ENOTFOUND;
+	} else {
+		r = sq_fail_db(db, "select");
+	}
+	sq_reset(st);
+	return r;
 }
 
 /* Bind at most cap - 1 bytes: what a char[cap] field holds with its NUL. */

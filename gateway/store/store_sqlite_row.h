@@ -11,7 +11,8 @@
 #include "err.h"
 #include "store_record.h"
 
-#define SQ_MAX_BLOB (256 * 1024) /* sealed CSR or certificate DER */
+#define SQ_MAX_BLOB (256 * 1024)		       /* sealed CSR or certificate DER */
+#define SQ_CAP(type, field) sizeof(((type *)0)->field) /* a text field's capacity */
 
 /* An UPDATE's SET clause that drops the sealed CSR when the new state (the
  * parameter p) is final (TXN_STATE_FINAL: ISSUED .. EXPIRED). */
@@ -42,6 +43,14 @@ int sq_exec_db(sqlite3 *db, const char *sql, struct sgw_err *err);
 /* Map the failed call on db to an SGW code: -SGW_EEXIST for a unique-key
  * clash (not logged), otherwise logged "store: sqlite: what: ..." */
 int sq_fail_db(sqlite3 *db, const char *what);
+/* Reset st and clear its bindings (the reset's return repeats the last
+ * step's error, already handled there). */
+void sq_reset(sqlite3_stmt *st);
+/* Step a bound one-row SELECT on db (bad: the binds' result), decode the row
+ * into ret, reset: 0, -SGW_ENOTFOUND for no row, -SGW_EIO for a corrupt one
+ * (logged), or the mapped error of the step. */
+int sq_fetch(sqlite3 *db, sqlite3_stmt *st, int bad, int (*decode)(sqlite3_stmt *, void *),
+	     void *ret);
 /* Bind at most cap - 1 bytes of s (NULL: ""): what a char[cap] field holds. */
 int sq_bind_str(sqlite3_stmt *st, int idx, const char *s, size_t cap);
 

@@ -1,6 +1,7 @@
 /* store_sqlite_sql.h: every statement that store_sqlite.c prepares at open
  * (the schema and its migrations are in store_sqlite_schema.c, the admin
- * API's statements in store_sqlite_adm.c).  Private to store_sqlite.c (it
+ * API's statements in store_sqlite_adm.c, the certificates' in
+ * store_sqlite_cert.c, the nonces' in store_sqlite_nonce.c).  Private to store_sqlite.c (it
  * defines static data); include nowhere else. */
 #ifndef SGW_STORE_SQLITE_SQL_H
 #define SGW_STORE_SQLITE_SQL_H
@@ -14,15 +15,7 @@ enum sq_stmt {
 	SQ_TXN_GET,
 	SQ_TXN_UPDATE,
 	SQ_TXN_RENEW,
-	SQ_CERT_INSERT,
-	SQ_CERT_GET,
-	SQ_CERT_COUNT,
-	SQ_CERT_REVOKE,
-	SQ_CERT_BY_SERIAL,
-	SQ_CERT_SUPERSEDED,
-	SQ_CERT_SUPERSEDE,
-	SQ_NONCE_SWEEP,
-	SQ_NONCE_PUT,
+	SQ_TXN_RENEWING,
 	SQ_STMT_MAX
 };
 
@@ -47,30 +40,10 @@ static const char *const sq_sql[SQ_STMT_MAX] = {
 		     " peer = ?4, reason = '', cert_serial = '', backend_handle = '',"
 		     " csr_sealed = ?5, csr_sha256 = ?6, csr_info = ?7, created = ?8,"
 		     " updated = ?9, instance = ?12 WHERE id = ?10 AND updated = ?11",
-    [SQ_CERT_INSERT] = "INSERT INTO certificates (" SQ_CERT_COLS ")"
-		       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    [SQ_CERT_GET] = "SELECT " SQ_CERT_COLS " FROM certificates"
-		    " WHERE issuer = ?1 AND serial = ?2",
-    [SQ_CERT_COUNT] = "SELECT count(*) FROM certificates",
-    [SQ_CERT_REVOKE] = "UPDATE certificates SET revoked = 1, revoked_at = ?3, revoke_reason = ?4"
-		       " WHERE issuer = ?1 AND serial = ?2 AND revoked = 0",
-    [SQ_CERT_BY_SERIAL] = "SELECT " SQ_CERT_COLS " FROM certificates WHERE serial = ?1 LIMIT 2",
-    /* a certificate of ?1 newer than (?1, ?2) (or any, when that is not
-     * stored) issued on profile ?3 for a request signed by key ?4: through
-     * the transactions_signer index (migration 4) */
-    [SQ_CERT_SUPERSEDED] = "SELECT 1 FROM transactions t JOIN certificates c ON c.txn_id = t.id"
-			   " WHERE t.signer_key_sha256 = ?4 AND t.profile = ?3 AND c.issuer = ?1"
-			   " AND c.id > coalesce((SELECT id FROM certificates"
-			   " WHERE issuer = ?1 AND serial = ?2), 0) LIMIT 1",
-    /* the first certificate to supersede (?1, ?2) is the one recorded (migration 6) */
-    [SQ_CERT_SUPERSEDE] = "UPDATE certificates SET superseded_by = ?3"
-			  " WHERE issuer = ?1 AND serial = ?2 AND superseded_by = ''",
-    [SQ_NONCE_SWEEP] = "DELETE FROM nonces WHERE nonce IN"
-		       " (SELECT nonce FROM nonces WHERE expires <= ?1 LIMIT ?2)",
-    /* a live nonce makes this a no-op (changes() == 0); an expired one is replaced */
-    [SQ_NONCE_PUT] = "INSERT INTO nonces (nonce, expires) VALUES (?1, ?2)"
-		     " ON CONFLICT (nonce) DO UPDATE SET expires = excluded.expires"
-		     " WHERE nonces.expires <= ?3",
+    /* another request on profile ?1 signed by key ?2 in progress (a state
+     * before ISSUED, 5: SQ_SET_SEALED_FOR), through transactions_signer */
+    [SQ_TXN_RENEWING] = "SELECT 1 FROM transactions WHERE signer_key_sha256 = ?2"
+			" AND profile = ?1 AND id != ?3 AND state < 5 LIMIT 1",
 };
 
 #endif

@@ -12,12 +12,11 @@
 #include <openssl/objects.h>
 
 #include "http_conn.h"
+#include "http_server.h"
 #include "log.h"
 #include "metrics.h"
 #include "scep_certrep.h"
 #include "scep_req.h"
-
-#define REQ_RETRY_AFTER "10" /* seconds, with a 503 */
 
 static const char *
 method_name(enum evhttp_cmd_type cmd)
@@ -102,6 +101,7 @@ req_new(struct gw *gw, struct evhttp_request *http, const struct http_origin *or
 		log_safe(r->user_agent);
 	}
 	gw->inflight++;
+	LIST_INSERT_HEAD(&gw->reqs, r, link);
 	return r;
 }
 
@@ -121,6 +121,7 @@ static void
 req_free(struct req_ctx *r)
 {
 	r->gw->inflight--;
+	LIST_REMOVE(r, link);
 	free(r->body);
 	scep_msg_free(r->msg);
 	if (r->content != NULL)
@@ -152,11 +153,30 @@ send_unavailable(struct req_ctx *r)
 	struct evbuffer *out = evbuffer_new();
 
 	evhttp_add_header(h, "Content-Type", "text/plain");
-	evhttp_add_header(h, "Retry-After", REQ_RETRY_AFTER);
+	http_retry_after(r->http);
 	if (out != NULL && evhttp_request_get_command(r->http) != EVHTTP_REQ_HEAD)
 		evbuffer_add_printf(out, "503 Service Unavailable\n");
 	evhttp_send_reply(r->http, 503, "Service Unavailable", out);
 	evbuffer_free(out);
+}
+
+unsigned
+req_drop_all(struct gw *gw)
+{
+	struct req_ctx *r;
+	unsigned n = 0;
+
+	while ((r = LIST_FIRST(&gw->reqs)) != NULL) {
+		log_debug("txn=%s op=%s peer=%s: dropped unanswered at shutdown",
+			  r->msg != NULL && r->msg->transaction_id[0] ? r->msg->transaction_id
+								      : "-",
+			  r->op, r->peer);
+		req_free(r);
+		n++;
+	}
+	if (n > 0)
+		log_warn("shutdown: %u request(s) dropped unanswered, freed", n);
+	return n;
 }
 
 static void

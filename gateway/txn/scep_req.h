@@ -45,6 +45,7 @@ struct req_decoded {
 
 struct req_ctx {
 	struct gw *gw;
+	LIST_ENTRY(req_ctx) link;    /* gw->reqs */
 	struct profile_set *ps;	     /* the configuration generation it started with: a reference */
 	struct profile *prof;	     /* NULL, or one of ps */
 	struct evhttp_request *http; /* replied to exactly once, through req_end */
@@ -117,5 +118,12 @@ struct req_ctx *req_new(struct gw *gw, struct evhttp_request *http,
  * when this returns, or soon after. */
 void req_end(struct req_ctx *r, enum scep_outcome out, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Shutdown, once nothing can call back into a request any more (the worker
+ * pool and the store threads stopped, the backends and validators stopped,
+ * the loop no longer runs): free the requests still in flight, which the
+ * drain deadline or a second signal left unanswered (their connections are
+ * closed with the listeners).  Logs how many; returns the count. */
+unsigned req_drop_all(struct gw *gw);
 
 #endif

@@ -148,7 +148,17 @@ struct txn_csr_job {
 	uint8_t *der; /* decrypted, until parsed */
 	size_t len;
 	struct csr *csr; /* parsed and checked: handed to cb */
+	int dropped;	 /* the worker pool dropped it at shutdown: open_done never runs */
 };
+
+static void
+job_free(struct txn_csr_job *o)
+{
+	csr_free(o->csr);
+	X509_free(o->cert);
+	free(o->sealed);
+	free(o);
+}
 
 static void
 open_work(void *arg)
@@ -182,19 +192,35 @@ open_done(void *arg)
 	if (o->rc < 0)
 		log_err("txn=%s profile=%s: cannot open the stored CSR: %s", o->txid, o->profile,
 			o->err.msg);
-	if (o->cb != NULL)
+	if (o->cb != NULL) {
 		o->cb(o->arg, o->rc, o->csr); /* takes the CSR */
+		o->csr = NULL;
+	}
+	job_free(o);
+}
+
+/* Shutdown: the pool dropped the job (or its done never ran).  Its owner
+ * still holds it until txn_csr_cancel() unless it cancelled already: the
+ * second of the two frees it. */
+static void
+open_drop(void *arg)
+{
+	struct txn_csr_job *o = arg;
+
+	if (o->cb == NULL)
+		job_free(o);
 	else
-		csr_free(o->csr);
-	X509_free(o->cert);
-	free(o->sealed);
-	free(o);
+		o->dropped = 1;
 }
 
 void
 txn_csr_cancel(struct txn_csr_job *o)
 {
-	if (o != NULL)
+	if (o == NULL)
+		return;
+	if (o->dropped)
+		job_free(o);
+	else
 		o->cb = NULL;
 }
 
@@ -221,7 +247,7 @@ txn_csr_open(struct gw *gw, const struct profile *prof, const struct store_txn *
 	memcpy(o->txid, t->transaction_id, sizeof(o->txid));
 	o->cb = cb;
 	o->arg = arg;
-	if (worker_pool_submit(gw->workers, open_work, open_done, o) < 0) {
+	if (worker_pool_submit_drop(gw->workers, open_work, open_done, open_drop, o) < 0) {
 		X509_free(o->cert);
 		free(o->sealed);
 		free(o);

@@ -38,7 +38,9 @@ struct txn_csr_job; /* an opening in progress */
  * not called). */
 int txn_csr_open(struct gw *gw, const struct profile *prof, const struct store_txn *t,
 		 txn_csr_cb cb, void *arg, struct txn_csr_job **ret_job);
-/* cb will not be called (its arg may go); the job frees itself. */
+/* cb will not be called (its arg may go); the job frees itself (or here,
+ * when the worker pool dropped it at shutdown).  Every job not answered is
+ * cancelled by its owner. */
 void txn_csr_cancel(struct txn_csr_job *job);
 
 /* At start-up, once after an upgrade, before the store's group commit

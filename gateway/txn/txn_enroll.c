@@ -235,6 +235,11 @@ record_work(void *arg)
 	struct store_accept a = {.seen_updated = r->st.seen, .now = r->st.wall};
 	uint8_t h[32];
 
+	if (r->renewal) { /* claimed in the commit: one renewal per signer */
+		a.renews_issuer = r->prof->issuer;
+		a.renews_serial = r->st.serial;
+	}
+
 	if (needs_challenge(r) && r->csr->challenge != NULL &&
 	    validator_as_otp(r->prof->validator) != NULL) {
 		otp_challenge_sha256(r->csr->challenge, h);
@@ -255,6 +260,13 @@ record_done(void *arg)
 
 	if (ret == -SGW_EDENIED) {
 		req_end(r, SCEP_OUT_DENIED, "one-time challenge unknown, used or expired");
+		return;
+	}
+	if (ret == -SGW_EBUSY) {
+		req_end(r, SCEP_OUT_DENIED,
+			"renewal: signer certificate %s is being renewed by another request in "
+			"progress, or superseded",
+			r->st.serial);
 		return;
 	}
 	if (ret == -SGW_EEXIST) {
@@ -299,6 +311,10 @@ enroll_record(struct req_ctx *r, int ret, struct sgw_err *err)
 				       : "renewal";
 	if (r->pre.seal_rc < 0) {
 		req_end(r, SCEP_OUT_HTTP_INTERNAL, "cannot seal the CSR: %s", r->pre.seal_err.msg);
+		return;
+	}
+	if (r->renewal && txn_cert_serial(r->msg->signer, r->st.serial, sizeof(r->st.serial)) < 0) {
+		req_end(r, SCEP_OUT_BAD_REQUEST, "renewal: signer certificate: bad serial");
 		return;
 	}
 	record_fill(r, approval_decide(r->prof->ra, r->csr) == APPROVAL_MANUAL);

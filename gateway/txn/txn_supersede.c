@@ -45,6 +45,15 @@ revoked(void *arg, struct revoke_op *op)
 	done(r);
 }
 
+/* Shutdown: the revocation's store step was dropped; the request is freed
+ * with the others (req_drop_all()), the job here. */
+static void
+revoke_dropped(void *arg, struct revoke_op *op)
+{
+	(void)op;
+	free(arg);
+}
+
 static int
 revoke_old(struct req_ctx *r, const char *serial, void (*done)(struct req_ctx *r))
 {
@@ -62,6 +71,7 @@ revoke_old(struct req_ctx *r, const char *serial, void (*done)(struct req_ctx *r
 				   .backend = r->prof->backend,
 				   .reason = CRL_REASON_SUPERSEDED,
 				   .cb = revoked,
+				   .drop = revoke_dropped,
 				   .arg = j};
 	snprintf(j->op.serial, sizeof(j->op.serial), "%s", serial);
 	if ((ret = revoke_start(&j->op, &err)) == 0)

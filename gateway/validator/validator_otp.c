@@ -180,6 +180,17 @@ peek_done(void *arg)
 	free(k);
 }
 
+/* Shutdown: the step was dropped (or its done never ran); the request it
+ * would have answered is freed with the others (req_drop_all()). */
+static void
+peek_drop(void *arg)
+{
+	struct otp_peek *k = arg;
+
+	OPENSSL_cleanse(k->sha256, sizeof(k->sha256));
+	free(k);
+}
+
 /* The challenge is peeked at in a store step: cb(arg, verdict, reason)
  * follows, on the loop thread (before this returns when the store runs
  * inline), and -SGW_EAGAIN. */
@@ -202,7 +213,7 @@ otp_check(void *priv, const struct validator_req *req, validator_cb cb, void *ar
 	    .store = p->store, .csr = c, .cb = cb, .arg = arg, .now = (int64_t)time(NULL)};
 	snprintf(k->profile, sizeof(k->profile), "%s", req->profile);
 	otp_challenge_sha256(c->challenge, k->sha256);
-	if ((r = store_exec(p->store, peek_work, peek_done, k)) == 0)
+	if ((r = store_exec_owned(p->store, peek_work, peek_done, peek_drop, k)) == 0)
 		return -SGW_EAGAIN;
 	OPENSSL_cleanse(k->sha256, sizeof(k->sha256));
 	free(k);

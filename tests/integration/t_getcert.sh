@@ -123,7 +123,7 @@ check "GetCRL after the revocation lists the serial with keyCompromise" \
 	grep -q "^revoked=$SB reason=keyCompromise" "$D/crl1.out"
 check "the CRL number went up (2)" grep -q '^crl_number=2 entries=1' "$D/crl1.out"
 "$SCEPGW" -c "$CFG" revoke "$(hexserial "$D/c.pem")" --reason superseded >/dev/null 2>&1 || true
-req getcrl --signer-cert "$D/a.pem" --signer-key "$D/a.key" >"$D/crl2.out"
+req getcrl --signer-cert "$D/a.pem" --signer-key "$D/a.key" -o "$D/crl2.pem" >"$D/crl2.out"
 check "a second revocation: both listed, number 3" bash -c "grep -q '^crl_number=3 entries=2' '$D/crl2.out' &&
 	grep -q 'reason=superseded' '$D/crl2.out' && grep -q '^revoked=$SB ' '$D/crl2.out'"
 
@@ -136,6 +136,8 @@ check "it verifies against the issuing CA" \
 openssl crl -inform DER -in "$D/http.crl" -noout -text >"$D/http.txt" 2>&1 || true
 check "it lists the revoked serial with reason Key Compromise" \
 	bash -c "grep -A4 'Serial Number: $SB' '$D/http.txt' | grep -q 'Key Compromise'"
+check "GetCRL -o wrote the same CRL as PEM" \
+	cmp -s "$D/http.crl" <(openssl crl -in "$D/crl2.pem" -outform DER 2>/dev/null)
 check "it has a nextUpdate and a CRL number" \
 	bash -c "grep -q 'Next Update:' '$D/http.txt' && grep -q 'X509v3 CRL Number' '$D/http.txt'"
 check "the store keeps the CRL number durably" test "$(python3 -c 'import sqlite3,sys

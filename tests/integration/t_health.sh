@@ -58,10 +58,10 @@ wait_notify() { # LINE [COUNT]: until the notify log has COUNT (1) lines equal t
 check "sd_notify: READY=1 once the sockets are bound" wait_notify READY=1
 check "the gateway logged its listeners before READY=1" grep -q "listening on http://127.0.0.1:$PORT" "$GW_LOG"
 
-hz() { curl -sS --max-time 5 -o "$T/hz.body" -w '%{http_code}' "$@" "$BASE/healthz" || true; }
+hz() { curl -sS --max-time 5 -D "$T/hz.hdr" -o "$T/hz.body" -w '%{http_code}' "$@" "$BASE/healthz" || true; }
 admin_hz() {
-	curl -sS --max-time 5 --cacert "$PKI/chain.pem" -o "$T/ahz.body" -w '%{http_code}' \
-		"$ADMIN_URL/healthz" || true
+	curl -sS --max-time 5 --cacert "$PKI/chain.pem" -D "$T/ahz.hdr" -o "$T/ahz.body" \
+		-w '%{http_code}' "$ADMIN_URL/healthz" || true
 }
 check "GET /healthz: 200" test "$(hz)" = 200
 check "... body ok" grep -qx ok "$T/hz.body"
@@ -71,7 +71,9 @@ check "the admin /healthz: 200" test "$(admin_hz)" = 200
 dd if=/dev/zero of="$MNT/fill" bs=64k >/dev/null 2>&1 || true
 check "store full: /healthz 503" test "$(hz)" = 503
 check "... naming the store check" grep -q "store: $MNT: no space left" "$T/hz.body"
+check "... with Retry-After: 10" grep -qix 'retry-after: 10.' "$T/hz.hdr"
 check "the admin /healthz agrees: 503" test "$(admin_hz)" = 503
+check "... with Retry-After: 10" grep -qix 'retry-after: 10.' "$T/ahz.hdr"
 check "... naming the store check" grep -q "no space left" "$T/ahz.body"
 check "one info line says not ready" \
 	test "$(grep -c 'info: healthz: not ready: store' "$GW_LOG")" -eq 1
@@ -80,6 +82,7 @@ check "... still one line" test "$(grep -c 'healthz: not ready' "$GW_LOG")" -eq 
 
 rm -f "$MNT/fill"
 check "room again: /healthz 200" test "$(hz)" = 200
+check "... without Retry-After" not grep -qi '^retry-after' "$T/hz.hdr"
 check "an enrollment works" \
 	"$SCEPREQ" enroll -u "$URL" -c "$CHALLENGE" --cn health-1 --out "$T/h1.pem"
 check "probes are never logged as warnings" not grep -q 'warn: .*healthz' "$GW_LOG"

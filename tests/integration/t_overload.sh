@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # t_overload.sh: more requests in flight than limits.max_connections allows
-# get HTTP 503 and a log line (outcome=unavailable); the others still enroll,
+# get HTTP 503 with Retry-After and a log line (outcome=unavailable); the others still enroll,
 # and the gateway keeps answering once the burst is over.
 . "$(dirname "$0")/lib.sh"
 : "${SCEPREQ:?SCEPREQ must name the scepreq test client}"
@@ -20,9 +20,12 @@ mkdir -p "$D"
 mkdir -p "$D/bodies"
 # a URL glob makes 48 transfers; n= is ignored by the gateway
 curl -sS -Z --parallel-immediate --parallel-max 16 --data-binary "@$D/req.der" \
-	-H 'Content-Type: application/x-pki-message' -o "$D/bodies/#1" -w '%{http_code}\n' \
+	-H 'Content-Type: application/x-pki-message' -o "$D/bodies/#1" \
+	-w '%{http_code}\n%{http_code} retry-after=%header{retry-after}\n' \
 	"$URL?operation=PKIOperation&n=[1-48]" >"$D/codes" 2>"$D/curl.err" || true
 n503=$(grep -c '^503$' "$D/codes" || true)
+check "every 503 carries Retry-After: 10" \
+	test "$(grep -c '^503 retry-after=10$' "$D/codes" || true)" -eq "$n503"
 n200=$(grep -c '^200$' "$D/codes" || true)
 check "requests over the in-flight limit got HTTP 503 ($n503 of 48)" test "$n503" -ge 1
 check "the others got a CertRep (HTTP 200: $n200)" test "$n200" -ge 1 -a $((n503 + n200)) -eq 48

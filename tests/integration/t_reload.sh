@@ -42,8 +42,7 @@ reload_and_wait() {
 check "the old challenge enrolls on rl" enroll -u "$RL_URL" -c "$OLD" --cn rl-old-1
 
 # --- reloads under load: no request lost ---------------------------------------------
-# (sgwload's own OpenSSL allocations at exit are not the gateway's: no leak check for it)
-ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0 "$SGWLOAD" -u "$URL" -p "$CHALLENGE" -n 600 -c 8 -k 4 --key-bits 2048 -t 30 \
+"$SGWLOAD" -u "$URL" -p "$CHALLENGE" -n 600 -c 8 -k 4 --key-bits 2048 -t 30 \
 	>"$D/load.out" 2>&1 &
 LOAD=$!
 track_pid "$LOAD"

@@ -67,6 +67,24 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
+/* Keeps the Retry-After header (a 503 must carry one). */
+static size_t
+header_cb(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	struct http_resp *r = ud;
+	size_t n = size * nmemb, k = sizeof("Retry-After:") - 1, e;
+
+	if (n > k && strncasecmp(ptr, "Retry-After:", k) == 0) {
+		for (; k < n && (ptr[k] == ' ' || ptr[k] == '\t'); k++)
+			;
+		for (e = n;
+		     e > k && (ptr[e - 1] == '\r' || ptr[e - 1] == '\n' || ptr[e - 1] == ' '); e--)
+			;
+		snprintf(r->retry_after, sizeof(r->retry_after), "%.*s", (int)(e - k), ptr + k);
+	}
+	return n;
+}
+
 void
 http_resp_clear(struct http_resp *r)
 {
@@ -96,6 +114,8 @@ http_do(const struct opts *o, const char *url, const unsigned char *post, size_t
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, o->timeout);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
 	if (o->tls_ca)
 		curl_easy_setopt(c, CURLOPT_CAINFO, o->tls_ca);
 	if (post) {
@@ -422,8 +442,11 @@ exchange(struct job *j, const struct sr_txn *t, struct http_resp *h, struct sr_r
 	if (send_pkiop(j->o, t->der, len, h, j->tag) < 0)
 		return -1;
 	if (h->code != 200) {
-		snprintf(j->outcome, sizeof(j->outcome), "http-%ld", h->code);
-		fprintf(j->report, "%sstatus=http-%ld\n", j->tag, h->code);
+		/* every 503 says when to come back: one without is its own outcome */
+		snprintf(j->outcome, sizeof(j->outcome), "http-%ld%s", h->code,
+			 h->code == 503 && !h->retry_after[0] ? "-no-retry-after" : "");
+		fprintf(j->report, "%sstatus=http-%ld%s%s\n", j->tag, h->code,
+			h->retry_after[0] ? " retry_after=" : "", h->retry_after);
 		return 0;
 	}
 	if (!ctype_base_is(h->ctype, "application/x-pki-message")) {
@@ -775,7 +798,7 @@ usage(void)
 	      "  --key key.pem | --key-bits N     --txid ID       --out cert.pem\n"
 	      "  --out-key key.pem  --save-request req.der  --send-request req.der (replay)\n"
 	      "  --truncate N (send only N bytes) --ra-chain chain.pem (skip GetCACert)\n"
-	      "  --expect success|failure|pending|http-NNN\n"
+	      "  --expect success|failure|pending|http-NNN (an http-503 must carry Retry-After)\n"
 	      "  --expect-failinfo badAlg|badMessageCheck|badRequest|badTime|badCertId\n"
 	      "  --parallel N (N enrollments in threads, CN-1..CN-N, prints serial=HEX)\n"
 	      "  --challenge-type printable|utf8 (default: printable when possible)\n"
@@ -788,7 +811,8 @@ usage(void)
 	      "  --poll-subject CN (CertPoll: another subject)  --encrypt-to CERT (not the RA)\n"
 	      "  --csr req.pem|der (send this CSR, made for --key; --cn names the signer)\n"
 	      "       scepreq getcert|getcrl -u URL --signer-cert C --signer-key K\n"
-	      "               [--serial HEX (default: the signer's)] [-o out.pem] [--expect ...]\n"
+	      "               [--serial HEX (default: the signer's)] [-o out.pem: the certificate, "
+	      "or the CRL] [--expect ...]\n"
 	      "               getcrl prints crl_number=N and revoked=HEX reason=R per entry\n"
 	      "       scepreq getnextcacert -u URL [-o next.pem] (verified with GetCACert's RA)\n"
 	      "common: --tls-ca FILE  --timeout SECONDS (60)  -v\n"

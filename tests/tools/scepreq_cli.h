@@ -28,6 +28,7 @@ struct opts {
 struct http_resp {
 	long code;
 	char ctype[128];
+	char retry_after[32]; /* the Retry-After header, or "" */
 	unsigned char *body;
 	size_t len;
 };

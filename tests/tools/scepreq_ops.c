@@ -14,6 +14,7 @@
 #include <openssl/bn.h>
 #include <openssl/cms.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/pkcs7.h>
 #include <openssl/x509v3.h>
 
@@ -72,6 +73,19 @@ check_crl(X509_CRL *crl, X509 *ca)
 	return 0;
 }
 
+/* -o: the CRL as PEM. */
+static int
+write_crl_pem(const char *path, X509_CRL *crl)
+{
+	BIO *b = BIO_new_file(path, "w");
+	int ok = b != NULL && PEM_write_bio_X509_CRL(b, crl);
+
+	if (!ok)
+		sr_ossl_err(NULL, "cannot write %s", path);
+	BIO_free(b);
+	return ok ? 0 : -1;
+}
+
 static int
 report(const struct opts *o, int crl, const struct sr_reply *r, X509 *ca, const char **outcome)
 {
@@ -99,7 +113,7 @@ report(const struct opts *o, int crl, const struct sr_reply *r, X509 *ca, const 
 		if (check_crl(sk_X509_CRL_value(r->crls, 0), ca) < 0)
 			return -1;
 		print_crl(sk_X509_CRL_value(r->crls, 0));
-		return 0;
+		return o->out ? write_crl_pem(o->out, sk_X509_CRL_value(r->crls, 0)) : 0;
 	}
 	serial_hex(r->cert, serial, sizeof(serial));
 	X509_NAME_oneline(X509_get_subject_name(r->cert), subj, sizeof(subj));
@@ -145,9 +159,12 @@ cmd_getcert(const struct opts *o, int crl)
 	    send_pkiop(o, t.der, t.derlen, &h, NULL) < 0)
 		goto out;
 	if (h.code != 200) {
-		printf("status=http-%ld\n", h.code);
+		printf("status=http-%ld%s%s\n", h.code, h.retry_after[0] ? " retry_after=" : "",
+		       h.retry_after);
+		/* every 503 says when to come back (as enroll's --expect) */
 		rc = strncasecmp(o->expect, "http-", 5) == 0 &&
-			     strtol(o->expect + 5, NULL, 10) == h.code
+			     strtol(o->expect + 5, NULL, 10) == h.code &&
+			     (h.code != 503 || h.retry_after[0])
 			 ? 0
 			 : 1;
 		goto out;

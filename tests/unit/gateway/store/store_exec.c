@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 
 #include "err.h"
 #include "fixture/gate_fixture.h"
+#include "revoke.h"
 #include "store.h"
 #include "store_exec.h"
 #include "store_fixture.h"
@@ -185,6 +187,95 @@ test_drain(void **state)
 	event_base_free(base);
 }
 
+static int dropped;
+
+static void
+count_drop(void *arg)
+{
+	(void)arg;
+	dropped++;
+}
+
+/* Steps with a drop (store_exec_owned()): the queued ones dropped at
+ * store_drain() and the running one, finished but its done never run, at
+ * store_close() each get their drop once, and no done. */
+static void
+test_drain_drop(void **state)
+{
+	static struct gate g = GATE_INIT;
+	struct store_fixture db;
+	struct event_base *base = event_base_new();
+	struct store *s;
+	pthread_t t;
+
+	(void)state;
+	dropped = 0;
+	store_fixture_init(&db, "/tmp", "exec-drop");
+	s = open_store(&db, 1, base);
+	assert_int_equal(store_exec_owned(s, gate_work, count_done, count_drop, &g), 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(store_exec_owned(s, count_work, count_done, count_drop, &g), 0);
+	assert_int_equal(store_exec(s, count_work, count_done, &g), 0); /* no drop */
+	gate_wait_started(&g);
+	assert_int_equal(pthread_create(&t, NULL, open_later, &g), 0);
+	store_drain(s);
+	assert_int_equal(dropped, 3); /* the queued ones with a drop */
+	store_close(s);
+	assert_int_equal(dropped, 4); /* and the one that ran: its done never will */
+	assert_int_equal(g.done, 0);
+	pthread_join(t, NULL);
+	store_fixture_remove(&db);
+	event_base_free(base);
+}
+
+static int revoke_cbs, revoke_drops;
+
+static void
+rv_cb(void *arg, struct revoke_op *op)
+{
+	(void)arg;
+	(void)op;
+	revoke_cbs++;
+}
+
+static void
+rv_drop(void *arg, struct revoke_op *op)
+{
+	assert_ptr_equal(arg, op);
+	revoke_drops++;
+}
+
+/* A revocation (revoke.c) whose store step is dropped at shutdown: its
+ * owner's drop runs (txn_supersede.c frees its job there), not its cb. */
+static void
+test_drain_revoke(void **state)
+{
+	static struct gate g = GATE_INIT;
+	struct store_fixture db;
+	struct event_base *base = event_base_new();
+	struct revoke_op op;
+	struct sgw_err err = {{0}};
+	struct store *s;
+	pthread_t t;
+
+	(void)state;
+	store_fixture_init(&db, "/tmp", "exec-revoke");
+	s = open_store(&db, 1, base);
+	assert_int_equal(store_exec(s, gate_work, count_done, &g), 0);
+	gate_wait_started(&g);
+	op = (struct revoke_op){.store = s, .cb = rv_cb, .drop = rv_drop, .arg = &op};
+	snprintf(op.serial, sizeof(op.serial), "01");
+	assert_int_equal(revoke_start(&op, &err), 0); /* queued behind the gate */
+	assert_int_equal(pthread_create(&t, NULL, open_later, &g), 0);
+	store_drain(s);
+	store_close(s);
+	assert_int_equal(revoke_drops, 1);
+	assert_int_equal(revoke_cbs, 0);
+	pthread_join(t, NULL);
+	store_fixture_remove(&db);
+	event_base_free(base);
+}
+
 /* The executor alone: a pool of the size asked for (a blocking store's
  * store.pool), inline without one. */
 static void
@@ -208,10 +299,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_inline),
-	    cmocka_unit_test(test_offload),
-	    cmocka_unit_test(test_drain),
-	    cmocka_unit_test(test_pool_size),
+	    cmocka_unit_test(test_inline),	 cmocka_unit_test(test_offload),
+	    cmocka_unit_test(test_drain),	 cmocka_unit_test(test_drain_drop),
+	    cmocka_unit_test(test_drain_revoke), cmocka_unit_test(test_pool_size),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

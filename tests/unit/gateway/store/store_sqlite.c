@@ -565,6 +565,51 @@ test_cert_superseded(void **state)
 			      "transactions_signer"));
 }
 
+/* A renewal's claim in txn_accept (store.h struct store_accept): refused
+ * (-SGW_EBUSY, nothing recorded) while another request on the profile
+ * signed by the same key is in progress, and once the signer is superseded;
+ * its own row, other keys and other profiles do not count. */
+static void
+test_accept_renewal_claim(void **state)
+{
+	struct fx *f = *state;
+	struct store_txn t1, t2, t3;
+	struct store_cert c;
+	struct store_accept a = {.now = 1700000000};
+
+	fx_open(f);
+	make_txn(&t1, "signer", 1); /* issues 01, the certificate renewed below */
+	assert_int_equal(store_txn_insert(f->s, &t1), 0);
+	make_cert(&c, "01");
+	assert_int_equal(store_txn_issue(f->s, &t1, &c), 0);
+	a.renews_issuer = c.issuer;
+	a.renews_serial = "01";
+	make_txn(&t2, "renewal-1", 1);
+	t2.state = TXN_AWAITING_APPROVAL;
+	assert_int_equal(store_txn_accept(f->s, &t2, &a), 0);
+	make_txn(&t3, "renewal-2", 1); /* signed by 01 too, while renewal-1 waits */
+	assert_int_equal(store_txn_accept(f->s, &t3, &a), -SGW_EBUSY);
+	assert_int_equal(t3.id, 0);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM transactions"), 2);
+	/* renewal-1 taken over by a new request of its own (its row): not a conflict */
+	a.seen_updated = t2.updated;
+	assert_int_equal(store_txn_accept(f->s, &t2, &a), 0);
+	a.seen_updated = 0;
+	make_txn(&t3, "other-profile", 1);
+	snprintf(t3.profile, sizeof(t3.profile), "android");
+	assert_int_equal(store_txn_accept(f->s, &t3, &a), 0);
+	make_txn(&t3, "other-key", 2);
+	assert_int_equal(store_txn_accept(f->s, &t3, &a), 0);
+	/* renewal-1 issued: 01 is superseded, a later renewal still refused */
+	make_cert(&c, "02");
+	assert_int_equal(store_txn_issue(f->s, &t2, &c), 0);
+	make_txn(&t3, "renewal-3", 1);
+	assert_int_equal(store_txn_accept(f->s, &t3, &a), -SGW_EBUSY);
+	/* without a claim the same request is recorded (the challenge authorized it) */
+	a.renews_serial = NULL;
+	assert_int_equal(store_txn_accept(f->s, &t3, &a), 0);
+}
+
 /* Supersede (store.h cert_supersede, migration 6): the first successor is
  * recorded, and only for a stored certificate of that issuer. */
 static void
@@ -1048,6 +1093,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_txn_list_decide, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_otp, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_txn_accept, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_accept_renewal_claim, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_legacy_csr, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cert_search, setup, teardown),
 	};
