@@ -18,6 +18,7 @@
 #include "secret_file.h"
 #include "store.h"
 #include "store_pg_adm.h"
+#include "store_pg_dial.h"
 #include "store_pg_owed.h"
 #include "store_pg_pool.h"
 #include "store_pg_row.h"
@@ -84,6 +85,28 @@ pg_close(void *priv)
 	free(s);
 }
 
+/* The conninfo checked (where: the server for the log) and the password
+ * read from its file (*ret_pw NULL without one: secret_file_free it). */
+static int
+pg_cfg_read(const struct cfg_store *cfg, char *where, size_t cap, uint8_t **ret_pw, size_t *ret_len,
+	    struct sgw_err *err)
+{
+	int r;
+
+	*ret_pw = NULL;
+	*ret_len = 0;
+	if (cfg->conninfo == NULL || cfg->conninfo[0] == '\0')
+		return sgw_err_set(err, SGW_EINVAL, "store.conninfo: missing");
+	if ((r = pg_conninfo_check(cfg->conninfo, where, cap, err)) < 0)
+		return r;
+	if (cfg->password_file != NULL)
+		return secret_file_read_as("PostgreSQL password file", cfg->password_file,
+					   PG_PASSWORD_MAX, SECRET_FILE_TRIM, ret_pw, ret_len, err);
+	return 0;
+}
+
+/* The pool starts connecting (and migrating) on its own thread: the
+ * database need not be up for the gateway to start. */
 static int
 pg_open(void **ret_priv, const struct cfg_store *cfg, struct sgw_err *err)
 {
@@ -94,13 +117,7 @@ pg_open(void **ret_priv, const struct cfg_store *cfg, struct sgw_err *err)
 	char where[192];
 	int r;
 
-	if (cfg->conninfo == NULL || cfg->conninfo[0] == '\0')
-		return sgw_err_set(err, SGW_EINVAL, "store.conninfo: missing");
-	if ((r = pg_conninfo_check(cfg->conninfo, where, sizeof(where), err)) < 0)
-		return r;
-	if (cfg->password_file != NULL &&
-	    (r = secret_file_read_as("PostgreSQL password file", cfg->password_file,
-				     PG_PASSWORD_MAX, SECRET_FILE_TRIM, &pw, &pw_len, err)) < 0)
+	if ((r = pg_cfg_read(cfg, where, sizeof(where), &pw, &pw_len, err)) < 0)
 		return r;
 	s = calloc(1, sizeof(*s));
 	if (s == NULL) {
@@ -111,14 +128,35 @@ pg_open(void **ret_priv, const struct cfg_store *cfg, struct sgw_err *err)
 	pc.conninfo = cfg->conninfo;
 	pc.password = (const char *)pw;
 	pc.size = cfg->pool > 0 ? cfg->pool : PG_POOL_DEFAULT;
+	log_info("store: postgresql: %d connection(s) to %s", pc.size, where);
 	r = pg_pool_open(&pc, &s->pool, err);
 	secret_file_free(pw, pw_len);
 	if (r < 0) {
 		pg_close(s);
 		return r;
 	}
-	log_info("store: postgresql: %d connection(s) to %s", pc.size, where);
 	*ret_priv = s;
+	return 0;
+}
+
+/* scepgw -n: one connection, no migration, nothing prepared. */
+static int
+pg_check(const struct cfg_store *cfg, struct sgw_err *err)
+{
+	uint8_t *pw = NULL;
+	size_t pw_len = 0;
+	PGconn *pc = NULL;
+	struct sgw_err e = {{0}};
+	char where[192];
+	int r;
+
+	if ((r = pg_cfg_read(cfg, where, sizeof(where), &pw, &pw_len, err)) < 0)
+		return r;
+	r = pg_dial(cfg->conninfo, (const char *)pw, &pc, &e);
+	secret_file_free(pw, pw_len);
+	PQfinish(pc);
+	if (r < 0)
+		return sgw_err_set(err, -r, "store: postgresql at %s: %s", where, e.msg);
 	return 0;
 }
 
@@ -705,4 +743,5 @@ const struct store_ops store_pg_ops = {
     .owed_put = pg_owed_put,
     .owed_del = pg_owed_del,
     .owed_due = pg_owed_due,
+    .check = pg_check,
 };
