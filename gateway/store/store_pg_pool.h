@@ -49,7 +49,7 @@ struct pg_pool_cfg {
 	int (*setup)(PGconn *c, struct sgw_err *err);
 };
 
-/* Starts the reconnect thread and waits (5 s at most) for its first pass:
+/* Starts the reconnect thread and waits (10 s at most) for its first pass:
  * every connection live, or the first attempt that failed (logged; the
  * thread goes on trying).  Fails only for a bad size, memory or a thread. */
 int pg_pool_open(const struct pg_pool_cfg *cfg, struct pg_pool **ret, struct sgw_err *err);
