@@ -24,7 +24,7 @@
 #define PG_BACKOFF_MIN_MS 100
 #define PG_BACKOFF_MAX_MS 5000
 #define PG_ACQUIRE_WAIT_MS 5000 /* all connections busy: how long a caller waits */
-#define PG_OPEN_WAIT_MS 10000 /* pg_pool_open: for the first pass, at most */
+#define PG_OPEN_WAIT_MS 10000	/* pg_pool_open: for the first pass, at most */
 
 struct pg_conn {
 	struct pg_pool *pool;
