@@ -47,6 +47,7 @@ struct pg_pool {
 	unsigned failures; /* attempts failed since the last success */
 	char why[512];	   /* the last attempt's failure, as logged ("" after a success) */
 	int (*setup)(PGconn *c, struct sgw_err *err);
+	PGcancel *setting_up; /* the connection the thread sets up (migrations) */
 	char *conninfo;
 	char *password;
 	const char *const *sql;
@@ -104,17 +105,29 @@ static PGconn *
 pg_connect(struct pg_pool *p, int migrate, int *ret_code, struct sgw_err *err)
 {
 	PGconn *pc = NULL;
-	int r;
+	int stopping, r;
 
 	if ((r = pg_dial(p->conninfo, p->password, &pc, err)) < 0)
-		goto fail;
+		goto out;
+	pthread_mutex_lock(&p->mu); /* pg_pool_close may cancel what follows */
+	stopping = p->stop;
+	p->setting_up = stopping ? NULL : PQgetCancel(pc);
+	pthread_mutex_unlock(&p->mu);
 	/* the migrations before the timeouts: one may wait for another
 	 * instance's, or rebuild an index, longer than a request may */
-	if ((migrate && p->setup != NULL && (r = p->setup(pc, err)) < 0) ||
-	    (r = pg_session(pc, p->sql, p->n_sql, err)) < 0)
-		goto fail;
-	return pc;
-fail:
+	if (stopping)
+		r = sgw_err_set(err, SGW_EUNAVAIL, "the store is closing");
+	else if (migrate && p->setup != NULL)
+		r = p->setup(pc, err);
+	if (r == 0)
+		r = pg_session(pc, p->sql, p->n_sql, err);
+	pthread_mutex_lock(&p->mu);
+	PQfreeCancel(p->setting_up);
+	p->setting_up = NULL;
+	pthread_mutex_unlock(&p->mu);
+out:
+	if (r == 0)
+		return pc;
 	PQfinish(pc);
 	*ret_code = r;
 	return NULL;
@@ -226,6 +239,10 @@ pg_reconnect_main(void *arg)
 		pc = pg_connect(p, !p->migrated, &code, &err);
 		pthread_mutex_lock(&p->mu);
 		p->conns[i].busy = 0;
+		if (p->stop) { /* closing: a cancelled migration is no failure */
+			PQfinish(pc);
+			break;
+		}
 		if (pc != NULL) {
 			pg_attempt_done(p, i, pc);
 			backoff = PG_BACKOFF_MIN_MS;
@@ -250,8 +267,13 @@ pg_pool_close(struct pg_pool *p)
 	if (p == NULL)
 		return;
 	if (p->thread_started) {
+		char buf[64];
+
 		pthread_mutex_lock(&p->mu);
 		p->stop = 1;
+		/* a migration waiting for another instance's lock ends now */
+		if (p->setting_up != NULL)
+			(void)PQcancel(p->setting_up, buf, sizeof(buf));
 		pthread_cond_broadcast(&p->wake);
 		pthread_mutex_unlock(&p->mu);
 		pthread_join(p->thread, NULL);

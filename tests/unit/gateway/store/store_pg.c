@@ -739,6 +739,39 @@ test_open_before_database(void **state)
 	db_exec(f, "DROP DATABASE scepgw_late WITH (FORCE)");
 }
 
+/* Another instance holds the migration lock (it migrates, or is stuck):
+ * the open waits its bound (10 s) and returns, the store is not ready, and
+ * closing it does not wait for the lock (the migration is cancelled).
+ * Once the lock is free a store opens ready at once. */
+static void
+test_close_while_migrating(void **state)
+{
+	struct fx *f = *state;
+	struct store *s = NULL;
+	struct sgw_err err = {{0}};
+	char why[512] = "";
+	int64_t n = -1;
+	double t0;
+
+	db_exec(f, "SELECT pg_advisory_lock(7365637067770001)");
+	t0 = now_ms();
+	if (store_open(&f->cfg, &s, &err) != 0)
+		fail_msg("store_open: %s", err.msg);
+	assert_true(now_ms() - t0 >= 9000);
+	assert_int_equal(store_cert_count(s, &n), -SGW_EUNAVAIL);
+	assert_int_equal(store_ready(s, why, sizeof(why)), -SGW_EUNAVAIL);
+	t0 = now_ms();
+	store_close(s);
+	assert_true(now_ms() - t0 < 2000);
+	db_exec(f, "SELECT pg_advisory_unlock(7365637067770001)");
+	t0 = now_ms();
+	if (store_open(&f->cfg, &s, &err) != 0)
+		fail_msg("store_open: %s", err.msg);
+	assert_true(now_ms() - t0 < 5000);
+	assert_int_equal(store_cert_count(s, &n), 0);
+	store_close(s);
+}
+
 static void
 test_ready(void **state)
 {
@@ -779,6 +812,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ready, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open_before_database, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_close_while_migrating, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_owed, setup, teardown),
 	};
 
