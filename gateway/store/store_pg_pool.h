@@ -16,27 +16,10 @@
 
 #include "err.h"
 #include "store.h"
-
-#define PG_MAX_PARAMS 20
+#include "store_pg_param.h"
 
 struct pg_pool;
 struct pg_conn;
-
-/* The parameters of one statement: text, int64 (sent as text) or bytea
- * (binary).  Borrowed: the values must outlive the call. */
-struct pg_params {
-	int n;
-	const char *val[PG_MAX_PARAMS];
-	int len[PG_MAX_PARAMS];
-	int fmt[PG_MAX_PARAMS];
-	char num[PG_MAX_PARAMS][24];
-};
-
-/* Append one parameter ($n + 1).  Text is cut at cap - 1 bytes (what a
- * char[cap] field holds); NULL text is "". */
-void pg_param_str(struct pg_params *p, const char *s, size_t cap);
-void pg_param_i64(struct pg_params *p, int64_t v);
-void pg_param_bytes(struct pg_params *p, const uint8_t *b, size_t len); /* NULL: SQL NULL */
 
 struct pg_pool_cfg {
 	const char *conninfo;
