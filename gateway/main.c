@@ -28,6 +28,7 @@
 #include "scep_http.h"
 #include "scep_msg.h"
 #include "scep_req.h"
+#include "store.h"
 #include "store_ca.h"
 #include "txn_csr.h"
 #include "txn_owed.h"
@@ -122,6 +123,23 @@ load(struct modules *m, struct cfg_report *rep, struct sgw_err *err)
 	return 0;
 }
 
+/* A store that cannot be reached now is a warning: the gateway starts
+ * without it and connects when it can (PKIOperation answers 503 until
+ * then).  One that refuses the login, or cannot work as configured, is an
+ * error. */
+static void
+check_store(const struct cfg *cfg, struct cfg_report *rep)
+{
+	struct sgw_err err = {{0}};
+	int r = store_check(&cfg->store, &err);
+
+	if (r == -SGW_EUNAVAIL)
+		cfg_report_add(rep, 0, "%s (the gateway starts anyway, and connects when it can)",
+			       err.msg);
+	else if (r < 0)
+		cfg_report_take(rep, r, &err);
+}
+
 /* scepgw -n: every error and warning in one run, then OK or not. */
 static int
 check_all(struct modules *m, struct cfg_report *rep)
@@ -133,6 +151,7 @@ check_all(struct modules *m, struct cfg_report *rep)
 	check_local_ca(m->cfg, m->keys, (int64_t)time(NULL), rep);
 	check_listeners(m->cfg, rep);
 	check_readable(m->cfg, rep);
+	check_store(m->cfg, rep);
 	cfg_report_print(rep, stderr);
 	if (rep->n_err > 0)
 		return -SGW_EINVAL;

@@ -79,6 +79,14 @@ store_open(const struct cfg_store *cfg, struct store **ret, struct sgw_err *err)
 }
 
 int
+store_check(const struct cfg_store *cfg, struct sgw_err *err)
+{
+	const struct store_ops *ops = store_lookup(cfg->type != NULL ? cfg->type : "sqlite");
+
+	return ops != NULL && ops->check != NULL ? ops->check(cfg, err) : 0;
+}
+
+int
 store_open_ops(const struct store_ops *ops, const struct cfg_store *cfg, struct store **ret,
 	       struct sgw_err *err)
 {

@@ -253,9 +253,16 @@ struct store_ops {
 	 * another operation: it touches only state it locks itself (store_sync.c) */
 	int (*attach_loop)(void *priv, struct event_base *base, struct sgw_err *err);
 	int (*await_durable)(void *priv, store_durable_fn cb, void *arg);
+	/* `scepgw -n`: can a store be reached with cfg now, without opening
+	 * it or changing anything?  -SGW_EUNAVAIL: not now (the gateway would
+	 * start and connect later); another error: it cannot work as
+	 * configured (e.g. the server refuses the login).  Optional: NULL */
+	int (*check)(const struct cfg_store *cfg, struct sgw_err *err);
 };
 
 int store_open(const struct cfg_store *cfg, struct store **ret, struct sgw_err *err);
+/* The check of cfg->type's store_ops (0 when it has none). */
+int store_check(const struct cfg_store *cfg, struct sgw_err *err);
 /* The same with the given ops instead of the registry's for cfg->type (the
  * engine's tests wrap SQLite's to make an operation fail). */
 int store_open_ops(const struct store_ops *ops, const struct cfg_store *cfg, struct store **ret,

@@ -5,10 +5,12 @@
  * concurrently from any thread; each returns -SGW_EUNAVAIL at once while the
  * database is unreachable, and never reports a write it has not seen
  * committed (a COMMIT with synchronous_commit on is durable when it
- * returns: no group commit, await_durable is NULL).  The schema is
- * migrated at open (store_pg_schema.c); the admin queries are in
- * store_pg_adm.c, the local CA's shared state and the cluster's leases in
- * store_pg_shared.c. */
+ * returns: no group commit, await_durable is NULL).  This file opens the
+ * store (the pool connects and migrates on its own thread:
+ * store_pg_pool.c, store_pg_schema.c) and holds the vtable; the request
+ * path's rows are in store_pg_txn.c, the admin queries in store_pg_adm.c,
+ * the local CA's shared state and the cluster's leases in
+ * store_pg_shared.c, the owed notifications in store_pg_owed.c. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,25 +20,20 @@
 #include "secret_file.h"
 #include "store.h"
 #include "store_pg_adm.h"
+#include "store_pg_dial.h"
 #include "store_pg_owed.h"
 #include "store_pg_pool.h"
-#include "store_pg_row.h"
 #include "store_pg_schema.h"
 #include "store_pg_shared.h"
 #include "store_pg_sql.h"
+#include "store_pg_txn.h"
 
 #define PG_POOL_DEFAULT 4
 #define PG_PASSWORD_MAX 1024
-#define PG_MAX_NONCE 64
-#define PG_SWEEP_CALLS 1000 /* sweep expired nonces every N checks ... */
-#define PG_SWEEP_SECONDS 60 /* ... or every N seconds (per instance) */
-#define PG_SWEEP_LIMIT 1000
 
 struct pg_store {
 	struct pg_pool *pool;
-	pthread_mutex_t sweep_mu;
-	unsigned nonce_calls;
-	int64_t nonce_swept;
+	struct pg_sweep sweep;
 };
 
 #define PG_CAP(type, field) sizeof(((type *)0)->field)
@@ -80,10 +77,32 @@ pg_close(void *priv)
 	if (s == NULL)
 		return;
 	pg_pool_close(s->pool);
-	pthread_mutex_destroy(&s->sweep_mu);
+	pthread_mutex_destroy(&s->sweep.mu);
 	free(s);
 }
 
+/* The conninfo checked (where: the server for the log) and the password
+ * read from its file (*ret_pw NULL without one: secret_file_free it). */
+static int
+pg_cfg_read(const struct cfg_store *cfg, char *where, size_t cap, uint8_t **ret_pw, size_t *ret_len,
+	    struct sgw_err *err)
+{
+	int r;
+
+	*ret_pw = NULL;
+	*ret_len = 0;
+	if (cfg->conninfo == NULL || cfg->conninfo[0] == '\0')
+		return sgw_err_set(err, SGW_EINVAL, "store.conninfo: missing");
+	if ((r = pg_conninfo_check(cfg->conninfo, where, cap, err)) < 0)
+		return r;
+	if (cfg->password_file != NULL)
+		return secret_file_read_as("PostgreSQL password file", cfg->password_file,
+					   PG_PASSWORD_MAX, SECRET_FILE_TRIM, ret_pw, ret_len, err);
+	return 0;
+}
+
+/* The pool starts connecting (and migrating) on its own thread: the
+ * database need not be up for the gateway to start. */
 static int
 pg_open(void **ret_priv, const struct cfg_store *cfg, struct sgw_err *err)
 {
@@ -94,417 +113,131 @@ pg_open(void **ret_priv, const struct cfg_store *cfg, struct sgw_err *err)
 	char where[192];
 	int r;
 
-	if (cfg->conninfo == NULL || cfg->conninfo[0] == '\0')
-		return sgw_err_set(err, SGW_EINVAL, "store.conninfo: missing");
-	if ((r = pg_conninfo_check(cfg->conninfo, where, sizeof(where), err)) < 0)
-		return r;
-	if (cfg->password_file != NULL &&
-	    (r = secret_file_read_as("PostgreSQL password file", cfg->password_file,
-				     PG_PASSWORD_MAX, SECRET_FILE_TRIM, &pw, &pw_len, err)) < 0)
+	if ((r = pg_cfg_read(cfg, where, sizeof(where), &pw, &pw_len, err)) < 0)
 		return r;
 	s = calloc(1, sizeof(*s));
 	if (s == NULL) {
 		secret_file_free(pw, pw_len);
 		return sgw_err_set(err, SGW_ENOMEM, "store: out of memory");
 	}
-	pthread_mutex_init(&s->sweep_mu, NULL);
+	pthread_mutex_init(&s->sweep.mu, NULL);
 	pc.conninfo = cfg->conninfo;
 	pc.password = (const char *)pw;
 	pc.size = cfg->pool > 0 ? cfg->pool : PG_POOL_DEFAULT;
+	log_info("store: postgresql: %d connection(s) to %s", pc.size, where);
 	r = pg_pool_open(&pc, &s->pool, err);
 	secret_file_free(pw, pw_len);
 	if (r < 0) {
 		pg_close(s);
 		return r;
 	}
-	log_info("store: postgresql: %d connection(s) to %s", pc.size, where);
 	*ret_priv = s;
 	return 0;
 }
 
-/* ---- transactions -------------------------------------------------------- */
-
+/* scepgw -n: one connection, no migration, nothing prepared. */
 static int
-pg_txn_check(const struct store_txn *t)
+pg_check(const struct cfg_store *cfg, struct sgw_err *err)
 {
-	if (t->state < 0 || t->state >= TXN_STATE_MAX)
-		return -SGW_EINVAL;
-	if (t->csr.sealed_len > PG_MAX_BLOB || (t->csr.sealed == NULL && t->csr.sealed_len != 0))
-		return -SGW_EINVAL;
-	return 0;
-}
-
-static void
-param_csr(struct pg_params *p, const struct store_csr *c)
-{
-	pg_param_bytes(p, c->sealed_len > 0 ? c->sealed : NULL, c->sealed_len);
-	pg_param_bytes(p, c->hashed ? c->sha256 : NULL, sizeof(c->sha256));
-	pg_param_str(p, c->info, sizeof(c->info));
-}
-
-/* One row with one BIGINT (RETURNING id): *ret; -SGW_ENOTFOUND without a row. */
-static int
-pg_returned_id(PGresult *res, int64_t *ret)
-{
-	int r = PQntuples(res) == 1 ? pg_col_i64(res, 0, 0, ret) : -SGW_ENOTFOUND;
-
-	PQclear(res);
-	return r;
-}
-
-/* A new row; with a challenge (a != NULL and a->otp_sha256) it is used in
- * the same statement: -SGW_EDENIED when it is not usable. */
-static int
-txn_insert_on(struct pg_conn *c, struct store_txn *t, const struct store_accept *a)
-{
-	int otp = a != NULL && a->otp_sha256 != NULL;
-	struct pg_params p = {0};
-	PGresult *res;
-	int64_t id = 0;
+	uint8_t *pw = NULL;
+	size_t pw_len = 0;
+	PGconn *pc = NULL;
+	struct sgw_err e = {{0}};
+	char where[192];
 	int r;
 
-	pg_param_str(&p, t->profile, sizeof(t->profile));
-	pg_param_str(&p, t->transaction_id, sizeof(t->transaction_id));
-	pg_param_bytes(&p, t->signer_key_sha256, 32);
-	pg_param_i64(&p, t->state);
-	pg_param_i64(&p, t->msg_type);
-	pg_param_str(&p, t->subject, sizeof(t->subject));
-	pg_param_str(&p, t->peer, sizeof(t->peer));
-	pg_param_str(&p, t->reason, sizeof(t->reason));
-	pg_param_str(&p, t->cert_serial, sizeof(t->cert_serial));
-	pg_param_str(&p, t->backend_handle, sizeof(t->backend_handle));
-	pg_param_bytes(&p, t->csr.sealed_len > 0 ? t->csr.sealed : NULL, t->csr.sealed_len);
-	pg_param_i64(&p, t->created);
-	pg_param_i64(&p, t->updated);
-	pg_param_bytes(&p, t->csr.hashed ? t->csr.sha256 : NULL, sizeof(t->csr.sha256));
-	pg_param_str(&p, t->csr.info, sizeof(t->csr.info));
-	pg_param_str(&p, t->instance, sizeof(t->instance));
-	if (otp) {
-		pg_param_i64(&p, a->now);
-		pg_param_str(&p, a->otp_profile, PG_CAP(struct store_otp, profile));
-		pg_param_bytes(&p, a->otp_sha256, 32);
-	}
-	if ((r = pg_exec(c, otp ? PG_TXN_INSERT_OTP : PG_TXN_INSERT, &p, &res)) < 0)
+	if ((r = pg_cfg_read(cfg, where, sizeof(where), &pw, &pw_len, err)) < 0)
 		return r;
-	if ((r = pg_returned_id(res, &id)) < 0)
-		return r != -SGW_ENOTFOUND ? r : otp ? -SGW_EDENIED : -SGW_EIO;
-	t->id = id;
+	r = pg_dial(cfg->conninfo, (const char *)pw, &pc, &e);
+	secret_file_free(pw, pw_len);
+	PQfinish(pc);
+	if (r < 0)
+		return sgw_err_set(err, -r, "store: postgresql at %s: %s", where, e.msg);
 	return 0;
 }
+
+/* ---- request-path rows (store_pg_txn.c) ---------------------------------- */
 
 static int
 pg_txn_insert(void *priv, struct store_txn *t)
 {
-	struct pg_conn *c;
-	int r = pg_txn_check(t);
-
-	if (r < 0 || (r = pg_acquire(PG_POOL(priv), &c)) < 0)
-		return r;
-	r = txn_insert_on(c, t, NULL);
-	pg_release(PG_POOL(priv), c);
-	return r;
-}
-
-/* One row of PG_TXN_COLS into ret; -SGW_ENOTFOUND without one. */
-static int
-pg_fetch_txn(struct pg_pool *pool, int id, const struct pg_params *p, struct store_txn *ret)
-{
-	PGresult *res;
-	int r = pg_pool_exec(pool, id, p, &res);
-
-	if (r < 0)
-		return r;
-	r = PQntuples(res) > 0 ? pg_row_txn(res, 0, ret) : -SGW_ENOTFOUND;
-	PQclear(res);
-	return r;
+	return pgt_txn_insert(PG_POOL(priv), t);
 }
 
 static int
 pg_txn_find(void *priv, const char *profile, const char *transaction_id,
 	    const uint8_t key_sha256[32], struct store_txn *ret)
 {
-	struct pg_params p = {0};
-
-	if (profile == NULL || transaction_id == NULL || key_sha256 == NULL)
-		return -SGW_EINVAL;
-	pg_param_str(&p, profile, PG_CAP(struct store_txn, profile));
-	pg_param_str(&p, transaction_id, PG_CAP(struct store_txn, transaction_id));
-	pg_param_bytes(&p, key_sha256, 32);
-	return pg_fetch_txn(PG_POOL(priv), PG_TXN_FIND, &p, ret);
+	return pgt_txn_find(PG_POOL(priv), profile, transaction_id, key_sha256, ret);
 }
 
 static int
 pg_txn_get(void *priv, int64_t id, struct store_txn *ret)
 {
-	struct pg_params p = {0};
-
-	pg_param_i64(&p, id);
-	return pg_fetch_txn(PG_POOL(priv), PG_TXN_GET, &p, ret);
-}
-
-/* The statement's changed rows: 0, or `none` when it changed nothing. */
-static int
-pg_exec_changed(struct pg_pool *pool, struct pg_conn *c, int id, const struct pg_params *p,
-		int none)
-{
-	PGresult *res;
-	int r = c != NULL ? pg_exec(c, id, p, &res) : pg_pool_exec(pool, id, p, &res);
-
-	if (r < 0)
-		return r;
-	r = pg_changes(res) > 0 ? 0 : none;
-	PQclear(res);
-	return r;
+	return pgt_txn_get(PG_POOL(priv), id, ret);
 }
 
 static int
 pg_txn_update(void *priv, const struct store_txn *t)
 {
-	struct pg_params p = {0};
-
-	if (t->state < 0 || t->state >= TXN_STATE_MAX)
-		return -SGW_EINVAL;
-	pg_param_i64(&p, t->state);
-	pg_param_str(&p, t->reason, sizeof(t->reason));
-	pg_param_str(&p, t->backend_handle, sizeof(t->backend_handle));
-	pg_param_str(&p, t->cert_serial, sizeof(t->cert_serial));
-	pg_param_i64(&p, t->updated);
-	pg_param_str(&p, t->instance, sizeof(t->instance));
-	pg_param_i64(&p, t->id);
-	return pg_exec_changed(PG_POOL(priv), NULL, PG_TXN_UPDATE, &p, -SGW_ENOTFOUND);
+	return pgt_txn_update(PG_POOL(priv), t);
 }
 
-/* A new request on a known row, only if the row is as it was read. */
-static int
-txn_renew_on(struct pg_conn *c, const struct store_txn *t, int64_t seen_updated)
-{
-	struct pg_params p = {0};
-
-	pg_param_i64(&p, t->state);
-	pg_param_i64(&p, t->msg_type);
-	pg_param_str(&p, t->subject, sizeof(t->subject));
-	pg_param_str(&p, t->peer, sizeof(t->peer));
-	param_csr(&p, &t->csr);
-	pg_param_i64(&p, t->created);
-	pg_param_i64(&p, t->updated);
-	pg_param_str(&p, t->instance, sizeof(t->instance));
-	pg_param_i64(&p, t->id);
-	pg_param_i64(&p, seen_updated);
-	return pg_exec_changed(NULL, c, PG_TXN_RENEW, &p, -SGW_EEXIST);
-}
-
-/* The one-time challenge used (when given) and the request recorded, in one
- * transaction: a new row is one statement (PG_TXN_INSERT_OTP); a known row
- * given to a new request with a challenge is BEGIN, the challenge, the row,
- * COMMIT.  A second instance using the same challenge waits on its row,
- * then finds it used. */
 static int
 pg_txn_accept(void *priv, struct store_txn *t, const struct store_accept *a)
 {
-	int renew_otp = t->id != 0 && a->otp_sha256 != NULL;
-	struct pg_conn *c;
-	char bound[256];
-	int r = pg_txn_check(t);
-
-	if (r < 0 || (r = pg_acquire(PG_POOL(priv), &c)) < 0)
-		return r;
-	if (renew_otp && (r = pg_begin(c)) == 0) {
-		r = pga_otp_subject(c, PG_OTP_CONSUME, a->otp_profile, a->otp_sha256, a->now, bound,
-				    sizeof(bound));
-		if (r == -SGW_ENOTFOUND)
-			r = -SGW_EDENIED; /* used meanwhile (or expired) */
-	}
-	if (r == 0)
-		r = t->id != 0 ? txn_renew_on(c, t, a->seen_updated) : txn_insert_on(c, t, a);
-	if (r == 0 && renew_otp)
-		r = pg_commit(c);
-	if (r < 0)
-		pg_rollback(c);
-	pg_release(PG_POOL(priv), c);
-	return r;
+	return pgt_txn_accept(PG_POOL(priv), t, a);
 }
 
-/* ---- certificates -------------------------------------------------------- */
-
-/* One statement: the transaction ISSUED and the certificate linked to t->id
- * (c->txn_id is not consulted); a taken (issuer, serial) changes nothing. */
 static int
 pg_txn_issue(void *priv, struct store_txn *t, const struct store_cert *c)
 {
-	struct pg_params p = {0};
-	PGresult *res;
-	int64_t id = 0;
-	int r;
-
-	if (c->der == NULL || c->der_len == 0 || c->der_len > PG_MAX_BLOB || c->serial[0] == '\0')
-		return -SGW_EINVAL;
-	pg_param_str(&p, t->reason, sizeof(t->reason));
-	pg_param_str(&p, t->backend_handle, sizeof(t->backend_handle));
-	pg_param_str(&p, c->serial, sizeof(t->cert_serial));
-	pg_param_i64(&p, t->updated);
-	pg_param_str(&p, t->instance, sizeof(t->instance));
-	pg_param_i64(&p, t->id);
-	pg_param_str(&p, c->issuer, sizeof(c->issuer));
-	pg_param_str(&p, c->subject, sizeof(c->subject));
-	pg_param_i64(&p, c->not_before);
-	pg_param_i64(&p, c->not_after);
-	pg_param_bytes(&p, c->der, c->der_len);
-	pg_param_i64(&p, c->revoked ? 1 : 0);
-	pg_param_i64(&p, c->revoked_at);
-	pg_param_i64(&p, c->revoke_reason);
-	pg_param_str(&p, c->superseded_by, sizeof(c->superseded_by));
-	if ((r = pg_pool_exec(PG_POOL(priv), PG_TXN_ISSUE, &p, &res)) < 0 ||
-	    (r = pg_returned_id(res, &id)) < 0)
-		return r;
-	t->state = TXN_ISSUED;
-	snprintf(t->cert_serial, sizeof(t->cert_serial), "%.*s", (int)sizeof(t->cert_serial) - 1,
-		 c->serial);
-	return 0;
+	return pgt_txn_issue(PG_POOL(priv), t, c);
 }
 
 static int
 pg_cert_get(void *priv, const char *issuer, const char *serial, struct store_cert *ret)
 {
-	struct pg_params p = {0};
-	PGresult *res;
-	int r;
-
-	if (issuer == NULL || serial == NULL)
-		return -SGW_EINVAL;
-	pg_param_str(&p, issuer, PG_CAP(struct store_cert, issuer));
-	pg_param_str(&p, serial, PG_CAP(struct store_cert, serial));
-	if ((r = pg_pool_exec(PG_POOL(priv), PG_CERT_GET, &p, &res)) < 0)
-		return r;
-	r = PQntuples(res) > 0 ? pg_row_cert(res, 0, 0, ret) : -SGW_ENOTFOUND;
-	PQclear(res);
-	return r;
+	return pgt_cert_get(PG_POOL(priv), issuer, serial, ret);
 }
 
-static int
-pg_cert_count(void *priv, int64_t *ret)
-{
-	return pga_count(PG_POOL(priv), PG_CERT_COUNT, NULL, ret);
-}
-
-/* Already revoked (or absent) changes nothing: tell the two apart. */
 static int
 pg_cert_revoke(void *priv, const char *issuer, const char *serial, int reason, int64_t when)
 {
-	struct pg_params p = {0};
-	struct store_cert c;
-	int r;
-
-	if (issuer == NULL || serial == NULL || reason < 0 || reason > 10)
-		return -SGW_EINVAL;
-	pg_param_str(&p, issuer, PG_CAP(struct store_cert, issuer));
-	pg_param_str(&p, serial, PG_CAP(struct store_cert, serial));
-	pg_param_i64(&p, when);
-	pg_param_i64(&p, reason);
-	r = pg_exec_changed(PG_POOL(priv), NULL, PG_CERT_REVOKE, &p, -SGW_ENOTFOUND);
-	if (r != -SGW_ENOTFOUND)
-		return r;
-	r = pg_cert_get(priv, issuer, serial, &c);
-	if (r == 0) {
-		store_cert_clear(&c);
-		return -SGW_EEXIST;
-	}
-	return r;
+	return pgt_cert_revoke(PG_POOL(priv), issuer, serial, reason, when);
 }
 
-/* Two rows (LIMIT 2) mean the serial alone is ambiguous. */
 static int
 pg_cert_find_serial(void *priv, const char *serial, struct store_cert *ret)
 {
-	struct pg_params p = {0};
-	PGresult *res;
-	int r;
-
-	if (serial == NULL)
-		return -SGW_EINVAL;
-	pg_param_str(&p, serial, PG_CAP(struct store_cert, serial));
-	if ((r = pg_pool_exec(PG_POOL(priv), PG_CERT_BY_SERIAL, &p, &res)) < 0)
-		return r;
-	r = PQntuples(res) == 0	 ? -SGW_ENOTFOUND
-	    : PQntuples(res) > 1 ? -SGW_EEXIST
-				 : pg_row_cert(res, 0, 0, ret);
-	PQclear(res);
-	return r;
+	return pgt_cert_find_serial(PG_POOL(priv), serial, ret);
 }
 
 static int
 pg_cert_superseded(void *priv, const char *issuer, const char *serial, const char *profile,
 		   const uint8_t key_sha256[32], int *ret_superseded)
 {
-	struct pg_params p = {0};
-	PGresult *res;
-	int r;
-
-	if (issuer == NULL || serial == NULL || profile == NULL || key_sha256 == NULL)
-		return -SGW_EINVAL;
-	pg_param_str(&p, issuer, PG_CAP(struct store_cert, issuer));
-	pg_param_str(&p, serial, PG_CAP(struct store_cert, serial));
-	pg_param_str(&p, profile, PG_CAP(struct store_txn, profile));
-	pg_param_bytes(&p, key_sha256, 32);
-	if ((r = pg_pool_exec(PG_POOL(priv), PG_CERT_SUPERSEDED, &p, &res)) < 0)
-		return r;
-	*ret_superseded = PQntuples(res) > 0;
-	PQclear(res);
-	return 0;
+	return pgt_cert_superseded(PG_POOL(priv), issuer, serial, profile, key_sha256,
+				   ret_superseded);
 }
 
 static int
 pg_cert_supersede(void *priv, const char *issuer, const char *serial, const char *by)
 {
-	struct pg_params p = {0};
-
-	if (issuer == NULL || serial == NULL || by == NULL || by[0] == '\0')
-		return -SGW_EINVAL;
-	pg_param_str(&p, issuer, PG_CAP(struct store_cert, issuer));
-	pg_param_str(&p, serial, PG_CAP(struct store_cert, serial));
-	pg_param_str(&p, by, PG_CAP(struct store_cert, serial));
-	return pg_exec_changed(PG_POOL(priv), NULL, PG_CERT_SUPERSEDE, &p, -SGW_ENOTFOUND);
-}
-
-/* ---- senderNonce replay cache -------------------------------------------- */
-
-/* Bounded: at most PG_SWEEP_LIMIT rows per sweep, through the expires index.
- * Each instance sweeps on its own schedule; two sweeping at once delete
- * disjoint or the same rows, either is harmless. */
-static int
-pg_nonce_sweep(struct pg_store *s, int64_t now)
-{
-	struct pg_params p = {0};
-	int due;
-
-	pthread_mutex_lock(&s->sweep_mu);
-	due = ++s->nonce_calls >= PG_SWEEP_CALLS || now < s->nonce_swept ||
-	      now - s->nonce_swept >= PG_SWEEP_SECONDS;
-	if (due) {
-		s->nonce_calls = 0;
-		s->nonce_swept = now;
-	}
-	pthread_mutex_unlock(&s->sweep_mu);
-	if (!due)
-		return 0;
-	pg_param_i64(&p, now);
-	pg_param_i64(&p, PG_SWEEP_LIMIT);
-	return pg_pool_exec(s->pool, PG_NONCE_SWEEP, &p, NULL);
+	return pgt_cert_supersede(PG_POOL(priv), issuer, serial, by);
 }
 
 static int
 pg_nonce_check(void *priv, const uint8_t *nonce, size_t len, int64_t now, int ttl)
 {
-	struct pg_params p = {0};
-	int r;
+	return pgt_nonce_check(PG_POOL(priv), &((struct pg_store *)priv)->sweep, nonce, len, now,
+			       ttl);
+}
 
-	if (nonce == NULL || len == 0 || len > PG_MAX_NONCE || ttl <= 0)
-		return -SGW_EINVAL;
-	if ((r = pg_nonce_sweep(priv, now)) < 0)
-		return r;
-	pg_param_bytes(&p, nonce, len);
-	pg_param_i64(&p, now + ttl);
-	pg_param_i64(&p, now);
-	return pg_exec_changed(PG_POOL(priv), NULL, PG_NONCE_PUT, &p, -SGW_EEXIST);
+static int
+pg_cert_count(void *priv, int64_t *ret)
+{
+	return pga_count(PG_POOL(priv), PG_CERT_COUNT, NULL, ret);
 }
 
 /* ---- the rest ------------------------------------------------------------ */
@@ -705,4 +438,5 @@ const struct store_ops store_pg_ops = {
     .owed_put = pg_owed_put,
     .owed_del = pg_owed_del,
     .owed_due = pg_owed_due,
+    .check = pg_check,
 };

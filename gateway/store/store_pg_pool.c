@@ -17,31 +17,37 @@
 #include <time.h>
 
 #include "log.h"
+#include "store_pg_dial.h"
 #include "store_pg_pool.h"
 
 #define PG_POOL_MAX 64
 #define PG_BACKOFF_MIN_MS 100
 #define PG_BACKOFF_MAX_MS 5000
 #define PG_ACQUIRE_WAIT_MS 5000 /* all connections busy: how long a caller waits */
-
-/* Applied to every connection; the conninfo may override the libpq ones. */
-#define PG_SESSION_SQL "SET statement_timeout = '10s'; SET lock_timeout = '10s'"
+#define PG_OPEN_WAIT_MS 10000	/* pg_pool_open: for the first pass, at most */
 
 struct pg_conn {
 	struct pg_pool *pool;
 	PGconn *pc;
-	int live;   /* connected, statements prepared */
-	int busy;   /* taken by a caller */
-	int broken; /* the caller saw the connection fail */
+	int live;     /* connected, statements prepared */
+	int busy;     /* taken by a caller */
+	int broken;   /* the caller saw the connection fail */
+	int was_live; /* connected before: a reconnect is logged */
 };
 
 struct pg_pool {
 	pthread_mutex_t mu;
-	pthread_cond_t freed; /* a connection was given back */
+	pthread_cond_t freed; /* a connection was given back or is live, or the first pass ended */
 	pthread_cond_t wake;  /* the reconnect thread has work (or must stop) */
 	pthread_t thread;
 	int thread_started;
 	int stop;
+	int starting;	   /* the reconnect thread's first pass (pg_pool_open waits) */
+	int migrated;	   /* a connection ran the migrations: the schema is current */
+	unsigned failures; /* attempts failed since the last success */
+	char why[512];	   /* the last attempt's failure, as logged ("" after a success) */
+	int (*setup)(PGconn *c, struct sgw_err *err);
+	PGcancel *setting_up; /* the connection the thread sets up (migrations) */
 	char *conninfo;
 	char *password;
 	const char *const *sql;
@@ -52,111 +58,40 @@ struct pg_pool {
 	uint64_t nanoseconds;
 };
 
-/* ---- parameters ---------------------------------------------------------- */
-
-void
-pg_param_str(struct pg_params *p, const char *s, size_t cap)
-{
-	if (p->n >= PG_MAX_PARAMS)
-		abort(); /* a programming error: the statements have fewer */
-	if (s == NULL)
-		s = "";
-	p->val[p->n] = s;
-	p->len[p->n] = (int)strnlen(s, cap - 1);
-	p->fmt[p->n] = 1; /* binary text is the bytes themselves: the cut is exact */
-	p->n++;
-}
-
-void
-pg_param_i64(struct pg_params *p, int64_t v)
-{
-	if (p->n >= PG_MAX_PARAMS)
-		abort();
-	snprintf(p->num[p->n], sizeof(p->num[p->n]), "%lld", (long long)v);
-	p->val[p->n] = p->num[p->n];
-	p->len[p->n] = 0;
-	p->fmt[p->n] = 0;
-	p->n++;
-}
-
-void
-pg_param_bytes(struct pg_params *p, const uint8_t *b, size_t len)
-{
-	if (p->n >= PG_MAX_PARAMS)
-		abort();
-	p->val[p->n] = (const char *)b;
-	p->len[p->n] = b != NULL ? (int)len : 0;
-	p->fmt[p->n] = 1;
-	p->n++;
-}
-
 /* ---- connecting ---------------------------------------------------------- */
 
-/* libpq's message without its trailing newline. */
-static void
-pg_msg(PGconn *pc, char *buf, size_t cap)
-{
-	size_t n;
-
-	snprintf(buf, cap, "%s", pc != NULL ? PQerrorMessage(pc) : "out of memory");
-	n = strlen(buf);
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		buf[--n] = '\0';
-}
-
-/* Our defaults first, then the operator's conninfo (expanded in place of
- * dbname: it overrides them), then the password from its file. */
+/* A connection ready for callers: the schema migrated (the first one to
+ * connect, under the migration lock), the session set, every statement
+ * prepared.  *ret_code: what pg_dial or the setup said. */
 static PGconn *
-pg_connect(struct pg_pool *p, int (*setup)(PGconn *, struct sgw_err *), struct sgw_err *err)
+pg_connect(struct pg_pool *p, int migrate, int *ret_code, struct sgw_err *err)
 {
-	const char *kw[] = {"connect_timeout",	"keepalives",
-			    "keepalives_idle",	"keepalives_interval",
-			    "keepalives_count", "tcp_user_timeout",
-			    "application_name", "dbname",
-			    "password",		NULL};
-	const char *val[] = {"5",     "1",	"5",	     "2",	  "3",
-			     "10000", "scepgw", p->conninfo, p->password, NULL};
-	char msg[256], name[16];
-	PGresult *res = NULL;
-	PGconn *pc;
-	int i;
+	PGconn *pc = NULL;
+	int stopping, r;
 
-	if (p->password == NULL)
-		kw[8] = NULL;
-	pc = PQconnectdbParams(kw, val, 1);
-	if (pc == NULL || PQstatus(pc) != CONNECTION_OK) {
-		pg_msg(pc, msg, sizeof(msg));
-		PQfinish(pc);
-		sgw_err_set(err, SGW_EUNAVAIL, "store: postgresql: cannot connect: %s", msg);
-		return NULL;
-	}
+	if ((r = pg_dial(p->conninfo, p->password, &pc, err)) < 0)
+		goto out;
+	pthread_mutex_lock(&p->mu); /* pg_pool_close may cancel what follows */
+	stopping = p->stop;
+	p->setting_up = stopping ? NULL : PQgetCancel(pc);
+	pthread_mutex_unlock(&p->mu);
 	/* the migrations before the timeouts: one may wait for another
 	 * instance's, or rebuild an index, longer than a request may */
-	if (setup != NULL && setup(pc, err) < 0)
-		goto fail;
-	res = PQexec(pc, PG_SESSION_SQL);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		pg_msg(pc, msg, sizeof(msg));
-		sgw_err_set(err, SGW_EIO, "store: postgresql: session settings: %s", msg);
-		goto fail;
-	}
-	PQclear(res);
-	res = NULL;
-	for (i = 0; i < p->n_sql; i++) {
-		snprintf(name, sizeof(name), "s%d", i);
-		res = PQprepare(pc, name, p->sql[i], 0, NULL);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			pg_msg(pc, msg, sizeof(msg));
-			sgw_err_set(err, SGW_EIO, "store: postgresql: prepare %d: %s", i, msg);
-			goto fail;
-		}
-		PQclear(res);
-		res = NULL;
-	}
-	return pc;
-fail:
-	PQclear(res);
+	if (stopping)
+		r = sgw_err_set(err, SGW_EUNAVAIL, "the store is closing");
+	else if (migrate && p->setup != NULL)
+		r = p->setup(pc, err);
+	if (r == 0)
+		r = pg_session(pc, p->sql, p->n_sql, err);
+	pthread_mutex_lock(&p->mu);
+	PQfreeCancel(p->setting_up);
+	p->setting_up = NULL;
+	pthread_mutex_unlock(&p->mu);
+out:
+	if (r == 0)
+		return pc;
 	PQfinish(pc);
+	*ret_code = r;
 	return NULL;
 }
 
@@ -181,43 +116,104 @@ pg_dead_slot(struct pg_pool *p)
 	return -1;
 }
 
+/* Under p->mu: a failed attempt.  Its reason is logged when it differs
+ * from the last one logged (an outage is one line, not one per attempt),
+ * at error level when retrying cannot help until someone acts. */
+static void
+pg_attempt_failed(struct pg_pool *p, int code, const struct sgw_err *err, int next_ms)
+{
+	p->failures++;
+	if (strcmp(p->why, err->msg) == 0) {
+		log_debug("store: postgresql: %s (attempt %u, next in %d ms)", err->msg,
+			  p->failures, next_ms);
+		return;
+	}
+	memcpy(p->why, err->msg, sizeof(p->why));
+	if (code == -SGW_EUNAVAIL)
+		log_warn("store: postgresql: %s; PKIOperation answers 503 until it connects "
+			 "(retrying every %d s at most)",
+			 err->msg, PG_BACKOFF_MAX_MS / 1000);
+	else
+		log_err("store: postgresql: %s; %s (retrying every %d s at most)", err->msg,
+			code == -SGW_EDENIED ? "check store.conninfo, store.password_file and the "
+					       "server's pg_hba.conf"
+					     : "the store stays unavailable",
+			PG_BACKOFF_MAX_MS / 1000);
+}
+
+/* Under p->mu: connection i is live. */
+static void
+pg_attempt_done(struct pg_pool *p, int i, PGconn *pc)
+{
+	p->conns[i].pc = pc;
+	p->conns[i].live = 1;
+	p->conns[i].broken = 0;
+	if (!p->migrated)
+		log_info("store: postgresql: connected, schema up to date: the store is ready");
+	else if (p->failures > 0)
+		log_info("store: postgresql: the database answers again (after %u failed "
+			 "attempt(s))",
+			 p->failures);
+	if (p->conns[i].was_live)
+		log_info("store: postgresql: connection %d re-established", i);
+	p->conns[i].was_live = 1;
+	p->migrated = 1;
+	p->failures = 0;
+	p->why[0] = '\0';
+	pthread_cond_broadcast(&p->freed);
+}
+
+/* The scepgw-pg thread: connects every dead connection, one after the
+ * other, the first (in the life of the pool) after running the
+ * migrations; waits only after a failure (backoff) or when a connection
+ * was just dropped.  The first pass (pg_pool_open waits for it) ends when
+ * every connection is live or an attempt failed. */
 static void *
 pg_reconnect_main(void *arg)
 {
 	struct pg_pool *p = arg;
-	int backoff = PG_BACKOFF_MIN_MS, i;
+	int backoff = PG_BACKOFF_MIN_MS, wait_ms = 0, i;
 	struct timespec ts;
 
 	pthread_mutex_lock(&p->mu);
 	while (!p->stop) {
 		struct sgw_err err = {{0}};
 		PGconn *pc;
+		int code = 0;
 
 		if ((i = pg_dead_slot(p)) < 0) {
+			p->starting = 0;
+			pthread_cond_broadcast(&p->freed);
 			pthread_cond_wait(&p->wake, &p->mu);
+			/* a connection was dropped: the server that just went
+			 * away is seldom back within the same millisecond */
+			wait_ms = PG_BACKOFF_MIN_MS;
 			continue;
 		}
-		/* the first attempt waits too: the server that just went away is
-		 * seldom back within the same millisecond */
-		pg_deadline(&ts, backoff);
-		while (!p->stop && pthread_cond_timedwait(&p->wake, &p->mu, &ts) != ETIMEDOUT)
+		pg_deadline(&ts, wait_ms);
+		while (wait_ms > 0 && !p->stop &&
+		       pthread_cond_timedwait(&p->wake, &p->mu, &ts) != ETIMEDOUT)
 			;
 		if (p->stop)
 			break;
 		p->conns[i].busy = 1; /* ours while we connect */
 		pthread_mutex_unlock(&p->mu);
-		pc = pg_connect(p, NULL, &err);
+		pc = pg_connect(p, !p->migrated, &code, &err);
 		pthread_mutex_lock(&p->mu);
 		p->conns[i].busy = 0;
+		if (p->stop) { /* closing: a cancelled migration is no failure */
+			PQfinish(pc);
+			break;
+		}
 		if (pc != NULL) {
-			p->conns[i].pc = pc;
-			p->conns[i].live = 1;
-			p->conns[i].broken = 0;
+			pg_attempt_done(p, i, pc);
 			backoff = PG_BACKOFF_MIN_MS;
-			log_info("store: postgresql: connection %d re-established", i);
-			pthread_cond_broadcast(&p->freed);
+			wait_ms = 0;
 		} else {
-			log_warn("%s (next attempt in %d ms)", err.msg, backoff);
+			pg_attempt_failed(p, code, &err, backoff);
+			p->starting = 0;
+			pthread_cond_broadcast(&p->freed);
+			wait_ms = backoff;
 			backoff = backoff * 2 > PG_BACKOFF_MAX_MS ? PG_BACKOFF_MAX_MS : backoff * 2;
 		}
 	}
@@ -233,8 +229,13 @@ pg_pool_close(struct pg_pool *p)
 	if (p == NULL)
 		return;
 	if (p->thread_started) {
+		char buf[64];
+
 		pthread_mutex_lock(&p->mu);
 		p->stop = 1;
+		/* a migration waiting for another instance's lock ends now */
+		if (p->setting_up != NULL)
+			(void)PQcancel(p->setting_up, buf, sizeof(buf));
 		pthread_cond_broadcast(&p->wake);
 		pthread_mutex_unlock(&p->mu);
 		pthread_join(p->thread, NULL);
@@ -250,6 +251,23 @@ pg_pool_close(struct pg_pool *p)
 		free(p->password);
 	}
 	free(p);
+}
+
+/* Wait (bounded) for the reconnect thread's first pass. */
+static void
+pg_wait_first_pass(struct pg_pool *p)
+{
+	struct timespec ts;
+
+	pg_deadline(&ts, PG_OPEN_WAIT_MS);
+	pthread_mutex_lock(&p->mu);
+	while (p->starting && pthread_cond_timedwait(&p->freed, &p->mu, &ts) != ETIMEDOUT)
+		;
+	if (p->starting)
+		log_warn("store: postgresql: no answer from the database within %d s; going on "
+			 "without it, connecting in the background",
+			 PG_OPEN_WAIT_MS / 1000);
+	pthread_mutex_unlock(&p->mu);
 }
 
 int
@@ -271,26 +289,22 @@ pg_pool_open(const struct pg_pool_cfg *cfg, struct pg_pool **ret, struct sgw_err
 	p->password = cfg->password != NULL ? strdup(cfg->password) : NULL;
 	p->sql = cfg->sql;
 	p->n_sql = cfg->n_sql;
+	p->setup = cfg->setup;
+	p->n = cfg->size;
+	p->starting = 1;
+	for (int i = 0; i < PG_POOL_MAX; i++)
+		p->conns[i].pool = p;
 	if (p->conninfo == NULL || (cfg->password != NULL && p->password == NULL)) {
 		r = sgw_err_set(err, SGW_ENOMEM, "store: out of memory");
 		goto fail;
 	}
-	for (; p->n < cfg->size; p->n++) {
-		p->conns[p->n].pc = pg_connect(p, p->n == 0 ? cfg->setup : NULL, err);
-		if (p->conns[p->n].pc == NULL) {
-			r = -SGW_EIO;
-			goto fail;
-		}
-		p->conns[p->n].live = 1;
-	}
-	for (int i = 0; i < PG_POOL_MAX; i++)
-		p->conns[i].pool = p;
 	if (pthread_create(&p->thread, NULL, pg_reconnect_main, p) != 0) {
 		r = sgw_err_set(err, SGW_EIO, "store: postgresql: cannot start a thread");
 		goto fail;
 	}
 	(void)pthread_setname_np(p->thread, "scepgw-pg");
 	p->thread_started = 1;
+	pg_wait_first_pass(p);
 	*ret = p;
 	return 0;
 fail:
@@ -524,11 +538,13 @@ pg_pool_ready(struct pg_pool *p, char *why, size_t cap)
 			c->busy = 1;
 		}
 	}
-	pthread_mutex_unlock(&p->mu);
 	if (c == NULL && !any_live) {
-		snprintf(why, cap, "no connection to the database (reconnecting)");
+		snprintf(why, cap, "%s (reconnecting)",
+			 p->why[0] != '\0' ? p->why : "no connection to the database");
+		pthread_mutex_unlock(&p->mu);
 		return -SGW_EUNAVAIL;
 	}
+	pthread_mutex_unlock(&p->mu);
 	if (c == NULL)
 		return 0; /* every connection is in use: the database answers */
 	res = PQexec(c->pc, "");

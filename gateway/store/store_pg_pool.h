@@ -1,9 +1,11 @@
 /* store_pg_pool.h: the PostgreSQL store's connections (store_pg_pool.c): a
  * fixed pool, each connection used by one caller at a time, every statement
- * of the store prepared on each.  A caller never waits for a connect: a dead
- * connection is re-established by the pool's reconnect thread with
- * exponential backoff, and while no live connection exists every call
- * returns -SGW_EUNAVAIL at once.  Called from any thread. */
+ * of the store prepared on each.  A caller never waits for a connect: the
+ * pool's thread (scepgw-pg) makes every connection, the first one after
+ * running the migrations (cfg->setup), and re-establishes a dead one with
+ * exponential backoff; while no live connection exists every call returns
+ * -SGW_EUNAVAIL at once.  The database need not be reachable at open.
+ * Called from any thread. */
 #ifndef SGW_STORE_PG_POOL_H
 #define SGW_STORE_PG_POOL_H
 
@@ -14,27 +16,10 @@
 
 #include "err.h"
 #include "store.h"
-
-#define PG_MAX_PARAMS 20
+#include "store_pg_param.h"
 
 struct pg_pool;
 struct pg_conn;
-
-/* The parameters of one statement: text, int64 (sent as text) or bytea
- * (binary).  Borrowed: the values must outlive the call. */
-struct pg_params {
-	int n;
-	const char *val[PG_MAX_PARAMS];
-	int len[PG_MAX_PARAMS];
-	int fmt[PG_MAX_PARAMS];
-	char num[PG_MAX_PARAMS][24];
-};
-
-/* Append one parameter ($n + 1).  Text is cut at cap - 1 bytes (what a
- * char[cap] field holds); NULL text is "". */
-void pg_param_str(struct pg_params *p, const char *s, size_t cap);
-void pg_param_i64(struct pg_params *p, int64_t v);
-void pg_param_bytes(struct pg_params *p, const uint8_t *b, size_t len); /* NULL: SQL NULL */
 
 struct pg_pool_cfg {
 	const char *conninfo;
@@ -47,8 +32,9 @@ struct pg_pool_cfg {
 	int (*setup)(PGconn *c, struct sgw_err *err);
 };
 
-/* Connects every connection at once (the server must be reachable at
- * start-up) and starts the reconnect thread. */
+/* Starts the reconnect thread and waits (10 s at most) for its first pass:
+ * every connection live, or the first attempt that failed (logged; the
+ * thread goes on trying).  Fails only for a bad size, memory or a thread. */
 int pg_pool_open(const struct pg_pool_cfg *cfg, struct pg_pool **ret, struct sgw_err *err);
 void pg_pool_close(struct pg_pool *p);
 
@@ -73,7 +59,7 @@ int pg_commit(struct pg_conn *c);
 void pg_rollback(struct pg_conn *c);
 
 /* 0 when a connection answers now (an empty query on an idle connection),
- * else -SGW_EUNAVAIL and the reason in why. */
+ * else -SGW_EUNAVAIL and the reason in why (the last connect's failure). */
 int pg_pool_ready(struct pg_pool *p, char *why, size_t cap);
 /* Statements run and seconds spent in them since open. */
 void pg_pool_stats(struct pg_pool *p, struct store_stats *ret);

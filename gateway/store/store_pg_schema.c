@@ -77,7 +77,7 @@ pg_run(PGconn *c, const char *sql, PGresult **ret, struct sgw_err *err)
 
 		while (n > 0 && m[n - 1] == '\n')
 			n--;
-		sgw_err_set(err, SGW_EIO, "store: postgresql: migration: %.*s", (int)n, m);
+		sgw_err_set(err, SGW_EIO, "migration: %.*s", (int)n, m);
 		PQclear(res);
 		return -SGW_EIO;
 	}
@@ -118,7 +118,7 @@ pg_migrate_locked(PGconn *c, struct sgw_err *err)
 	if (v > PG_SCHEMA_VERSION)
 		return sgw_err_set(
 		    err, SGW_EIO,
-		    "store: database schema version %ld is newer than this scepgw (%d)", v,
+		    "the database's schema version %ld is newer than this scepgw's (%d)", v,
 		    PG_SCHEMA_VERSION);
 	for (; v < PG_SCHEMA_VERSION && r == 0; v++) {
 		snprintf(sql, sizeof(sql),

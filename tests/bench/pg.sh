@@ -10,8 +10,8 @@
 # SGW_PG_N enrollments (1000) with sgwload after a warm-up of 64, and per
 # enrollment: the gateways' CPU (/proc/PID/stat utime + stime), PostgreSQL's
 # CPU (the postmaster's children and the postmaster's reaped children), the
-# statements the gateways sent (pg_stat_statements calls: each is one round
-# trip), the commits (pg_stat_database xact_commit), the WAL written
+# statements the gateways sent (pg_stat_statements calls), the round trips
+# (the messages the gateways' connections sent: ss data_segs_out), the commits (pg_stat_database xact_commit), the WAL written
 # (pg_current_wal_lsn difference) and, for SQLite, the bytes the gateway wrote
 # (/proc/PID/io write_bytes: its WAL, checkpoints and log), and the TCP
 # payload both ways between the gateways and PostgreSQL (ss: bytes_sent +
@@ -79,6 +79,13 @@ net_bytes() {
 	ss -tinH state established "( dport = :$PG_PORT )" |
 		{ grep -o 'bytes_\(sent\|received\):[0-9]*' || true; } | awk -F: '{ s += $2 } END { print s + 0 }'
 }
+# net_trips: the messages the gateways sent to PostgreSQL (data_segs_out of
+# their connections): one per round trip (a query, or a pipeline of them, is
+# one write well under loopback's MSS)
+net_trips() {
+	ss -tinH state established "( dport = :$PG_PORT )" |
+		{ grep -o 'data_segs_out:[0-9]*' || true; } | awk -F: '{ s += $2 } END { print s + 0 }'
+}
 q() { pg_psql -d postgres -c "$1"; }
 # pg_counters: "statements commits wal_lsn" of the database scepgw
 pg_counters() {
@@ -136,8 +143,8 @@ load_all() {
 	for i in "${pids[@]}"; do wait "$i" || true; done
 }
 
-printf '| run | c | enrollments/s | p99 ms | failed | gateway CPU ms/enr | PostgreSQL CPU ms/enr | statements/enr | commits/enr | WAL or file bytes/enr | network bytes/enr |\n'
-printf '|---|---|---|---|---|---|---|---|---|---|---|\n'
+printf '| run | c | enrollments/s | p99 ms | failed | gateway CPU ms/enr | PostgreSQL CPU ms/enr | statements/enr | round trips/enr | commits/enr | WAL or file bytes/enr | network bytes/enr |\n'
+printf '|---|---|---|---|---|---|---|---|---|---|---|---|\n'
 for run in $RUNS; do
 	for c in $LEVELS; do
 		fresh_db
@@ -156,6 +163,7 @@ for run in $RUNS; do
 		done
 		p0=$(pg_ticks)
 		n0=$(net_bytes)
+		t0=$(net_trips)
 		read -r s0 x0 l0 < <(pg_counters)
 		load_all "$RES/$run-$c" "$c" "$N"
 		g1=0 w1=0
@@ -165,15 +173,16 @@ for run in $RUNS; do
 		done
 		p1=$(pg_ticks)
 		n1=$(net_bytes)
+		t1=$(net_trips)
 		sleep 2
 		read -r s1 x1 l1 < <(pg_counters)
 		wal=$(q "select pg_wal_lsn_diff('$l1', '$l0')::bigint")
 		[ "$run" = sqlite ] && wal=$((w1 - w0))
 		python3 - "$run" "$c" "$HZ" "$((g1 - g0))" "$((p1 - p0))" "$((s1 - s0))" "$((x1 - x0))" \
-			"$wal" "$((n1 - n0))" "$RES/$run-$c".*.json <<'PY'
+			"$wal" "$((n1 - n0))" "$((t1 - t0))" "$RES/$run-$c".*.json <<'PY'
 import json, sys
-run, c, hz, g, p, s, x, wal, net = sys.argv[1:10]
-rs = [json.load(open(f)) for f in sys.argv[10:]]
+run, c, hz, g, p, s, x, wal, net, trips = sys.argv[1:11]
+rs = [json.load(open(f)) for f in sys.argv[11:]]
 ok = sum(r.get("ok", 0) for r in rs)
 failed = sum(r.get("failed", 0) for r in rs) + sum(1 for r in rs if "ok" not in r)
 el = max(r.get("elapsed_s", 0) for r in rs) or 1
@@ -182,8 +191,9 @@ hz, n = int(hz), max(ok, 1)
 pg = run != "sqlite"
 ms = lambda t: "%.2f" % (int(t) * 1000 / hz / n)
 per = lambda v: "%.1f" % (int(v) / n)
-print("| %s | %s | %.0f | %.1f | %d | %s | %s | %s | %s | %s | %s |" % (
+print("| %s | %s | %.0f | %.1f | %d | %s | %s | %s | %s | %s | %s | %s |" % (
     run, c, ok / el, p99, failed, ms(g), ms(p) if pg else "-", per(s) if pg else "-",
+    per(trips) if pg else "-",
     per(x) if pg else "-", "%.0f" % (int(wal) / n), "%.0f" % (int(net) / n) if pg else "-"))
 PY
 		gw_down

@@ -43,16 +43,32 @@ check "the password is not in the log" not grep -qF "$(cat "$PG_PASSWORD_FILE")"
 check "the log names the server, not the connection string" \
 	grep -q "store: postgresql: 2 connection(s) to host '127.0.0.1' port '$PG_PORT' database 'scepgw'" "$GW_LOG"
 
-# A wrong password: the start fails and says why.
+# A wrong password: `scepgw -n` refuses it; the gateway still starts (the
+# password file may be fixed, the role created, in any order) but is not
+# ready, and says why: once in its log as an error, and in /healthz.
 printf 'wrong\n' >"$T/bad.password"
 chmod 600 "$T/bad.password"
-sed "s|$PG_PASSWORD_FILE|$T/bad.password|" "$CFG" >"$T/badpw.yaml"
-badpw() {
+# (no state_dir: the local CA's import of old files reads the store at start)
+sed -e "s|$PG_PASSWORD_FILE|$T/bad.password|" -e "s|, state_dir: \"$T/ca-state\"||" "$CFG" \
+	>"$T/badpw.yaml"
+badpw_n() {
 	local out rc=0
-	out=$(PORT=0 timeout 20 "$SCEPGW" -d -c "$T/badpw.yaml" 2>&1) || rc=$?
+	out=$("$SCEPGW" -n -c "$T/badpw.yaml" 2>&1) || rc=$?
 	printf '%s\n' "$out"
-	[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && grep -q 'password authentication failed' <<<"$out"
+	[ "$rc" = 1 ] && grep -q '^error: store: postgresql at .*password authentication failed' <<<"$out"
 }
 gw_stop
-check "a wrong password: the gateway does not start, and says why" badpw
+check "a wrong password: scepgw -n fails and says why" badpw_n
+mark=$(gw_log_mark)
+gw_start "$T/badpw.yaml"
+check "... the gateway starts: GetCACaps 200" \
+	test "$(curl -s -o /dev/null -w '%{http_code}' "$URL?operation=GetCACaps")" = 200
+check "... /healthz 503 says the login is refused" \
+	bash -c "curl -s '$BASE/healthz' | grep -q '^store: cannot connect: .*password authentication failed'"
+check "... logged as an error with what to check" \
+	bash -c "gw_log() { tail -n +$((mark + 1)) '$GW_LOG'; }; gw_log | grep 'error: store: postgresql: cannot connect' | grep 'password authentication failed' | grep -q 'store.password_file'"
+sleep 1
+check "... once, however many attempts" \
+	test "$(gw_log_since "$mark" | grep -c 'error: store: postgresql: cannot connect')" = 1
+check "the password is not in the log" not grep -qF "$(cat "$PG_PASSWORD_FILE")" "$GW_LOG"
 finish

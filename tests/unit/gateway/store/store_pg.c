@@ -29,10 +29,10 @@ struct fx {
 };
 
 static PGconn *
-db_connect(void)
+db_connect_to(const char *conninfo)
 {
 	const char *kw[] = {"dbname", "password", NULL};
-	const char *val[] = {getenv("SGW_PG_CONNINFO"), NULL, NULL};
+	const char *val[] = {conninfo, NULL, NULL};
 	char pw[128] = "";
 	FILE *fp = fopen(getenv("SGW_PG_PASSWORD_FILE"), "r");
 	PGconn *c;
@@ -46,6 +46,12 @@ db_connect(void)
 	if (PQstatus(c) != CONNECTION_OK)
 		fail_msg("connect: %s", PQerrorMessage(c));
 	return c;
+}
+
+static PGconn *
+db_connect(void)
+{
+	return db_connect_to(getenv("SGW_PG_CONNINFO"));
 }
 
 static void
@@ -686,6 +692,86 @@ test_reconnect(void **state)
 	assert_int_equal(store_ready(f->s, why, sizeof(why)), 0);
 }
 
+/* Two stores opened while their database cannot be used (it does not
+ * exist yet: the server refuses the login, as for a wrong password): each
+ * open returns at once, every call fails with EUNAVAIL at once and the
+ * store says why.  Once the database exists both connect by themselves,
+ * the migrations run once (each version one row), and the calls work. */
+static void
+test_open_before_database(void **state)
+{
+	struct fx *f = *state;
+	struct cfg_store cfg = f->cfg;
+	struct store *s[2] = {NULL, NULL};
+	struct fx late = {0};
+	struct sgw_err err = {{0}};
+	char conninfo[512], why[512] = "";
+	int64_t n = -1;
+	double t0;
+	int r = -1;
+
+	db_exec(f, "DROP DATABASE IF EXISTS scepgw_late");
+	snprintf(conninfo, sizeof(conninfo), "%s dbname=scepgw_late", f->cfg.conninfo);
+	cfg.conninfo = conninfo;
+	t0 = now_ms();
+	for (int i = 0; i < 2; i++)
+		if (store_open(&cfg, &s[i], &err) != 0)
+			fail_msg("store_open: %s", err.msg);
+	assert_true(now_ms() - t0 < 3000); /* the first attempt, not the 5 s bound */
+	assert_int_equal(store_cert_count(s[0], &n), -SGW_EUNAVAIL);
+	assert_int_equal(store_ready(s[1], why, sizeof(why)), -SGW_EUNAVAIL);
+	assert_non_null(strstr(why, "cannot connect"));
+	assert_non_null(strstr(why, "scepgw_late"));
+	db_exec(f, "CREATE DATABASE scepgw_late");
+	for (int i = 0; i < 200 && r != 0; i++) {
+		usleep(50 * 1000);
+		r = store_cert_count(s[0], &n) | store_cert_count(s[1], &n);
+	}
+	assert_int_equal(r, 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_ready(s[0], why, sizeof(why)), 0);
+	store_close(s[0]);
+	store_close(s[1]);
+	late.db = db_connect_to(conninfo);
+	assert_true(db_int(&late, "SELECT count(*) FROM schema_version") >= 2);
+	assert_int_equal(db_int(&late, "SELECT count(*) - max(version) FROM schema_version"), 0);
+	PQfinish(late.db);
+	db_exec(f, "DROP DATABASE scepgw_late WITH (FORCE)");
+}
+
+/* Another instance holds the migration lock (it migrates, or is stuck):
+ * the open waits its bound (10 s) and returns, the store is not ready, and
+ * closing it does not wait for the lock (the migration is cancelled).
+ * Once the lock is free a store opens ready at once. */
+static void
+test_close_while_migrating(void **state)
+{
+	struct fx *f = *state;
+	struct store *s = NULL;
+	struct sgw_err err = {{0}};
+	char why[512] = "";
+	int64_t n = -1;
+	double t0;
+
+	db_exec(f, "SELECT pg_advisory_lock(7365637067770001)");
+	t0 = now_ms();
+	if (store_open(&f->cfg, &s, &err) != 0)
+		fail_msg("store_open: %s", err.msg);
+	assert_true(now_ms() - t0 >= 9000);
+	assert_int_equal(store_cert_count(s, &n), -SGW_EUNAVAIL);
+	assert_int_equal(store_ready(s, why, sizeof(why)), -SGW_EUNAVAIL);
+	t0 = now_ms();
+	store_close(s);
+	assert_true(now_ms() - t0 < 2000);
+	db_exec(f, "SELECT pg_advisory_unlock(7365637067770001)");
+	t0 = now_ms();
+	if (store_open(&f->cfg, &s, &err) != 0)
+		fail_msg("store_open: %s", err.msg);
+	assert_true(now_ms() - t0 < 5000);
+	assert_int_equal(store_cert_count(s, &n), 0);
+	store_close(s);
+}
+
 static void
 test_ready(void **state)
 {
@@ -725,6 +811,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_ca_revoke, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reconnect, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ready, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_open_before_database, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_close_while_migrating, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_owed, setup, teardown),
 	};
 
