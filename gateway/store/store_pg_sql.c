@@ -59,6 +59,22 @@ const char *const pg_sql[PG_STMT_MAX] = {
 			   " WHERE issuer = $1 AND serial = $2), 0) LIMIT 1",
     [PG_CERT_SUPERSEDE] = "UPDATE certificates SET superseded_by = $3"
 			  " WHERE issuer = $1 AND serial = $2 AND superseded_by = ''",
+    /* a renewal's claim (struct store_accept): the claim on the signer
+     * ($1 issuer, $2 serial) is serialized by a transaction-scoped advisory
+     * lock, taken in a statement of its own so that the check after it
+     * (a new snapshot under READ COMMITTED) sees the other renewal's commit */
+    [PG_RENEWAL_LOCK] = "SELECT pg_advisory_xact_lock(hashtextextended($1::text || '|' ||"
+			" $2::text, 0))",
+    /* a row: the signer is superseded already ($1..$4 as PG_CERT_SUPERSEDED),
+     * or another request ($5: this row's id, 0 for a new one) on the profile
+     * signed by the same key is in progress (not final) */
+    [PG_RENEWAL_BUSY] = "SELECT 1 WHERE EXISTS (SELECT 1 FROM transactions t JOIN certificates c"
+			" ON c.txn_id = t.id WHERE t.signer_key_sha256 = $4::bytea"
+			" AND t.profile = $3::text AND c.issuer = $1::text AND c.id >"
+			" coalesce((SELECT id FROM certificates WHERE issuer = $1::text"
+			" AND serial = $2::text), 0))"
+			" OR EXISTS (SELECT 1 FROM transactions WHERE signer_key_sha256 = $4::bytea"
+			" AND profile = $3::text AND id <> $5::bigint AND state < 5)",
     [PG_NONCE_SWEEP] = "DELETE FROM nonces WHERE nonce IN"
 		       " (SELECT nonce FROM nonces WHERE expires <= $1 LIMIT $2)",
     /* a live nonce makes this a no-op (0 rows); an expired one is replaced */

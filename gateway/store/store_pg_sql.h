@@ -45,6 +45,8 @@ enum pg_stmt {
 	PG_OWED_PUT, /* store_pg_owed.c */
 	PG_OWED_DEL,
 	PG_OWED_DUE,
+	PG_RENEWAL_LOCK, /* a renewal's claim on its signer (txn_accept) */
+	PG_RENEWAL_BUSY,
 	PG_STMT_MAX
 };
 

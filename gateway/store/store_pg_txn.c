@@ -190,22 +190,55 @@ txn_renew_on(struct pg_conn *c, const struct store_txn *t, int64_t seen_updated)
 	return pg_exec_changed(NULL, c, PG_TXN_RENEW, &p, -SGW_EEXIST);
 }
 
-/* The one-time challenge used (when given) and the request recorded, in one
- * transaction: a new row is one statement (PG_TXN_INSERT_OTP); a known row
- * given to a new request with a challenge is BEGIN, the challenge, the row,
- * COMMIT.  A second instance using the same challenge waits on its row,
- * then finds it used. */
+/* A renewal's claim on its signer (struct store_accept), in the accept's
+ * transaction: the advisory lock on the signer makes a second renewal wait
+ * for the first's commit, then see its row in progress. */
+static int
+renewal_claim(struct pg_conn *c, const struct store_txn *t, const struct store_accept *a)
+{
+	struct pg_params p = {0};
+	PGresult *res;
+	int r;
+
+	if (a->renews_issuer == NULL)
+		return -SGW_EINVAL;
+	pg_param_str(&p, a->renews_issuer, PG_CAP(struct store_cert, issuer));
+	pg_param_str(&p, a->renews_serial, PG_CAP(struct store_cert, serial));
+	if ((r = pg_exec(c, PG_RENEWAL_LOCK, &p, &res)) < 0)
+		return r;
+	PQclear(res);
+	pg_param_str(&p, t->profile, sizeof(t->profile));
+	pg_param_bytes(&p, t->signer_key_sha256, 32);
+	pg_param_i64(&p, t->id);
+	if ((r = pg_exec(c, PG_RENEWAL_BUSY, &p, &res)) < 0)
+		return r;
+	r = PQntuples(res) > 0 ? -SGW_EBUSY : 0;
+	PQclear(res);
+	return r;
+}
+
+/* The renewal's claim (when given), the one-time challenge used (when
+ * given) and the request recorded, in one transaction: a new row with at
+ * most a challenge is one statement (PG_TXN_INSERT_OTP); otherwise BEGIN,
+ * the claim, the challenge, the row, COMMIT.  A second instance using the
+ * same challenge waits on its row, then finds it used. */
 int
 pgt_txn_accept(struct pg_pool *pool, struct store_txn *t, const struct store_accept *a)
 {
+	int renewal = a->renews_serial != NULL;
 	int renew_otp = t->id != 0 && a->otp_sha256 != NULL;
+	int several = renewal || renew_otp;
 	struct pg_conn *c;
 	char bound[256];
 	int r = pg_txn_check(t);
 
 	if (r < 0 || (r = pg_acquire(pool, &c)) < 0)
 		return r;
-	if (renew_otp && (r = pg_begin(c)) == 0) {
+	if (several)
+		r = pg_begin(c);
+	if (r == 0 && renewal)
+		r = renewal_claim(c, t, a);
+	if (r == 0 && renew_otp) {
 		r = pga_otp_subject(c, PG_OTP_CONSUME, a->otp_profile, a->otp_sha256, a->now, bound,
 				    sizeof(bound));
 		if (r == -SGW_ENOTFOUND)
@@ -213,7 +246,7 @@ pgt_txn_accept(struct pg_pool *pool, struct store_txn *t, const struct store_acc
 	}
 	if (r == 0)
 		r = t->id != 0 ? txn_renew_on(c, t, a->seen_updated) : txn_insert_on(c, t, a);
-	if (r == 0 && renew_otp)
+	if (r == 0 && several)
 		r = pg_commit(c);
 	if (r < 0)
 		pg_rollback(c);

@@ -371,6 +371,110 @@ test_otp_race(void **state)
 	assert_int_equal(db_int(f, "SELECT count(*) FROM transactions"), 1);
 }
 
+/* A renewal's claim on its signer (store.h struct store_accept), as the
+ * SQLite store's: a second renewal signed by one certificate is refused
+ * while the first is in progress, and once it is issued. */
+static void
+test_accept_renewal_claim(void **state)
+{
+	struct fx *f = *state;
+	struct store_txn t1, t2, t3;
+	struct store_cert c;
+	struct store_accept a = {.now = 1700000000};
+
+	make_txn(&t1, "signer", 1); /* issues 01, the certificate renewed below */
+	assert_int_equal(store_txn_insert(f->s, &t1), 0);
+	make_cert(&c, "01", "CN=device-signer");
+	assert_int_equal(store_txn_issue(f->s, &t1, &c), 0);
+	a.renews_issuer = c.issuer;
+	a.renews_serial = "01";
+	make_txn(&t2, "renewal-1", 1);
+	t2.state = TXN_AWAITING_APPROVAL;
+	assert_int_equal(store_txn_accept(f->s, &t2, &a), 0);
+	make_txn(&t3, "renewal-2", 1); /* signed by 01 too, while renewal-1 waits */
+	assert_int_equal(store_txn_accept(f->s, &t3, &a), -SGW_EBUSY);
+	assert_int_equal(t3.id, 0);
+	assert_int_equal(db_int(f, "SELECT count(*) FROM transactions"), 2);
+	/* renewal-1 taken over by a new request of its own (its row): not a conflict */
+	a.seen_updated = t2.updated;
+	assert_int_equal(store_txn_accept(f->s, &t2, &a), 0);
+	a.seen_updated = 0;
+	make_txn(&t3, "other-profile", 1);
+	snprintf(t3.profile, sizeof(t3.profile), "android");
+	assert_int_equal(store_txn_accept(f->s, &t3, &a), 0);
+	make_txn(&t3, "other-key", 2);
+	assert_int_equal(store_txn_accept(f->s, &t3, &a), 0);
+	/* renewal-1 issued: 01 is superseded, a later renewal still refused */
+	make_cert(&c, "02", "CN=device-renewal-1");
+	assert_int_equal(store_txn_issue(f->s, &t2, &c), 0);
+	make_txn(&t3, "renewal-3", 1);
+	assert_int_equal(store_txn_accept(f->s, &t3, &a), -SGW_EBUSY);
+	/* without a claim the same request is recorded (the challenge authorized it) */
+	a.renews_serial = NULL;
+	assert_int_equal(store_txn_accept(f->s, &t3, &a), 0);
+}
+
+struct renew_race {
+	struct store *s;
+	const char *issuer;
+	int n, ok, busy, other;
+	pthread_mutex_t mu;
+};
+
+static void *
+renew_one(void *arg)
+{
+	struct renew_race *rc = arg;
+	struct store_accept a = {
+	    .now = 1700000050, .renews_issuer = rc->issuer, .renews_serial = "01"};
+	struct store_txn t;
+	char tid[32];
+	int r;
+
+	pthread_mutex_lock(&rc->mu);
+	snprintf(tid, sizeof(tid), "renew-%d", rc->n++);
+	pthread_mutex_unlock(&rc->mu);
+	make_txn(&t, tid, 1);
+	r = store_txn_accept(rc->s, &t, &a);
+	pthread_mutex_lock(&rc->mu);
+	if (r == 0)
+		rc->ok++;
+	else if (r == -SGW_EBUSY)
+		rc->busy++;
+	else
+		rc->other++;
+	pthread_mutex_unlock(&rc->mu);
+	return NULL;
+}
+
+/* Eight renewals signed by one certificate at once, on a pool of four
+ * connections: exactly one is recorded (the advisory lock; without it
+ * several pass the check before any commits). */
+static void
+test_renewal_race(void **state)
+{
+	struct fx *f = *state;
+	struct store_txn t;
+	struct store_cert c;
+	struct renew_race rc = {.s = f->s};
+	pthread_t th[8];
+
+	make_txn(&t, "signer", 1);
+	assert_int_equal(store_txn_insert(f->s, &t), 0);
+	make_cert(&c, "01", "CN=device-signer");
+	assert_int_equal(store_txn_issue(f->s, &t, &c), 0);
+	rc.issuer = c.issuer;
+	pthread_mutex_init(&rc.mu, NULL);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, renew_one, &rc), 0);
+	for (int i = 0; i < 8; i++)
+		pthread_join(th[i], NULL);
+	pthread_mutex_destroy(&rc.mu);
+	assert_int_equal(rc.ok, 1);
+	assert_int_equal(rc.busy, 7);
+	assert_int_equal(rc.other, 0);
+}
+
 /* ---- certificates ------------------------------------------------------------ */
 
 static void
@@ -814,6 +918,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_open_before_database, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_close_while_migrating, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_owed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_accept_renewal_claim, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_renewal_race, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
