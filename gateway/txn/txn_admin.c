@@ -40,7 +40,8 @@ struct ta_job {
 	struct timespec t0;
 	struct backend_result res; /* the backend's answer, being stored: owned */
 	int64_t now;
-	int rc; /* txn_apply_result()'s */
+	int rc;	       /* txn_apply_result()'s */
+	char why[200]; /* fail_txn()'s */
 	struct ta_job *next;
 };
 
@@ -188,10 +189,30 @@ fail_row(struct store *s, int64_t now, struct store_txn *t, const char *why)
 			t->profile);
 }
 
+/* Store step: fail_row() on what the job owns (its row, its reason). */
 static void
-fail_txn(struct txn_admin *ta, struct store_txn *t, const char *why)
+fail_work(void *arg)
 {
-	fail_row(ta->gw->store, txn_now(ta->gw), t, why);
+	struct ta_job *j = arg;
+
+	fail_row(j->ta->gw->store, j->now, &j->t, j->why);
+}
+
+static void
+fail_done(void *arg)
+{
+	job_unlink_free(arg);
+}
+
+/* j's transaction will never be submitted: FAILED in a store step, then j
+ * ends. */
+static void
+fail_txn(struct ta_job *j, const char *why)
+{
+	snprintf(j->why, sizeof(j->why), "%s", why);
+	j->now = txn_now(j->ta->gw);
+	if (store_exec(j->ta->gw->store, fail_work, fail_done, j) < 0)
+		job_unlink_free(j); /* shutdown: the next process fails it */
 }
 
 /* The stored CSR opened: the CSR policy in force now approves its names
@@ -212,9 +233,12 @@ job_opened(void *arg, int rc, struct csr *csr)
 			job_submit(j);
 			return;
 		}
-		fail_txn(j->ta, &j->t, err.msg);
-	} else if (rc == -SGW_EAUTH) {
-		fail_txn(j->ta, &j->t, "stored request unreadable");
+		fail_txn(j, err.msg);
+		return;
+	}
+	if (rc == -SGW_EAUTH) {
+		fail_txn(j, "stored request unreadable");
+		return;
 	}
 	job_unlink_free(j); /* otherwise the timer tries again */
 }
