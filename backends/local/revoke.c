@@ -28,63 +28,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "local_int.h"
+#include "crl_work.h"
 #include "log.h"
 
 #define CRL_VALIDITY_DEFAULT (7 * 86400)
 #define LOCAL_CRL_RECHECK_MS 250 /* between two reads of the stored CRL */
 #define LOCAL_CRL_PERIOD 60	 /* the periodic job, at most (crl_validity / 8 when shorter) */
 #define LOCAL_CRL_ATTEMPTS 5	 /* CRLs made for one revocation when others win the race */
-
-/* A job of revoke.c, one kind at a time (job->kind):
- *   JOB_CHECK   a step: is the stored CRL newer than the one held? (read it)
- *   JOB_MAKE    a step reads [revokes | takes the lease], the stored CRL and
- *               the revocations; a worker builds and signs the next CRL; a
- *               step stores it (compare-and-set) or reads the winner's
- *   JOB_ANSWER  a worker job doing nothing: the callback, always later
- * A job in flight (a step or a worker job) is on l->crl_jobs; stop() sets
- * its owner to NULL and its done frees it. */
-enum crl_job_kind { JOB_ANSWER, JOB_MAKE, JOB_CHECK };
-
-struct local_crl_job {
-	LIST_ENTRY(local_crl_job) link; /* loop thread only */
-	struct local *owner;		/* NULL once stopped */
-	enum crl_job_kind kind;
-	backend_op_cb op_cb; /* a revocation waits for its CRL */
-	backend_crl_cb crl_cb;
-	void *arg;
-	int rc; /* JOB_ANSWER: for op_cb */
-	int attempts;
-	int counted; /* in l->crl_making */
-	int tick;    /* the periodic job's */
-	/* what a step's work reads (copied: the backend may go meanwhile) */
-	const struct ca_state *st;
-	char *ca; /* l->name */
-	int revoke;
-	struct ca_revoked rv;
-	char lease_job[300];
-	int lease_ttl;
-	int64_t known; /* JOB_CHECK: the number held, -1 when none */
-	int fresh;     /* JOB_CHECK: read less than LOCAL_CRL_RECHECK_MS ago */
-	/* what a step's work found */
-	int held;	   /* the lease */
-	int read_rc;	   /* the stored CRL: 0 read, 1 same number, 2 not asked, or -SGW_E* */
-	struct ca_crl got; /* got.der owned */
-	X509_CRL *got_crl; /* got, decoded */
-	int list_rc;
-	int put_rc;
-	/* JOB_MAKE: the build's inputs (by value) */
-	struct lcrl_list list;
-	struct lcrl_issue in; /* in.issuer owned */
-	int64_t number;
-	int seed; /* the first CRL after an upgrade: ca_state crl_seed */
-	time_t now;
-	/* the build's outputs (worker) */
-	int made;
-	uint8_t *der;
-	size_t der_len;
-	struct sgw_err err;
-};
 
 int
 local_crl_configure(struct local *l, const struct cfg_node *node, struct sgw_err *err)
@@ -131,130 +81,7 @@ crl_due(const struct local *l, time_t now)
 	return l->crl == NULL || (int64_t)now >= l->crl_next - l->conf.crl_validity / 2;
 }
 
-/* ---- a step's work (a store thread, or inline): only the job's fields ---- */
-
-/* j->got (the stored CRL, or what was just stored) decoded. */
-static void
-got_decode(struct local_crl_job *j)
-{
-	const unsigned char *p = j->got.der;
-
-	X509_CRL_free(j->got_crl);
-	j->got_crl = d2i_X509_CRL(NULL, &p, (long)j->got.der_len);
-	if (j->got_crl == NULL)
-		j->read_rc = -SGW_EIO;
-}
-
-static void
-read_crl(struct local_crl_job *j)
-{
-	free(j->got.der);
-	j->got = (struct ca_crl){0};
-	j->read_rc = j->st->ops->crl_get(j->st->priv, j->ca, &j->got);
-	if (j->read_rc == 0)
-		got_decode(j);
-}
-
-static int
-collect(void *arg, const struct ca_revoked *r)
-{
-	return lcrl_list_add(arg, r->serial, r->reason, r->when) == -SGW_ENOMEM ? -1 : 0;
-}
-
-/* JOB_MAKE's first step: the revocation or the lease, then what the next
- * CRL is made from. */
-static void
-make_read_work(void *arg)
-{
-	struct local_crl_job *j = arg;
-	const struct ca_state *st = j->st;
-
-	if (j->revoke && (j->rc = st->ops->revoke(st->priv, j->ca, &j->rv)) < 0)
-		return;
-	if (j->lease_job[0] != '\0' &&
-	    (st->ops->lease(st->priv, j->lease_job, j->lease_ttl, &j->held) < 0 || !j->held))
-		return;
-	read_crl(j);
-	if (j->read_rc == 0 || j->read_rc == -SGW_ENOTFOUND)
-		j->list_rc = st->ops->revoked_list(st->priv, j->ca, collect, &j->list);
-}
-
-/* JOB_MAKE's last step: the CRL built stored, or the winner's read. */
-static void
-make_put_work(void *arg)
-{
-	struct local_crl_job *j = arg;
-	const struct ca_state *st = j->st;
-	struct ca_crl c = {j->number, (int64_t)j->now + j->in.validity, j->der, j->der_len};
-
-	j->put_rc = (j->seed ? st->ops->crl_seed : st->ops->crl_put)(st->priv, j->ca, &c);
-	if (j->put_rc == -SGW_EEXIST) {
-		read_crl(j); /* theirs */
-		return;
-	}
-	if (j->put_rc < 0)
-		return;
-	free(j->got.der);
-	j->got = c; /* ours: j->der moves over */
-	j->der = NULL;
-	j->read_rc = 0;
-	got_decode(j);
-}
-
-/* JOB_CHECK: the stored number when the store tells it alone, else the
- * CRL when the one held is older than LOCAL_CRL_RECHECK_MS. */
-static void
-check_work(void *arg)
-{
-	struct local_crl_job *j = arg;
-	const struct ca_state *st = j->st;
-	int64_t n = 0;
-	int r = -SGW_EINVAL;
-
-	if (st->ops->crl_number != NULL)
-		r = st->ops->crl_number(st->priv, j->ca, &n);
-	j->read_rc = 1; /* unchanged */
-	if (r == 0 && n == j->known)
-		return;
-	if (r == -SGW_EINVAL && j->fresh) {
-		j->read_rc = 2; /* read less than LOCAL_CRL_RECHECK_MS ago */
-		return;
-	}
-	if (r == 0 || r == -SGW_EINVAL)
-		read_crl(j);
-	else
-		j->read_rc = r; /* none stored, or the store failed: serve what is held */
-}
-
 /* ---- jobs on the loop ------------------------------------------------------ */
-
-static void
-crl_job_free(struct local_crl_job *j)
-{
-	X509_NAME_free(j->in.issuer);
-	lcrl_list_clear(&j->list);
-	X509_CRL_free(j->got_crl);
-	free(j->got.der);
-	free(j->der);
-	free(j->ca);
-	free(j);
-}
-
-static struct local_crl_job *
-crl_job_new(struct local *l, enum crl_job_kind kind)
-{
-	struct local_crl_job *j = calloc(1, sizeof(*j));
-
-	if (j == NULL || (j->ca = strdup(l->name)) == NULL) {
-		free(j);
-		return NULL;
-	}
-	j->owner = l;
-	j->kind = kind;
-	j->st = l->st;
-	j->now = time(NULL);
-	return j;
-}
 
 /* What a step found, on the loop: the stored CRL is served from now on
  * when it is not the one held. */
@@ -276,24 +103,13 @@ crl_take(struct local *l, struct local_crl_job *j)
 
 static void crl_job_done(void *arg);
 
-/* A worker job: JOB_MAKE builds, JOB_ANSWER only comes back later. */
-static void
-crl_job_work(void *arg)
-{
-	struct local_crl_job *j = arg;
-
-	if (j->kind == JOB_MAKE)
-		j->made =
-		    lcrl_build(&j->in, &j->list, j->number, j->now, &j->der, &j->der_len, &j->err);
-}
-
 static int
 crl_job_submit(struct local *l, struct local_crl_job *j)
 {
-	int r = worker_pool_submit(l->workers, crl_job_work, crl_job_done, j);
+	int r = worker_pool_submit(l->workers, lcrl_build_work, crl_job_done, j);
 
 	if (r < 0) {
-		crl_job_free(j);
+		lcrl_job_free(j);
 		return r;
 	}
 	LIST_INSERT_HEAD(&l->crl_jobs, j, link);
@@ -322,7 +138,7 @@ step_end(struct local_crl_job *j)
 	struct local *l = j->owner;
 
 	if (l == NULL) {
-		crl_job_free(j);
+		lcrl_job_free(j);
 		return NULL;
 	}
 	LIST_REMOVE(j, link);
@@ -346,15 +162,15 @@ static void
 crl_reply(struct local *l, struct local_crl_job *j, int rc, const char *why)
 {
 	if (j->op_cb == NULL && j->crl_cb == NULL) {
-		crl_job_free(j);
+		lcrl_job_free(j);
 		return;
 	}
 	j->kind = JOB_ANSWER;
 	j->rc = rc;
 	snprintf(j->err.msg, sizeof(j->err.msg), "%s", why != NULL ? why : "");
-	if (worker_pool_submit(l->workers, crl_job_work, crl_job_done, j) < 0) {
+	if (worker_pool_submit(l->workers, lcrl_build_work, crl_job_done, j) < 0) {
 		crl_answer(l, j, rc, why);
-		crl_job_free(j);
+		lcrl_job_free(j);
 		return;
 	}
 	LIST_INSERT_HEAD(&l->crl_jobs, j, link);
@@ -383,7 +199,7 @@ static int
 crl_make_new(struct local *l, backend_op_cb op_cb, backend_crl_cb crl_cb, void *arg, int attempts,
 	     const struct ca_revoked *rv)
 {
-	struct local_crl_job *j = crl_job_new(l, JOB_MAKE);
+	struct local_crl_job *j = lcrl_job_new(l, JOB_MAKE);
 	int r;
 
 	if (j == NULL)
@@ -398,9 +214,9 @@ crl_make_new(struct local *l, backend_op_cb op_cb, backend_crl_cb crl_cb, void *
 		j->rv = *rv;
 	}
 	l->crl_making++;
-	if ((r = crl_step(l, j, make_read_work, make_read_done)) < 0) {
+	if ((r = crl_step(l, j, lcrl_read_work, make_read_done)) < 0) {
 		l->crl_making--;
-		crl_job_free(j);
+		lcrl_job_free(j);
 	}
 	return r;
 }
@@ -462,7 +278,7 @@ make_read_done(void *arg)
 		return;
 	}
 	j->now = time(NULL);
-	if (worker_pool_submit(l->workers, crl_job_work, crl_job_done, j) < 0) {
+	if (worker_pool_submit(l->workers, lcrl_build_work, crl_job_done, j) < 0) {
 		make_end(l, j, 0, NULL);
 		return;
 	}
@@ -507,7 +323,7 @@ crl_made(struct local *l, struct local_crl_job *j)
 		make_end(l, j, 0, j->err.msg); /* the revocation itself is stored */
 		return;
 	}
-	if (crl_step(l, j, make_put_work, make_put_done) < 0)
+	if (crl_step(l, j, lcrl_put_work, make_put_done) < 0)
 		make_end(l, j, 0, NULL); /* shutting down */
 }
 
@@ -518,7 +334,7 @@ crl_job_done(void *arg)
 	struct local *l = j->owner;
 
 	if (l == NULL) { /* stopped meanwhile: no callback */
-		crl_job_free(j);
+		lcrl_job_free(j);
 		return;
 	}
 	LIST_REMOVE(j, link);
@@ -527,7 +343,7 @@ crl_job_done(void *arg)
 		return;
 	}
 	crl_answer(l, j, j->rc, j->err.msg);
-	crl_job_free(j);
+	lcrl_job_free(j);
 }
 
 static void
@@ -540,7 +356,7 @@ check_done(void *arg)
 		return;
 	l->crl_reading = 0;
 	crl_take(l, j);
-	crl_job_free(j);
+	lcrl_job_free(j);
 	if (crl_due(l, time(NULL)) && l->crl_making == 0)
 		(void)crl_make_new(l, NULL, NULL, NULL, 0, NULL);
 	crl_release(l);
@@ -551,7 +367,7 @@ check_done(void *arg)
 static int
 answer_later(struct local *l, int rc, const char *why, backend_op_cb op_cb, void *arg)
 {
-	struct local_crl_job *j = crl_job_new(l, JOB_ANSWER);
+	struct local_crl_job *j = lcrl_job_new(l, JOB_ANSWER);
 
 	if (j == NULL)
 		return -SGW_ENOMEM;
@@ -590,27 +406,27 @@ local_get_crl(void *priv, backend_crl_cb cb, void *arg)
 
 	if (cb == NULL || !l->running || l->st == NULL)
 		return -SGW_EINVAL;
-	if ((w = crl_job_new(l, JOB_ANSWER)) == NULL)
+	if ((w = lcrl_job_new(l, JOB_ANSWER)) == NULL)
 		return -SGW_ENOMEM;
 	w->crl_cb = cb;
 	w->arg = arg;
 	LIST_INSERT_HEAD(&l->crl_waiters, w, link);
 	if (l->crl_reading)
 		return 0;
-	if ((c = crl_job_new(l, JOB_CHECK)) == NULL) {
+	if ((c = lcrl_job_new(l, JOB_CHECK)) == NULL) {
 		r = -SGW_ENOMEM;
 		goto fail;
 	}
 	c->known = l->crl != NULL ? l->crl_number : -1;
 	c->fresh = l->crl != NULL && mono_ms() - l->crl_checked < LOCAL_CRL_RECHECK_MS;
 	l->crl_reading = 1;
-	if ((r = crl_step(l, c, check_work, check_done)) == 0)
+	if ((r = crl_step(l, c, lcrl_check_work, check_done)) == 0)
 		return 0;
 	l->crl_reading = 0;
-	crl_job_free(c);
+	lcrl_job_free(c);
 fail:
 	LIST_REMOVE(w, link);
-	crl_job_free(w);
+	lcrl_job_free(w);
 	return r;
 }
 
@@ -627,15 +443,15 @@ crl_tick(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (!l->running || l->crl_ticking || (j = crl_job_new(l, JOB_MAKE)) == NULL)
+	if (!l->running || l->crl_ticking || (j = lcrl_job_new(l, JOB_MAKE)) == NULL)
 		return;
 	j->tick = 1;
 	snprintf(j->lease_job, sizeof(j->lease_job), "crl:%s", l->name);
 	j->lease_ttl = 3 * l->crl_period;
 	l->crl_ticking = 1;
-	if (crl_step(l, j, make_read_work, make_read_done) < 0) {
+	if (crl_step(l, j, lcrl_read_work, make_read_done) < 0) {
 		l->crl_ticking = 0;
-		crl_job_free(j);
+		lcrl_job_free(j);
 	}
 }
 
@@ -717,7 +533,7 @@ local_crl_stop(struct local *l)
 	}
 	while ((j = LIST_FIRST(&l->crl_waiters)) != NULL) { /* no callback after stop */
 		LIST_REMOVE(j, link);
-		crl_job_free(j);
+		lcrl_job_free(j);
 	}
 	l->crl_reading = l->crl_ticking = 0;
 	l->crl_making = 0;
