@@ -45,7 +45,7 @@ struct fake {
 	struct worker_pool *threads;
 	pthread_t loop;
 	int serving; /* the backends started: calls only in a step's work */
-	int in_step, steps;
+	int in_step, steps, dones;
 	/* threaded: a call waits while `closed` (the store is locked) */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -223,6 +223,7 @@ f_step_done(void *arg)
 
 	assert_true(pthread_equal(pthread_self(), c->s->loop));
 	c->done(c->arg);
+	c->s->dones++;
 	free(c);
 }
 
@@ -739,6 +740,33 @@ test_store_waits(void **state)
 	X509_CRL_free(crl);
 }
 
+/* A backend stopped (a reload) while its steps wait for the store: no
+ * callback after stop, and the steps that finish later free their jobs
+ * (LeakSanitizer checks) without touching the backend. */
+static void
+test_stop_while_waiting(void **state)
+{
+	struct fx *f = *state;
+	struct crlbox rv = {0}, c = {0};
+	X509_CRL *crl = NULL;
+	int steps;
+
+	start(f, &f->a, "", 0);
+	assert_int_equal(get_crl(f, &f->a, &crl), 1);
+	X509_CRL_free(crl);
+	f_close(&f->state, 1);
+	steps = f->state.steps;
+	assert_int_equal(backend_revoke(f->a.b, "beef", 1, on_revoked, &rv), 0);
+	assert_int_equal(backend_get_crl(f->a.b, on_crl, &c), 0);
+	stop(&f->a);
+	f_close(&f->state, 0);
+	assert_int_equal(f->state.steps, steps + 2);
+	while (f->state.dones < f->state.steps) /* the steps end without the backend */
+		assert_int_equal(event_base_loop(f->base, EVLOOP_ONCE), 0);
+	assert_int_equal(rv.calls + c.calls, 0);
+	assert_int_equal(f->state.n, 1); /* the revocation's step ran: stored */
+}
+
 static void
 test_no_shared_state(void **state)
 {
@@ -769,6 +797,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_race_lost, setup_threaded, teardown),
 	    cmocka_unit_test_setup_teardown(test_periodic_job_held, setup_threaded, teardown),
 	    cmocka_unit_test_setup_teardown(test_store_waits, setup_threaded, teardown),
+	    cmocka_unit_test_setup_teardown(test_stop_while_waiting, setup_threaded, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
