@@ -5,7 +5,7 @@
 # revocation, the periodic CRL job), a background submission that fails and
 # the /healthz ping wait on a store thread, never on the event loop (issue
 # 20: "it never blocks the event loop").  psql holds an exclusive lock on the
-# table the call needs for 4 s (a row lock for the failed submission; for
+# table the call needs for 3 s (a row lock for the failed submission; for
 # /healthz: the database's processes are stopped for 3 s); meanwhile
 # GetCACaps answers within 1 s; then the call completes.
 # shellcheck disable=SC2317  # the check functions run through check()
@@ -29,9 +29,9 @@ mkdir -p "$D"
 "$SCEPREQ" getcacert -u "$URL" -o "$D/ra-chain.pem" >/dev/null 2>&1
 enroll() { "$SCEPREQ" enroll --ra-chain "$D/ra-chain.pem" "$@"; }
 
-# lock TABLE [SECONDS]: hold an exclusive lock on TABLE for 4 s (background, pid in locker)
+# lock TABLE [SECONDS]: hold an exclusive lock on TABLE for 3 s (background, pid in locker)
 lock() {
-	pg_psql -c "BEGIN; LOCK TABLE $1 IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(${2:-4}); COMMIT" \
+	pg_psql -c "BEGIN; LOCK TABLE $1 IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(${2:-3}); COMMIT" \
 		>/dev/null 2>&1 &
 	locker=$!
 	sleep 0.5
@@ -96,7 +96,7 @@ caps_thrice() {
 		sleep 1
 	done
 }
-lock transactions
+lock transactions 4
 check "GetCACaps answers within 1 s, three times over 3 s, while the timer's tick waits for the locked transactions" \
 	caps_thrice
 wait "$locker" || true
