@@ -10,9 +10,10 @@
  * block (a database round trip): once serving, they are called only inside
  * the work of a step, which runs on a store thread when the store may block
  * (PostgreSQL, store.offload) and inline on the loop otherwise (SQLite: the
- * same code path).  Before serving (the backend's start) and in the
- * command-line tools, where nothing else waits, they are called directly on
- * the calling thread. */
+ * same code path).  In the backend's start (at start-up, and for the new
+ * backends of a reload: a local CA with a state_dir checks whether its
+ * one-time import is done) and in the command-line tools they are called
+ * directly on the calling thread. */
 #ifndef SGW_CA_STATE_H
 #define SGW_CA_STATE_H
 
