@@ -34,8 +34,7 @@ lock() {
 	pg_psql -c "BEGIN; LOCK TABLE $1 IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(${2:-3}); COMMIT" \
 		>/dev/null 2>&1 &
 	locker=$!
-	sleep 0.5
-	check "psql holds the lock on $1" kill -0 "$locker" # a failed LOCK exits at once
+	check "psql holds the lock on $1" pg_table_locked "$1"
 }
 caps_fast() { curl -sSf --max-time 1 -o /dev/null "$URL?operation=GetCACaps"; }
 # while_locked TABLE NAME CMD...: CMD in the background while TABLE is locked;
@@ -154,8 +153,7 @@ printf '%s\n' "UPDATE transactions SET state = 3, updated = 1, csr_sealed = (SEL
 	"BEGIN;" "SELECT 1 FROM transactions WHERE id = $ID1 FOR UPDATE;" "SELECT pg_sleep(5);" \
 	"COMMIT;" | pg_psql >/dev/null 2>&1 &
 locker=$!
-sleep 0.5
-check "psql holds the row of transaction $ID1" kill -0 "$locker"
+check "psql holds the row of transaction $ID1" pg_table_locked transactions RowShareLock
 check "GetCACaps answers within 1 s, 4 times over 4 s, while the failed submission's update waits for the row" \
 	caps_for 4
 wait "$locker" || true

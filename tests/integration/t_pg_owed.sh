@@ -150,11 +150,11 @@ revoked_soon() { # within 15 s, Intune has a successful revocation result
 	done
 	return 1
 }
-pg_psql -c "BEGIN; LOCK TABLE leases IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(4); COMMIT" \
+pg_psql -c "BEGIN; LOCK TABLE leases IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(5); COMMIT" \
 	>/dev/null 2>&1 &
 locker=$!
-sleep 0.5
-check "psql holds the lock on leases" kill -0 "$locker"
+check "psql holds the lock on leases" pg_table_locked leases
+sleep 1 # a round whose lease was taken before the lock has downloaded by now
 curl -fsS -X POST -d "{\"serialNumber\": \"$S2\", \"issuerName\": \"x\"}" "$FAKE/fake/revoke" >/dev/null
 downloads=$(fake_state downloads)
 check "GetCACaps on B answers within 1 s, 3 times over 3 s, while the feed's lease waits for the locked leases" \
