@@ -176,13 +176,15 @@ crl_reply(struct local *l, struct local_crl_job *j, int rc, const char *why)
 	LIST_INSERT_HEAD(&l->crl_jobs, j, link);
 }
 
-/* The CRLs served to those waiting (l->crl_waiters), once there is one to
- * serve or none is being made. */
+/* The CRLs served to those waiting (l->crl_waiters), once the check they
+ * asked for is done and there is one to serve or none is being made. */
 static void
 crl_release(struct local *l)
 {
 	struct local_crl_job *w;
 
+	if (l->crl_reading)
+		return; /* they wait for the check they asked for */
 	if ((l->crl == NULL || (int64_t)time(NULL) >= l->crl_next) && l->crl_making > 0)
 		return; /* none, or expired: the one being made */
 	while ((w = LIST_FIRST(&l->crl_waiters)) != NULL) {

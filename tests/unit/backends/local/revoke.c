@@ -320,6 +320,8 @@ teardown(void **state)
 	f_close(&f->state, 0);
 	stop(&f->a);
 	stop(&f->b);
+	while (f->state.dones < f->state.steps) /* a step of the periodic job, say */
+		assert_int_equal(event_base_loop(f->base, EVLOOP_ONCE), 0);
 	worker_pool_free(f->state.threads);
 	worker_pool_free(f->pool);
 	pthread_mutex_destroy(&f->state.mu);
