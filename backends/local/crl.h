@@ -1,8 +1,9 @@
 /* crl.h: the local CA's CRLs (private to backends/local/).  The revocations
  * and the current CRL live in the gateway's store, shared by every instance
- * (core/ca_state.h; revoke.c reads and writes them on the loop).  Here: the
- * CRL built and signed from a list of revocations (on a worker), and the
- * upgrade from the files an older version kept in the backend's state_dir:
+ * (core/ca_state.h; revoke.c's jobs read and write them in store steps,
+ * crl_work.c).  Here: the CRL built and signed from a list of revocations
+ * (on a worker), and the upgrade from the files an older version kept in
+ * the backend's state_dir:
  *   <name>.revoked    one line per revocation: "<serial hex> <reason> <unix time>"
  *   <name>.crlnumber  the number of the last CRL issued (decimal)
  *   <name>.crl        the last CRL (DER); <name>.lock: flock(2)

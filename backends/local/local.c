@@ -74,6 +74,7 @@ local_configure(void *priv, const char *bname, const struct cfg_node *node, cons
 
 	LIST_INIT(&l->jobs);
 	LIST_INIT(&l->crl_jobs);
+	LIST_INIT(&l->crl_waiters);
 	l->name = strdup(bname);
 	l->path = strdup(path);
 	if (l->name == NULL || l->path == NULL)

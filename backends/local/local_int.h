@@ -43,16 +43,20 @@ struct local {
 	time_t ca_not_after;
 	int running;
 	LIST_HEAD(, local_job) jobs;
-	/* revoke.c, loop thread only */
+	/* revoke.c, loop thread only (the store through st in steps) */
 	const struct ca_state *st; /* the store's (backend_env); NULL: no revoke / CRL */
 	struct lcrl_paths paths;
-	LIST_HEAD(, local_crl_job) crl_jobs;
-	struct event *crl_timer; /* the periodic CRL job */
-	int crl_period;		 /* its period, seconds */
-	X509_CRL *crl;		 /* the current CRL as last read from the store, or NULL */
+	LIST_HEAD(, local_crl_job) crl_jobs;	/* in a step or on a worker */
+	LIST_HEAD(, local_crl_job) crl_waiters; /* get_crl()s waiting for a check */
+	int crl_reading;			/* a check (JOB_CHECK) in flight */
+	int crl_making;				/* CRLs being made (JOB_MAKE) */
+	int crl_ticking;			/* the periodic job in flight */
+	struct event *crl_timer;		/* the periodic CRL job */
+	int crl_period;				/* its period, seconds */
+	X509_CRL *crl; /* the current CRL as last read from the store, or NULL */
 	int64_t crl_number;
 	int64_t crl_next;      /* its nextUpdate */
-	time_t crl_checked;    /* when the store was last read */
+	int64_t crl_checked;   /* when the store was last read (monotonic ms) */
 	int64_t import_number; /* an older version's last CRL number (0: none) */
 };
 

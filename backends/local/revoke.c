@@ -9,53 +9,32 @@
  * the stored one is past half its validity, and stored only as the
  * successor of the stored number: an instance that loses that race serves
  * the winner's, or makes the next one when the winner's lacks a revocation
- * it knows of.  get_crl() serves the CRL read from the store after checking
- * the stored number (ca_state crl_number, cheap), so a revocation made on
- * another instance is served at once; a store that cannot tell the number
- * alone is read again at most every LOCAL_CRL_RECHECK_MS.  A periodic job, run by
- * one instance of the cluster at a time (the lease "crl:<name>"), repairs a
- * CRL that misses a revocation (an instance that died between the two
- * commits) or nears its nextUpdate.  state_dir only holds the files of an
- * older version, imported once (crl.h).  Callbacks run on the loop thread,
- * always after the call returned. */
+ * it knows of.  get_crl() serves the CRL held (the one last read from the
+ * store) once a step checked the stored number (ca_state crl_number, cheap),
+ * so a revocation made on another instance is served at once; a store that
+ * cannot tell the number alone is read again at most every
+ * LOCAL_CRL_RECHECK_MS.  A periodic job, run by one instance of the cluster
+ * at a time (the lease "crl:<name>"), repairs a CRL that misses a revocation
+ * (an instance that died between the two commits) or nears its nextUpdate.
+ * state_dir only holds the files of an older version, imported once (crl.h).
+ *
+ * Threads: once serving, every ca_state call runs in a step's work
+ * (ca_state step(): a store thread with PostgreSQL, inline with SQLite),
+ * which reads only its job; the signing runs on a worker; the loop thread
+ * only moves jobs along and never waits for the store.  Callbacks run on
+ * the loop thread, always after the call returned. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "local_int.h"
+#include "crl_work.h"
 #include "log.h"
 
 #define CRL_VALIDITY_DEFAULT (7 * 86400)
 #define LOCAL_CRL_RECHECK_MS 250 /* between two reads of the stored CRL */
 #define LOCAL_CRL_PERIOD 60	 /* the periodic job, at most (crl_validity / 8 when shorter) */
 #define LOCAL_CRL_ATTEMPTS 5	 /* CRLs made for one revocation when others win the race */
-
-/* JOB_ANSWER does nothing on the worker: the contract wants the callback
- * later even when the answer is known at once. */
-enum crl_job_kind { JOB_ANSWER, JOB_MAKE };
-
-struct local_crl_job {
-	LIST_ENTRY(local_crl_job) link; /* loop thread only */
-	struct local *owner;		/* NULL once stopped */
-	enum crl_job_kind kind;
-	backend_op_cb op_cb; /* a revocation waits for its CRL */
-	backend_crl_cb crl_cb;
-	void *arg;
-	int rc; /* JOB_ANSWER: for op_cb */
-	int attempts;
-	/* JOB_MAKE inputs (by value) */
-	struct lcrl_list list;
-	struct lcrl_issue in; /* in.issuer owned */
-	int64_t number;
-	int seed; /* the first CRL after an upgrade: ca_state crl_seed */
-	time_t now;
-	/* outputs (worker) */
-	int made;
-	uint8_t *der;
-	size_t der_len;
-	struct sgw_err err;
-};
 
 int
 local_crl_configure(struct local *l, const struct cfg_node *node, struct sgw_err *err)
@@ -78,27 +57,6 @@ local_crl_configure(struct local *l, const struct cfg_node *node, struct sgw_err
 	return 0;
 }
 
-/* ---- the CRL as stored -------------------------------------------------- */
-
-/* Serve c (the store's) from now on. */
-static int
-crl_adopt(struct local *l, const struct ca_crl *c)
-{
-	const unsigned char *p = c->der;
-	X509_CRL *crl = d2i_X509_CRL(NULL, &p, (long)c->der_len);
-
-	if (crl == NULL) {
-		log_err("%s: the stored CRL number %lld does not decode", l->path,
-			(long long)c->number);
-		return -SGW_EIO;
-	}
-	X509_CRL_free(l->crl);
-	l->crl = crl;
-	l->crl_number = c->number;
-	l->crl_next = c->next_update;
-	return 0;
-}
-
 static int64_t
 mono_ms(void)
 {
@@ -106,22 +64,6 @@ mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Read the stored CRL; adopt it when its number changed.  -SGW_ENOTFOUND
- * when none is stored. */
-static int
-crl_refresh(struct local *l)
-{
-	struct ca_crl c = {0};
-	int r = l->st->ops->crl_get(l->st->priv, l->name, &c);
-
-	if (r == 0 && (l->crl == NULL || c.number != l->crl_number))
-		r = crl_adopt(l, &c);
-	if (r == 0 || r == -SGW_ENOTFOUND)
-		l->crl_checked = mono_ms();
-	free(c.der);
-	return r;
 }
 
 static size_t
@@ -139,38 +81,24 @@ crl_due(const struct local *l, time_t now)
 	return l->crl == NULL || (int64_t)now >= l->crl_next - l->conf.crl_validity / 2;
 }
 
-/* ---- jobs ----------------------------------------------------------------- */
+/* ---- jobs on the loop ------------------------------------------------------ */
 
+/* What a step found, on the loop: the stored CRL is served from now on
+ * when it is not the one held. */
 static void
-crl_job_free(struct local_crl_job *j)
+crl_take(struct local *l, struct local_crl_job *j)
 {
-	X509_NAME_free(j->in.issuer);
-	lcrl_list_clear(&j->list);
-	free(j->der);
-	free(j);
-}
-
-static void
-crl_job_work(void *arg)
-{
-	struct local_crl_job *j = arg;
-
-	if (j->kind == JOB_MAKE)
-		j->made =
-		    lcrl_build(&j->in, &j->list, j->number, j->now, &j->der, &j->der_len, &j->err);
-}
-
-static struct local_crl_job *
-crl_job_new(struct local *l, enum crl_job_kind kind)
-{
-	struct local_crl_job *j = calloc(1, sizeof(*j));
-
-	if (j == NULL)
-		return NULL;
-	j->owner = l;
-	j->kind = kind;
-	j->now = time(NULL);
-	return j;
+	if (j->read_rc == -SGW_EIO)
+		log_err("%s: the stored CRL does not decode", l->path);
+	if (j->read_rc == 0 && (l->crl == NULL || j->got.number != l->crl_number)) {
+		X509_CRL_free(l->crl);
+		l->crl = j->got_crl;
+		j->got_crl = NULL;
+		l->crl_number = j->got.number;
+		l->crl_next = j->got.next_update;
+	}
+	if (j->read_rc == 0 || j->read_rc == 1 || j->read_rc == -SGW_ENOTFOUND)
+		l->crl_checked = mono_ms();
 }
 
 static void crl_job_done(void *arg);
@@ -178,63 +106,43 @@ static void crl_job_done(void *arg);
 static int
 crl_job_submit(struct local *l, struct local_crl_job *j)
 {
-	int r = worker_pool_submit(l->workers, crl_job_work, crl_job_done, j);
+	int r = worker_pool_submit(l->workers, lcrl_build_work, crl_job_done, j);
 
 	if (r < 0) {
-		crl_job_free(j);
+		lcrl_job_free(j);
 		return r;
 	}
 	LIST_INSERT_HEAD(&l->crl_jobs, j, link);
 	return 0;
 }
 
+/* A step of j (the store's executor, core/ca_state.h); on l->crl_jobs
+ * before it runs, since done may run at once (inline).  < 0: neither ran,
+ * j is the caller's again. */
 static int
-collect(void *arg, const struct ca_revoked *r)
+crl_step(struct local *l, struct local_crl_job *j, ca_step_fn work, ca_step_fn done)
 {
-	return lcrl_list_add(arg, r->serial, r->reason, r->when) == -SGW_ENOMEM ? -1 : 0;
-}
+	int r;
 
-/* Start making the next CRL from the store's revocations; the callbacks of
- * j (a JOB_MAKE) follow when it is stored or lost. */
-static int
-crl_make(struct local *l, struct local_crl_job *j)
-{
-	int r = crl_refresh(l);
-
-	if (r < 0 && r != -SGW_ENOTFOUND)
-		goto fail;
-	j->seed = r == -SGW_ENOTFOUND && l->import_number > 0;
-	j->number = r == -SGW_ENOTFOUND ? l->import_number + 1 : l->crl_number + 1;
-	if ((r = l->st->ops->revoked_list(l->st->priv, l->name, collect, &j->list)) < 0)
-		goto fail;
-	j->in.issuer = X509_NAME_dup(X509_get_subject_name(l->ca));
-	memcpy(j->in.aki, l->aki, l->aki_len);
-	j->in.aki_len = l->aki_len;
-	j->in.validity = l->conf.crl_validity;
-	j->in.key = l->key;
-	j->in.md = l->md;
-	if (j->in.issuer == NULL) {
-		r = -SGW_ENOMEM;
-		goto fail;
-	}
-	return crl_job_submit(l, j);
-fail:
-	crl_job_free(j);
+	LIST_INSERT_HEAD(&l->crl_jobs, j, link);
+	if ((r = l->st->ops->step(l->st->priv, work, done, j)) < 0)
+		LIST_REMOVE(j, link);
 	return r;
 }
 
-static int
-crl_make_new(struct local *l, backend_op_cb op_cb, backend_crl_cb crl_cb, void *arg, int attempts)
+/* The end of a step on the loop: the job's owner, or NULL when the backend
+ * stopped meanwhile (the job is freed). */
+static struct local *
+step_end(struct local_crl_job *j)
 {
-	struct local_crl_job *j = crl_job_new(l, JOB_MAKE);
+	struct local *l = j->owner;
 
-	if (j == NULL)
-		return -SGW_ENOMEM;
-	j->op_cb = op_cb;
-	j->crl_cb = crl_cb;
-	j->arg = arg;
-	j->attempts = attempts;
-	return crl_make(l, j);
+	if (l == NULL) {
+		lcrl_job_free(j);
+		return NULL;
+	}
+	LIST_REMOVE(j, link);
+	return l;
 }
 
 static void
@@ -248,37 +156,177 @@ crl_answer(struct local *l, struct local_crl_job *j, int rc, const char *why)
 		j->crl_cb(j->arg, NULL, why != NULL ? why : "no CRL");
 }
 
-/* A made CRL on the loop: store it, or take the one that won. */
+/* j's callback (if any), later: as a JOB_ANSWER on the worker pool.  When
+ * even that fails (shutting down), at once. */
+static void
+crl_reply(struct local *l, struct local_crl_job *j, int rc, const char *why)
+{
+	if (j->op_cb == NULL && j->crl_cb == NULL) {
+		lcrl_job_free(j);
+		return;
+	}
+	j->kind = JOB_ANSWER;
+	j->rc = rc;
+	snprintf(j->err.msg, sizeof(j->err.msg), "%s", why != NULL ? why : "");
+	if (worker_pool_submit(l->workers, lcrl_build_work, crl_job_done, j) < 0) {
+		crl_answer(l, j, rc, why);
+		lcrl_job_free(j);
+		return;
+	}
+	LIST_INSERT_HEAD(&l->crl_jobs, j, link);
+}
+
+/* The CRLs served to those waiting (l->crl_waiters), once the check they
+ * asked for is done and there is one to serve or none is being made. */
+static void
+crl_release(struct local *l)
+{
+	struct local_crl_job *w;
+
+	if (l->crl_reading)
+		return; /* they wait for the check they asked for */
+	if ((l->crl == NULL || (int64_t)time(NULL) >= l->crl_next) && l->crl_making > 0)
+		return; /* none, or expired: the one being made */
+	while ((w = LIST_FIRST(&l->crl_waiters)) != NULL) {
+		LIST_REMOVE(w, link);
+		crl_reply(l, w, 0, NULL);
+	}
+}
+
+static void make_read_done(void *arg);
+
+/* A JOB_MAKE: its first step; the callbacks of j follow when the CRL is
+ * stored or lost. */
+static int
+crl_make_new(struct local *l, backend_op_cb op_cb, backend_crl_cb crl_cb, void *arg, int attempts,
+	     const struct ca_revoked *rv)
+{
+	struct local_crl_job *j = lcrl_job_new(l, JOB_MAKE);
+	int r;
+
+	if (j == NULL)
+		return -SGW_ENOMEM;
+	j->op_cb = op_cb;
+	j->crl_cb = crl_cb;
+	j->arg = arg;
+	j->attempts = attempts;
+	j->counted = 1;
+	if (rv != NULL) {
+		j->revoke = 1;
+		j->rv = *rv;
+	}
+	l->crl_making++;
+	if ((r = crl_step(l, j, lcrl_read_work, make_read_done)) < 0) {
+		l->crl_making--;
+		lcrl_job_free(j);
+	}
+	return r;
+}
+
+/* The end of a JOB_MAKE (or of a periodic job that made nothing). */
+static void
+make_end(struct local *l, struct local_crl_job *j, int rc, const char *why)
+{
+	if (j->counted)
+		l->crl_making--;
+	if (j->tick)
+		l->crl_ticking = 0;
+	crl_reply(l, j, rc, why);
+	crl_release(l);
+}
+
+static void
+make_read_done(void *arg)
+{
+	struct local_crl_job *j = arg;
+	struct local *l = step_end(j);
+
+	if (l == NULL)
+		return;
+	if (j->revoke && j->rc < 0) {
+		make_end(l, j, j->rc,
+			 j->rc == -SGW_EEXIST ? "revoked already" : sgw_strerror(j->rc));
+		return;
+	}
+	if (j->revoke)
+		log_info("%s: revoked serial %s (reason %d)", l->path, j->rv.serial, j->rv.reason);
+	if (j->tick && !j->held) {
+		make_end(l, j, 0, NULL); /* another instance runs the job */
+		return;
+	}
+	crl_take(l, j);
+	if ((j->read_rc < 0 && j->read_rc != -SGW_ENOTFOUND) || j->list_rc < 0) {
+		make_end(l, j, 0, NULL); /* the revocation itself is stored */
+		return;
+	}
+	if (j->tick && !crl_due(l, j->now) && j->list.n <= crl_entries(l->crl)) {
+		make_end(l, j, 0, NULL); /* nothing to do */
+		return;
+	}
+	if (!j->counted) {
+		j->counted = 1;
+		l->crl_making++;
+	}
+	j->seed = j->read_rc == -SGW_ENOTFOUND && l->import_number > 0;
+	j->number = j->read_rc == -SGW_ENOTFOUND ? l->import_number + 1 : l->crl_number + 1;
+	j->in.issuer = X509_NAME_dup(X509_get_subject_name(l->ca));
+	memcpy(j->in.aki, l->aki, l->aki_len);
+	j->in.aki_len = l->aki_len;
+	j->in.validity = l->conf.crl_validity;
+	j->in.key = l->key;
+	j->in.md = l->md;
+	if (j->in.issuer == NULL) {
+		make_end(l, j, 0, NULL);
+		return;
+	}
+	j->now = time(NULL);
+	if (worker_pool_submit(l->workers, lcrl_build_work, crl_job_done, j) < 0) {
+		make_end(l, j, 0, NULL);
+		return;
+	}
+	LIST_INSERT_HEAD(&l->crl_jobs, j, link);
+}
+
+static void
+make_put_done(void *arg)
+{
+	struct local_crl_job *j = arg;
+	struct local *l = step_end(j);
+
+	if (l == NULL)
+		return;
+	if (j->put_rc == 0) {
+		crl_take(l, j);
+		log_info("%s: CRL number %lld stored (%zu revoked)", l->path, (long long)j->number,
+			 j->list.n);
+	} else if (j->put_rc == -SGW_EEXIST) {
+		/* another instance stored this number first: theirs, unless it
+		 * lacks a revocation this one listed (revocations only grow) */
+		crl_take(l, j);
+		if (crl_entries(l->crl) < j->list.n && j->attempts + 1 < LOCAL_CRL_ATTEMPTS &&
+		    crl_make_new(l, j->op_cb, j->crl_cb, j->arg, j->attempts + 1, NULL) == 0) {
+			j->op_cb = NULL; /* the next job answers */
+			j->crl_cb = NULL;
+		}
+	} else {
+		log_err("%s: cannot store CRL number %lld: %s", l->path, (long long)j->number,
+			sgw_strerror(j->put_rc));
+	}
+	make_end(l, j, 0, NULL);
+}
+
+/* A made CRL on the loop: stored in a step. */
 static void
 crl_made(struct local *l, struct local_crl_job *j)
 {
-	struct ca_crl c = {j->number, (int64_t)j->now + l->conf.crl_validity, j->der, j->der_len};
-	int r;
-
 	if (j->made < 0) {
 		log_err("%s: cannot make CRL number %lld: %s", l->path, (long long)j->number,
 			j->err.msg[0] ? j->err.msg : sgw_strerror(j->made));
-		crl_answer(l, j, 0, j->err.msg); /* the revocation itself is stored */
+		make_end(l, j, 0, j->err.msg); /* the revocation itself is stored */
 		return;
 	}
-	r = (j->seed ? l->st->ops->crl_seed : l->st->ops->crl_put)(l->st->priv, l->name, &c);
-	if (r == 0) {
-		(void)crl_adopt(l, &c);
-		l->crl_checked = mono_ms();
-		log_info("%s: CRL number %lld stored (%zu revoked)", l->path, (long long)j->number,
-			 j->list.n);
-	} else if (r == -SGW_EEXIST) {
-		/* another instance stored this number first: theirs, unless it
-		 * lacks a revocation this one listed (revocations only grow) */
-		(void)crl_refresh(l);
-		if (crl_entries(l->crl) < j->list.n && j->attempts + 1 < LOCAL_CRL_ATTEMPTS &&
-		    crl_make_new(l, j->op_cb, j->crl_cb, j->arg, j->attempts + 1) == 0)
-			return; /* the next job answers */
-	} else {
-		log_err("%s: cannot store CRL number %lld: %s", l->path, (long long)j->number,
-			sgw_strerror(r));
-	}
-	crl_answer(l, j, 0, NULL);
+	if (crl_step(l, j, lcrl_put_work, make_put_done) < 0)
+		make_end(l, j, 0, NULL); /* shutting down */
 }
 
 static void
@@ -288,31 +336,46 @@ crl_job_done(void *arg)
 	struct local *l = j->owner;
 
 	if (l == NULL) { /* stopped meanwhile: no callback */
-		crl_job_free(j);
+		lcrl_job_free(j);
 		return;
 	}
 	LIST_REMOVE(j, link);
-	if (j->kind == JOB_MAKE)
+	if (j->kind == JOB_MAKE) {
 		crl_made(l, j);
-	else
-		crl_answer(l, j, j->rc, j->err.msg);
-	crl_job_free(j);
+		return;
+	}
+	crl_answer(l, j, j->rc, j->err.msg);
+	lcrl_job_free(j);
+}
+
+static void
+check_done(void *arg)
+{
+	struct local_crl_job *j = arg;
+	struct local *l = step_end(j);
+
+	if (l == NULL)
+		return;
+	l->crl_reading = 0;
+	crl_take(l, j);
+	lcrl_job_free(j);
+	if (crl_due(l, time(NULL)) && l->crl_making == 0)
+		(void)crl_make_new(l, NULL, NULL, NULL, 0, NULL);
+	crl_release(l);
 }
 
 /* ---- the backend's operations ------------------------------------------ */
 
 static int
-answer_later(struct local *l, int rc, const char *why, backend_op_cb op_cb, backend_crl_cb crl_cb,
-	     void *arg)
+answer_later(struct local *l, int rc, const char *why, backend_op_cb op_cb, void *arg)
 {
-	struct local_crl_job *j = crl_job_new(l, JOB_ANSWER);
+	struct local_crl_job *j = lcrl_job_new(l, JOB_ANSWER);
 
 	if (j == NULL)
 		return -SGW_ENOMEM;
 	j->rc = rc;
 	snprintf(j->err.msg, sizeof(j->err.msg), "%s", why != NULL ? why : "");
 	j->op_cb = op_cb;
-	j->crl_cb = crl_cb;
 	j->arg = arg;
 	return crl_job_submit(l, j);
 }
@@ -323,7 +386,6 @@ local_revoke(void *priv, const char *serial_hex, int reason, const uint8_t *der,
 {
 	struct local *l = priv;
 	struct ca_revoked rv = {.reason = reason, .when = (int64_t)time(NULL)};
-	int r;
 
 	(void)der; /* the serial is enough: the CRL is ours */
 	(void)der_len;
@@ -332,83 +394,70 @@ local_revoke(void *priv, const char *serial_hex, int reason, const uint8_t *der,
 	if (!l->running || l->st == NULL)
 		return -SGW_EINVAL;
 	if (!lcrl_valid_serial(serial_hex) || !lcrl_valid_reason(reason))
-		return answer_later(l, -SGW_EINVAL, "bad serial or reason", cb, NULL, arg);
+		return answer_later(l, -SGW_EINVAL, "bad serial or reason", cb, arg);
 	snprintf(rv.serial, sizeof(rv.serial), "%s", serial_hex);
-	r = l->st->ops->revoke(l->st->priv, l->name, &rv);
-	if (r < 0)
-		return answer_later(l, r, r == -SGW_EEXIST ? "revoked already" : sgw_strerror(r),
-				    cb, NULL, arg);
-	log_info("%s: revoked serial %s (reason %d)", l->path, serial_hex, reason);
-	if (crl_make_new(l, cb, NULL, arg, 0) == 0)
-		return 0; /* cb once the CRL with it is stored */
-	return answer_later(l, 0, NULL, cb, NULL, arg);
+	/* cb once the revocation and the CRL with it are stored */
+	return crl_make_new(l, cb, NULL, arg, 0, &rv);
 }
 
-/* Is the CRL held here older than the store's?  The stored number when the
- * store tells it alone, else a read every LOCAL_CRL_RECHECK_MS. */
-static int
-crl_stale(const struct local *l, int64_t ms)
-{
-	int64_t n = 0;
-	int r = -SGW_EINVAL;
-
-	if (l->crl == NULL)
-		return 1;
-	if (l->st->ops->crl_number != NULL)
-		r = l->st->ops->crl_number(l->st->priv, l->name, &n);
-	if (r == 0)
-		return n != l->crl_number;
-	if (r != -SGW_EINVAL)
-		return 0; /* none stored, or the store failed: serve what is held */
-	return ms - l->crl_checked >= LOCAL_CRL_RECHECK_MS;
-}
-
+/* The CRL held, once a step checked it is the stored one (JOB_CHECK, one
+ * at a time: those asking meanwhile wait for it on l->crl_waiters). */
 int
 local_get_crl(void *priv, backend_crl_cb cb, void *arg)
 {
 	struct local *l = priv;
-	int64_t ms = mono_ms();
+	struct local_crl_job *w, *c;
+	int r;
 
 	if (cb == NULL || !l->running || l->st == NULL)
 		return -SGW_EINVAL;
-	if (crl_stale(l, ms))
-		(void)crl_refresh(l);
-	if (!crl_due(l, time(NULL)) || crl_make_new(l, NULL, cb, arg, 0) < 0)
-		return answer_later(l, 0, NULL, NULL, cb, arg); /* the current one, if any */
-	return 0;
+	if ((w = lcrl_job_new(l, JOB_ANSWER)) == NULL)
+		return -SGW_ENOMEM;
+	w->crl_cb = cb;
+	w->arg = arg;
+	LIST_INSERT_HEAD(&l->crl_waiters, w, link);
+	if (l->crl_reading)
+		return 0;
+	if ((c = lcrl_job_new(l, JOB_CHECK)) == NULL) {
+		r = -SGW_ENOMEM;
+		goto fail;
+	}
+	c->known = l->crl != NULL ? l->crl_number : -1;
+	c->fresh = l->crl != NULL && mono_ms() - l->crl_checked < LOCAL_CRL_RECHECK_MS;
+	l->crl_reading = 1;
+	if ((r = crl_step(l, c, lcrl_check_work, check_done)) == 0)
+		return 0;
+	l->crl_reading = 0;
+	lcrl_job_free(c);
+fail:
+	LIST_REMOVE(w, link);
+	lcrl_job_free(w);
+	return r;
 }
 
 /* ---- the periodic job and the upgrade ----------------------------------- */
 
-static int
-count_one(void *arg, const struct ca_revoked *r)
-{
-	(void)r;
-	(*(size_t *)arg)++;
-	return 0;
-}
-
+/* The holder of the lease crl:<name> makes the next CRL when the stored one
+ * nears its nextUpdate or misses a revocation: a JOB_MAKE whose first step
+ * takes the lease. */
 static void
 crl_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct local *l = arg;
-	char job[300];
-	size_t n = 0;
-	time_t now = time(NULL);
-	int held = 0, r;
+	struct local_crl_job *j;
 
 	(void)fd;
 	(void)what;
-	snprintf(job, sizeof(job), "crl:%s", l->name);
-	if (!l->running || l->st->ops->lease(l->st->priv, job, 3 * l->crl_period, &held) < 0 ||
-	    !held)
+	if (!l->running || l->crl_ticking || (j = lcrl_job_new(l, JOB_MAKE)) == NULL)
 		return;
-	if ((r = crl_refresh(l)) < 0 && r != -SGW_ENOTFOUND)
-		return;
-	if (l->st->ops->revoked_list(l->st->priv, l->name, count_one, &n) < 0)
-		return;
-	if (crl_due(l, now) || n > crl_entries(l->crl))
-		(void)crl_make_new(l, NULL, NULL, NULL, 0);
+	j->tick = 1;
+	snprintf(j->lease_job, sizeof(j->lease_job), "crl:%s", l->name);
+	j->lease_ttl = 3 * l->crl_period;
+	l->crl_ticking = 1;
+	if (crl_step(l, j, lcrl_read_work, make_read_done) < 0) {
+		l->crl_ticking = 0;
+		lcrl_job_free(j);
+	}
 }
 
 /* Once: the revocations and the CRL number of an older version's files go
@@ -487,6 +536,12 @@ local_crl_stop(struct local *l)
 		LIST_REMOVE(j, link);
 		j->owner = NULL;
 	}
+	while ((j = LIST_FIRST(&l->crl_waiters)) != NULL) { /* no callback after stop */
+		LIST_REMOVE(j, link);
+		lcrl_job_free(j);
+	}
+	l->crl_reading = l->crl_ticking = 0;
+	l->crl_making = 0;
 }
 
 void

@@ -3,9 +3,17 @@
  * CRL job, kept in the gateway's store so that every instance revokes into
  * and serves the same CRL (issue 20).  A backend may not include the store
  * (the layer rule): the gateway fills this vtable from it
- * (gateway/store/store_ca.c) and hands it over in backend_env.  Loop thread
- * only; every call that changes state commits before it returns.  `ca` is
- * the backend's name. */
+ * (gateway/store/store_ca.c) and hands it over in backend_env.  Every call
+ * that changes state commits before it returns.  `ca` is the backend's name.
+ *
+ * Threads: step() is called on the loop thread.  The other operations may
+ * block (a database round trip): once serving, they are called only inside
+ * the work of a step, which runs on a store thread when the store may block
+ * (PostgreSQL, store.offload) and inline on the loop otherwise (SQLite: the
+ * same code path).  In the backend's start (at start-up, and for the new
+ * backends of a reload: a local CA with a state_dir checks whether its
+ * one-time import is done) and in the command-line tools they are called
+ * directly on the calling thread. */
 #ifndef SGW_CA_STATE_H
 #define SGW_CA_STATE_H
 
@@ -26,6 +34,7 @@ struct ca_crl {
 };
 
 typedef int (*ca_revoked_each)(void *arg, const struct ca_revoked *r); /* < 0 stops */
+typedef void (*ca_step_fn)(void *arg);
 
 struct ca_state_ops {
 	const char *name;
@@ -48,6 +57,11 @@ struct ca_state_ops {
 	/* take or renew the lease on `job` for this instance for ttl seconds:
 	 * *ret_held = 1 when this instance holds it now */
 	int (*lease)(void *priv, const char *job, int ttl, int *ret_held);
+	/* Loop thread: run work(arg), which makes the calls above on what arg
+	 * owns, then done(arg) on the loop thread: both inline before this
+	 * returns, or work on a store thread and done later.  0, or a negative
+	 * SGW_E* (shutting down) when neither runs. */
+	int (*step)(void *priv, ca_step_fn work, ca_step_fn done, void *arg);
 };
 
 struct ca_state {

@@ -103,10 +103,10 @@ sc_crl_seed(void *priv, const char *ca, const struct ca_crl *k)
 	return store_ca_crl_seed(c->store, ca, &s);
 }
 
-/* Asked on the loop thread before each CRL served: a store whose calls run
- * on store threads (PostgreSQL: a round trip) answers -SGW_EINVAL, as a store
- * without the operation, so the local backend reads the stored CRL again at
- * most every LOCAL_CRL_RECHECK_MS instead of once per request. */
+/* Asked in a step before each CRL served: a store whose calls run on store
+ * threads (PostgreSQL: a round trip) answers -SGW_EINVAL, as a store without
+ * the operation, so the local backend reads the stored CRL again at most
+ * every LOCAL_CRL_RECHECK_MS instead of once per request. */
 static int
 sc_crl_number(void *priv, const char *ca, int64_t *ret)
 {
@@ -125,6 +125,14 @@ sc_lease(void *priv, const char *job, int ttl, int *ret_held)
 	return store_lease_hold(c->store, job, c->instance, (int64_t)time(NULL), ttl, ret_held);
 }
 
+static int
+sc_step(void *priv, ca_step_fn work, ca_step_fn done, void *arg)
+{
+	struct store_ca *c = priv;
+
+	return store_exec(c->store, work, done, arg);
+}
+
 static const struct ca_state_ops store_ca_ops = {
     .name = "store",
     .revoke = sc_revoke,
@@ -134,6 +142,7 @@ static const struct ca_state_ops store_ca_ops = {
     .crl_seed = sc_crl_seed,
     .crl_number = sc_crl_number,
     .lease = sc_lease,
+    .step = sc_step,
 };
 
 void

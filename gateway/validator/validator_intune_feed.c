@@ -3,7 +3,9 @@
  * revocation_max requests from PkiConnectorFEService, revoke each through the
  * profile's backend (and mark it in the store), then upload the results.
  * In a cluster one instance runs the rounds, the holder of the lease
- * feed_job (issue 20); another takes over when its lease expires. */
+ * feed_job (issue 20); another takes over when its lease expires.  The
+ * lease is taken in a store step (store_exec()): on a store thread when the
+ * store may block (PostgreSQL), so the loop never waits for it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +23,12 @@
 #define FEED_MAX 500
 
 struct vi_feed {
-	struct intune *in; /* NULL once stopped while revocations run */
+	struct intune *in; /* NULL once stopped while revocations or the lease run */
+	/* the lease step: its inputs copied, its answer */
+	struct store *store;
+	char job[128], instance[64];
+	int64_t now;
+	int ttl, leasing, held, rc;
 	size_t n, pending;
 	struct intune_revocation req[FEED_MAX];
 	int ok[FEED_MAX];
@@ -171,35 +178,78 @@ download_done(void *arg, int rc, const char *code, const char *desc, const char 
 		upload(f);
 }
 
+/* The round, once this instance holds the lease (or has no store). */
 static void
-feed_tick(evutil_socket_t fd, short what, void *arg)
+feed_download(struct vi_feed *f)
 {
-	struct intune *in = arg;
+	struct intune *in = f->in;
 	char body[128];
-	int held = 0, r;
+	int r;
 
-	(void)fd;
-	(void)what;
-	if (in->feed != NULL)
-		return; /* the previous round still runs */
-	if (in->store != NULL &&
-	    (store_lease_hold(in->store, in->feed_job, store_instance(in->store),
-			      (int64_t)time(NULL), 3 * in->conf.revocation_interval, &held) < 0 ||
-	     !held))
-		return; /* another instance runs the feed */
-	if ((in->feed = calloc(1, sizeof(*in->feed))) == NULL)
-		return;
-	in->feed->in = in;
 	snprintf(body, sizeof(body),
 		 "{\"downloadParameters\":{\"maxRequests\":%d,\"issuerName\":null}}",
 		 in->conf.revocation_max);
 	r = vi_call(in, in->base, VI_SVC_PKI,
 		    "CertificateAuthorityRequests/downloadRevocationRequests", body, "-",
-		    download_done, in->feed);
+		    download_done, f);
 	if (r < 0) {
 		log_err("intune revocation feed: cannot download: %s", sgw_strerror(r));
-		free(in->feed);
-		in->feed = NULL;
+		feed_end(f);
+	}
+}
+
+/* Store step: the lease, from what f copied (store threads). */
+static void
+lease_work(void *arg)
+{
+	struct vi_feed *f = arg;
+
+	f->rc = store_lease_hold(f->store, f->job, f->instance, f->now, f->ttl, &f->held);
+}
+
+static void
+lease_done(void *arg)
+{
+	struct vi_feed *f = arg;
+
+	f->leasing = 0;
+	if (f->in == NULL) { /* stopped meanwhile */
+		free(f);
+		return;
+	}
+	if (f->rc < 0 || !f->held) {
+		feed_end(f); /* another instance runs the feed */
+		return;
+	}
+	feed_download(f);
+}
+
+static void
+feed_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct intune *in = arg;
+	struct vi_feed *f;
+
+	(void)fd;
+	(void)what;
+	if (in->feed != NULL)
+		return; /* the previous round still runs */
+	if ((f = in->feed = calloc(1, sizeof(*in->feed))) == NULL)
+		return;
+	f->in = in;
+	if (in->store == NULL) {
+		feed_download(f);
+		return;
+	}
+	f->store = in->store;
+	snprintf(f->job, sizeof(f->job), "%s", in->feed_job);
+	snprintf(f->instance, sizeof(f->instance), "%s", store_instance(in->store));
+	f->now = (int64_t)time(NULL);
+	f->ttl = 3 * in->conf.revocation_interval;
+	f->leasing = 1;
+	if (store_exec(in->store, lease_work, lease_done, f) < 0) {
+		f->leasing = 0;
+		feed_end(f); /* shutting down */
 	}
 }
 
@@ -227,9 +277,10 @@ vi_feed_stop(struct intune *in)
 	if (in->feed_timer != NULL)
 		event_free(in->feed_timer);
 	in->feed_timer = NULL;
-	/* a round waiting for the backend finishes without us (revoked() frees
-	 * it); one in an HTTP call is freed by vi_cancel_all() */
-	if (in->feed != NULL && in->feed->pending > 0)
+	/* a round waiting for the backend or its lease step finishes without
+	 * us (revoked() or lease_done() frees it); one in an HTTP call is freed
+	 * by vi_cancel_all() */
+	if (in->feed != NULL && (in->feed->pending > 0 || in->feed->leasing))
 		in->feed->in = NULL;
 	in->feed = NULL;
 }

@@ -85,6 +85,20 @@ pg_start() {
 # pg_psql ARGS...: psql as scepgw on the socket, unaligned tuples only.
 pg_psql() { psql -h "$PG_DIR" -p "$PG_PORT" -U scepgw -d scepgw -XAtq "$@"; }
 
+# pg_table_locked TABLE [MODE]: until another session holds a lock on TABLE
+# (AccessExclusiveLock, or MODE: RowShareLock for SELECT ... FOR UPDATE;
+# granted; at most 10 s), so a test knows its lock is in force.
+pg_table_locked() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ "$(pg_psql -c "select count(*) from pg_locks l join pg_class c on c.oid = l.relation
+			where c.relname = '$1' and l.mode = '${2:-AccessExclusiveLock}' and l.granted")" = 1 ] &&
+			return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # pg_has_serials FILE: every serial in FILE (sgwload --serials: "issuerhash:HEX"
 # a line) is a certificate in the database; names the missing ones.
 pg_has_serials() {

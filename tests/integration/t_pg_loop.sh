@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # t_pg_loop: on PostgreSQL, the store calls of an operator's approval and
-# rejection, a revocation, a one-time challenge, the timer's tick and the
-# /healthz ping wait on a store thread, never on the event loop (issue 20:
-# "it never blocks the event loop").  psql holds an exclusive lock on the
-# table the call needs for 4 s (for /healthz: the database's processes are
-# stopped for 3 s); meanwhile GetCACaps answers within 1 s; then the call
-# completes.
+# rejection, a revocation, a one-time challenge, the timer's tick, the local
+# CA's shared state (its revocations, a CRL served, the CRL stored after a
+# revocation, the periodic CRL job), a background submission that fails and
+# the /healthz ping wait on a store thread, never on the event loop (issue
+# 20: "it never blocks the event loop").  psql holds an exclusive lock on the
+# table the call needs for 3 s (a row lock for the failed submission; for
+# /healthz: the database's processes are stopped for 3 s); meanwhile
+# GetCACaps answers within 1 s; then the call completes.
 # shellcheck disable=SC2317  # the check functions run through check()
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -18,19 +20,21 @@ set -euo pipefail
 pg_start
 GW_PENDING_TTL=8s # the timer's tick every 2 s (txn_admin.c)
 GW_STORE=$(pg_store_yaml 4) gw_config "$CFG"
+# the CRL job every 7 s (crl_validity / 8, local/revoke.c)
+sed -i 's|state_dir: "\([^"]*\)" }|state_dir: "\1", crl_validity: 1m }|' "$CFG"
+check "crl_validity: 1m in the configuration" grep -q 'crl_validity: 1m' "$CFG"
 gw_start "$CFG"
 D=$T/c
 mkdir -p "$D"
 "$SCEPREQ" getcacert -u "$URL" -o "$D/ra-chain.pem" >/dev/null 2>&1
 enroll() { "$SCEPREQ" enroll --ra-chain "$D/ra-chain.pem" "$@"; }
 
-# lock TABLE: hold an exclusive lock on TABLE for 4 s (background, pid in locker)
+# lock TABLE [SECONDS]: hold an exclusive lock on TABLE for 3 s (background, pid in locker)
 lock() {
-	pg_psql -c "BEGIN; LOCK TABLE $1 IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(4); COMMIT" \
+	pg_psql -c "BEGIN; LOCK TABLE $1 IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(${2:-3}); COMMIT" \
 		>/dev/null 2>&1 &
 	locker=$!
-	sleep 0.5
-	check "psql holds the lock on $1" kill -0 "$locker" # a failed LOCK exits at once
+	check "psql holds the lock on $1" pg_table_locked "$1"
 }
 caps_fast() { curl -sSf --max-time 1 -o /dev/null "$URL?operation=GetCACaps"; }
 # while_locked TABLE NAME CMD...: CMD in the background while TABLE is locked;
@@ -91,7 +95,7 @@ caps_thrice() {
 		sleep 1
 	done
 }
-lock transactions
+lock transactions 4
 check "GetCACaps answers within 1 s, three times over 3 s, while the timer's tick waits for the locked transactions" \
 	caps_thrice
 wait "$locker" || true
@@ -105,6 +109,64 @@ renewed() {
 	return 1
 }
 check "the tick completes once the lock is gone (the sweep's lease renewed past $lease0)" renewed
+
+# --- the local CA's shared state: its revocations and its CRL ------------------------
+lists() { openssl crl -inform DER -in "$1" -noout -text | grep -qi "Serial Number: $2\$"; }
+crl_lists() { curl -sSf -o "$D/now.crl" "$BASE/crl/local-ca.crl" && lists "$D/now.crl" "$1"; }
+check "enroll loop-ca1" enroll -u "$URL" -c "$CHALLENGE" --cn loop-ca1 --out "$D/ca1.pem" \
+	--out-key "$D/ca1.key"
+SER=$(openssl x509 -in "$D/ca1.pem" -noout -serial | sed 's/^serial=//')
+while_locked ca_revoked "a revocation into the CA's list" ctl revoke "$SER"
+check "... the CRL lists $SER" crl_lists "$SER"
+check "enroll loop-ca2" enroll -u "$URL" -c "$CHALLENGE" --cn loop-ca2 --out "$D/ca2.pem" \
+	--out-key "$D/ca2.key"
+SER=$(openssl x509 -in "$D/ca2.pem" -noout -serial | sed 's/^serial=//')
+while_locked ca_crl "a revocation's CRL" ctl revoke "$SER"
+check "... the CRL lists $SER" crl_lists "$SER"
+while_locked ca_crl "a CRL served" curl -sSf -o "$D/locked.crl" "$BASE/crl/local-ca.crl"
+check "... it lists $SER" lists "$D/locked.crl" "$SER"
+crl_lease() { pg_psql -c "select expires from leases where job = 'crl:local-ca'"; }
+caps_for() {
+	local i
+	for ((i = 0; i < $1; i++)); do
+		caps_fast || return 1
+		sleep 1
+	done
+}
+lease0=$(crl_lease)
+lock ca_crl 9
+check "GetCACaps answers within 1 s, 8 times over 8 s, while the CRL job (every 7 s) waits for the locked ca_crl" \
+	caps_for 8
+wait "$locker" || true
+check "... the CRL job ran meanwhile (its lease renewed past '$lease0': $(crl_lease))" \
+	test "$(crl_lease)" -gt "${lease0:-0}"
+
+# --- a background submission that fails: its FAILED row waits, not the loop ------------
+# A held request becomes a SUBMITTED one left by a restart, carrying another
+# request's sealed CSR: the timer's tick submits it again, the CSR opened is
+# not the recorded one, and the FAILED update waits for psql's row lock.
+held loop-f1
+ID1=$ID
+held loop-f2
+check "held (ids '$ID1' '$ID')" test -n "$ID1" -a -n "$ID"
+printf '%s\n' "UPDATE transactions SET state = 3, updated = 1, csr_sealed = (SELECT csr_sealed FROM transactions WHERE id = $ID) WHERE id = $ID1;" \
+	"BEGIN;" "SELECT 1 FROM transactions WHERE id = $ID1 FOR UPDATE;" "SELECT pg_sleep(5);" \
+	"COMMIT;" | pg_psql >/dev/null 2>&1 &
+locker=$!
+check "psql holds the row of transaction $ID1" pg_table_locked transactions RowShareLock
+check "GetCACaps answers within 1 s, 4 times over 4 s, while the failed submission's update waits for the row" \
+	caps_for 4
+wait "$locker" || true
+failed() {
+	local i
+	for ((i = 0; i < 30; i++)); do
+		[ "$(state "$ID1")" = 7 ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+check "... committed once the lock is gone: FAILED (state $(state "$ID1"))" failed
+check "... logged" grep -q "failed: stored request unreadable" "$GW_LOG"
 
 # --- /healthz's store ping: the database's processes stopped for 3 s ------------------
 PM=$(head -n 1 "$PG_DIR/data/postmaster.pid")

@@ -6,6 +6,8 @@
 # from the store (the sealed CSR, the certificate), once A's instance lease
 # expired; then a success and a failure notification Intune refuses are
 # sent again by B after its backoff.  The owed rows are gone once delivered.
+# Last, the revocation feed's cluster lease is a store step: while psql locks
+# the leases table, B answers GetCACaps, and its feed revokes once it can.
 # shellcheck disable=SC2317  # the check functions run through check()
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -43,7 +45,7 @@ until_eq() { # SECONDS WANT CMD...: until CMD prints WANT
 }
 
 pg_start
-intune_profile() { # NAME RA_PROFILE
+intune_profile() { # NAME RA_PROFILE [REVOCATION_INTERVAL]
 	cat <<EOF2
   $1:
     ra_identity: dev
@@ -58,11 +60,12 @@ intune_profile() { # NAME RA_PROFILE
       graph_url: "$FAKE/"
       notify_wait: false
       timeout: 10s
+      revocation_interval: ${3:-0}
 EOF2
 }
 # an RA profile whose backend always fails (lib.sh)
 broken_ra_profile
-GW_SCEP_PROFILES_EXTRA="$(intune_profile intune dev)
+GW_SCEP_PROFILES_EXTRA="$(intune_profile intune dev 1s)
 $(intune_profile intunebad broken)"
 # pending_ttl 4s: the sweep and the outbox tick every second, leases last 3 s
 GW_PENDING_TTL=4s GW_STORE=$(pg_store_yaml 2) GW_TOP_EXTRA="instance: gw-a" gw_config "$CFG"
@@ -126,6 +129,40 @@ check "the failure stays owed, with the backend's reason" \
 mode ok
 check "B sends the failureNotification again" until_eq 30 1 count failureNotification "" notifications
 check "the owed row is gone" until_eq 10 0 pg_psql -c 'select count(*) from owed'
+
+# --- the revocation feed's lease (every 1 s) waits for the locked leases table ----
+fake_state() { # KEY: the fake's state[KEY] as JSON
+	curl -fsS "$FAKE/fake/state" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)[sys.argv[1]]))' "$1"
+}
+caps_b_for() { # N: GetCACaps on B within 1 s, N times, 1 s apart
+	local i
+	for ((i = 0; i < $1; i++)); do
+		curl -sSf --max-time 1 -o /dev/null "$B_BASE/scep/dev/pkiclient.exe?operation=GetCACaps" ||
+			return 1
+		sleep 1
+	done
+}
+revoked_soon() { # within 15 s, Intune has a successful revocation result
+	local i
+	for ((i = 0; i < 75; i++)); do
+		fake_state revocation_results | grep -q '"succeeded": true' && return 0
+		sleep 0.2
+	done
+	return 1
+}
+pg_psql -c "BEGIN; LOCK TABLE leases IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(5); COMMIT" \
+	>/dev/null 2>&1 &
+locker=$!
+check "psql holds the lock on leases" pg_table_locked leases
+sleep 1 # a round whose lease was taken before the lock has downloaded by now
+curl -fsS -X POST -d "{\"serialNumber\": \"$S2\", \"issuerName\": \"x\"}" "$FAKE/fake/revoke" >/dev/null
+downloads=$(fake_state downloads)
+check "GetCACaps on B answers within 1 s, 3 times over 3 s, while the feed's lease waits for the locked leases" \
+	caps_b_for 3
+check "... the feed downloaded nothing meanwhile ($downloads downloads before, $(fake_state downloads) now)" \
+	test "$(fake_state downloads)" = "$downloads"
+wait "$locker" || true
+check "once the lock is gone, B's feed revokes $S2 and uploads success" revoked_soon
 
 gw_b_stop
 finish

@@ -2,7 +2,11 @@
  * local CA in a shared state (core/ca_state.h), here an in-memory one with
  * the store's rules (a CRL stored only as the successor of the stored
  * number), shared by two started backends as two instances share the
- * store; the upgrade from an older version's state_dir files. */
+ * store; the upgrade from an older version's state_dir files.  The state
+ * checks the contract of core/ca_state.h: once the backend serves, it is
+ * called only in a step's work, here inline (SQLite) or on a thread of its
+ * own (PostgreSQL's store threads), never on the loop thread then. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -37,13 +41,49 @@ struct fake {
 	int lease_held; /* what lease() answers */
 	int leases;	/* lease() calls */
 	char lease_job[64];
+	/* the steps: inline, or on `threads` (never on the loop thread) */
+	struct worker_pool *threads;
+	pthread_t loop;
+	int serving; /* the backends started: calls only in a step's work */
+	int in_step, steps, dones;
+	/* threaded: a call waits while `closed` (the store is locked) */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int closed;
 };
+
+/* Every call: in a step once serving, and then on a store thread when the
+ * steps are threaded; it waits while the test holds the store closed. */
+static void
+f_enter(struct fake *s)
+{
+	if (!s->serving)
+		return;
+	assert_true(s->in_step);
+	if (s->threads == NULL)
+		return;
+	assert_false(pthread_equal(pthread_self(), s->loop));
+	pthread_mutex_lock(&s->mu);
+	while (s->closed)
+		pthread_cond_wait(&s->cv, &s->mu);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void
+f_close(struct fake *s, int closed)
+{
+	pthread_mutex_lock(&s->mu);
+	s->closed = closed;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
 
 static int
 f_revoke(void *priv, const char *ca, const struct ca_revoked *r)
 {
 	struct fake *s = priv;
 
+	f_enter(s);
 	assert_string_equal(ca, "ca");
 	for (size_t i = 0; i < s->n; i++)
 		if (strcmp(s->rv[i].serial, r->serial) == 0)
@@ -58,6 +98,7 @@ f_list(void *priv, const char *ca, ca_revoked_each each, void *arg)
 {
 	struct fake *s = priv;
 
+	f_enter(s);
 	(void)ca;
 	for (size_t i = 0; i < s->n; i++)
 		if (each(arg, &s->rv[i]) < 0)
@@ -70,6 +111,7 @@ f_get(void *priv, const char *ca, struct ca_crl *ret)
 {
 	struct fake *s = priv;
 
+	f_enter(s);
 	(void)ca;
 	if (s->number == 0)
 		return -SGW_ENOTFOUND;
@@ -99,6 +141,7 @@ f_put(void *priv, const char *ca, const struct ca_crl *c)
 {
 	struct fake *s = priv;
 
+	f_enter(s);
 	(void)ca;
 	if (s->steal && s->number > 0) {
 		/* another instance was faster with the CRL it had (no new entry) */
@@ -122,6 +165,7 @@ f_seed(void *priv, const char *ca, const struct ca_crl *c)
 {
 	struct fake *s = priv;
 
+	f_enter(s);
 	(void)ca;
 	if (s->number != 0)
 		return -SGW_EEXIST;
@@ -135,6 +179,7 @@ f_number(void *priv, const char *ca, int64_t *ret)
 {
 	struct fake *s = priv;
 
+	f_enter(s);
 	(void)ca;
 	if (s->number == 0)
 		return -SGW_ENOTFOUND;
@@ -147,6 +192,7 @@ f_lease(void *priv, const char *job, int ttl, int *ret_held)
 {
 	struct fake *s = priv;
 
+	f_enter(s);
 	assert_true(ttl > 0);
 	snprintf(s->lease_job, sizeof(s->lease_job), "%s", job);
 	s->leases++;
@@ -154,12 +200,56 @@ f_lease(void *priv, const char *job, int ttl, int *ret_held)
 	return 0;
 }
 
+struct f_step_ctx {
+	struct fake *s;
+	ca_step_fn work, done;
+	void *arg;
+};
+
+static void
+f_step_work(void *arg)
+{
+	struct f_step_ctx *c = arg;
+
+	c->s->in_step++; /* one store thread: no two steps at once */
+	c->work(c->arg);
+	c->s->in_step--;
+}
+
+static void
+f_step_done(void *arg)
+{
+	struct f_step_ctx *c = arg;
+
+	assert_true(pthread_equal(pthread_self(), c->s->loop));
+	c->done(c->arg);
+	c->s->dones++;
+	free(c);
+}
+
+static int
+f_step(void *priv, ca_step_fn work, ca_step_fn done, void *arg)
+{
+	struct fake *s = priv;
+	struct f_step_ctx *c = calloc(1, sizeof(*c));
+
+	assert_non_null(c);
+	assert_true(pthread_equal(pthread_self(), s->loop));
+	*c = (struct f_step_ctx){s, work, done, arg};
+	s->steps++;
+	if (s->threads != NULL)
+		return worker_pool_submit(s->threads, f_step_work, f_step_done, c);
+	f_step_work(c);
+	f_step_done(c);
+	return 0;
+}
+
 static const struct ca_state_ops fake_ops = {
-    "fake", f_revoke, f_list, f_get, f_put, f_seed, f_number, f_lease,
+    "fake", f_revoke, f_list, f_get, f_put, f_seed, f_number, f_lease, f_step,
 };
 /* a store that cannot tell the number alone */
 static const struct ca_state_ops fake_ops_no_number = {
-    "fake", f_revoke, f_list, f_get, f_put, f_seed, NULL, f_lease,
+    "fake", f_revoke, f_list, f_get, f_put, f_seed, NULL, f_lease, f_step,
 };
 
 /* ---- fixture: a CA, two instances -------------------------------------- */
@@ -205,6 +295,9 @@ setup(void **state)
 	f->base = event_base_new();
 	f->pool = worker_pool_new(f->base, 2);
 	f->cs = (struct ca_state){&fake_ops, &f->state};
+	f->state.loop = pthread_self();
+	pthread_mutex_init(&f->state.mu, NULL);
+	pthread_cond_init(&f->state.cv, NULL);
 	*state = f;
 	return 0;
 }
@@ -224,9 +317,15 @@ teardown(void **state)
 	const char *const files[] = {"ca.pem", "ca.key", "ca.revoked", "ca.crlnumber"};
 	char path[160];
 
+	f_close(&f->state, 0);
 	stop(&f->a);
 	stop(&f->b);
+	while (f->state.dones < f->state.steps) /* a step of the periodic job, say */
+		assert_int_equal(event_base_loop(f->base, EVLOOP_ONCE), 0);
+	worker_pool_free(f->state.threads);
 	worker_pool_free(f->pool);
+	pthread_mutex_destroy(&f->state.mu);
+	pthread_cond_destroy(&f->state.cv);
 	event_base_free(f->base);
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", f->dir, files[i]);
@@ -272,8 +371,23 @@ start(struct fx *f, struct inst *i, const char *extra, int none)
 {
 	struct sgw_err err = {{0}};
 
+	f->state.serving = 0; /* the start reads directly (the import) */
 	if (try_start(f, i, extra, none, &err) != 0)
 		fail_msg("%s", err.msg);
+	f->state.serving = 1;
+}
+
+/* The steps on a store thread of their own, as with PostgreSQL. */
+static int
+setup_threaded(void **state)
+{
+	struct fx *f;
+
+	setup(state);
+	f = *state;
+	f->state.threads = worker_pool_new(f->base, 1);
+	assert_non_null(f->state.threads);
+	return 0;
 }
 
 struct crlbox {
@@ -545,29 +659,114 @@ until_leases(struct fx *f, int n)
 
 /* The periodic job (every crl_validity / 8: 7 s with 1m) runs on the holder
  * of the lease crl:<name> only, and makes the next CRL when the stored one
- * misses a revocation (its instance died between the two commits). */
+ * misses a revocation (its instance died between the two commits).  Not
+ * held at first (another instance runs the job) unless held_first. */
 static void
-test_periodic_job(void **state)
+periodic_job(struct fx *f, int held_first)
 {
-	struct fx *f = *state;
 	struct ca_revoked lost = {"0bad", 1, 1700000000};
 	X509_CRL *crl = NULL;
 
 	start(f, &f->a, "    crl_validity: 1m\n", 0);
 	assert_int_equal(get_crl(f, &f->a, &crl), 1);
 	X509_CRL_free(crl);
+	f->state.serving = 0;				       /* the test plays another instance */
 	assert_int_equal(f_revoke(&f->state, "ca", &lost), 0); /* no CRL was made for it */
+	f->state.serving = 1;
+	f->state.lease_held = held_first;
 	until_leases(f, 1);
 	assert_string_equal(f->state.lease_job, "crl:ca");
-	assert_int_equal(f->state.number, 1); /* another instance runs the job */
-	f->state.lease_held = 1;
-	until_leases(f, 2);
+	if (!held_first) {
+		assert_int_equal(f->state.number, 1); /* another instance runs the job */
+		f->state.lease_held = 1;
+		until_leases(f, 2);
+	}
 	while (f->state.number < 2)
 		assert_int_equal(event_base_loop(f->base, EVLOOP_ONCE), 0);
 	usleep(300 * 1000);
 	assert_int_equal(get_crl(f, &f->a, &crl), 2);
 	assert_int_equal(reason_of(crl, "0BAD"), 1);
 	X509_CRL_free(crl);
+}
+
+static void
+test_periodic_job(void **state)
+{
+	periodic_job(*state, 0);
+}
+
+static void
+test_periodic_job_held(void **state)
+{
+	periodic_job(*state, 1);
+}
+
+/* With the store's calls on a store thread that waits (a locked table),
+ * the loop runs on: a revocation and CRLs asked meanwhile return at once
+ * and answer once the store answers; the CRLs asked together share one
+ * check of the store. */
+static void
+test_store_waits(void **state)
+{
+	struct fx *f = *state;
+	struct crlbox rv = {0}, c[3] = {{0}};
+	struct timeval tv = {0, 200 * 1000};
+	X509_CRL *crl = NULL;
+	int steps;
+
+	start(f, &f->a, "", 0);
+	assert_int_equal(get_crl(f, &f->a, &crl), 1);
+	X509_CRL_free(crl);
+	f_close(&f->state, 1);
+	steps = f->state.steps;
+	assert_int_equal(backend_revoke(f->a.b, "abcd", 1, on_revoked, &rv), 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(backend_get_crl(f->a.b, on_crl, &c[i]), 0);
+	assert_int_equal(f->state.steps, steps + 2); /* the revocation's, one check */
+	assert_int_equal(event_base_loopexit(f->base, &tv), 0);
+	assert_true(event_base_dispatch(f->base) >= 0); /* the loop runs 200 ms */
+	assert_int_equal(rv.calls + c[0].calls + c[1].calls + c[2].calls, 0);
+	assert_int_equal(f->state.n, 0);
+	f_close(&f->state, 0);
+	run_until(f, &rv.calls);
+	for (int i = 0; i < 3; i++) {
+		run_until(f, &c[i].calls);
+		assert_non_null(c[i].crl);
+		X509_CRL_free(c[i].crl);
+	}
+	assert_int_equal(rv.rc, 0);
+	assert_int_equal(f->state.n, 1);
+	assert_int_equal(f->state.number, 2);
+	assert_int_equal(get_crl(f, &f->a, &crl), 2);
+	assert_int_equal(reason_of(crl, "ABCD"), 1);
+	X509_CRL_free(crl);
+}
+
+/* A backend stopped (a reload) while its steps wait for the store: no
+ * callback after stop, and the steps that finish later free their jobs
+ * (LeakSanitizer checks) without touching the backend. */
+static void
+test_stop_while_waiting(void **state)
+{
+	struct fx *f = *state;
+	struct crlbox rv = {0}, c = {0};
+	X509_CRL *crl = NULL;
+	int steps;
+
+	start(f, &f->a, "", 0);
+	assert_int_equal(get_crl(f, &f->a, &crl), 1);
+	X509_CRL_free(crl);
+	f_close(&f->state, 1);
+	steps = f->state.steps;
+	assert_int_equal(backend_revoke(f->a.b, "beef", 1, on_revoked, &rv), 0);
+	assert_int_equal(backend_get_crl(f->a.b, on_crl, &c), 0);
+	stop(&f->a);
+	f_close(&f->state, 0);
+	assert_int_equal(f->state.steps, steps + 2);
+	while (f->state.dones < f->state.steps) /* the steps end without the backend */
+		assert_int_equal(event_base_loop(f->base, EVLOOP_ONCE), 0);
+	assert_int_equal(rv.calls + c.calls, 0);
+	assert_int_equal(f->state.n, 1); /* the revocation's step ran: stored */
 }
 
 static void
@@ -594,6 +793,13 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_import_bad_file, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_periodic_job, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_shared_state, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_revoke_and_crl, setup_threaded, teardown),
+	    cmocka_unit_test_setup_teardown(test_two_instances, setup_threaded, teardown),
+	    cmocka_unit_test_setup_teardown(test_two_instances_no_number, setup_threaded, teardown),
+	    cmocka_unit_test_setup_teardown(test_race_lost, setup_threaded, teardown),
+	    cmocka_unit_test_setup_teardown(test_periodic_job_held, setup_threaded, teardown),
+	    cmocka_unit_test_setup_teardown(test_store_waits, setup_threaded, teardown),
+	    cmocka_unit_test_setup_teardown(test_stop_while_waiting, setup_threaded, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
