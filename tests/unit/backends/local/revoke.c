@@ -719,7 +719,7 @@ test_store_waits(void **state)
 	X509_CRL_free(crl);
 	f_close(&f->state, 1);
 	steps = f->state.steps;
-	assert_int_equal(backend_revoke(f->a.b, "abcd", 1, on_revoked, &rv), 0);
+	assert_int_equal(backend_revoke(f->a.b, "abcd", 1, NULL, 0, on_revoked, &rv), 0);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(backend_get_crl(f->a.b, on_crl, &c[i]), 0);
 	assert_int_equal(f->state.steps, steps + 2); /* the revocation's, one check */
@@ -758,7 +758,7 @@ test_stop_while_waiting(void **state)
 	X509_CRL_free(crl);
 	f_close(&f->state, 1);
 	steps = f->state.steps;
-	assert_int_equal(backend_revoke(f->a.b, "beef", 1, on_revoked, &rv), 0);
+	assert_int_equal(backend_revoke(f->a.b, "beef", 1, NULL, 0, on_revoked, &rv), 0);
 	assert_int_equal(backend_get_crl(f->a.b, on_crl, &c), 0);
 	stop(&f->a);
 	f_close(&f->state, 0);
