@@ -25,6 +25,7 @@ struct txn_admin {
 	int sweeper;		       /* this instance held the sweeps' lease at the last tick */
 	struct ta_decision *decisions; /* waiting for a store step */
 	struct ta_tick *ticks;	       /* waiting for a store step */
+	int first_pending;	       /* the start-up resume has not read the store yet (down) */
 	int ticking;		       /* the timer's tick is one of them */
 };
 

@@ -85,6 +85,7 @@ struct ta_tick {
 	struct profile_set *ps; /* a reference */
 	int64_t now, started, period;
 	int first;   /* at start: resume all this instance wrote */
+	int resumed; /* the resume's list was read (first: done) */
 	int64_t one; /* a CertPoll's: only this transaction (no leases, no sweep) */
 	int sweeper;
 	int64_t inflight[TA_MAX_INFLIGHT];
@@ -185,17 +186,20 @@ resume_one(struct ta_tick *k, struct store_txn *t, int64_t before, const char *w
 }
 
 /* The SUBMITTED transactions (only those an administrator approved, or
- * all) last written no later than `before`. */
-static void
+ * all) last written no later than `before`; < 0 when the store could not
+ * list them (unavailable). */
+static int
 resume(struct ta_tick *k, int approved, int64_t before, const char *why)
 {
 	struct store_txn_filter f = {
 	    .state = TXN_SUBMITTED, .approved = approved, .max = TA_SWEEP_MAX};
 	struct ta_id_list *l = calloc(1, sizeof(*l));
 
-	if (l == NULL || store_txn_list(k->store, &f, ta_collect_id, l) < 0) {
+	int r = l == NULL ? -SGW_ENOMEM : store_txn_list(k->store, &f, ta_collect_id, l);
+
+	if (r < 0) {
 		free(l);
-		return;
+		return r;
 	}
 	for (size_t i = 0; i < l->n; i++) {
 		struct store_txn t = {0};
@@ -206,6 +210,7 @@ resume(struct ta_tick *k, int approved, int64_t before, const char *why)
 		store_txn_clear(&t);
 	}
 	free(l);
+	return 0;
 }
 
 /* Renew this instance's lease and take (or renew) the sweeps' one. */
@@ -242,7 +247,8 @@ tick_work(void *arg)
 		if (!k->first)
 			resume(k, 1, k->now - TA_STALE_SECONDS, "approved");
 	}
-	resume(k, 0, k->first ? TA_ANY : k->started - 1, "interrupted by a restart");
+	k->resumed =
+	    resume(k, 0, k->first ? TA_ANY : k->started - 1, "interrupted by a restart") == 0;
 }
 
 static void
@@ -252,6 +258,8 @@ tick_done(void *arg)
 	struct txn_admin *ta = k->ta;
 
 	ta->sweeper = k->sweeper;
+	if (k->first && k->resumed)
+		ta->first_pending = 0; /* else the next tick resumes all again */
 	for (size_t i = 0; i < k->n_todo; i++) {
 		struct store_txn *t = &k->todo[i].t;
 		struct profile *prof = profiles_find(k->ps, t->profile);
@@ -279,13 +287,15 @@ ta_tick_start(struct txn_admin *ta, int first, int64_t one)
 			      .now = txn_now(ta->gw),
 			      .started = ta->started,
 			      .period = ta->period,
-			      .first = first,
+			      .first = one == 0 && (first || ta->first_pending),
 			      .one = one,
 			      .sweeper = ta->sweeper,
 			      .next = ta->ticks};
 	k->n_inflight = ta_submit_ids(ta, k->inflight, TA_MAX_INFLIGHT);
 	ta->ticks = k;
 	ta->ticking |= one == 0;
+	if (first)
+		ta->first_pending = 1;
 	if (store_exec(k->store, tick_work, tick_done, k) < 0)
 		tick_free(k);
 }

@@ -414,6 +414,12 @@ fault_cert_get(void *priv, const char *issuer, const char *serial, struct store_
 				 : store_sqlite_ops.cert_get(priv, issuer, serial, ret);
 }
 
+static int
+fault_txn_list(void *priv, const struct store_txn_filter *f, store_txn_each each, void *arg)
+{
+	return FAULT("txn_list") ? -SGW_EUNAVAIL : store_sqlite_ops.txn_list(priv, f, each, arg);
+}
+
 /* SGW_TEST_STORE_OFFLOAD=1 (tests/meson.build): the same tests with the
  * store's steps on a store thread (offload: true). */
 static void
@@ -428,6 +434,7 @@ fault_store_open(void)
 	fx->fault_ops.txn_issue = fault_txn_issue;
 	fx->fault_ops.txn_update = fault_txn_update;
 	fx->fault_ops.cert_get = fault_cert_get;
+	fx->fault_ops.txn_list = fault_txn_list;
 	fx->cfg->store.offload = getenv("SGW_TEST_STORE_OFFLOAD") != NULL;
 	assert_int_equal(store_open_ops(&fx->fault_ops, &fx->cfg->store, &fx->store, &err), 0);
 	assert_int_equal(store_attach_loop(fx->store, fx->base, &err), 0);

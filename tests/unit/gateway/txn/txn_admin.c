@@ -416,6 +416,42 @@ test_timer(void **state)
 	sr_txn_clear(&b);
 }
 
+/* The start-up pass could not list what to resume (the store was
+ * unavailable, as PostgreSQL at start-up): the timer's next tick makes the
+ * start-up pass again, so a row written in the very second of the restart
+ * (which the timer's own pass, rows older than the start, skips) is
+ * resumed too. */
+static void
+test_restart_store_down(void **state)
+{
+	struct cfg_ra_profile *ra = (struct cfg_ra_profile *)profiles_find(fx->ps, "manual")->ra;
+	int ttl = ra->pending_ttl, ticks = 0;
+	struct store_txn got;
+	struct sgw_err err = {{0}};
+	struct sr_txn t;
+	int64_t id;
+
+	(void)state;
+	id = held("dev-sd", "txn-store-down", &t);
+	fx->fb.submit_rc = -SGW_EIO;
+	assert_int_equal(approve(id, "tester", &got, &err), 0);
+	until_submits(1);
+	fx->fb.submit_rc = 0;
+	ra->pending_ttl = 4; /* the timer every second */
+	fx->store_fault = "txn_list";
+	restart(); /* same second as the row's last write */
+	fx->store_fault = NULL;
+	assert_int_equal(fx->fb.submits, 1);
+	while (fx->fb.submits < 2 && ticks++ < 3)
+		past_next_sweep();
+	until_submits(2);
+	until_backend_idle();
+	assert_int_equal(row("manual", "txn-store-down", NULL), TXN_ISSUED);
+	ra->pending_ttl = ttl;
+	restart();
+	sr_txn_clear(&t);
+}
+
 /* Write row id again as instance `who` (its `updated` unchanged). */
 static void
 written_by(int64_t id, const char *who)
@@ -507,6 +543,7 @@ main(void)
 	    cmocka_unit_test_setup(test_certpoll_resumes, reset),
 	    cmocka_unit_test_setup(test_policy_at_submission, reset),
 	    cmocka_unit_test_setup(test_timer, reset),
+	    cmocka_unit_test_setup(test_restart_store_down, reset),
 	    cmocka_unit_test_setup(test_cluster_stranded, reset),
 	};
 
