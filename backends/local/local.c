@@ -253,6 +253,18 @@ job_work(void *arg)
 		j->status = BACKEND_FAIL_PERM;
 }
 
+/* The worker pool dropped the job at shutdown (its done never runs): the
+ * backend forgets it, no callback. */
+static void
+job_drop(void *arg)
+{
+	struct local_job *j = arg;
+
+	if (j->owner != NULL)
+		LIST_REMOVE(j, link);
+	job_free(j);
+}
+
 /* Loop thread. */
 static void
 job_done(void *arg)
@@ -366,7 +378,7 @@ local_submit(void *priv, const struct backend_request *req, backend_cb cb, void 
 	j->arg = arg;
 	r = job_fill(j, l, req);
 	if (r == 0)
-		r = worker_pool_submit(l->workers, job_work, job_done, j);
+		r = worker_pool_submit_drop(l->workers, job_work, job_done, job_drop, j);
 	if (r < 0) {
 		job_free(j);
 		return r;
