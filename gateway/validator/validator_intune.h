@@ -34,15 +34,20 @@ struct intune_conf {
 	int revocation_interval, revocation_max; /* the revocation feed; 0: off */
 };
 
+struct vi_op;
+LIST_HEAD(vi_op_list, vi_op);
+
+/* A scope's token: one fetch at a time (single-flight); the calls that need
+ * it meanwhile wait on it and go on (or fail) when it ends. */
 struct vi_token {
 	char value[8192];
-	time_t expires; /* 0: none */
+	time_t expires;		 /* 0: none */
+	unsigned gen;		 /* bumped by every token fetched */
+	struct vi_op *fetching;	 /* the call whose fetch is in flight, or NULL */
+	struct vi_op_list waits; /* calls waiting for that fetch */
 };
 
 #define VI_ALLOWED 256
-
-struct vi_op;
-LIST_HEAD(vi_op_list, vi_op);
 
 struct intune {
 	struct intune_conf conf;

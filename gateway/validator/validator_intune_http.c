@@ -1,8 +1,9 @@
 /* validator_intune_http.c: the Intune client (docs/protocol-notes.md 2.2):
  * client-credentials tokens per scope, cached until expiry minus a margin and
- * refreshed once on a 401; service discovery through Graph, cached and
- * cleared on failure; POST {service}/ScepActions/<action>.  Also the UUIDs of
- * the request ids. */
+ * refreshed once on a 401 (dropped only if it is still the one that got the
+ * 401), one fetch per scope at a time with the other calls waiting on it;
+ * service discovery through Graph, cached and cleared on failure;
+ * POST {service}/ScepActions/<action>.  Also the UUIDs of the request ids. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,8 +45,11 @@ struct vi_op {
 	char txn[128];
 	vi_done done;
 	void *arg;
-	int retried[VI_SCOPE_MAX]; /* 401s answered by a new token */
-	enum vi_scope want;	   /* the token being fetched */
+	int retried[VI_SCOPE_MAX];   /* 401s answered by a new token */
+	unsigned used[VI_SCOPE_MAX]; /* the token generation last sent */
+	enum vi_scope want;	     /* the token being fetched or waited for */
+	LIST_ENTRY(vi_op) wait;	     /* on tok[want].waits when waiting */
+	int waiting;
 };
 
 static void op_next(struct vi_op *op);
@@ -55,6 +59,8 @@ op_end(struct vi_op *op, int rc, const char *code, const char *desc, const char 
        const uint8_t *body, size_t len)
 {
 	LIST_REMOVE(op, entry);
+	if (op->waiting)
+		LIST_REMOVE(op, wait);
 	op->done(op->arg, rc, code, desc, reason, body, len);
 	free(op->body);
 	free(op);
@@ -72,24 +78,48 @@ op_start(struct vi_op *op, struct http_request *hr, http_cb cb)
 
 /* ---- tokens --------------------------------------------------------------- */
 
+/* After a fetch: on with the token, or answered with the fetch's failure. */
+static void
+op_resume(struct vi_op *op, int ok, const char *reason)
+{
+	if (ok)
+		op_next(op);
+	else
+		op_end(op, -SGW_EAUTH, NULL, NULL, reason, NULL, 0);
+}
+
 static void
 token_done(void *arg, const struct http_response *resp)
 {
-	struct vi_op *op = arg;
+	struct vi_op *op = arg, *w;
 	struct vi_token *t = &op->in->tok[op->want];
-	char reason[160];
+	struct vi_op_list waits = LIST_HEAD_INITIALIZER(waits);
+	char reason[160] = "";
 	long exp;
+	int ok;
 
-	if (resp->err != 0 || resp->status != 200 ||
-	    intune_json_token(resp->body, resp->body_len, t->value, sizeof(t->value), &exp) < 0) {
+	/* the waiters, off the token before any call runs again (oldest first) */
+	t->fetching = NULL;
+	while ((w = LIST_FIRST(&t->waits)) != NULL) {
+		LIST_REMOVE(w, wait);
+		LIST_INSERT_HEAD(&waits, w, wait);
+	}
+	ok = resp->err == 0 && resp->status == 200 &&
+	     intune_json_token(resp->body, resp->body_len, t->value, sizeof(t->value), &exp) >= 0;
+	if (ok) {
+		t->expires = time(NULL) + (exp > 2 * VI_MARGIN ? exp - VI_MARGIN : exp / 2);
+		t->gen++;
+	} else {
 		t->expires = 0;
 		snprintf(reason, sizeof(reason), "intune: token request failed: %s%s HTTP %ld",
 			 resp->error, resp->timed_out ? " (timeout)" : "", resp->status);
-		op_end(op, -SGW_EAUTH, NULL, NULL, reason, NULL, 0);
-		return;
 	}
-	t->expires = time(NULL) + (exp > 2 * VI_MARGIN ? exp - VI_MARGIN : exp / 2);
-	op_next(op);
+	op_resume(op, ok, reason);
+	while ((w = LIST_FIRST(&waits)) != NULL) {
+		LIST_REMOVE(w, wait);
+		w->waiting = 0;
+		op_resume(w, ok, reason);
+	}
 }
 
 static int
@@ -117,11 +147,34 @@ token_fetch(struct vi_op *op, enum vi_scope s)
 	hr.headers[1] = "Accept: application/json";
 	hr.body = (const uint8_t *)form;
 	hr.body_len = strlen(form);
-	r = op_start(op, &hr, token_done);
+	if ((r = op_start(op, &hr, token_done)) >= 0)
+		op->in->tok[s].fetching = op;
 	OPENSSL_cleanse(sec, sizeof(sec));
 	OPENSSL_cleanse(form, flen);
 	free(form);
 	return r;
+}
+
+/* The token of scope s for op: wait for the fetch in flight, or start one. */
+static int
+token_get(struct vi_op *op, enum vi_scope s)
+{
+	struct vi_token *t = &op->in->tok[s];
+
+	if (t->fetching == NULL)
+		return token_fetch(op, s);
+	op->want = s;
+	op->waiting = 1;
+	LIST_INSERT_HEAD(&t->waits, op, wait);
+	return 0;
+}
+
+/* A 401 for op's token of scope s: drop it unless a newer one replaced it. */
+static void
+token_drop(struct vi_op *op, enum vi_scope s)
+{
+	if (op->in->tok[s].gen == op->used[s])
+		op->in->tok[s].expires = 0;
 }
 
 /* ---- discovery ------------------------------------------------------------ */
@@ -134,7 +187,7 @@ discovery_done(void *arg, const struct http_response *resp)
 	char reason[160];
 
 	if (resp->err == 0 && resp->status == 401 && !op->retried[VI_GRAPH]++) {
-		in->tok[VI_GRAPH].expires = 0;
+		token_drop(op, VI_GRAPH);
 		op_next(op);
 		return;
 	}
@@ -159,6 +212,7 @@ discovery_fetch(struct vi_op *op)
 	snprintf(url, sizeof(url), "%sv1.0/servicePrincipals/appId=%s/endpoints",
 		 op->in->conf.graph_url, VI_APP_ID);
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", op->in->tok[VI_GRAPH].value);
+	op->used[VI_GRAPH] = op->in->tok[VI_GRAPH].gen;
 	vi_uuid(uuid);
 	snprintf(rid, sizeof(rid), "client-request-id: %s", uuid);
 	hr.url = url;
@@ -177,7 +231,7 @@ action_done(void *arg, const struct http_response *resp)
 	char code[64], desc[256], reason[200];
 
 	if (resp->err == 0 && resp->status == 401 && !op->retried[VI_INTUNE]++) {
-		op->in->tok[VI_INTUNE].expires = 0; /* refresh once */
+		token_drop(op, VI_INTUNE); /* refresh once */
 		op_next(op);
 		return;
 	}
@@ -211,6 +265,7 @@ action_send(struct vi_op *op)
 		 op->svc == VI_SVC_SCEP ? "ScepActions/" : "", op->action);
 	snprintf(ver, sizeof(ver), "api-version: %s", vi_api_version[op->svc]);
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", op->in->tok[VI_INTUNE].value);
+	op->used[VI_INTUNE] = op->in->tok[VI_INTUNE].gen;
 	vi_uuid(uuid);
 	snprintf(rid, sizeof(rid), "client-request-id: %s", uuid);
 	snprintf(ua, sizeof(ua), "UserAgent: %s", c->provider_name);
@@ -236,10 +291,10 @@ op_step(struct vi_op *op)
 	time_t now = time(NULL);
 
 	if (in->tok[VI_INTUNE].expires <= now)
-		return token_fetch(op, VI_INTUNE);
+		return token_get(op, VI_INTUNE);
 	if ((in->conf.intune_url == NULL || op->svc != VI_SVC_SCEP) &&
 	    in->service[op->svc][0] == '\0')
-		return in->tok[VI_GRAPH].expires <= now ? token_fetch(op, VI_GRAPH)
+		return in->tok[VI_GRAPH].expires <= now ? token_get(op, VI_GRAPH)
 							: discovery_fetch(op);
 	return action_send(op);
 }
@@ -291,11 +346,16 @@ void
 vi_cancel_all(struct intune *in)
 {
 	struct vi_op *op;
+	int s;
 
 	while ((op = LIST_FIRST(&in->ops)) != NULL) {
 		LIST_REMOVE(op, entry);
 		free(op->arg);
 		free(op->body);
 		free(op);
+	}
+	for (s = 0; s < VI_SCOPE_MAX; s++) { /* the waiters were freed above */
+		in->tok[s].fetching = NULL;
+		LIST_INIT(&in->tok[s].waits);
 	}
 }

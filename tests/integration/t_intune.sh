@@ -3,8 +3,9 @@
 # (token endpoint, Graph service discovery, ScepActions): Success enrolls and
 # sends exactly one successNotification with the certificate's thumbprint and
 # serial; ChallengeExpired and a 500 are FAILURE badRequest; an expired token
-# (401) is refreshed; a backend failure sends a failureNotification; no client
-# secret or challenge in the gateway log.
+# (401) is refreshed by one token fetch however many calls got the 401 or
+# needed the token meanwhile; a backend failure sends a failureNotification;
+# no client secret or challenge in the gateway log.
 # shellcheck disable=SC2317  # the check functions run through check()
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -98,13 +99,50 @@ out=$(en -u "$(P intune)" -c nobody-knows --cn intune-3c --expect failure 2>&1) 
 check "any other code: FAILURE with it in failInfoText ($out)" \
 	grep -q "failInfoText=BadUserIdInChallenge" <<<"$out"
 
+# every token answers 401 now and the token endpoint fails after 1 s: calls
+# waiting for that fetch are all answered (FAILURE), none left hanging
 curl -fsS -X POST "$FAKE/fake/expire-tokens" >/dev/null
+curl -fsS -X POST -d '{"seconds": 1, "fail": true}' "$FAKE/fake/token-delay" >/dev/null
+pids=()
+for k in 1 2 3; do
+	CF="ok-$(openssl rand -hex 12)"
+	SECRETS+=("$CF")
+	en -u "$(P intune)" -c "$CF" --cn "intune-fail-$k" --expect failure >"$D/fail-$k.out" 2>&1 &
+	pids+=($!)
+done
+for k in 1 2 3; do
+	rc=0
+	wait "${pids[$((k - 1))]}" || rc=$?
+	check "no token (503) for call $k at the same time: FAILURE (rc $rc)" test "$rc" -eq 0
+	[ "$rc" -eq 0 ] || sed 's/^/     | /' "$D/fail-$k.out"
+done
+check "... a log line says why" grep -q "intune: token request failed: .*HTTP 503" "$GW_LOG"
+
+# every token answers 401 now, and a new one takes 1.5 s: the enrollment, four
+# validations at once and the revocation feed (polling each second) all need it
+curl -fsS -X POST "$FAKE/fake/expire-tokens" >/dev/null
+curl -fsS -X POST -d '{"seconds": 1.5}' "$FAKE/fake/token-delay" >/dev/null
 C4="ok-$(openssl rand -hex 12)"
 SECRETS+=("$C4")
+pids=()
+for k in 1 2 3 4; do
+	CE="expired-$(openssl rand -hex 12)"
+	SECRETS+=("$CE")
+	en -u "$(P intune)" -c "$CE" --cn "intune-par-$k" --expect failure \
+		--expect-failinfo badRequest >"$D/par-$k.out" 2>&1 &
+	pids+=($!)
+done
 check "an expired token (401) is refreshed once and the device enrolls" \
 	en -u "$(P intune)" -c "$C4" --cn intune-4 --out "$D/i4.pem" --out-key "$D/i4.key"
-check "... a second Intune token was fetched" \
-	bash -c "curl -fsS '$FAKE/fake/state' | python3 -c 'import json,sys; assert json.load(sys.stdin)[\"tokens\"][\"intune\"] == 2'"
+for k in 1 2 3 4; do
+	rc=0
+	wait "${pids[$((k - 1))]}" || rc=$?
+	check "validation $k at the same time: FAILURE badRequest (rc $rc)" test "$rc" -eq 0
+	[ "$rc" -eq 0 ] || sed 's/^/     | /' "$D/par-$k.out"
+done
+curl -fsS -X POST -d '{"seconds": 0}' "$FAKE/fake/token-delay" >/dev/null
+check "... one second Intune token was fetched for all of them" \
+	bash -c "curl -fsS '$FAKE/fake/state' | python3 -c 'import json,sys; t = json.load(sys.stdin)[\"tokens\"]; assert t[\"intune\"] == 2, t'"
 
 C5="ok-$(openssl rand -hex 12)"
 SECRETS+=("$C5")
@@ -172,8 +210,9 @@ check "the feed downloaded the request, revoked it and uploaded success for ctx-
 s = json.load(open(sys.argv[1]))
 assert s["revocation_results"] == [{"requestContext": "ctx-1", "succeeded": True, "errorCode": "0", "errorMessage": ""}], s["revocation_results"]
 assert not s["revocation_queue"], s["revocation_queue"]
-# the only refusal: the Intune call after /fake/expire-tokens
-assert [r["why"] for r in s["rejected"]] == ["intune token required"], s["rejected"]' "$D/s3.json"
+# the only refusals: Intune calls sent with the token /fake/expire-tokens expired
+why = [r["why"] for r in s["rejected"]]
+assert why and set(why) == {"intune token required"}, s["rejected"]' "$D/s3.json"
 check "this instance took the feed over once the other's lease expired" \
 	grep -q 'took over job intune-feed:scep_profiles.intune.challenge from gw-other' "$GW_LOG"
 check "GetCRL lists intune-1's serial as revoked" bash -c "'$SCEPREQ' getcrl -u '$(P intune)' \
