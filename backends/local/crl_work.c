@@ -1,5 +1,6 @@
 /* crl_work.c: the local CA's CRL jobs and their work off the loop (see
  * crl_work.h). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,6 +125,36 @@ lcrl_check_work(void *arg)
 		read_crl(j);
 	else
 		j->read_rc = r; /* none stored, or the store failed: serve what is held */
+}
+
+void
+lcrl_import_work(void *arg)
+{
+	struct local_crl_job *j = arg;
+	const struct ca_state *st = j->st;
+	struct ca_crl c = {0};
+	int r;
+
+	r = st->ops->crl_get(st->priv, j->ca, &c);
+	free(c.der);
+	if (r != -SGW_ENOTFOUND) {
+		j->rc = r < 0 ? sgw_err_set(&j->err, -r, "the store: %s", sgw_strerror(r)) : 0;
+		return;
+	}
+	r = lcrl_import_read(&j->paths, &j->list, &j->import_number, &j->found, &j->err);
+	for (size_t i = 0; r == 0 && j->found && i < j->list.n; i++) {
+		struct ca_revoked rv = {.reason = j->list.v[i].reason, .when = j->list.v[i].when};
+
+		snprintf(rv.serial, sizeof(rv.serial), "%s", j->list.v[i].serial);
+		r = st->ops->revoke(st->priv, j->ca, &rv);
+		j->added += r == 0;
+		if (r < 0 && r != -SGW_EEXIST)
+			r = sgw_err_set(&j->err, -r, "importing %s: %s", j->paths.revoked,
+					sgw_strerror(r));
+		else
+			r = 0;
+	}
+	j->rc = r;
 }
 
 /* A worker job: JOB_MAKE builds, JOB_ANSWER only comes back later. */

@@ -14,9 +14,12 @@
  *               the revocations; a worker builds and signs the next CRL; a
  *               step stores it (compare-and-set) or reads the winner's
  *   JOB_ANSWER  a worker job doing nothing: the callback, always later
+ *   JOB_IMPORT  a step: the one-time import of an older version's state_dir
+ *               files (at start directly, or retried from the periodic job
+ *               while the store is unavailable)
  * A job in flight (a step or a worker job) is on l->crl_jobs; stop() sets
  * its owner to NULL and its done frees it. */
-enum crl_job_kind { JOB_ANSWER, JOB_MAKE, JOB_CHECK };
+enum crl_job_kind { JOB_ANSWER, JOB_MAKE, JOB_CHECK, JOB_IMPORT };
 
 struct local_crl_job {
 	LIST_ENTRY(local_crl_job) link; /* loop thread only */
@@ -45,6 +48,11 @@ struct local_crl_job {
 	X509_CRL *got_crl; /* got, decoded */
 	int list_rc;
 	int put_rc;
+	/* JOB_IMPORT: the files (copied), what was imported (rc, err: why not) */
+	struct lcrl_paths paths;
+	int64_t import_number; /* the files' last CRL number */
+	size_t added;	       /* revocations new to the store */
+	int found;	       /* 0: the store holds a CRL already, or no file */
 	/* JOB_MAKE: the build's inputs (by value) */
 	struct lcrl_list list;
 	struct lcrl_issue in; /* in.issuer owned */
@@ -69,6 +77,9 @@ void lcrl_job_free(struct local_crl_job *j);
 void lcrl_read_work(void *arg);
 void lcrl_put_work(void *arg);
 void lcrl_check_work(void *arg);
+/* JOB_IMPORT: while the store holds no CRL of this CA, the files'
+ * revocations into it (blocking file I/O: rare, and small files). */
+void lcrl_import_work(void *arg);
 /* Worker work: JOB_MAKE builds and signs the CRL; JOB_ANSWER does nothing. */
 void lcrl_build_work(void *arg);
 

@@ -58,6 +58,7 @@ struct local {
 	int64_t crl_next;      /* its nextUpdate */
 	int64_t crl_checked;   /* when the store was last read (monotonic ms) */
 	int64_t import_number; /* an older version's last CRL number (0: none) */
+	int import_pending;    /* that import waits for the store: no CRL, no revocation */
 };
 
 /* revoke.c */

@@ -16,7 +16,10 @@
  * LOCAL_CRL_RECHECK_MS.  A periodic job, run by one instance of the cluster
  * at a time (the lease "crl:<name>"), repairs a CRL that misses a revocation
  * (an instance that died between the two commits) or nears its nextUpdate.
- * state_dir only holds the files of an older version, imported once (crl.h).
+ * state_dir only holds the files of an older version, imported once (crl.h);
+ * when the store is unavailable at start the import is pending, retried by
+ * the periodic job, and until it ran no CRL is served or made and no
+ * revocation taken (the CRL number would not continue).
  *
  * Threads: once serving, every ca_state call runs in a step's work
  * (ca_state step(): a store thread with PostgreSQL, inline with SQLite),
@@ -35,6 +38,7 @@
 #define LOCAL_CRL_RECHECK_MS 250 /* between two reads of the stored CRL */
 #define LOCAL_CRL_PERIOD 60	 /* the periodic job, at most (crl_validity / 8 when shorter) */
 #define LOCAL_CRL_ATTEMPTS 5	 /* CRLs made for one revocation when others win the race */
+#define IMPORT_PENDING "the import of state_dir waits for the store (unavailable); retried"
 
 int
 local_crl_configure(struct local *l, const struct cfg_node *node, struct sgw_err *err)
@@ -150,7 +154,7 @@ crl_answer(struct local *l, struct local_crl_job *j, int rc, const char *why)
 {
 	if (j->op_cb != NULL)
 		j->op_cb(j->arg, rc, rc < 0 ? why : NULL);
-	else if (j->crl_cb != NULL && l->crl != NULL)
+	else if (j->crl_cb != NULL && rc == 0 && l->crl != NULL)
 		j->crl_cb(j->arg, l->crl, NULL);
 	else if (j->crl_cb != NULL)
 		j->crl_cb(j->arg, NULL, why != NULL ? why : "no CRL");
@@ -396,6 +400,11 @@ local_revoke(void *priv, const char *serial_hex, int reason, const uint8_t *der,
 	if (!lcrl_valid_serial(serial_hex) || !lcrl_valid_reason(reason))
 		return answer_later(l, -SGW_EINVAL, "bad serial or reason", cb, arg);
 	snprintf(rv.serial, sizeof(rv.serial), "%s", serial_hex);
+	if (l->import_pending) {
+		log_warn("%s: revocation of serial %s refused: %s", l->path, serial_hex,
+			 IMPORT_PENDING);
+		return answer_later(l, -SGW_EUNAVAIL, IMPORT_PENDING, cb, arg);
+	}
 	/* cb once the revocation and the CRL with it are stored */
 	return crl_make_new(l, cb, NULL, arg, 0, &rv);
 }
@@ -415,6 +424,11 @@ local_get_crl(void *priv, backend_crl_cb cb, void *arg)
 		return -SGW_ENOMEM;
 	w->crl_cb = cb;
 	w->arg = arg;
+	if (l->import_pending) {
+		log_warn("%s: no CRL: %s", l->path, IMPORT_PENDING);
+		crl_reply(l, w, -SGW_EUNAVAIL, IMPORT_PENDING);
+		return 0;
+	}
 	LIST_INSERT_HEAD(&l->crl_waiters, w, link);
 	if (l->crl_reading)
 		return 0;
@@ -437,6 +451,8 @@ fail:
 
 /* ---- the periodic job and the upgrade ----------------------------------- */
 
+static void import_tick(struct local *l);
+
 /* The holder of the lease crl:<name> makes the next CRL when the stored one
  * nears its nextUpdate or misses a revocation: a JOB_MAKE whose first step
  * takes the lease. */
@@ -448,7 +464,13 @@ crl_tick(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (!l->running || l->crl_ticking || (j = lcrl_job_new(l, JOB_MAKE)) == NULL)
+	if (!l->running || l->crl_ticking)
+		return;
+	if (l->import_pending) {
+		import_tick(l);
+		return;
+	}
+	if ((j = lcrl_job_new(l, JOB_MAKE)) == NULL)
 		return;
 	j->tick = 1;
 	snprintf(j->lease_job, sizeof(j->lease_job), "crl:%s", l->name);
@@ -461,44 +483,93 @@ crl_tick(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Once: the revocations and the CRL number of an older version's files go
- * into the store while it holds no CRL of this CA (the number continues). */
+ * into the store while it holds no CRL of this CA (the number continues).
+ * While the store is unavailable the import is pending (l->import_pending):
+ * the periodic job retries it, and meanwhile no CRL is made (its number
+ * would not continue) and no revocation taken. */
+static struct local_crl_job *
+import_job(struct local *l)
+{
+	struct local_crl_job *j = lcrl_job_new(l, JOB_IMPORT);
+
+	if (j != NULL)
+		j->paths = l->paths;
+	return j;
+}
+
+/* What a JOB_IMPORT did, on the loop: its rc (j->err says why). */
+static int
+import_end(struct local *l, struct local_crl_job *j)
+{
+	if (j->rc < 0)
+		return j->rc;
+	l->import_pending = 0;
+	if (j->found) {
+		l->import_number = j->import_number;
+		log_warn(
+		    "%s: imported %zu revocation(s) and CRL number %lld from %s into the store; "
+		    "the files there are not read any more",
+		    l->path, j->added, (long long)j->import_number, l->conf.state_dir);
+	}
+	return 0;
+}
+
+static void
+import_done(void *arg)
+{
+	struct local_crl_job *j = arg;
+	struct local *l = step_end(j);
+
+	if (l == NULL)
+		return;
+	l->crl_ticking = 0;
+	if (import_end(l, j) < 0 && j->rc != -SGW_EUNAVAIL)
+		log_err("%s: the import of %s failed (retried): %s", l->path, l->conf.state_dir,
+			j->err.msg);
+	else if (!l->import_pending)
+		log_info("%s: the import of %s is done: CRLs and revocations resume", l->path,
+			 l->conf.state_dir);
+	lcrl_job_free(j);
+}
+
+/* The periodic job while the import is pending: the import, in a step. */
+static void
+import_tick(struct local *l)
+{
+	struct local_crl_job *j = import_job(l);
+
+	if (j == NULL)
+		return;
+	l->crl_ticking = 1;
+	if (crl_step(l, j, lcrl_import_work, import_done) < 0) {
+		l->crl_ticking = 0;
+		lcrl_job_free(j);
+	}
+}
+
+/* At start: the import directly (core/ca_state.h); pending when the store
+ * is unavailable. */
 static int
 crl_import(struct local *l, struct sgw_err *err)
 {
-	struct lcrl_list list = {0};
-	struct ca_crl c = {0};
-	int64_t number = 0;
-	size_t added = 0;
-	int found = 0, r;
+	struct local_crl_job *j;
+	int r;
 
 	if (l->conf.state_dir == NULL)
 		return 0;
-	r = l->st->ops->crl_get(l->st->priv, l->name, &c);
-	free(c.der);
-	if (r != -SGW_ENOTFOUND)
-		return r < 0 ? sgw_err_set(err, -r, "%s: the store: %s", l->path, sgw_strerror(r))
-			     : 0;
-	if ((r = lcrl_import_read(&l->paths, &list, &number, &found, err)) < 0 || !found)
-		goto out;
-	for (size_t i = 0; i < list.n && r == 0; i++) {
-		struct ca_revoked rv = {.reason = list.v[i].reason, .when = list.v[i].when};
-
-		snprintf(rv.serial, sizeof(rv.serial), "%s", list.v[i].serial);
-		r = l->st->ops->revoke(l->st->priv, l->name, &rv);
-		added += r == 0;
-		r = r == -SGW_EEXIST ? 0 : r;
+	if ((j = import_job(l)) == NULL)
+		return sgw_err_set(err, SGW_ENOMEM, "%s: out of memory", l->path);
+	lcrl_import_work(j);
+	if ((r = import_end(l, j)) == -SGW_EUNAVAIL) {
+		l->import_pending = 1;
+		log_warn("%s: the store is unavailable, the import/CRL check of %s is retried; "
+			 "until it ran no CRL is served and revocations are refused (%s)",
+			 l->path, l->conf.state_dir, j->err.msg);
+		r = 0;
+	} else if (r < 0) {
+		r = sgw_err_set(err, -r, "%s: %s", l->path, j->err.msg);
 	}
-	if (r < 0) {
-		r = sgw_err_set(err, -r, "%s: importing %s: %s", l->path, l->paths.revoked,
-				sgw_strerror(r));
-		goto out;
-	}
-	l->import_number = number;
-	log_warn("%s: imported %zu revocation(s) and CRL number %lld from %s into the store; "
-		 "the files there are not read any more",
-		 l->path, added, (long long)number, l->conf.state_dir);
-out:
-	lcrl_list_clear(&list);
+	lcrl_job_free(j);
 	return r;
 }
 

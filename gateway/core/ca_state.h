@@ -12,8 +12,9 @@
  * (PostgreSQL, store.offload) and inline on the loop otherwise (SQLite: the
  * same code path).  In the backend's start (at start-up, and for the new
  * backends of a reload: a local CA with a state_dir checks whether its
- * one-time import is done) and in the command-line tools they are called
- * directly on the calling thread. */
+ * one-time import is done; -SGW_EUNAVAIL there leaves it to a later step)
+ * and in the command-line tools they are called directly on the calling
+ * thread. */
 #ifndef SGW_CA_STATE_H
 #define SGW_CA_STATE_H
 

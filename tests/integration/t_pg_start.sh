@@ -8,10 +8,13 @@
 # both connect by themselves, the schema is migrated exactly once (the
 # advisory lock), and enrollments work on both without a restart.
 #
-# The local CA runs without state_dir here: with one, its one-time import
-# of an older version's files reads the store at start-up
-# (backends/local/revoke.c crl_import), which fails while the database is
-# down (see the report of issue 20's start-up work).
+# The local CA has a state_dir of an older version (<name>.revoked,
+# <name>.crlnumber, as t_crl_store builds it): its one-time import reads the
+# store at start-up (backends/local/revoke.c crl_import).  With the database
+# down the gateway still starts, warns once, serves no CRL (503) meanwhile,
+# and the periodic CRL job (every 7 s with crl_validity: 1m) runs the import
+# once the database is up: /crl/ then lists the imported revocations with
+# the file's number + 1.
 # shellcheck disable=SC2317  # the check functions run through check()
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -22,8 +25,14 @@ set -euo pipefail
 
 pg_start
 GW_STORE=$(pg_store_yaml 3) gw_config "$CFG"
-sed -i "s|, state_dir: \"$T/ca-state\"||" "$CFG"
+sed -i 's|state_dir: "\([^"]*\)" }|state_dir: "\1", crl_validity: 1m }|' "$CFG"
+check "crl_validity: 1m in the configuration" grep -q 'crl_validity: 1m' "$CFG"
 gw_b_config
+# both have the older version's files (an upgraded cluster): either imports
+for dir in "$T/ca-state" "$T/ca-state-b"; do
+	printf '0a1b2c 1 1700000000\n# a comment\n0d0e 4 1700000100\n' >"$dir/local-ca.revoked"
+	echo 41 >"$dir/local-ca.crlnumber"
+done
 pg_stop
 log "PostgreSQL stopped before any gateway starts"
 
@@ -68,6 +77,11 @@ sleep 1.5 # several attempts (100, 200, 400, 800 ms apart)
 check "the reason is logged once for all the attempts" \
 	test "$(grep -c 'store: postgresql: cannot connect' "$GW_LOG")" = 1
 check "nothing migrated yet" not grep -q 'store: migrated' "$GW_LOG" "$B_LOG"
+CRL=$BASE/crl/local-ca.crl
+check "the local CA's import is pending, logged once" \
+	test "$(grep -c 'backends.local-ca: the store is unavailable, the import/CRL check' "$GW_LOG")" = 1
+check "/crl/ answers 503 meanwhile" test "$(status "$CRL")" = 503
+check "... logged with the reason" grep -q 'no CRL: the import of state_dir waits for the store' "$GW_LOG"
 
 # --- PostgreSQL starts: both connect, one migrates ---------------------------------
 pg_start_again
@@ -96,5 +110,26 @@ check "both certificates in the database, none for the refused requests" \
 	test "$(pg_psql -c 'select count(*) from certificates')" = 2
 check "both gateways are still the ones started before the database" \
 	bash -c "kill -0 $GW_PID && kill -0 $B_PID"
+
+# --- the import, retried by the periodic CRL job: once, the number continued -------
+crl_number() { printf '%d\n' "0x$(openssl crl -inform DER -in "$1" -noout -crlnumber | cut -d= -f2 | sed 's/^0x//')"; }
+lists() { openssl crl -inform DER -in "$1" -noout -text | grep -qi "Serial Number: $2\$"; }
+crl_ready() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		curl -sf -o "$D/imp.crl" "$CRL" && return 0
+		sleep 0.2
+	done
+	return 1
+}
+check "/crl/ answers 200 within 20 s of the database's start" crl_ready
+imported() { grep -c 'backends.local-ca: imported [0-9]* revocation(s) and CRL number 41 from' "$1"; }
+check "A ran the import once" test "$(imported "$GW_LOG")" = 1
+added=$(cat "$GW_LOG" "$B_LOG" | sed -n 's/.*backends.local-ca: imported \([0-9]*\) revocation.*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
+check "the two revocations were added once (by A and B: $added)" test "$added" = 2
+check "the CRL continues the file's number: 42" test "$(crl_number "$D/imp.crl")" = 42
+check "it lists the imported serials" bash -c "$(declare -f lists); lists '$D/imp.crl' 0A1B2C && lists '$D/imp.crl' 0D0E"
+check "the store holds both revocations" \
+	test "$(pg_psql -c "select count(*) from ca_revoked where ca = 'local-ca'")" = 2
 gw_b_stop
 finish

@@ -38,6 +38,7 @@ struct fake {
 	size_t der_len;
 	int steal; /* the next put loses to a CRL of the same number without the last revocation */
 	int seeds;
+	int unavail;	/* crl_get answers -SGW_EUNAVAIL (PostgreSQL down) */
 	int lease_held; /* what lease() answers */
 	int leases;	/* lease() calls */
 	char lease_job[64];
@@ -113,6 +114,8 @@ f_get(void *priv, const char *ca, struct ca_crl *ret)
 
 	f_enter(s);
 	(void)ca;
+	if (s->unavail)
+		return -SGW_EUNAVAIL;
 	if (s->number == 0)
 		return -SGW_ENOTFOUND;
 	ret->number = s->number;
@@ -181,6 +184,8 @@ f_number(void *priv, const char *ca, int64_t *ret)
 
 	f_enter(s);
 	(void)ca;
+	if (s->unavail)
+		return -SGW_EUNAVAIL;
 	if (s->number == 0)
 		return -SGW_ENOTFOUND;
 	*ret = s->number;
@@ -650,6 +655,50 @@ test_import_bad_file(void **state)
 	assert_int_equal(f->state.n, 0);
 }
 
+/* The store unavailable at start (PostgreSQL down): the backend starts with
+ * the import pending; meanwhile no CRL and no revocation, and no step but
+ * the periodic job's retry (every 7 s with crl_validity: 1m); once the store
+ * answers, that retry imports and the CRL continues the files' number. */
+static void
+test_import_pending(void **state)
+{
+	struct fx *f = *state;
+	struct crlbox b = {0}, c = {0};
+	X509_CRL *crl = NULL;
+	char extra[160];
+
+	write_file(f->dir, "ca.revoked", "abc123 1 1700000000\n0abc 3 1700000100\n");
+	write_file(f->dir, "ca.crlnumber", "41\n");
+	snprintf(extra, sizeof(extra), "    state_dir: %s\n    crl_validity: 1m\n", f->dir);
+	f->state.unavail = 1;
+	start(f, &f->a, extra, 0);
+	assert_int_equal(backend_revoke(f->a.b, "beef", 1, NULL, 0, on_revoked, &b), 0);
+	run_until(f, &b.calls);
+	assert_int_equal(b.rc, -SGW_EUNAVAIL);
+	assert_int_equal(backend_get_crl(f->a.b, on_crl, &c), 0);
+	run_until(f, &c.calls);
+	assert_null(c.crl);
+	assert_int_equal(f->state.steps, 0);
+	while (f->state.dones < 1) /* the periodic job's retry, still unavailable */
+		assert_int_equal(event_base_loop(f->base, EVLOOP_ONCE), 0);
+	assert_int_equal(f->state.n, 0);
+	c.calls = 0;
+	assert_int_equal(backend_get_crl(f->a.b, on_crl, &c), 0);
+	run_until(f, &c.calls);
+	assert_null(c.crl);
+	f->state.unavail = 0;
+	while (f->state.n < 2)
+		assert_int_equal(event_base_loop(f->base, EVLOOP_ONCE), 0);
+	assert_int_equal(get_crl(f, &f->a, &crl), 42);
+	assert_int_equal(f->state.seeds, 1);
+	assert_int_equal(reason_of(crl, "ABC123"), 1);
+	assert_int_equal(reason_of(crl, "0ABC"), 3);
+	X509_CRL_free(crl);
+	assert_int_equal(do_revoke(f, &f->a, "beef", 1), 0);
+	assert_int_equal(get_crl(f, &f->a, &crl), 43);
+	X509_CRL_free(crl);
+}
+
 static void
 until_leases(struct fx *f, int n)
 {
@@ -791,6 +840,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_race_lost, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_import, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_import_bad_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_import_pending, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_periodic_job, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_shared_state, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_revoke_and_crl, setup_threaded, teardown),
