@@ -186,7 +186,10 @@ static void
 revoke_refused(struct admin *a, struct evhttp_request *req, const struct admin_principal *p,
 	       const char *serial, int r)
 {
-	if (r == -SGW_ENOTFOUND || r == -SGW_EIO)
+	if (r == -SGW_EUNAVAIL)
+		admin_reply_error(a, req, p, "certificates.revoke", 503, "serial %.80s: %s", serial,
+				  "store unavailable");
+	else if (r == -SGW_ENOTFOUND || r == -SGW_EIO)
 		admin_reply_error(a, req, p, "certificates.revoke", r == -SGW_ENOTFOUND ? 404 : 409,
 				  "serial %.80s: %s", serial,
 				  r == -SGW_ENOTFOUND ? "not found" : "ambiguous or store failure");
@@ -210,10 +213,13 @@ revoke_done(void *arg, struct revoke_op *op)
 	if (op->rc < 0) {
 		revoke_refused(a, j->req, &j->p, op->serial, op->rc);
 	} else if (op->backend_rc < 0 && op->backend_rc != -SGW_EEXIST) {
-		admin_reply_error(a, j->req, &j->p, "certificates.revoke", 502, "%s: %s", what,
+		/* the CA's state waits for the store (unavailable): try again later */
+		admin_reply_error(a, j->req, &j->p, "certificates.revoke",
+				  op->backend_rc == -SGW_EUNAVAIL ? 503 : 502, "%s: %s", what,
 				  op->backend_why[0] ? op->backend_why : "store failure");
 	} else if (op->store_rc < 0 && op->store_rc != -SGW_EEXIST) {
-		admin_reply_error(a, j->req, &j->p, "certificates.revoke", 502, "%s: %s", what,
+		admin_reply_error(a, j->req, &j->p, "certificates.revoke",
+				  op->store_rc == -SGW_EUNAVAIL ? 503 : 502, "%s: %s", what,
 				  "store failure");
 	} else {
 		admin_audit(&j->p, "certificates.revoke", 200, what);

@@ -166,6 +166,8 @@ choose(struct revoke_op *op, struct sgw_err *err)
 {
 	if (op->rc == -SGW_ENOTFOUND)
 		return sgw_err_set(err, SGW_ENOTFOUND, "no certificate with serial %s", op->serial);
+	if (op->rc == -SGW_EUNAVAIL) /* the caller answers "try again later" */
+		return sgw_err_set(err, SGW_EUNAVAIL, "store: %s", sgw_strerror(op->rc));
 	if (op->rc < 0)
 		return sgw_err_set(err, SGW_EIO, "store: %s", sgw_strerror(op->rc));
 	if (op->refuse_revoked && op->was_revoked)

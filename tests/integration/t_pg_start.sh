@@ -82,6 +82,13 @@ check "the local CA's import is pending, logged once" \
 	test "$(grep -c 'backends.local-ca: the store is unavailable, the import/CRL check' "$GW_LOG")" = 1
 check "/crl/ answers 503 meanwhile" test "$(status "$CRL")" = 503
 check "... logged with the reason" grep -q 'no CRL: the import of state_dir waits for the store' "$GW_LOG"
+admin_revoke_status() {
+	curl -s -o /dev/null -D "$D/revoke.h" -w '%{http_code}' --cacert "$PKI/chain.pem" \
+		-H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' \
+		-d '{"reason": "keyCompromise"}' -X POST "$ADMIN_URL/api/v1/certificates/0a1b2c/revoke"
+}
+check "an admin revocation answers 503 meanwhile (not 409 or 502)" test "$(admin_revoke_status)" = 503
+check "... with Retry-After" grep -qi '^retry-after:' "$D/revoke.h"
 
 # --- PostgreSQL starts: both connect, one migrates ---------------------------------
 pg_start_again
