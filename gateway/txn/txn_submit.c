@@ -181,7 +181,7 @@ fail_done(void *arg)
 static void
 fail_txn(struct ta_job *j, const char *why)
 {
-	snprintf(j->why, sizeof(j->why), "%s", why);
+	snprintf(j->why, sizeof(j->why), "%.*s", (int)sizeof(j->why) - 1, why);
 	j->now = txn_now(j->ta->gw);
 	if (store_exec(j->ta->gw->store, fail_work, fail_done, j) < 0)
 		job_unlink_free(j); /* shutdown: the next process fails it */

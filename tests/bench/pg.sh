@@ -31,6 +31,9 @@
 #   SGW_PG_POOL        store.pool of each PostgreSQL instance (4, the default)
 #   SGW_PG_RUNS        which runs ("sqlite pg1 pg2")
 #   SGW_BENCH_OUT      keep the JSON results and logs there (default: discarded)
+#   SGW_PG_DELAY_MS    the gateways reach PostgreSQL through tests/bench/delay_relay.py,
+#                      which delivers each chunk this many ms late, both ways (a network
+#                      between them; this machine's kernel has no netem).  Default: direct
 # shellcheck shell=bash
 set -euo pipefail
 
@@ -76,14 +79,14 @@ pg_ticks() {
 wbytes() { awk '/^write_bytes:/ { print $2 }' "/proc/$1/io"; }
 # net_bytes: TCP payload both ways on the gateways' connections to PostgreSQL
 net_bytes() {
-	ss -tinH state established "( dport = :$PG_PORT )" |
+	ss -tinH state established "( dport = :$DB_PORT )" |
 		{ grep -o 'bytes_\(sent\|received\):[0-9]*' || true; } | awk -F: '{ s += $2 } END { print s + 0 }'
 }
 # net_trips: the messages the gateways sent to PostgreSQL (data_segs_out of
 # their connections): one per round trip (a query, or a pipeline of them, is
 # one write well under loopback's MSS)
 net_trips() {
-	ss -tinH state established "( dport = :$PG_PORT )" |
+	ss -tinH state established "( dport = :$DB_PORT )" |
 		{ grep -o 'data_segs_out:[0-9]*' || true; } | awk -F: '{ s += $2 } END { print s + 0 }'
 }
 q() { pg_psql -d postgres -c "$1"; }
@@ -100,6 +103,13 @@ pg_counters() {
 mkpki "$T/pki" 2048
 P=$T/pki
 pg_start
+DB_PORT=$PG_PORT
+if [ -n "${SGW_PG_DELAY_MS:-}" ]; then
+	DB_PORT=$(free_port)
+	python3 "$SRC/tests/bench/delay_relay.py" "$DB_PORT" "$PG_PORT" "$SGW_PG_DELAY_MS" &
+	_PIDS+=($!)
+	sleep 0.5
+fi
 q 'CREATE EXTENSION pg_stat_statements' >/dev/null
 
 GW_PIDS=()
@@ -129,7 +139,7 @@ fresh_db() {
 	q 'DROP DATABASE IF EXISTS scepgw WITH (FORCE)' >/dev/null
 	q 'CREATE DATABASE scepgw' >/dev/null
 }
-PG_STORE="{ type: postgresql, conninfo: \"$(pg_url)\", password_file: \"$PG_PASSWORD_FILE\", pool: $POOL }"
+PG_STORE="{ type: postgresql, conninfo: \"host=127.0.0.1 port=$DB_PORT user=scepgw dbname=scepgw\", password_file: \"$PG_PASSWORD_FILE\", pool: $POOL }"
 
 # load_all OUT C N: sgwload against every gateway at once, C connections in
 # all; the JSON of each in OUT.<i>.json
