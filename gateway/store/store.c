@@ -395,6 +395,21 @@ store_owed_due(struct store *s, const char *me, int64_t now, int64_t stale, size
 }
 
 int
+store_nonce_find(struct store *s, const uint8_t *nonce, size_t len, int64_t now, int ttl,
+		 const char *profile, const char *transaction_id, const uint8_t key_sha256[32],
+		 struct store_txn *ret, int *ret_found)
+{
+	int r;
+
+	if (s->ops->nonce_find != NULL)
+		return STORE_CALL(s, nonce_find, nonce, len, now, ttl, profile, transaction_id,
+				  key_sha256, ret, ret_found);
+	r = store_nonce_check(s, nonce, len, now, ttl);
+	*ret_found = store_txn_find(s, profile, transaction_id, key_sha256, ret);
+	return r;
+}
+
+int
 store_ready(struct store *s, char *why, size_t cap)
 {
 	if (s == NULL || s->ops->ready == NULL)

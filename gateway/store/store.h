@@ -258,9 +258,20 @@ struct store_ops {
 	 * start and connect later); another error: it cannot work as
 	 * configured (e.g. the server refuses the login).  Optional: NULL */
 	int (*check)(const struct cfg_store *cfg, struct sgw_err *err);
+	/* nonce_check, then txn_find, in one call (PostgreSQL: one round
+	 * trip): nonce_check's code returned, txn_find's in *ret_found.
+	 * Optional: NULL makes the two calls */
+	int (*nonce_find)(void *priv, const uint8_t *nonce, size_t len, int64_t now, int ttl,
+			  const char *profile, const char *transaction_id,
+			  const uint8_t key_sha256[32], struct store_txn *ret, int *ret_found);
 };
 
 int store_open(const struct cfg_store *cfg, struct store **ret, struct sgw_err *err);
+/* store_nonce_check, then store_txn_find (one round trip when the store
+ * can): the first's code returned, the second's in *ret_found. */
+int store_nonce_find(struct store *s, const uint8_t *nonce, size_t len, int64_t now, int ttl,
+		     const char *profile, const char *transaction_id, const uint8_t key_sha256[32],
+		     struct store_txn *ret, int *ret_found);
 /* The check of cfg->type's store_ops (0 when it has none). */
 int store_check(const struct cfg_store *cfg, struct sgw_err *err);
 /* The same with the given ops instead of the registry's for cfg->type (the

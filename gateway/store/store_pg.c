@@ -235,6 +235,15 @@ pg_nonce_check(void *priv, const uint8_t *nonce, size_t len, int64_t now, int tt
 }
 
 static int
+pg_nonce_find(void *priv, const uint8_t *nonce, size_t len, int64_t now, int ttl,
+	      const char *profile, const char *transaction_id, const uint8_t key_sha256[32],
+	      struct store_txn *ret, int *ret_found)
+{
+	return pgt_nonce_find(PG_POOL(priv), &((struct pg_store *)priv)->sweep, nonce, len, now,
+			      ttl, profile, transaction_id, key_sha256, ret, ret_found);
+}
+
+static int
 pg_cert_count(void *priv, int64_t *ret)
 {
 	return pga_count(PG_POOL(priv), PG_CERT_COUNT, NULL, ret);
@@ -439,4 +448,5 @@ const struct store_ops store_pg_ops = {
     .owed_del = pg_owed_del,
     .owed_due = pg_owed_due,
     .check = pg_check,
+    .nonce_find = pg_nonce_find,
 };

@@ -461,6 +461,70 @@ pg_exec(struct pg_conn *c, int id, const struct pg_params *p, PGresult **ret)
 	return 0;
 }
 
+/* Pipeline mode: n statements sent at once, one Sync, one round trip; they
+ * run in one implicit transaction (a failure aborts the rest).  The
+ * results are read to the Sync whatever happens, so the connection is
+ * clean (or marked broken) after. */
+int
+pg_exec_pipeline(struct pg_conn *c, int n, const int *ids, const struct pg_params *const *ps,
+		 PGresult **ret)
+{
+	struct timespec t0;
+	char name[16];
+	int r = 0, i;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < n; i++)
+		ret[i] = NULL;
+	if (PQenterPipelineMode(c->pc) != 1)
+		return pg_fail(c, NULL, "pipeline");
+	for (i = 0; i < n && r == 0; i++) {
+		snprintf(name, sizeof(name), "s%d", ids[i]);
+		if (PQsendQueryPrepared(c->pc, name, ps[i]->n, ps[i]->val, ps[i]->len, ps[i]->fmt,
+					1) != 1)
+			r = -SGW_EUNAVAIL;
+	}
+	if (r == 0 && PQpipelineSync(c->pc) != 1)
+		r = -SGW_EUNAVAIL;
+	for (i = 0; i < n && r == 0; i++) {
+		PGresult *res = PQgetResult(c->pc);
+		ExecStatusType st = PQresultStatus(res);
+
+		if (res == NULL || (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)) {
+			r = pg_fail(c, res, "pipeline");
+			break;
+		}
+		ret[i] = res;
+		PQclear(PQgetResult(c->pc)); /* NULL: the end of this query's results */
+	}
+	/* to the Sync (the rest of an aborted pipeline answers ABORTED) */
+	for (PGresult *res; !c->broken && (res = PQgetResult(c->pc)) != NULL;) {
+		ExecStatusType st = PQresultStatus(res);
+
+		if (st == PGRES_PIPELINE_SYNC) {
+			PQclear(res);
+			break;
+		}
+		if (st == PGRES_FATAL_ERROR && r == 0)
+			r = pg_fail(c, res, "pipeline"); /* the implicit COMMIT failed */
+		else
+			PQclear(res);
+	}
+	if (r < 0 && !c->broken && PQstatus(c->pc) == CONNECTION_BAD)
+		c->broken = 1;
+	if (!c->broken && PQexitPipelineMode(c->pc) != 1)
+		c->broken = 1;
+	if (r == 0 && c->broken)
+		r = -SGW_EUNAVAIL;
+	pg_count(c, &t0);
+	if (r < 0)
+		for (i = 0; i < n; i++) {
+			PQclear(ret[i]);
+			ret[i] = NULL;
+		}
+	return r;
+}
+
 int64_t
 pg_changes(PGresult *res)
 {

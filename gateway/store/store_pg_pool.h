@@ -48,6 +48,11 @@ void pg_release(struct pg_pool *p, struct pg_conn *c);
  * connection is lost: marked dead, or the statement timed out), -SGW_EIO
  * (logged).  ret may be NULL when the rows do not matter. */
 int pg_exec(struct pg_conn *c, int id, const struct pg_params *p, PGresult **ret);
+/* n prepared statements (ids[i] with ps[i]) in one round trip (libpq's
+ * pipeline mode), in one implicit transaction: 0 and every ret[i] (PQclear
+ * them), or the first failure as pg_exec's (no ret[i] then). */
+int pg_exec_pipeline(struct pg_conn *c, int n, const int *ids, const struct pg_params *const *ps,
+		     PGresult **ret);
 /* pg_acquire, pg_exec, pg_release: a statement that is a transaction alone. */
 int pg_pool_exec(struct pg_pool *p, int id, const struct pg_params *params, PGresult **ret);
 /* Rows a statement returned or changed (PQcmdTuples / PQntuples). */

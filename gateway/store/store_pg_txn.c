@@ -431,3 +431,41 @@ pgt_nonce_check(struct pg_pool *pool, struct pg_sweep *sw, const uint8_t *nonce,
 	pg_param_i64(&p, now);
 	return pg_exec_changed(pool, NULL, PG_NONCE_PUT, &p, -SGW_EEXIST);
 }
+
+/* The senderNonce recorded and the transaction looked up in one round trip
+ * (pipeline mode, one implicit transaction). */
+int
+pgt_nonce_find(struct pg_pool *pool, struct pg_sweep *sw, const uint8_t *nonce, size_t len,
+	       int64_t now, int ttl, const char *profile, const char *transaction_id,
+	       const uint8_t key_sha256[32], struct store_txn *ret, int *ret_found)
+{
+	static const int ids[2] = {PG_NONCE_PUT, PG_TXN_FIND};
+	struct pg_params pn = {0}, pf = {0};
+	const struct pg_params *ps[2] = {&pn, &pf};
+	PGresult *res[2];
+	struct pg_conn *c;
+	int r;
+
+	if (nonce == NULL || len == 0 || len > PG_MAX_NONCE || ttl <= 0 || profile == NULL ||
+	    transaction_id == NULL || key_sha256 == NULL)
+		return -SGW_EINVAL;
+	if ((r = pg_nonce_sweep(pool, sw, now)) < 0)
+		return r;
+	pg_param_bytes(&pn, nonce, len);
+	pg_param_i64(&pn, now + ttl);
+	pg_param_i64(&pn, now);
+	pg_param_str(&pf, profile, PG_CAP(struct store_txn, profile));
+	pg_param_str(&pf, transaction_id, PG_CAP(struct store_txn, transaction_id));
+	pg_param_bytes(&pf, key_sha256, 32);
+	if ((r = pg_acquire(pool, &c)) < 0)
+		return r;
+	r = pg_exec_pipeline(c, 2, ids, ps, res);
+	pg_release(pool, c);
+	if (r < 0)
+		return r;
+	*ret_found = PQntuples(res[1]) > 0 ? pg_row_txn(res[1], 0, ret) : -SGW_ENOTFOUND;
+	r = pg_changes(res[0]) > 0 ? 0 : -SGW_EEXIST;
+	PQclear(res[0]);
+	PQclear(res[1]);
+	return r;
+}

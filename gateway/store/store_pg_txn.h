@@ -35,5 +35,10 @@ int pgt_cert_supersede(struct pg_pool *pool, const char *issuer, const char *ser
 		       const char *by);
 int pgt_nonce_check(struct pg_pool *pool, struct pg_sweep *sw, const uint8_t *nonce, size_t len,
 		    int64_t now, int ttl);
+/* nonce_check and txn_find in one round trip: the nonce's code returned,
+ * the lookup's in *ret_found (0 and *ret, or -SGW_ENOTFOUND, ...). */
+int pgt_nonce_find(struct pg_pool *pool, struct pg_sweep *sw, const uint8_t *nonce, size_t len,
+		   int64_t now, int ttl, const char *profile, const char *transaction_id,
+		   const uint8_t key_sha256[32], struct store_txn *ret, int *ret_found);
 
 #endif

@@ -67,6 +67,7 @@ struct req_ctx {
 	struct csr *csr;
 	struct store_txn txn;
 	int have_txn;
+	int prefound;		    /* the lookup was made with the nonce check: its code + 1 */
 	int attempts;		    /* backend submissions (serial collisions) */
 	struct timespec backend_t0; /* the last backend call (metrics_backend) */
 	int renewal;		    /* signed by a certificate of the profile's CA (renewal.c) */

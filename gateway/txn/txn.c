@@ -152,8 +152,10 @@ txn_reply_from_state(struct req_ctx *r)
 int
 txn_find_existing(struct req_ctx *r)
 {
-	int ret = store_txn_find(r->gw->store, r->prof->cfg->name, r->msg->transaction_id,
-				 r->msg->signer_key_sha256, &r->txn);
+	int ret = r->prefound != 0
+		      ? r->prefound - 1
+		      : store_txn_find(r->gw->store, r->prof->cfg->name, r->msg->transaction_id,
+				       r->msg->signer_key_sha256, &r->txn);
 
 	if (ret == -SGW_ENOTFOUND)
 		return 0;

@@ -134,8 +134,17 @@ nonce_work(void *arg)
 {
 	struct req_ctx *r = arg;
 
-	r->st.rc = store_nonce_check(r->gw->store, r->msg->sender_nonce, SCEP_NONCE_LEN, r->st.now,
-				     r->gw->cfg->store.nonce_ttl);
+	if (r->msg->msg_type == SCEP_MSG_PKCSREQ || r->msg->msg_type == SCEP_MSG_RENEWALREQ) {
+		int found = 0;
+
+		r->st.rc = store_nonce_find(r->gw->store, r->msg->sender_nonce, SCEP_NONCE_LEN,
+					    r->st.now, r->gw->cfg->store.nonce_ttl,
+					    r->prof->cfg->name, r->msg->transaction_id,
+					    r->msg->signer_key_sha256, &r->txn, &found);
+		r->prefound = found + 1;
+	} else
+		r->st.rc = store_nonce_check(r->gw->store, r->msg->sender_nonce, SCEP_NONCE_LEN,
+					     r->st.now, r->gw->cfg->store.nonce_ttl);
 	r->st.rc2 = r->st.rc == -SGW_EEXIST && txn_resend_of_held(r);
 }
 
