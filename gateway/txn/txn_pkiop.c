@@ -128,14 +128,17 @@ log_decoded(const struct req_ctx *r)
 }
 
 /* Store step: the senderNonce replay check; a replay of a held request
- * (txn_admin.c) is looked up too (r->st.rc2 = 1: answer from its state). */
+ * (txn_admin.c) is looked up too (r->st.rc2 = 1: answer from its state).
+ * A PKCSReq or RenewalReq also looks up its transaction here, in the same
+ * round trip on PostgreSQL (store_nonce_find, pipeline mode): the enroll
+ * step's txn_find_existing() uses that answer (r->prefound). */
 static void
 nonce_work(void *arg)
 {
 	struct req_ctx *r = arg;
 
 	if (r->msg->msg_type == SCEP_MSG_PKCSREQ || r->msg->msg_type == SCEP_MSG_RENEWALREQ) {
-		int found = 0;
+		int found = -SGW_EUNAVAIL; /* the lookup did not run */
 
 		r->st.rc = store_nonce_find(r->gw->store, r->msg->sender_nonce, SCEP_NONCE_LEN,
 					    r->st.now, r->gw->cfg->store.nonce_ttl,

@@ -594,6 +594,49 @@ test_nonce_replay(void **state)
 	assert_int_equal(store_nonce_check(f->s, n1, 0, 1700000061, 60), -SGW_EINVAL);
 }
 
+/* store_nonce_find (one round trip, pipeline mode): the nonce's verdict
+ * returned, the lookup's in *found, both as the two separate calls give
+ * them; the connection is clean for the next statement after each. */
+static void
+test_nonce_find_pipeline(void **state)
+{
+	struct fx *f = *state;
+	const uint8_t n1[16] = {9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2, 3, 4, 5, 6};
+	struct store_txn t, got;
+	int found = 1;
+
+	make_txn(&t, "pipe-1", 0x31);
+	assert_int_equal(store_txn_insert(f->s, &t), 0);
+	memset(&got, 0, sizeof(got));
+	assert_int_equal(store_nonce_find(f->s, n1, sizeof(n1), 1700000000, 60, "ios", "pipe-1",
+					  t.signer_key_sha256, &got, &found),
+			 0);
+	assert_int_equal(found, 0);
+	assert_int_equal(got.id, t.id);
+	assert_string_equal(got.subject, t.subject);
+	assert_int_equal(got.csr.sealed_len, t.csr.sealed_len);
+	store_txn_clear(&got);
+	/* the same nonce again: a replay, and the row is still found */
+	memset(&got, 0, sizeof(got));
+	assert_int_equal(store_nonce_find(f->s, n1, sizeof(n1), 1700000010, 60, "ios", "pipe-1",
+					  t.signer_key_sha256, &got, &found),
+			 -SGW_EEXIST);
+	assert_int_equal(found, 0);
+	store_txn_clear(&got);
+	/* an unknown transaction: not found, the nonce still recorded */
+	memset(&got, 0, sizeof(got));
+	assert_int_equal(store_nonce_find(f->s, n1, sizeof(n1), 1700000100, 60, "ios", "pipe-2",
+					  t.signer_key_sha256, &got, &found),
+			 0);
+	assert_int_equal(found, -SGW_ENOTFOUND);
+	assert_int_equal(store_nonce_check(f->s, n1, sizeof(n1), 1700000101, 60), -SGW_EEXIST);
+	/* after the pipelines, plain statements on the pool's connections work */
+	for (int i = 0; i < 8; i++) {
+		assert_int_equal(store_txn_get(f->s, t.id, &got), 0);
+		store_txn_clear(&got);
+	}
+}
+
 static void
 test_decide_once(void **state)
 {
@@ -920,6 +963,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_owed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_accept_renewal_claim, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_renewal_race, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_nonce_find_pipeline, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
