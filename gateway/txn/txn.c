@@ -147,6 +147,22 @@ txn_reply_from_state(struct req_ctx *r)
 	}
 }
 
+struct backend_request
+txn_backend_request(const struct csr *csr, const struct profile *prof, const char *transaction_id)
+{
+	return (struct backend_request){
+	    .csr_der = csr->der,
+	    .csr_len = csr->der_len,
+	    .csr_req = csr->req,
+	    .template = prof->ra->template,
+	    .profile = prof->cfg->name,
+	    .transaction_id = transaction_id,
+	    .san_der = csr->san_der,
+	    .san_len = csr->san_len,
+	    .names_approved = 1,
+	};
+}
+
 /* Known transaction key: answer from its state; an in-progress one that was
  * abandoned (crash before the backend answered) is processed again. */
 int

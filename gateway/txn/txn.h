@@ -31,6 +31,13 @@ void txn_step_result(struct req_ctx *r, struct backend_result *res, store_step_f
  * unreachable: never a CertRep), else 500 "store failure". */
 void txn_store_failed(struct req_ctx *r, int ret, const char *what);
 
+/* What a backend is asked to issue for csr, as prof's RA profile says: the
+ * names csr_policy_check() approved in csr (a CA issues no other), prof's
+ * template and name.  Every pointer is borrowed from csr, prof and
+ * transaction_id: csr (csr_req) lives until the backend's callback. */
+struct backend_request txn_backend_request(const struct csr *csr, const struct profile *prof,
+					   const char *transaction_id);
+
 /* 1 when (profile, transactionID, signer key) has a transaction (loaded into
  * r->txn), 0 when not, < 0 on a store error. */
 int txn_find_existing(struct req_ctx *r);

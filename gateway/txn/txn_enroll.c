@@ -81,18 +81,8 @@ backend_done(void *arg, struct backend_result *res)
 static void
 enroll_submit(struct req_ctx *r)
 {
-	struct backend_request br = {
-	    .csr_der = r->csr->der,
-	    .csr_len = r->csr->der_len,
-	    .csr_req = r->csr->req, /* lives until backend_done(): r->csr is never freed earlier */
-	    .template = r->prof->ra->template,
-	    .profile = r->prof->cfg->name,
-	    .transaction_id = r->msg->transaction_id,
-	    /* the names csr_policy_check() approved: a CA issues no other */
-	    .san_der = r->csr->san_der,
-	    .san_len = r->csr->san_len,
-	    .names_approved = 1,
-	};
+	/* r->csr lives until backend_done(): it is never freed earlier */
+	struct backend_request br = txn_backend_request(r->csr, r->prof, r->msg->transaction_id);
 
 	r->attempts++;
 	clock_gettime(CLOCK_MONOTONIC, &r->backend_t0);

@@ -116,18 +116,8 @@ job_done(void *arg, struct backend_result *res)
 static void
 job_submit(struct ta_job *j)
 {
-	struct backend_request br = {
-	    .csr_der = j->csr->der,
-	    .csr_len = j->csr->der_len,
-	    .csr_req = j->csr->req, /* lives until job_done(): j->csr is freed with j */
-	    .template = j->prof->ra->template,
-	    .profile = j->t.profile,
-	    .transaction_id = j->t.transaction_id,
-	    /* the names csr_policy_check() approved: a CA issues no other */
-	    .san_der = j->csr->san_der,
-	    .san_len = j->csr->san_len,
-	    .names_approved = 1,
-	};
+	/* j->csr lives until job_done(): it is freed with j */
+	struct backend_request br = txn_backend_request(j->csr, j->prof, j->t.transaction_id);
 
 	j->attempts++;
 	clock_gettime(CLOCK_MONOTONIC, &j->t0);

@@ -54,9 +54,10 @@ backend() { # backend NAME CERT KEY
 EOF
 }
 
-# ejbca_profile: gw_config's *_EXTRA variables for the SCEP profile `ejbca`
-# (/scep/ejbca/pkiclient.exe): the fake's RA, the lab challenge, automatic
-# approval, the backend `ejbca` with the fake's admin certificate.
+# ejbca_profile [LINES]: gw_config's *_EXTRA variables for the SCEP profile
+# `ejbca` (/scep/ejbca/pkiclient.exe): the fake's RA, the lab challenge,
+# automatic approval, the backend `ejbca` with the fake's admin certificate;
+# LINES (YAML, indented 4) are more keys of the SCEP profile.
 # shellcheck disable=SC2034  # read by gw_config
 ejbca_profile() {
 	GW_RA_IDENTITIES_EXTRA=$(cat <<EOF2
@@ -72,6 +73,7 @@ EOF2
     challenge: { type: static, secret_file: "$PKI/challenge" }
 EOF2
 )
+	[ -z "${1:-}" ] || GW_SCEP_PROFILES_EXTRA+=$'\n'$1
 	GW_RA_PROFILES_EXTRA="  ejbca: { backend: ejbca, template: default, approval: auto }"
 	GW_BACKENDS_EXTRA=$(backend ejbca admin.pem admin.key)
 }

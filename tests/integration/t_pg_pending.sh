@@ -16,22 +16,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib_ejbca.sh"
 
 pg_start
-GW_RA_IDENTITIES_EXTRA=$(cat <<EOF2
-  ejb:
-    sign: { cert: "$FK/ra.pem", key: "$FK/ra.key" }
-    ca_chain: "$FK/ca-chain.pem"
-EOF2
-)
-GW_SCEP_PROFILES_EXTRA=$(cat <<EOF2
-  ejbca:
-    ra_identity: ejb
-    ra_profile: ejbca
-    allow_single_des: true
-    challenge: { type: static, secret_file: "$PKI/challenge" }
-EOF2
-)
-GW_RA_PROFILES_EXTRA="  ejbca: { backend: ejbca, template: default, approval: auto }"
-GW_BACKENDS_EXTRA=$(backend ejbca admin.pem admin.key)
+ejbca_profile '    allow_single_des: true'
 GW_STORE=$(pg_store_yaml 2) GW_TOP_EXTRA="instance: gw-a" gw_config "$CFG"
 gw_b_config
 sed -i 's/^instance: gw-a$/instance: gw-b/' "$B_CFG"
